@@ -1,0 +1,45 @@
+# Silta — the two commands for a fresh Debian 12 machine:
+#   make run    install packages, build, create dev PKI + config, start siltad
+#   make test   install packages, build, run every test (ctest)
+# Other targets: build, deps, pki, dev-config, bench, clean.
+
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= Release
+SANITIZE    ?= OFF
+JOBS        ?= $(shell nproc)
+DEV_DIR     ?= var/dev
+CERTS_DIR   ?= certs/dev
+
+.PHONY: all deps configure build test run pki dev-config bench clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSILTA_SANITIZE=$(SANITIZE)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+pki:
+	@test -f $(CERTS_DIR)/ca.pem || certs/make-dev-pki.sh $(CERTS_DIR)
+
+dev-config: pki
+	@tools/make-dev-config.sh $(DEV_DIR) $(CERTS_DIR)
+
+run: build dev-config
+	@tools/run-dev.sh $(BUILD_DIR) $(DEV_DIR) $(CERTS_DIR)
+
+bench: build
+	@echo "Benchmarks live in tests/bench/ and are added by the issues that measure something."
+	@ls $(BUILD_DIR)/tests/bench 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,293 @@
+// siltactl: the command-line tool for Silta administrators, consent
+// registrars and auditors. This build has: health, org list|get|add|suspend|resume.
+//
+// Connection flags may also come from the environment:
+//   SILTA_ADDRESS, SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME
+//
+// Exit codes: 0 ok; 1 failure (unreachable, internal); 2 usage or local
+// file problem; 3 refused by the broker (identity, role, invalid request).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/sdk/connection.h"
+#include "client/siltactl/output.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "silta/v1/org.grpc.pb.h"
+
+namespace silta::siltactl {
+namespace {
+
+struct GlobalFlags {
+  sdk::ConnectionOptions connection;
+  bool json = false;
+  int timeout_seconds = 10;
+};
+
+std::string DefaultWorker() {
+  const char* worker = std::getenv("SILTA_WORKER");
+  if (worker == nullptr || *worker == '\0') worker = std::getenv("USER");
+  return worker == nullptr ? "" : worker;
+}
+
+std::string RolesText(const v1::Organization& org) {
+  std::vector<std::string> names;
+  for (int role : org.roles()) names.push_back(v1::Role_Name(role));
+  return absl::StrJoin(names, ",");
+}
+
+void PrintOrgs(const GlobalFlags& flags, const google::protobuf::Message& message,
+               const std::vector<const v1::Organization*>& orgs) {
+  if (flags.json) {
+    PrintJson(message);
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Organization* org : orgs) {
+    rows.push_back({org->org_id(), v1::OrgKind_Name(org->kind()), RolesText(*org),
+                    v1::OrgState_Name(org->state()), org->display_name()});
+  }
+  PrintTable({"ORG_ID", "KIND", "ROLES", "STATE", "NAME"}, rows);
+}
+
+// Builds a channel or reports why not (exit code kExitUsage).
+std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::Connect(flags.connection);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "siltactl: cannot connect: %s\n",
+                 std::string(channel.status().message()).c_str());
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  return *channel;
+}
+
+void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
+  context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
+}
+
+int RunHealth(const GlobalFlags& flags, const std::string& service) {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("health", status);
+  if (flags.json) {
+    PrintJson(response);
+  } else {
+    std::printf("%s\n",
+                grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
+  }
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
+                                                                               : kExitFailure;
+}
+
+struct OrgAddFlags {
+  std::string org_id;
+  std::string name;
+  std::string kind;
+  std::vector<std::string> roles;
+  std::string region;
+  std::string worker = DefaultWorker();
+};
+
+int RunOrgList(const GlobalFlags& flags) {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::OrgService::NewStub(channel);
+  v1::ListOrgsResponse all;
+  std::string token;
+  do {
+    grpc::ClientContext context;
+    SetDeadline(&context, flags);
+    v1::ListOrgsRequest request;
+    request.set_page_token(token);
+    v1::ListOrgsResponse page;
+    const grpc::Status status = stub->ListOrgs(&context, request, &page);
+    if (!status.ok()) return ReportRpcError("org list", status);
+    for (auto& org : *page.mutable_orgs()) *all.add_orgs() = std::move(org);
+    token = page.next_page_token();
+  } while (!token.empty());
+  std::vector<const v1::Organization*> orgs;
+  for (const auto& org : all.orgs()) orgs.push_back(&org);
+  PrintOrgs(flags, all, orgs);
+  return kExitOk;
+}
+
+int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::OrgService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  v1::GetOrgRequest request;
+  request.set_org_id(org_id);
+  v1::GetOrgResponse response;
+  const grpc::Status status = stub->GetOrg(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("org get", status);
+  PrintOrgs(flags, response, {&response.org()});
+  return kExitOk;
+}
+
+int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
+  v1::AddOrgRequest request;
+  v1::Organization* org = request.mutable_org();
+  org->set_org_id(add.org_id);
+  org->set_display_name(add.name);
+  org->set_region(add.region);
+  v1::OrgKind kind;
+  if (!v1::OrgKind_Parse(absl::AsciiStrToUpper(add.kind), &kind)) {
+    std::fprintf(stderr,
+                 "siltactl: --kind: unknown kind '%s'; use WELLBEING_AREA, POLICE, PROBATION, "
+                 "PRISON, MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION or NGO\n",
+                 add.kind.c_str());
+    return kExitUsage;
+  }
+  org->set_kind(kind);
+  for (const std::string& name : add.roles) {
+    v1::Role role;
+    if (!v1::Role_Parse(absl::AsciiStrToUpper(name), &role)) {
+      std::fprintf(stderr,
+                   "siltactl: --role: unknown role '%s'; use AGENCY, CONSENT_REGISTRAR, "
+                   "AUDITOR or ADMIN\n",
+                   name.c_str());
+      return kExitUsage;
+    }
+    org->add_roles(role);
+  }
+  request.mutable_acting_user()->set_worker_id(add.worker);
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::OrgService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  v1::AddOrgResponse response;
+  const grpc::Status status = stub->AddOrg(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("org add", status);
+  PrintOrgs(flags, response, {&response.org()});
+  return kExitOk;
+}
+
+int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id,
+                   const std::string& reason, const std::string& worker, bool suspend) {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::OrgService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  v1::SetOrgStateRequest request;
+  request.set_org_id(org_id);
+  request.set_reason(reason);
+  request.mutable_acting_user()->set_worker_id(worker);
+  v1::SetOrgStateResponse response;
+  const grpc::Status status = suspend ? stub->SuspendOrg(&context, request, &response)
+                                      : stub->ResumeOrg(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(suspend ? "org suspend" : "org resume", status);
+  PrintOrgs(flags, response, {&response.org()});
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace silta::siltactl
+
+int main(int argc, char** argv) {
+  using namespace silta::siltactl;  // NOLINT(build/namespaces): main only
+  CLI::App app{
+      "siltactl: administer and inspect a Silta broker over mutual TLS.\n\n"
+      "Examples:\n"
+      "  siltactl --address localhost:7443 --cert admin.pem --key admin.key --ca ca.pem health\n"
+      "  export SILTA_ADDRESS=localhost:7443 SILTA_CERT=admin.pem SILTA_KEY=admin.key "
+      "SILTA_CA=ca.pem\n"
+      "  siltactl org list --json\n"};
+  app.require_subcommand(1);
+  GlobalFlags flags;
+  app.add_option("--address", flags.connection.address, "siltad host:port")
+      ->envname("SILTA_ADDRESS");
+  app.add_option("--cert", flags.connection.cert_file, "Client certificate (PEM)")
+      ->envname("SILTA_CERT");
+  app.add_option("--key", flags.connection.key_file, "Client private key (PEM, mode 600)")
+      ->envname("SILTA_KEY");
+  app.add_option("--ca", flags.connection.ca_file, "Trust-domain CA certificate (PEM)")
+      ->envname("SILTA_CA");
+  app.add_option("--server-name", flags.connection.server_name,
+                 "Expected server certificate name if not the address host")
+      ->envname("SILTA_SERVER_NAME");
+  app.add_flag("--json", flags.json, "Print JSON instead of tables");
+  app.add_option("--timeout", flags.timeout_seconds, "Seconds to wait for the broker")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+
+  std::string health_service;
+  CLI::App* health = app.add_subcommand(
+      "health", "Ask siltad whether it is serving.\n  Example: siltactl health");
+  health->add_option("--service", health_service, "A service name (default: whole server)");
+
+  CLI::App* org = app.add_subcommand("org", "Organisation registry (admin role)");
+  org->require_subcommand(1);
+  CLI::App* org_list =
+      org->add_subcommand("list", "List organisations.\n  Example: siltactl org list --json");
+  std::string get_id;
+  CLI::App* org_get =
+      org->add_subcommand("get", "Show one organisation.\n  Example: siltactl org get hki-police");
+  org_get->add_option("org_id", get_id, "Organisation id")->required();
+
+  OrgAddFlags add;
+  CLI::App* org_add = org->add_subcommand(
+      "add",
+      "Add an organisation.\n  Example: siltactl org add --id asenne-ry --name \"Asenne ry\" "
+      "--kind NGO --role AGENCY");
+  org_add->add_option("--id", add.org_id, "Organisation id [a-z0-9-]")->required();
+  org_add->add_option("--name", add.name, "Display name")->required();
+  org_add->add_option("--kind", add.kind, "WELLBEING_AREA, POLICE, PROBATION, PRISON, "
+                                          "MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION or NGO")
+      ->required();
+  org_add->add_option("--role", add.roles, "AGENCY, CONSENT_REGISTRAR, AUDITOR or ADMIN; repeat")
+      ->required();
+  org_add->add_option("--region", add.region, "Region code for indicators");
+  org_add->add_option("--worker", add.worker, "Your worker id (default $SILTA_WORKER or $USER)");
+
+  std::string state_id, reason, worker = DefaultWorker();
+  CLI::App* org_suspend = org->add_subcommand(
+      "suspend",
+      "Suspend an organisation: its calls and open streams are refused.\n"
+      "  Example: siltactl org suspend asenne-ry --reason \"contract ended\"");
+  CLI::App* org_resume = org->add_subcommand(
+      "resume", "Resume a suspended organisation.\n  Example: siltactl org resume asenne-ry");
+  for (CLI::App* cmd : {org_suspend, org_resume}) {
+    cmd->add_option("org_id", state_id, "Organisation id")->required();
+    cmd->add_option("--reason", reason, "Why (no personal data)");
+    cmd->add_option("--worker", worker, "Your worker id (default $SILTA_WORKER or $USER)");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*health) return RunHealth(flags, health_service);
+  if (*org_list) return RunOrgList(flags);
+  if (*org_get) return RunOrgGet(flags, get_id);
+  if (*org_add) return RunOrgAdd(flags, add);
+  if (*org_suspend) return RunOrgSetState(flags, state_id, reason, worker, /*suspend=*/true);
+  if (*org_resume) return RunOrgSetState(flags, state_id, reason, worker, /*suspend=*/false);
+  return kExitUsage;
+}

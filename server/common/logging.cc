@@ -1,0 +1,98 @@
+#include "server/common/logging.h"
+
+#include <atomic>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace silta::common {
+namespace {
+
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+
+spdlog::logger& Logger() {
+  // Created once, never destroyed (a function-local static avoids global
+  // constructor order problems; spdlog loggers are thread-safe with _mt).
+  static spdlog::logger* logger = [] {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto* l = new spdlog::logger("siltad", sink);  // intentionally leaked
+    l->set_pattern("%v");
+    l->set_level(spdlog::level::trace);
+    l->flush_on(spdlog::level::warn);
+    return l;
+  }();
+  return *logger;
+}
+
+constexpr absl::string_view LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+spdlog::level::level_enum SpdLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "debug") return LogLevel::kDebug;
+  if (lower == "info") return LogLevel::kInfo;
+  if (lower == "warn" || lower == "warning") return LogLevel::kWarn;
+  if (lower == "error") return LogLevel::kError;
+  return absl::InvalidArgumentError(
+      "unknown log level; use one of debug, info, warn, error");
+}
+
+void SetLogLevel(LogLevel level) { g_min_level.store(static_cast<int>(level)); }
+
+void Log(LogLevel level, absl::string_view event,
+         std::initializer_list<LogField> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) {
+    return;
+  }
+  google::protobuf::Struct line;
+  auto& values = *line.mutable_fields();
+  values["ts"].set_string_value(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()));
+  values["level"].set_string_value(std::string(LevelName(level)));
+  values["event"].set_string_value(std::string(event));
+  for (const auto& [key, value] : fields) {
+    values[std::string(key)].set_string_value(value);
+  }
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(line, &json).ok()) {
+    json = R"({"level":"error","event":"log_encoding_failed"})";
+  }
+  Logger().log(SpdLevel(level), json);
+}
+
+void FlushLog() { Logger().flush(); }
+
+}  // namespace silta::common

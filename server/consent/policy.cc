@@ -1,0 +1,79 @@
+#include "server/consent/policy.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+
+namespace silta::consent {
+namespace {
+
+bool IsCode(const std::string& code) {
+  if (code.empty() || code.size() > 64) return false;
+  for (char c : code) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_') return false;
+  }
+  return true;
+}
+
+absl::Status Invalid(absl::string_view where, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+}
+
+}  // namespace
+
+absl::Status ValidatePolicy(const v1::Policy& policy) {
+  absl::flat_hash_set<int> categories;
+  for (int i = 0; i < policy.categories_size(); ++i) {
+    const v1::CategoryPolicy& c = policy.categories(i);
+    const std::string where = absl::StrCat("categories[", i, "]");
+    if (c.category() == v1::CATEGORY_UNSPECIFIED) return Invalid(where, "category is not set");
+    if (!categories.insert(c.category()).second) {
+      return Invalid(where, absl::StrCat(v1::Category_Name(c.category()), " is listed twice"));
+    }
+    if (c.sensitivity() == v1::SENSITIVITY_UNSPECIFIED) {
+      return Invalid(where, "sensitivity must be NORMAL, CONFIDENTIAL or SPECIAL");
+    }
+  }
+  if (policy.purposes().empty()) return Invalid("purposes", "at least one purpose is required");
+  absl::flat_hash_set<std::string> purposes;
+  for (int i = 0; i < policy.purposes_size(); ++i) {
+    const std::string where = absl::StrCat("purposes[", i, "]");
+    const std::string& code = policy.purposes(i).code();
+    if (!IsCode(code)) return Invalid(where, "code must be 1-64 characters of a-z, 0-9 and _");
+    if (!purposes.insert(code).second) return Invalid(where, "code " + code + " is listed twice");
+  }
+  absl::flat_hash_set<std::string> statutes;
+  for (int i = 0; i < policy.statutory_bases_size(); ++i) {
+    const v1::StatutoryBasis& s = policy.statutory_bases(i);
+    const std::string where = absl::StrCat("statutory_bases[", i, "]");
+    if (!IsCode(s.code())) return Invalid(where, "code must be 1-64 characters of a-z, 0-9 and _");
+    if (!statutes.insert(s.code()).second) {
+      return Invalid(where, "code " + s.code() + " is listed twice");
+    }
+    if (s.citation().empty()) return Invalid(where, "citation is required");
+    if (s.sender_kinds().empty()) return Invalid(where, "at least one sender_kinds is required");
+    if (s.recipient_kinds().empty()) {
+      return Invalid(where, "at least one recipient_kinds is required");
+    }
+    if (s.categories().empty()) return Invalid(where, "at least one category is required");
+    for (int category : s.categories()) {
+      if (!categories.contains(category)) {
+        return Invalid(where, absl::StrCat("category ",
+                                           v1::Category_Name(category),
+                                           " is not listed in the policy's categories"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PolicyHolder::Replace(v1::Policy policy) {
+  SILTA_RETURN_IF_ERROR(ValidatePolicy(policy));
+  auto next = std::make_shared<const v1::Policy>(std::move(policy));
+  absl::MutexLock lock(&mu_);
+  current_ = std::move(next);
+  return absl::OkStatus();
+}
+
+}  // namespace silta::consent

@@ -1,0 +1,65 @@
+// File: server/identity/authenticator.h
+//
+// Resolves the verified TLS peer of a call to an organisation and decides
+// whether it may call the method. This is the one place where identity is
+// established: only the certificate verified by the TLS handshake counts
+// (never metadata or request fields), read from the call's AuthContext.
+//
+// Refusals and their codes:
+//   UNAUTHENTICATED    no verified peer, no SPIFFE id in the certificate, a
+//                      malformed SPIFFE id, another trust domain, or an org id
+//                      that is not in the registry
+//   PERMISSION_DENIED  the org is suspended, or none of its roles may call
+//                      the method (default deny for unknown methods)
+// Every refusal writes one "access_refused" log line with the method, the
+// reason, the org id (when known), the peer address and a correlation id
+// that is also in the caller's error message.
+//
+// Thread-safe.
+#ifndef SILTA_SERVER_IDENTITY_AUTHENTICATOR_H_
+#define SILTA_SERVER_IDENTITY_AUTHENTICATOR_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/security/auth_context.h"
+#include "server/identity/registry.h"
+#include "server/identity/spiffe_id.h"
+#include "silta/v1/common.pb.h"
+
+namespace silta::identity {
+
+// The authenticated caller of one RPC.
+struct Caller {
+  SpiffeId spiffe_id;
+  v1::Organization org;  // snapshot at the time of the call
+};
+
+class Authenticator {
+ public:
+  // `registry` must outlive the authenticator.
+  Authenticator(const OrgRegistry* registry, std::string trust_domain)
+      : registry_(registry), trust_domain_(std::move(trust_domain)) {}
+
+  // Authenticates the peer of `auth_context` and authorises it for the full
+  // method name `method`. `peer` is the transport address, for the log only.
+  absl::StatusOr<Caller> Authorize(const grpc::AuthContext& auth_context,
+                                   absl::string_view method, absl::string_view peer) const;
+
+  // Re-checks an already authenticated caller (for long-lived streams):
+  // PERMISSION_DENIED once its org is suspended or lost the role.
+  absl::Status Recheck(const Caller& caller, absl::string_view method,
+                       absl::string_view peer) const;
+
+ private:
+  absl::Status CheckOrg(const v1::Organization& org, absl::string_view method,
+                        absl::string_view peer) const;
+
+  const OrgRegistry* const registry_;
+  const std::string trust_domain_;
+};
+
+}  // namespace silta::identity
+
+#endif  // SILTA_SERVER_IDENTITY_AUTHENTICATOR_H_

@@ -1,0 +1,189 @@
+#include "server/identity/registry.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "server/common/status_macros.h"
+#include "server/identity/spiffe_id.h"
+
+namespace silta::identity {
+namespace {
+
+constexpr size_t kMaxDisplayName = 200;
+constexpr size_t kMaxRegion = 64;
+
+google::protobuf::Timestamp NowTimestamp() {
+  const absl::Time now = absl::Now();
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(now));
+  ts.set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(ts.seconds()))));
+  return ts;
+}
+
+// The part of an entry that a seed file may change.
+bool SameSeedFields(const v1::Organization& a, const v1::Organization& b) {
+  return a.display_name() == b.display_name() && a.kind() == b.kind() &&
+         a.region() == b.region() &&
+         std::equal(a.roles().begin(), a.roles().end(), b.roles().begin(), b.roles().end());
+}
+
+}  // namespace
+
+absl::Status ValidateOrg(const v1::Organization& org) {
+  if (!IsValidOrgId(org.org_id())) {
+    return absl::InvalidArgumentError(
+        "org_id: must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit");
+  }
+  if (org.display_name().empty() || org.display_name().size() > kMaxDisplayName) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "display_name of ", org.org_id(), ": must be 1-", kMaxDisplayName, " characters"));
+  }
+  if (org.kind() == v1::ORG_KIND_UNSPECIFIED || !v1::OrgKind_IsValid(org.kind())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kind of ", org.org_id(),
+        ": must be one of WELLBEING_AREA, POLICE, PROBATION, PRISON, MUNICIPAL_YOUTH, "
+        "EMPLOYMENT, EDUCATION, NGO"));
+  }
+  if (org.roles().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "roles of ", org.org_id(),
+        ": at least one of AGENCY, CONSENT_REGISTRAR, AUDITOR, ADMIN is required"));
+  }
+  absl::flat_hash_set<int> seen;
+  for (int role : org.roles()) {
+    if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("roles of ", org.org_id(), ": unknown or unspecified role"));
+    }
+    if (!seen.insert(role).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "roles of ", org.org_id(), ": role ", v1::Role_Name(role), " is listed twice"));
+    }
+  }
+  if (org.region().size() > kMaxRegion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("region of ", org.org_id(), ": at most ", kMaxRegion, " characters"));
+  }
+  if (!v1::OrgState_IsValid(org.state())) {
+    return absl::InvalidArgumentError(absl::StrCat("state of ", org.org_id(), ": unknown"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRegistryFile(const v1::OrgRegistryFile& file) {
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < file.orgs_size(); ++i) {
+    const v1::Organization& org = file.orgs(i);
+    if (absl::Status s = ValidateOrg(org); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("orgs[", i, "]: ", s.message()));
+    }
+    if (!ids.insert(org.org_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("orgs[", i, "]: org_id ", org.org_id(), " appears twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* store) {
+  auto registry = std::unique_ptr<OrgRegistry>(new OrgRegistry(store));
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::Organization> orgs, store->ListOrgs());
+  absl::MutexLock lock(&registry->mu_);
+  for (v1::Organization& org : orgs) {
+    std::string id = org.org_id();
+    registry->orgs_.emplace(std::move(id), std::move(org));
+  }
+  return registry;
+}
+
+absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& file) {
+  SILTA_RETURN_IF_ERROR(ValidateRegistryFile(file));
+  SeedResult result;
+  absl::MutexLock lock(&mu_);
+  for (const v1::Organization& entry : file.orgs()) {
+    auto it = orgs_.find(entry.org_id());
+    if (it == orgs_.end()) {
+      v1::Organization org = entry;
+      if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
+      *org.mutable_created_at() = NowTimestamp();
+      *org.mutable_updated_at() = org.created_at();
+      SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+      orgs_.emplace(org.org_id(), org);
+      ++result.added;
+      continue;
+    }
+    if (SameSeedFields(it->second, entry)) {
+      ++result.unchanged;
+      continue;
+    }
+    v1::Organization org = it->second;
+    org.set_display_name(entry.display_name());
+    org.set_kind(entry.kind());
+    *org.mutable_roles() = entry.roles();
+    org.set_region(entry.region());
+    *org.mutable_updated_at() = NowTimestamp();
+    SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+    it->second = std::move(org);
+    ++result.updated;
+  }
+  return result;
+}
+
+std::optional<v1::Organization> OrgRegistry::Find(absl::string_view org_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = orgs_.find(org_id);
+  if (it == orgs_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<v1::Organization> OrgRegistry::List() const {
+  std::vector<v1::Organization> orgs;
+  {
+    absl::MutexLock lock(&mu_);
+    orgs.reserve(orgs_.size());
+    for (const auto& [id, org] : orgs_) orgs.push_back(org);
+  }
+  std::sort(orgs.begin(), orgs.end(),
+            [](const v1::Organization& a, const v1::Organization& b) {
+              return a.org_id() < b.org_id();
+            });
+  return orgs;
+}
+
+absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org) {
+  if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
+  SILTA_RETURN_IF_ERROR(ValidateOrg(org));
+  *org.mutable_created_at() = NowTimestamp();
+  *org.mutable_updated_at() = org.created_at();
+  absl::MutexLock lock(&mu_);
+  if (orgs_.contains(org.org_id())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("organisation ", org.org_id(), " already exists"));
+  }
+  SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+  orgs_.emplace(org.org_id(), org);
+  return org;
+}
+
+absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
+                                                       v1::OrgState state) {
+  absl::MutexLock lock(&mu_);
+  auto it = orgs_.find(org_id);
+  if (it == orgs_.end()) {
+    return absl::NotFoundError(absl::StrCat("organisation ", org_id, " is not registered"));
+  }
+  if (it->second.state() == state) return it->second;
+  v1::Organization org = it->second;
+  org.set_state(state);
+  *org.mutable_updated_at() = NowTimestamp();
+  SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+  it->second = org;
+  return org;
+}
+
+}  // namespace silta::identity

@@ -1,0 +1,86 @@
+// File: server/identity/registry.h
+//
+// The organisation registry: who may call siltad, as what, and whether they
+// are currently allowed to. The store is the source of truth; the registry
+// keeps an in-memory copy so that resolving the caller on every RPC costs a
+// hash lookup, and writes through to the store before changing the copy.
+//
+// Seeding: at start-up and on SIGHUP the registry file is applied. Orgs in
+// the file that the store lacks are added (with the file's state, ACTIVE if
+// unset); orgs present are updated in name, kind, roles and region. State is
+// never changed by the file once an org exists: suspension and resumption
+// are admin actions over the API, and a restart must not undo them. Orgs
+// added over the API and absent from the file stay.
+//
+// Thread-safe.
+#ifndef SILTA_SERVER_IDENTITY_REGISTRY_H_
+#define SILTA_SERVER_IDENTITY_REGISTRY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/store/store.h"
+#include "silta/v1/common.pb.h"
+#include "silta/v1/config.pb.h"
+
+namespace silta::identity {
+
+// Checks one registry entry: org id form, display name (1-200 chars), kind
+// set, at least one role, no unspecified or repeated role. INVALID_ARGUMENT
+// naming the field.
+absl::Status ValidateOrg(const v1::Organization& org);
+
+// Checks a whole registry file: every entry valid and org ids unique.
+// INVALID_ARGUMENT naming the entry (by index and org id) and the field.
+absl::Status ValidateRegistryFile(const v1::OrgRegistryFile& file);
+
+// What applying a seed file changed.
+struct SeedResult {
+  int added = 0;
+  int updated = 0;
+  int unchanged = 0;
+};
+
+class OrgRegistry {
+ public:
+  // Loads the registry from `store`, which must outlive the registry.
+  static absl::StatusOr<std::unique_ptr<OrgRegistry>> Create(store::Store* store);
+
+  OrgRegistry(const OrgRegistry&) = delete;
+  OrgRegistry& operator=(const OrgRegistry&) = delete;
+
+  // Applies a validated seed file (see the file comment). INVALID_ARGUMENT if
+  // the file is invalid (nothing applied); UNAVAILABLE on store failure.
+  absl::StatusOr<SeedResult> ApplySeed(const v1::OrgRegistryFile& file);
+
+  // The organisation, or nullopt if unknown.
+  std::optional<v1::Organization> Find(absl::string_view org_id) const;
+
+  // All organisations ordered by org id.
+  std::vector<v1::Organization> List() const;
+
+  // Adds a new organisation (state ACTIVE unless given). INVALID_ARGUMENT,
+  // ALREADY_EXISTS, UNAVAILABLE.
+  absl::StatusOr<v1::Organization> Add(v1::Organization org);
+
+  // Sets an organisation's state. NOT_FOUND if unknown. Idempotent. The
+  // change is visible to the next Find on any thread.
+  absl::StatusOr<v1::Organization> SetState(absl::string_view org_id, v1::OrgState state);
+
+ private:
+  explicit OrgRegistry(store::Store* store) : store_(store) {}
+
+  store::Store* const store_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, v1::Organization> orgs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace silta::identity
+
+#endif  // SILTA_SERVER_IDENTITY_REGISTRY_H_

@@ -1,0 +1,120 @@
+#include "server/ops/config.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/files.h"
+#include "server/common/status_macros.h"
+#include "server/identity/spiffe_id.h"
+#include "server/ops/textproto.h"
+
+namespace silta::ops {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+// Splits "host:port" / "[v6]:port"; false if malformed.
+bool SplitHostPort(absl::string_view address, absl::string_view* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  *host = address.substr(0, colon);
+  return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
+}
+
+bool IsTrustDomain(absl::string_view domain) {
+  // Reuse the SPIFFE parser so the two can never disagree.
+  return identity::ParseSpiffeId(absl::StrCat("spiffe://", domain, "/org/a/sys/a")).ok();
+}
+
+}  // namespace
+
+bool IsLoopbackAddress(absl::string_view address) {
+  absl::string_view host;
+  int port = 0;
+  if (!SplitHostPort(address, &host, &port)) return false;
+  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
+}
+
+absl::Status ValidateConfig(const v1::SiltadConfig& config) {
+  absl::string_view host;
+  int port = 0;
+  if (!SplitHostPort(config.listen_address(), &host, &port)) {
+    return Invalid("listen_address", "must be host:port, e.g. \"127.0.0.1:7443\"");
+  }
+  if (!config.has_tls()) return Invalid("tls", "is required; siltad serves only mutual TLS");
+  const v1::TlsConfig& tls = config.tls();
+  if (tls.cert_file().empty()) return Invalid("tls.cert_file", "is required");
+  if (tls.key_file().empty()) return Invalid("tls.key_file", "is required");
+  if (tls.ca_file().empty()) return Invalid("tls.ca_file", "is required");
+  if (!IsTrustDomain(tls.trust_domain())) {
+    return Invalid("tls.trust_domain",
+                   "is required: lower-case letters, digits, '.' and '-', e.g. silta.example.fi");
+  }
+  if (tls.refresh_interval_seconds() > 3600) {
+    return Invalid("tls.refresh_interval_seconds", "must be 1..3600 (0 means 10)");
+  }
+  switch (config.store().backend_case()) {
+    case v1::StoreConfig::kSqlite:
+      if (config.store().sqlite().path().empty()) return Invalid("store.sqlite.path", "is required");
+      break;
+    case v1::StoreConfig::kPostgres:
+      return Invalid("store.postgres", "is not supported by this build yet; use store.sqlite");
+    case v1::StoreConfig::BACKEND_NOT_SET:
+      return Invalid("store", "is required: set store { sqlite { path: \"...\" } }");
+  }
+  if (config.registry_file().empty()) return Invalid("registry_file", "is required");
+  if (config.policy_file().empty()) return Invalid("policy_file", "is required");
+  if (!config.metrics().listen_address().empty() &&
+      !IsLoopbackAddress(config.metrics().listen_address())) {
+    return Invalid("metrics.listen_address",
+                   "must be a loopback host:port (127.0.0.1, localhost or [::1]) because the "
+                   "metrics endpoint is not authenticated");
+  }
+  if (config.limits().max_request_bytes() > kMaxMaxRequestBytes) {
+    return Invalid("limits.max_request_bytes", absl::StrCat("must be at most ", kMaxMaxRequestBytes));
+  }
+  if (config.shutdown_grace_seconds() > kMaxShutdownGraceSeconds) {
+    return Invalid("shutdown_grace_seconds",
+                   absl::StrCat("must be at most ", kMaxShutdownGraceSeconds));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
+  v1::SiltadConfig config;
+  SILTA_RETURN_IF_ERROR(ParseTextProtoFile(
+      path, &config, [](const google::protobuf::Message& parsed) {
+        return ValidateConfig(static_cast<const v1::SiltadConfig&>(parsed));
+      }));
+  auto resolve = [path](std::string* field) {
+    *field = common::ResolvePath(path, *field);
+  };
+  v1::TlsConfig* tls = config.mutable_tls();
+  resolve(tls->mutable_cert_file());
+  resolve(tls->mutable_key_file());
+  resolve(tls->mutable_ca_file());
+  resolve(tls->mutable_crl_directory());
+  if (tls->refresh_interval_seconds() == 0) tls->set_refresh_interval_seconds(10);
+  if (config.store().has_sqlite()) {
+    v1::SqliteConfig* sqlite = config.mutable_store()->mutable_sqlite();
+    if (sqlite->path() != ":memory:") resolve(sqlite->mutable_path());
+    if (sqlite->busy_timeout_ms() == 0) sqlite->set_busy_timeout_ms(kDefaultSqliteBusyTimeoutMs);
+  }
+  resolve(config.mutable_registry_file());
+  resolve(config.mutable_policy_file());
+  resolve(config.mutable_pepper_file());
+  resolve(config.mutable_listen_port_file());
+  v1::Limits* limits = config.mutable_limits();
+  if (limits->max_request_bytes() == 0) limits->set_max_request_bytes(kDefaultMaxRequestBytes);
+  if (limits->max_concurrent_streams() == 0) {
+    limits->set_max_concurrent_streams(kDefaultMaxConcurrentStreams);
+  }
+  if (config.shutdown_grace_seconds() == 0) {
+    config.set_shutdown_grace_seconds(kDefaultShutdownGraceSeconds);
+  }
+  return config;
+}
+
+}  // namespace silta::ops

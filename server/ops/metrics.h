@@ -1,0 +1,78 @@
+// File: server/ops/metrics.h
+//
+// Prometheus metrics of siltad, served as text on a loopback-only HTTP port
+// (civetweb) at GET /metrics. Labels carry only method names and status
+// codes: never org ids of subjects, case ids or anything personal.
+//
+//   siltad_grpc_requests_total{method,code}             counter
+//   siltad_grpc_request_duration_seconds{method}        histogram
+//   siltad_grpc_open_streams{method}                    gauge
+//
+// Thread-safe.
+#ifndef SILTA_SERVER_OPS_METRICS_H_
+#define SILTA_SERVER_OPS_METRICS_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+struct mg_context;
+
+namespace silta::ops {
+
+class Metrics {
+ public:
+  // Upper bounds of the latency histogram, in seconds.
+  static constexpr std::array<double, 14> kLatencyBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+  // Counts one finished RPC. `code` is a gRPC status code name ("OK").
+  void RecordRequest(absl::string_view method, absl::string_view code, absl::Duration latency);
+  // Tracks streams that are open now.
+  void StreamOpened(absl::string_view method);
+  void StreamClosed(absl::string_view method);
+
+  // The Prometheus text exposition (version 0.0.4).
+  std::string RenderPrometheus() const;
+
+ private:
+  struct Histogram {
+    std::array<uint64_t, kLatencyBuckets.size()> buckets{};
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable absl::Mutex mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> requests_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Histogram> latency_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> open_streams_ ABSL_GUARDED_BY(mu_);
+};
+
+// The HTTP endpoint. Stops when destroyed.
+class MetricsHttpServer {
+ public:
+  // Listens on `address` ("127.0.0.1:9464"; port 0 picks one). `metrics`
+  // must outlive the server. UNAVAILABLE if the port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(absl::string_view address,
+                                                                  const Metrics* metrics);
+  ~MetricsHttpServer();
+  MetricsHttpServer(const MetricsHttpServer&) = delete;
+  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
+
+  // The bound port.
+  int port() const { return port_; }
+
+ private:
+  MetricsHttpServer(mg_context* ctx, int port) : ctx_(ctx), port_(port) {}
+  mg_context* ctx_;
+  int port_;
+};
+
+}  // namespace silta::ops
+
+#endif  // SILTA_SERVER_OPS_METRICS_H_

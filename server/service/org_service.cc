@@ -1,0 +1,57 @@
+#include "server/service/org_service.h"
+
+#include "server/service/unary_call.h"
+
+namespace silta::service {
+namespace {
+
+constexpr absl::string_view kAddOrg = "/silta.v1.OrgService/AddOrg";
+constexpr absl::string_view kListOrgs = "/silta.v1.OrgService/ListOrgs";
+constexpr absl::string_view kGetOrg = "/silta.v1.OrgService/GetOrg";
+constexpr absl::string_view kSuspendOrg = "/silta.v1.OrgService/SuspendOrg";
+constexpr absl::string_view kResumeOrg = "/silta.v1.OrgService/ResumeOrg";
+
+}  // namespace
+
+grpc::ServerUnaryReactor* OrgService::AddOrg(grpc::CallbackServerContext* context,
+                                             const v1::AddOrgRequest* request,
+                                             v1::AddOrgResponse* response) {
+  return HandleUnary(context, *authenticator_, kAddOrg, response,
+                     [&](const identity::Caller& caller) {
+                       return admin_->AddOrg(caller, *request);
+                     });
+}
+
+grpc::ServerUnaryReactor* OrgService::ListOrgs(grpc::CallbackServerContext* context,
+                                               const v1::ListOrgsRequest* request,
+                                               v1::ListOrgsResponse* response) {
+  return HandleUnary(context, *authenticator_, kListOrgs, response,
+                     [&](const identity::Caller&) { return admin_->ListOrgs(*request); });
+}
+
+grpc::ServerUnaryReactor* OrgService::GetOrg(grpc::CallbackServerContext* context,
+                                             const v1::GetOrgRequest* request,
+                                             v1::GetOrgResponse* response) {
+  return HandleUnary(context, *authenticator_, kGetOrg, response,
+                     [&](const identity::Caller&) { return admin_->GetOrg(*request); });
+}
+
+grpc::ServerUnaryReactor* OrgService::SuspendOrg(grpc::CallbackServerContext* context,
+                                                 const v1::SetOrgStateRequest* request,
+                                                 v1::SetOrgStateResponse* response) {
+  return HandleUnary(context, *authenticator_, kSuspendOrg, response,
+                     [&](const identity::Caller& caller) {
+                       return admin_->SetOrgState(caller, *request, v1::SUSPENDED);
+                     });
+}
+
+grpc::ServerUnaryReactor* OrgService::ResumeOrg(grpc::CallbackServerContext* context,
+                                                const v1::SetOrgStateRequest* request,
+                                                v1::SetOrgStateResponse* response) {
+  return HandleUnary(context, *authenticator_, kResumeOrg, response,
+                     [&](const identity::Caller& caller) {
+                       return admin_->SetOrgState(caller, *request, v1::ACTIVE);
+                     });
+}
+
+}  // namespace silta::service

@@ -1,0 +1,197 @@
+#include "server/service/siltad_server.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/common/files.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/identity/tls_credentials.h"
+#include "server/ops/textproto.h"
+#include "server/store/sqlite/sqlite_store.h"
+
+namespace silta::service {
+namespace {
+
+absl::StatusOr<v1::Policy> LoadPolicy(const std::string& path) {
+  v1::Policy policy;
+  SILTA_RETURN_IF_ERROR(ops::ParseTextProtoFile(
+      path, &policy, [](const google::protobuf::Message& m) {
+        return consent::ValidatePolicy(static_cast<const v1::Policy&>(m));
+      }));
+  return policy;
+}
+
+absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
+  v1::OrgRegistryFile file;
+  SILTA_RETURN_IF_ERROR(ops::ParseTextProtoFile(
+      path, &file, [](const google::protobuf::Message& m) {
+        return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
+      }));
+  return file;
+}
+
+absl::Status CheckStoreDirectory(const v1::SqliteConfig& sqlite) {
+  if (sqlite.path() == ":memory:") return absl::OkStatus();
+  const size_t slash = sqlite.path().rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : sqlite.path().substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(absl::StrCat(
+        "store.sqlite.path: directory ", dir, " does not exist; create it for siltad's state"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return absl::UnavailableError(absl::StrCat(path, ": cannot write port file"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(path, ": cannot write port file"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckConfig(const v1::SiltadConfig& config) {
+  SILTA_RETURN_IF_ERROR(LoadPolicy(config.policy_file()).status());
+  SILTA_RETURN_IF_ERROR(LoadRegistryFile(config.registry_file()).status());
+  SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
+  if (!config.pepper_file().empty()) {
+    SILTA_RETURN_IF_ERROR(common::CheckSecretFile(config.pepper_file()));
+  }
+  return CheckStoreDirectory(config.store().sqlite());
+}
+
+absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
+    const v1::SiltadConfig& config) {
+  SILTA_RETURN_IF_ERROR(CheckConfig(config));
+  auto self = std::unique_ptr<SiltadServer>(new SiltadServer());
+  self->config_ = config;
+
+  SILTA_ASSIGN_OR_RETURN(v1::Policy policy, LoadPolicy(config.policy_file()));
+  self->policy_ = std::make_unique<consent::PolicyHolder>(std::move(policy));
+  SILTA_ASSIGN_OR_RETURN(v1::OrgRegistryFile seed, LoadRegistryFile(config.registry_file()));
+
+  store::SqliteOptions sqlite_options;
+  sqlite_options.busy_timeout_ms = static_cast<int>(config.store().sqlite().busy_timeout_ms());
+  SILTA_ASSIGN_OR_RETURN(self->store_,
+                         store::SqliteStore::Open(config.store().sqlite().path(), sqlite_options));
+  SILTA_ASSIGN_OR_RETURN(const int schema_version, self->store_->SchemaVersion());
+
+  SILTA_ASSIGN_OR_RETURN(self->registry_, identity::OrgRegistry::Create(self->store_.get()));
+  SILTA_ASSIGN_OR_RETURN(identity::SeedResult seeded, self->registry_->ApplySeed(seed));
+
+  self->authenticator_ = std::make_unique<identity::Authenticator>(
+      self->registry_.get(), config.tls().trust_domain());
+  self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
+  self->org_service_ =
+      std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get());
+
+  if (!config.metrics().listen_address().empty()) {
+    SILTA_ASSIGN_OR_RETURN(self->metrics_http_,
+                           ops::MetricsHttpServer::Start(config.metrics().listen_address(),
+                                                         &self->metrics_));
+  }
+
+  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                         identity::MakeServerCredentials(config.tls()));
+  grpc::EnableDefaultHealthCheckService(true);
+  if (config.enable_reflection()) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(), credentials, &self->port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits().max_request_bytes()));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config.limits().max_concurrent_streams()));
+  builder.RegisterService(self->org_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  self->server_ = builder.BuildAndStart();
+  if (self->server_ == nullptr || self->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config.listen_address(),
+        " (port in use or address not available); change listen_address or stop the other "
+        "process"));
+  }
+  if (!config.listen_port_file().empty()) {
+    SILTA_RETURN_IF_ERROR(WritePortFile(config.listen_port_file(), self->port_));
+  }
+  grpc::HealthCheckServiceInterface* health = self->server_->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(true);
+
+  common::Log(common::LogLevel::kInfo, "siltad_serving",
+              {{"port", absl::StrCat(self->port_)},
+               {"metrics_port", absl::StrCat(self->metrics_port())},
+               {"schema_version", absl::StrCat(schema_version)},
+               {"orgs_added", absl::StrCat(seeded.added)},
+               {"orgs_updated", absl::StrCat(seeded.updated)},
+               {"trust_domain", config.tls().trust_domain()},
+               {"reflection", config.enable_reflection() ? "on" : "off"}});
+  return self;
+}
+
+absl::Status SiltadServer::Reload() {
+  absl::Status result = absl::OkStatus();
+  absl::StatusOr<v1::Policy> policy = LoadPolicy(config_.policy_file());
+  if (policy.ok()) {
+    result.Update(policy_->Replace(*std::move(policy)));
+  } else {
+    result.Update(policy.status());
+  }
+  absl::StatusOr<v1::OrgRegistryFile> seed = LoadRegistryFile(config_.registry_file());
+  identity::SeedResult seeded;
+  if (seed.ok()) {
+    absl::StatusOr<identity::SeedResult> applied = registry_->ApplySeed(*seed);
+    if (applied.ok()) {
+      seeded = *applied;
+    } else {
+      result.Update(applied.status());
+    }
+  } else {
+    result.Update(seed.status());
+  }
+  result.Update(identity::CheckTlsFiles(config_.tls()));
+  if (result.ok()) {
+    common::Log(common::LogLevel::kInfo, "config_reloaded",
+                {{"orgs_added", absl::StrCat(seeded.added)},
+                 {"orgs_updated", absl::StrCat(seeded.updated)}});
+  } else {
+    common::Log(common::LogLevel::kError, "config_reload_failed",
+                {{"error", std::string(result.message())}});
+  }
+  return result;
+}
+
+void SiltadServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+    if (health != nullptr) health->SetServingStatus(false);
+    const absl::Duration grace = absl::Seconds(config_.shutdown_grace_seconds());
+    common::Log(common::LogLevel::kInfo, "siltad_draining",
+                {{"grace_seconds", absl::StrCat(config_.shutdown_grace_seconds())}});
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server_->Wait();
+  }
+  metrics_http_.reset();
+  common::Log(common::LogLevel::kInfo, "siltad_stopped");
+}
+
+SiltadServer::~SiltadServer() { Shutdown(); }
+
+}  // namespace silta::service

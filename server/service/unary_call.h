@@ -1,0 +1,40 @@
+// File: server/service/unary_call.h
+//
+// The shape every unary RPC of siltad takes: identity from the call's
+// AuthContext only → role check → one domain call returning StatusOr →
+// status mapped → Finish() exactly once.
+#ifndef SILTA_SERVER_SERVICE_UNARY_CALL_H_
+#define SILTA_SERVER_SERVICE_UNARY_CALL_H_
+
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+#include "server/identity/authenticator.h"
+#include "server/service/grpc_status.h"
+
+namespace silta::service {
+
+// Runs `handler(const identity::Caller&) -> absl::StatusOr<Response>` for an
+// authorised caller of `method` and finishes the call.
+template <typename Response, typename Handler>
+grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context,
+                                      const identity::Authenticator& authenticator,
+                                      absl::string_view method, Response* response,
+                                      Handler&& handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<identity::Caller> caller =
+      authenticator.Authorize(*context->auth_context(), method, context->peer());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<Response> result = std::forward<Handler>(handler)(*caller);
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace silta::service
+
+#endif  // SILTA_SERVER_SERVICE_UNARY_CALL_H_

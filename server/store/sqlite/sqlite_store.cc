@@ -1,0 +1,325 @@
+#include "server/store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/common/status_macros.h"
+
+namespace silta::store {
+namespace {
+
+// Maps an SQLite result code to a Status. Busy/locked/I-O are transient.
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
+  const std::string msg =
+      absl::StrCat("sqlite: ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+      return absl::UnavailableError(msg);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()),
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
+    return Statement(db, stmt);
+  }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  }
+
+  void BindText(int index, absl::string_view value) {
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+
+  // Steps once: true if a row is available, false when done.
+  absl::StatusOr<bool> Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, "step");
+  }
+  // Runs a statement that returns no rows.
+  absl::Status Run() {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    return absl::OkStatus();
+  }
+
+  std::string Text(int col) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, col);
+    const int len = sqlite3_column_bytes(stmt_, col);
+    return text == nullptr ? std::string()
+                           : std::string(reinterpret_cast<const char*>(text), len);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+absl::Status Exec(sqlite3* db, absl::string_view sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &err);
+  absl::Cleanup free_err = [err] { sqlite3_free(err); };
+  if (rc != SQLITE_OK) {
+    return SqliteError(db, rc, absl::StrCat("exec (", err ? err : "", ")"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t ToMicros(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000000 + ts.nanos() / 1000;
+}
+
+google::protobuf::Timestamp FromMicros(int64_t us) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(us / 1000000);
+  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+  return ts;
+}
+
+std::string EncodeRoles(const v1::Organization& org) {
+  return absl::StrJoin(org.roles(), ",");
+}
+
+absl::Status DecodeRoles(absl::string_view text, v1::Organization* org) {
+  if (text.empty()) return absl::OkStatus();
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int role = 0;
+    if (!absl::SimpleAtoi(part, &role) || !v1::Role_IsValid(role)) {
+      return absl::InternalError(
+          absl::StrCat("orgs.roles of ", org->org_id(), " is corrupt"));
+    }
+    org->add_roles(static_cast<v1::Role>(role));
+  }
+  return absl::OkStatus();
+}
+
+constexpr absl::string_view kOrgColumns =
+    "org_id, display_name, kind, roles, state, region, created_at_us, updated_at_us";
+
+absl::StatusOr<v1::Organization> ReadOrg(const Statement& stmt) {
+  v1::Organization org;
+  org.set_org_id(stmt.Text(0));
+  org.set_display_name(stmt.Text(1));
+  org.set_kind(static_cast<v1::OrgKind>(stmt.Int(2)));
+  SILTA_RETURN_IF_ERROR(DecodeRoles(stmt.Text(3), &org));
+  org.set_state(static_cast<v1::OrgState>(stmt.Int(4)));
+  org.set_region(stmt.Text(5));
+  *org.mutable_created_at() = FromMicros(stmt.Int(6));
+  *org.mutable_updated_at() = FromMicros(stmt.Int(7));
+  return org;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close_v2(db_);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& path, const SqliteOptions& options) {
+  return OpenWithMigrationsForTest(path, options, SqliteMigrations());
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForTest(
+    const std::string& path, const SqliteOptions& options,
+    const std::vector<Migration>& migrations) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = absl::UnavailableError(absl::StrCat(
+        "cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+        "; check that the directory exists and is writable by siltad"));
+    sqlite3_close_v2(db);
+    return status;
+  }
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(db));
+  {
+    absl::MutexLock lock(&store->mu_);
+    sqlite3_busy_timeout(db, options.busy_timeout_ms);
+    SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL"));
+    SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL"));
+    SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=ON"));
+  }
+  absl::Status migrated = store->Migrate(migrations);
+  if (!migrated.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, ": ", migrated.message()));
+  }
+  return store;
+}
+
+absl::StatusOr<std::string> SqliteStore::PragmaForTest(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db_, absl::StrCat("PRAGMA ", name)));
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("pragma ", name, " returned nothing"));
+  return stmt.Text(0);
+}
+
+absl::Status SqliteStore::Migrate(const std::vector<Migration>& migrations) {
+  absl::MutexLock lock(&mu_);
+  SILTA_RETURN_IF_ERROR(Exec(db_, R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version       INTEGER PRIMARY KEY NOT NULL,
+  description   TEXT NOT NULL,
+  applied_at_us INTEGER NOT NULL
+) STRICT)sql"));
+  SILTA_ASSIGN_OR_RETURN(const int current, SchemaVersionLocked());
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "schema version ", current, " is newer than this siltad supports (", latest,
+        "); run the siltad version that wrote it, or restore a backup"));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    SILTA_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    absl::Status applied = Exec(db_, m.sql);
+    if (applied.ok()) {
+      absl::StatusOr<Statement> record = Statement::Prepare(
+          db_, "INSERT INTO schema_migrations(version, description, applied_at_us) "
+               "VALUES(?, ?, ?)");
+      if (record.ok()) {
+        record->BindInt(1, m.version);
+        record->BindText(2, m.description);
+        record->BindInt(3, absl::ToUnixMicros(absl::Now()));
+        applied = record->Run();
+      } else {
+        applied = record.status();
+      }
+    }
+    if (!applied.ok()) {
+      const absl::Status rolled_back = Exec(db_, "ROLLBACK");
+      return absl::FailedPreconditionError(absl::StrCat(
+          "migration ", m.version, " (", m.description, ") failed: ", applied.message(),
+          rolled_back.ok() ? "" : absl::StrCat("; rollback also failed: ",
+                                               rolled_back.message())));
+    }
+    SILTA_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> SqliteStore::SchemaVersionLocked() {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return 0;
+  return static_cast<int>(stmt.Int(0));
+}
+
+absl::StatusOr<int> SqliteStore::SchemaVersion() {
+  absl::MutexLock lock(&mu_);
+  return SchemaVersionLocked();
+}
+
+absl::Status SqliteStore::InsertOrg(const v1::Organization& org) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, absl::StrCat("INSERT INTO orgs(", kOrgColumns,
+                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)")));
+  stmt.BindText(1, org.org_id());
+  stmt.BindText(2, org.display_name());
+  stmt.BindInt(3, org.kind());
+  stmt.BindText(4, EncodeRoles(org));
+  stmt.BindInt(5, org.state());
+  stmt.BindText(6, org.region());
+  stmt.BindInt(7, ToMicros(org.created_at()));
+  stmt.BindInt(8, ToMicros(org.updated_at()));
+  absl::Status status = stmt.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("organisation ", org.org_id(), " already exists"));
+  }
+  return status;
+}
+
+absl::Status SqliteStore::UpdateOrg(const v1::Organization& org) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "UPDATE orgs SET display_name = ?, kind = ?, roles = ?, state = ?, "
+                         "region = ?, updated_at_us = ? WHERE org_id = ?"));
+  stmt.BindText(1, org.display_name());
+  stmt.BindInt(2, org.kind());
+  stmt.BindText(3, EncodeRoles(org));
+  stmt.BindInt(4, org.state());
+  stmt.BindText(5, org.region());
+  stmt.BindInt(6, ToMicros(org.updated_at()));
+  stmt.BindText(7, org.org_id());
+  SILTA_RETURN_IF_ERROR(stmt.Run());
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("organisation ", org.org_id(), " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Organization>> SqliteStore::GetOrg(
+    absl::string_view org_id) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
+                                           " FROM orgs WHERE org_id = ?")));
+  stmt.BindText(1, org_id);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<v1::Organization>();
+  SILTA_ASSIGN_OR_RETURN(v1::Organization org, ReadOrg(stmt));
+  return std::optional<v1::Organization>(std::move(org));
+}
+
+absl::StatusOr<std::vector<v1::Organization>> SqliteStore::ListOrgs() {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
+                                           " FROM orgs ORDER BY org_id")));
+  std::vector<v1::Organization> orgs;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    SILTA_ASSIGN_OR_RETURN(v1::Organization org, ReadOrg(stmt));
+    orgs.push_back(std::move(org));
+  }
+  return orgs;
+}
+
+}  // namespace silta::store
