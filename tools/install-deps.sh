@@ -12,7 +12,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  systemd
+  systemd curl
 )
 
 missing=()

@@ -217,6 +217,8 @@ int main(int argc, char** argv) {
       "SILTA_CA=ca.pem\n"
       "  siltactl org list --json\n"};
   app.require_subcommand(1);
+  // Global flags such as --json may also follow the subcommand.
+  app.fallthrough();
   GlobalFlags flags;
   app.add_option("--address", flags.connection.address, "siltad host:port")
       ->envname("SILTA_ADDRESS");

@@ -1,0 +1,76 @@
+#include "tests/integration/siltad_fixture.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace silta::testing {
+
+std::string PkiPath(const std::string& relative) {
+  return absl::StrCat(SILTA_TEST_PKI_DIR, "/", relative);
+}
+std::string OrgCert(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".pem"); }
+std::string OrgKey(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".key"); }
+
+std::string WriteSiltadConfig(const SiltadSetup& setup) {
+  namespace fs = std::filesystem;
+  fs::copy_file(PkiPath("registry.textproto"), setup.dir + "/registry.textproto",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(SILTA_SOURCE_DIR "/deploy/policy.example.textproto",
+                setup.dir + "/policy.textproto", fs::copy_options::overwrite_existing);
+  WriteTextFile(setup.dir + "/pepper", "0123456789abcdef0123456789abcdef");
+  fs::permissions(setup.dir + "/pepper", fs::perms::owner_read | fs::perms::owner_write);
+  std::string cert = PkiPath("server.pem");
+  std::string key = PkiPath("server.key");
+  if (setup.copy_server_cert) {
+    cert = setup.dir + "/server.pem";
+    key = setup.dir + "/server.key";
+    fs::copy_file(PkiPath("server.pem"), cert, fs::copy_options::overwrite_existing);
+    fs::copy_file(PkiPath("server.key"), key, fs::copy_options::overwrite_existing);
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  const std::string config = absl::StrCat(
+      "listen_address: \"127.0.0.1:0\"\n"
+      "listen_port_file: \"port\"\n"
+      "tls {\n"
+      "  cert_file: \"", cert, "\"\n"
+      "  key_file: \"", key, "\"\n"
+      "  ca_file: \"", PkiPath("ca.pem"), "\"\n",
+      setup.with_crl ? absl::StrCat("  crl_directory: \"", PkiPath("crl"), "\"\n") : "",
+      "  trust_domain: \"silta.test\"\n"
+      "  refresh_interval_seconds: 1\n"
+      "}\n"
+      "store { sqlite { path: \"silta.db\" } }\n"
+      "registry_file: \"registry.textproto\"\n"
+      "policy_file: \"policy.textproto\"\n"
+      "pepper_file: \"pepper\"\n"
+      "metrics { listen_address: \"127.0.0.1:0\" }\n"
+      "limits { max_request_bytes: ", setup.max_request_bytes, " }\n"
+      "shutdown_grace_seconds: 2\n");
+  const std::string path = setup.dir + "/siltad.textproto";
+  WriteTextFile(path, config);
+  return path;
+}
+
+std::unique_ptr<SiltadProcess> StartSiltad(const SiltadSetup& setup) {
+  const std::string config = WriteSiltadConfig(setup);
+  absl::StatusOr<std::unique_ptr<SiltadProcess>> process =
+      SiltadProcess::Start(config, setup.dir + "/port", setup.dir + "/siltad.log");
+  EXPECT_TRUE(process.ok()) << process.status();
+  return process.ok() ? *std::move(process) : nullptr;
+}
+
+std::shared_ptr<grpc::Channel> ChannelWith(const std::string& address, const std::string& cert,
+                                           const std::string& key) {
+  sdk::ConnectionOptions options;
+  options.address = address;
+  options.cert_file = cert;
+  options.key_file = key;
+  options.ca_file = PkiPath("ca.pem");
+  options.server_name = "localhost";
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::Connect(options);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return channel.ok() ? *channel : nullptr;
+}
+
+}  // namespace silta::testing

@@ -1,0 +1,67 @@
+#include "server/consent/policy.h"
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::consent {
+namespace {
+
+using ::silta::testing::IsOk;
+using ::silta::testing::StatusIs;
+using ::testing::HasSubstr;
+
+v1::Policy Parse(const char* text) {
+  v1::Policy policy;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &policy));
+  return policy;
+}
+
+constexpr const char* kMinimal = R"pb(
+  categories { category: CATEGORY_IDENTITY sensitivity: NORMAL identifying: true }
+  purposes { code: "referral" }
+)pb";
+
+TEST(ValidatePolicyTest, AcceptsMinimalPolicy) { EXPECT_THAT(ValidatePolicy(Parse(kMinimal)), IsOk()); }
+
+TEST(ValidatePolicyTest, RejectsPolicyWithoutPurposes) {
+  v1::Policy policy = Parse(kMinimal);
+  policy.clear_purposes();
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("purposes")));
+}
+
+TEST(ValidatePolicyTest, RejectsDuplicateCategory) {
+  v1::Policy policy = Parse(kMinimal);
+  *policy.add_categories() = policy.categories(0);
+  EXPECT_THAT(ValidatePolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("categories[1]: CATEGORY_IDENTITY is listed twice")));
+}
+
+TEST(ValidatePolicyTest, RejectsBadPurposeCode) {
+  v1::Policy policy = Parse(kMinimal);
+  policy.add_purposes()->set_code("Bad Code");
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("purposes[1]")));
+}
+
+TEST(ValidatePolicyTest, RejectsStatuteWithoutCitation) {
+  v1::Policy policy = Parse(kMinimal);
+  v1::StatutoryBasis* basis = policy.add_statutory_bases();
+  basis->set_code("lsl_25");
+  basis->add_sender_kinds(v1::POLICE);
+  basis->add_recipient_kinds(v1::WELLBEING_AREA);
+  basis->add_categories(v1::CATEGORY_IDENTITY);
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("citation")));
+}
+
+TEST(PolicyHolderTest, InvalidReplacementKeepsOldPolicy) {
+  PolicyHolder holder(Parse(kMinimal));
+  v1::Policy bad = Parse(kMinimal);
+  bad.clear_purposes();
+
+  EXPECT_THAT(holder.Replace(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("purposes")));
+  EXPECT_EQ(holder.Get()->purposes_size(), 1);
+}
+
+}  // namespace
+}  // namespace silta::consent

@@ -1,0 +1,151 @@
+#include "server/store/sqlite/sqlite_store.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::store {
+namespace {
+
+using ::silta::testing::IsOk;
+using ::silta::testing::IsOkAndHolds;
+using ::silta::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string TempDbPath(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    ("sqlite_store_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path path = dir / name;
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + "-wal");
+  std::filesystem::remove(path.string() + "-shm");
+  return path.string();
+}
+
+v1::Organization MakeOrg(const std::string& id) {
+  v1::Organization org;
+  org.set_org_id(id);
+  org.set_display_name("Test " + id);
+  org.set_kind(v1::NGO);
+  org.add_roles(v1::AGENCY);
+  org.add_roles(v1::AUDITOR);
+  org.set_state(v1::ACTIVE);
+  org.set_region("oulu");
+  org.mutable_created_at()->set_seconds(1700000000);
+  org.mutable_updated_at()->set_seconds(1700000001);
+  return org;
+}
+
+TEST(SqliteStoreTest, FreshDatabaseIsAtLatestSchemaWithWalAndFullSync) {
+  auto store = SqliteStore::Open(TempDbPath("fresh.db"), {});
+  ASSERT_THAT(store, IsOk());
+
+  EXPECT_THAT((*store)->SchemaVersion(), IsOkAndHolds(SqliteMigrations().back().version));
+  EXPECT_THAT((*store)->PragmaForTest("journal_mode"), IsOkAndHolds("wal"));
+  EXPECT_THAT((*store)->PragmaForTest("synchronous"), IsOkAndHolds("2"));  // FULL
+  EXPECT_THAT((*store)->PragmaForTest("busy_timeout"), IsOkAndHolds("5000"));
+}
+
+TEST(SqliteStoreTest, ReopeningKeepsDataAndDoesNotRerunMigrations) {
+  const std::string path = TempDbPath("reopen.db");
+  {
+    auto store = SqliteStore::Open(path, {});
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry")), IsOk());
+  }
+
+  auto reopened = SqliteStore::Open(path, {});
+
+  ASSERT_THAT(reopened, IsOk());
+  auto org = (*reopened)->GetOrg("asenne-ry");
+  ASSERT_THAT(org, IsOk());
+  ASSERT_TRUE(org->has_value());
+  EXPECT_EQ((*org)->display_name(), "Test asenne-ry");
+}
+
+TEST(SqliteStoreTest, RefusesDatabaseWithNewerSchema) {
+  const std::string path = TempDbPath("newer.db");
+  std::vector<Migration> future = SqliteMigrations();
+  future.push_back({future.back().version + 1, "from the future", "CREATE TABLE later(x INTEGER)"});
+  ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, future), IsOk());
+
+  EXPECT_THAT(SqliteStore::Open(path, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer than this siltad")));
+}
+
+TEST(SqliteStoreTest, FailedMigrationAppliesNothingOfItself) {
+  const std::string path = TempDbPath("failing.db");
+  std::vector<Migration> migrations = SqliteMigrations();
+  const int good = migrations.back().version;
+  migrations.push_back({good + 1, "half broken",
+                        "CREATE TABLE half(x INTEGER); INSERT INTO no_such_table VALUES(1);"});
+
+  auto failed = SqliteStore::OpenWithMigrationsForTest(path, {}, migrations);
+
+  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               HasSubstr("half broken")));
+  auto store = SqliteStore::Open(path, {});
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->SchemaVersion(), IsOkAndHolds(good));
+  // The table of the failed migration was rolled back with it: applying a
+  // corrected migration of the same version works.
+  std::vector<Migration> fixed = SqliteMigrations();
+  fixed.push_back({good + 1, "fixed", "CREATE TABLE half(x INTEGER)"});
+  store->reset();
+  EXPECT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, fixed), IsOk());
+}
+
+TEST(SqliteStoreTest, OrgRoundTripsEveryField) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  const v1::Organization org = MakeOrg("rise-prison");
+
+  ASSERT_THAT((*store)->InsertOrg(org), IsOk());
+  auto read = (*store)->GetOrg("rise-prison");
+
+  ASSERT_THAT(read, IsOk());
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->SerializeAsString(), org.SerializeAsString());
+}
+
+TEST(SqliteStoreTest, InsertingTakenIdIsAlreadyExists) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->InsertOrg(MakeOrg("a")), IsOk());
+
+  EXPECT_THAT((*store)->InsertOrg(MakeOrg("a")),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
+}
+
+TEST(SqliteStoreTest, UpdatingUnknownOrgIsNotFound) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+
+  EXPECT_THAT((*store)->UpdateOrg(MakeOrg("ghost")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("ghost")));
+}
+
+TEST(SqliteStoreTest, ListsOrgsInIdOrder) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  for (const char* id : {"c", "a", "b"}) ASSERT_THAT((*store)->InsertOrg(MakeOrg(id)), IsOk());
+
+  auto orgs = (*store)->ListOrgs();
+
+  ASSERT_THAT(orgs, IsOk());
+  ASSERT_EQ(orgs->size(), 3u);
+  EXPECT_EQ((*orgs)[0].org_id(), "a");
+  EXPECT_EQ((*orgs)[2].org_id(), "c");
+}
+
+TEST(SqliteStoreTest, UnopenableFileIsUnavailableWithHint) {
+  EXPECT_THAT(SqliteStore::Open("/nonexistent-dir/silta.db", {}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("directory exists")));
+}
+
+}  // namespace
+}  // namespace silta::store

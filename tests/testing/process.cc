@@ -1,0 +1,175 @@
+#include "tests/testing/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+
+extern char** environ;
+
+namespace silta::testing {
+namespace {
+
+constexpr absl::Duration kPoll = absl::Milliseconds(20);
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// Polls waitpid until the child exits or `timeout` passes.
+bool WaitPid(pid_t pid, absl::Duration timeout, int* status) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const pid_t r = ::waitpid(pid, status, WNOHANG);
+    if (r == pid) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(kPoll);
+  }
+}
+
+int ExitCode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return -1;
+}
+
+// Forks and execs argv with stdout+stderr to `output_fd`.
+pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            int output_fd) {
+  std::vector<std::string> full_env;
+  for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
+  for (const std::string& e : env) full_env.push_back(e);
+  std::vector<char*> c_argv = CStrings(argv);
+  std::vector<char*> c_env = CStrings(full_env);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The test runner may block signals; the child must receive them.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(output_fd, STDOUT_FILENO);
+    ::dup2(output_fd, STDERR_FILENO);
+    ::execve(c_argv[0], c_argv.data(), c_env.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+std::string MakeTempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path root = base != nullptr ? base : std::filesystem::temp_directory_path();
+  const std::filesystem::path dir = root / absl::StrCat("silta-", name, "-", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  return dir.string();
+}
+
+void WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env, absl::Duration timeout) {
+  char path[] = "/tmp/silta-cmd-XXXXXX";
+  const int fd = ::mkstemp(path);
+  CommandResult result;
+  if (fd < 0) return result;
+  const pid_t pid = Spawn(argv, env, fd);
+  int status = 0;
+  if (!WaitPid(pid, timeout, &status)) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    result.exit_code = -1;
+  } else {
+    result.exit_code = ExitCode(status);
+  }
+  ::close(fd);
+  result.output = ReadTextFile(path);
+  ::unlink(path);
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<SiltadProcess>> SiltadProcess::Start(
+    const std::string& config_path, const std::string& port_file, const std::string& log_path,
+    absl::Duration timeout) {
+  std::filesystem::remove(port_file);
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError("cannot create log file " + log_path);
+  const pid_t pid = Spawn({SILTAD_PATH, "--config", config_path}, {}, fd);
+  ::close(fd);
+  auto process = std::unique_ptr<SiltadProcess>(new SiltadProcess(pid, log_path));
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      process->exited_ = true;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "siltad exited with ", ExitCode(status), " before serving; log:\n", process->Log()));
+    }
+    const std::string text = ReadTextFile(port_file);
+    int port = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &port) && port > 0) {
+      process->port_ = port;
+      return process;
+    }
+    absl::SleepFor(kPoll);
+  }
+  return absl::DeadlineExceededError("siltad did not start; log:\n" + process->Log());
+}
+
+SiltadProcess::~SiltadProcess() {
+  if (!exited_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+void SiltadProcess::Signal(int sig) const { ::kill(pid_, sig); }
+
+absl::StatusOr<int> SiltadProcess::WaitForExit(absl::Duration timeout) {
+  int status = 0;
+  if (!WaitPid(pid_, timeout, &status)) {
+    return absl::DeadlineExceededError("siltad did not exit in time");
+  }
+  exited_ = true;
+  return ExitCode(status);
+}
+
+std::string SiltadProcess::Log() const { return ReadTextFile(log_path_); }
+
+bool SiltadProcess::WaitForLog(const std::string& needle, absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (absl::StrContains(Log(), needle)) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(kPoll);
+  }
+}
+
+}  // namespace silta::testing

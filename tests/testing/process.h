@@ -1,0 +1,70 @@
+// File: tests/testing/process.h
+//
+// Running siltad and siltactl as real processes in tests.
+#ifndef SILTA_TESTS_TESTING_PROCESS_H_
+#define SILTA_TESTS_TESTING_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace silta::testing {
+
+// Output and exit code of a finished command.
+struct CommandResult {
+  int exit_code = -1;  // -1 if killed by a signal or timed out
+  std::string output;  // stdout and stderr interleaved
+};
+
+// Runs `argv` with extra `env` entries ("NAME=value"), waits at most
+// `timeout` (then SIGKILL).
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env = {},
+                         absl::Duration timeout = absl::Seconds(30));
+
+// A siltad child process. Killed (SIGKILL) on destruction if still running.
+class SiltadProcess {
+ public:
+  // Starts `siltad --config config_path` with stderr to `log_path`, and
+  // waits until it writes `port_file` (the config's listen_port_file).
+  static absl::StatusOr<std::unique_ptr<SiltadProcess>> Start(
+      const std::string& config_path, const std::string& port_file,
+      const std::string& log_path, absl::Duration timeout = absl::Seconds(30));
+  ~SiltadProcess();
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+
+  // Sends a signal.
+  void Signal(int sig) const;
+  // Waits for exit; returns the exit code (or -signal) or DEADLINE_EXCEEDED.
+  absl::StatusOr<int> WaitForExit(absl::Duration timeout);
+  // The log written so far.
+  std::string Log() const;
+  // Waits until the log contains `needle`; false on timeout.
+  bool WaitForLog(const std::string& needle, absl::Duration timeout) const;
+
+ private:
+  SiltadProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  pid_t pid_;
+  std::string log_path_;
+  int port_ = 0;
+  bool exited_ = false;
+};
+
+// A fresh directory under the test temp dir.
+std::string MakeTempDir(const std::string& name);
+
+// Writes `text` to `path`.
+void WriteTextFile(const std::string& path, const std::string& text);
+std::string ReadTextFile(const std::string& path);
+
+}  // namespace silta::testing
+
+#endif  // SILTA_TESTS_TESTING_PROCESS_H_

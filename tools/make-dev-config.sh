@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Creates a development configuration for siltad if it is absent:
+#   tools/make-dev-config.sh DEV_DIR CERTS_DIR
+# DEV_DIR/siltad.textproto   config (loopback, dev PKI, reflection on)
+# DEV_DIR/policy.textproto   copy of deploy/policy.example.textproto
+# DEV_DIR/registry.textproto copy of the dev PKI's registry seed
+# DEV_DIR/pepper             32 random bytes, mode 600
+# DEV_DIR/data/              SQLite database
+# Existing files are kept, so local edits survive `make run`.
+set -euo pipefail
+DEV=${1:?usage: make-dev-config.sh DEV_DIR CERTS_DIR}
+CERTS=${2:?usage: make-dev-config.sh DEV_DIR CERTS_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$DEV/data"
+DEV=$(cd "$DEV" && pwd)
+CERTS=$(cd "$CERTS" && pwd)
+
+[ -f "$DEV/policy.textproto" ] || cp "$ROOT/deploy/policy.example.textproto" "$DEV/policy.textproto"
+[ -f "$DEV/registry.textproto" ] || cp "$CERTS/registry.textproto" "$DEV/registry.textproto"
+if [ ! -f "$DEV/pepper" ]; then
+  (umask 077 && head -c 32 /dev/urandom > "$DEV/pepper")
+fi
+if [ ! -f "$DEV/siltad.textproto" ]; then
+  cat > "$DEV/siltad.textproto" <<CFG
+# Development configuration written by tools/make-dev-config.sh.
+# Schema: silta.v1.SiltadConfig (proto/silta/v1/config.proto).
+listen_address: "127.0.0.1:${SILTA_DEV_PORT:-7443}"
+tls {
+  cert_file: "$CERTS/server.pem"
+  key_file: "$CERTS/server.key"
+  ca_file: "$CERTS/ca.pem"
+  crl_directory: "$CERTS/crl"
+  trust_domain: "silta.test"
+  refresh_interval_seconds: 5
+}
+store { sqlite { path: "$DEV/data/silta.db" } }
+registry_file: "registry.textproto"
+policy_file: "policy.textproto"
+pepper_file: "pepper"
+metrics { listen_address: "127.0.0.1:${SILTA_DEV_METRICS_PORT:-9464}" }
+# Development only: lets grpcurl list the API.
+enable_reflection: true
+CFG
+  echo "dev config written to $DEV/siltad.textproto" >&2
+fi

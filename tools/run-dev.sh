@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts siltad with the development configuration (used by `make run`).
+#   tools/run-dev.sh BUILD_DIR DEV_DIR CERTS_DIR
+set -euo pipefail
+BUILD=${1:?}; DEV=${2:?}; CERTS=${3:?}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CERTS=$(cd "$CERTS" && pwd)
+SILTAD="$ROOT/$BUILD/server/service/siltad"
+SILTACTL="$ROOT/$BUILD/client/siltactl"
+ADDRESS=$(sed -n 's/^listen_address: "\(.*\)"/\1/p' "$DEV/siltad.textproto")
+
+"$SILTAD" --config "$DEV/siltad.textproto" --check-config
+
+cat <<MSG
+
+siltad is starting on $ADDRESS (logs below, JSON on stderr; Ctrl-C stops it).
+In another terminal, talk to it as the dev admin organisation:
+
+  export SILTA_ADDRESS=$ADDRESS
+  export SILTA_CA=$CERTS/ca.pem
+  export SILTA_CERT=$CERTS/orgs/silta-admin.pem
+  export SILTA_KEY=$CERTS/orgs/silta-admin.key
+  $SILTACTL health
+  $SILTACTL org list
+  $SILTACTL org add --id nuorten-ystavat --name "Nuorten Ystävät ry" --kind NGO --role AGENCY
+
+Other organisations' certificates are in $CERTS/orgs/.
+Metrics: curl http://127.0.0.1:9464/metrics   Reload policy/registry: kill -HUP <pid>
+
+MSG
+exec "$SILTAD" --config "$DEV/siltad.textproto"
