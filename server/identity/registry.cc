@@ -20,15 +20,14 @@ google::protobuf::Timestamp NowTimestamp() {
   const absl::Time now = absl::Now();
   google::protobuf::Timestamp ts;
   ts.set_seconds(absl::ToUnixSeconds(now));
-  ts.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(ts.seconds()))));
+  ts.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(ts.seconds()))));
   return ts;
 }
 
 // The part of an entry that a seed file may change.
 bool SameSeedFields(const v1::Organization& a, const v1::Organization& b) {
-  return a.display_name() == b.display_name() && a.kind() == b.kind() &&
-         a.region() == b.region() &&
+  return a.display_name() == b.display_name() && a.kind() == b.kind() && a.region() == b.region() &&
          std::equal(a.roles().begin(), a.roles().end(), b.roles().begin(), b.roles().end());
 }
 
@@ -40,19 +39,19 @@ absl::Status ValidateOrg(const v1::Organization& org) {
         "org_id: must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit");
   }
   if (org.display_name().empty() || org.display_name().size() > kMaxDisplayName) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "display_name of ", org.org_id(), ": must be 1-", kMaxDisplayName, " characters"));
+    return absl::InvalidArgumentError(absl::StrCat("display_name of ", org.org_id(), ": must be 1-",
+                                                   kMaxDisplayName, " characters"));
   }
   if (org.kind() == v1::ORG_KIND_UNSPECIFIED || !v1::OrgKind_IsValid(org.kind())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kind of ", org.org_id(),
-        ": must be one of WELLBEING_AREA, POLICE, PROBATION, PRISON, MUNICIPAL_YOUTH, "
-        "EMPLOYMENT, EDUCATION, NGO"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind of ", org.org_id(),
+                     ": must be one of WELLBEING_AREA, POLICE, PROBATION, PRISON, MUNICIPAL_YOUTH, "
+                     "EMPLOYMENT, EDUCATION, NGO"));
   }
   if (org.roles().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "roles of ", org.org_id(),
-        ": at least one of AGENCY, CONSENT_REGISTRAR, AUDITOR, ADMIN is required"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("roles of ", org.org_id(),
+                     ": at least one of AGENCY, CONSENT_REGISTRAR, AUDITOR, ADMIN is required"));
   }
   absl::flat_hash_set<int> seen;
   for (int role : org.roles()) {
@@ -61,8 +60,8 @@ absl::Status ValidateOrg(const v1::Organization& org) {
           absl::StrCat("roles of ", org.org_id(), ": unknown or unspecified role"));
     }
     if (!seen.insert(role).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "roles of ", org.org_id(), ": role ", v1::Role_Name(role), " is listed twice"));
+      return absl::InvalidArgumentError(absl::StrCat("roles of ", org.org_id(), ": role ",
+                                                     v1::Role_Name(role), " is listed twice"));
     }
   }
   if (org.region().size() > kMaxRegion) {
@@ -104,33 +103,39 @@ absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* s
 absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& file) {
   SILTA_RETURN_IF_ERROR(ValidateRegistryFile(file));
   SeedResult result;
-  absl::MutexLock lock(&mu_);
-  for (const v1::Organization& entry : file.orgs()) {
-    auto it = orgs_.find(entry.org_id());
-    if (it == orgs_.end()) {
-      v1::Organization org = entry;
-      if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
-      *org.mutable_created_at() = NowTimestamp();
-      *org.mutable_updated_at() = org.created_at();
-      SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
-      orgs_.emplace(org.org_id(), org);
-      ++result.added;
-      continue;
+  std::vector<v1::Organization> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const v1::Organization& entry : file.orgs()) {
+      auto it = orgs_.find(entry.org_id());
+      if (it == orgs_.end()) {
+        v1::Organization org = entry;
+        if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
+        *org.mutable_created_at() = NowTimestamp();
+        *org.mutable_updated_at() = org.created_at();
+        SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+        orgs_.emplace(org.org_id(), org);
+        changed.push_back(org);
+        ++result.added;
+        continue;
+      }
+      if (SameSeedFields(it->second, entry)) {
+        ++result.unchanged;
+        continue;
+      }
+      v1::Organization org = it->second;
+      org.set_display_name(entry.display_name());
+      org.set_kind(entry.kind());
+      *org.mutable_roles() = entry.roles();
+      org.set_region(entry.region());
+      *org.mutable_updated_at() = NowTimestamp();
+      SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+      changed.push_back(org);
+      it->second = std::move(org);
+      ++result.updated;
     }
-    if (SameSeedFields(it->second, entry)) {
-      ++result.unchanged;
-      continue;
-    }
-    v1::Organization org = it->second;
-    org.set_display_name(entry.display_name());
-    org.set_kind(entry.kind());
-    *org.mutable_roles() = entry.roles();
-    org.set_region(entry.region());
-    *org.mutable_updated_at() = NowTimestamp();
-    SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
-    it->second = std::move(org);
-    ++result.updated;
   }
+  Notify(changed);
   return result;
 }
 
@@ -148,10 +153,9 @@ std::vector<v1::Organization> OrgRegistry::List() const {
     orgs.reserve(orgs_.size());
     for (const auto& [id, org] : orgs_) orgs.push_back(org);
   }
-  std::sort(orgs.begin(), orgs.end(),
-            [](const v1::Organization& a, const v1::Organization& b) {
-              return a.org_id() < b.org_id();
-            });
+  std::sort(orgs.begin(), orgs.end(), [](const v1::Organization& a, const v1::Organization& b) {
+    return a.org_id() < b.org_id();
+  });
   return orgs;
 }
 
@@ -160,30 +164,61 @@ absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org) {
   SILTA_RETURN_IF_ERROR(ValidateOrg(org));
   *org.mutable_created_at() = NowTimestamp();
   *org.mutable_updated_at() = org.created_at();
-  absl::MutexLock lock(&mu_);
-  if (orgs_.contains(org.org_id())) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("organisation ", org.org_id(), " already exists"));
+  {
+    absl::MutexLock lock(&mu_);
+    if (orgs_.contains(org.org_id())) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("organisation ", org.org_id(), " already exists"));
+    }
+    SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+    orgs_.emplace(org.org_id(), org);
   }
-  SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
-  orgs_.emplace(org.org_id(), org);
+  Notify({org});
   return org;
 }
 
 absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
                                                        v1::OrgState state) {
-  absl::MutexLock lock(&mu_);
-  auto it = orgs_.find(org_id);
-  if (it == orgs_.end()) {
-    return absl::NotFoundError(absl::StrCat("organisation ", org_id, " is not registered"));
+  v1::Organization org;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = orgs_.find(org_id);
+    if (it == orgs_.end()) {
+      return absl::NotFoundError(absl::StrCat("organisation ", org_id, " is not registered"));
+    }
+    if (it->second.state() == state) return it->second;
+    org = it->second;
+    org.set_state(state);
+    *org.mutable_updated_at() = NowTimestamp();
+    SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+    it->second = org;
   }
-  if (it->second.state() == state) return it->second;
-  v1::Organization org = it->second;
-  org.set_state(state);
-  *org.mutable_updated_at() = NowTimestamp();
-  SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
-  it->second = org;
+  Notify({org});
   return org;
+}
+
+int OrgRegistry::AddListener(Listener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const int id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void OrgRegistry::RemoveListener(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void OrgRegistry::Notify(const std::vector<v1::Organization>& changed) const {
+  if (changed.empty()) return;
+  std::vector<Listener> listeners;
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+  }
+  for (const v1::Organization& org : changed) {
+    for (const Listener& listener : listeners) listener(org);
+  }
 }
 
 }  // namespace silta::identity

@@ -16,6 +16,8 @@
 #ifndef SILTA_SERVER_IDENTITY_REGISTRY_H_
 #define SILTA_SERVER_IDENTITY_REGISTRY_H_
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,12 +75,28 @@ class OrgRegistry {
   // change is visible to the next Find on any thread.
   absl::StatusOr<v1::Organization> SetState(absl::string_view org_id, v1::OrgState state);
 
+  // Called with the new entry after every change (add, state change, seed
+  // update), on the changing thread, after the change is visible to Find and
+  // with no registry lock held (a listener may call Find). Long-lived
+  // streams use this to end as soon as their caller's org is suspended.
+  using Listener = std::function<void(const v1::Organization&)>;
+  // Registers a listener; returns its id for RemoveListener.
+  int AddListener(Listener listener);
+  // Unregisters. A notification already running may still complete (it holds
+  // a copy of the listener), so listeners must own what they capture.
+  void RemoveListener(int id);
+
  private:
   explicit OrgRegistry(store::Store* store) : store_(store) {}
+  void Notify(const std::vector<v1::Organization>& changed) const;
 
   store::Store* const store_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, v1::Organization> orgs_ ABSL_GUARDED_BY(mu_);
+
+  mutable absl::Mutex listeners_mu_;
+  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
 }  // namespace silta::identity

@@ -18,6 +18,7 @@ const std::vector<MethodRoles>& Table() {
       {"/silta.v1.OrgService/GetOrg", {ADMIN}},
       {"/silta.v1.OrgService/SuspendOrg", {ADMIN}},
       {"/silta.v1.OrgService/ResumeOrg", {ADMIN}},
+      {"/silta.v1.OrgService/WatchOrgs", {ADMIN}},
       // Key bundles: agencies publish their own; anyone who seals or audits reads.
       {"/silta.v1.KeyService/PublishKeyBundle", {AGENCY}},
       {"/silta.v1.KeyService/GetKeyBundles", {AGENCY, AUDITOR, ADMIN}},

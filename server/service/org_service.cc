@@ -1,5 +1,6 @@
 #include "server/service/org_service.h"
 
+#include "server/service/org_watch_reactor.h"
 #include "server/service/unary_call.h"
 
 namespace silta::service {
@@ -10,6 +11,7 @@ constexpr absl::string_view kListOrgs = "/silta.v1.OrgService/ListOrgs";
 constexpr absl::string_view kGetOrg = "/silta.v1.OrgService/GetOrg";
 constexpr absl::string_view kSuspendOrg = "/silta.v1.OrgService/SuspendOrg";
 constexpr absl::string_view kResumeOrg = "/silta.v1.OrgService/ResumeOrg";
+constexpr absl::string_view kWatchOrgs = "/silta.v1.OrgService/WatchOrgs";
 
 }  // namespace
 
@@ -52,6 +54,15 @@ grpc::ServerUnaryReactor* OrgService::ResumeOrg(grpc::CallbackServerContext* con
                      [&](const identity::Caller& caller) {
                        return admin_->SetOrgState(caller, *request, v1::ACTIVE);
                      });
+}
+
+grpc::ServerWriteReactor<v1::OrgEvent>* OrgService::WatchOrgs(
+    grpc::CallbackServerContext* context, const v1::WatchOrgsRequest* /*request*/) {
+  absl::StatusOr<identity::Caller> caller =
+      authenticator_->Authorize(*context->auth_context(), kWatchOrgs, context->peer());
+  if (!caller.ok()) return OrgWatchReactor::Refuse(ToGrpcStatus(caller.status()));
+  return OrgWatchReactor::Start(authenticator_, registry_, *std::move(caller),
+                                std::string(kWatchOrgs), context->peer());
 }
 
 }  // namespace silta::service

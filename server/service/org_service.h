@@ -12,9 +12,10 @@ namespace silta::service {
 
 class OrgService final : public v1::OrgService::CallbackService {
  public:
-  // Both must outlive the service.
-  OrgService(const identity::Authenticator* authenticator, identity::OrgAdmin* admin)
-      : authenticator_(authenticator), admin_(admin) {}
+  // All must outlive the service.
+  OrgService(const identity::Authenticator* authenticator, identity::OrgAdmin* admin,
+             identity::OrgRegistry* registry)
+      : authenticator_(authenticator), admin_(admin), registry_(registry) {}
 
   grpc::ServerUnaryReactor* AddOrg(grpc::CallbackServerContext* context,
                                    const v1::AddOrgRequest* request,
@@ -31,10 +32,13 @@ class OrgService final : public v1::OrgService::CallbackService {
   grpc::ServerUnaryReactor* ResumeOrg(grpc::CallbackServerContext* context,
                                       const v1::SetOrgStateRequest* request,
                                       v1::SetOrgStateResponse* response) override;
+  grpc::ServerWriteReactor<v1::OrgEvent>* WatchOrgs(grpc::CallbackServerContext* context,
+                                                    const v1::WatchOrgsRequest* request) override;
 
  private:
   const identity::Authenticator* const authenticator_;
   identity::OrgAdmin* const admin_;
+  identity::OrgRegistry* const registry_;
 };
 
 }  // namespace silta::service

@@ -97,7 +97,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
       self->registry_.get(), config.tls().trust_domain());
   self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
   self->org_service_ =
-      std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get());
+      std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get(),
+                                   self->registry_.get());
 
   if (!config.metrics().listen_address().empty()) {
     SILTA_ASSIGN_OR_RETURN(self->metrics_http_,

@@ -317,6 +317,72 @@ TEST_F(SiltadIdentityTest, SuspensionTakesEffectOnTheNextCall) {
   EXPECT_TRUE(ListOrgs(*backup, &listed).ok());
 }
 
+// Reads initial events until every org currently registered has been seen.
+void ReadInitialListing(grpc::ClientReader<v1::OrgEvent>& reader, int count) {
+  v1::OrgEvent event;
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(reader.Read(&event));
+    ASSERT_TRUE(event.initial());
+  }
+}
+
+TEST_F(SiltadIdentityTest, WatchStreamDeliversRegistryChanges) {
+  auto admin = OrgStubAs("silta-admin");
+  v1::ListOrgsResponse listed;
+  ASSERT_TRUE(ListOrgs(*admin, &listed).ok());
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  std::unique_ptr<grpc::ClientReader<v1::OrgEvent>> reader =
+      admin->WatchOrgs(&watch_context, v1::WatchOrgsRequest());
+  ReadInitialListing(*reader, listed.orgs_size());
+
+  grpc::ClientContext add_context;
+  v1::AddOrgRequest add;
+  add.mutable_org()->set_org_id("nuorisoasema");
+  add.mutable_org()->set_display_name("Nuorisoasema");
+  add.mutable_org()->set_kind(v1::NGO);
+  add.mutable_org()->add_roles(v1::AGENCY);
+  *add.mutable_acting_user() = Worker();
+  v1::AddOrgResponse added;
+  ASSERT_TRUE(admin->AddOrg(&add_context, add, &added).ok());
+
+  v1::OrgEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_FALSE(event.initial());
+  EXPECT_EQ(event.org().org_id(), "nuorisoasema");
+  watch_context.TryCancel();
+}
+
+TEST_F(SiltadIdentityTest, SuspensionEndsTheSuspendedOrgsOpenStream) {
+  auto admin = OrgStubAs("silta-admin");
+  auto backup = OrgStub(PkiPath("test/backup-admin.pem"), PkiPath("test/backup-admin.key"));
+  v1::ListOrgsResponse listed;
+  ASSERT_TRUE(ListOrgs(*backup, &listed).ok());
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  std::unique_ptr<grpc::ClientReader<v1::OrgEvent>> reader =
+      backup->WatchOrgs(&watch_context, v1::WatchOrgsRequest());
+  ReadInitialListing(*reader, listed.orgs_size());
+
+  grpc::ClientContext suspend_context;
+  v1::SetOrgStateRequest suspend;
+  suspend.set_org_id("backup-admin");
+  *suspend.mutable_acting_user() = Worker();
+  v1::SetOrgStateResponse suspended;
+  ASSERT_TRUE(admin->SuspendOrg(&suspend_context, suspend, &suspended).ok());
+
+  // The stream carries nothing more (not even the suspension itself) and ends.
+  v1::OrgEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("suspended"));
+
+  grpc::ClientContext resume_context;
+  v1::SetOrgStateResponse resumed;
+  ASSERT_TRUE(admin->ResumeOrg(&resume_context, suspend, &resumed).ok());
+}
+
 TEST_F(SiltadIdentityTest, AdminCannotSuspendOwnOrg) {
   auto admin = OrgStubAs("silta-admin");
   grpc::ClientContext context;

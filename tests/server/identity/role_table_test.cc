@@ -74,6 +74,7 @@ constexpr MatrixRow kMatrix[] = {
     {"/silta.v1.OrgService/GetOrg", false, false, false, true},
     {"/silta.v1.OrgService/SuspendOrg", false, false, false, true},
     {"/silta.v1.OrgService/ResumeOrg", false, false, false, true},
+    {"/silta.v1.OrgService/WatchOrgs", false, false, false, true},
     {"/silta.v1.KeyService/PublishKeyBundle", true, false, false, false},
     {"/silta.v1.KeyService/GetKeyBundles", true, false, true, true},
     {"/silta.v1.CaseService/CreateCase", true, false, false, false},
