@@ -128,20 +128,31 @@ int RunOrgList(const GlobalFlags& flags) {
   return kExitOk;
 }
 
-int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
+// Connects, makes one unary OrgService call under the global deadline and
+// prints the organisation in its response.
+template <typename Response, typename Call>
+int RunOrgCall(const GlobalFlags& flags, const std::string& what, Call call) {
   int exit_code = kExitOk;
   auto channel = ChannelOrExit(flags, &exit_code);
   if (channel == nullptr) return exit_code;
   auto stub = v1::OrgService::NewStub(channel);
   grpc::ClientContext context;
   SetDeadline(&context, flags);
-  v1::GetOrgRequest request;
-  request.set_org_id(org_id);
-  v1::GetOrgResponse response;
-  const grpc::Status status = stub->GetOrg(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("org get", status);
+  Response response;
+  const grpc::Status status = call(*stub, &context, &response);
+  if (!status.ok()) return ReportRpcError(what, status);
   PrintOrgs(flags, response, {&response.org()});
   return kExitOk;
+}
+
+int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
+  v1::GetOrgRequest request;
+  request.set_org_id(org_id);
+  return RunOrgCall<v1::GetOrgResponse>(
+      flags, "org get", [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
+                            v1::GetOrgResponse* response) {
+        return stub.GetOrg(context, request, response);
+      });
 }
 
 int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
@@ -171,37 +182,26 @@ int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
     org->add_roles(role);
   }
   request.mutable_acting_user()->set_worker_id(add.worker);
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::OrgService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
-  v1::AddOrgResponse response;
-  const grpc::Status status = stub->AddOrg(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("org add", status);
-  PrintOrgs(flags, response, {&response.org()});
-  return kExitOk;
+  return RunOrgCall<v1::AddOrgResponse>(
+      flags, "org add", [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
+                            v1::AddOrgResponse* response) {
+        return stub.AddOrg(context, request, response);
+      });
 }
 
 int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id,
                    const std::string& reason, const std::string& worker, bool suspend) {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::OrgService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
   v1::SetOrgStateRequest request;
   request.set_org_id(org_id);
   request.set_reason(reason);
   request.mutable_acting_user()->set_worker_id(worker);
-  v1::SetOrgStateResponse response;
-  const grpc::Status status = suspend ? stub->SuspendOrg(&context, request, &response)
-                                      : stub->ResumeOrg(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(suspend ? "org suspend" : "org resume", status);
-  PrintOrgs(flags, response, {&response.org()});
-  return kExitOk;
+  return RunOrgCall<v1::SetOrgStateResponse>(
+      flags, suspend ? "org suspend" : "org resume",
+      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
+          v1::SetOrgStateResponse* response) {
+        return suspend ? stub.SuspendOrg(context, request, response)
+                       : stub.ResumeOrg(context, request, response);
+      });
 }
 
 }  // namespace

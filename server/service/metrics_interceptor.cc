@@ -2,22 +2,15 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 
 namespace silta::service {
 namespace {
 
-constexpr const char* kCodeNames[] = {
-    "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-    "UNAUTHENTICATED"};
-
-const char* CodeName(grpc::StatusCode code) {
-  const int index = static_cast<int>(code);
-  if (index < 0 || index >= static_cast<int>(std::size(kCodeNames))) return "UNKNOWN";
-  return kCodeNames[index];
+// gRPC status codes have the same numbers as absl's canonical codes.
+std::string CodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 // One per call; gRPC deletes it when the call ends.
