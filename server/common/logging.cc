@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
@@ -58,6 +59,17 @@ spdlog::level::level_enum SpdLevel(LogLevel level) {
   return spdlog::level::info;
 }
 
+// `text` as a JSON string literal, quoted and escaped.
+std::string JsonString(absl::string_view text) {
+  google::protobuf::Value value;
+  value.set_string_value(std::string(text));
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) {
+    return "\"(unprintable)\"";  // invalid UTF-8; never the raw bytes
+  }
+  return json;
+}
+
 }  // namespace
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
@@ -77,19 +89,16 @@ void Log(LogLevel level, absl::string_view event,
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) {
     return;
   }
-  google::protobuf::Struct line;
-  auto& values = *line.mutable_fields();
-  values["ts"].set_string_value(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()));
-  values["level"].set_string_value(std::string(LevelName(level)));
-  values["event"].set_string_value(std::string(event));
+  // Keys in a fixed order (ts, level, event, then the caller's), values
+  // escaped by protobuf's JSON printer.
+  std::string json = absl::StrCat(
+      "{\"ts\":", JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                                                absl::UTCTimeZone())),
+      ",\"level\":", JsonString(LevelName(level)), ",\"event\":", JsonString(event));
   for (const auto& [key, value] : fields) {
-    values[std::string(key)].set_string_value(value);
+    absl::StrAppend(&json, ",", JsonString(key), ":", JsonString(value));
   }
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(line, &json).ok()) {
-    json = R"({"level":"error","event":"log_encoding_failed"})";
-  }
+  json.push_back('}');
   Logger().log(SpdLevel(level), json);
 }
 
