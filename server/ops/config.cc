@@ -66,6 +66,11 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
   }
   if (config.registry_file().empty()) return Invalid("registry_file", "is required");
   if (config.policy_file().empty()) return Invalid("policy_file", "is required");
+  if (config.pepper_file().empty()) {
+    return Invalid("pepper_file",
+                   "is required: a file of 32+ random bytes (head -c 32 /dev/urandom > pepper; "
+                   "chmod 600 pepper)");
+  }
   if (!config.metrics().listen_address().empty() &&
       !IsLoopbackAddress(config.metrics().listen_address())) {
     return Invalid("metrics.listen_address",

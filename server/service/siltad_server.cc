@@ -68,9 +68,7 @@ absl::Status CheckConfig(const v1::SiltadConfig& config) {
   SILTA_RETURN_IF_ERROR(LoadPolicy(config.policy_file()).status());
   SILTA_RETURN_IF_ERROR(LoadRegistryFile(config.registry_file()).status());
   SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
-  if (!config.pepper_file().empty()) {
-    SILTA_RETURN_IF_ERROR(common::CheckSecretFile(config.pepper_file()));
-  }
+  SILTA_RETURN_IF_ERROR(cases::SubjectRefs::FromPepperFile(config.pepper_file()).status());
   return CheckStoreDirectory(config.store().sqlite());
 }
 
@@ -99,6 +97,23 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   self->org_service_ =
       std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get(),
                                    self->registry_.get());
+  SILTA_ASSIGN_OR_RETURN(self->subject_refs_,
+                         cases::SubjectRefs::FromPepperFile(config.pepper_file()));
+  consent::PolicyHolder* policy_holder = self->policy_.get();
+  self->cases_ = std::make_unique<cases::CaseRegistry>(
+      self->store_.get(), self->registry_.get(), self->subject_refs_.get(),
+      [policy_holder](absl::string_view purpose) {
+        return consent::PolicyHasPurpose(*policy_holder->Get(), purpose);
+      });
+  self->engine_ = std::make_unique<consent::DecisionEngine>();
+  self->consents_ = std::make_unique<consent::ConsentRegistry>(
+      self->store_.get(), self->registry_.get(), self->subject_refs_.get(), self->cases_.get(),
+      self->policy_.get(), self->engine_.get());
+  SILTA_RETURN_IF_ERROR(self->consents_->LoadEngine());
+  self->case_service_ =
+      std::make_unique<CaseService>(self->authenticator_.get(), self->cases_.get());
+  self->consent_service_ =
+      std::make_unique<ConsentService>(self->authenticator_.get(), self->consents_.get());
 
   if (!config.metrics().listen_address().empty()) {
     SILTA_ASSIGN_OR_RETURN(self->metrics_http_,
@@ -117,6 +132,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              static_cast<int>(config.limits().max_concurrent_streams()));
   builder.RegisterService(self->org_service_.get());
+  builder.RegisterService(self->case_service_.get());
+  builder.RegisterService(self->consent_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));
@@ -140,6 +157,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
                {"schema_version", absl::StrCat(schema_version)},
                {"orgs_added", absl::StrCat(seeded.added)},
                {"orgs_updated", absl::StrCat(seeded.updated)},
+               {"consent_records", absl::StrCat(self->engine_->RecordCount())},
                {"trust_domain", config.tls().trust_domain()},
                {"reflection", config.enable_reflection() ? "on" : "off"}});
   return self;

@@ -16,12 +16,18 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "server/cases/case_registry.h"
+#include "server/cases/subject_refs.h"
+#include "server/consent/consent_registry.h"
+#include "server/consent/engine.h"
 #include "server/consent/policy.h"
 #include "server/identity/authenticator.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/registry.h"
 #include "server/ops/metrics.h"
 #include "server/service/metrics_interceptor.h"
+#include "server/service/case_service.h"
+#include "server/service/consent_service.h"
 #include "server/service/org_service.h"
 #include "server/store/store.h"
 #include "silta/v1/config.pb.h"
@@ -71,6 +77,12 @@ class SiltadServer {
   std::unique_ptr<identity::Authenticator> authenticator_;
   std::unique_ptr<identity::OrgAdmin> org_admin_;
   std::unique_ptr<OrgService> org_service_;
+  std::unique_ptr<cases::SubjectRefs> subject_refs_;
+  std::unique_ptr<cases::CaseRegistry> cases_;
+  std::unique_ptr<consent::DecisionEngine> engine_;
+  std::unique_ptr<consent::ConsentRegistry> consents_;
+  std::unique_ptr<CaseService> case_service_;
+  std::unique_ptr<ConsentService> consent_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -20,7 +20,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
+#include "silta/v1/consent.pb.h"
 
 namespace silta::store {
 
@@ -43,6 +45,55 @@ class Store {
 
   // Returns every organisation ordered by org_id.
   virtual absl::StatusOr<std::vector<v1::Organization>> ListOrgs() = 0;
+
+  // ---- Cases. Each mutation stores the case and its event atomically. ----
+
+  // Inserts a new case (members from member_org_ids) and its CASE_OPENED
+  // event. FAILED_PRECONDITION if the subject already has an open case (the
+  // store enforces one open case per subject); ALREADY_EXISTS for a taken id.
+  virtual absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event) = 0;
+
+  // Replaces an existing case (members included) and appends `event`.
+  // NOT_FOUND if absent.
+  virtual absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event) = 0;
+
+  // The case, or nullopt.
+  virtual absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) = 0;
+
+  // The subject's open case, or nullopt.
+  virtual absl::StatusOr<std::optional<v1::Case>> FindOpenCase(
+      absl::string_view subject_ref) = 0;
+
+  // Cases `org_id` is a member of, newest first; state UNSPECIFIED = all.
+  virtual absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
+                                                                v1::CaseState state,
+                                                                uint32_t offset,
+                                                                uint32_t limit) = 0;
+
+  // A case's events, oldest first.
+  virtual absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(
+      absl::string_view case_id) = 0;
+
+  // ---- Consents and refusals: records plus append-only events. ----
+
+  // Inserts a consent whose history holds its GIVEN event. ALREADY_EXISTS
+  // for a taken id.
+  virtual absl::Status InsertConsent(const v1::Consent& consent) = 0;
+  // Inserts a refusal whose history holds its GIVEN event.
+  virtual absl::Status InsertRefusal(const v1::Refusal& refusal) = 0;
+  // Appends an event to a consent's or refusal's history. NOT_FOUND if absent.
+  virtual absl::Status AppendConsentEvent(absl::string_view record_id,
+                                          const v1::ConsentEvent& event) = 0;
+
+  // A subject's consents and refusals with full histories; an empty
+  // subject_ref lists every subject's (engine rebuild at start-up).
+  struct ConsentRecords {
+    std::vector<v1::Consent> consents;
+    std::vector<v1::Refusal> refusals;
+  };
+  virtual absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) = 0;
+  // The one consent or refusal with this id (both vectors empty if none).
+  virtual absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) = 0;
 };
 
 }  // namespace silta::store

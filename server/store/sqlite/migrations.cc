@@ -16,6 +16,42 @@ CREATE TABLE orgs (
   updated_at_us INTEGER NOT NULL
 ) STRICT;
 )sql"},
+      {2, "cases, members, case events, consents, refusals and their events", R"sql(
+CREATE TABLE cases (
+  case_id       TEXT PRIMARY KEY NOT NULL,
+  subject_ref   TEXT NOT NULL,
+  state         INTEGER NOT NULL,   -- silta.v1.CaseState
+  created_at_us INTEGER NOT NULL,
+  record        BLOB NOT NULL       -- serialized silta.v1.Case
+) STRICT;
+-- The "one adult" rule: at most one open case per subject.
+CREATE UNIQUE INDEX cases_one_open_per_subject ON cases(subject_ref) WHERE state = 1;
+CREATE TABLE case_members (
+  case_id TEXT NOT NULL REFERENCES cases(case_id),
+  org_id  TEXT NOT NULL,
+  PRIMARY KEY (case_id, org_id)
+) STRICT;
+CREATE INDEX case_members_by_org ON case_members(org_id);
+CREATE TABLE case_events (
+  case_id TEXT NOT NULL REFERENCES cases(case_id),
+  seq     INTEGER NOT NULL,
+  event   BLOB NOT NULL,            -- serialized silta.v1.CaseEvent
+  PRIMARY KEY (case_id, seq)
+) STRICT;
+CREATE TABLE consent_records (
+  record_id   TEXT PRIMARY KEY NOT NULL,
+  subject_ref TEXT NOT NULL,
+  kind        INTEGER NOT NULL,     -- 1 consent, 2 refusal
+  record      BLOB NOT NULL         -- serialized Consent/Refusal without history
+) STRICT;
+CREATE INDEX consent_records_by_subject ON consent_records(subject_ref);
+CREATE TABLE consent_events (
+  record_id TEXT NOT NULL REFERENCES consent_records(record_id),
+  seq       INTEGER NOT NULL,
+  event     BLOB NOT NULL,          -- serialized silta.v1.ConsentEvent
+  PRIMARY KEY (record_id, seq)
+) STRICT;
+)sql"},
   };
   return *migrations;
 }

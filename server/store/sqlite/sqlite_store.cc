@@ -56,6 +56,10 @@ class Statement {
                       SQLITE_TRANSIENT);
   }
   void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  void BindBlob(int index, const std::string& value) {
+    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
 
   // Steps once: true if a row is available, false when done.
   absl::StatusOr<bool> Step() {
@@ -78,6 +82,12 @@ class Statement {
                            : std::string(reinterpret_cast<const char*>(text), len);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Blob(int col) const {
+    const void* data = sqlite3_column_blob(stmt_, col);
+    const int len = sqlite3_column_bytes(stmt_, col);
+    return data == nullptr ? std::string()
+                           : std::string(static_cast<const char*>(data), len);
+  }
 
  private:
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
@@ -138,6 +148,18 @@ absl::StatusOr<v1::Organization> ReadOrg(const Statement& stmt) {
   *org.mutable_updated_at() = FromMicros(stmt.Int(7));
   return org;
 }
+
+template <typename T>
+absl::StatusOr<T> ParseBlob(const std::string& blob, absl::string_view what) {
+  T message;
+  if (!message.ParseFromString(blob)) {
+    return absl::InternalError(absl::StrCat("stored ", what, " record is corrupt"));
+  }
+  return message;
+}
+
+constexpr int kConsentKind = 1;
+constexpr int kRefusalKind = 2;
 
 }  // namespace
 
@@ -320,6 +342,274 @@ absl::StatusOr<std::vector<v1::Organization>> SqliteStore::ListOrgs() {
     orgs.push_back(std::move(org));
   }
   return orgs;
+}
+
+absl::Status SqliteStore::InTransactionLocked(const std::function<absl::Status()>& body) {
+  SILTA_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  absl::Status status = body();
+  if (status.ok()) status = Exec(db_, "COMMIT");
+  if (!status.ok()) {
+    const absl::Status rolled_back = Exec(db_, "ROLLBACK");
+    if (!rolled_back.ok()) {
+      return absl::InternalError(absl::StrCat(status.message(),
+                                              "; rollback also failed: ", rolled_back.message()));
+    }
+  }
+  return status;
+}
+
+absl::Status SqliteStore::WriteMembersLocked(const v1::Case& c) {
+  SILTA_ASSIGN_OR_RETURN(Statement clear,
+                         Statement::Prepare(db_, "DELETE FROM case_members WHERE case_id = ?"));
+  clear.BindText(1, c.case_id());
+  SILTA_RETURN_IF_ERROR(clear.Run());
+  for (const std::string& org_id : c.member_org_ids()) {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement insert,
+        Statement::Prepare(db_, "INSERT INTO case_members(case_id, org_id) VALUES(?, ?)"));
+    insert.BindText(1, c.case_id());
+    insert.BindText(2, org_id);
+    SILTA_RETURN_IF_ERROR(insert.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::AppendCaseEventLocked(const v1::CaseEvent& event) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "INSERT INTO case_events(case_id, seq, event) VALUES(?, "
+                         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?), ?)"));
+  stmt.BindText(1, event.case_id());
+  stmt.BindText(2, event.case_id());
+  stmt.BindBlob(3, event.SerializeAsString());
+  return stmt.Run();
+}
+
+absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& event) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_,
+                           "INSERT INTO cases(case_id, subject_ref, state, created_at_us, record) "
+                           "VALUES(?, ?, ?, ?, ?)"));
+    stmt.BindText(1, c.case_id());
+    stmt.BindText(2, c.subject_ref());
+    stmt.BindInt(3, c.state());
+    stmt.BindInt(4, ToMicros(c.created_at()));
+    stmt.BindBlob(5, c.SerializeAsString());
+    absl::Status inserted = stmt.Run();
+    if (absl::IsAlreadyExists(inserted)) {
+      // Either the id is taken or the subject has an open case (partial
+      // unique index); the latter is the one callers can meet.
+      return absl::FailedPreconditionError("the subject already has an open case");
+    }
+    SILTA_RETURN_IF_ERROR(inserted);
+    SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
+    return AppendCaseEventLocked(event);
+  });
+}
+
+absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_, "UPDATE cases SET state = ?, record = ? WHERE case_id = ?"));
+    stmt.BindInt(1, c.state());
+    stmt.BindBlob(2, c.SerializeAsString());
+    stmt.BindText(3, c.case_id());
+    SILTA_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " not found"));
+    }
+    SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
+    return AppendCaseEventLocked(event);
+  });
+}
+
+absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view case_id) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Statement::Prepare(db_, "SELECT record FROM cases WHERE case_id = ?"));
+  stmt.BindText(1, case_id);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<v1::Case>();
+  SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
+  return std::optional<v1::Case>(std::move(c));
+}
+
+absl::StatusOr<std::optional<v1::Case>> SqliteStore::FindOpenCase(absl::string_view subject_ref) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, "SELECT record FROM cases WHERE subject_ref = ? AND state = ?"));
+  stmt.BindText(1, subject_ref);
+  stmt.BindInt(2, v1::OPEN);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<v1::Case>();
+  SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
+  return std::optional<v1::Case>(std::move(c));
+}
+
+absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_view org_id,
+                                                                   v1::CaseState state,
+                                                                   uint32_t offset,
+                                                                   uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "SELECT c.record FROM cases c JOIN case_members m ON m.case_id = c.case_id "
+                         "WHERE m.org_id = ? AND (? = 0 OR c.state = ?) "
+                         "ORDER BY c.created_at_us DESC, c.case_id DESC LIMIT ? OFFSET ?"));
+  stmt.BindText(1, org_id);
+  stmt.BindInt(2, state);
+  stmt.BindInt(3, state);
+  stmt.BindInt(4, limit);
+  stmt.BindInt(5, offset);
+  std::vector<v1::Case> cases;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+absl::StatusOr<std::vector<v1::CaseEvent>> SqliteStore::ListCaseEvents(absl::string_view case_id) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq"));
+  stmt.BindText(1, case_id);
+  std::vector<v1::CaseEvent> events;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    SILTA_ASSIGN_OR_RETURN(v1::CaseEvent e, ParseBlob<v1::CaseEvent>(stmt.Blob(0), "case event"));
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+absl::Status SqliteStore::InsertConsentRecordLocked(absl::string_view id,
+                                                    absl::string_view subject_ref, int kind,
+                                                    const google::protobuf::Message& record,
+                                                    const v1::ConsentEvent& given) {
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_,
+                           "INSERT INTO consent_records(record_id, subject_ref, kind, record) "
+                           "VALUES(?, ?, ?, ?)"));
+    stmt.BindText(1, id);
+    stmt.BindText(2, subject_ref);
+    stmt.BindInt(3, kind);
+    stmt.BindBlob(4, record.SerializeAsString());
+    SILTA_RETURN_IF_ERROR(stmt.Run());
+    return AppendConsentEventLocked(id, given);
+  });
+}
+
+absl::Status SqliteStore::AppendConsentEventLocked(absl::string_view record_id,
+                                                   const v1::ConsentEvent& event) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(
+          db_,
+          "INSERT INTO consent_events(record_id, seq, event) VALUES(?, "
+          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_events WHERE record_id = ?), ?)"));
+  stmt.BindText(1, record_id);
+  stmt.BindText(2, record_id);
+  stmt.BindBlob(3, event.SerializeAsString());
+  return stmt.Run();
+}
+
+absl::Status SqliteStore::InsertConsent(const v1::Consent& consent) {
+  if (consent.history_size() != 1) {
+    return absl::InvalidArgumentError("a new consent must carry exactly its GIVEN event");
+  }
+  v1::Consent record = consent;
+  record.clear_history();
+  absl::MutexLock lock(&mu_);
+  return InsertConsentRecordLocked(consent.consent_id(), consent.subject_ref(), kConsentKind,
+                                   record, consent.history(0));
+}
+
+absl::Status SqliteStore::InsertRefusal(const v1::Refusal& refusal) {
+  if (refusal.history_size() != 1) {
+    return absl::InvalidArgumentError("a new refusal must carry exactly its GIVEN event");
+  }
+  v1::Refusal record = refusal;
+  record.clear_history();
+  absl::MutexLock lock(&mu_);
+  return InsertConsentRecordLocked(refusal.refusal_id(), refusal.subject_ref(), kRefusalKind,
+                                   record, refusal.history(0));
+}
+
+absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
+                                             const v1::ConsentEvent& event) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement exists,
+        Statement::Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
+    exists.BindText(1, record_id);
+    SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
+    if (!row) return absl::NotFoundError(absl::StrCat("record ", record_id, " not found"));
+    return AppendConsentEventLocked(record_id, event);
+  });
+}
+
+absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(
+    absl::string_view where, absl::string_view value) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
+                                           "FROM consent_records r JOIN consent_events e "
+                                           "ON e.record_id = r.record_id WHERE ",
+                                           where, " ORDER BY r.rowid, e.seq")));
+  stmt.BindText(1, value);
+  ConsentRecords records;
+  std::string current_id;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    const std::string id = stmt.Text(0);
+    SILTA_ASSIGN_OR_RETURN(v1::ConsentEvent event,
+                           ParseBlob<v1::ConsentEvent>(stmt.Blob(3), "consent event"));
+    const bool is_consent = stmt.Int(1) == kConsentKind;
+    if (id != current_id) {
+      current_id = id;
+      if (is_consent) {
+        SILTA_ASSIGN_OR_RETURN(v1::Consent c, ParseBlob<v1::Consent>(stmt.Blob(2), "consent"));
+        records.consents.push_back(std::move(c));
+      } else {
+        SILTA_ASSIGN_OR_RETURN(v1::Refusal r, ParseBlob<v1::Refusal>(stmt.Blob(2), "refusal"));
+        records.refusals.push_back(std::move(r));
+      }
+    }
+    if (is_consent) {
+      *records.consents.back().add_history() = std::move(event);
+    } else {
+      *records.refusals.back().add_history() = std::move(event);
+    }
+  }
+  return records;
+}
+
+absl::StatusOr<Store::ConsentRecords> SqliteStore::ListConsentRecords(
+    absl::string_view subject_ref) {
+  absl::MutexLock lock(&mu_);
+  return ConsentRecordsLocked("(?1 = '' OR r.subject_ref = ?1)", subject_ref);
+}
+
+absl::StatusOr<Store::ConsentRecords> SqliteStore::GetConsentRecord(absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  return ConsentRecordsLocked("r.record_id = ?1", record_id);
 }
 
 }  // namespace silta::store

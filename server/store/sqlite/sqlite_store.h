@@ -13,6 +13,7 @@
 #ifndef SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,8 +61,39 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::optional<v1::Organization>> GetOrg(
       absl::string_view org_id) override;
   absl::StatusOr<std::vector<v1::Organization>> ListOrgs() override;
+  absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event) override;
+  absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event) override;
+  absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) override;
+  absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) override;
+  absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
+                                                        v1::CaseState state, uint32_t offset,
+                                                        uint32_t limit) override;
+  absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) override;
+  absl::Status InsertConsent(const v1::Consent& consent) override;
+  absl::Status InsertRefusal(const v1::Refusal& refusal) override;
+  absl::Status AppendConsentEvent(absl::string_view record_id,
+                                  const v1::ConsentEvent& event) override;
+  absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;
+  absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) override;
 
  private:
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
+  absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppendCaseEventLocked(const v1::CaseEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InsertConsentRecordLocked(absl::string_view id, absl::string_view subject_ref,
+                                         int kind, const google::protobuf::Message& record,
+                                         const v1::ConsentEvent& given)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppendConsentEventLocked(absl::string_view record_id,
+                                        const v1::ConsentEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records matching `where` ("subject_ref = ?" etc., bound to `value`),
+  // with histories, in insertion order; one query.
+  absl::StatusOr<ConsentRecords> ConsentRecordsLocked(absl::string_view where,
+                                                      absl::string_view value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   explicit SqliteStore(sqlite3* db);
   absl::Status Migrate(const std::vector<Migration>& migrations);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

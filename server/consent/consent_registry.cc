@@ -1,0 +1,384 @@
+#include "server/consent/consent_registry.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/crypto/random.h"
+#include "server/identity/org_admin.h"
+#include "server/identity/spiffe_id.h"
+
+namespace silta::consent {
+namespace {
+
+constexpr size_t kMaxRef = 256;
+constexpr size_t kMaxFieldPath = 256;
+constexpr int kMaxListEntries = 64;
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t us = absl::ToUnixMicros(t);
+  ts.set_seconds(us / 1000000);
+  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+  return ts;
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool HasRole(const v1::Organization& org, v1::Role role) {
+  return std::find(org.roles().begin(), org.roles().end(), role) != org.roles().end();
+}
+
+bool IsMember(const v1::Case& c, absl::string_view org_id) {
+  return std::find(c.member_org_ids().begin(), c.member_org_ids().end(), org_id) !=
+         c.member_org_ids().end();
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+absl::Status ValidateRef(absl::string_view field, absl::string_view ref, bool required) {
+  if (required && ref.empty()) return Invalid(field, "required");
+  if (ref.size() > kMaxRef) return Invalid(field, absl::StrCat("at most ", kMaxRef, " characters"));
+  return absl::OkStatus();
+}
+
+// Validity: from defaults to now; until (when required or set) after from.
+// `has_from` says whether the request set valid_from (else it becomes now).
+absl::Status ValidateValidity(bool has_from, google::protobuf::Timestamp* from,
+                              const google::protobuf::Timestamp* until, bool until_required,
+                              absl::string_view prefix, absl::Time now) {
+  if (!has_from) *from = ToTimestamp(now);
+  if (until == nullptr) {
+    if (until_required) return Invalid(absl::StrCat(prefix, ".valid_until"), "required");
+    return absl::OkStatus();
+  }
+  if (ToTime(*until) <= ToTime(*from)) {
+    return Invalid(absl::StrCat(prefix, ".valid_until"), "must be after valid_from");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool PolicyHasPurpose(const v1::Policy& policy, absl::string_view purpose) {
+  return std::any_of(policy.purposes().begin(), policy.purposes().end(),
+                     [purpose](const v1::PurposePolicy& p) { return p.code() == purpose; });
+}
+
+absl::Status ConsentRegistry::LoadEngine() {
+  SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records, store_->ListConsentRecords(""));
+  for (const v1::Consent& c : records.consents) engine_->PutConsent(c);
+  for (const v1::Refusal& r : records.refusals) engine_->PutRefusal(r);
+  return absl::OkStatus();
+}
+
+v1::ConsentEvent ConsentRegistry::MakeEvent(const identity::Caller& caller,
+                                            v1::ConsentEventType type,
+                                            const v1::ActingUser& user) const {
+  v1::ConsentEvent event;
+  event.set_type(type);
+  *event.mutable_at() = ToTimestamp(clock_());
+  event.set_recorded_by_org_id(caller.org.org_id());
+  *event.mutable_recorded_by() = user;
+  return event;
+}
+
+absl::Status ConsentRegistry::CheckMayRecord(const identity::Caller& caller,
+                                             absl::string_view subject_ref,
+                                             absl::string_view case_id) {
+  if (HasRole(caller.org, v1::CONSENT_REGISTRAR)) return absl::OkStatus();
+  const absl::Status denied = absl::PermissionDeniedError(
+      "only a consent registrar, or the organisation coordinating the young person's case, "
+      "may record or withdraw consents and refusals");
+  if (!case_id.empty()) {
+    absl::StatusOr<v1::Case> c = cases_->GetCaseUnchecked(case_id);
+    if (!c.ok() || c->subject_ref() != subject_ref ||
+        c->coordinator().org_id() != caller.org.org_id() || c->state() != v1::OPEN) {
+      return denied;
+    }
+    return absl::OkStatus();
+  }
+  SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, cases_->FindOpenCase(subject_ref));
+  if (!open.has_value() || open->coordinator().org_id() != caller.org.org_id()) return denied;
+  return absl::OkStatus();
+}
+
+absl::Status ConsentRegistry::ValidateRecipients(
+    const google::protobuf::RepeatedPtrField<v1::Recipient>& recipients,
+    absl::string_view field) const {
+  if (recipients.empty()) return Invalid(field, "at least one recipient is required");
+  if (recipients.size() > kMaxListEntries) {
+    return Invalid(field, absl::StrCat("at most ", kMaxListEntries, " recipients"));
+  }
+  for (int i = 0; i < recipients.size(); ++i) {
+    const v1::Recipient& r = recipients.Get(i);
+    const std::string where = absl::StrCat(field, "[", i, "]");
+    switch (r.target_case()) {
+      case v1::Recipient::kOrgId:
+        if (!identity::IsValidOrgId(r.org_id()) || !orgs_->Find(r.org_id()).has_value()) {
+          return Invalid(where, absl::StrCat("organisation ", r.org_id(), " is not registered"));
+        }
+        break;
+      case v1::Recipient::kOrgKind:
+        if (r.org_kind() == v1::ORG_KIND_UNSPECIFIED || !v1::OrgKind_IsValid(r.org_kind())) {
+          return Invalid(where, "unknown organisation kind");
+        }
+        break;
+      case v1::Recipient::TARGET_NOT_SET:
+        return Invalid(where, "set org_id or org_kind");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConsentRegistry::ValidateCategories(
+    const google::protobuf::RepeatedField<int>& categories, absl::string_view field,
+    const v1::Policy& policy) const {
+  if (categories.empty()) return Invalid(field, "at least one category is required");
+  for (int i = 0; i < categories.size(); ++i) {
+    const int category = categories.Get(i);
+    const bool known = std::any_of(
+        policy.categories().begin(), policy.categories().end(),
+        [category](const v1::CategoryPolicy& c) { return c.category() == category; });
+    if (!known) {
+      return Invalid(absl::StrCat(field, "[", i, "]"), "not a data category of the policy");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
+    const identity::Caller& caller, const v1::RecordConsentRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  v1::Consent consent = request.consent();
+  if (consent.grantor() == v1::GRANTOR_KIND_UNSPECIFIED ||
+      !v1::GrantorKind_IsValid(consent.grantor())) {
+    return Invalid("consent.grantor", "SUBJECT, GUARDIAN or MINOR_ASSESSED_COMPETENT");
+  }
+  SILTA_RETURN_IF_ERROR(ValidateRef("consent.competence_assessment_ref",
+                                    consent.competence_assessment_ref(),
+                                    consent.grantor() == v1::MINOR_ASSESSED_COMPETENT));
+  if (consent.purposes().empty()) return Invalid("consent.purposes", "at least one is required");
+  for (int i = 0; i < consent.purposes_size(); ++i) {
+    if (!PolicyHasPurpose(*policy, consent.purposes(i))) {
+      return Invalid(absl::StrCat("consent.purposes[", i, "]"), "not a purpose code of the policy");
+    }
+  }
+  SILTA_RETURN_IF_ERROR(ValidateCategories(consent.categories(), "consent.categories", *policy));
+  SILTA_RETURN_IF_ERROR(ValidateRecipients(consent.recipients(), "consent.recipients"));
+  SILTA_RETURN_IF_ERROR(ValidateRef("consent.evidence_ref", consent.evidence_ref(), true));
+  const absl::Time now = clock_();
+  SILTA_RETURN_IF_ERROR(ValidateValidity(consent.has_valid_from(), consent.mutable_valid_from(),
+                                         consent.has_valid_until() ? &consent.valid_until()
+                                                                   : nullptr,
+                                         /*until_required=*/true, "consent", now));
+  if (!consent.case_id().empty()) {
+    absl::StatusOr<v1::Case> c = cases_->GetCaseUnchecked(consent.case_id());
+    if (!c.ok() || c->subject_ref() != subject_ref) {
+      return Invalid("consent.case_id", "no such case for this young person");
+    }
+  }
+  SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject_ref, consent.case_id()));
+
+  SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
+  consent.set_consent_id(id);
+  consent.set_subject_ref(subject_ref);
+  consent.clear_history();
+  *consent.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
+  SILTA_RETURN_IF_ERROR(store_->InsertConsent(consent));
+  engine_->PutConsent(consent);
+  common::Log(common::LogLevel::kInfo, "consent_given",
+              {{"consent_id", id}, {"org_id", caller.org.org_id()}});
+  v1::RecordConsentResponse response;
+  *response.mutable_consent() = std::move(consent);
+  return response;
+}
+
+absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
+    const identity::Caller& caller, const v1::RecordRefusalRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  v1::Refusal refusal = request.refusal();
+  if (refusal.grantor() == v1::GRANTOR_KIND_UNSPECIFIED ||
+      !v1::GrantorKind_IsValid(refusal.grantor())) {
+    return Invalid("refusal.grantor", "SUBJECT, GUARDIAN or MINOR_ASSESSED_COMPETENT");
+  }
+  SILTA_RETURN_IF_ERROR(ValidateCategories(refusal.categories(), "refusal.categories", *policy));
+  SILTA_RETURN_IF_ERROR(ValidateRecipients(refusal.recipients(), "refusal.recipients"));
+  SILTA_RETURN_IF_ERROR(ValidateRef("refusal.evidence_ref", refusal.evidence_ref(), true));
+  const absl::Time now = clock_();
+  SILTA_RETURN_IF_ERROR(ValidateValidity(refusal.has_valid_from(), refusal.mutable_valid_from(),
+                                         refusal.has_valid_until() ? &refusal.valid_until()
+                                                                   : nullptr,
+                                         /*until_required=*/false, "refusal", now));
+  SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject_ref, ""));
+
+  SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
+  refusal.set_refusal_id(id);
+  refusal.set_subject_ref(subject_ref);
+  refusal.clear_history();
+  *refusal.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
+  SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal));
+  engine_->PutRefusal(refusal);
+  common::Log(common::LogLevel::kInfo, "refusal_recorded",
+              {{"refusal_id", id}, {"org_id", caller.org.org_id()}});
+  v1::RecordRefusalResponse response;
+  *response.mutable_refusal() = std::move(refusal);
+  return response;
+}
+
+absl::StatusOr<v1::WithdrawConsentResponse> ConsentRegistry::WithdrawConsent(
+    const identity::Caller& caller, const v1::WithdrawConsentRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  if (!crypto::IsCanonicalUuid(request.record_id())) {
+    return Invalid("record_id", "must be a consent or refusal id");
+  }
+  SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords all,
+                         store_->GetConsentRecord(request.record_id()));
+  const v1::Consent* consent = nullptr;
+  const v1::Refusal* refusal = nullptr;
+  for (const v1::Consent& c : all.consents) {
+    if (c.consent_id() == request.record_id()) consent = &c;
+  }
+  for (const v1::Refusal& r : all.refusals) {
+    if (r.refusal_id() == request.record_id()) refusal = &r;
+  }
+  if (consent == nullptr && refusal == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no consent or refusal ", request.record_id()));
+  }
+  const auto& history = consent != nullptr ? consent->history() : refusal->history();
+  if (WithdrawnAt(history) != absl::InfiniteFuture()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(request.record_id(), " has already been withdrawn"));
+  }
+  SILTA_RETURN_IF_ERROR(CheckMayRecord(
+      caller, consent != nullptr ? consent->subject_ref() : refusal->subject_ref(),
+      consent != nullptr ? consent->case_id() : ""));
+  const v1::ConsentEvent event = MakeEvent(caller, v1::WITHDRAWN, request.acting_user());
+  SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event));
+  if (consent != nullptr) {
+    v1::Consent updated = *consent;
+    *updated.add_history() = event;
+    engine_->PutConsent(updated);
+  } else {
+    v1::Refusal updated = *refusal;
+    *updated.add_history() = event;
+    engine_->PutRefusal(updated);
+  }
+  common::Log(common::LogLevel::kInfo, "consent_withdrawn",
+              {{"record_id", request.record_id()}, {"org_id", caller.org.org_id()}});
+  v1::WithdrawConsentResponse response;
+  *response.mutable_effective_at() = event.at();
+  return response;
+}
+
+absl::StatusOr<v1::ListSubjectConsentsResponse> ConsentRegistry::ListSubjectConsents(
+    const identity::Caller& caller, const v1::ListSubjectConsentsRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  if (!HasRole(caller.org, v1::CONSENT_REGISTRAR)) {
+    SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, cases_->FindOpenCase(subject_ref));
+    if (!open.has_value() || !IsMember(*open, caller.org.org_id())) {
+      return absl::PermissionDeniedError(
+          "only a consent registrar or a member of the young person's open case may list "
+          "their consents");
+    }
+  }
+  SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records,
+                         store_->ListConsentRecords(subject_ref));
+  v1::ListSubjectConsentsResponse response;
+  for (auto it = records.consents.rbegin(); it != records.consents.rend(); ++it) {
+    *response.add_consents() = std::move(*it);
+  }
+  for (auto it = records.refusals.rbegin(); it != records.refusals.rend(); ++it) {
+    *response.add_refusals() = std::move(*it);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure(
+    const identity::Caller& caller, const v1::PreviewDisclosureRequest& request) {
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  if (!PolicyHasPurpose(*policy, request.purpose())) {
+    return Invalid("purpose", "not a purpose code of the policy");
+  }
+  if (request.recipient_org_ids().empty()) {
+    return Invalid("recipient_org_ids", "at least one recipient is required");
+  }
+  if (request.recipient_org_ids_size() > kMaxPreviewRecipients) {
+    return Invalid("recipient_org_ids", absl::StrCat("at most ", kMaxPreviewRecipients));
+  }
+  if (request.fields().empty()) return Invalid("fields", "at least one field is required");
+  if (request.fields_size() > kMaxPreviewFields) {
+    return Invalid("fields", absl::StrCat("at most ", kMaxPreviewFields));
+  }
+  absl::flat_hash_set<std::string> paths;
+  for (int i = 0; i < request.fields_size(); ++i) {
+    const v1::DraftField& f = request.fields(i);
+    const std::string where = absl::StrCat("fields[", i, "]");
+    if (f.path().empty() || f.path().size() > kMaxFieldPath) {
+      return Invalid(absl::StrCat(where, ".path"), "1-256 characters");
+    }
+    if (!paths.insert(f.path()).second) return Invalid(absl::StrCat(where, ".path"), "repeated");
+    google::protobuf::RepeatedField<int> one;
+    one.Add(f.category());
+    SILTA_RETURN_IF_ERROR(ValidateCategories(one, absl::StrCat(where, ".category"), *policy));
+  }
+  if (!request.statutory_basis().empty() &&
+      std::none_of(policy->statutory_bases().begin(), policy->statutory_bases().end(),
+                   [&](const v1::StatutoryBasis& s) { return s.code() == request.statutory_basis(); })) {
+    return Invalid("statutory_basis", "not a statutory basis of the policy");
+  }
+  std::vector<v1::Organization> recipients;
+  for (int i = 0; i < request.recipient_org_ids_size(); ++i) {
+    std::optional<v1::Organization> org = identity::IsValidOrgId(request.recipient_org_ids(i))
+                                              ? orgs_->Find(request.recipient_org_ids(i))
+                                              : std::nullopt;
+    if (!org.has_value()) {
+      return Invalid(absl::StrCat("recipient_org_ids[", i, "]"), "organisation is not registered");
+    }
+    recipients.push_back(*std::move(org));
+  }
+  std::optional<v1::Case> c;
+  if (!request.case_id().empty()) {
+    SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, request.case_id()));
+    if (loaded.state() != v1::OPEN) {
+      return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
+    }
+    c = std::move(loaded);
+  }
+  const absl::Time now = clock_();
+  v1::PreviewDisclosureResponse response;
+  for (const v1::Organization& recipient : recipients) {
+    for (const v1::DraftField& f : request.fields()) {
+      DecisionQuery q;
+      q.sender = &caller.org;
+      q.recipient = &recipient;
+      if (c.has_value()) {
+        q.subject_ref = c->subject_ref();
+        q.case_id = c->case_id();
+        q.recipient_is_member = IsMember(*c, recipient.org_id());
+      }
+      q.purpose = request.purpose();
+      q.category = f.category();
+      q.at = now;
+      q.statute_code = request.statutory_basis();
+      q.has_justification = request.has_justification();
+      v1::Decision* d = response.add_decisions();
+      *d = engine_->Decide(q, *policy);
+      d->set_field_path(f.path());
+    }
+  }
+  return response;
+}
+
+}  // namespace silta::consent

@@ -1,0 +1,95 @@
+// File: server/consent/consent_registry.h
+//
+// Consent records and disclosure previews: the operations behind
+// ConsentService, on plain protos.
+//
+// Who may record: a CONSENT_REGISTRAR organisation, or an AGENCY that
+// coordinates the case the record is about (a consent scoped to that case;
+// a refusal or unscoped record about a subject whose open case it
+// coordinates). The same rule applies to withdrawals. A subject's records
+// may be listed by a registrar or by a member of the subject's open case.
+// Records are events: a withdrawal is appended; nothing is edited.
+// Every change reaches the decision engine before the call returns.
+//
+// Errors: INVALID_ARGUMENT naming the field without echoing personal data,
+// PERMISSION_DENIED, FAILED_PRECONDITION, NOT_FOUND, UNAVAILABLE.
+// Thread-safe.
+#ifndef SILTA_SERVER_CONSENT_CONSENT_REGISTRY_H_
+#define SILTA_SERVER_CONSENT_CONSENT_REGISTRY_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/cases/case_registry.h"
+#include "server/cases/subject_refs.h"
+#include "server/consent/engine.h"
+#include "server/consent/policy.h"
+#include "server/identity/authenticator.h"
+#include "server/identity/registry.h"
+#include "server/store/store.h"
+#include "silta/v1/consent.pb.h"
+
+namespace silta::consent {
+
+class ConsentRegistry {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // Most recipients and fields in one PreviewDisclosure.
+  static constexpr int kMaxPreviewRecipients = 64;
+  static constexpr int kMaxPreviewFields = 256;
+
+  // All pointers must outlive the registry.
+  ConsentRegistry(store::Store* store, const identity::OrgRegistry* orgs,
+                  const cases::SubjectRefs* subject_refs, cases::CaseRegistry* cases,
+                  const PolicyHolder* policy, DecisionEngine* engine, Clock clock = absl::Now)
+      : store_(store),
+        orgs_(orgs),
+        subject_refs_(subject_refs),
+        cases_(cases),
+        policy_(policy),
+        engine_(engine),
+        clock_(std::move(clock)) {}
+
+  // Feeds every stored record into the engine (start-up).
+  absl::Status LoadEngine();
+
+  absl::StatusOr<v1::RecordConsentResponse> RecordConsent(const identity::Caller& caller,
+                                                          const v1::RecordConsentRequest& request);
+  absl::StatusOr<v1::RecordRefusalResponse> RecordRefusal(const identity::Caller& caller,
+                                                          const v1::RecordRefusalRequest& request);
+  absl::StatusOr<v1::WithdrawConsentResponse> WithdrawConsent(
+      const identity::Caller& caller, const v1::WithdrawConsentRequest& request);
+  absl::StatusOr<v1::ListSubjectConsentsResponse> ListSubjectConsents(
+      const identity::Caller& caller, const v1::ListSubjectConsentsRequest& request);
+  absl::StatusOr<v1::PreviewDisclosureResponse> PreviewDisclosure(
+      const identity::Caller& caller, const v1::PreviewDisclosureRequest& request);
+
+ private:
+  // PERMISSION_DENIED unless the caller may record or withdraw for
+  // `subject_ref` (optionally scoped to `case_id`).
+  absl::Status CheckMayRecord(const identity::Caller& caller, absl::string_view subject_ref,
+                              absl::string_view case_id);
+  absl::Status ValidateRecipients(const google::protobuf::RepeatedPtrField<v1::Recipient>& r,
+                                  absl::string_view field) const;
+  absl::Status ValidateCategories(const google::protobuf::RepeatedField<int>& categories,
+                                  absl::string_view field, const v1::Policy& policy) const;
+  v1::ConsentEvent MakeEvent(const identity::Caller& caller, v1::ConsentEventType type,
+                             const v1::ActingUser& user) const;
+
+  store::Store* const store_;
+  const identity::OrgRegistry* const orgs_;
+  const cases::SubjectRefs* const subject_refs_;
+  cases::CaseRegistry* const cases_;
+  const PolicyHolder* const policy_;
+  DecisionEngine* const engine_;
+  const Clock clock_;
+};
+
+// True if `purpose` is a purpose code of `policy`.
+bool PolicyHasPurpose(const v1::Policy& policy, absl::string_view purpose);
+
+}  // namespace silta::consent
+
+#endif  // SILTA_SERVER_CONSENT_CONSENT_REGISTRY_H_

@@ -1,0 +1,111 @@
+// File: server/consent/engine.h
+//
+// The disclosure decision engine: for one field category, from a sender to a
+// recipient, about a subject, in a case, for a purpose, at a time — PERMIT or
+// DENY, with the rule that determined it and a reason a person can read.
+//
+// Rules, in order:
+//   1. No subject (an anonymous consultation, NERO): identifying categories
+//      are denied (RULE_IDENTIFYING_WITHOUT_SUBJECT); others are permitted by
+//      policy (RULE_POLICY), since nothing identifies the person.
+//   2. With a case, the recipient must be a member (RULE_NOT_A_MEMBER).
+//   3. A statutory basis claimed in the message applies when it is in the
+//      policy, the sender's kind, the recipient's kind and the category are in
+//      its scope, and a justification is present where it requires one
+//      (RULE_STATUTE). It overrides refusals. Outside its scope it does not
+//      apply and the consent rules decide.
+//   4. A refusal in force for the category and recipient denies (RULE_REFUSAL).
+//   5. A consent in force for the category, recipient, purpose and case
+//      permits (RULE_CONSENT).
+//   6. Otherwise default deny (RULE_DEFAULT_DENY).
+// Validity is [valid_from, valid_until): inclusive of from, exclusive of
+// until; a withdrawal takes effect at its time.
+//
+// Pure and in memory: records are indexed per subject; a decision reads one
+// subject's few records under a reader lock. Thread-safe.
+#ifndef SILTA_SERVER_CONSENT_ENGINE_H_
+#define SILTA_SERVER_CONSENT_ENGINE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "silta/v1/common.pb.h"
+#include "silta/v1/config.pb.h"
+#include "silta/v1/consent.pb.h"
+
+namespace silta::consent {
+
+// What one decision is about. Pointers and views must outlive the call.
+struct DecisionQuery {
+  const v1::Organization* sender = nullptr;
+  const v1::Organization* recipient = nullptr;
+  absl::string_view subject_ref;  // empty: no subject (consultation)
+  absl::string_view case_id;      // empty: no case
+  bool recipient_is_member = false;
+  absl::string_view purpose;
+  v1::Category category = v1::CATEGORY_UNSPECIFIED;
+  absl::Time at;
+  absl::string_view statute_code;  // empty: none claimed
+  bool has_justification = false;
+};
+
+class DecisionEngine {
+ public:
+  DecisionEngine() = default;
+  DecisionEngine(const DecisionEngine&) = delete;
+  DecisionEngine& operator=(const DecisionEngine&) = delete;
+
+  // Adds (or replaces, by id) a consent or refusal with its history; the
+  // last WITHDRAWN event, if any, ends it. Records must already be valid.
+  void PutConsent(const v1::Consent& consent);
+  void PutRefusal(const v1::Refusal& refusal);
+
+  // Decides one field for one recipient under `policy`.
+  v1::Decision Decide(const DecisionQuery& query, const v1::Policy& policy) const;
+
+  // Number of records held (for start-up logs and tests).
+  size_t RecordCount() const;
+
+ private:
+  struct Rule {
+    std::string id;
+    uint64_t categories = 0;      // bit per Category number
+    uint64_t recipient_kinds = 0; // bit per OrgKind number
+    std::vector<std::string> recipient_orgs;
+    std::vector<std::string> purposes;  // consents only
+    std::string case_id;                // consents only; empty = any case
+    absl::Time valid_from = absl::InfinitePast();
+    absl::Time valid_until = absl::InfiniteFuture();
+    absl::Time withdrawn_at = absl::InfiniteFuture();
+
+    bool InForce(absl::Time at) const {
+      return at >= valid_from && at < valid_until && at < withdrawn_at;
+    }
+    bool CoversRecipient(const v1::Organization& recipient) const;
+  };
+  struct SubjectRules {
+    std::vector<Rule> consents;
+    std::vector<Rule> refusals;
+  };
+
+  static void Put(std::vector<Rule>& rules, Rule rule);
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, SubjectRules> subjects_ ABSL_GUARDED_BY(mu_);
+};
+
+// Bit of a category or org kind in a Rule mask.
+constexpr uint64_t Bit(int value) { return value >= 0 && value < 64 ? uint64_t{1} << value : 0; }
+
+// The time of the last WITHDRAWN event in `history`, or InfiniteFuture.
+absl::Time WithdrawnAt(const google::protobuf::RepeatedPtrField<v1::ConsentEvent>& history);
+
+}  // namespace silta::consent
+
+#endif  // SILTA_SERVER_CONSENT_ENGINE_H_
