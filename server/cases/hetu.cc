@@ -58,7 +58,7 @@ int DaysInMonth(int year, int month) {
 absl::Status Invalid(absl::string_view field, absl::string_view rule) {
   return absl::InvalidArgumentError(
       absl::StrCat(field, ": not a valid Finnish personal identity code (", rule,
-                   "); expected DDMMYYCZZZQ, e.g. 010101-9xxx for a test code"));
+                   "); expected the form DDMMYYCZZZQ"));
 }
 
 }  // namespace
