@@ -37,6 +37,12 @@ MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
   return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
 }
 
+MATCHER_P(StatusIs, code, "has the code") {
+  const absl::Status& status = GetStatus(arg);
+  if (status.code() != code) *result_listener << "status is " << status;
+  return status.code() == code;
+}
+
 MATCHER_P2(StatusIs, code, message_matcher, "has the code and a matching message") {
   const absl::Status& status = GetStatus(arg);
   if (status.code() != code) {
