@@ -38,8 +38,7 @@ run: build dev-config
 	@tools/run-dev.sh $(BUILD_DIR) $(DEV_DIR) $(CERTS_DIR)
 
 bench: build
-	@echo "Benchmarks live in tests/bench/ and are added by the issues that measure something."
-	@ls $(BUILD_DIR)/tests/bench 2>/dev/null || true
+	$(BUILD_DIR)/tests/bench/decide_bench
 
 clean:
 	rm -rf $(BUILD_DIR)
