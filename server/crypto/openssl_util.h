@@ -1,0 +1,54 @@
+// File: server/crypto/openssl_util.h
+//
+// RAII holders for OpenSSL objects and the one way errors leave OpenSSL:
+// a Status that carries the library's error queue. Internal to crypto/.
+#ifndef SILTA_SERVER_CRYPTO_OPENSSL_UTIL_H_
+#define SILTA_SERVER_CRYPTO_OPENSSL_UTIL_H_
+
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace silta::crypto::internal {
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+struct KdfDeleter {
+  void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
+};
+struct KdfCtxDeleter {
+  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
+};
+
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using KdfPtr = std::unique_ptr<EVP_KDF, KdfDeleter>;
+using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter>;
+
+// INTERNAL "<what>: <OpenSSL error queue>"; clears the queue.
+absl::Status OpenSslError(absl::string_view what);
+
+inline const unsigned char* Bytes(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace silta::crypto::internal
+
+#endif  // SILTA_SERVER_CRYPTO_OPENSSL_UTIL_H_
