@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/common/time_util.h"
 #include "server/crypto/random.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/spiffe_id.h"
@@ -14,21 +15,10 @@
 namespace silta::cases {
 namespace {
 
+using common::ToTimestamp;
+
 constexpr size_t kMaxWorkerId = 128;
 constexpr size_t kMaxReason = 500;
-
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  ts.set_seconds(us / 1000000);
-  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-  return ts;
-}
-
-bool IsMember(const v1::Case& c, absl::string_view org_id) {
-  return std::find(c.member_org_ids().begin(), c.member_org_ids().end(), org_id) !=
-         c.member_org_ids().end();
-}
 
 absl::Status NotAMember(absl::string_view case_id) {
   return absl::PermissionDeniedError(absl::StrCat(
@@ -43,6 +33,11 @@ absl::Status ValidateCaseId(absl::string_view case_id) {
 }
 
 }  // namespace
+
+bool IsMember(const v1::Case& c, absl::string_view org_id) {
+  return std::find(c.member_org_ids().begin(), c.member_org_ids().end(), org_id) !=
+         c.member_org_ids().end();
+}
 
 absl::Status ValidateWorkerId(absl::string_view field, absl::string_view worker_id) {
   if (worker_id.empty() || worker_id.size() > kMaxWorkerId) {

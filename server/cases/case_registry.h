@@ -99,6 +99,9 @@ class CaseRegistry {
   absl::Mutex write_mu_;
 };
 
+// True if `org_id` is a member of `c`.
+bool IsMember(const v1::Case& c, absl::string_view org_id);
+
 // Checks a worker id used as a case's coordinating worker: 1-128 printable.
 absl::Status ValidateWorkerId(absl::string_view field, absl::string_view worker_id);
 

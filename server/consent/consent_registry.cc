@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/common/time_util.h"
 #include "server/crypto/random.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/spiffe_id.h"
@@ -13,29 +14,16 @@
 namespace silta::consent {
 namespace {
 
+using cases::IsMember;
+using common::ToTime;
+using common::ToTimestamp;
+
 constexpr size_t kMaxRef = 256;
 constexpr size_t kMaxFieldPath = 256;
 constexpr int kMaxListEntries = 64;
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t us = absl::ToUnixMicros(t);
-  ts.set_seconds(us / 1000000);
-  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-  return ts;
-}
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 bool HasRole(const v1::Organization& org, v1::Role role) {
   return std::find(org.roles().begin(), org.roles().end(), role) != org.roles().end();
-}
-
-bool IsMember(const v1::Case& c, absl::string_view org_id) {
-  return std::find(c.member_org_ids().begin(), c.member_org_ids().end(), org_id) !=
-         c.member_org_ids().end();
 }
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {

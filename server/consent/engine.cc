@@ -3,16 +3,12 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "server/common/time_util.h"
 
 namespace silta::consent {
 namespace {
 
-using google::protobuf::util::TimeUtil;
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+using common::ToTime;
 
 const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category) {
   for (const v1::CategoryPolicy& c : policy.categories()) {

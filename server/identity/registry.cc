@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/common/status_macros.h"
+#include "server/common/time_util.h"
 #include "server/identity/spiffe_id.h"
 
 namespace silta::identity {

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/common/status_macros.h"
+#include "server/common/time_util.h"
 
 namespace silta::store {
 namespace {
@@ -106,14 +107,11 @@ absl::Status Exec(sqlite3* db, absl::string_view sql) {
 }
 
 int64_t ToMicros(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
+  return absl::ToUnixMicros(common::ToTime(ts));
 }
 
 google::protobuf::Timestamp FromMicros(int64_t us) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(us / 1000000);
-  ts.set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-  return ts;
+  return common::ToTimestamp(absl::FromUnixMicros(us));
 }
 
 std::string EncodeRoles(const v1::Organization& org) {
