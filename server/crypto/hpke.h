@@ -50,6 +50,17 @@ class HpkeContext {
       Aead aead, absl::string_view encapsulated_key, const SecretData& recipient_private_key,
       absl::string_view info);
 
+  // Base mode with the ephemeral private key given.
+  // WARNING: `ephemeral_private_key` must be 32 fresh bytes from a CSPRNG and
+  // never used twice; reusing it breaks HPKE's security. Exists so that a
+  // caller with its own randomness source (golden vectors) can seal.
+  static absl::StatusOr<std::unique_ptr<HpkeContext>> SetupBaseSenderWithEphemeralKey(
+      Aead aead, absl::string_view recipient_public_key, absl::string_view info,
+      const SecretData& ephemeral_private_key) {
+    return SetupSenderWithEphemeralKeyForTest(HpkeMode::kBase, aead, recipient_public_key, info,
+                                              ephemeral_private_key, HpkePsk{});
+  }
+
   // Any mode, with the ephemeral private key given (known-answer tests only:
   // reusing an ephemeral key breaks HPKE's security).
   static absl::StatusOr<std::unique_ptr<HpkeContext>> SetupSenderWithEphemeralKeyForTest(

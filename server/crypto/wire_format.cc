@@ -1,0 +1,169 @@
+#include "server/crypto/wire_format.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/time_util.h"
+#include "server/crypto/primitives.h"
+
+namespace silta::crypto {
+namespace {
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void PutLp(std::string* out, absl::string_view bytes) {
+  PutU32(out, static_cast<uint32_t>(bytes.size()));
+  out->append(bytes.data(), bytes.size());
+}
+
+std::string Digest(absl::string_view data) {
+  const auto d = Sha256(data);
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+uint64_t Micros(const google::protobuf::Timestamp& ts) {
+  return static_cast<uint64_t>(absl::ToUnixMicros(common::ToTime(ts)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field) {
+  if (field.commitment_salt().size() != kCommitmentSaltSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field ", field.path(), ": commitment_salt must be 32 bytes"));
+  }
+  std::string input = "SILTA-FIELD-COMMIT-v1";
+  PutLp(&input, field.path());
+  PutU32(&input, static_cast<uint32_t>(field.category()));
+  input += Digest(field.ciphertext());
+  input += field.commitment_salt();
+  return Digest(input);
+}
+
+absl::StatusOr<std::string> ManifestBytes(
+    const v1::MessageHeader& header,
+    const google::protobuf::RepeatedPtrField<v1::SealedField>& fields,
+    const google::protobuf::RepeatedPtrField<std::string>& withheld) {
+  std::vector<std::string> commitments;
+  for (const v1::SealedField& field : fields) {
+    absl::StatusOr<std::string> c = FieldCommitment(field);
+    if (!c.ok()) return c.status();
+    commitments.push_back(*std::move(c));
+  }
+  for (const std::string& c : withheld) {
+    if (c.size() != kSha256Size) {
+      return absl::InvalidArgumentError("withheld_commitments: each must be 32 bytes");
+    }
+    commitments.push_back(c);
+  }
+  std::sort(commitments.begin(), commitments.end());
+  std::string out = "SILTA-MANIFEST-v1";
+  PutU32(&out, header.format_version());
+  PutLp(&out, header.message_id());
+  PutLp(&out, header.case_id());
+  PutLp(&out, header.sender_org_id());
+  PutLp(&out, header.sender_key_id());
+  PutLp(&out, header.acting_user().worker_id());
+  PutLp(&out, header.acting_user().role());
+  PutLp(&out, header.purpose());
+  PutLp(&out, header.payload_type());
+  PutU32(&out, static_cast<uint32_t>(header.recipient_org_ids_size()));
+  for (const std::string& r : header.recipient_org_ids()) PutLp(&out, r);
+  PutU64(&out, Micros(header.created_at()));
+  PutLp(&out, header.statutory_basis());
+  PutLp(&out, header.reply_to());
+  PutU32(&out, static_cast<uint32_t>(commitments.size()));
+  for (const std::string& c : commitments) out += c;
+  return out;
+}
+
+std::string FieldAad(const v1::MessageHeader& header, absl::string_view path,
+                     v1::Category category) {
+  std::string out = "SILTA-FIELD-v1";
+  PutLp(&out, header.message_id());
+  PutLp(&out, path);
+  PutU32(&out, static_cast<uint32_t>(category));
+  PutLp(&out, header.case_id());
+  PutLp(&out, header.sender_org_id());
+  return out;
+}
+
+std::string HpkeInfo(absl::string_view message_id, absl::string_view recipient_org_id,
+                     absl::string_view recipient_key_id) {
+  std::string out = "SILTA-HPKE-v1";
+  PutLp(&out, message_id);
+  PutLp(&out, recipient_org_id);
+  PutLp(&out, recipient_key_id);
+  return out;
+}
+
+std::string WrapExportContext(absl::string_view path) {
+  std::string out = "SILTA-WRAP-v1";
+  PutLp(&out, path);
+  return out;
+}
+
+std::string WrapAad(absl::string_view message_id, absl::string_view path) {
+  std::string out = "SILTA-WRAP-AAD-v1";
+  PutLp(&out, message_id);
+  PutLp(&out, path);
+  return out;
+}
+
+std::string KeyBundleBytes(const v1::KeyBundle& bundle) {
+  std::string out = "SILTA-KEYBUNDLE-v1";
+  PutLp(&out, bundle.org_id());
+  PutLp(&out, bundle.hpke_public_key());
+  PutLp(&out, bundle.signing_public_key());
+  PutU64(&out, Micros(bundle.not_before()));
+  PutU64(&out, Micros(bundle.not_after()));
+  return out;
+}
+
+std::string KeyBundleId(const v1::KeyBundle& bundle) {
+  return absl::BytesToHexString(Digest(KeyBundleBytes(bundle)).substr(0, 16));
+}
+
+absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& message,
+                                                     absl::string_view recipient_org_id,
+                                                     const FieldPolicy& may_receive,
+                                                     int* withheld) {
+  v1::SealedMessage out;
+  *out.mutable_header() = message.header();
+  out.set_signature(message.signature());
+  *out.mutable_withheld_commitments() = message.withheld_commitments();
+  for (const v1::RecipientContext& context : message.recipient_contexts()) {
+    if (context.recipient_org_id() == recipient_org_id) *out.add_recipient_contexts() = context;
+  }
+  int count = 0;
+  for (const v1::SealedField& field : message.fields()) {
+    const v1::WrappedKey* key = nullptr;
+    for (const v1::WrappedKey& k : field.wrapped_keys()) {
+      if (k.recipient_org_id() == recipient_org_id) key = &k;
+    }
+    if (key != nullptr && may_receive(recipient_org_id, field.path())) {
+      v1::SealedField* kept = out.add_fields();
+      kept->set_path(field.path());
+      kept->set_category(field.category());
+      kept->set_ciphertext(field.ciphertext());
+      kept->set_commitment_salt(field.commitment_salt());
+      *kept->add_wrapped_keys() = *key;
+      continue;
+    }
+    absl::StatusOr<std::string> commitment = FieldCommitment(field);
+    if (!commitment.ok()) return commitment.status();
+    out.add_withheld_commitments(*std::move(commitment));
+    ++count;
+  }
+  if (withheld != nullptr) *withheld = count;
+  return out;
+}
+
+}  // namespace silta::crypto
