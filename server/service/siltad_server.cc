@@ -114,6 +114,9 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
       std::make_unique<CaseService>(self->authenticator_.get(), self->cases_.get());
   self->consent_service_ =
       std::make_unique<ConsentService>(self->authenticator_.get(), self->consents_.get());
+  self->keys_ = std::make_unique<identity::KeyDirectory>(
+      self->store_.get(), config.tls().ca_file(), config.tls().trust_domain());
+  self->key_service_ = std::make_unique<KeyService>(self->authenticator_.get(), self->keys_.get());
 
   if (!config.metrics().listen_address().empty()) {
     SILTA_ASSIGN_OR_RETURN(self->metrics_http_,
@@ -134,6 +137,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   builder.RegisterService(self->org_service_.get());
   builder.RegisterService(self->case_service_.get());
   builder.RegisterService(self->consent_service_.get());
+  builder.RegisterService(self->key_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));

@@ -22,12 +22,14 @@
 #include "server/consent/engine.h"
 #include "server/consent/policy.h"
 #include "server/identity/authenticator.h"
+#include "server/identity/key_directory.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/registry.h"
 #include "server/ops/metrics.h"
 #include "server/service/metrics_interceptor.h"
 #include "server/service/case_service.h"
 #include "server/service/consent_service.h"
+#include "server/service/key_service.h"
 #include "server/service/org_service.h"
 #include "server/store/store.h"
 #include "silta/v1/config.pb.h"
@@ -83,6 +85,8 @@ class SiltadServer {
   std::unique_ptr<consent::ConsentRegistry> consents_;
   std::unique_ptr<CaseService> case_service_;
   std::unique_ptr<ConsentService> consent_service_;
+  std::unique_ptr<identity::KeyDirectory> keys_;
+  std::unique_ptr<KeyService> key_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

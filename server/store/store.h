@@ -23,6 +23,7 @@
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/consent.pb.h"
+#include "silta/v1/org.pb.h"
 
 namespace silta::store {
 
@@ -94,6 +95,16 @@ class Store {
   virtual absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) = 0;
   // The one consent or refusal with this id (both vectors empty if none).
   virtual absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) = 0;
+
+  // ---- Key bundles. ----
+
+  // Stores a verified bundle as its org's current one and marks the org's
+  // earlier bundles retired (they stay, to open old messages), atomically.
+  // ALREADY_EXISTS if the key_id is taken.
+  virtual absl::Status PublishKeyBundle(const v1::KeyBundle& bundle) = 0;
+  // An org's bundles, newest first; retired ones only if asked.
+  virtual absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
+                                                                    bool include_retired) = 0;
 };
 
 }  // namespace silta::store

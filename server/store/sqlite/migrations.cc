@@ -52,6 +52,16 @@ CREATE TABLE consent_events (
   PRIMARY KEY (record_id, seq)
 ) STRICT;
 )sql"},
+      {3, "organisation key bundles", R"sql(
+CREATE TABLE key_bundles (
+  key_id       TEXT PRIMARY KEY NOT NULL,
+  org_id       TEXT NOT NULL,
+  published_us INTEGER NOT NULL,
+  retired      INTEGER NOT NULL DEFAULT 0,
+  record       BLOB NOT NULL        -- serialized silta.v1.KeyBundle (retired flag not kept here)
+) STRICT;
+CREATE INDEX key_bundles_by_org ON key_bundles(org_id, published_us);
+)sql"},
   };
   return *migrations;
 }

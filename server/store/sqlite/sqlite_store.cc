@@ -610,4 +610,52 @@ absl::StatusOr<Store::ConsentRecords> SqliteStore::GetConsentRecord(absl::string
   return ConsentRecordsLocked("r.record_id = ?1", record_id);
 }
 
+absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement retire,
+        Statement::Prepare(db_, "UPDATE key_bundles SET retired = 1 WHERE org_id = ?"));
+    retire.BindText(1, bundle.org_id());
+    SILTA_RETURN_IF_ERROR(retire.Run());
+    SILTA_ASSIGN_OR_RETURN(
+        Statement insert,
+        Statement::Prepare(db_,
+                           "INSERT INTO key_bundles(key_id, org_id, published_us, retired, record) "
+                           "VALUES(?, ?, ?, 0, ?)"));
+    v1::KeyBundle record = bundle;
+    record.clear_retired();
+    insert.BindText(1, bundle.key_id());
+    insert.BindText(2, bundle.org_id());
+    insert.BindInt(3, absl::ToUnixMicros(absl::Now()));
+    insert.BindBlob(4, record.SerializeAsString());
+    absl::Status inserted = insert.Run();
+    if (absl::IsAlreadyExists(inserted)) {
+      return absl::AlreadyExistsError(absl::StrCat("key bundle ", bundle.key_id(), " exists"));
+    }
+    return inserted;
+  });
+}
+
+absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::string_view org_id,
+                                                                       bool include_retired) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "SELECT record, retired FROM key_bundles WHERE org_id = ? "
+                         "AND (? OR retired = 0) ORDER BY published_us DESC, rowid DESC"));
+  stmt.BindText(1, org_id);
+  stmt.BindInt(2, include_retired ? 1 : 0);
+  std::vector<v1::KeyBundle> bundles;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    SILTA_ASSIGN_OR_RETURN(v1::KeyBundle b, ParseBlob<v1::KeyBundle>(stmt.Blob(0), "key bundle"));
+    b.set_retired(stmt.Int(1) != 0);
+    bundles.push_back(std::move(b));
+  }
+  return bundles;
+}
+
 }  // namespace silta::store

@@ -75,6 +75,9 @@ class SqliteStore final : public Store {
                                   const v1::ConsentEvent& event) override;
   absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;
   absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) override;
+  absl::Status PublishKeyBundle(const v1::KeyBundle& bundle) override;
+  absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
+                                                            bool include_retired) override;
 
  private:
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.

@@ -1,0 +1,115 @@
+#include "client/sdk/org_keys.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <openssl/crypto.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/files.h"
+#include "server/common/status_macros.h"
+#include "server/crypto/key_bundle.h"
+
+namespace silta::sdk {
+namespace {
+
+std::string PathFor(absl::string_view dir, absl::string_view key_id, absl::string_view suffix) {
+  return absl::StrCat(dir, "/", key_id, suffix);
+}
+
+// Writes `bytes` to `path` with `mode`, atomically (temp file + rename).
+absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  const mode_t old_mask = ::umask(077);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      ::umask(old_mask);
+      return absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+    }
+  }
+  ::umask(old_mask);
+  if (::chmod(tmp.c_str(), mode) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<crypto::SecretData> ReadKey(const std::string& path) {
+  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(path));
+  SILTA_ASSIGN_OR_RETURN(std::string bytes, common::ReadFile(path, 64));
+  crypto::SecretData key = crypto::SecretData::FromString(bytes);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  if (key.size() != 32) return absl::InvalidArgumentError(absl::StrCat(path, ": not a 32-byte key"));
+  return key;
+}
+
+}  // namespace
+
+SenderKeys OrgKeys::AsSender() const {
+  return SenderKeys{bundle.org_id(), bundle.key_id(), signing.private_key};
+}
+
+RecipientPrivateKey OrgKeys::AsRecipient() const {
+  return RecipientPrivateKey{bundle.org_id(), bundle.key_id(), hpke.private_key};
+}
+
+absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_view cert_chain_file,
+                                      absl::string_view cert_key_file, absl::Duration validity,
+                                      absl::string_view dir) {
+  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(cert_key_file));
+  SILTA_ASSIGN_OR_RETURN(std::string chain, common::ReadFile(cert_chain_file));
+  SILTA_ASSIGN_OR_RETURN(std::string cert_key, common::ReadFile(cert_key_file));
+  OrgKeys keys;
+  SILTA_ASSIGN_OR_RETURN(keys.hpke, crypto::GenerateX25519KeyPair());
+  SILTA_ASSIGN_OR_RETURN(keys.signing, crypto::GenerateEd25519KeyPair());
+  const absl::Time now = absl::Now();
+  absl::StatusOr<v1::KeyBundle> bundle =
+      crypto::SignKeyBundle(org_id, keys.hpke.public_key, keys.signing.public_key, now,
+                            now + validity, chain, cert_key);
+  OPENSSL_cleanse(cert_key.data(), cert_key.size());
+  if (!bundle.ok()) return bundle.status();
+  keys.bundle = *std::move(bundle);
+
+  const std::string d(dir);
+  if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat(d, ": cannot create key directory"));
+  }
+  auto raw = [](const crypto::SecretData& s) {
+    return absl::string_view(reinterpret_cast<const char*>(s.data()), s.size());
+  };
+  SILTA_RETURN_IF_ERROR(WriteFileWithMode(PathFor(d, keys.bundle.key_id(), ".hpke.key"),
+                                          raw(keys.hpke.private_key), 0600));
+  SILTA_RETURN_IF_ERROR(WriteFileWithMode(PathFor(d, keys.bundle.key_id(), ".signing.key"),
+                                          raw(keys.signing.private_key), 0600));
+  SILTA_RETURN_IF_ERROR(WriteFileWithMode(PathFor(d, keys.bundle.key_id(), ".bundle.pb"),
+                                          keys.bundle.SerializeAsString(), 0644));
+  return keys;
+}
+
+absl::StatusOr<OrgKeys> LoadOrgKeys(absl::string_view dir, absl::string_view key_id) {
+  OrgKeys keys;
+  SILTA_ASSIGN_OR_RETURN(std::string bundle_bytes,
+                         common::ReadFile(PathFor(dir, key_id, ".bundle.pb")));
+  if (!keys.bundle.ParseFromString(bundle_bytes) || keys.bundle.key_id() != key_id) {
+    return absl::InvalidArgumentError(absl::StrCat(PathFor(dir, key_id, ".bundle.pb"),
+                                                   ": not the bundle of key ", key_id));
+  }
+  SILTA_ASSIGN_OR_RETURN(keys.hpke.private_key, ReadKey(PathFor(dir, key_id, ".hpke.key")));
+  SILTA_ASSIGN_OR_RETURN(keys.signing.private_key, ReadKey(PathFor(dir, key_id, ".signing.key")));
+  keys.hpke.public_key = keys.bundle.hpke_public_key();
+  keys.signing.public_key = keys.bundle.signing_public_key();
+  SILTA_ASSIGN_OR_RETURN(std::string hpke_pub, crypto::X25519PublicKey(keys.hpke.private_key));
+  SILTA_ASSIGN_OR_RETURN(std::string signing_pub, crypto::Ed25519PublicKey(keys.signing.private_key));
+  if (hpke_pub != keys.hpke.public_key || signing_pub != keys.signing.public_key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, ": private keys of ", key_id, " do not match its bundle"));
+  }
+  return keys;
+}
+
+}  // namespace silta::sdk
