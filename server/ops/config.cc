@@ -80,6 +80,20 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
   if (config.limits().max_request_bytes() > kMaxMaxRequestBytes) {
     return Invalid("limits.max_request_bytes", absl::StrCat("must be at most ", kMaxMaxRequestBytes));
   }
+  const v1::RoutingConfig& routing = config.routing();
+  if (routing.message_ttl_seconds() != 0 &&
+      (routing.message_ttl_seconds() < 60 || routing.message_ttl_seconds() > 7776000)) {
+    return Invalid("routing.message_ttl_seconds", "must be 60..7776000 (0 means 14 days)");
+  }
+  if (routing.ack_timeout_seconds() > 3600) {
+    return Invalid("routing.ack_timeout_seconds", "must be 1..3600 (0 means 60)");
+  }
+  if (routing.max_recipients() > 64) {
+    return Invalid("routing.max_recipients", "must be at most 64 (0 means 32)");
+  }
+  if (routing.max_fields() > 256) {
+    return Invalid("routing.max_fields", "must be at most 256 (0 means 64)");
+  }
   if (config.shutdown_grace_seconds() > kMaxShutdownGraceSeconds) {
     return Invalid("shutdown_grace_seconds",
                    absl::StrCat("must be at most ", kMaxShutdownGraceSeconds));
@@ -119,6 +133,11 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   if (config.shutdown_grace_seconds() == 0) {
     config.set_shutdown_grace_seconds(kDefaultShutdownGraceSeconds);
   }
+  v1::RoutingConfig* r = config.mutable_routing();
+  if (r->message_ttl_seconds() == 0) r->set_message_ttl_seconds(14 * 24 * 3600);
+  if (r->ack_timeout_seconds() == 0) r->set_ack_timeout_seconds(60);
+  if (r->max_recipients() == 0) r->set_max_recipients(32);
+  if (r->max_fields() == 0) r->set_max_fields(64);
   return config;
 }
 

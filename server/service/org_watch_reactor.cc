@@ -94,10 +94,9 @@ void OrgWatchReactor::FinishLocked(const grpc::Status& status) {
 void OrgWatchReactor::OnWriteDone(bool ok) {
   absl::MutexLock lock(&state_->mu);
   writing_ = false;
-  if (!ok) {
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
-    return;
-  }
+  // A finish requested while the write was in flight (a cancellation, a
+  // suspension) happens now.
+  if (!ok) FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
   MaybeWriteLocked();
 }
 

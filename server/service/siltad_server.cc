@@ -117,6 +117,16 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   self->keys_ = std::make_unique<identity::KeyDirectory>(
       self->store_.get(), config.tls().ca_file(), config.tls().trust_domain());
   self->key_service_ = std::make_unique<KeyService>(self->authenticator_.get(), self->keys_.get());
+  routing::RouterOptions router_options;
+  router_options.message_ttl = absl::Seconds(config.routing().message_ttl_seconds());
+  router_options.ack_timeout = absl::Seconds(config.routing().ack_timeout_seconds());
+  router_options.max_recipients = static_cast<int>(config.routing().max_recipients());
+  router_options.max_fields = static_cast<int>(config.routing().max_fields());
+  self->router_ = std::make_unique<routing::Router>(
+      self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
+      self->policy_.get(), self->engine_.get(), router_options);
+  self->message_service_ = std::make_unique<MessageService>(
+      self->authenticator_.get(), self->registry_.get(), self->router_.get());
 
   if (!config.metrics().listen_address().empty()) {
     SILTA_ASSIGN_OR_RETURN(self->metrics_http_,
@@ -138,6 +148,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   builder.RegisterService(self->case_service_.get());
   builder.RegisterService(self->consent_service_.get());
   builder.RegisterService(self->key_service_.get());
+  builder.RegisterService(self->message_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));
@@ -152,6 +163,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   if (!config.listen_port_file().empty()) {
     SILTA_RETURN_IF_ERROR(WritePortFile(config.listen_port_file(), self->port_));
   }
+  self->router_->Start();
   grpc::HealthCheckServiceInterface* health = self->server_->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(true);
 

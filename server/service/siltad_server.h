@@ -30,6 +30,8 @@
 #include "server/service/case_service.h"
 #include "server/service/consent_service.h"
 #include "server/service/key_service.h"
+#include "server/service/message_service.h"
+#include "server/routing/router.h"
 #include "server/service/org_service.h"
 #include "server/store/store.h"
 #include "silta/v1/config.pb.h"
@@ -87,6 +89,8 @@ class SiltadServer {
   std::unique_ptr<ConsentService> consent_service_;
   std::unique_ptr<identity::KeyDirectory> keys_;
   std::unique_ptr<KeyService> key_service_;
+  std::unique_ptr<routing::Router> router_;
+  std::unique_ptr<MessageService> message_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -23,9 +23,35 @@
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/consent.pb.h"
+#include "silta/v1/message.pb.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::store {
+
+// One recipient's delivery of one message.
+struct DeliveryRecord {
+  std::string delivery_id;
+  std::string message_id;
+  std::string recipient_org_id;
+  v1::RecipientState state = v1::PENDING;
+  uint32_t attempts = 0;
+  int64_t next_attempt_us = 0;  // when an unacked delivery is due again
+  int64_t updated_at_us = 0;
+};
+
+// An accepted message: metadata kept for the audit retention period, the
+// sealed body only until every recipient has acknowledged it (or expiry).
+struct MessageRecord {
+  std::string message_id;
+  std::string sender_org_id;
+  std::string case_id;
+  std::string content_hash;  // SHA-256 of the deterministic serialization as sent
+  int64_t accepted_at_us = 0;
+  int64_t expires_at_us = 0;
+  std::optional<v1::SealedMessage> body;  // nullopt once purged
+  v1::DeliveryReceipt receipt;
+  std::vector<DeliveryRecord> deliveries;
+};
 
 class Store {
  public:
@@ -105,6 +131,28 @@ class Store {
   // An org's bundles, newest first; retired ones only if asked.
   virtual absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                                     bool include_retired) = 0;
+
+  // ---- Messages and deliveries. ----
+
+  // Stores an accepted message with its deliveries, durably (fsync) and
+  // atomically. ALREADY_EXISTS if the message id is taken.
+  virtual absl::Status InsertMessage(const MessageRecord& message) = 0;
+  // The message with its deliveries, or nullopt.
+  virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) = 0;
+  // Deliveries due for `recipient_org_id` at `now_us`: PENDING, or DELIVERED
+  // and unacked past next_attempt_us; of unexpired messages; oldest first.
+  virtual absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(
+      absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) = 0;
+  // Sets a delivery's state (and attempts/next attempt). When every delivery
+  // of the message is ACKED, EXPIRED_UNDELIVERED or NOTHING_PERMITTED, the
+  // body is purged in the same transaction. NOT_FOUND if absent.
+  virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  // Moves the unfinished deliveries of messages expired at `now_us` to
+  // EXPIRED_UNDELIVERED and purges their bodies; returns how many.
+  virtual absl::StatusOr<int> ExpireMessages(int64_t now_us) = 0;
+  // A delivery by id, or nullopt.
+  virtual absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(
+      absl::string_view delivery_id) = 0;
 };
 
 }  // namespace silta::store

@@ -62,6 +62,30 @@ CREATE TABLE key_bundles (
 ) STRICT;
 CREATE INDEX key_bundles_by_org ON key_bundles(org_id, published_us);
 )sql"},
+      {4, "messages and deliveries", R"sql(
+CREATE TABLE messages (
+  message_id     TEXT PRIMARY KEY NOT NULL,
+  sender_org_id  TEXT NOT NULL,
+  case_id        TEXT NOT NULL,
+  content_hash   BLOB NOT NULL,
+  accepted_at_us INTEGER NOT NULL,
+  expires_at_us  INTEGER NOT NULL,
+  body           BLOB,              -- serialized SealedMessage; NULL once purged
+  receipt        BLOB NOT NULL      -- serialized DeliveryReceipt
+) STRICT;
+CREATE INDEX messages_by_expiry ON messages(expires_at_us) WHERE body IS NOT NULL;
+CREATE TABLE deliveries (
+  delivery_id      TEXT PRIMARY KEY NOT NULL,
+  message_id       TEXT NOT NULL REFERENCES messages(message_id),
+  recipient_org_id TEXT NOT NULL,
+  state            INTEGER NOT NULL,  -- silta.v1.RecipientState
+  attempts         INTEGER NOT NULL,
+  next_attempt_us  INTEGER NOT NULL,
+  updated_at_us    INTEGER NOT NULL,
+  UNIQUE (message_id, recipient_org_id)
+) STRICT;
+CREATE INDEX deliveries_due ON deliveries(recipient_org_id, state, next_attempt_us);
+)sql"},
   };
   return *migrations;
 }

@@ -658,4 +658,209 @@ absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::str
   return bundles;
 }
 
+namespace {
+
+constexpr absl::string_view kDeliveryColumns =
+    "delivery_id, message_id, recipient_org_id, state, attempts, next_attempt_us, updated_at_us";
+
+DeliveryRecord ReadDelivery(const Statement& stmt) {
+  DeliveryRecord d;
+  d.delivery_id = stmt.Text(0);
+  d.message_id = stmt.Text(1);
+  d.recipient_org_id = stmt.Text(2);
+  d.state = static_cast<v1::RecipientState>(stmt.Int(3));
+  d.attempts = static_cast<uint32_t>(stmt.Int(4));
+  d.next_attempt_us = stmt.Int(5);
+  d.updated_at_us = stmt.Int(6);
+  return d;
+}
+
+}  // namespace
+
+absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_,
+                           "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
+                           "accepted_at_us, expires_at_us, body, receipt) "
+                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt.BindText(1, message.message_id);
+    stmt.BindText(2, message.sender_org_id);
+    stmt.BindText(3, message.case_id);
+    stmt.BindBlob(4, message.content_hash);
+    stmt.BindInt(5, message.accepted_at_us);
+    stmt.BindInt(6, message.expires_at_us);
+    stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
+    stmt.BindBlob(8, message.receipt.SerializeAsString());
+    absl::Status inserted = stmt.Run();
+    if (absl::IsAlreadyExists(inserted)) {
+      return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
+    }
+    SILTA_RETURN_IF_ERROR(inserted);
+    for (const DeliveryRecord& d : message.deliveries) {
+      SILTA_ASSIGN_OR_RETURN(
+          Statement delivery,
+          Statement::Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
+                                               ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
+      delivery.BindText(1, d.delivery_id);
+      delivery.BindText(2, message.message_id);
+      delivery.BindText(3, d.recipient_org_id);
+      delivery.BindInt(4, d.state);
+      delivery.BindInt(5, d.attempts);
+      delivery.BindInt(6, d.next_attempt_us);
+      delivery.BindInt(7, d.updated_at_us);
+      SILTA_RETURN_IF_ERROR(delivery.Run());
+    }
+    return PurgeIfFinishedLocked(message.message_id);
+  });
+}
+
+absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::string_view message_id) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
+                         "expires_at_us, body, receipt FROM messages WHERE message_id = ?"));
+  stmt.BindText(1, message_id);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<MessageRecord>();
+  MessageRecord m;
+  m.message_id = stmt.Text(0);
+  m.sender_org_id = stmt.Text(1);
+  m.case_id = stmt.Text(2);
+  m.content_hash = stmt.Blob(3);
+  m.accepted_at_us = stmt.Int(4);
+  m.expires_at_us = stmt.Int(5);
+  const std::string body = stmt.Blob(6);
+  if (!body.empty()) {
+    SILTA_ASSIGN_OR_RETURN(v1::SealedMessage parsed, ParseBlob<v1::SealedMessage>(body, "message"));
+    m.body = std::move(parsed);
+  }
+  SILTA_ASSIGN_OR_RETURN(m.receipt, ParseBlob<v1::DeliveryReceipt>(stmt.Blob(7), "receipt"));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement deliveries,
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+                                           " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
+  deliveries.BindText(1, message_id);
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool more, deliveries.Step());
+    if (!more) break;
+    m.deliveries.push_back(ReadDelivery(deliveries));
+  }
+  return std::optional<MessageRecord>(std::move(m));
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
+    absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(
+          db_, absl::StrCat("SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
+                            "d.attempts, d.next_attempt_us, d.updated_at_us "
+                            "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+                            "WHERE d.recipient_org_id = ? AND (d.state = ? OR (d.state = ? AND "
+                            "d.next_attempt_us <= ?)) AND m.expires_at_us > ? "
+                            "AND m.body IS NOT NULL ORDER BY m.accepted_at_us, d.rowid LIMIT ?")));
+  stmt.BindText(1, recipient_org_id);
+  stmt.BindInt(2, v1::PENDING);
+  stmt.BindInt(3, v1::DELIVERED);
+  stmt.BindInt(4, now_us);
+  stmt.BindInt(5, now_us);
+  stmt.BindInt(6, limit);
+  std::vector<DeliveryRecord> due;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    due.push_back(ReadDelivery(stmt));
+  }
+  return due;
+}
+
+absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_id) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "UPDATE messages SET body = NULL WHERE message_id = ? AND NOT EXISTS "
+                         "(SELECT 1 FROM deliveries WHERE message_id = ? AND state IN (?, ?))"));
+  stmt.BindText(1, message_id);
+  stmt.BindText(2, message_id);
+  stmt.BindInt(3, v1::PENDING);
+  stmt.BindInt(4, v1::DELIVERED);
+  return stmt.Run();
+}
+
+absl::Status SqliteStore::UpdateDelivery(const DeliveryRecord& delivery) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_,
+                           "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
+                           "updated_at_us = ? WHERE delivery_id = ?"));
+    stmt.BindInt(1, delivery.state);
+    stmt.BindInt(2, delivery.attempts);
+    stmt.BindInt(3, delivery.next_attempt_us);
+    stmt.BindInt(4, delivery.updated_at_us);
+    stmt.BindText(5, delivery.delivery_id);
+    SILTA_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
+    }
+    return PurgeIfFinishedLocked(delivery.message_id);
+  });
+}
+
+absl::StatusOr<int> SqliteStore::ExpireMessages(int64_t now_us) {
+  absl::MutexLock lock(&mu_);
+  // Most ticks find nothing: check without a write transaction (no fsync).
+  SILTA_ASSIGN_OR_RETURN(
+      Statement any,
+      Statement::Prepare(db_, "SELECT 1 FROM messages WHERE expires_at_us <= ? "
+                              "AND body IS NOT NULL LIMIT 1"));
+  any.BindInt(1, now_us);
+  SILTA_ASSIGN_OR_RETURN(bool found, any.Step());
+  if (!found) return 0;
+  int expired = 0;
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Statement::Prepare(db_,
+                           "UPDATE deliveries SET state = ?, updated_at_us = ? WHERE state IN (?, ?) "
+                           "AND message_id IN (SELECT message_id FROM messages "
+                           "WHERE expires_at_us <= ? AND body IS NOT NULL)"));
+    stmt.BindInt(1, v1::EXPIRED_UNDELIVERED);
+    stmt.BindInt(2, now_us);
+    stmt.BindInt(3, v1::PENDING);
+    stmt.BindInt(4, v1::DELIVERED);
+    stmt.BindInt(5, now_us);
+    SILTA_RETURN_IF_ERROR(stmt.Run());
+    expired = sqlite3_changes(db_);
+    SILTA_ASSIGN_OR_RETURN(
+        Statement purge,
+        Statement::Prepare(db_,
+                           "UPDATE messages SET body = NULL WHERE expires_at_us <= ? "
+                           "AND body IS NOT NULL"));
+    purge.BindInt(1, now_us);
+    return purge.Run();
+  }));
+  return expired;
+}
+
+absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
+    absl::string_view delivery_id) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+                                           " FROM deliveries WHERE delivery_id = ?")));
+  stmt.BindText(1, delivery_id);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<DeliveryRecord>();
+  return std::optional<DeliveryRecord>(ReadDelivery(stmt));
+}
+
 }  // namespace silta::store

@@ -78,12 +78,22 @@ class SqliteStore final : public Store {
   absl::Status PublishKeyBundle(const v1::KeyBundle& bundle) override;
   absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                             bool include_retired) override;
+  absl::Status InsertMessage(const MessageRecord& message) override;
+  absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) override;
+  absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
+                                                            int64_t now_us, uint32_t limit) override;
+  absl::Status UpdateDelivery(const DeliveryRecord& delivery) override;
+  absl::StatusOr<int> ExpireMessages(int64_t now_us) override;
+  absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
 
  private:
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
   absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Purges the body of `message_id` if every delivery is finished.
+  absl::Status PurgeIfFinishedLocked(absl::string_view message_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AppendCaseEventLocked(const v1::CaseEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status InsertConsentRecordLocked(absl::string_view id, absl::string_view subject_ref,
                                          int kind, const google::protobuf::Message& record,

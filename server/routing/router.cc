@@ -1,0 +1,440 @@
+#include "server/routing/router.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/common/time_util.h"
+#include "server/crypto/primitives.h"
+#include "server/crypto/random.h"
+#include "server/crypto/wire_format.h"
+#include "server/identity/spiffe_id.h"
+#include "silta/v1/options.pb.h"
+#include "silta/v1/payloads.pb.h"
+
+namespace silta::routing {
+namespace {
+
+using common::ToTime;
+using common::ToTimestamp;
+
+constexpr absl::string_view kJustificationPath = "_statutory_justification";
+constexpr size_t kMaxId = 128;
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+std::string ContentHash(const v1::SealedMessage& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }
+  const auto digest = crypto::Sha256(bytes);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+bool HasJustification(const v1::SealedMessage& m) {
+  return std::any_of(m.fields().begin(), m.fields().end(),
+                     [](const v1::SealedField& f) { return f.path() == kJustificationPath; });
+}
+
+// The payload type's descriptor, if it is a Silta payload.
+const google::protobuf::Descriptor* PayloadDescriptor(absl::string_view type) {
+  const google::protobuf::FileDescriptor* file = v1::Referral::descriptor()->file();
+  const std::string prefix = "silta.v1.";
+  if (type.substr(0, prefix.size()) != prefix) return nullptr;
+  const google::protobuf::Descriptor* d =
+      file->FindMessageTypeByName(std::string(type.substr(prefix.size())));
+  if (d == nullptr || d->name() == "ServiceTask") return nullptr;
+  return d;
+}
+
+}  // namespace
+
+Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
+               cases::CaseRegistry* cases, const consent::PolicyHolder* policy,
+               const consent::DecisionEngine* engine, RouterOptions options, Clock clock)
+    : store_(store),
+      orgs_(orgs),
+      keys_(keys),
+      cases_(cases),
+      policy_(policy),
+      engine_(engine),
+      options_(options),
+      clock_(std::move(clock)) {}
+
+Router::~Router() {
+  stop_.Notify();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Router::Start() {
+  ticker_ = std::thread([this] {
+    while (!stop_.WaitForNotificationWithTimeout(options_.tick)) Tick();
+  });
+}
+
+void Router::Tick() {
+  absl::StatusOr<int> expired = store_->ExpireMessages(absl::ToUnixMicros(clock_()));
+  if (!expired.ok()) {
+    common::Log(common::LogLevel::kError, "message_expiry_failed",
+                {{"error", std::string(expired.status().message())}});
+  } else if (*expired > 0) {
+    common::Log(common::LogLevel::kInfo, "deliveries_expired", {{"count", absl::StrCat(*expired)}});
+  }
+  Wake({});  // every subscriber: redeliveries may be due
+}
+
+int Router::AddWakeListener(absl::string_view org_id, WakeListener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const int id = next_listener_id_++;
+  listeners_.emplace(id, std::make_pair(std::string(org_id), std::move(listener)));
+  return id;
+}
+
+void Router::RemoveWakeListener(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void Router::Wake(const std::vector<std::string>& org_ids) {
+  std::vector<WakeListener> to_call;
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    for (const auto& [id, entry] : listeners_) {
+      if (org_ids.empty() ||
+          std::find(org_ids.begin(), org_ids.end(), entry.first) != org_ids.end()) {
+        to_call.push_back(entry.second);
+      }
+    }
+  }
+  for (const WakeListener& listener : to_call) listener();
+}
+
+absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,
+                                     const v1::Policy& policy) const {
+  const v1::MessageHeader& h = m.header();
+  if (!m.has_header()) return Invalid("message.header", "required");
+  if (!crypto::IsCanonicalUuid(h.message_id())) {
+    return Invalid("header.message_id", "must be a lower-case UUID (UUIDv7 recommended)");
+  }
+  if (h.sender_org_id() != caller.org.org_id()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "header.sender_org_id must be your organisation (", caller.org.org_id(), ")"));
+  }
+  if (h.format_version() != crypto::kWireFormatVersion) {
+    return Invalid("header.format_version", absl::StrCat("must be ", crypto::kWireFormatVersion));
+  }
+  if (h.sender_key_id().empty() || h.sender_key_id().size() > kMaxId) {
+    return Invalid("header.sender_key_id", "the key_id of your published key bundle");
+  }
+  if (h.acting_user().worker_id().empty() || h.acting_user().worker_id().size() > kMaxId) {
+    return Invalid("header.acting_user.worker_id", "required, 1-128 characters");
+  }
+  if (!std::any_of(policy.purposes().begin(), policy.purposes().end(),
+                   [&](const v1::PurposePolicy& p) { return p.code() == h.purpose(); })) {
+    return Invalid("header.purpose", "not a purpose code of the policy");
+  }
+  if (!h.has_created_at()) return Invalid("header.created_at", "required");
+  const google::protobuf::Descriptor* payload = PayloadDescriptor(h.payload_type());
+  if (payload == nullptr) {
+    return Invalid("header.payload_type", "not a payload type of silta/v1/payloads.proto");
+  }
+  if (h.recipient_org_ids().empty()) return Invalid("header.recipient_org_ids", "at least one");
+  if (h.recipient_org_ids_size() > options_.max_recipients) {
+    return Invalid("header.recipient_org_ids", absl::StrCat("at most ", options_.max_recipients));
+  }
+  absl::flat_hash_set<std::string> recipients;
+  for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
+    const std::string& r = h.recipient_org_ids(i);
+    const std::string where = absl::StrCat("header.recipient_org_ids[", i, "]");
+    if (!identity::IsValidOrgId(r) || !orgs_->Find(r).has_value()) {
+      return Invalid(where, "organisation is not registered");
+    }
+    if (!recipients.insert(r).second) return Invalid(where, "listed twice");
+  }
+  if (m.fields().empty()) return Invalid("message.fields", "at least one sealed field");
+  if (m.fields_size() > options_.max_fields) {
+    return Invalid("message.fields", absl::StrCat("at most ", options_.max_fields));
+  }
+  absl::flat_hash_set<std::string> paths;
+  for (int i = 0; i < m.fields_size(); ++i) {
+    const v1::SealedField& f = m.fields(i);
+    const std::string where = absl::StrCat("message.fields[", i, "]");
+    if (!paths.insert(f.path()).second) return Invalid(where, "path repeated");
+    if (f.path() == kJustificationPath) {
+      if (f.category() != v1::CATEGORY_FREE_TEXT) return Invalid(where, "justification is FREE_TEXT");
+      continue;
+    }
+    const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
+    if (fd == nullptr) return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
+    if (fd->options().GetExtension(v1::category) != f.category()) {
+      return Invalid(where, "category differs from the payload schema");
+    }
+    if (f.commitment_salt().size() != crypto::kCommitmentSaltSize) {
+      return Invalid(where, "commitment_salt must be 32 bytes");
+    }
+    for (const v1::WrappedKey& k : f.wrapped_keys()) {
+      if (!recipients.contains(k.recipient_org_id())) {
+        return Invalid(where, "wrapped key for an organisation that is not a recipient");
+      }
+    }
+  }
+  if (!h.statutory_basis().empty() &&
+      std::none_of(policy.statutory_bases().begin(), policy.statutory_bases().end(),
+                   [&](const v1::StatutoryBasis& s) { return s.code() == h.statutory_basis(); })) {
+    return Invalid("header.statutory_basis", "not a statutory basis of the policy");
+  }
+  if (!m.withheld_commitments().empty()) {
+    return Invalid("message.withheld_commitments", "must be empty when sending");
+  }
+  return absl::OkStatus();
+}
+
+v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
+                            const v1::Organization& sender, const v1::Organization& recipient,
+                            const v1::SealedField& field, bool has_justification, absl::Time at,
+                            const v1::Policy& policy) const {
+  consent::DecisionQuery q;
+  q.sender = &sender;
+  q.recipient = &recipient;
+  if (c.has_value()) {
+    q.subject_ref = c->subject_ref();
+    q.case_id = c->case_id();
+    q.recipient_is_member = cases::IsMember(*c, recipient.org_id());
+  }
+  q.purpose = header.purpose();
+  q.category = field.category();
+  q.at = at;
+  q.statute_code = header.statutory_basis();
+  q.has_justification = has_justification;
+  v1::Decision d = engine_->Decide(q, policy);
+  d.set_field_path(field.path());
+  // A suspended recipient receives nothing, whatever the consents say.
+  if (d.verdict() == v1::PERMIT && recipient.state() != v1::ACTIVE) {
+    d.set_verdict(v1::DENY);
+    d.set_rule(v1::RULE_DEFAULT_DENY);
+    d.set_rule_id("");
+    d.set_reason(absl::StrCat(recipient.org_id(), " is suspended"));
+  }
+  return d;
+}
+
+absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
+                                              const v1::SendRequest& request) {
+  const v1::SealedMessage& message = request.message();
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
+  const v1::MessageHeader& header = message.header();
+  const std::string hash = ContentHash(message);
+
+  // Idempotency: a retried Send gets the original receipt.
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
+                         store_->GetMessage(header.message_id()));
+  if (existing.has_value()) {
+    if (existing->sender_org_id == caller.org.org_id() && existing->content_hash == hash) {
+      v1::SendResponse response;
+      *response.mutable_receipt() = existing->receipt;
+      return response;
+    }
+    return absl::AlreadyExistsError(absl::StrCat(
+        "message ", header.message_id(), " was already sent with other content; use a new id"));
+  }
+
+  // The sender's signature, with its published (verified) key bundle.
+  absl::StatusOr<v1::KeyBundle> bundle = keys_->FindBundle(caller.org.org_id(), header.sender_key_id());
+  if (!bundle.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "header.sender_key_id: ", bundle.status().message(), "; publish it with KeyService first"));
+  }
+  const absl::Time created = ToTime(header.created_at());
+  if (created < ToTime(bundle->not_before()) || created >= ToTime(bundle->not_after())) {
+    return Invalid("header.sender_key_id", "the key bundle was not valid at header.created_at");
+  }
+  SILTA_ASSIGN_OR_RETURN(std::string manifest,
+                         crypto::ManifestBytes(header, message.fields(), {}));
+  if (!crypto::Ed25519Verify(bundle->signing_public_key(), manifest, message.signature()).ok()) {
+    return Invalid("message.signature", "does not verify with the sender's published signing key");
+  }
+
+  // The case: the sender must be a member of an open case.
+  std::optional<v1::Case> c;
+  if (!header.case_id().empty()) {
+    SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, header.case_id()));
+    if (loaded.state() != v1::OPEN) {
+      return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
+    }
+    c = std::move(loaded);
+  }
+
+  // Decide every (recipient, field); keep wrapped keys only where permitted.
+  const absl::Time now = clock_();
+  const bool justified = HasJustification(message);
+  v1::SealedMessage stored = message;
+  v1::DeliveryReceipt receipt;
+  receipt.set_message_id(header.message_id());
+  *receipt.mutable_accepted_at() = ToTimestamp(now);
+  store::MessageRecord record;
+  record.message_id = header.message_id();
+  record.sender_org_id = caller.org.org_id();
+  record.case_id = header.case_id();
+  record.content_hash = hash;
+  record.accepted_at_us = absl::ToUnixMicros(now);
+  record.expires_at_us = absl::ToUnixMicros(now + options_.message_ttl);
+  std::vector<std::string> pending_recipients;
+  for (const std::string& recipient_id : header.recipient_org_ids()) {
+    const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
+    int permitted = 0;
+    for (v1::SealedField& field : *stored.mutable_fields()) {
+      v1::Decision d = Decide(header, c, caller.org, *recipient, field, justified, now, *policy);
+      const bool has_key = std::any_of(field.wrapped_keys().begin(), field.wrapped_keys().end(),
+                                       [&](const v1::WrappedKey& k) {
+                                         return k.recipient_org_id() == recipient_id;
+                                       });
+      if (d.verdict() == v1::PERMIT && has_key) {
+        ++permitted;
+      } else {
+        auto* keys = field.mutable_wrapped_keys();
+        keys->erase(std::remove_if(keys->begin(), keys->end(),
+                                   [&](const v1::WrappedKey& k) {
+                                     return k.recipient_org_id() == recipient_id;
+                                   }),
+                    keys->end());
+        if (d.verdict() == v1::PERMIT) {
+          d.set_verdict(v1::DENY);
+          d.set_reason("permitted, but the sender sealed no key for this recipient");
+        }
+      }
+      *receipt.add_decisions() = std::move(d);
+    }
+    store::DeliveryRecord delivery;
+    SILTA_ASSIGN_OR_RETURN(delivery.delivery_id, crypto::NewUuidV7(now));
+    delivery.message_id = record.message_id;
+    delivery.recipient_org_id = recipient_id;
+    delivery.state = permitted > 0 ? v1::PENDING : v1::NOTHING_PERMITTED;
+    delivery.updated_at_us = record.accepted_at_us;
+    record.deliveries.push_back(std::move(delivery));
+    if (permitted > 0) pending_recipients.push_back(recipient_id);
+  }
+  record.body = std::move(stored);
+  record.receipt = receipt;
+  SILTA_RETURN_IF_ERROR(store_->InsertMessage(record));
+  common::Log(common::LogLevel::kInfo, "message_accepted",
+              {{"message_id", record.message_id},
+               {"sender_org_id", record.sender_org_id},
+               {"case_id", record.case_id},
+               {"recipients", absl::StrCat(header.recipient_org_ids_size())},
+               {"fields", absl::StrCat(message.fields_size())}});
+  Wake(pending_recipients);
+  v1::SendResponse response;
+  *response.mutable_receipt() = std::move(receipt);
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
+                                                          absl::Duration ack_timeout,
+                                                          uint32_t limit) {
+  const absl::Time now = clock_();
+  if (ack_timeout <= absl::ZeroDuration()) ack_timeout = options_.ack_timeout;
+  SILTA_ASSIGN_OR_RETURN(std::vector<store::DeliveryRecord> due,
+                         store_->DueDeliveries(caller.org.org_id(), absl::ToUnixMicros(now), limit));
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  std::vector<v1::Delivery> out;
+  for (store::DeliveryRecord& d : due) {
+    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d.message_id));
+    if (!m.has_value() || !m->body.has_value()) continue;
+    const v1::SealedMessage& body = *m->body;
+    std::optional<v1::Case> c;
+    if (!m->case_id.empty()) {
+      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
+      if (loaded.ok()) c = *std::move(loaded);
+    }
+    const std::optional<v1::Organization> sender = orgs_->Find(m->sender_org_id);
+    const bool justified = HasJustification(body);
+    // Re-decide at delivery: a withdrawn consent or removed member strips fields now.
+    absl::flat_hash_set<std::string> permitted;
+    for (const v1::SealedField& field : body.fields()) {
+      if (sender.has_value() &&
+          Decide(body.header(), c, *sender, caller.org, field, justified, now, *policy).verdict() ==
+              v1::PERMIT) {
+        permitted.insert(field.path());
+      }
+    }
+    int withheld = 0;
+    SILTA_ASSIGN_OR_RETURN(
+        v1::SealedMessage redacted,
+        crypto::RedactForRecipient(
+            body, caller.org.org_id(),
+            [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
+            &withheld));
+    d.updated_at_us = absl::ToUnixMicros(now);
+    if (redacted.fields().empty()) {
+      d.state = v1::NOTHING_PERMITTED;
+      SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(d));
+      continue;
+    }
+    d.state = v1::DELIVERED;
+    ++d.attempts;
+    d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
+    SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(d));
+    v1::Delivery delivery;
+    delivery.set_delivery_id(d.delivery_id);
+    *delivery.mutable_message() = std::move(redacted);
+    delivery.set_withheld_field_count(static_cast<uint32_t>(withheld));
+    delivery.set_attempt(d.attempts);
+    out.push_back(std::move(delivery));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
+                                            const v1::AckRequest& request) {
+  if (!crypto::IsCanonicalUuid(request.delivery_id())) {
+    return Invalid("delivery_id", "must be a delivery_id from Subscribe");
+  }
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::DeliveryRecord> d,
+                         store_->GetDelivery(request.delivery_id()));
+  if (!d.has_value() || d->recipient_org_id != caller.org.org_id()) {
+    return absl::NotFoundError(absl::StrCat("no delivery ", request.delivery_id(), " to you"));
+  }
+  if (d->state == v1::ACKED) return v1::AckResponse();
+  if (d->state != v1::DELIVERED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delivery ", request.delivery_id(), " is ", v1::RecipientState_Name(d->state)));
+  }
+  d->state = v1::ACKED;
+  d->updated_at_us = absl::ToUnixMicros(clock_());
+  SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(*d));
+  return v1::AckResponse();
+}
+
+absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(
+    const identity::Caller& caller, const v1::GetMessageStatusRequest& request) {
+  if (!crypto::IsCanonicalUuid(request.message_id())) {
+    return Invalid("message_id", "must be a message id you sent");
+  }
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                         store_->GetMessage(request.message_id()));
+  if (!m.has_value() || m->sender_org_id != caller.org.org_id()) {
+    return absl::NotFoundError(absl::StrCat("you sent no message ", request.message_id()));
+  }
+  v1::GetMessageStatusResponse response;
+  for (const store::DeliveryRecord& d : m->deliveries) {
+    v1::RecipientStatus* s = response.add_recipients();
+    s->set_recipient_org_id(d.recipient_org_id);
+    s->set_state(d.state);
+    *s->mutable_updated_at() = ToTimestamp(absl::FromUnixMicros(d.updated_at_us));
+    s->set_attempts(d.attempts);
+  }
+  return response;
+}
+
+}  // namespace silta::routing

@@ -1,0 +1,118 @@
+// File: server/routing/router.h
+//
+// Store-and-forward of sealed messages (DESIGN.md §7):
+//   Send      authenticate (done by the service) → validate the header and
+//             fields → verify the sender's signature with its published key
+//             bundle → decide every (recipient, field) → drop the wrapped
+//             keys of denied pairs → store message, decisions and
+//             deliveries in one fsynced transaction → receipt.
+//   delivery  re-decide every field for the recipient at delivery time
+//             (consent may have been withdrawn, a member removed), redact,
+//             mark DELIVERED with an ack deadline; unacked deliveries are
+//             due again after the deadline (at-least-once).
+//   Ack       marks ACKED; once every recipient is done the ciphertext is
+//             purged and only metadata stays.
+//   expiry    unfinished deliveries of expired messages become
+//             EXPIRED_UNDELIVERED (the sender sees a dead letter).
+// Same message id and content: the original receipt; same id, other
+// content: ALREADY_EXISTS.
+//
+// Errors: INVALID_ARGUMENT naming the field, PERMISSION_DENIED,
+// FAILED_PRECONDITION, ALREADY_EXISTS, NOT_FOUND, UNAVAILABLE. Thread-safe.
+#ifndef SILTA_SERVER_ROUTING_ROUTER_H_
+#define SILTA_SERVER_ROUTING_ROUTER_H_
+
+#include <functional>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/cases/case_registry.h"
+#include "server/consent/engine.h"
+#include "server/consent/policy.h"
+#include "server/identity/authenticator.h"
+#include "server/identity/key_directory.h"
+#include "server/identity/registry.h"
+#include "server/store/store.h"
+#include "silta/v1/message.pb.h"
+
+namespace silta::routing {
+
+struct RouterOptions {
+  absl::Duration message_ttl = absl::Hours(24 * 14);
+  absl::Duration ack_timeout = absl::Seconds(60);
+  int max_recipients = 32;
+  int max_fields = 64;
+  // How often expiry and redelivery are checked.
+  absl::Duration tick = absl::Seconds(1);
+};
+
+class Router {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // All pointers must outlive the router.
+  Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
+         cases::CaseRegistry* cases, const consent::PolicyHolder* policy,
+         const consent::DecisionEngine* engine, RouterOptions options, Clock clock = absl::Now);
+  // Stops the background ticker.
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Starts the ticker thread (expiry, and waking subscribers for redelivery).
+  void Start();
+
+  absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
+                                        const v1::SendRequest& request);
+  absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller, const v1::AckRequest& request);
+  absl::StatusOr<v1::GetMessageStatusResponse> GetMessageStatus(
+      const identity::Caller& caller, const v1::GetMessageStatusRequest& request);
+
+  // The caller's due deliveries, re-checked and redacted, now marked
+  // DELIVERED with the ack deadline now + ack_timeout (0: the default).
+  absl::StatusOr<std::vector<v1::Delivery>> TakeDue(const identity::Caller& caller,
+                                                    absl::Duration ack_timeout, uint32_t limit);
+
+  // Called (without locks held) whenever deliveries may have become due:
+  // after a Send for its recipients, and on every tick.
+  using WakeListener = std::function<void()>;
+  int AddWakeListener(absl::string_view org_id, WakeListener listener);
+  void RemoveWakeListener(int id);
+
+ private:
+  absl::Status ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,
+                               const v1::Policy& policy) const;
+  // Decision for one field to one recipient, now.
+  v1::Decision Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
+                      const v1::Organization& sender, const v1::Organization& recipient,
+                      const v1::SealedField& field, bool has_justification, absl::Time at,
+                      const v1::Policy& policy) const;
+  void Wake(const std::vector<std::string>& org_ids);
+  void Tick();
+
+  store::Store* const store_;
+  const identity::OrgRegistry* const orgs_;
+  identity::KeyDirectory* const keys_;
+  cases::CaseRegistry* const cases_;
+  const consent::PolicyHolder* const policy_;
+  const consent::DecisionEngine* const engine_;
+  const RouterOptions options_;
+  const Clock clock_;
+
+  absl::Mutex listeners_mu_;
+  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  std::map<int, std::pair<std::string, WakeListener>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+
+  absl::Notification stop_;
+  std::thread ticker_;
+};
+
+}  // namespace silta::routing
+
+#endif  // SILTA_SERVER_ROUTING_ROUTER_H_

@@ -1,0 +1,51 @@
+#include "server/service/message_service.h"
+
+#include "server/service/subscribe_reactor.h"
+#include "server/service/unary_call.h"
+
+namespace silta::service {
+namespace {
+
+constexpr absl::string_view kSubscribe = "/silta.v1.MessageService/Subscribe";
+constexpr uint32_t kMaxAckTimeoutSeconds = 3600;
+
+}  // namespace
+
+grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* context,
+                                               const v1::SendRequest* request,
+                                               v1::SendResponse* response) {
+  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/Send", response,
+                     [&](const identity::Caller& caller) { return router_->Send(caller, *request); });
+}
+
+grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  absl::StatusOr<identity::Caller> caller =
+      authenticator_->Authorize(*context->auth_context(), kSubscribe, context->peer());
+  if (!caller.ok()) return SubscribeReactor::Refuse(ToGrpcStatus(caller.status()));
+  if (request->ack_timeout_seconds() > kMaxAckTimeoutSeconds) {
+    return SubscribeReactor::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                                 "ack_timeout_seconds: at most 3600 (0 = default)"));
+  }
+  return SubscribeReactor::Start(authenticator_, registry_, router_, *std::move(caller),
+                                 absl::Seconds(request->ack_timeout_seconds()),
+                                 std::string(kSubscribe), context->peer());
+}
+
+grpc::ServerUnaryReactor* MessageService::Ack(grpc::CallbackServerContext* context,
+                                              const v1::AckRequest* request,
+                                              v1::AckResponse* response) {
+  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/Ack", response,
+                     [&](const identity::Caller& caller) { return router_->Ack(caller, *request); });
+}
+
+grpc::ServerUnaryReactor* MessageService::GetMessageStatus(
+    grpc::CallbackServerContext* context, const v1::GetMessageStatusRequest* request,
+    v1::GetMessageStatusResponse* response) {
+  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/GetMessageStatus",
+                     response, [&](const identity::Caller& caller) {
+                       return router_->GetMessageStatus(caller, *request);
+                     });
+}
+
+}  // namespace silta::service

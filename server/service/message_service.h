@@ -1,0 +1,40 @@
+// File: server/service/message_service.h
+//
+// silta.v1.MessageService over routing::Router. Thin: no business logic.
+#ifndef SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
+#define SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
+
+#include "server/identity/authenticator.h"
+#include "server/identity/registry.h"
+#include "server/routing/router.h"
+#include "silta/v1/message.grpc.pb.h"
+
+namespace silta::service {
+
+class MessageService final : public v1::MessageService::CallbackService {
+ public:
+  // All must outlive the service.
+  MessageService(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
+                 routing::Router* router)
+      : authenticator_(authenticator), registry_(registry), router_(router) {}
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const v1::SendRequest* request,
+                                 v1::SendResponse* response) override;
+  grpc::ServerWriteReactor<v1::Delivery>* Subscribe(grpc::CallbackServerContext* context,
+                                                    const v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
+                                const v1::AckRequest* request, v1::AckResponse* response) override;
+  grpc::ServerUnaryReactor* GetMessageStatus(grpc::CallbackServerContext* context,
+                                             const v1::GetMessageStatusRequest* request,
+                                             v1::GetMessageStatusResponse* response) override;
+
+ private:
+  const identity::Authenticator* const authenticator_;
+  identity::OrgRegistry* const registry_;
+  routing::Router* const router_;
+};
+
+}  // namespace silta::service
+
+#endif  // SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_

@@ -1,0 +1,117 @@
+#include "server/service/subscribe_reactor.h"
+
+#include "server/common/logging.h"
+#include "server/service/grpc_status.h"
+
+namespace silta::service {
+namespace {
+
+class RefusedReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
+ public:
+  explicit RefusedReactor(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::Delivery>* SubscribeReactor::Refuse(const grpc::Status& status) {
+  return new RefusedReactor(status);
+}
+
+SubscribeReactor::SubscribeReactor(const identity::Authenticator* authenticator,
+                                   identity::OrgRegistry* registry, routing::Router* router,
+                                   identity::Caller caller, absl::Duration ack_timeout,
+                                   std::string method, std::string peer)
+    : authenticator_(authenticator),
+      registry_(registry),
+      router_(router),
+      caller_(std::move(caller)),
+      ack_timeout_(ack_timeout),
+      method_(std::move(method)),
+      peer_(std::move(peer)) {}
+
+SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authenticator,
+                                          identity::OrgRegistry* registry, routing::Router* router,
+                                          identity::Caller caller, absl::Duration ack_timeout,
+                                          std::string method, std::string peer) {
+  auto* reactor = new SubscribeReactor(authenticator, registry, router, std::move(caller),
+                                       ack_timeout, std::move(method), std::move(peer));
+  std::shared_ptr<State> state = reactor->state_;
+  absl::MutexLock lock(&state->mu);
+  state->reactor = reactor;
+  reactor->registry_listener_ = registry->AddListener([state](const v1::Organization&) {
+    absl::MutexLock l(&state->mu);
+    if (state->reactor != nullptr) state->reactor->OnRegistryChangeLocked();
+  });
+  reactor->router_listener_ = router->AddWakeListener(reactor->caller_.org.org_id(), [state] {
+    absl::MutexLock l(&state->mu);
+    if (state->reactor != nullptr) state->reactor->FillAndWriteLocked();
+  });
+  common::Log(common::LogLevel::kInfo, "subscriber_connected",
+              {{"org_id", reactor->caller_.org.org_id()}, {"peer", reactor->peer_}});
+  reactor->FillAndWriteLocked();
+  return reactor;
+}
+
+void SubscribeReactor::FillAndWriteLocked() {
+  if (finished_ || writing_) return;
+  if (finish_requested_) {
+    finished_ = true;
+    Finish(finish_status_);
+    return;
+  }
+  if (queue_.empty()) {
+    absl::StatusOr<std::vector<v1::Delivery>> due = router_->TakeDue(caller_, ack_timeout_, kBatch);
+    if (!due.ok()) {
+      common::Log(common::LogLevel::kError, "delivery_failed",
+                  {{"org_id", caller_.org.org_id()}, {"error", std::string(due.status().message())}});
+      FinishLocked(ToGrpcStatus(absl::UnavailableError(
+          "the broker could not read pending messages; reconnect to retry")));
+      return;
+    }
+    for (v1::Delivery& d : *due) queue_.push_back(std::move(d));
+  }
+  if (queue_.empty()) return;
+  in_flight_ = std::move(queue_.front());
+  queue_.pop_front();
+  writing_ = true;
+  StartWrite(&in_flight_);
+}
+
+void SubscribeReactor::FinishLocked(const grpc::Status& status) {
+  if (finished_ || finish_requested_) return;
+  finish_requested_ = true;
+  finish_status_ = status;
+  queue_.clear();  // taken but unwritten deliveries are due again after the ack timeout
+  FillAndWriteLocked();
+}
+
+void SubscribeReactor::OnRegistryChangeLocked() {
+  const absl::Status allowed = authenticator_->Recheck(caller_, method_, peer_);
+  if (!allowed.ok()) FinishLocked(ToGrpcStatus(allowed));
+}
+
+void SubscribeReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&state_->mu);
+  writing_ = false;
+  // A finish requested while the write was in flight happens now.
+  if (!ok) FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
+  FillAndWriteLocked();
+}
+
+void SubscribeReactor::OnCancel() {
+  absl::MutexLock lock(&state_->mu);
+  FinishLocked(grpc::Status::CANCELLED);
+}
+
+void SubscribeReactor::OnDone() {
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->reactor = nullptr;
+  }
+  registry_->RemoveListener(registry_listener_);
+  router_->RemoveWakeListener(router_listener_);
+  delete this;
+}
+
+}  // namespace silta::service

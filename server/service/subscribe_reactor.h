@@ -1,0 +1,83 @@
+// File: server/service/subscribe_reactor.h
+//
+// The server-streaming reactor of MessageService.Subscribe: it writes the
+// caller system's due deliveries one at a time, refills from the router
+// when its queue runs dry, wakes when the router says deliveries became due
+// (a Send to this org, or a redelivery deadline), and ends with
+// PERMISSION_DENIED as soon as the caller's org is suspended (registry
+// listener + Authenticator::Recheck, as OrgWatchReactor does).
+//
+// Lifetime: `new` in the service, `delete this` in OnDone() (gRPC callback
+// API); listeners reach it through a shared state detached in OnDone().
+// gRPC 1.51 does not run user reactions inline, so StartWrite()/Finish()
+// are called with the state mutex held.
+#ifndef SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
+#define SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "server/identity/authenticator.h"
+#include "server/identity/registry.h"
+#include "server/routing/router.h"
+#include "silta/v1/message.pb.h"
+
+namespace silta::service {
+
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
+ public:
+  // Deliveries taken from the router per refill.
+  static constexpr uint32_t kBatch = 16;
+
+  // Starts the stream for an authorised caller. All pointers must outlive it.
+  static SubscribeReactor* Start(const identity::Authenticator* authenticator,
+                                 identity::OrgRegistry* registry, routing::Router* router,
+                                 identity::Caller caller, absl::Duration ack_timeout,
+                                 std::string method, std::string peer);
+  // A stream that finishes at once with `status`.
+  static grpc::ServerWriteReactor<v1::Delivery>* Refuse(const grpc::Status& status);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  struct State {
+    absl::Mutex mu;
+    SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  SubscribeReactor(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
+                   routing::Router* router, identity::Caller caller, absl::Duration ack_timeout,
+                   std::string method, std::string peer);
+
+  void FillAndWriteLocked();
+  void FinishLocked(const grpc::Status& status);
+  void OnRegistryChangeLocked();
+
+  const identity::Authenticator* const authenticator_;
+  identity::OrgRegistry* const registry_;
+  routing::Router* const router_;
+  const identity::Caller caller_;
+  const absl::Duration ack_timeout_;
+  const std::string method_;
+  const std::string peer_;
+  const std::shared_ptr<State> state_ = std::make_shared<State>();
+  int registry_listener_ = -1;
+  int router_listener_ = -1;
+
+  // Guarded by state_->mu.
+  std::deque<v1::Delivery> queue_;
+  v1::Delivery in_flight_;
+  bool writing_ = false;
+  bool finish_requested_ = false;
+  bool finished_ = false;
+  grpc::Status finish_status_;
+};
+
+}  // namespace silta::service
+
+#endif  // SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
