@@ -24,6 +24,9 @@ using common::ToTimestamp;
 
 constexpr absl::string_view kJustificationPath = "_statutory_justification";
 constexpr size_t kMaxId = 128;
+// Tolerated difference between the sender's clock (header.created_at) and
+// the key bundle's validity, which the sender's own clock also set.
+constexpr absl::Duration kClockSkew = absl::Minutes(5);
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
@@ -256,7 +259,8 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
         "header.sender_key_id: ", bundle.status().message(), "; publish it with KeyService first"));
   }
   const absl::Time created = ToTime(header.created_at());
-  if (created < ToTime(bundle->not_before()) || created >= ToTime(bundle->not_after())) {
+  if (created + kClockSkew < ToTime(bundle->not_before()) ||
+      created >= ToTime(bundle->not_after())) {
     return Invalid("header.sender_key_id", "the key bundle was not valid at header.created_at");
   }
   SILTA_ASSIGN_OR_RETURN(std::string manifest,

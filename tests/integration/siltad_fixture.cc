@@ -46,7 +46,7 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
       "pepper_file: \"pepper\"\n"
       "metrics { listen_address: \"127.0.0.1:0\" }\n"
       "limits { max_request_bytes: ", setup.max_request_bytes, " }\n"
-      "shutdown_grace_seconds: 2\n");
+      "shutdown_grace_seconds: 2\n", setup.extra_config);
   const std::string path = setup.dir + "/siltad.textproto";
   WriteTextFile(path, config);
   return path;

@@ -27,6 +27,7 @@ struct SiltadSetup {
   uint32_t max_request_bytes = 64 * 1024;
   bool copy_server_cert = false;   // use a private copy of server.pem/key (rotation)
   bool with_crl = true;            // set tls.crl_directory
+  std::string extra_config;        // appended to siltad.textproto
 };
 
 // Writes config, registry, policy and pepper into setup.dir; returns the
