@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/clock.h"
+#include "client/sdk/client.h"
 #include "client/sdk/org_keys.h"
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
@@ -49,10 +50,11 @@ class World {
     return ChannelWith(siltad_->address(), OrgCert(org), OrgKey(org));
   }
 
-  // Creates and publishes keys for `org`.
-  const sdk::OrgKeys& Keys(const std::string& org) {
+  // Creates and publishes keys for `org` (new ones if `rotate`).
+  const sdk::OrgKeys& Keys(const std::string& org, bool rotate = false) {
     auto it = keys_.find(org);
-    if (it != keys_.end()) return it->second;
+    if (it != keys_.end() && !rotate) return it->second;
+    if (it != keys_.end()) keys_.erase(it);
     auto keys = sdk::CreateOrgKeys(org, OrgCert(org), OrgKey(org), absl::Hours(24 * 30),
                                    setup_.dir + "/keys-" + org);
     EXPECT_TRUE(keys.ok()) << keys.status();
@@ -201,6 +203,22 @@ class World {
     return response;
   }
 
+  // An SDK client for `org` with its current keys.
+  std::unique_ptr<sdk::SiltaClient> Client(const std::string& org) {
+    sdk::SiltaClient::Options options;
+    options.connection.address = siltad_->address();
+    options.connection.cert_file = OrgCert(org);
+    options.connection.key_file = OrgKey(org);
+    options.connection.ca_file = PkiPath("ca.pem");
+    options.connection.server_name = "localhost";
+    options.trust_domain = "silta.test";
+    options.keys_dir = setup_.dir + "/keys-" + org;
+    options.current_key_id = Keys(org).bundle.key_id();
+    auto client = sdk::SiltaClient::Create(options, org);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+
   // Opens a delivery with the recipient's keys, verifying the sender's bundle signature key.
   absl::StatusOr<sdk::OpenedMessage> Open(const std::string& sender, const std::string& org,
                                           const v1::Delivery& d, google::protobuf::Message* out) {
@@ -269,6 +287,54 @@ TEST(MessagesTest, EachMemberGetsExactlyItsPermittedFieldsThenAckPurges) {
   EXPECT_FALSE(world.Receive("hml-youth", absl::Milliseconds(1500)).has_value());
   // The receiver cannot read the sender's status; another org's ack is refused.
   EXPECT_EQ(world.Ack("wba-psychiatry", social->delivery_id()).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// The same flow through the SDK's client API, across a key rotation of the
+// recipient: a message sealed to its old key still opens after rotation.
+TEST(MessagesTest, SdkClientSealsSendsSubscribesOpensAndAcksAcrossKeyRotation) {
+  World world("messages-sdk");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth", "wba-social"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("hml-youth");
+  world.Keys("wba-social");
+  auto police = world.Client("police-hame");
+  ASSERT_NE(police, nullptr);
+  sdk::SealRequest request;
+  request.case_id = case_id;
+  request.purpose = "referral";
+  request.recipients = {"hml-youth", "wba-social"};
+  request.worker_id = "officer-12";
+
+  auto sealed = police->Seal(MixedReferral(), request);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  auto receipt = police->Send(*sealed);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  world.Keys("hml-youth", /*rotate=*/true);
+  auto youth = world.Client("hml-youth");
+  ASSERT_NE(youth, nullptr);
+  v1::Referral view;
+  std::optional<sdk::OpenedMessage> opened;
+  std::string delivery_id;
+  ASSERT_TRUE(youth->Subscribe(
+                       [&](const v1::Delivery& d) {
+                         auto o = youth->Open(d, &view);
+                         EXPECT_TRUE(o.ok()) << o.status();
+                         if (o.ok()) opened = *o;
+                         delivery_id = d.delivery_id();
+                         return false;
+                       },
+                       absl::Seconds(30), absl::Seconds(5))
+                  .ok());
+
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(view.education_employment(), "9th grade, absent often");
+  EXPECT_EQ(opened->withheld_fields, 2);
+  ASSERT_TRUE(youth->Ack(delivery_id).ok());
+  auto status = police->Status(sealed->header().message_id());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(StateOf(*status, "hml-youth"), v1::ACKED);
+  // wba-social was permitted nothing: it gets nothing at all.
+  EXPECT_EQ(StateOf(*status, "wba-social"), v1::NOTHING_PERMITTED);
 }
 
 TEST(MessagesTest, SameIdSameContentIsIdempotentOtherContentIsRefused) {
