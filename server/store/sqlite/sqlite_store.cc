@@ -677,44 +677,81 @@ DeliveryRecord ReadDelivery(const Statement& stmt) {
 
 }  // namespace
 
-absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
-  absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
+absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
+                         "accepted_at_us, expires_at_us, body, receipt) "
+                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt.BindText(1, message.message_id);
+  stmt.BindText(2, message.sender_org_id);
+  stmt.BindText(3, message.case_id);
+  stmt.BindBlob(4, message.content_hash);
+  stmt.BindInt(5, message.accepted_at_us);
+  stmt.BindInt(6, message.expires_at_us);
+  stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
+  stmt.BindBlob(8, message.receipt.SerializeAsString());
+  absl::Status inserted = stmt.Run();
+  if (absl::IsAlreadyExists(inserted)) {
+    return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
+  }
+  SILTA_RETURN_IF_ERROR(inserted);
+  for (const DeliveryRecord& d : message.deliveries) {
     SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_,
-                           "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
-                           "accepted_at_us, expires_at_us, body, receipt) "
-                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
-    stmt.BindText(1, message.message_id);
-    stmt.BindText(2, message.sender_org_id);
-    stmt.BindText(3, message.case_id);
-    stmt.BindBlob(4, message.content_hash);
-    stmt.BindInt(5, message.accepted_at_us);
-    stmt.BindInt(6, message.expires_at_us);
-    stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
-    stmt.BindBlob(8, message.receipt.SerializeAsString());
-    absl::Status inserted = stmt.Run();
-    if (absl::IsAlreadyExists(inserted)) {
-      return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
+        Statement delivery,
+        Statement::Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
+                                             ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
+    delivery.BindText(1, d.delivery_id);
+    delivery.BindText(2, message.message_id);
+    delivery.BindText(3, d.recipient_org_id);
+    delivery.BindInt(4, d.state);
+    delivery.BindInt(5, d.attempts);
+    delivery.BindInt(6, d.next_attempt_us);
+    delivery.BindInt(7, d.updated_at_us);
+    SILTA_RETURN_IF_ERROR(delivery.Run());
+  }
+  return PurgeIfFinishedLocked(message.message_id);
+}
+
+// Group commit: every caller queues its message; whoever then holds the
+// database lock commits everything queued in one transaction (one fsync),
+// each message inside its own savepoint so that one failure (a taken id)
+// fails only that message. Callers whose message was committed by another
+// thread return its status without touching the database.
+absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
+  PendingInsert pending{&message};
+  {
+    absl::MutexLock queue_lock(&queue_mu_);
+    insert_queue_.push_back(&pending);
+  }
+  absl::MutexLock lock(&mu_);
+  {
+    absl::MutexLock queue_lock(&queue_mu_);
+    if (pending.done) return pending.status;
+  }
+  std::vector<PendingInsert*> batch;
+  {
+    absl::MutexLock queue_lock(&queue_mu_);
+    batch.swap(insert_queue_);
+  }
+  absl::Status committed = InTransactionLocked([&]() -> absl::Status {
+    for (PendingInsert* p : batch) {
+      SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT insert_message"));
+      p->status = InsertMessageLocked(*p->message);
+      SILTA_RETURN_IF_ERROR(Exec(db_, p->status.ok() ? "RELEASE insert_message"
+                                                     : "ROLLBACK TO insert_message"));
+      if (!p->status.ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE insert_message"));
     }
-    SILTA_RETURN_IF_ERROR(inserted);
-    for (const DeliveryRecord& d : message.deliveries) {
-      SILTA_ASSIGN_OR_RETURN(
-          Statement delivery,
-          Statement::Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
-                                               ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
-      delivery.BindText(1, d.delivery_id);
-      delivery.BindText(2, message.message_id);
-      delivery.BindText(3, d.recipient_org_id);
-      delivery.BindInt(4, d.state);
-      delivery.BindInt(5, d.attempts);
-      delivery.BindInt(6, d.next_attempt_us);
-      delivery.BindInt(7, d.updated_at_us);
-      SILTA_RETURN_IF_ERROR(delivery.Run());
-    }
-    return PurgeIfFinishedLocked(message.message_id);
+    return absl::OkStatus();
   });
+  ++group_commits_;
+  absl::MutexLock queue_lock(&queue_mu_);
+  for (PendingInsert* p : batch) {
+    if (!committed.ok()) p->status = committed;
+    p->done = true;
+  }
+  return pending.status;
 }
 
 absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::string_view message_id) {

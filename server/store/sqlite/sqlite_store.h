@@ -55,6 +55,12 @@ class SqliteStore final : public Store {
   // `siltactl doctor`).
   absl::StatusOr<std::string> PragmaForTest(absl::string_view name);
 
+  // Transactions that committed queued messages (group commits) so far.
+  int64_t GroupCommitsForTest() {
+    absl::MutexLock lock(&mu_);
+    return group_commits_;
+  }
+
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status InsertOrg(const v1::Organization& org) override;
   absl::Status UpdateOrg(const v1::Organization& org) override;
@@ -111,8 +117,20 @@ class SqliteStore final : public Store {
   absl::Status Migrate(const std::vector<Migration>& migrations);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
+  absl::Status InsertMessageLocked(const MessageRecord& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // A message waiting for a group commit.
+  struct PendingInsert {
+    const MessageRecord* message;
+    bool done = false;
+    absl::Status status;
+  };
+
+  absl::Mutex mu_;  // the connection; always taken before queue_mu_
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  int64_t group_commits_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::vector<PendingInsert*> insert_queue_ ABSL_GUARDED_BY(queue_mu_);
 };
 
 }  // namespace silta::store
