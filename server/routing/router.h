@@ -68,6 +68,9 @@ class Router {
   // Starts the ticker thread (expiry, and waking subscribers for redelivery).
   void Start();
 
+  // One tick (expiry, wake-ups) now, without the thread.
+  void TickForTest() { Tick(); }
+
   absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
                                         const v1::SendRequest& request);
   absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller, const v1::AckRequest& request);

@@ -1,0 +1,140 @@
+#include "server/routing/router.h"
+
+#include "client/sdk/sealer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/time_util.h"
+#include "server/crypto/key_bundle.h"
+#include "server/crypto/primitives.h"
+#include "server/crypto/random.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/testing/registry_fixture.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::routing {
+namespace {
+
+using ::silta::testing::IsOk;
+using ::silta::testing::StatusIs;
+
+// Router over the real SQLite store with an injected clock: expiry, dead
+// letters and purging, which take days in real time.
+class RouterTest : public silta::testing::RegistryFixture {
+ protected:
+  void SetUp() override {
+    RegistryFixture::SetUp();
+    now_ = absl::Now();
+    keys_ = std::make_unique<identity::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
+                                                     "silta.test", [this] { return now_; });
+    RouterOptions options;
+    options.message_ttl = absl::Hours(24);
+    router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(),
+                                       policy_.get(), engine_.get(), options,
+                                       [this] { return now_; });
+    signing_ = *crypto::GenerateEd25519KeyPair();
+    youth_hpke_ = *crypto::GenerateX25519KeyPair();
+    police_bundle_ = Publish("police-hame", signing_.public_key);
+    youth_bundle_ = Publish("hml-youth", crypto::GenerateEd25519KeyPair()->public_key);
+  }
+
+  v1::KeyBundle Publish(const std::string& org, const std::string& signing_public) {
+    auto bundle = crypto::SignKeyBundle(
+        org, youth_hpke_.public_key, signing_public, now_ - absl::Hours(1), now_ + absl::Hours(24 * 30),
+        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".pem"),
+        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".key"));
+    EXPECT_THAT(bundle, IsOk());
+    v1::PublishKeyBundleRequest request;
+    *request.mutable_bundle() = *bundle;
+    request.mutable_acting_user()->set_worker_id("it");
+    EXPECT_THAT(keys_->PublishKeyBundle(As(org), request), IsOk());
+    return *bundle;
+  }
+
+  v1::SendRequest Message(const std::string& case_id) {
+    v1::Referral referral;
+    referral.set_education_employment("9th grade");
+    v1::MessageHeader header;
+    header.set_message_id(*crypto::NewUuidV7(now_));
+    header.set_case_id(case_id);
+    header.mutable_acting_user()->set_worker_id("officer-12");
+    header.set_purpose("referral");
+    *header.mutable_created_at() = common::ToTimestamp(now_);
+    auto sealed = sdk::SealPayload(
+        referral, header, {"police-hame", police_bundle_.key_id(), signing_.private_key},
+        {{"hml-youth", youth_bundle_.key_id(), youth_hpke_.public_key}},
+        [](absl::string_view, absl::string_view) { return true; }, "", sdk::SystemRandom());
+    EXPECT_THAT(sealed, IsOk());
+    v1::SendRequest request;
+    *request.mutable_message() = *sealed;
+    return request;
+  }
+
+  v1::RecipientState YouthState(const std::string& message_id) {
+    v1::GetMessageStatusRequest request;
+    request.set_message_id(message_id);
+    auto status = router_->GetMessageStatus(As("police-hame"), request);
+    EXPECT_THAT(status, IsOk());
+    return status.ok() ? status->recipients(0).state() : v1::RECIPIENT_STATE_UNSPECIFIED;
+  }
+
+  std::unique_ptr<identity::KeyDirectory> keys_;
+  std::unique_ptr<Router> router_;
+  crypto::KeyPair signing_, youth_hpke_;
+  v1::KeyBundle police_bundle_, youth_bundle_;
+};
+
+TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  v1::RecordConsentRequest consent;
+  consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
+  consent.mutable_consent()->set_grantor(v1::SUBJECT);
+  consent.mutable_consent()->add_purposes("referral");
+  consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
+  consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
+  *consent.mutable_consent()->mutable_valid_until() = common::ToTimestamp(now_ + absl::Hours(24 * 90));
+  consent.mutable_consent()->set_evidence_ref("form");
+  *consent.mutable_acting_user() = Worker();
+  ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  const std::string id = request.message().header().message_id();
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+
+  now_ += absl::Hours(23);
+  router_->TickForTest();
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+
+  now_ += absl::Hours(2);
+  router_->TickForTest();
+
+  EXPECT_EQ(YouthState(id), v1::EXPIRED_UNDELIVERED);
+  auto stored = store_->GetMessage(id);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE((*stored)->body.has_value()) << "ciphertext must be purged at expiry";
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_TRUE(due->empty());
+}
+
+TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  const v1::SendRequest request = Message(c.case_id());
+
+  auto receipt = router_->Send(As("police-hame"), request);
+
+  ASSERT_THAT(receipt, IsOk());
+  EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::DENY);
+  EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
+  auto stored = store_->GetMessage(request.message().header().message_id());
+  EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
+}
+
+TEST_F(RouterTest, NonMemberSenderIsRefused) {
+  const v1::Case c = OpenCase("wba-social", silta::testing::kYouth17, {"hml-youth"});
+
+  EXPECT_THAT(router_->Send(As("police-hame"), Message(c.case_id())),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+}  // namespace
+}  // namespace silta::routing
