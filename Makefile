@@ -39,6 +39,7 @@ run: build dev-config
 
 bench: build
 	$(BUILD_DIR)/tests/bench/decide_bench
+	$(BUILD_DIR)/tests/bench/message_bench
 
 clean:
 	rm -rf $(BUILD_DIR)

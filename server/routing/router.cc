@@ -76,13 +76,67 @@ Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity:
 
 Router::~Router() {
   stop_.Notify();
+  {
+    absl::MutexLock lock(&wake_mu_);
+    wake_cv_.SignalAll();
+  }
   if (ticker_.joinable()) ticker_.join();
 }
 
 void Router::Start() {
   ticker_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(options_.tick)) Tick();
+    absl::Time next_tick = absl::Now() + options_.tick;
+    while (!stop_.HasBeenNotified()) {
+      std::vector<std::string> orgs;
+      bool all = false;
+      {
+        absl::MutexLock lock(&wake_mu_);
+        while (wake_pending_.empty() && !wake_all_ && !stop_.HasBeenNotified() &&
+               absl::Now() < next_tick) {
+          wake_cv_.WaitWithDeadline(&wake_mu_, next_tick);
+        }
+        orgs.swap(wake_pending_);
+        all = wake_all_;
+        wake_all_ = false;
+      }
+      if (stop_.HasBeenNotified()) break;
+      if (absl::Now() >= next_tick) {
+        Tick();  // wakes everyone
+        next_tick = absl::Now() + options_.tick;
+      } else if (all || !orgs.empty()) {
+        Wake(all ? std::vector<std::string>() : orgs);
+      }
+    }
   });
+}
+
+void Router::ScheduleWake(const std::vector<std::string>& org_ids) {
+  absl::MutexLock lock(&wake_mu_);
+  if (org_ids.empty()) {
+    wake_all_ = true;
+  } else {
+    wake_pending_.insert(wake_pending_.end(), org_ids.begin(), org_ids.end());
+  }
+  wake_cv_.Signal();
+}
+
+void Router::Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids) {
+  std::vector<store::DeliveryRecord> released;
+  const int64_t now_us = absl::ToUnixMicros(clock_());
+  for (const std::string& id : delivery_ids) {
+    absl::StatusOr<std::optional<store::DeliveryRecord>> d = store_->GetDelivery(id);
+    if (!d.ok() || !d->has_value() || (*d)->recipient_org_id != caller.org.org_id() ||
+        (*d)->state != v1::DELIVERED) {
+      continue;
+    }
+    (*d)->next_attempt_us = now_us;
+    released.push_back(**d);
+  }
+  const absl::Status status = store_->UpdateDeliveries(released);
+  if (!status.ok()) {
+    common::Log(common::LogLevel::kWarn, "delivery_release_failed",
+                {{"org_id", caller.org.org_id()}, {"error", std::string(status.message())}});
+  }
 }
 
 void Router::Tick() {
@@ -337,7 +391,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
                {"case_id", record.case_id},
                {"recipients", absl::StrCat(header.recipient_org_ids_size())},
                {"fields", absl::StrCat(message.fields_size())}});
-  Wake(pending_recipients);
+  ScheduleWake(pending_recipients);
   v1::SendResponse response;
   *response.mutable_receipt() = std::move(receipt);
   return response;
@@ -352,6 +406,7 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
                          store_->DueDeliveries(caller.org.org_id(), absl::ToUnixMicros(now), limit));
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   std::vector<v1::Delivery> out;
+  std::vector<store::DeliveryRecord> updates;
   for (store::DeliveryRecord& d : due) {
     SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d.message_id));
     if (!m.has_value() || !m->body.has_value()) continue;
@@ -382,13 +437,13 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     d.updated_at_us = absl::ToUnixMicros(now);
     if (redacted.fields().empty()) {
       d.state = v1::NOTHING_PERMITTED;
-      SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(d));
+      updates.push_back(d);
       continue;
     }
     d.state = v1::DELIVERED;
     ++d.attempts;
     d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
-    SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(d));
+    updates.push_back(d);
     v1::Delivery delivery;
     delivery.set_delivery_id(d.delivery_id);
     *delivery.mutable_message() = std::move(redacted);
@@ -396,6 +451,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     delivery.set_attempt(d.attempts);
     out.push_back(std::move(delivery));
   }
+  // One transaction marks the whole batch before any of it is written.
+  SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates));
   return out;
 }
 

@@ -82,8 +82,13 @@ class Router {
   absl::StatusOr<std::vector<v1::Delivery>> TakeDue(const identity::Caller& caller,
                                                     absl::Duration ack_timeout, uint32_t limit);
 
-  // Called (without locks held) whenever deliveries may have become due:
-  // after a Send for its recipients, and on every tick.
+  // Makes deliveries that were taken but not written (the stream closed)
+  // due again at once instead of after the ack timeout.
+  void Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids);
+
+  // Called on the router's own thread (never on the caller of Send, so a
+  // Send returns as soon as its message is durable) whenever deliveries may
+  // have become due: after a Send for its recipients, and on every tick.
   using WakeListener = std::function<void()>;
   int AddWakeListener(absl::string_view org_id, WakeListener listener);
   void RemoveWakeListener(int id);
@@ -96,6 +101,9 @@ class Router {
                       const v1::Organization& sender, const v1::Organization& recipient,
                       const v1::SealedField& field, bool has_justification, absl::Time at,
                       const v1::Policy& policy) const;
+  // Queues a wake-up for the ticker thread (empty: everyone).
+  void ScheduleWake(const std::vector<std::string>& org_ids);
+  // Calls the listeners of `org_ids` (empty: all) on this thread.
   void Wake(const std::vector<std::string>& org_ids);
   void Tick();
 
@@ -114,6 +122,11 @@ class Router {
 
   absl::Notification stop_;
   std::thread ticker_;
+  // Orgs whose subscribers the ticker thread should wake.
+  absl::Mutex wake_mu_;
+  absl::CondVar wake_cv_;
+  std::vector<std::string> wake_pending_ ABSL_GUARDED_BY(wake_mu_);
+  bool wake_all_ ABSL_GUARDED_BY(wake_mu_) = false;
 };
 
 }  // namespace silta::routing

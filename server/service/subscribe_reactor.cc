@@ -82,7 +82,11 @@ void SubscribeReactor::FinishLocked(const grpc::Status& status) {
   if (finished_ || finish_requested_) return;
   finish_requested_ = true;
   finish_status_ = status;
-  queue_.clear();  // taken but unwritten deliveries are due again after the ack timeout
+  // Taken but unwritten deliveries are due again at once, not after the ack timeout.
+  std::vector<std::string> unwritten;
+  for (const v1::Delivery& d : queue_) unwritten.push_back(d.delivery_id());
+  queue_.clear();
+  if (!unwritten.empty()) router_->Release(caller_, unwritten);
   FillAndWriteLocked();
 }
 
@@ -95,7 +99,10 @@ void SubscribeReactor::OnWriteDone(bool ok) {
   absl::MutexLock lock(&state_->mu);
   writing_ = false;
   // A finish requested while the write was in flight happens now.
-  if (!ok) FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
+  if (!ok) {
+    router_->Release(caller_, {in_flight_.delivery_id()});
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
+  }
   FillAndWriteLocked();
 }
 

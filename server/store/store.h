@@ -147,6 +147,8 @@ class Store {
   // of the message is ACKED, EXPIRED_UNDELIVERED or NOTHING_PERMITTED, the
   // body is purged in the same transaction. NOT_FOUND if absent.
   virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  // UpdateDelivery for several deliveries in one transaction (one fsync).
+  virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to
   // EXPIRED_UNDELIVERED and purges their bodies; returns how many.
   virtual absl::StatusOr<int> ExpireMessages(int64_t now_us) = 0;

@@ -830,25 +830,44 @@ absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_id) {
   return stmt.Run();
 }
 
+absl::Status SqliteStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
+                         "updated_at_us = ? WHERE delivery_id = ?"));
+  stmt.BindInt(1, delivery.state);
+  stmt.BindInt(2, delivery.attempts);
+  stmt.BindInt(3, delivery.next_attempt_us);
+  stmt.BindInt(4, delivery.updated_at_us);
+  stmt.BindText(5, delivery.delivery_id);
+  SILTA_RETURN_IF_ERROR(stmt.Run());
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
+  }
+  return PurgeIfFinishedLocked(delivery.message_id);
+}
+
 absl::Status SqliteStore::UpdateDelivery(const DeliveryRecord& delivery) {
+  return UpdateDeliveries({delivery});
+}
+
+// Delivery state (delivered, acked, released) is committed with
+// synchronous=NORMAL: in WAL mode the commit is atomic and survives a
+// process crash, and reaches the disk with the next fsync (the next
+// accepted message, or a checkpoint). A power cut can lose the latest state
+// changes, which only means a delivery is made again — at-least-once, and
+// recipients deduplicate by message id. Accepting a message stays FULL.
+absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) {
+  if (deliveries.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_,
-                           "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-                           "updated_at_us = ? WHERE delivery_id = ?"));
-    stmt.BindInt(1, delivery.state);
-    stmt.BindInt(2, delivery.attempts);
-    stmt.BindInt(3, delivery.next_attempt_us);
-    stmt.BindInt(4, delivery.updated_at_us);
-    stmt.BindText(5, delivery.delivery_id);
-    SILTA_RETURN_IF_ERROR(stmt.Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
-    }
-    return PurgeIfFinishedLocked(delivery.message_id);
+  SILTA_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=NORMAL"));
+  const absl::Status status = InTransactionLocked([&]() -> absl::Status {
+    for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+    return absl::OkStatus();
   });
+  const absl::Status restored = Exec(db_, "PRAGMA synchronous=FULL");
+  return status.ok() ? restored : status;
 }
 
 absl::StatusOr<int> SqliteStore::ExpireMessages(int64_t now_us) {

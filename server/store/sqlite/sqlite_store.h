@@ -89,6 +89,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
                                                             int64_t now_us, uint32_t limit) override;
   absl::Status UpdateDelivery(const DeliveryRecord& delivery) override;
+  absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) override;
   absl::StatusOr<int> ExpireMessages(int64_t now_us) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
 
@@ -118,6 +119,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status InsertMessageLocked(const MessageRecord& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // A message waiting for a group commit.
   struct PendingInsert {
