@@ -446,6 +446,19 @@ TEST(MessagesTest, BadMessagesGetClearErrors) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("at most 64"));
 
+  v1::SealedMessage too_many_recipients = good;
+  for (int i = 0; i < 40; ++i) {
+    too_many_recipients.mutable_header()->add_recipient_org_ids(absl::StrCat("org-", i));
+  }
+  s = world.Send("police-hame", too_many_recipients, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("at most 32"));
+
+  v1::SealedMessage too_large = good;  // the test siltad accepts 64 KiB requests
+  too_large.mutable_fields(0)->mutable_ciphertext()->append(100 * 1024, 'x');
+  EXPECT_EQ(world.Send("police-hame", too_large, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+
   // Nothing of the above was accepted.
   EXPECT_FALSE(world.Receive("hml-youth", absl::Milliseconds(1500)).has_value());
 }

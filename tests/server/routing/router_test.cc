@@ -116,6 +116,37 @@ TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
   EXPECT_TRUE(due->empty());
 }
 
+TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  v1::RecordConsentRequest consent;
+  consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
+  consent.mutable_consent()->set_grantor(v1::SUBJECT);
+  consent.mutable_consent()->add_purposes("referral");
+  consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
+  consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
+  *consent.mutable_consent()->mutable_valid_until() = common::ToTimestamp(now_ + absl::Hours(24 * 90));
+  consent.mutable_consent()->set_evidence_ref("form");
+  *consent.mutable_acting_user() = Worker();
+  ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  const std::string id = request.message().header().message_id();
+
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_TRUE((*store_->GetMessage(id))->body.has_value()) << "kept until acked";
+  v1::AckRequest ack;
+  ack.set_delivery_id((*due)[0].delivery_id());
+  ASSERT_THAT(router_->Ack(As("hml-youth"), ack), IsOk());
+
+  auto stored = store_->GetMessage(id);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE((*stored)->body.has_value()) << "purged after the last ack";
+  EXPECT_EQ((*stored)->receipt.decisions_size(), 1) << "metadata and decisions stay";
+  EXPECT_EQ(YouthState(id), v1::ACKED);
+}
+
 TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
   const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
   const v1::SendRequest request = Message(c.case_id());
