@@ -156,6 +156,28 @@ absl::StatusOr<T> ParseBlob(const std::string& blob, absl::string_view what) {
   return message;
 }
 
+// Every row's column 0 parsed as a T.
+template <typename T>
+absl::StatusOr<std::vector<T>> ReadAllBlobs(Statement& stmt, absl::string_view what) {
+  std::vector<T> out;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    SILTA_ASSIGN_OR_RETURN(T message, ParseBlob<T>(stmt.Blob(0), what));
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+// The first row's column 0 parsed as a T, or nullopt without rows.
+template <typename T>
+absl::StatusOr<std::optional<T>> ReadOptionalBlob(Statement& stmt, absl::string_view what) {
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<T>();
+  SILTA_ASSIGN_OR_RETURN(T message, ParseBlob<T>(stmt.Blob(0), what));
+  return std::optional<T>(std::move(message));
+}
+
 constexpr int kConsentKind = 1;
 constexpr int kRefusalKind = 2;
 
@@ -432,10 +454,7 @@ absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view c
   SILTA_ASSIGN_OR_RETURN(Statement stmt,
                          Statement::Prepare(db_, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
-  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<v1::Case>();
-  SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
-  return std::optional<v1::Case>(std::move(c));
+  return ReadOptionalBlob<v1::Case>(stmt, "case");
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::FindOpenCase(absl::string_view subject_ref) {
@@ -445,10 +464,7 @@ absl::StatusOr<std::optional<v1::Case>> SqliteStore::FindOpenCase(absl::string_v
       Statement::Prepare(db_, "SELECT record FROM cases WHERE subject_ref = ? AND state = ?"));
   stmt.BindText(1, subject_ref);
   stmt.BindInt(2, v1::OPEN);
-  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<v1::Case>();
-  SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
-  return std::optional<v1::Case>(std::move(c));
+  return ReadOptionalBlob<v1::Case>(stmt, "case");
 }
 
 absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_view org_id,
@@ -467,14 +483,7 @@ absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_
   stmt.BindInt(3, state);
   stmt.BindInt(4, limit);
   stmt.BindInt(5, offset);
-  std::vector<v1::Case> cases;
-  while (true) {
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(stmt.Blob(0), "case"));
-    cases.push_back(std::move(c));
-  }
-  return cases;
+  return ReadAllBlobs<v1::Case>(stmt, "case");
 }
 
 absl::StatusOr<std::vector<v1::CaseEvent>> SqliteStore::ListCaseEvents(absl::string_view case_id) {
@@ -483,14 +492,7 @@ absl::StatusOr<std::vector<v1::CaseEvent>> SqliteStore::ListCaseEvents(absl::str
       Statement stmt,
       Statement::Prepare(db_, "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq"));
   stmt.BindText(1, case_id);
-  std::vector<v1::CaseEvent> events;
-  while (true) {
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    SILTA_ASSIGN_OR_RETURN(v1::CaseEvent e, ParseBlob<v1::CaseEvent>(stmt.Blob(0), "case event"));
-    events.push_back(std::move(e));
-  }
-  return events;
+  return ReadAllBlobs<v1::CaseEvent>(stmt, "case event");
 }
 
 absl::Status SqliteStore::InsertConsentRecordLocked(absl::string_view id,

@@ -77,6 +77,21 @@ class RouterTest : public silta::testing::RegistryFixture {
     return status.ok() ? status->recipients(0).state() : v1::RECIPIENT_STATE_UNSPECIFIED;
   }
 
+  // The young person consents to education data going to youth services.
+  void ConsentToYouthServices() {
+    v1::RecordConsentRequest consent;
+    consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
+    consent.mutable_consent()->set_grantor(v1::SUBJECT);
+    consent.mutable_consent()->add_purposes("referral");
+    consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
+    consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
+    *consent.mutable_consent()->mutable_valid_until() =
+        common::ToTimestamp(now_ + absl::Hours(24 * 90));
+    consent.mutable_consent()->set_evidence_ref("form");
+    *consent.mutable_acting_user() = Worker();
+    ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  }
+
   std::unique_ptr<identity::KeyDirectory> keys_;
   std::unique_ptr<Router> router_;
   crypto::KeyPair signing_, youth_hpke_;
@@ -85,16 +100,7 @@ class RouterTest : public silta::testing::RegistryFixture {
 
 TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
   const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  v1::RecordConsentRequest consent;
-  consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
-  consent.mutable_consent()->set_grantor(v1::SUBJECT);
-  consent.mutable_consent()->add_purposes("referral");
-  consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
-  consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
-  *consent.mutable_consent()->mutable_valid_until() = common::ToTimestamp(now_ + absl::Hours(24 * 90));
-  consent.mutable_consent()->set_evidence_ref("form");
-  *consent.mutable_acting_user() = Worker();
-  ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  ConsentToYouthServices();
   const v1::SendRequest request = Message(c.case_id());
   ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
   const std::string id = request.message().header().message_id();
@@ -118,16 +124,7 @@ TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
 
 TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
   const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  v1::RecordConsentRequest consent;
-  consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
-  consent.mutable_consent()->set_grantor(v1::SUBJECT);
-  consent.mutable_consent()->add_purposes("referral");
-  consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
-  consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
-  *consent.mutable_consent()->mutable_valid_until() = common::ToTimestamp(now_ + absl::Hours(24 * 90));
-  consent.mutable_consent()->set_evidence_ref("form");
-  *consent.mutable_acting_user() = Worker();
-  ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  ConsentToYouthServices();
   const v1::SendRequest request = Message(c.case_id());
   ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
   const std::string id = request.message().header().message_id();
