@@ -15,7 +15,11 @@ constexpr absl::string_view kVersionLabel = "HPKE-v1";
 // I2OSP(n, w): big-endian, w bytes.
 std::string I2osp(uint64_t n, size_t w) {
   std::string out(w, '\0');
-  for (size_t i = 0; i < w; ++i) out[w - 1 - i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  // Bytes beyond the eighth from the right are zero (shifting a 64-bit value
+  // by 64 or more is undefined).
+  for (size_t i = 0; i < w && i < sizeof(n); ++i) {
+    out[w - 1 - i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  }
   return out;
 }
 

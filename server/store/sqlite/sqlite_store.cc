@@ -186,9 +186,21 @@ constexpr int kRefusalKind = 2;
 SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
 
 SqliteStore::~SqliteStore() {
+  if (read_db_ != nullptr) {
+    absl::MutexLock read_lock(&read_mu_);
+    sqlite3_close_v2(read_db_);
+  }
   absl::MutexLock lock(&mu_);
   sqlite3_close_v2(db_);
 }
+
+SqliteStore::ReadLock::ReadLock(SqliteStore* store)
+    : mu_(store->read_db_ != nullptr ? &store->read_mu_ : &store->mu_),
+      db_(store->read_db_ != nullptr ? store->read_db_ : store->db_) {
+  mu_->Lock();
+}
+
+SqliteStore::ReadLock::~ReadLock() { mu_->Unlock(); }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, const SqliteOptions& options) {
@@ -221,6 +233,17 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
   if (!migrated.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("database ", path, ": ", migrated.message()));
+  }
+  if (path != ":memory:") {
+    sqlite3* reader = nullptr;
+    const int read_rc = sqlite3_open_v2(path.c_str(), &reader,
+                                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (read_rc != SQLITE_OK) {
+      sqlite3_close_v2(reader);
+      return absl::UnavailableError(absl::StrCat("cannot open database ", path, " for reading"));
+    }
+    sqlite3_busy_timeout(reader, options.busy_timeout_ms);
+    store->read_db_ = reader;
   }
   return store;
 }
@@ -450,9 +473,10 @@ absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& eve
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view case_id) {
-  absl::MutexLock lock(&mu_);
+  ReadLock reader(this);
+  sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(Statement stmt,
-                         Statement::Prepare(db_, "SELECT record FROM cases WHERE case_id = ?"));
+                         Statement::Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
   return ReadOptionalBlob<v1::Case>(stmt, "case");
 }
@@ -641,10 +665,11 @@ absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle) {
 
 absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::string_view org_id,
                                                                        bool include_retired) {
-  absl::MutexLock lock(&mu_);
+  ReadLock reader(this);
+  sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
+      Statement::Prepare(db,
                          "SELECT record, retired FROM key_bundles WHERE org_id = ? "
                          "AND (? OR retired = 0) ORDER BY published_us DESC, rowid DESC"));
   stmt.BindText(1, org_id);
@@ -757,10 +782,11 @@ absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
 }
 
 absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::string_view message_id) {
-  absl::MutexLock lock(&mu_);
+  ReadLock reader(this);
+  sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
+      Statement::Prepare(db,
                          "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
                          "expires_at_us, body, receipt FROM messages WHERE message_id = ?"));
   stmt.BindText(1, message_id);
@@ -781,7 +807,7 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::strin
   SILTA_ASSIGN_OR_RETURN(m.receipt, ParseBlob<v1::DeliveryReceipt>(stmt.Blob(7), "receipt"));
   SILTA_ASSIGN_OR_RETURN(
       Statement deliveries,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+      Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
                                            " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
   deliveries.BindText(1, message_id);
   while (true) {
@@ -794,11 +820,12 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::strin
 
 absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
     absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) {
-  absl::MutexLock lock(&mu_);
+  ReadLock reader(this);
+  sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(
-          db_, absl::StrCat("SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
+          db, absl::StrCat("SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
                             "d.attempts, d.next_attempt_us, d.updated_at_us "
                             "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
                             "WHERE d.recipient_org_id = ? AND (d.state = ? OR (d.state = ? AND "
@@ -910,10 +937,11 @@ absl::StatusOr<int> SqliteStore::ExpireMessages(int64_t now_us) {
 
 absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
     absl::string_view delivery_id) {
-  absl::MutexLock lock(&mu_);
+  ReadLock reader(this);
+  sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+      Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
                                            " FROM deliveries WHERE delivery_id = ?")));
   stmt.BindText(1, delivery_id);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -129,6 +129,23 @@ class SqliteStore final : public Store {
     absl::Status status;
   };
 
+  // Holds a connection for reading: the read-only one when there is one
+  // (WAL readers do not wait for the writer's commits and fsyncs), else the
+  // writer (":memory:" databases cannot share one between connections).
+  class ReadLock {
+   public:
+    explicit ReadLock(SqliteStore* store);
+    ~ReadLock();
+    sqlite3* db() const { return db_; }
+
+   private:
+    absl::Mutex* mu_;
+    sqlite3* db_;
+  };
+
+  absl::Mutex read_mu_;
+  sqlite3* read_db_ = nullptr;  // set once at open, then immutable; guarded by read_mu_ in use
+
   absl::Mutex mu_;  // the connection; always taken before queue_mu_
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   int64_t group_commits_ ABSL_GUARDED_BY(mu_) = 0;
