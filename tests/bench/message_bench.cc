@@ -8,6 +8,7 @@
 // sender threads send pre-sealed 4 KiB Referrals with 8 fields to the three
 // recipients over mTLS while the recipients subscribe and ack. Prints
 // accepted messages/s, Send latency p50/p99 and Send-to-delivery p50/p99.
+// Recipients ack each delivery synchronously, as a simple agency system would.
 //
 // In the same run, as the ceiling, the same number of threads send the same
 // request bytes to a plain gRPC mTLS unary echo service (same certificates,
@@ -121,8 +122,7 @@ class Bench {
     o.key_file = pki_ + "/orgs/" + org + ".key";
     o.ca_file = pki_ + "/ca.pem";
     o.server_name = "localhost";
-    // A separate connection per sender thread, as separate systems would have.
-    grpc::ChannelArguments args;
+    // A separate connection per thread, as separate systems would have.
     auto channel = sdk::Connect(o);
     Check(channel.ok(), "connect");
     return *channel;
@@ -288,7 +288,7 @@ class Bench {
     for (auto& t : receivers) t.join();
 
     // The ceiling: the same bytes through a plain mTLS unary echo.
-    const absl::Duration echo_time = RunEcho(work, request_bytes);
+    const absl::Duration echo_time = RunEcho(work);
 
     const double rate = total / absl::ToDoubleSeconds(send_time);
     const double echo_rate = total / absl::ToDoubleSeconds(echo_time);
@@ -304,7 +304,7 @@ class Bench {
         delivery.p99_ms, delivered.load(), total * 3, echo_rate, rate / echo_rate);
   }
 
-  absl::Duration RunEcho(const std::vector<std::vector<v1::SendRequest>>& work, size_t) {
+  absl::Duration RunEcho(const std::vector<std::vector<v1::SendRequest>>& work) {
     v1::TlsConfig tls;
     tls.set_cert_file(pki_ + "/server.pem");
     tls.set_key_file(pki_ + "/server.key");
