@@ -35,10 +35,6 @@ absl::StatusOr<SecretData> RandomKey(RandomSource& random, size_t size) {
   return key;
 }
 
-std::string View(const SecretData& s) {
-  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
-}
-
 // One plaintext field: its path, category and serialized bytes.
 struct PlainField {
   std::string path;
@@ -148,7 +144,7 @@ absl::StatusOr<v1::SealedMessage> SealPayload(const google::protobuf::Message& p
           std::string wrapped,
           crypto::AeadSeal(kFieldAead, wrap_key, nonce,
                            crypto::WrapAad(header.message_id(), field->path()),
-                           View(field_keys[i])));
+                           crypto::View(field_keys[i])));
       v1::WrappedKey* k = field->add_wrapped_keys();
       k->set_recipient_org_id(r.org_id);
       k->set_recipient_key_id(r.key_id);

@@ -30,10 +30,6 @@ std::string HpkeSuiteId(Aead aead) {
                       I2osp(static_cast<uint16_t>(aead), 2));
 }
 
-absl::string_view View(const SecretData& s) {
-  return absl::string_view(reinterpret_cast<const char*>(s.data()), s.size());
-}
-
 // LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" || suite_id || label || ikm)
 absl::StatusOr<SecretData> LabeledExtract(absl::string_view suite_id, absl::string_view salt,
                                           absl::string_view label, absl::string_view ikm) {

@@ -34,6 +34,11 @@ class SecretData {
   const uint8_t* data() const { return bytes_.data(); }
   uint8_t* data() { return bytes_.data(); }
   absl::Span<const uint8_t> span() const { return bytes_; }
+  // The bytes as a view, for APIs that take bytes as string_view.
+  // WARNING: never copy the view into a std::string that outlives its use.
+  absl::string_view AsStringView() const {
+    return absl::string_view(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
+  }
 
   // Constant-time comparison (CRYPTO_memcmp); sizes are not secret.
   bool Equals(const SecretData& other) const;
@@ -42,6 +47,9 @@ class SecretData {
   void Wipe();
   std::vector<uint8_t> bytes_;
 };
+
+// `secret.AsStringView()`, for call sites that read better as a function.
+inline absl::string_view View(const SecretData& secret) { return secret.AsStringView(); }
 
 }  // namespace silta::crypto
 

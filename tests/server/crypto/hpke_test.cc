@@ -21,10 +21,6 @@ double Num(const google::protobuf::Struct& s, const std::string& key) {
   return s.fields().at(key).number_value();
 }
 
-std::string View(const SecretData& s) {
-  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
-}
-
 // Every RFC 9180 Appendix A vector in tests/vectors/ (DHKEM(X25519,
 // HKDF-SHA256), HKDF-SHA256; base and PSK modes; all three AEADs): enc,
 // every kept encryption (sender and recipient) and every export.
