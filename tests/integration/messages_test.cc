@@ -411,6 +411,31 @@ TEST(MessagesTest, AcceptedMessageSurvivesSigkillAndIsDeliveredAfterRestart) {
   EXPECT_EQ(delivery->message().header().message_id(), m.header().message_id());
 }
 
+TEST(MessagesTest, SuspendingTheRecipientOrgEndsItsOpenSubscription) {
+  World world("messages-suspend");
+  auto stub = v1::MessageService::NewStub(world.Channel("hml-youth"));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+  // Make sure the stream is open before suspending: wait for the subscriber log line.
+  ASSERT_TRUE(world.siltad().WaitForLog("subscriber_connected", absl::Seconds(10)));
+
+  grpc::ClientContext admin_context;
+  v1::SetOrgStateRequest suspend;
+  suspend.set_org_id("hml-youth");
+  suspend.mutable_acting_user()->set_worker_id("admin-1");
+  v1::SetOrgStateResponse suspended;
+  ASSERT_TRUE(v1::OrgService::NewStub(world.Channel("silta-admin"))
+                  ->SuspendOrg(&admin_context, suspend, &suspended)
+                  .ok());
+
+  v1::Delivery delivery;
+  EXPECT_FALSE(reader->Read(&delivery));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("suspended"));
+}
+
 TEST(MessagesTest, BadMessagesGetClearErrors) {
   World world("messages-bad");
   const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
