@@ -36,7 +36,7 @@
 namespace silta::sdk {
 
 // Path of the sealed field that carries a statutory claim's justification.
-inline constexpr absl::string_view kJustificationPath = "_statutory_justification";
+using crypto::kJustificationPath;
 
 // The sender's signing identity: its key bundle's id and Ed25519 private key.
 struct SenderKeys {

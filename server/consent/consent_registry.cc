@@ -348,21 +348,11 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   v1::PreviewDisclosureResponse response;
   for (const v1::Organization& recipient : recipients) {
     for (const v1::DraftField& f : request.fields()) {
-      DecisionQuery q;
-      q.sender = &caller.org;
-      q.recipient = &recipient;
-      if (c.has_value()) {
-        q.subject_ref = c->subject_ref();
-        q.case_id = c->case_id();
-        q.recipient_is_member = IsMember(*c, recipient.org_id());
-      }
-      q.purpose = request.purpose();
-      q.category = f.category();
-      q.at = now;
-      q.statute_code = request.statutory_basis();
-      q.has_justification = request.has_justification();
       v1::Decision* d = response.add_decisions();
-      *d = engine_->Decide(q, *policy);
+      *d = engine_->Decide(QueryInCase(c, caller.org, recipient, request.purpose(), f.category(),
+                                       now, request.statutory_basis(),
+                                       request.has_justification()),
+                           *policy);
       d->set_field_path(f.path());
     }
   }

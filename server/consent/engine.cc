@@ -53,6 +53,26 @@ void FillCommon(const Record& record, uint64_t* categories, uint64_t* kinds,
 
 }  // namespace
 
+DecisionQuery QueryInCase(const std::optional<v1::Case>& c, const v1::Organization& sender,
+                          const v1::Organization& recipient, absl::string_view purpose,
+                          v1::Category category, absl::Time at, absl::string_view statute_code,
+                          bool has_justification) {
+  DecisionQuery q;
+  q.sender = &sender;
+  q.recipient = &recipient;
+  if (c.has_value()) {
+    q.subject_ref = c->subject_ref();
+    q.case_id = c->case_id();
+    q.recipient_is_member = Contains(c->member_org_ids(), recipient.org_id());
+  }
+  q.purpose = purpose;
+  q.category = category;
+  q.at = at;
+  q.statute_code = statute_code;
+  q.has_justification = has_justification;
+  return q;
+}
+
 absl::Time WithdrawnAt(const google::protobuf::RepeatedPtrField<v1::ConsentEvent>& history) {
   absl::Time withdrawn = absl::InfiniteFuture();
   for (const v1::ConsentEvent& e : history) {

@@ -26,6 +26,7 @@
 #ifndef SILTA_SERVER_CONSENT_ENGINE_H_
 #define SILTA_SERVER_CONSENT_ENGINE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"
 #include "silta/v1/consent.pb.h"
@@ -54,6 +56,14 @@ struct DecisionQuery {
   absl::string_view statute_code;  // empty: none claimed
   bool has_justification = false;
 };
+
+// The query for one field sent in case `c` (nullopt: a message without a
+// subject): subject, case and the recipient's membership come from the case.
+// `c`, `sender`, `recipient`, `purpose` and `statute_code` must outlive it.
+DecisionQuery QueryInCase(const std::optional<v1::Case>& c, const v1::Organization& sender,
+                          const v1::Organization& recipient, absl::string_view purpose,
+                          v1::Category category, absl::Time at, absl::string_view statute_code,
+                          bool has_justification);
 
 class DecisionEngine {
  public:

@@ -25,6 +25,8 @@ namespace silta::crypto {
 inline constexpr uint32_t kWireFormatVersion = 1;
 inline constexpr size_t kCommitmentSaltSize = 32;
 inline constexpr size_t kFieldKeySize = 32;
+// Path of the sealed field that carries a statutory claim's justification.
+inline constexpr absl::string_view kJustificationPath = "_statutory_justification";
 
 // The 32-byte commitment to one sealed field:
 // SHA-256("SILTA-FIELD-COMMIT-v1" || LP(path) || u32be(category) ||

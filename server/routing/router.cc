@@ -22,7 +22,7 @@ namespace {
 using common::ToTime;
 using common::ToTimestamp;
 
-constexpr absl::string_view kJustificationPath = "_statutory_justification";
+using crypto::kJustificationPath;
 constexpr size_t kMaxId = 128;
 // Tolerated difference between the sender's clock (header.created_at) and
 // the key bundle's validity, which the sender's own clock also set.
@@ -260,20 +260,10 @@ v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional
                             const v1::Organization& sender, const v1::Organization& recipient,
                             const v1::SealedField& field, bool has_justification, absl::Time at,
                             const v1::Policy& policy) const {
-  consent::DecisionQuery q;
-  q.sender = &sender;
-  q.recipient = &recipient;
-  if (c.has_value()) {
-    q.subject_ref = c->subject_ref();
-    q.case_id = c->case_id();
-    q.recipient_is_member = cases::IsMember(*c, recipient.org_id());
-  }
-  q.purpose = header.purpose();
-  q.category = field.category();
-  q.at = at;
-  q.statute_code = header.statutory_basis();
-  q.has_justification = has_justification;
-  v1::Decision d = engine_->Decide(q, policy);
+  v1::Decision d = engine_->Decide(
+      consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(), at,
+                           header.statutory_basis(), has_justification),
+      policy);
   d.set_field_path(field.path());
   // A suspended recipient receives nothing, whatever the consents say.
   if (d.verdict() == v1::PERMIT && recipient.state() != v1::ACTIVE) {

@@ -166,7 +166,9 @@ TEST_F(ConsentRegistryTest, PreviewCoversEveryRecipientFieldPair) {
       EXPECT_EQ(d.recipient_org_id(), "hml-youth");
       EXPECT_EQ(d.field_path(), "education_employment");
     }
-    if (d.recipient_org_id() == "asenne-ry") EXPECT_EQ(d.rule(), v1::RULE_NOT_A_MEMBER);
+    if (d.recipient_org_id() == "asenne-ry") {
+      EXPECT_EQ(d.rule(), v1::RULE_NOT_A_MEMBER);
+    }
   }
   EXPECT_EQ(permits, 1);
 }
