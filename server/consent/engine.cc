@@ -133,6 +133,12 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
   const std::string category = v1::Category_Name(q.category);
   const std::string& recipient = q.recipient->org_id();
 
+  // 0. A suspended recipient receives nothing, whatever else applies.
+  if (q.recipient->state() != v1::ACTIVE) {
+    return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
+                        absl::StrCat(recipient, " is suspended and receives nothing"));
+  }
+
   // 1. No subject: only non-identifying categories.
   if (q.subject_ref.empty()) {
     const v1::CategoryPolicy* c = FindCategory(policy, q.category);

@@ -5,6 +5,7 @@
 // DENY, with the rule that determined it and a reason a person can read.
 //
 // Rules, in order:
+//   0. A suspended recipient is denied everything (RULE_DEFAULT_DENY).
 //   1. No subject (an anonymous consultation, NERO): identifying categories
 //      are denied (RULE_IDENTIFYING_WITHOUT_SUBJECT); others are permitted by
 //      policy (RULE_POLICY), since nothing identifies the person.

@@ -265,13 +265,6 @@ v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional
                            header.statutory_basis(), has_justification),
       policy);
   d.set_field_path(field.path());
-  // A suspended recipient receives nothing, whatever the consents say.
-  if (d.verdict() == v1::PERMIT && recipient.state() != v1::ACTIVE) {
-    d.set_verdict(v1::DENY);
-    d.set_rule(v1::RULE_DEFAULT_DENY);
-    d.set_rule_id("");
-    d.set_reason(absl::StrCat(recipient.org_id(), " is suspended"));
-  }
   return d;
 }
 

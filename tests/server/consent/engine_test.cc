@@ -28,6 +28,11 @@ struct Orgs {
   v1::Organization youth = MakeOrg("hml-youth", v1::MUNICIPAL_YOUTH);
   v1::Organization ngo = MakeOrg("asenne-ry", v1::NGO);
   v1::Organization school = MakeOrg("school", v1::EDUCATION);
+  v1::Organization suspended = [] {
+    v1::Organization org = MakeOrg("suspended-wba", v1::WELLBEING_AREA);
+    org.set_state(v1::SUSPENDED);
+    return org;
+  }();
 };
 
 v1::Recipient ToOrg(const std::string& id) {
@@ -207,6 +212,15 @@ std::vector<Row> Rows() {
   row({.name = "ConsentOfAnotherSubjectDoesNotApply", .consents = {social_to_youth},
        .sender = &o->social, .recipient = &o->youth, .subject = "subj-2", .verdict = v1::DENY,
        .rule = v1::RULE_DEFAULT_DENY});
+  row({.name = "SuspendedRecipientIsDeniedDespiteConsent",
+       .consents = {MakeConsent("c-ngo", "subj-1", v1::CATEGORY_SOCIAL_WELFARE,
+                                ToOrg("suspended-wba"), "service_coordination", from, until)},
+       .sender = &o->social, .recipient = &o->suspended, .verdict = v1::DENY,
+       .rule = v1::RULE_DEFAULT_DENY});
+  row({.name = "SuspendedRecipientIsDeniedEvenUnderStatute", .sender = &o->police,
+       .recipient = &o->suspended, .purpose = "child_welfare_notification",
+       .category = v1::CATEGORY_CHILD_WELFARE, .statute = "lsl_25", .justification = true,
+       .verdict = v1::DENY, .rule = v1::RULE_DEFAULT_DENY});
   row({.name = "ConsultationRefusesIdentifyingCategory", .sender = &o->social,
        .recipient = &o->ngo, .subject = "", .case_id = "", .member = false,
        .purpose = "expert_consultation", .category = v1::CATEGORY_IDENTITY, .verdict = v1::DENY,
