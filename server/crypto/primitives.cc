@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include <openssl/pem.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/crypto/openssl_util.h"
@@ -265,6 +266,46 @@ absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view messa
     return absl::InvalidArgumentError("authentication failed: Ed25519 signature does not verify");
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+absl::StatusOr<internal::PkeyPtr> ReadEd25519Pem(absl::string_view pem, bool private_key) {
+  std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return OpenSslError("BIO_new_mem_buf");
+  internal::PkeyPtr pkey(private_key ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                                     : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  ERR_clear_error();
+  if (!pkey || EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_ED25519) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not an Ed25519 ", private_key ? "private" : "public", " key in PEM (create one with ",
+        private_key ? "`openssl genpkey -algorithm ed25519`" : "`openssl pkey -pubout`", ")"));
+  }
+  return pkey;
+}
+
+}  // namespace
+
+absl::StatusOr<SecretData> Ed25519PrivateKeyFromPem(absl::string_view pem) {
+  absl::StatusOr<internal::PkeyPtr> pkey = ReadEd25519Pem(pem, true);
+  if (!pkey.ok()) return pkey.status();
+  SecretData out(kEd25519KeySize);
+  size_t len = kEd25519KeySize;
+  if (EVP_PKEY_get_raw_private_key(pkey->get(), out.data(), &len) != 1 ||
+      len != kEd25519KeySize) {
+    return OpenSslError("EVP_PKEY_get_raw_private_key");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem) {
+  absl::StatusOr<internal::PkeyPtr> pkey = ReadEd25519Pem(pem, false);
+  if (!pkey.ok()) return pkey.status();
+  return RawPublicKey(pkey->get());
 }
 
 }  // namespace silta::crypto

@@ -67,6 +67,12 @@ absl::StatusOr<std::string> Ed25519Sign(const SecretData& private_key, absl::str
 // OK if `signature` is valid for `message` under `public_key`.
 absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view message,
                            absl::string_view signature);
+// The raw 32-byte key of an Ed25519 private key in PEM (PKCS#8, as written
+// by `openssl genpkey -algorithm ed25519`). INVALID_ARGUMENT otherwise.
+absl::StatusOr<SecretData> Ed25519PrivateKeyFromPem(absl::string_view pem);
+// The raw 32-byte key of an Ed25519 public key in PEM (SubjectPublicKeyInfo,
+// as written by `openssl pkey -pubout`). INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem);
 
 }  // namespace silta::crypto
 

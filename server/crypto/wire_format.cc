@@ -5,34 +5,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
+#include "server/crypto/canonical_bytes.h"
 #include "server/crypto/primitives.h"
 
 namespace silta::crypto {
-namespace {
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void PutLp(std::string* out, absl::string_view bytes) {
-  PutU32(out, static_cast<uint32_t>(bytes.size()));
-  out->append(bytes.data(), bytes.size());
-}
-
-std::string Digest(absl::string_view data) {
-  const auto d = Sha256(data);
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
-}
-
-uint64_t Micros(const google::protobuf::Timestamp& ts) {
-  return static_cast<uint64_t>(absl::ToUnixMicros(common::ToTime(ts)));
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field) {
   if (field.commitment_salt().size() != kCommitmentSaltSize) {
@@ -42,9 +18,9 @@ absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field) {
   std::string input = "SILTA-FIELD-COMMIT-v1";
   PutLp(&input, field.path());
   PutU32(&input, static_cast<uint32_t>(field.category()));
-  input += Digest(field.ciphertext());
+  input += Sha256String(field.ciphertext());
   input += field.commitment_salt();
-  return Digest(input);
+  return Sha256String(input);
 }
 
 absl::StatusOr<std::string> ManifestBytes(
@@ -128,7 +104,7 @@ std::string KeyBundleBytes(const v1::KeyBundle& bundle) {
 }
 
 std::string KeyBundleId(const v1::KeyBundle& bundle) {
-  return absl::BytesToHexString(Digest(KeyBundleBytes(bundle)).substr(0, 16));
+  return absl::BytesToHexString(Sha256String(KeyBundleBytes(bundle)).substr(0, 16));
 }
 
 absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& message,

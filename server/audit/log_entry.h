@@ -1,0 +1,36 @@
+// File: server/audit/log_entry.h
+//
+// Audit log entries: building one, its canonical bytes (the Merkle leaf,
+// docs/wire-format.md §8) and its leaf hash. Shared by siltad (which appends
+// entries in the store transaction of the state change they record) and
+// siltactl (which verifies exports offline).
+//
+// Example:
+//   v1::AuditEntry e = audit::NewEntry(v1::CASE_CREATED, now, org_id, user);
+//   e.set_case_id(case_id);
+//   std::string leaf = audit::EntryLeafHash(e);
+#ifndef SILTA_SERVER_AUDIT_LOG_ENTRY_H_
+#define SILTA_SERVER_AUDIT_LOG_ENTRY_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "silta/v1/audit.pb.h"
+#include "silta/v1/common.pb.h"
+
+namespace silta::audit {
+
+// An entry of `type` at `at` (truncated to microseconds, as encoded) by
+// `actor_org_id` on behalf of `acting_user` (may be empty).
+v1::AuditEntry NewEntry(v1::AuditEventType type, absl::Time at, absl::string_view actor_org_id,
+                        const v1::ActingUser& acting_user = v1::ActingUser());
+
+// The canonical bytes of an entry (its index included).
+std::string CanonicalEntryBytes(const v1::AuditEntry& entry);
+
+// LeafHash(CanonicalEntryBytes(entry)).
+std::string EntryLeafHash(const v1::AuditEntry& entry);
+
+}  // namespace silta::audit
+
+#endif  // SILTA_SERVER_AUDIT_LOG_ENTRY_H_
