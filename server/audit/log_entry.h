@@ -20,10 +20,20 @@
 
 namespace silta::audit {
 
+// Who caused an event: the calling organisation and the worker its system
+// named. An empty org_id is siltad itself (start-up, reload, expiry).
+struct Actor {
+  std::string org_id;
+  v1::ActingUser user;
+};
+
 // An entry of `type` at `at` (truncated to microseconds, as encoded) by
 // `actor_org_id` on behalf of `acting_user` (may be empty).
 v1::AuditEntry NewEntry(v1::AuditEventType type, absl::Time at, absl::string_view actor_org_id,
                         const v1::ActingUser& acting_user = v1::ActingUser());
+inline v1::AuditEntry NewEntry(v1::AuditEventType type, absl::Time at, const Actor& actor) {
+  return NewEntry(type, at, actor.org_id, actor.user);
+}
 
 // The canonical bytes of an entry (its index included).
 std::string CanonicalEntryBytes(const v1::AuditEntry& entry);

@@ -118,8 +118,10 @@ absl::StatusOr<std::string> FoldRange(Range r, Range inside, const std::string* 
     return HashLeaves(leaves + (r.begin - inside.begin), r.end - r.begin);
   }
   const uint64_t k = SplitPoint(r.end - r.begin);
-  SILTA_ASSIGN_OR_RETURN(std::string left, FoldRange({r.begin, r.begin + k}, inside, leaves, proof, next));
-  SILTA_ASSIGN_OR_RETURN(std::string right, FoldRange({r.begin + k, r.end}, inside, leaves, proof, next));
+  SILTA_ASSIGN_OR_RETURN(std::string left,
+                         FoldRange({r.begin, r.begin + k}, inside, leaves, proof, next));
+  SILTA_ASSIGN_OR_RETURN(std::string right,
+                         FoldRange({r.begin + k, r.end}, inside, leaves, proof, next));
   return NodeHash(left, right);
 }
 
@@ -170,8 +172,9 @@ absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t index, uint64_t
 absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t first, uint64_t second,
                                                           const NodeReader& read) {
   if (first == 0 || first > second) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a consistency proof needs 0 < first_size <= second_size (got ", first, " and ", second, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a consistency proof needs 0 < first_size <= second_size (got ", first,
+                     " and ", second, ")"));
   }
   std::vector<Range> ranges;
   if (first < second) ConsistencyRanges(first, {0, second}, true, &ranges);
@@ -251,7 +254,8 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const std::vector<std::st
   return fr == root1 && sr == root2 && sn == 0;
 }
 
-absl::StatusOr<std::string> RootFromRange(uint64_t begin, const std::vector<std::string>& leaf_hashes,
+absl::StatusOr<std::string> RootFromRange(uint64_t begin,
+                                          const std::vector<std::string>& leaf_hashes,
                                           uint64_t size, const std::vector<std::string>& proof) {
   const uint64_t end = begin + leaf_hashes.size();
   if (leaf_hashes.empty() || end > size) {

@@ -78,7 +78,8 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const std::vector<std::st
                        absl::string_view root1, absl::string_view root2);
 // The root of D[size] from the leaf hashes of [begin, begin + n) and a
 // RangeProof. INVALID_ARGUMENT if the proof has too few or too many hashes.
-absl::StatusOr<std::string> RootFromRange(uint64_t begin, const std::vector<std::string>& leaf_hashes,
+absl::StatusOr<std::string> RootFromRange(uint64_t begin,
+                                          const std::vector<std::string>& leaf_hashes,
                                           uint64_t size, const std::vector<std::string>& proof);
 
 }  // namespace silta::audit

@@ -37,9 +37,9 @@ absl::Status SignTreeHead(const crypto::SecretData& log_private_key, v1::SignedT
 
 absl::Status VerifyTreeHead(absl::string_view log_public_key, const v1::SignedTreeHead& head) {
   if (head.log_key_id() != LogKeyId(log_public_key)) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "the tree head names log key ", head.log_key_id(), " but the key given is ",
-        LogKeyId(log_public_key), "; use the public key of the log that signed it"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("the tree head names log key ", head.log_key_id(), " but the key given is ",
+                     LogKeyId(log_public_key), "; use the public key of the log that signed it"));
   }
   if (head.root_hash().size() != kHashSize) {
     return absl::UnauthenticatedError("the tree head's root hash is not 32 bytes");
@@ -55,7 +55,8 @@ absl::StatusOr<std::string> ReadLogPublicKey(const std::string& path) {
   SILTA_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   if (text.find("-----BEGIN") != std::string::npos) {
     absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(text);
-    if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
+    if (!key.ok())
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
     return key;
   }
   const std::string hex(absl::StripAsciiWhitespace(text));
@@ -63,7 +64,8 @@ absl::StatusOr<std::string> ReadLogPublicKey(const std::string& path) {
     return absl::HexStringToBytes(hex);
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      path, ": not an Ed25519 public key (expected PEM from `openssl pkey -pubout` or 64 hex digits)"));
+      path,
+      ": not an Ed25519 public key (expected PEM from `openssl pkey -pubout` or 64 hex digits)"));
 }
 
 }  // namespace silta::audit

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/audit/log_entry.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
@@ -21,8 +22,8 @@ constexpr size_t kMaxWorkerId = 128;
 constexpr size_t kMaxReason = 500;
 
 absl::Status NotAMember(absl::string_view case_id) {
-  return absl::PermissionDeniedError(absl::StrCat(
-      "your organisation is not a member of case ", case_id, " (or it does not exist)"));
+  return absl::PermissionDeniedError(absl::StrCat("your organisation is not a member of case ",
+                                                  case_id, " (or it does not exist)"));
 }
 
 absl::Status ValidateCaseId(absl::string_view case_id) {
@@ -52,8 +53,7 @@ absl::Status ValidateWorkerId(absl::string_view field, absl::string_view worker_
   return absl::OkStatus();
 }
 
-absl::Status CaseRegistry::CheckMemberOrg(absl::string_view field,
-                                          absl::string_view org_id) const {
+absl::Status CaseRegistry::CheckMemberOrg(absl::string_view field, absl::string_view org_id) const {
   if (!identity::IsValidOrgId(org_id)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": not a valid organisation id"));
   }
@@ -80,6 +80,58 @@ v1::CaseEvent CaseRegistry::MakeEvent(const identity::Caller& caller, const v1::
   return event;
 }
 
+namespace {
+
+v1::AuditEventType AuditType(v1::CaseEventType type) {
+  switch (type) {
+    case v1::CASE_OPENED:
+      return v1::CASE_CREATED;
+    case v1::MEMBER_ADDED:
+      return v1::CASE_MEMBER_ADDED;
+    case v1::MEMBER_REMOVED:
+      return v1::CASE_MEMBER_REMOVED;
+    case v1::COORDINATOR_CHANGED:
+      return v1::COORDINATOR_TRANSFERRED;
+    case v1::CASE_CLOSED_EVENT:
+      return v1::CASE_CLOSED;
+    default:
+      return v1::AUDIT_EVENT_TYPE_UNSPECIFIED;
+  }
+}
+
+}  // namespace
+
+store::AuditEntries CaseRegistry::AuditEntriesFor(const v1::Case& c,
+                                                  const v1::CaseEvent& event) const {
+  v1::AuditEntry e = audit::NewEntry(AuditType(event.type()), common::ToTime(event.at()),
+                                     event.actor_org_id(), event.acting_user());
+  e.set_case_id(c.case_id());
+  e.set_subject_ref(c.subject_ref());
+  e.set_purpose(c.purpose());
+  e.set_counterpart_org_id(event.counterpart_org_id());
+  e.set_detail(event.reason());
+  store::AuditEntries out = {e};
+  if (event.type() == v1::CASE_OPENED) {
+    // The initial members, one entry each, so that membership can be
+    // replayed from the log alone.
+    for (const std::string& org_id : c.member_org_ids()) {
+      if (org_id == event.actor_org_id()) continue;
+      v1::AuditEntry added = e;
+      added.set_type(v1::CASE_MEMBER_ADDED);
+      added.set_counterpart_org_id(org_id);
+      added.set_detail("at_creation");
+      out.push_back(std::move(added));
+    }
+  }
+  return out;
+}
+
+absl::Status CaseRegistry::StoreChange(const v1::Case& c, const v1::CaseEvent& event) {
+  store::AuditEntries audit = AuditEntriesFor(c, event);
+  if (event.type() == v1::CASE_OPENED) return store_->CreateCase(c, event, &audit);
+  return store_->UpdateCase(c, event, &audit);
+}
+
 absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
     const identity::Caller& caller, const v1::CreateCaseRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
@@ -87,8 +139,7 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
   if (!purpose_known_(request.purpose())) {
     return absl::InvalidArgumentError("purpose: not a purpose code of the policy");
   }
-  SILTA_RETURN_IF_ERROR(
-      ValidateWorkerId("coordinator_worker_id", request.coordinator_worker_id()));
+  SILTA_RETURN_IF_ERROR(ValidateWorkerId("coordinator_worker_id", request.coordinator_worker_id()));
   if (request.member_org_ids_size() + 1 > kMaxMembers) {
     return absl::InvalidArgumentError(
         absl::StrCat("member_org_ids: a case has at most ", kMaxMembers, " members"));
@@ -116,10 +167,10 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, store_->FindOpenCase(subject_ref));
   if (open.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the young person already has an open case coordinated by ",
-        open->coordinator().org_id(), "; ask them to add your organisation as a member"));
+        "the young person already has an open case coordinated by ", open->coordinator().org_id(),
+        "; ask them to add your organisation as a member"));
   }
-  SILTA_RETURN_IF_ERROR(store_->CreateCase(c, event));
+  SILTA_RETURN_IF_ERROR(StoreChange(c, event));
   common::Log(common::LogLevel::kInfo, "case_opened",
               {{"case_id", c.case_id()}, {"org_id", caller.org.org_id()}});
   v1::CreateCaseResponse response;
@@ -150,9 +201,9 @@ absl::StatusOr<v1::Case> CaseRegistry::LoadForCoordinator(const identity::Caller
                                                           absl::string_view case_id) {
   SILTA_ASSIGN_OR_RETURN(v1::Case c, GetCaseForMember(caller, case_id));
   if (c.coordinator().org_id() != caller.org.org_id()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("only the coordinating organisation (", c.coordinator().org_id(),
-                     ") may change case ", case_id));
+    return absl::PermissionDeniedError(absl::StrCat("only the coordinating organisation (",
+                                                    c.coordinator().org_id(), ") may change case ",
+                                                    case_id));
   }
   if (c.state() != v1::OPEN) {
     return absl::FailedPreconditionError(absl::StrCat("case ", case_id, " is closed"));
@@ -168,8 +219,8 @@ absl::StatusOr<v1::GetCaseResponse> CaseRegistry::GetCase(const identity::Caller
   return response;
 }
 
-absl::StatusOr<v1::ListCasesResponse> CaseRegistry::ListCases(
-    const identity::Caller& caller, const v1::ListCasesRequest& request) {
+absl::StatusOr<v1::ListCasesResponse> CaseRegistry::ListCases(const identity::Caller& caller,
+                                                              const v1::ListCasesRequest& request) {
   if (request.page_size() > kMaxPageSize) {
     return absl::InvalidArgumentError(absl::StrCat("page_size: at most ", kMaxPageSize));
   }
@@ -181,9 +232,9 @@ absl::StatusOr<v1::ListCasesResponse> CaseRegistry::ListCases(
   if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &offset)) {
     return absl::InvalidArgumentError("page_token: not a token returned by ListCases");
   }
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::Case> cases,
-                         store_->ListCasesForOrg(caller.org.org_id(), request.state(), offset,
-                                                 page_size + 1));
+  SILTA_ASSIGN_OR_RETURN(
+      std::vector<v1::Case> cases,
+      store_->ListCasesForOrg(caller.org.org_id(), request.state(), offset, page_size + 1));
   v1::ListCasesResponse response;
   for (size_t i = 0; i < cases.size() && i < page_size; ++i) {
     *response.add_cases() = std::move(cases[i]);
@@ -192,8 +243,8 @@ absl::StatusOr<v1::ListCasesResponse> CaseRegistry::ListCases(
   return response;
 }
 
-absl::StatusOr<v1::AddMemberResponse> CaseRegistry::AddMember(
-    const identity::Caller& caller, const v1::AddMemberRequest& request) {
+absl::StatusOr<v1::AddMemberResponse> CaseRegistry::AddMember(const identity::Caller& caller,
+                                                              const v1::AddMemberRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   SILTA_RETURN_IF_ERROR(CheckMemberOrg("org_id", request.org_id()));
   absl::MutexLock lock(&write_mu_);
@@ -206,7 +257,7 @@ absl::StatusOr<v1::AddMemberResponse> CaseRegistry::AddMember(
     c.add_member_org_ids(request.org_id());
     v1::CaseEvent event = MakeEvent(caller, c, v1::MEMBER_ADDED, request.acting_user());
     event.set_counterpart_org_id(request.org_id());
-    SILTA_RETURN_IF_ERROR(store_->UpdateCase(c, event));
+    SILTA_RETURN_IF_ERROR(StoreChange(c, event));
   }
   v1::AddMemberResponse response;
   *response.mutable_case_() = std::move(c);
@@ -231,7 +282,7 @@ absl::StatusOr<v1::RemoveMemberResponse> CaseRegistry::RemoveMember(
     members->erase(it);
     v1::CaseEvent event = MakeEvent(caller, c, v1::MEMBER_REMOVED, request.acting_user());
     event.set_counterpart_org_id(request.org_id());
-    SILTA_RETURN_IF_ERROR(store_->UpdateCase(c, event));
+    SILTA_RETURN_IF_ERROR(StoreChange(c, event));
   }
   v1::RemoveMemberResponse response;
   *response.mutable_case_() = std::move(c);
@@ -251,16 +302,16 @@ absl::StatusOr<v1::TransferCoordinatorResponse> CaseRegistry::TransferCoordinato
   absl::MutexLock lock(&write_mu_);
   SILTA_ASSIGN_OR_RETURN(v1::Case c, LoadForCoordinator(caller, request.case_id()));
   if (!IsMember(c, request.new_coordinator().org_id())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "new_coordinator.org_id: ", request.new_coordinator().org_id(),
-        " is not a member of the case; add it first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("new_coordinator.org_id: ", request.new_coordinator().org_id(),
+                     " is not a member of the case; add it first"));
   }
   *c.mutable_coordinator() = request.new_coordinator();
   v1::CaseEvent event = MakeEvent(caller, c, v1::COORDINATOR_CHANGED, request.acting_user());
   event.set_counterpart_org_id(request.new_coordinator().org_id());
   event.set_coordinator_worker_id(request.new_coordinator().worker_id());
   event.set_reason(request.reason());
-  SILTA_RETURN_IF_ERROR(store_->UpdateCase(c, event));
+  SILTA_RETURN_IF_ERROR(StoreChange(c, event));
   common::Log(common::LogLevel::kInfo, "coordinator_transferred",
               {{"case_id", c.case_id()},
                {"from_org_id", caller.org.org_id()},
@@ -270,15 +321,15 @@ absl::StatusOr<v1::TransferCoordinatorResponse> CaseRegistry::TransferCoordinato
   return response;
 }
 
-absl::StatusOr<v1::CloseCaseResponse> CaseRegistry::CloseCase(
-    const identity::Caller& caller, const v1::CloseCaseRequest& request) {
+absl::StatusOr<v1::CloseCaseResponse> CaseRegistry::CloseCase(const identity::Caller& caller,
+                                                              const v1::CloseCaseRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   absl::MutexLock lock(&write_mu_);
   SILTA_ASSIGN_OR_RETURN(v1::Case c, LoadForCoordinator(caller, request.case_id()));
   c.set_state(v1::CLOSED);
   *c.mutable_closed_at() = ToTimestamp(clock_());
   SILTA_RETURN_IF_ERROR(
-      store_->UpdateCase(c, MakeEvent(caller, c, v1::CASE_CLOSED_EVENT, request.acting_user())));
+      StoreChange(c, MakeEvent(caller, c, v1::CASE_CLOSED_EVENT, request.acting_user())));
   v1::CloseCaseResponse response;
   *response.mutable_case_() = std::move(c);
   return response;
@@ -289,6 +340,18 @@ absl::StatusOr<v1::CheckExistingCaseResponse> CaseRegistry::CheckExistingCase(
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, store_->FindOpenCase(subject_ref));
+  // Asking is itself a disclosure (that the person is a client of some
+  // service), so it is evidence too.
+  v1::AuditEntry entry = audit::NewEntry(v1::EXISTING_CASE_CHECKED, clock_(), caller.org.org_id(),
+                                         request.acting_user());
+  entry.set_subject_ref(subject_ref);
+  if (open.has_value()) {
+    entry.set_case_id(open->case_id());
+    entry.set_counterpart_org_id(open->coordinator().org_id());
+  }
+  entry.set_detail(open.has_value() ? "found" : "not_found");
+  store::AuditEntries audit = {std::move(entry)};
+  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
   common::Log(common::LogLevel::kInfo, "existing_case_checked",
               {{"org_id", caller.org.org_id()}, {"found", open.has_value() ? "yes" : "no"}});
   v1::CheckExistingCaseResponse response;

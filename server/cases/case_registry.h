@@ -87,6 +87,11 @@ class CaseRegistry {
   absl::StatusOr<v1::Case> LoadForCoordinator(const identity::Caller& caller,
                                               absl::string_view case_id);
   absl::Status CheckMemberOrg(absl::string_view field, absl::string_view org_id) const;
+  // The audit entries recording `event` on `c`.
+  store::AuditEntries AuditEntriesFor(const v1::Case& c, const v1::CaseEvent& event) const;
+  // Stores the case and its event with their audit entries, atomically.
+  absl::Status StoreChange(const v1::Case& c, const v1::CaseEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   v1::CaseEvent MakeEvent(const identity::Caller& caller, const v1::Case& c,
                           v1::CaseEventType type, const v1::ActingUser& user) const;
 

@@ -4,6 +4,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/audit/log_entry.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
@@ -131,9 +133,9 @@ absl::Status ConsentRegistry::ValidateCategories(
   if (categories.empty()) return Invalid(field, "at least one category is required");
   for (int i = 0; i < categories.size(); ++i) {
     const int category = categories.Get(i);
-    const bool known = std::any_of(
-        policy.categories().begin(), policy.categories().end(),
-        [category](const v1::CategoryPolicy& c) { return c.category() == category; });
+    const bool known =
+        std::any_of(policy.categories().begin(), policy.categories().end(),
+                    [category](const v1::CategoryPolicy& c) { return c.category() == category; });
     if (!known) {
       return Invalid(absl::StrCat(field, "[", i, "]"), "not a data category of the policy");
     }
@@ -164,10 +166,10 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   SILTA_RETURN_IF_ERROR(ValidateRecipients(consent.recipients(), "consent.recipients"));
   SILTA_RETURN_IF_ERROR(ValidateRef("consent.evidence_ref", consent.evidence_ref(), true));
   const absl::Time now = clock_();
-  SILTA_RETURN_IF_ERROR(ValidateValidity(consent.has_valid_from(), consent.mutable_valid_from(),
-                                         consent.has_valid_until() ? &consent.valid_until()
-                                                                   : nullptr,
-                                         /*until_required=*/true, "consent", now));
+  SILTA_RETURN_IF_ERROR(
+      ValidateValidity(consent.has_valid_from(), consent.mutable_valid_from(),
+                       consent.has_valid_until() ? &consent.valid_until() : nullptr,
+                       /*until_required=*/true, "consent", now));
   if (!consent.case_id().empty()) {
     absl::StatusOr<v1::Case> c = cases_->GetCaseUnchecked(consent.case_id());
     if (!c.ok() || c->subject_ref() != subject_ref) {
@@ -181,13 +183,31 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   consent.set_subject_ref(subject_ref);
   consent.clear_history();
   *consent.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
-  SILTA_RETURN_IF_ERROR(store_->InsertConsent(consent));
+  store::AuditEntries audit = {ConsentEntry(v1::CONSENT_GIVEN, caller, request.acting_user(),
+                                            subject_ref, id, consent.categories())};
+  audit[0].set_case_id(consent.case_id());
+  audit[0].set_purpose(absl::StrJoin(consent.purposes(), ","));
+  audit[0].set_detail(v1::GrantorKind_Name(consent.grantor()));
+  SILTA_RETURN_IF_ERROR(store_->InsertConsent(consent, &audit));
   engine_->PutConsent(consent);
   common::Log(common::LogLevel::kInfo, "consent_given",
               {{"consent_id", id}, {"org_id", caller.org.org_id()}});
   v1::RecordConsentResponse response;
   *response.mutable_consent() = std::move(consent);
   return response;
+}
+
+v1::AuditEntry ConsentRegistry::ConsentEntry(
+    v1::AuditEventType type, const identity::Caller& caller, const v1::ActingUser& user,
+    absl::string_view subject_ref, absl::string_view record_id,
+    const google::protobuf::RepeatedField<int>& categories) const {
+  v1::AuditEntry e = audit::NewEntry(type, clock_(), caller.org.org_id(), user);
+  e.set_subject_ref(std::string(subject_ref));
+  e.set_rule(type == v1::REFUSAL_RECORDED || type == v1::REFUSAL_WITHDRAWN ? v1::RULE_REFUSAL
+                                                                           : v1::RULE_CONSENT);
+  e.set_rule_id(std::string(record_id));
+  for (int c : categories) e.add_categories(static_cast<v1::Category>(c));
+  return e;
 }
 
 absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
@@ -204,10 +224,10 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
   SILTA_RETURN_IF_ERROR(ValidateRecipients(refusal.recipients(), "refusal.recipients"));
   SILTA_RETURN_IF_ERROR(ValidateRef("refusal.evidence_ref", refusal.evidence_ref(), true));
   const absl::Time now = clock_();
-  SILTA_RETURN_IF_ERROR(ValidateValidity(refusal.has_valid_from(), refusal.mutable_valid_from(),
-                                         refusal.has_valid_until() ? &refusal.valid_until()
-                                                                   : nullptr,
-                                         /*until_required=*/false, "refusal", now));
+  SILTA_RETURN_IF_ERROR(
+      ValidateValidity(refusal.has_valid_from(), refusal.mutable_valid_from(),
+                       refusal.has_valid_until() ? &refusal.valid_until() : nullptr,
+                       /*until_required=*/false, "refusal", now));
   SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject_ref, ""));
 
   SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
@@ -215,7 +235,10 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
   refusal.set_subject_ref(subject_ref);
   refusal.clear_history();
   *refusal.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
-  SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal));
+  store::AuditEntries audit = {ConsentEntry(v1::REFUSAL_RECORDED, caller, request.acting_user(),
+                                            subject_ref, id, refusal.categories())};
+  audit[0].set_detail(v1::GrantorKind_Name(refusal.grantor()));
+  SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal, &audit));
   engine_->PutRefusal(refusal);
   common::Log(common::LogLevel::kInfo, "refusal_recorded",
               {{"refusal_id", id}, {"org_id", caller.org.org_id()}});
@@ -248,11 +271,18 @@ absl::StatusOr<v1::WithdrawConsentResponse> ConsentRegistry::WithdrawConsent(
     return absl::FailedPreconditionError(
         absl::StrCat(request.record_id(), " has already been withdrawn"));
   }
-  SILTA_RETURN_IF_ERROR(CheckMayRecord(
-      caller, consent != nullptr ? consent->subject_ref() : refusal->subject_ref(),
-      consent != nullptr ? consent->case_id() : ""));
+  SILTA_RETURN_IF_ERROR(
+      CheckMayRecord(caller, consent != nullptr ? consent->subject_ref() : refusal->subject_ref(),
+                     consent != nullptr ? consent->case_id() : ""));
   const v1::ConsentEvent event = MakeEvent(caller, v1::WITHDRAWN, request.acting_user());
-  SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event));
+  store::AuditEntries audit = {
+      consent != nullptr
+          ? ConsentEntry(v1::CONSENT_WITHDRAWN, caller, request.acting_user(),
+                         consent->subject_ref(), consent->consent_id(), consent->categories())
+          : ConsentEntry(v1::REFUSAL_WITHDRAWN, caller, request.acting_user(),
+                         refusal->subject_ref(), refusal->refusal_id(), refusal->categories())};
+  if (consent != nullptr) audit[0].set_case_id(consent->case_id());
+  SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event, &audit));
   if (consent != nullptr) {
     v1::Consent updated = *consent;
     *updated.add_history() = event;
@@ -322,8 +352,9 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
     SILTA_RETURN_IF_ERROR(ValidateCategories(one, absl::StrCat(where, ".category"), *policy));
   }
   if (!request.statutory_basis().empty() &&
-      std::none_of(policy->statutory_bases().begin(), policy->statutory_bases().end(),
-                   [&](const v1::StatutoryBasis& s) { return s.code() == request.statutory_basis(); })) {
+      std::none_of(
+          policy->statutory_bases().begin(), policy->statutory_bases().end(),
+          [&](const v1::StatutoryBasis& s) { return s.code() == request.statutory_basis(); })) {
     return Invalid("statutory_basis", "not a statutory basis of the policy");
   }
   std::vector<v1::Organization> recipients;
@@ -350,8 +381,7 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
       *d = engine_->Decide(QueryInCase(c, caller.org, recipient, request.purpose(), f.category(),
-                                       now, request.statutory_basis(),
-                                       request.has_justification()),
+                                       now, request.statutory_basis(), request.has_justification()),
                            *policy);
       d->set_field_path(f.path());
     }

@@ -28,6 +28,7 @@
 #include "server/identity/authenticator.h"
 #include "server/identity/registry.h"
 #include "server/store/store.h"
+#include "silta/v1/audit.pb.h"
 #include "silta/v1/consent.pb.h"
 
 namespace silta::consent {
@@ -75,6 +76,11 @@ class ConsentRegistry {
                                   absl::string_view field) const;
   absl::Status ValidateCategories(const google::protobuf::RepeatedField<int>& categories,
                                   absl::string_view field, const v1::Policy& policy) const;
+  // The audit entry of a consent or refusal change (rule_id = its id).
+  v1::AuditEntry ConsentEntry(v1::AuditEventType type, const identity::Caller& caller,
+                              const v1::ActingUser& user, absl::string_view subject_ref,
+                              absl::string_view record_id,
+                              const google::protobuf::RepeatedField<int>& categories) const;
   v1::ConsentEvent MakeEvent(const identity::Caller& caller, v1::ConsentEventType type,
                              const v1::ActingUser& user) const;
 

@@ -10,6 +10,11 @@
 
 namespace silta::crypto {
 
+bool HasJustification(const v1::SealedMessage& message) {
+  return std::any_of(message.fields().begin(), message.fields().end(),
+                     [](const v1::SealedField& f) { return f.path() == kJustificationPath; });
+}
+
 absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field) {
   if (field.commitment_salt().size() != kCommitmentSaltSize) {
     return absl::InvalidArgumentError(

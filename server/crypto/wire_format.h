@@ -28,6 +28,9 @@ inline constexpr size_t kFieldKeySize = 32;
 // Path of the sealed field that carries a statutory claim's justification.
 inline constexpr absl::string_view kJustificationPath = "_statutory_justification";
 
+// Whether the message carries a statutory justification field.
+bool HasJustification(const v1::SealedMessage& message);
+
 // The 32-byte commitment to one sealed field:
 // SHA-256("SILTA-FIELD-COMMIT-v1" || LP(path) || u32be(category) ||
 //         SHA-256(ciphertext) || salt).

@@ -3,6 +3,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/audit/log_entry.h"
 #include "server/common/logging.h"
 #include "server/identity/role_table.h"
 
@@ -17,11 +18,11 @@ std::string NewCorrelationId() {
   return absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
 }
 
-// Logs the refusal and builds the caller-facing status. `reason` is a short
-// machine-readable code; `hint` tells the caller how to fix it.
-absl::Status Refuse(absl::StatusCode code, absl::string_view method, absl::string_view peer,
-                    absl::string_view org_id, absl::string_view reason,
-                    absl::string_view hint) {
+}  // namespace
+
+absl::Status Authenticator::Refuse(absl::StatusCode code, absl::string_view method,
+                                   absl::string_view peer, absl::string_view org_id,
+                                   absl::string_view reason, absl::string_view hint) const {
   const std::string correlation_id = NewCorrelationId();
   common::Log(common::LogLevel::kWarn, "access_refused",
               {{"method", std::string(method)},
@@ -30,10 +31,17 @@ absl::Status Refuse(absl::StatusCode code, absl::string_view method, absl::strin
                {"peer", std::string(peer)},
                {"code", absl::StatusCodeToString(code)},
                {"correlation_id", correlation_id}});
+  if (audit_ != nullptr) {
+    v1::AuditEntry e = audit::NewEntry(v1::ACCESS_REFUSED, absl::Now(), org_id);
+    e.set_detail(absl::StrCat(method, " ", reason, " ", correlation_id));
+    store::AuditEntries entries = {std::move(e)};
+    if (absl::Status s = audit_->AppendAudit(&entries); !s.ok()) {
+      common::Log(common::LogLevel::kError, "audit_append_failed",
+                  {{"event", "access_refused"}, {"error", std::string(s.message())}});
+    }
+  }
   return absl::Status(code, absl::StrCat(hint, " (correlation id ", correlation_id, ")"));
 }
-
-}  // namespace
 
 absl::StatusOr<Caller> Authenticator::Authorize(const grpc::AuthContext& auth_context,
                                                 absl::string_view method,

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/security/auth_context.h"
 #include "server/identity/registry.h"
+#include "server/store/store.h"
 #include "server/identity/spiffe_id.h"
 #include "silta/v1/common.pb.h"
 
@@ -39,8 +40,11 @@ struct Caller {
 class Authenticator {
  public:
   // `registry` must outlive the authenticator.
-  Authenticator(const OrgRegistry* registry, std::string trust_domain)
-      : registry_(registry), trust_domain_(std::move(trust_domain)) {}
+  // Refusals are logged and, if `audit` is set, appended to its audit log
+  // as ACCESS_REFUSED (actor: the org the certificate names, if any).
+  Authenticator(const OrgRegistry* registry, std::string trust_domain,
+                store::Store* audit = nullptr)
+      : registry_(registry), trust_domain_(std::move(trust_domain)), audit_(audit) {}
 
   // Authenticates the peer of `auth_context` and authorises it for the full
   // method name `method`. `peer` is the transport address, for the log only.
@@ -56,8 +60,15 @@ class Authenticator {
   absl::Status CheckOrg(const v1::Organization& org, absl::string_view method,
                         absl::string_view peer) const;
 
+  // Logs and audits a refusal; returns the status for the caller: `hint`
+  // says how to fix it, `reason` is the machine-readable code.
+  absl::Status Refuse(absl::StatusCode code, absl::string_view method, absl::string_view peer,
+                      absl::string_view org_id, absl::string_view reason,
+                      absl::string_view hint) const;
+
   const OrgRegistry* const registry_;
   const std::string trust_domain_;
+  store::Store* const audit_;
 };
 
 }  // namespace silta::identity

@@ -1,6 +1,7 @@
 #include "server/identity/key_directory.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/audit/log_entry.h"
 #include "server/common/files.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -21,7 +22,11 @@ absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
   }
   SILTA_ASSIGN_OR_RETURN(std::string ca_pem, common::ReadFile(ca_file_));
   SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, ca_pem, trust_domain_, clock_()));
-  SILTA_RETURN_IF_ERROR(store_->PublishKeyBundle(bundle));
+  v1::AuditEntry entry = audit::NewEntry(v1::KEY_BUNDLE_PUBLISHED, clock_(), caller.org.org_id(),
+                                         request.acting_user());
+  entry.set_detail(bundle.key_id());
+  store::AuditEntries audit = {std::move(entry)};
+  SILTA_RETURN_IF_ERROR(store_->PublishKeyBundle(bundle, &audit));
   common::Log(common::LogLevel::kInfo, "key_bundle_published",
               {{"org_id", bundle.org_id()}, {"key_id", bundle.key_id()}});
   v1::PublishKeyBundleResponse response;

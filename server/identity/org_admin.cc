@@ -18,9 +18,9 @@ constexpr size_t kMaxReason = 500;
 
 absl::Status ValidateActingUser(const v1::ActingUser& user) {
   if (user.worker_id().empty() || user.worker_id().size() > kMaxWorkerId) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "acting_user.worker_id: required, 1-", kMaxWorkerId,
-        " characters (the worker's id in your own directory, never a HETU)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("acting_user.worker_id: required, 1-", kMaxWorkerId,
+                     " characters (the worker's id in your own directory, never a HETU)"));
   }
   for (char c : user.worker_id()) {
     if (!absl::ascii_isprint(static_cast<unsigned char>(c))) {
@@ -39,7 +39,9 @@ absl::StatusOr<v1::AddOrgResponse> OrgAdmin::AddOrg(const Caller& caller,
   if (absl::Status s = ValidateOrg(org); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("org.", s.message()));
   }
-  SILTA_ASSIGN_OR_RETURN(v1::Organization added, registry_->Add(std::move(org)));
+  SILTA_ASSIGN_OR_RETURN(
+      v1::Organization added,
+      registry_->Add(std::move(org), {caller.org.org_id(), request.acting_user()}));
   common::Log(common::LogLevel::kInfo, "org_added",
               {{"org_id", added.org_id()},
                {"by_org_id", caller.org.org_id()},
@@ -49,8 +51,7 @@ absl::StatusOr<v1::AddOrgResponse> OrgAdmin::AddOrg(const Caller& caller,
   return response;
 }
 
-absl::StatusOr<v1::ListOrgsResponse> OrgAdmin::ListOrgs(
-    const v1::ListOrgsRequest& request) const {
+absl::StatusOr<v1::ListOrgsResponse> OrgAdmin::ListOrgs(const v1::ListOrgsRequest& request) const {
   if (request.page_size() > kMaxPageSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size: at most ", kMaxPageSize, " (0 means ", kDefaultPageSize, ")"));
@@ -63,10 +64,9 @@ absl::StatusOr<v1::ListOrgsResponse> OrgAdmin::ListOrgs(
   const std::vector<v1::Organization> orgs = registry_->List();
   auto it = orgs.begin();
   if (!request.page_token().empty()) {
-    it = std::upper_bound(orgs.begin(), orgs.end(), request.page_token(),
-                          [](const std::string& token, const v1::Organization& org) {
-                            return token < org.org_id();
-                          });
+    it = std::upper_bound(
+        orgs.begin(), orgs.end(), request.page_token(),
+        [](const std::string& token, const v1::Organization& org) { return token < org.org_id(); });
   }
   v1::ListOrgsResponse response;
   for (; it != orgs.end() && static_cast<uint32_t>(response.orgs_size()) < page_size; ++it) {
@@ -84,15 +84,17 @@ absl::StatusOr<v1::GetOrgResponse> OrgAdmin::GetOrg(const v1::GetOrgRequest& req
   }
   std::optional<v1::Organization> org = registry_->Find(request.org_id());
   if (!org.has_value()) {
-    return absl::NotFoundError(absl::StrCat("organisation ", request.org_id(), " is not registered"));
+    return absl::NotFoundError(
+        absl::StrCat("organisation ", request.org_id(), " is not registered"));
   }
   v1::GetOrgResponse response;
   *response.mutable_org() = *std::move(org);
   return response;
 }
 
-absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(
-    const Caller& caller, const v1::SetOrgStateRequest& request, v1::OrgState state) {
+absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(const Caller& caller,
+                                                              const v1::SetOrgStateRequest& request,
+                                                              v1::OrgState state) {
   SILTA_RETURN_IF_ERROR(ValidateActingUser(request.acting_user()));
   if (!IsValidOrgId(request.org_id())) {
     return absl::InvalidArgumentError("org_id: must be 1-64 characters of a-z, 0-9 and '-'");
@@ -104,7 +106,10 @@ absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(
     return absl::FailedPreconditionError(
         "an administrator cannot suspend its own organisation; ask another admin organisation");
   }
-  SILTA_ASSIGN_OR_RETURN(v1::Organization org, registry_->SetState(request.org_id(), state));
+  SILTA_ASSIGN_OR_RETURN(
+      v1::Organization org,
+      registry_->SetState(request.org_id(), state, {caller.org.org_id(), request.acting_user()},
+                          request.reason()));
   common::Log(common::LogLevel::kInfo, state == v1::SUSPENDED ? "org_suspended" : "org_resumed",
               {{"org_id", org.org_id()},
                {"by_org_id", caller.org.org_id()},

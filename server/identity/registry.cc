@@ -90,6 +90,19 @@ absl::Status ValidateRegistryFile(const v1::OrgRegistryFile& file) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The audit entry of a registry change: the org concerned is the counterpart.
+v1::AuditEntry OrgEntry(v1::AuditEventType type, const v1::Organization& org,
+                        const audit::Actor& actor, absl::string_view detail) {
+  v1::AuditEntry e = audit::NewEntry(type, absl::Now(), actor);
+  e.set_counterpart_org_id(org.org_id());
+  e.set_detail(std::string(detail));
+  return e;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* store) {
   auto registry = std::unique_ptr<OrgRegistry>(new OrgRegistry(store));
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::Organization> orgs, store->ListOrgs());
@@ -114,7 +127,8 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
         if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
         *org.mutable_created_at() = NowTimestamp();
         *org.mutable_updated_at() = org.created_at();
-        SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+        store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, {}, "registry_file")};
+        SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
         orgs_.emplace(org.org_id(), org);
         changed.push_back(org);
         ++result.added;
@@ -130,7 +144,8 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
       *org.mutable_roles() = entry.roles();
       org.set_region(entry.region());
       *org.mutable_updated_at() = NowTimestamp();
-      SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+      store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, {}, "registry_file_update")};
+      SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
       changed.push_back(org);
       it->second = std::move(org);
       ++result.updated;
@@ -160,7 +175,7 @@ std::vector<v1::Organization> OrgRegistry::List() const {
   return orgs;
 }
 
-absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org) {
+absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org, const audit::Actor& actor) {
   if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
   SILTA_RETURN_IF_ERROR(ValidateOrg(org));
   *org.mutable_created_at() = NowTimestamp();
@@ -171,15 +186,17 @@ absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org) {
       return absl::AlreadyExistsError(
           absl::StrCat("organisation ", org.org_id(), " already exists"));
     }
-    SILTA_RETURN_IF_ERROR(store_->InsertOrg(org));
+    store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, actor, "")};
+    SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
     orgs_.emplace(org.org_id(), org);
   }
   Notify({org});
   return org;
 }
 
-absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
-                                                       v1::OrgState state) {
+absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id, v1::OrgState state,
+                                                       const audit::Actor& actor,
+                                                       absl::string_view reason) {
   v1::Organization org;
   {
     absl::MutexLock lock(&mu_);
@@ -191,7 +208,9 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
     org = it->second;
     org.set_state(state);
     *org.mutable_updated_at() = NowTimestamp();
-    SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org));
+    store::AuditEntries audit = {
+        OrgEntry(state == v1::SUSPENDED ? v1::ORG_SUSPENDED : v1::ORG_RESUMED, org, actor, reason)};
+    SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
     it->second = org;
   }
   Notify({org});

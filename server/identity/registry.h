@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/audit/log_entry.h"
 #include "server/store/store.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"
@@ -59,6 +60,9 @@ class OrgRegistry {
 
   // Applies a validated seed file (see the file comment). INVALID_ARGUMENT if
   // the file is invalid (nothing applied); UNAVAILABLE on store failure.
+  // Each added org is audited as ORG_ADDED by siltad (detail
+  // "registry_file"); a changed entry as ORG_ADDED with detail
+  // "registry_file_update".
   absl::StatusOr<SeedResult> ApplySeed(const v1::OrgRegistryFile& file);
 
   // The organisation, or nullopt if unknown.
@@ -68,12 +72,15 @@ class OrgRegistry {
   std::vector<v1::Organization> List() const;
 
   // Adds a new organisation (state ACTIVE unless given). INVALID_ARGUMENT,
-  // ALREADY_EXISTS, UNAVAILABLE.
-  absl::StatusOr<v1::Organization> Add(v1::Organization org);
+  // ALREADY_EXISTS, UNAVAILABLE. Audited as ORG_ADDED by `actor`.
+  absl::StatusOr<v1::Organization> Add(v1::Organization org, const audit::Actor& actor);
 
   // Sets an organisation's state. NOT_FOUND if unknown. Idempotent. The
   // change is visible to the next Find on any thread.
-  absl::StatusOr<v1::Organization> SetState(absl::string_view org_id, v1::OrgState state);
+  // Audited as ORG_SUSPENDED / ORG_RESUMED by `actor` with `reason` as
+  // detail.
+  absl::StatusOr<v1::Organization> SetState(absl::string_view org_id, v1::OrgState state,
+                                            const audit::Actor& actor, absl::string_view reason);
 
   // Called with the new entry after every change (add, state change, seed
   // update), on the changing thread, after the change is visible to Find and

@@ -13,6 +13,7 @@
 #include "server/crypto/random.h"
 #include "server/crypto/wire_format.h"
 #include "server/identity/spiffe_id.h"
+#include "server/routing/message_audit.h"
 #include "silta/v1/options.pb.h"
 #include "silta/v1/payloads.pb.h"
 
@@ -44,9 +45,14 @@ std::string ContentHash(const v1::SealedMessage& m) {
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-bool HasJustification(const v1::SealedMessage& m) {
-  return std::any_of(m.fields().begin(), m.fields().end(),
-                     [](const v1::SealedField& f) { return f.path() == kJustificationPath; });
+// Whether the receipt permitted `path` to `recipient_org_id` at Send.
+bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recipient_org_id,
+                     absl::string_view path) {
+  return std::any_of(receipt.decisions().begin(), receipt.decisions().end(),
+                     [&](const v1::Decision& d) {
+                       return d.recipient_org_id() == recipient_org_id && d.field_path() == path &&
+                              d.verdict() == v1::PERMIT;
+                     });
 }
 
 // The payload type's descriptor, if it is a Silta payload.
@@ -132,7 +138,8 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
     (*d)->next_attempt_us = now_us;
     released.push_back(**d);
   }
-  const absl::Status status = store_->UpdateDeliveries(released);
+  store::AuditEntries audit;  // a release changes nothing anyone sees
+  const absl::Status status = store_->UpdateDeliveries(released, &audit);
   if (!status.ok()) {
     common::Log(common::LogLevel::kWarn, "delivery_release_failed",
                 {{"org_id", caller.org.org_id()}, {"error", std::string(status.message())}});
@@ -140,12 +147,18 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
 }
 
 void Router::Tick() {
-  absl::StatusOr<int> expired = store_->ExpireMessages(absl::ToUnixMicros(clock_()));
+  const absl::Time now = clock_();
+  absl::StatusOr<std::vector<store::DeliveryRecord>> expired = store_->ExpireMessages(
+      absl::ToUnixMicros(now),
+      [now](const store::DeliveryRecord& d, const store::MessageRecord& m) -> store::AuditEntries {
+        return {ExpiryEntry(m, d.recipient_org_id, now)};
+      });
   if (!expired.ok()) {
     common::Log(common::LogLevel::kError, "message_expiry_failed",
                 {{"error", std::string(expired.status().message())}});
-  } else if (*expired > 0) {
-    common::Log(common::LogLevel::kInfo, "deliveries_expired", {{"count", absl::StrCat(*expired)}});
+  } else if (!expired->empty()) {
+    common::Log(common::LogLevel::kInfo, "deliveries_expired",
+                {{"count", absl::StrCat(expired->size())}});
   }
   Wake({});  // every subscriber: redeliveries may be due
 }
@@ -184,8 +197,8 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
     return Invalid("header.message_id", "must be a lower-case UUID (UUIDv7 recommended)");
   }
   if (h.sender_org_id() != caller.org.org_id()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "header.sender_org_id must be your organisation (", caller.org.org_id(), ")"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("header.sender_org_id must be your organisation (", caller.org.org_id(), ")"));
   }
   if (h.format_version() != crypto::kWireFormatVersion) {
     return Invalid("header.format_version", absl::StrCat("must be ", crypto::kWireFormatVersion));
@@ -228,11 +241,13 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
     const std::string where = absl::StrCat("message.fields[", i, "]");
     if (!paths.insert(f.path()).second) return Invalid(where, "path repeated");
     if (f.path() == kJustificationPath) {
-      if (f.category() != v1::CATEGORY_FREE_TEXT) return Invalid(where, "justification is FREE_TEXT");
+      if (f.category() != v1::CATEGORY_FREE_TEXT)
+        return Invalid(where, "justification is FREE_TEXT");
       continue;
     }
     const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
-    if (fd == nullptr) return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
+    if (fd == nullptr)
+      return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
     if (fd->options().GetExtension(v1::category) != f.category()) {
       return Invalid(where, "category differs from the payload schema");
     }
@@ -260,10 +275,10 @@ v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional
                             const v1::Organization& sender, const v1::Organization& recipient,
                             const v1::SealedField& field, bool has_justification, absl::Time at,
                             const v1::Policy& policy) const {
-  v1::Decision d = engine_->Decide(
-      consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(), at,
-                           header.statutory_basis(), has_justification),
-      policy);
+  v1::Decision d =
+      engine_->Decide(consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(),
+                                           at, header.statutory_basis(), has_justification),
+                      policy);
   d.set_field_path(field.path());
   return d;
 }
@@ -290,7 +305,8 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   }
 
   // The sender's signature, with its published (verified) key bundle.
-  absl::StatusOr<v1::KeyBundle> bundle = keys_->FindBundle(caller.org.org_id(), header.sender_key_id());
+  absl::StatusOr<v1::KeyBundle> bundle =
+      keys_->FindBundle(caller.org.org_id(), header.sender_key_id());
   if (!bundle.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "header.sender_key_id: ", bundle.status().message(), "; publish it with KeyService first"));
@@ -300,8 +316,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
       created >= ToTime(bundle->not_after())) {
     return Invalid("header.sender_key_id", "the key bundle was not valid at header.created_at");
   }
-  SILTA_ASSIGN_OR_RETURN(std::string manifest,
-                         crypto::ManifestBytes(header, message.fields(), {}));
+  SILTA_ASSIGN_OR_RETURN(std::string manifest, crypto::ManifestBytes(header, message.fields(), {}));
   if (!crypto::Ed25519Verify(bundle->signing_public_key(), manifest, message.signature()).ok()) {
     return Invalid("message.signature", "does not verify with the sender's published signing key");
   }
@@ -318,7 +333,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
 
   // Decide every (recipient, field); keep wrapped keys only where permitted.
   const absl::Time now = clock_();
-  const bool justified = HasJustification(message);
+  const bool justified = crypto::HasJustification(message);
   v1::SealedMessage stored = message;
   v1::DeliveryReceipt receipt;
   receipt.set_message_id(header.message_id());
@@ -336,10 +351,9 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
     int permitted = 0;
     for (v1::SealedField& field : *stored.mutable_fields()) {
       v1::Decision d = Decide(header, c, caller.org, *recipient, field, justified, now, *policy);
-      const bool has_key = std::any_of(field.wrapped_keys().begin(), field.wrapped_keys().end(),
-                                       [&](const v1::WrappedKey& k) {
-                                         return k.recipient_org_id() == recipient_id;
-                                       });
+      const bool has_key = std::any_of(
+          field.wrapped_keys().begin(), field.wrapped_keys().end(),
+          [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
       if (d.verdict() == v1::PERMIT && has_key) {
         ++permitted;
       } else {
@@ -365,9 +379,11 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
     record.deliveries.push_back(std::move(delivery));
     if (permitted > 0) pending_recipients.push_back(recipient_id);
   }
+  store::AuditEntries audit = AcceptanceEntries(message, c, receipt, *policy, now);
   record.body = std::move(stored);
   record.receipt = receipt;
-  SILTA_RETURN_IF_ERROR(store_->InsertMessage(record));
+  SILTA_RETURN_IF_ERROR(store_->InsertMessage(record, &audit));
+  receipt.set_audit_index(audit.front().index());
   common::Log(common::LogLevel::kInfo, "message_accepted",
               {{"message_id", record.message_id},
                {"sender_org_id", record.sender_org_id},
@@ -385,11 +401,13 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
                                                           uint32_t limit) {
   const absl::Time now = clock_();
   if (ack_timeout <= absl::ZeroDuration()) ack_timeout = options_.ack_timeout;
-  SILTA_ASSIGN_OR_RETURN(std::vector<store::DeliveryRecord> due,
-                         store_->DueDeliveries(caller.org.org_id(), absl::ToUnixMicros(now), limit));
+  SILTA_ASSIGN_OR_RETURN(
+      std::vector<store::DeliveryRecord> due,
+      store_->DueDeliveries(caller.org.org_id(), absl::ToUnixMicros(now), limit));
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   std::vector<v1::Delivery> out;
   std::vector<store::DeliveryRecord> updates;
+  store::AuditEntries audit;
   for (store::DeliveryRecord& d : due) {
     SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d.message_id));
     if (!m.has_value() || !m->body.has_value()) continue;
@@ -400,14 +418,20 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
       if (loaded.ok()) c = *std::move(loaded);
     }
     const std::optional<v1::Organization> sender = orgs_->Find(m->sender_org_id);
-    const bool justified = HasJustification(body);
+    const bool justified = crypto::HasJustification(body);
     // Re-decide at delivery: a withdrawn consent or removed member strips fields now.
     absl::flat_hash_set<std::string> permitted;
+    std::vector<v1::Decision> permitted_decisions;
+    std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
-      if (sender.has_value() &&
-          Decide(body.header(), c, *sender, caller.org, field, justified, now, *policy).verdict() ==
-              v1::PERMIT) {
+      if (!sender.has_value()) break;
+      v1::Decision decision =
+          Decide(body.header(), c, *sender, caller.org, field, justified, now, *policy);
+      if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
+        permitted_decisions.push_back(std::move(decision));
+      } else if (PermittedAtSend(m->receipt, caller.org.org_id(), field.path())) {
+        revoked.push_back(std::move(decision));
       }
     }
     int withheld = 0;
@@ -421,10 +445,27 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     if (redacted.fields().empty()) {
       d.state = v1::NOTHING_PERMITTED;
       updates.push_back(d);
+      for (v1::AuditEntry& e : DeliveryEntries(*m, c, {}, revoked, d.attempts, *policy, now)) {
+        audit.push_back(std::move(e));
+      }
       continue;
     }
+    // Only the fields the recipient can open are disclosed.
+    permitted_decisions.erase(
+        std::remove_if(permitted_decisions.begin(), permitted_decisions.end(),
+                       [&](const v1::Decision& decision) {
+                         return std::none_of(redacted.fields().begin(), redacted.fields().end(),
+                                             [&](const v1::SealedField& f) {
+                                               return f.path() == decision.field_path();
+                                             });
+                       }),
+        permitted_decisions.end());
     d.state = v1::DELIVERED;
     ++d.attempts;
+    for (v1::AuditEntry& e :
+         DeliveryEntries(*m, c, permitted_decisions, revoked, d.attempts, *policy, now)) {
+      audit.push_back(std::move(e));
+    }
     d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
     updates.push_back(d);
     v1::Delivery delivery;
@@ -434,8 +475,9 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     delivery.set_attempt(d.attempts);
     out.push_back(std::move(delivery));
   }
-  // One transaction marks the whole batch before any of it is written.
-  SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates));
+  // One transaction marks the whole batch, with the evidence of every
+  // disclosure, before any of it is written.
+  SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
   return out;
 }
 
@@ -451,12 +493,21 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
   }
   if (d->state == v1::ACKED) return v1::AckResponse();
   if (d->state != v1::DELIVERED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "delivery ", request.delivery_id(), " is ", v1::RecipientState_Name(d->state)));
+    return absl::FailedPreconditionError(absl::StrCat("delivery ", request.delivery_id(), " is ",
+                                                      v1::RecipientState_Name(d->state)));
   }
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d->message_id));
+  if (!m.has_value()) return absl::InternalError("a delivery without its message");
+  std::optional<v1::Case> c;
+  if (!m->case_id.empty()) {
+    absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
+    if (loaded.ok()) c = *std::move(loaded);
+  }
+  const absl::Time now = clock_();
   d->state = v1::ACKED;
-  d->updated_at_us = absl::ToUnixMicros(clock_());
-  SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(*d));
+  d->updated_at_us = absl::ToUnixMicros(now);
+  store::AuditEntries audit = {AckEntry(*m, c, caller.org.org_id(), now)};
+  SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(*d, &audit));
   return v1::AckResponse();
 }
 

@@ -73,7 +73,8 @@ class Router {
 
   absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
                                         const v1::SendRequest& request);
-  absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller, const v1::AckRequest& request);
+  absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller,
+                                      const v1::AckRequest& request);
   absl::StatusOr<v1::GetMessageStatusResponse> GetMessageStatus(
       const identity::Caller& caller, const v1::GetMessageStatusRequest& request);
 

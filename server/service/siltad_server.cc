@@ -10,6 +10,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/common/files.h"
+#include "server/audit/log_entry.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/identity/tls_credentials.h"
@@ -92,7 +93,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   SILTA_ASSIGN_OR_RETURN(identity::SeedResult seeded, self->registry_->ApplySeed(seed));
 
   self->authenticator_ = std::make_unique<identity::Authenticator>(
-      self->registry_.get(), config.tls().trust_domain());
+      self->registry_.get(), config.tls().trust_domain(), self->store_.get());
   self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
   self->org_service_ =
       std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get(),
@@ -200,6 +201,12 @@ absl::Status SiltadServer::Reload() {
     result.Update(seed.status());
   }
   result.Update(identity::CheckTlsFiles(config_.tls()));
+  v1::AuditEntry reloaded = audit::NewEntry(v1::CONFIG_RELOADED, absl::Now(), "");
+  reloaded.set_detail(result.ok() ? absl::StrCat("ok orgs_added=", seeded.added,
+                                                 " orgs_updated=", seeded.updated)
+                                  : "failed");
+  store::AuditEntries audit = {std::move(reloaded)};
+  result.Update(store_->AppendAudit(&audit));
   if (result.ok()) {
     common::Log(common::LogLevel::kInfo, "config_reloaded",
                 {{"orgs_added", absl::StrCat(seeded.added)},

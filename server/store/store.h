@@ -10,9 +10,17 @@
 //   ALREADY_EXISTS     a unique key is taken
 //   UNAVAILABLE        transient database failure (busy, I/O); safe to retry
 //   INTERNAL           corrupt data or a broken invariant
+//
+// The audit log: every mutating call takes the audit entries that record
+// its state change (`AuditEntries* audit`) and appends them — index
+// assigned, Merkle tree nodes updated — in the same transaction as the
+// change: either both are stored or neither. On success each entry's
+// `index` is set. Entry times never go backwards: an entry stamped before
+// the previous one gets the previous one's time, so log order is time order.
 #ifndef SILTA_SERVER_STORE_STORE_H_
 #define SILTA_SERVER_STORE_STORE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +28,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/audit/merkle.h"
+#include "silta/v1/audit.pb.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/consent.pb.h"
@@ -27,6 +37,21 @@
 #include "silta/v1/org.pb.h"
 
 namespace silta::store {
+
+using AuditEntries = std::vector<v1::AuditEntry>;
+
+// Filters of QueryAudit; set ones must all match.
+struct AuditQuery {
+  std::string case_id;
+  std::string subject_ref;
+  std::string org_id;                     // actor or counterpart
+  std::string visible_to_org;             // if set: only entries with it as actor or counterpart
+  std::vector<v1::AuditEventType> types;  // empty = all
+  int64_t from_us = 0;                    // inclusive; 0 = no bound
+  int64_t until_us = 0;                   // exclusive; 0 = no bound
+  uint64_t after_index = 0;               // paging: entries with index >= this
+  uint32_t limit = 100;
+};
 
 // One recipient's delivery of one message.
 struct DeliveryRecord {
@@ -61,14 +86,13 @@ class Store {
   virtual absl::StatusOr<int> SchemaVersion() = 0;
 
   // Inserts a new organisation. ALREADY_EXISTS if org_id is taken.
-  virtual absl::Status InsertOrg(const v1::Organization& org) = 0;
+  virtual absl::Status InsertOrg(const v1::Organization& org, AuditEntries* audit) = 0;
 
   // Replaces an existing organisation's row. NOT_FOUND if absent.
-  virtual absl::Status UpdateOrg(const v1::Organization& org) = 0;
+  virtual absl::Status UpdateOrg(const v1::Organization& org, AuditEntries* audit) = 0;
 
   // Returns the organisation or std::nullopt if unknown.
-  virtual absl::StatusOr<std::optional<v1::Organization>> GetOrg(
-      absl::string_view org_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::Organization>> GetOrg(absl::string_view org_id) = 0;
 
   // Returns every organisation ordered by org_id.
   virtual absl::StatusOr<std::vector<v1::Organization>> ListOrgs() = 0;
@@ -78,18 +102,19 @@ class Store {
   // Inserts a new case (members from member_org_ids) and its CASE_OPENED
   // event. FAILED_PRECONDITION if the subject already has an open case (the
   // store enforces one open case per subject); ALREADY_EXISTS for a taken id.
-  virtual absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event) = 0;
+  virtual absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event,
+                                  AuditEntries* audit) = 0;
 
   // Replaces an existing case (members included) and appends `event`.
   // NOT_FOUND if absent.
-  virtual absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event) = 0;
+  virtual absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
+                                  AuditEntries* audit) = 0;
 
   // The case, or nullopt.
   virtual absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) = 0;
 
   // The subject's open case, or nullopt.
-  virtual absl::StatusOr<std::optional<v1::Case>> FindOpenCase(
-      absl::string_view subject_ref) = 0;
+  virtual absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) = 0;
 
   // Cases `org_id` is a member of, newest first; state UNSPECIFIED = all.
   virtual absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
@@ -98,19 +123,18 @@ class Store {
                                                                 uint32_t limit) = 0;
 
   // A case's events, oldest first.
-  virtual absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(
-      absl::string_view case_id) = 0;
+  virtual absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) = 0;
 
   // ---- Consents and refusals: records plus append-only events. ----
 
   // Inserts a consent whose history holds its GIVEN event. ALREADY_EXISTS
   // for a taken id.
-  virtual absl::Status InsertConsent(const v1::Consent& consent) = 0;
+  virtual absl::Status InsertConsent(const v1::Consent& consent, AuditEntries* audit) = 0;
   // Inserts a refusal whose history holds its GIVEN event.
-  virtual absl::Status InsertRefusal(const v1::Refusal& refusal) = 0;
+  virtual absl::Status InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) = 0;
   // Appends an event to a consent's or refusal's history. NOT_FOUND if absent.
   virtual absl::Status AppendConsentEvent(absl::string_view record_id,
-                                          const v1::ConsentEvent& event) = 0;
+                                          const v1::ConsentEvent& event, AuditEntries* audit) = 0;
 
   // A subject's consents and refusals with full histories; an empty
   // subject_ref lists every subject's (engine rebuild at start-up).
@@ -127,7 +151,7 @@ class Store {
   // Stores a verified bundle as its org's current one and marks the org's
   // earlier bundles retired (they stay, to open old messages), atomically.
   // ALREADY_EXISTS if the key_id is taken.
-  virtual absl::Status PublishKeyBundle(const v1::KeyBundle& bundle) = 0;
+  virtual absl::Status PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) = 0;
   // An org's bundles, newest first; retired ones only if asked.
   virtual absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                                     bool include_retired) = 0;
@@ -135,8 +159,9 @@ class Store {
   // ---- Messages and deliveries. ----
 
   // Stores an accepted message with its deliveries, durably (fsync) and
-  // atomically. ALREADY_EXISTS if the message id is taken.
-  virtual absl::Status InsertMessage(const MessageRecord& message) = 0;
+  // atomically. ALREADY_EXISTS if the message id is taken. The index of the
+  // first audit entry (MESSAGE_ACCEPTED) is stored as receipt.audit_index.
+  virtual absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) = 0;
   // The message with its deliveries, or nullopt.
   virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) = 0;
   // Deliveries due for `recipient_org_id` at `now_us`: PENDING, or DELIVERED
@@ -146,15 +171,44 @@ class Store {
   // Sets a delivery's state (and attempts/next attempt). When every delivery
   // of the message is ACKED, EXPIRED_UNDELIVERED or NOTHING_PERMITTED, the
   // body is purged in the same transaction. NOT_FOUND if absent.
-  virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) = 0;
   // UpdateDelivery for several deliveries in one transaction (one fsync).
-  virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) = 0;
+  virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
+                                        AuditEntries* audit) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to
-  // EXPIRED_UNDELIVERED and purges their bodies; returns how many.
-  virtual absl::StatusOr<int> ExpireMessages(int64_t now_us) = 0;
+  // EXPIRED_UNDELIVERED and purges their bodies; returns them. `audit_for`
+  // makes the audit entries of each expired delivery (with its message),
+  // appended in the same transaction.
+  using ExpiryAudit =
+      std::function<AuditEntries(const DeliveryRecord& delivery, const MessageRecord& message)>;
+  virtual absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(
+      int64_t now_us, const ExpiryAudit& audit_for) = 0;
   // A delivery by id, or nullopt.
   virtual absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(
       absl::string_view delivery_id) = 0;
+
+  // ---- The audit log. ----
+
+  // Appends entries that record no state change of their own (a refused
+  // call, a reload, an existing-case check), durably.
+  virtual absl::Status AppendAudit(AuditEntries* audit) = 0;
+  // The number of entries.
+  virtual absl::StatusOr<uint64_t> AuditSize() = 0;
+  // Entries [begin, end) by index, oldest first.
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> ReadAuditRange(uint64_t begin,
+                                                                     uint64_t end) = 0;
+  // The index of the first entry at or after `at_us` (AuditSize() if none).
+  virtual absl::StatusOr<uint64_t> FirstAuditIndexAt(int64_t at_us) = 0;
+  // Entries matching `query`, in log order, at most query.limit.
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& query) = 0;
+  // Hashes of perfect Merkle subtrees (audit/merkle.h); INTERNAL if one is
+  // missing. Reads O(1) rows per node, never the log.
+  virtual absl::StatusOr<std::vector<std::string>> ReadAuditNodes(
+      const std::vector<audit::NodeId>& nodes) = 0;
+  // Stores a signed tree head (idempotent for a size already stored).
+  virtual absl::Status InsertTreeHead(const v1::SignedTreeHead& head) = 0;
+  // The tree head of the largest size, or nullopt.
+  virtual absl::StatusOr<std::optional<v1::SignedTreeHead>> LatestTreeHead() = 0;
 };
 
 }  // namespace silta::store

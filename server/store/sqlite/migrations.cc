@@ -86,6 +86,37 @@ CREATE TABLE deliveries (
 ) STRICT;
 CREATE INDEX deliveries_due ON deliveries(recipient_org_id, state, next_attempt_us);
 )sql"},
+      {5, "the audit log: entries, Merkle tree nodes, signed tree heads", R"sql(
+CREATE TABLE audit_entries (
+  idx                INTEGER PRIMARY KEY,  -- the entry's index in the log
+  type               INTEGER NOT NULL,     -- silta.v1.AuditEventType
+  at_us              INTEGER NOT NULL,
+  actor_org_id       TEXT NOT NULL,
+  counterpart_org_id TEXT NOT NULL,
+  subject_ref        TEXT NOT NULL,
+  case_id            TEXT NOT NULL,
+  message_id         TEXT NOT NULL,
+  entry              BLOB NOT NULL         -- serialized silta.v1.AuditEntry
+) STRICT;
+CREATE INDEX audit_by_time ON audit_entries(at_us);
+CREATE INDEX audit_by_subject ON audit_entries(subject_ref, idx) WHERE subject_ref != '';
+CREATE INDEX audit_by_case ON audit_entries(case_id, idx) WHERE case_id != '';
+CREATE INDEX audit_by_actor ON audit_entries(actor_org_id, idx);
+CREATE INDEX audit_by_counterpart ON audit_entries(counterpart_org_id, idx)
+  WHERE counterpart_org_id != '';
+-- Hashes of the perfect subtrees of the RFC 6962 tree (level 0 = leaves).
+CREATE TABLE audit_nodes (
+  level INTEGER NOT NULL,
+  idx   INTEGER NOT NULL,
+  hash  BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE audit_tree_heads (
+  tree_size INTEGER PRIMARY KEY,
+  at_us     INTEGER NOT NULL,
+  head      BLOB NOT NULL                  -- serialized silta.v1.SignedTreeHead
+) STRICT;
+)sql"},
   };
   return *migrations;
 }

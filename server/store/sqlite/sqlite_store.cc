@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <utility>
+#include <variant>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
@@ -11,6 +13,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/audit/log_entry.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
 
@@ -40,8 +45,7 @@ class Statement {
  public:
   static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()),
-                                      &stmt, nullptr);
+    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
     return Statement(db, stmt);
   }
@@ -53,13 +57,11 @@ class Statement {
   }
 
   void BindText(int index, absl::string_view value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   }
   void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
   void BindBlob(int index, const std::string& value) {
-    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()),
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   }
 
   // Steps once: true if a row is available, false when done.
@@ -68,6 +70,11 @@ class Statement {
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     return SqliteError(db_, rc, "step");
+  }
+  // Makes the statement ready to run again with new bindings.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
   }
   // Runs a statement that returns no rows.
   absl::Status Run() {
@@ -79,15 +86,13 @@ class Statement {
   std::string Text(int col) const {
     const unsigned char* text = sqlite3_column_text(stmt_, col);
     const int len = sqlite3_column_bytes(stmt_, col);
-    return text == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(text), len);
+    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), len);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string Blob(int col) const {
     const void* data = sqlite3_column_blob(stmt_, col);
     const int len = sqlite3_column_bytes(stmt_, col);
-    return data == nullptr ? std::string()
-                           : std::string(static_cast<const char*>(data), len);
+    return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), len);
   }
 
  private:
@@ -114,17 +119,14 @@ google::protobuf::Timestamp FromMicros(int64_t us) {
   return common::ToTimestamp(absl::FromUnixMicros(us));
 }
 
-std::string EncodeRoles(const v1::Organization& org) {
-  return absl::StrJoin(org.roles(), ",");
-}
+std::string EncodeRoles(const v1::Organization& org) { return absl::StrJoin(org.roles(), ","); }
 
 absl::Status DecodeRoles(absl::string_view text, v1::Organization* org) {
   if (text.empty()) return absl::OkStatus();
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     int role = 0;
     if (!absl::SimpleAtoi(part, &role) || !v1::Role_IsValid(role)) {
-      return absl::InternalError(
-          absl::StrCat("orgs.roles of ", org->org_id(), " is corrupt"));
+      return absl::InternalError(absl::StrCat("orgs.roles of ", org->org_id(), " is corrupt"));
     }
     org->add_roles(static_cast<v1::Role>(role));
   }
@@ -183,7 +185,8 @@ constexpr int kRefusalKind = 2;
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+SqliteStore::SqliteStore(sqlite3* db, SqliteOptions options)
+    : options_(std::move(options)), db_(db) {}
 
 SqliteStore::~SqliteStore() {
   if (read_db_ != nullptr) {
@@ -202,8 +205,8 @@ SqliteStore::ReadLock::ReadLock(SqliteStore* store)
 
 SqliteStore::ReadLock::~ReadLock() { mu_->Unlock(); }
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& path, const SqliteOptions& options) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                               const SqliteOptions& options) {
   return OpenWithMigrationsForTest(path, options, SqliteMigrations());
 }
 
@@ -212,8 +215,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     const std::vector<Migration>& migrations) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = absl::UnavailableError(absl::StrCat(
         "cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
@@ -221,7 +223,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     sqlite3_close_v2(db);
     return status;
   }
-  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(db));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(db, options));
   {
     absl::MutexLock lock(&store->mu_);
     sqlite3_busy_timeout(db, options.busy_timeout_ms);
@@ -231,13 +233,12 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
   }
   absl::Status migrated = store->Migrate(migrations);
   if (!migrated.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database ", path, ": ", migrated.message()));
+    return absl::FailedPreconditionError(absl::StrCat("database ", path, ": ", migrated.message()));
   }
   if (path != ":memory:") {
     sqlite3* reader = nullptr;
-    const int read_rc = sqlite3_open_v2(path.c_str(), &reader,
-                                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int read_rc =
+        sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     if (read_rc != SQLITE_OK) {
       sqlite3_close_v2(reader);
       return absl::UnavailableError(absl::StrCat("cannot open database ", path, " for reading"));
@@ -267,18 +268,19 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   SILTA_ASSIGN_OR_RETURN(const int current, SchemaVersionLocked());
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (current > latest) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "schema version ", current, " is newer than this siltad supports (", latest,
-        "); run the siltad version that wrote it, or restore a backup"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("schema version ", current, " is newer than this siltad supports (", latest,
+                     "); run the siltad version that wrote it, or restore a backup"));
   }
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
     SILTA_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     absl::Status applied = Exec(db_, m.sql);
     if (applied.ok()) {
-      absl::StatusOr<Statement> record = Statement::Prepare(
-          db_, "INSERT INTO schema_migrations(version, description, applied_at_us) "
-               "VALUES(?, ?, ?)");
+      absl::StatusOr<Statement> record =
+          Statement::Prepare(db_,
+                             "INSERT INTO schema_migrations(version, description, applied_at_us) "
+                             "VALUES(?, ?, ?)");
       if (record.ok()) {
         record->BindInt(1, m.version);
         record->BindText(2, m.description);
@@ -292,8 +294,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
       const absl::Status rolled_back = Exec(db_, "ROLLBACK");
       return absl::FailedPreconditionError(absl::StrCat(
           "migration ", m.version, " (", m.description, ") failed: ", applied.message(),
-          rolled_back.ok() ? "" : absl::StrCat("; rollback also failed: ",
-                                               rolled_back.message())));
+          rolled_back.ok() ? "" : absl::StrCat("; rollback also failed: ", rolled_back.message())));
     }
     SILTA_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
   }
@@ -314,56 +315,62 @@ absl::StatusOr<int> SqliteStore::SchemaVersion() {
   return SchemaVersionLocked();
 }
 
-absl::Status SqliteStore::InsertOrg(const v1::Organization& org) {
+absl::Status SqliteStore::InsertOrg(const v1::Organization& org, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("INSERT INTO orgs(", kOrgColumns,
-                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)")));
-  stmt.BindText(1, org.org_id());
-  stmt.BindText(2, org.display_name());
-  stmt.BindInt(3, org.kind());
-  stmt.BindText(4, EncodeRoles(org));
-  stmt.BindInt(5, org.state());
-  stmt.BindText(6, org.region());
-  stmt.BindInt(7, ToMicros(org.created_at()));
-  stmt.BindInt(8, ToMicros(org.updated_at()));
-  absl::Status status = stmt.Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("organisation ", org.org_id(), " already exists"));
-  }
-  return status;
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_, absl::StrCat("INSERT INTO orgs(", kOrgColumns,
+                                                 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)")));
+        stmt.BindText(1, org.org_id());
+        stmt.BindText(2, org.display_name());
+        stmt.BindInt(3, org.kind());
+        stmt.BindText(4, EncodeRoles(org));
+        stmt.BindInt(5, org.state());
+        stmt.BindText(6, org.region());
+        stmt.BindInt(7, ToMicros(org.created_at()));
+        stmt.BindInt(8, ToMicros(org.updated_at()));
+        absl::Status status = stmt.Run();
+        if (absl::IsAlreadyExists(status)) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("organisation ", org.org_id(), " already exists"));
+        }
+        return status;
+      },
+      audit);
 }
 
-absl::Status SqliteStore::UpdateOrg(const v1::Organization& org) {
+absl::Status SqliteStore::UpdateOrg(const v1::Organization& org, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_,
-                         "UPDATE orgs SET display_name = ?, kind = ?, roles = ?, state = ?, "
-                         "region = ?, updated_at_us = ? WHERE org_id = ?"));
-  stmt.BindText(1, org.display_name());
-  stmt.BindInt(2, org.kind());
-  stmt.BindText(3, EncodeRoles(org));
-  stmt.BindInt(4, org.state());
-  stmt.BindText(5, org.region());
-  stmt.BindInt(6, ToMicros(org.updated_at()));
-  stmt.BindText(7, org.org_id());
-  SILTA_RETURN_IF_ERROR(stmt.Run());
-  if (sqlite3_changes(db_) == 0) {
-    return absl::NotFoundError(absl::StrCat("organisation ", org.org_id(), " not found"));
-  }
-  return absl::OkStatus();
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_,
+                               "UPDATE orgs SET display_name = ?, kind = ?, roles = ?, state = ?, "
+                               "region = ?, updated_at_us = ? WHERE org_id = ?"));
+        stmt.BindText(1, org.display_name());
+        stmt.BindInt(2, org.kind());
+        stmt.BindText(3, EncodeRoles(org));
+        stmt.BindInt(4, org.state());
+        stmt.BindText(5, org.region());
+        stmt.BindInt(6, ToMicros(org.updated_at()));
+        stmt.BindText(7, org.org_id());
+        SILTA_RETURN_IF_ERROR(stmt.Run());
+        if (sqlite3_changes(db_) == 0) {
+          return absl::NotFoundError(absl::StrCat("organisation ", org.org_id(), " not found"));
+        }
+        return absl::OkStatus();
+      },
+      audit);
 }
 
-absl::StatusOr<std::optional<v1::Organization>> SqliteStore::GetOrg(
-    absl::string_view org_id) {
+absl::StatusOr<std::optional<v1::Organization>> SqliteStore::GetOrg(absl::string_view org_id) {
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
-                                           " FROM orgs WHERE org_id = ?")));
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns, " FROM orgs WHERE org_id = ?")));
   stmt.BindText(1, org_id);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<v1::Organization>();
@@ -375,8 +382,7 @@ absl::StatusOr<std::vector<v1::Organization>> SqliteStore::ListOrgs() {
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
-                                           " FROM orgs ORDER BY org_id")));
+      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns, " FROM orgs ORDER BY org_id")));
   std::vector<v1::Organization> orgs;
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -394,8 +400,8 @@ absl::Status SqliteStore::InTransactionLocked(const std::function<absl::Status()
   if (!status.ok()) {
     const absl::Status rolled_back = Exec(db_, "ROLLBACK");
     if (!rolled_back.ok()) {
-      return absl::InternalError(absl::StrCat(status.message(),
-                                              "; rollback also failed: ", rolled_back.message()));
+      return absl::InternalError(
+          absl::StrCat(status.message(), "; rollback also failed: ", rolled_back.message()));
     }
   }
   return status;
@@ -420,56 +426,64 @@ absl::Status SqliteStore::WriteMembersLocked(const v1::Case& c) {
 absl::Status SqliteStore::AppendCaseEventLocked(const v1::CaseEvent& event) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
-                         "INSERT INTO case_events(case_id, seq, event) VALUES(?, "
-                         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?), ?)"));
+      Statement::Prepare(
+          db_,
+          "INSERT INTO case_events(case_id, seq, event) VALUES(?, "
+          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?), ?)"));
   stmt.BindText(1, event.case_id());
   stmt.BindText(2, event.case_id());
   stmt.BindBlob(3, event.SerializeAsString());
   return stmt.Run();
 }
 
-absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& event) {
+absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& event,
+                                     AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_,
-                           "INSERT INTO cases(case_id, subject_ref, state, created_at_us, record) "
-                           "VALUES(?, ?, ?, ?, ?)"));
-    stmt.BindText(1, c.case_id());
-    stmt.BindText(2, c.subject_ref());
-    stmt.BindInt(3, c.state());
-    stmt.BindInt(4, ToMicros(c.created_at()));
-    stmt.BindBlob(5, c.SerializeAsString());
-    absl::Status inserted = stmt.Run();
-    if (absl::IsAlreadyExists(inserted)) {
-      // Either the id is taken or the subject has an open case (partial
-      // unique index); the latter is the one callers can meet.
-      return absl::FailedPreconditionError("the subject already has an open case");
-    }
-    SILTA_RETURN_IF_ERROR(inserted);
-    SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
-    return AppendCaseEventLocked(event);
-  });
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(
+                db_,
+                "INSERT INTO cases(case_id, subject_ref, state, created_at_us, record) "
+                "VALUES(?, ?, ?, ?, ?)"));
+        stmt.BindText(1, c.case_id());
+        stmt.BindText(2, c.subject_ref());
+        stmt.BindInt(3, c.state());
+        stmt.BindInt(4, ToMicros(c.created_at()));
+        stmt.BindBlob(5, c.SerializeAsString());
+        absl::Status inserted = stmt.Run();
+        if (absl::IsAlreadyExists(inserted)) {
+          // Either the id is taken or the subject has an open case (partial
+          // unique index); the latter is the one callers can meet.
+          return absl::FailedPreconditionError("the subject already has an open case");
+        }
+        SILTA_RETURN_IF_ERROR(inserted);
+        SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
+        return AppendCaseEventLocked(event);
+      },
+      audit);
 }
 
-absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event) {
+absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
+                                     AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_, "UPDATE cases SET state = ?, record = ? WHERE case_id = ?"));
-    stmt.BindInt(1, c.state());
-    stmt.BindBlob(2, c.SerializeAsString());
-    stmt.BindText(3, c.case_id());
-    SILTA_RETURN_IF_ERROR(stmt.Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " not found"));
-    }
-    SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
-    return AppendCaseEventLocked(event);
-  });
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_, "UPDATE cases SET state = ?, record = ? WHERE case_id = ?"));
+        stmt.BindInt(1, c.state());
+        stmt.BindBlob(2, c.SerializeAsString());
+        stmt.BindText(3, c.case_id());
+        SILTA_RETURN_IF_ERROR(stmt.Run());
+        if (sqlite3_changes(db_) == 0) {
+          return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " not found"));
+        }
+        SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
+        return AppendCaseEventLocked(event);
+      },
+      audit);
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view case_id) {
@@ -498,10 +512,11 @@ absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
-                         "SELECT c.record FROM cases c JOIN case_members m ON m.case_id = c.case_id "
-                         "WHERE m.org_id = ? AND (? = 0 OR c.state = ?) "
-                         "ORDER BY c.created_at_us DESC, c.case_id DESC LIMIT ? OFFSET ?"));
+      Statement::Prepare(
+          db_,
+          "SELECT c.record FROM cases c JOIN case_members m ON m.case_id = c.case_id "
+          "WHERE m.org_id = ? AND (? = 0 OR c.state = ?) "
+          "ORDER BY c.created_at_us DESC, c.case_id DESC LIMIT ? OFFSET ?"));
   stmt.BindText(1, org_id);
   stmt.BindInt(2, state);
   stmt.BindInt(3, state);
@@ -522,20 +537,23 @@ absl::StatusOr<std::vector<v1::CaseEvent>> SqliteStore::ListCaseEvents(absl::str
 absl::Status SqliteStore::InsertConsentRecordLocked(absl::string_view id,
                                                     absl::string_view subject_ref, int kind,
                                                     const google::protobuf::Message& record,
-                                                    const v1::ConsentEvent& given) {
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_,
-                           "INSERT INTO consent_records(record_id, subject_ref, kind, record) "
-                           "VALUES(?, ?, ?, ?)"));
-    stmt.BindText(1, id);
-    stmt.BindText(2, subject_ref);
-    stmt.BindInt(3, kind);
-    stmt.BindBlob(4, record.SerializeAsString());
-    SILTA_RETURN_IF_ERROR(stmt.Run());
-    return AppendConsentEventLocked(id, given);
-  });
+                                                    const v1::ConsentEvent& given,
+                                                    AuditEntries* audit) {
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_,
+                               "INSERT INTO consent_records(record_id, subject_ref, kind, record) "
+                               "VALUES(?, ?, ?, ?)"));
+        stmt.BindText(1, id);
+        stmt.BindText(2, subject_ref);
+        stmt.BindInt(3, kind);
+        stmt.BindBlob(4, record.SerializeAsString());
+        SILTA_RETURN_IF_ERROR(stmt.Run());
+        return AppendConsentEventLocked(id, given);
+      },
+      audit);
 }
 
 absl::Status SqliteStore::AppendConsentEventLocked(absl::string_view record_id,
@@ -552,7 +570,7 @@ absl::Status SqliteStore::AppendConsentEventLocked(absl::string_view record_id,
   return stmt.Run();
 }
 
-absl::Status SqliteStore::InsertConsent(const v1::Consent& consent) {
+absl::Status SqliteStore::InsertConsent(const v1::Consent& consent, AuditEntries* audit) {
   if (consent.history_size() != 1) {
     return absl::InvalidArgumentError("a new consent must carry exactly its GIVEN event");
   }
@@ -560,10 +578,10 @@ absl::Status SqliteStore::InsertConsent(const v1::Consent& consent) {
   record.clear_history();
   absl::MutexLock lock(&mu_);
   return InsertConsentRecordLocked(consent.consent_id(), consent.subject_ref(), kConsentKind,
-                                   record, consent.history(0));
+                                   record, consent.history(0), audit);
 }
 
-absl::Status SqliteStore::InsertRefusal(const v1::Refusal& refusal) {
+absl::Status SqliteStore::InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) {
   if (refusal.history_size() != 1) {
     return absl::InvalidArgumentError("a new refusal must carry exactly its GIVEN event");
   }
@@ -571,25 +589,27 @@ absl::Status SqliteStore::InsertRefusal(const v1::Refusal& refusal) {
   record.clear_history();
   absl::MutexLock lock(&mu_);
   return InsertConsentRecordLocked(refusal.refusal_id(), refusal.subject_ref(), kRefusalKind,
-                                   record, refusal.history(0));
+                                   record, refusal.history(0), audit);
 }
 
 absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
-                                             const v1::ConsentEvent& event) {
+                                             const v1::ConsentEvent& event, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement exists,
-        Statement::Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
-    exists.BindText(1, record_id);
-    SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
-    if (!row) return absl::NotFoundError(absl::StrCat("record ", record_id, " not found"));
-    return AppendConsentEventLocked(record_id, event);
-  });
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement exists,
+            Statement::Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
+        exists.BindText(1, record_id);
+        SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
+        if (!row) return absl::NotFoundError(absl::StrCat("record ", record_id, " not found"));
+        return AppendConsentEventLocked(record_id, event);
+      },
+      audit);
 }
 
-absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(
-    absl::string_view where, absl::string_view value) {
+absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(absl::string_view where,
+                                                                        absl::string_view value) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(db_, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
@@ -636,31 +656,34 @@ absl::StatusOr<Store::ConsentRecords> SqliteStore::GetConsentRecord(absl::string
   return ConsentRecordsLocked("r.record_id = ?1", record_id);
 }
 
-absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle) {
+absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
-  return InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement retire,
-        Statement::Prepare(db_, "UPDATE key_bundles SET retired = 1 WHERE org_id = ?"));
-    retire.BindText(1, bundle.org_id());
-    SILTA_RETURN_IF_ERROR(retire.Run());
-    SILTA_ASSIGN_OR_RETURN(
-        Statement insert,
-        Statement::Prepare(db_,
-                           "INSERT INTO key_bundles(key_id, org_id, published_us, retired, record) "
-                           "VALUES(?, ?, ?, 0, ?)"));
-    v1::KeyBundle record = bundle;
-    record.clear_retired();
-    insert.BindText(1, bundle.key_id());
-    insert.BindText(2, bundle.org_id());
-    insert.BindInt(3, absl::ToUnixMicros(absl::Now()));
-    insert.BindBlob(4, record.SerializeAsString());
-    absl::Status inserted = insert.Run();
-    if (absl::IsAlreadyExists(inserted)) {
-      return absl::AlreadyExistsError(absl::StrCat("key bundle ", bundle.key_id(), " exists"));
-    }
-    return inserted;
-  });
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement retire,
+            Statement::Prepare(db_, "UPDATE key_bundles SET retired = 1 WHERE org_id = ?"));
+        retire.BindText(1, bundle.org_id());
+        SILTA_RETURN_IF_ERROR(retire.Run());
+        SILTA_ASSIGN_OR_RETURN(
+            Statement insert,
+            Statement::Prepare(
+                db_,
+                "INSERT INTO key_bundles(key_id, org_id, published_us, retired, record) "
+                "VALUES(?, ?, ?, 0, ?)"));
+        v1::KeyBundle record = bundle;
+        record.clear_retired();
+        insert.BindText(1, bundle.key_id());
+        insert.BindText(2, bundle.org_id());
+        insert.BindInt(3, absl::ToUnixMicros(absl::Now()));
+        insert.BindBlob(4, record.SerializeAsString());
+        absl::Status inserted = insert.Run();
+        if (absl::IsAlreadyExists(inserted)) {
+          return absl::AlreadyExistsError(absl::StrCat("key bundle ", bundle.key_id(), " exists"));
+        }
+        return inserted;
+      },
+      audit);
 }
 
 absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::string_view org_id,
@@ -690,6 +713,21 @@ namespace {
 constexpr absl::string_view kDeliveryColumns =
     "delivery_id, message_id, recipient_org_id, state, attempts, next_attempt_us, updated_at_us";
 
+// The audit log's size and the time of its last entry.
+struct AuditTail {
+  uint64_t size = 0;
+  int64_t last_at_us = 0;
+};
+
+absl::StatusOr<AuditTail> AuditTailLocked(sqlite3* db) {
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db, "SELECT idx, at_us FROM audit_entries ORDER BY idx DESC LIMIT 1"));
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return AuditTail{};
+  return AuditTail{static_cast<uint64_t>(stmt.Int(0)) + 1, stmt.Int(1)};
+}
+
 DeliveryRecord ReadDelivery(const Statement& stmt) {
   DeliveryRecord d;
   d.delivery_id = stmt.Text(0);
@@ -704,7 +742,14 @@ DeliveryRecord ReadDelivery(const Statement& stmt) {
 
 }  // namespace
 
-absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message) {
+absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, AuditEntries* audit) {
+  // The receipt names its MESSAGE_ACCEPTED entry: the next index of the log,
+  // stable while this transaction holds the write lock.
+  v1::DeliveryReceipt receipt = message.receipt;
+  if (!audit->empty()) {
+    SILTA_ASSIGN_OR_RETURN(const AuditTail tail, AuditTailLocked(db_));
+    receipt.set_audit_index(tail.size);
+  }
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(db_,
@@ -718,7 +763,7 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message) {
   stmt.BindInt(5, message.accepted_at_us);
   stmt.BindInt(6, message.expires_at_us);
   stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
-  stmt.BindBlob(8, message.receipt.SerializeAsString());
+  stmt.BindBlob(8, receipt.SerializeAsString());
   absl::Status inserted = stmt.Run();
   if (absl::IsAlreadyExists(inserted)) {
     return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
@@ -738,7 +783,8 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message) {
     delivery.BindInt(7, d.updated_at_us);
     SILTA_RETURN_IF_ERROR(delivery.Run());
   }
-  return PurgeIfFinishedLocked(message.message_id);
+  SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(message.message_id));
+  return AuditedLocked(audit);
 }
 
 // Group commit: every caller queues its message; whoever then holds the
@@ -746,8 +792,8 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message) {
 // each message inside its own savepoint so that one failure (a taken id)
 // fails only that message. Callers whose message was committed by another
 // thread return its status without touching the database.
-absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
-  PendingInsert pending{&message};
+absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
+  PendingInsert pending{&message, audit};
   {
     absl::MutexLock queue_lock(&queue_mu_);
     insert_queue_.push_back(&pending);
@@ -765,9 +811,9 @@ absl::Status SqliteStore::InsertMessage(const MessageRecord& message) {
   absl::Status committed = InTransactionLocked([&]() -> absl::Status {
     for (PendingInsert* p : batch) {
       SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT insert_message"));
-      p->status = InsertMessageLocked(*p->message);
-      SILTA_RETURN_IF_ERROR(Exec(db_, p->status.ok() ? "RELEASE insert_message"
-                                                     : "ROLLBACK TO insert_message"));
+      p->status = InsertMessageLocked(*p->message, p->audit);
+      SILTA_RETURN_IF_ERROR(
+          Exec(db_, p->status.ok() ? "RELEASE insert_message" : "ROLLBACK TO insert_message"));
       if (!p->status.ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE insert_message"));
     }
     return absl::OkStatus();
@@ -808,7 +854,7 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::strin
   SILTA_ASSIGN_OR_RETURN(
       Statement deliveries,
       Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
-                                           " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
+                                          " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
   deliveries.BindText(1, message_id);
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool more, deliveries.Step());
@@ -826,11 +872,11 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
       Statement stmt,
       Statement::Prepare(
           db, absl::StrCat("SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
-                            "d.attempts, d.next_attempt_us, d.updated_at_us "
-                            "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
-                            "WHERE d.recipient_org_id = ? AND (d.state = ? OR (d.state = ? AND "
-                            "d.next_attempt_us <= ?)) AND m.expires_at_us > ? "
-                            "AND m.body IS NOT NULL ORDER BY m.accepted_at_us, d.rowid LIMIT ?")));
+                           "d.attempts, d.next_attempt_us, d.updated_at_us "
+                           "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+                           "WHERE d.recipient_org_id = ? AND (d.state = ? OR (d.state = ? AND "
+                           "d.next_attempt_us <= ?)) AND m.expires_at_us > ? "
+                           "AND m.body IS NOT NULL ORDER BY m.accepted_at_us, d.rowid LIMIT ?")));
   stmt.BindText(1, recipient_org_id);
   stmt.BindInt(2, v1::PENDING);
   stmt.BindInt(3, v1::DELIVERED);
@@ -877,61 +923,103 @@ absl::Status SqliteStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
   return PurgeIfFinishedLocked(delivery.message_id);
 }
 
-absl::Status SqliteStore::UpdateDelivery(const DeliveryRecord& delivery) {
-  return UpdateDeliveries({delivery});
+absl::Status SqliteStore::UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) {
+  return UpdateDeliveries({delivery}, audit);
 }
 
-// Delivery state (delivered, acked, released) is committed with
-// synchronous=NORMAL: in WAL mode the commit is atomic and survives a
-// process crash, and reaches the disk with the next fsync (the next
-// accepted message, or a checkpoint). A power cut can lose the latest state
-// changes, which only means a delivery is made again — at-least-once, and
-// recipients deduplicate by message id. Accepting a message stays FULL.
-absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) {
-  if (deliveries.empty()) return absl::OkStatus();
+// A delivery marked DELIVERED is a disclosure: it and its audit entries are
+// committed with synchronous=FULL before the message leaves siltad. Other
+// state changes (acked, released) are committed with synchronous=NORMAL: in
+// WAL mode the commit is atomic and survives a process crash, and reaches
+// the disk with the next fsync. A power cut can lose the latest of them with
+// their entries, which only means a delivery is made (and recorded) again —
+// at-least-once, and recipients deduplicate by message id.
+absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
+                                           AuditEntries* audit) {
+  if (deliveries.empty() && audit->empty()) return absl::OkStatus();
+  const bool discloses =
+      std::any_of(deliveries.begin(), deliveries.end(),
+                  [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
   absl::MutexLock lock(&mu_);
+  if (discloses) return UpdateDeliveriesLocked(deliveries, audit);
   SILTA_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=NORMAL"));
-  const absl::Status status = InTransactionLocked([&]() -> absl::Status {
-    for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
-    return absl::OkStatus();
-  });
+  const absl::Status status = UpdateDeliveriesLocked(deliveries, audit);
   const absl::Status restored = Exec(db_, "PRAGMA synchronous=FULL");
   return status.ok() ? restored : status;
 }
 
-absl::StatusOr<int> SqliteStore::ExpireMessages(int64_t now_us) {
+absl::Status SqliteStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
+                                                 AuditEntries* audit) {
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+        return absl::OkStatus();
+      },
+      audit);
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
+    int64_t now_us, const ExpiryAudit& audit_for) {
   absl::MutexLock lock(&mu_);
   // Most ticks find nothing: check without a write transaction (no fsync).
-  SILTA_ASSIGN_OR_RETURN(
-      Statement any,
-      Statement::Prepare(db_, "SELECT 1 FROM messages WHERE expires_at_us <= ? "
-                              "AND body IS NOT NULL LIMIT 1"));
+  SILTA_ASSIGN_OR_RETURN(Statement any,
+                         Statement::Prepare(db_,
+                                            "SELECT 1 FROM messages WHERE expires_at_us <= ? "
+                                            "AND body IS NOT NULL LIMIT 1"));
   any.BindInt(1, now_us);
   SILTA_ASSIGN_OR_RETURN(bool found, any.Step());
-  if (!found) return 0;
-  int expired = 0;
-  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_,
-                           "UPDATE deliveries SET state = ?, updated_at_us = ? WHERE state IN (?, ?) "
-                           "AND message_id IN (SELECT message_id FROM messages "
-                           "WHERE expires_at_us <= ? AND body IS NOT NULL)"));
-    stmt.BindInt(1, v1::EXPIRED_UNDELIVERED);
-    stmt.BindInt(2, now_us);
-    stmt.BindInt(3, v1::PENDING);
-    stmt.BindInt(4, v1::DELIVERED);
-    stmt.BindInt(5, now_us);
-    SILTA_RETURN_IF_ERROR(stmt.Run());
-    expired = sqlite3_changes(db_);
-    SILTA_ASSIGN_OR_RETURN(
-        Statement purge,
-        Statement::Prepare(db_,
-                           "UPDATE messages SET body = NULL WHERE expires_at_us <= ? "
-                           "AND body IS NOT NULL"));
-    purge.BindInt(1, now_us);
-    return purge.Run();
-  }));
+  if (!found) return std::vector<DeliveryRecord>();
+  std::vector<DeliveryRecord> expired;
+  AuditEntries audit;
+  SILTA_RETURN_IF_ERROR(InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        expired.clear();
+        audit.clear();
+        SILTA_ASSIGN_OR_RETURN(
+            Statement messages,
+            Statement::Prepare(
+                db_,
+                "SELECT message_id, sender_org_id, case_id, receipt FROM messages "
+                "WHERE expires_at_us <= ? AND body IS NOT NULL ORDER BY accepted_at_us"));
+        messages.BindInt(1, now_us);
+        while (true) {
+          SILTA_ASSIGN_OR_RETURN(bool row, messages.Step());
+          if (!row) break;
+          MessageRecord m;
+          m.message_id = messages.Text(0);
+          m.sender_org_id = messages.Text(1);
+          m.case_id = messages.Text(2);
+          SILTA_ASSIGN_OR_RETURN(m.receipt,
+                                 ParseBlob<v1::DeliveryReceipt>(messages.Blob(3), "receipt"));
+          SILTA_ASSIGN_OR_RETURN(
+              Statement open,
+              Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+                                                   " FROM deliveries WHERE message_id = ? AND "
+                                                   "state IN (?, ?) ORDER BY rowid")));
+          open.BindText(1, m.message_id);
+          open.BindInt(2, v1::PENDING);
+          open.BindInt(3, v1::DELIVERED);
+          while (true) {
+            SILTA_ASSIGN_OR_RETURN(bool more, open.Step());
+            if (!more) break;
+            DeliveryRecord d = ReadDelivery(open);
+            d.state = v1::EXPIRED_UNDELIVERED;
+            d.updated_at_us = now_us;
+            if (audit_for) {
+              for (v1::AuditEntry& e : audit_for(d, m)) audit.push_back(std::move(e));
+            }
+            SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+            expired.push_back(std::move(d));
+          }
+          SILTA_ASSIGN_OR_RETURN(
+              Statement purge,
+              Statement::Prepare(db_, "UPDATE messages SET body = NULL WHERE message_id = ?"));
+          purge.BindText(1, m.message_id);
+          SILTA_RETURN_IF_ERROR(purge.Run());
+        }
+        return absl::OkStatus();
+      },
+      &audit));
   return expired;
 }
 
@@ -941,12 +1029,214 @@ absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
   sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
-                                           " FROM deliveries WHERE delivery_id = ?")));
+      Statement::Prepare(
+          db, absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries WHERE delivery_id = ?")));
   stmt.BindText(1, delivery_id);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<DeliveryRecord>();
   return std::optional<DeliveryRecord>(ReadDelivery(stmt));
+}
+
+// ---- The audit log. ----
+
+absl::Status SqliteStore::InAuditedTransactionLocked(const std::function<absl::Status()>& body,
+                                                     AuditEntries* audit) {
+  return InTransactionLocked([&]() -> absl::Status {
+    SILTA_RETURN_IF_ERROR(body());
+    return AuditedLocked(audit);
+  });
+}
+
+absl::Status SqliteStore::AuditedLocked(AuditEntries* audit) {
+  if (options_.fault_injection)
+    SILTA_RETURN_IF_ERROR(options_.fault_injection("after_state_change"));
+  SILTA_RETURN_IF_ERROR(AppendAuditLocked(audit));
+  if (options_.fault_injection) SILTA_RETURN_IF_ERROR(options_.fault_injection("after_audit"));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::AppendAuditLocked(AuditEntries* audit) {
+  if (audit == nullptr) {
+    return absl::InternalError("a state change was stored without its audit entries");
+  }
+  if (audit->empty()) return absl::OkStatus();
+  SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(db_));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement insert_entry,
+      Statement::Prepare(db_,
+                         "INSERT INTO audit_entries(idx, type, at_us, actor_org_id, "
+                         "counterpart_org_id, subject_ref, case_id, message_id, entry) "
+                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement insert_node,
+      Statement::Prepare(db_, "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)"));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement read_node,
+      Statement::Prepare(db_, "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+  for (v1::AuditEntry& entry : *audit) {
+    const uint64_t index = tail.size++;
+    int64_t at_us = ToMicros(entry.at());
+    if (at_us < tail.last_at_us) at_us = tail.last_at_us;  // log order is time order
+    tail.last_at_us = at_us;
+    entry.set_index(index);
+    *entry.mutable_at() = FromMicros(at_us);
+    insert_entry.Reset();
+    insert_entry.BindInt(1, static_cast<int64_t>(index));
+    insert_entry.BindInt(2, entry.type());
+    insert_entry.BindInt(3, at_us);
+    insert_entry.BindText(4, entry.actor_org_id());
+    insert_entry.BindText(5, entry.counterpart_org_id());
+    insert_entry.BindText(6, entry.subject_ref());
+    insert_entry.BindText(7, entry.case_id());
+    insert_entry.BindText(8, entry.message_id());
+    std::string blob;
+    google::protobuf::io::StringOutputStream out(&blob);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    entry.SerializeToCodedStream(&coded);
+    coded.Trim();
+    insert_entry.BindBlob(9, blob);
+    SILTA_RETURN_IF_ERROR(insert_entry.Run());
+    // The leaf, then every perfect subtree it completes: its right child is
+    // the node just written, its left child is read back.
+    std::string hash = audit::EntryLeafHash(entry);
+    insert_node.Reset();
+    insert_node.BindInt(1, 0);
+    insert_node.BindInt(2, static_cast<int64_t>(index));
+    insert_node.BindBlob(3, hash);
+    SILTA_RETURN_IF_ERROR(insert_node.Run());
+    for (const audit::NodeId& node : audit::NodesCompletedBy(index)) {
+      read_node.Reset();
+      read_node.BindInt(1, node.level - 1);
+      read_node.BindInt(2, static_cast<int64_t>(2 * node.index));
+      SILTA_ASSIGN_OR_RETURN(bool row, read_node.Step());
+      if (!row) return absl::InternalError("the audit log's Merkle tree is missing a node");
+      hash = audit::NodeHash(read_node.Blob(0), hash);
+      insert_node.Reset();
+      insert_node.BindInt(1, node.level);
+      insert_node.BindInt(2, static_cast<int64_t>(node.index));
+      insert_node.BindBlob(3, hash);
+      SILTA_RETURN_IF_ERROR(insert_node.Run());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::AppendAudit(AuditEntries* audit) {
+  if (audit->empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() -> absl::Status { return AppendAuditLocked(audit); });
+}
+
+absl::StatusOr<uint64_t> SqliteStore::AuditSize() {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(reader.db()));
+  return tail.size;
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::ReadAuditRange(uint64_t begin,
+                                                                        uint64_t end) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(
+          reader.db(), "SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx"));
+  stmt.BindInt(1, static_cast<int64_t>(begin));
+  stmt.BindInt(2, static_cast<int64_t>(end));
+  return ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry");
+}
+
+absl::StatusOr<uint64_t> SqliteStore::FirstAuditIndexAt(int64_t at_us) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(
+          reader.db(),
+          "SELECT idx FROM audit_entries WHERE at_us >= ? ORDER BY at_us, idx LIMIT 1"));
+  stmt.BindInt(1, at_us);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (row) return static_cast<uint64_t>(stmt.Int(0));
+  SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(reader.db()));
+  return tail.size;
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQuery& q) {
+  // Conditions and their parameters, in the order they appear.
+  std::vector<std::string> where = {"idx >= ?"};
+  std::vector<std::variant<int64_t, std::string>> params = {static_cast<int64_t>(q.after_index)};
+  const auto add = [&](std::string condition, auto... values) {
+    where.push_back(std::move(condition));
+    (params.emplace_back(values), ...);
+  };
+  if (!q.case_id.empty()) add("case_id = ?", q.case_id);
+  if (!q.subject_ref.empty()) add("subject_ref = ?", q.subject_ref);
+  if (!q.org_id.empty()) add("(actor_org_id = ? OR counterpart_org_id = ?)", q.org_id, q.org_id);
+  if (!q.visible_to_org.empty()) {
+    add("(actor_org_id = ? OR counterpart_org_id = ?)", q.visible_to_org, q.visible_to_org);
+  }
+  if (q.from_us != 0) add("at_us >= ?", q.from_us);
+  if (q.until_us != 0) add("at_us < ?", q.until_us);
+  if (!q.types.empty()) add(absl::StrCat("type IN (", absl::StrJoin(q.types, ","), ")"));
+  params.emplace_back(static_cast<int64_t>(q.limit));
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(),
+                         absl::StrCat("SELECT entry FROM audit_entries WHERE ",
+                                      absl::StrJoin(where, " AND "), " ORDER BY idx LIMIT ?")));
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const auto* v = std::get_if<int64_t>(&params[i])) {
+      stmt.BindInt(index, *v);
+    } else {
+      stmt.BindText(index, std::get<std::string>(params[i]));
+    }
+  }
+  return ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry");
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
+    const std::vector<audit::NodeId>& nodes) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(), "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+  std::vector<std::string> out;
+  out.reserve(nodes.size());
+  for (const audit::NodeId& node : nodes) {
+    stmt.Reset();
+    stmt.BindInt(1, node.level);
+    stmt.BindInt(2, static_cast<int64_t>(node.index));
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) {
+      return absl::InternalError(absl::StrCat("audit Merkle node (level ", node.level, ", index ",
+                                              node.index, ") is missing"));
+    }
+    out.push_back(stmt.Blob(0));
+  }
+  return out;
+}
+
+absl::Status SqliteStore::InsertTreeHead(const v1::SignedTreeHead& head) {
+  absl::MutexLock lock(&mu_);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_,
+                         "INSERT OR IGNORE INTO audit_tree_heads(tree_size, at_us, head) "
+                         "VALUES(?, ?, ?)"));
+  stmt.BindInt(1, static_cast<int64_t>(head.tree_size()));
+  stmt.BindInt(2, ToMicros(head.timestamp()));
+  stmt.BindBlob(3, head.SerializeAsString());
+  return stmt.Run();
+}
+
+absl::StatusOr<std::optional<v1::SignedTreeHead>> SqliteStore::LatestTreeHead() {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(),
+                         "SELECT head FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1"));
+  return ReadOptionalBlob<v1::SignedTreeHead>(stmt, "tree head");
 }
 
 }  // namespace silta::store

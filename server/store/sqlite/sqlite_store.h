@@ -30,6 +30,11 @@ namespace silta::store {
 struct SqliteOptions {
   // Milliseconds to wait for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  // Tests only: called inside every audited transaction at
+  // "after_state_change" (before the audit entries are appended) and
+  // "after_audit" (before COMMIT); an error rolls the transaction back, as a
+  // crash or I/O error at that point would.
+  std::function<absl::Status(absl::string_view point)> fault_injection;
 };
 
 class SqliteStore final : public Store {
@@ -39,8 +44,8 @@ class SqliteStore final : public Store {
   // FAILED_PRECONDITION if the database has a schema newer than this build
   // knows, or a migration fails (nothing of that migration is applied);
   // UNAVAILABLE if the file cannot be opened.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
-      const std::string& path, const SqliteOptions& options);
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           const SqliteOptions& options);
 
   // As Open, with a different migration list (tests of the migration runner).
   static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenWithMigrationsForTest(
@@ -62,41 +67,64 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<int> SchemaVersion() override;
-  absl::Status InsertOrg(const v1::Organization& org) override;
-  absl::Status UpdateOrg(const v1::Organization& org) override;
-  absl::StatusOr<std::optional<v1::Organization>> GetOrg(
-      absl::string_view org_id) override;
+  absl::Status InsertOrg(const v1::Organization& org, AuditEntries* audit) override;
+  absl::Status UpdateOrg(const v1::Organization& org, AuditEntries* audit) override;
+  absl::StatusOr<std::optional<v1::Organization>> GetOrg(absl::string_view org_id) override;
   absl::StatusOr<std::vector<v1::Organization>> ListOrgs() override;
-  absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event) override;
-  absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event) override;
+  absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event,
+                          AuditEntries* audit) override;
+  absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
+                          AuditEntries* audit) override;
   absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) override;
   absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) override;
   absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
                                                         v1::CaseState state, uint32_t offset,
                                                         uint32_t limit) override;
   absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) override;
-  absl::Status InsertConsent(const v1::Consent& consent) override;
-  absl::Status InsertRefusal(const v1::Refusal& refusal) override;
-  absl::Status AppendConsentEvent(absl::string_view record_id,
-                                  const v1::ConsentEvent& event) override;
+  absl::Status InsertConsent(const v1::Consent& consent, AuditEntries* audit) override;
+  absl::Status InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) override;
+  absl::Status AppendConsentEvent(absl::string_view record_id, const v1::ConsentEvent& event,
+                                  AuditEntries* audit) override;
   absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;
   absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) override;
-  absl::Status PublishKeyBundle(const v1::KeyBundle& bundle) override;
+  absl::Status PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) override;
   absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                             bool include_retired) override;
-  absl::Status InsertMessage(const MessageRecord& message) override;
+  absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
   absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) override;
   absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
-                                                            int64_t now_us, uint32_t limit) override;
-  absl::Status UpdateDelivery(const DeliveryRecord& delivery) override;
-  absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries) override;
-  absl::StatusOr<int> ExpireMessages(int64_t now_us) override;
+                                                            int64_t now_us,
+                                                            uint32_t limit) override;
+  absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) override;
+  absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
+                                AuditEntries* audit) override;
+  absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(int64_t now_us,
+                                                             const ExpiryAudit& audit_for) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
+  absl::Status AppendAudit(AuditEntries* audit) override;
+  absl::StatusOr<uint64_t> AuditSize() override;
+  absl::StatusOr<std::vector<v1::AuditEntry>> ReadAuditRange(uint64_t begin, uint64_t end) override;
+  absl::StatusOr<uint64_t> FirstAuditIndexAt(int64_t at_us) override;
+  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& query) override;
+  absl::StatusOr<std::vector<std::string>> ReadAuditNodes(
+      const std::vector<audit::NodeId>& nodes) override;
+  absl::Status InsertTreeHead(const v1::SignedTreeHead& head) override;
+  absl::StatusOr<std::optional<v1::SignedTreeHead>> LatestTreeHead() override;
 
  private:
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
   absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // InTransactionLocked(body, then AuditedLocked(audit)).
+  absl::Status InAuditedTransactionLocked(const std::function<absl::Status()>& body,
+                                          AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inside a transaction, after the state change: the fault points around
+  // AppendAuditLocked.
+  absl::Status AuditedLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends entries to the log and the Merkle tree (inside a transaction).
+  absl::Status AppendAuditLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
+                                      AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Purges the body of `message_id` if every delivery is finished.
   absl::Status PurgeIfFinishedLocked(absl::string_view message_id)
@@ -104,27 +132,28 @@ class SqliteStore final : public Store {
   absl::Status AppendCaseEventLocked(const v1::CaseEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status InsertConsentRecordLocked(absl::string_view id, absl::string_view subject_ref,
                                          int kind, const google::protobuf::Message& record,
-                                         const v1::ConsentEvent& given)
+                                         const v1::ConsentEvent& given, AuditEntries* audit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AppendConsentEventLocked(absl::string_view record_id,
-                                        const v1::ConsentEvent& event)
+  absl::Status AppendConsentEventLocked(absl::string_view record_id, const v1::ConsentEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records matching `where` ("subject_ref = ?" etc., bound to `value`),
   // with histories, in insertion order; one query.
   absl::StatusOr<ConsentRecords> ConsentRecordsLocked(absl::string_view where,
                                                       absl::string_view value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  explicit SqliteStore(sqlite3* db);
+  SqliteStore(sqlite3* db, SqliteOptions options);
   absl::Status Migrate(const std::vector<Migration>& migrations);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Status InsertMessageLocked(const MessageRecord& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InsertMessageLocked(const MessageRecord& message, AuditEntries* audit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // A message waiting for a group commit.
   struct PendingInsert {
     const MessageRecord* message;
+    AuditEntries* audit;
     bool done = false;
     absl::Status status;
   };
@@ -143,6 +172,7 @@ class SqliteStore final : public Store {
     sqlite3* db_;
   };
 
+  const SqliteOptions options_;
   absl::Mutex read_mu_;
   sqlite3* read_db_ = nullptr;  // set once at open, then immutable; guarded by read_mu_ in use
 

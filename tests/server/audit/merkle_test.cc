@@ -21,7 +21,8 @@ using ::testing::ElementsAreArray;
 
 std::vector<std::string> HexList(const google::protobuf::Value& list) {
   std::vector<std::string> out;
-  for (const auto& v : list.list_value().values()) out.push_back(absl::HexStringToBytes(v.string_value()));
+  for (const auto& v : list.list_value().values())
+    out.push_back(absl::HexStringToBytes(v.string_value()));
   return out;
 }
 
@@ -86,8 +87,8 @@ class NodeStore {
     const uint64_t index = size_++;
     nodes_[{0, index}] = leaf_hash;
     for (const NodeId& n : NodesCompletedBy(index)) {
-      nodes_[{n.level, n.index}] =
-          NodeHash(nodes_.at({n.level - 1, 2 * n.index}), nodes_.at({n.level - 1, 2 * n.index + 1}));
+      nodes_[{n.level, n.index}] = NodeHash(nodes_.at({n.level - 1, 2 * n.index}),
+                                            nodes_.at({n.level - 1, 2 * n.index + 1}));
     }
   }
   NodeReader Reader() {
@@ -97,7 +98,8 @@ class NodeStore {
         auto it = nodes_.find({id.level, id.index});
         if (it == nodes_.end()) return absl::NotFoundError("node not stored");
         // A proof may only read complete subtrees of the current tree.
-        if (((id.index + 1) << id.level) > size_) return absl::InternalError("incomplete node read");
+        if (((id.index + 1) << id.level) > size_)
+          return absl::InternalError("incomplete node read");
         out.push_back(it->second);
         ++reads_;
       }

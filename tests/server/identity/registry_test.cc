@@ -40,7 +40,7 @@ TEST_F(RegistryTest, SeedAddsThenUpdatesButNeverChangesState) {
   v1::OrgRegistryFile seed;
   *seed.add_orgs() = MakeOrg("wba-social");
   ASSERT_THAT(registry_->ApplySeed(seed), IsOk());
-  ASSERT_THAT(registry_->SetState("wba-social", v1::SUSPENDED), IsOk());
+  ASSERT_THAT(registry_->SetState("wba-social", v1::SUSPENDED, {"silta-admin", {}}, ""), IsOk());
 
   seed.mutable_orgs(0)->set_display_name("Renamed");
   seed.mutable_orgs(0)->set_state(v1::ACTIVE);
@@ -55,7 +55,7 @@ TEST_F(RegistryTest, SeedAddsThenUpdatesButNeverChangesState) {
 }
 
 TEST_F(RegistryTest, SeedKeepsOrgsAddedOverTheApi) {
-  ASSERT_THAT(registry_->Add(MakeOrg("api-added")), IsOk());
+  ASSERT_THAT(registry_->Add(MakeOrg("api-added"), {"silta-admin", {}}), IsOk());
   v1::OrgRegistryFile seed;
   *seed.add_orgs() = MakeOrg("seeded");
 
@@ -66,9 +66,9 @@ TEST_F(RegistryTest, SeedKeepsOrgsAddedOverTheApi) {
 }
 
 TEST_F(RegistryTest, StateChangeIsPersistedAndSeenAfterReload) {
-  ASSERT_THAT(registry_->Add(MakeOrg("asenne-ry")), IsOk());
+  ASSERT_THAT(registry_->Add(MakeOrg("asenne-ry"), {"silta-admin", {}}), IsOk());
 
-  ASSERT_THAT(registry_->SetState("asenne-ry", v1::SUSPENDED), IsOk());
+  ASSERT_THAT(registry_->SetState("asenne-ry", v1::SUSPENDED, {"silta-admin", {}}, ""), IsOk());
   auto reloaded = OrgRegistry::Create(store_.get());
 
   ASSERT_THAT(reloaded, IsOk());
@@ -121,7 +121,7 @@ class OrgAdminTest : public RegistryTest {
 };
 
 TEST_F(OrgAdminTest, AdminCannotSuspendOwnOrg) {
-  ASSERT_THAT(registry_->Add(MakeOrg("silta-admin", v1::ADMIN)), IsOk());
+  ASSERT_THAT(registry_->Add(MakeOrg("silta-admin", v1::ADMIN), {"silta-admin", {}}), IsOk());
   v1::SetOrgStateRequest request;
   request.set_org_id("silta-admin");
   *request.mutable_acting_user() = Worker();
@@ -142,7 +142,7 @@ TEST_F(OrgAdminTest, ChangesRequireActingUser) {
 
 TEST_F(OrgAdminTest, ListPagesThroughAllOrgsInOrder) {
   for (int i = 0; i < 25; ++i) {
-    ASSERT_THAT(registry_->Add(MakeOrg("org-" + std::to_string(100 + i))), IsOk());
+    ASSERT_THAT(registry_->Add(MakeOrg("org-" + std::to_string(100 + i)), {"silta-admin", {}}), IsOk());
   }
   OrgAdmin admin(registry_.get());
   std::vector<std::string> seen;

@@ -9,11 +9,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/audit_batch.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::store {
 namespace {
 
+using ::silta::testing::Audit;
 using ::silta::testing::IsOk;
 using ::silta::testing::IsOkAndHolds;
 using ::silta::testing::StatusIs;
@@ -59,7 +61,7 @@ TEST(SqliteStoreTest, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   {
     auto store = SqliteStore::Open(path, {});
     ASSERT_THAT(store, IsOk());
-    ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry")), IsOk());
+    ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry"), Audit()), IsOk());
   }
 
   auto reopened = SqliteStore::Open(path, {});
@@ -108,7 +110,7 @@ TEST(SqliteStoreTest, OrgRoundTripsEveryField) {
   ASSERT_THAT(store, IsOk());
   const v1::Organization org = MakeOrg("rise-prison");
 
-  ASSERT_THAT((*store)->InsertOrg(org), IsOk());
+  ASSERT_THAT((*store)->InsertOrg(org, Audit()), IsOk());
   auto read = (*store)->GetOrg("rise-prison");
 
   ASSERT_THAT(read, IsOk());
@@ -119,9 +121,9 @@ TEST(SqliteStoreTest, OrgRoundTripsEveryField) {
 TEST(SqliteStoreTest, InsertingTakenIdIsAlreadyExists) {
   auto store = SqliteStore::Open(":memory:", {});
   ASSERT_THAT(store, IsOk());
-  ASSERT_THAT((*store)->InsertOrg(MakeOrg("a")), IsOk());
+  ASSERT_THAT((*store)->InsertOrg(MakeOrg("a"), Audit()), IsOk());
 
-  EXPECT_THAT((*store)->InsertOrg(MakeOrg("a")),
+  EXPECT_THAT((*store)->InsertOrg(MakeOrg("a"), Audit()),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
 }
 
@@ -129,14 +131,14 @@ TEST(SqliteStoreTest, UpdatingUnknownOrgIsNotFound) {
   auto store = SqliteStore::Open(":memory:", {});
   ASSERT_THAT(store, IsOk());
 
-  EXPECT_THAT((*store)->UpdateOrg(MakeOrg("ghost")),
+  EXPECT_THAT((*store)->UpdateOrg(MakeOrg("ghost"), Audit()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("ghost")));
 }
 
 TEST(SqliteStoreTest, ListsOrgsInIdOrder) {
   auto store = SqliteStore::Open(":memory:", {});
   ASSERT_THAT(store, IsOk());
-  for (const char* id : {"c", "a", "b"}) ASSERT_THAT((*store)->InsertOrg(MakeOrg(id)), IsOk());
+  for (const char* id : {"c", "a", "b"}) ASSERT_THAT((*store)->InsertOrg(MakeOrg(id), Audit()), IsOk());
 
   auto orgs = (*store)->ListOrgs();
 
@@ -183,7 +185,7 @@ TEST(SqliteStoreGroupCommitTest, ConcurrentInsertsAllLandAndShareCommits) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        if (!(*store)->InsertMessage(MakeMessage(absl::StrCat("m-", t, "-", i))).ok()) ++failures;
+        if (!(*store)->InsertMessage(MakeMessage(absl::StrCat("m-", t, "-", i)), Audit(v1::MESSAGE_ACCEPTED)).ok()) ++failures;
       }
     });
   }
@@ -207,11 +209,11 @@ TEST(SqliteStoreGroupCommitTest, ConcurrentInsertsAllLandAndShareCommits) {
 TEST(SqliteStoreGroupCommitTest, ATakenIdFailsOnlyItsOwnMessage) {
   auto store = SqliteStore::Open(":memory:", {});
   ASSERT_THAT(store, IsOk());
-  ASSERT_THAT((*store)->InsertMessage(MakeMessage("dup")), IsOk());
+  ASSERT_THAT((*store)->InsertMessage(MakeMessage("dup"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
 
-  EXPECT_THAT((*store)->InsertMessage(MakeMessage("dup")),
+  EXPECT_THAT((*store)->InsertMessage(MakeMessage("dup"), Audit(v1::MESSAGE_ACCEPTED)),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("dup")));
-  EXPECT_THAT((*store)->InsertMessage(MakeMessage("fresh")), IsOk());
+  EXPECT_THAT((*store)->InsertMessage(MakeMessage("fresh"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
   auto fresh = (*store)->GetMessage("fresh");
   ASSERT_THAT(fresh, IsOk());
   EXPECT_TRUE(fresh->has_value());
