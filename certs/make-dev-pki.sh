@@ -11,6 +11,8 @@
 # OUT/orgs/<org-id>.pem, .key   client certificates with URI SAN
 #                               spiffe://silta.test/org/<org-id>/sys/dev
 # OUT/registry.textproto        the matching registry seed
+# OUT/audit/log-key.pem, .pub   the Ed25519 key that signs the audit log's
+#                               tree heads (auditors verify with the .pub)
 #
 # --test-extras also creates, under OUT/test/, the certificates the
 # integration tests need to be refused: another CA's client, an expired and
@@ -143,6 +145,15 @@ for entry in "${ORGS[@]}"; do
   } >> "$OUT/registry.textproto"
 done
 chmod 644 "$OUT/registry.textproto"
+
+# The audit log's signing key (Ed25519) and its public half for auditors.
+mkdir -p "$OUT/audit"
+if [ ! -f "$OUT/audit/log-key.pem" ]; then
+  openssl genpkey -algorithm ed25519 -out "$OUT/audit/log-key.pem" 2>/dev/null
+  openssl pkey -in "$OUT/audit/log-key.pem" -pubout -out "$OUT/audit/log-key.pub"
+  chmod 600 "$OUT/audit/log-key.pem"
+  chmod 644 "$OUT/audit/log-key.pub"
+fi
 
 if [ "$EXTRAS" = "--test-extras" ]; then
   T="$OUT/test"

@@ -38,6 +38,10 @@ registry_file: "registry.textproto"
 policy_file: "policy.textproto"
 pepper_file: "pepper"
 metrics { listen_address: "127.0.0.1:${SILTA_DEV_METRICS_PORT:-9464}" }
+audit {
+  log_key_file: "$CERTS/audit/log-key.pem"
+  tree_head_interval_seconds: 60
+}
 # Development only: lets grpcurl list the API.
 enable_reflection: true
 CFG

@@ -71,6 +71,14 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
                    "is required: a file of 32+ random bytes (head -c 32 /dev/urandom > pepper; "
                    "chmod 600 pepper)");
   }
+  if (config.audit().log_key_file().empty()) {
+    return Invalid("audit.log_key_file",
+                   "is required: an Ed25519 key that signs the audit log (openssl genpkey "
+                   "-algorithm ed25519 -out log-key.pem; chmod 600 log-key.pem)");
+  }
+  if (config.audit().tree_head_interval_seconds() > 86400) {
+    return Invalid("audit.tree_head_interval_seconds", "must be 1..86400 (0 means 300)");
+  }
   if (!config.metrics().listen_address().empty() &&
       !IsLoopbackAddress(config.metrics().listen_address())) {
     return Invalid("metrics.listen_address",
@@ -124,6 +132,10 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   resolve(config.mutable_registry_file());
   resolve(config.mutable_policy_file());
   resolve(config.mutable_pepper_file());
+  resolve(config.mutable_audit()->mutable_log_key_file());
+  if (config.audit().tree_head_interval_seconds() == 0) {
+    config.mutable_audit()->set_tree_head_interval_seconds(300);
+  }
   resolve(config.mutable_listen_port_file());
   v1::Limits* limits = config.mutable_limits();
   if (limits->max_request_bytes() == 0) limits->set_max_request_bytes(kDefaultMaxRequestBytes);

@@ -9,8 +9,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/common/files.h"
 #include "server/audit/log_entry.h"
+#include "server/common/files.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/identity/tls_credentials.h"
@@ -22,8 +22,8 @@ namespace {
 
 absl::StatusOr<v1::Policy> LoadPolicy(const std::string& path) {
   v1::Policy policy;
-  SILTA_RETURN_IF_ERROR(ops::ParseTextProtoFile(
-      path, &policy, [](const google::protobuf::Message& m) {
+  SILTA_RETURN_IF_ERROR(
+      ops::ParseTextProtoFile(path, &policy, [](const google::protobuf::Message& m) {
         return consent::ValidatePolicy(static_cast<const v1::Policy&>(m));
       }));
   return policy;
@@ -31,8 +31,8 @@ absl::StatusOr<v1::Policy> LoadPolicy(const std::string& path) {
 
 absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
   v1::OrgRegistryFile file;
-  SILTA_RETURN_IF_ERROR(ops::ParseTextProtoFile(
-      path, &file, [](const google::protobuf::Message& m) {
+  SILTA_RETURN_IF_ERROR(
+      ops::ParseTextProtoFile(path, &file, [](const google::protobuf::Message& m) {
         return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
       }));
   return file;
@@ -44,8 +44,8 @@ absl::Status CheckStoreDirectory(const v1::SqliteConfig& sqlite) {
   const std::string dir = slash == std::string::npos ? "." : sqlite.path().substr(0, slash);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(absl::StrCat(
-        "store.sqlite.path: directory ", dir, " does not exist; create it for siltad's state"));
+    return absl::NotFoundError(absl::StrCat("store.sqlite.path: directory ", dir,
+                                            " does not exist; create it for siltad's state"));
   }
   return absl::OkStatus();
 }
@@ -70,11 +70,11 @@ absl::Status CheckConfig(const v1::SiltadConfig& config) {
   SILTA_RETURN_IF_ERROR(LoadRegistryFile(config.registry_file()).status());
   SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
   SILTA_RETURN_IF_ERROR(cases::SubjectRefs::FromPepperFile(config.pepper_file()).status());
+  SILTA_RETURN_IF_ERROR(audit::AuditLog::LoadLogKey(config.audit().log_key_file()).status());
   return CheckStoreDirectory(config.store().sqlite());
 }
 
-absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
-    const v1::SiltadConfig& config) {
+absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::SiltadConfig& config) {
   SILTA_RETURN_IF_ERROR(CheckConfig(config));
   auto self = std::unique_ptr<SiltadServer>(new SiltadServer());
   self->config_ = config;
@@ -95,9 +95,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   self->authenticator_ = std::make_unique<identity::Authenticator>(
       self->registry_.get(), config.tls().trust_domain(), self->store_.get());
   self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
-  self->org_service_ =
-      std::make_unique<OrgService>(self->authenticator_.get(), self->org_admin_.get(),
-                                   self->registry_.get());
+  self->org_service_ = std::make_unique<OrgService>(self->authenticator_.get(),
+                                                    self->org_admin_.get(), self->registry_.get());
   SILTA_ASSIGN_OR_RETURN(self->subject_refs_,
                          cases::SubjectRefs::FromPepperFile(config.pepper_file()));
   consent::PolicyHolder* policy_holder = self->policy_.get();
@@ -115,8 +114,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
       std::make_unique<CaseService>(self->authenticator_.get(), self->cases_.get());
   self->consent_service_ =
       std::make_unique<ConsentService>(self->authenticator_.get(), self->consents_.get());
-  self->keys_ = std::make_unique<identity::KeyDirectory>(
-      self->store_.get(), config.tls().ca_file(), config.tls().trust_domain());
+  self->keys_ = std::make_unique<identity::KeyDirectory>(self->store_.get(), config.tls().ca_file(),
+                                                         config.tls().trust_domain());
   self->key_service_ = std::make_unique<KeyService>(self->authenticator_.get(), self->keys_.get());
   routing::RouterOptions router_options;
   router_options.message_ttl = absl::Seconds(config.routing().message_ttl_seconds());
@@ -128,11 +127,22 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
       self->policy_.get(), self->engine_.get(), router_options);
   self->message_service_ = std::make_unique<MessageService>(
       self->authenticator_.get(), self->registry_.get(), self->router_.get());
+  SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,
+                         audit::AuditLog::LoadLogKey(config.audit().log_key_file()));
+  audit::AuditLogOptions audit_options;
+  audit_options.tree_head_interval = absl::Seconds(config.audit().tree_head_interval_seconds());
+  SILTA_ASSIGN_OR_RETURN(self->audit_log_,
+                         audit::AuditLog::Create(self->store_.get(), self->subject_refs_.get(),
+                                                 std::move(log_key), audit_options));
+  self->reports_ = std::make_unique<audit::ReportService>(
+      self->store_.get(), self->subject_refs_.get(), self->policy_.get(), self->registry_.get());
+  self->audit_service_ = std::make_unique<AuditService>(
+      self->authenticator_.get(), self->audit_log_.get(), self->reports_.get());
 
   if (!config.metrics().listen_address().empty()) {
-    SILTA_ASSIGN_OR_RETURN(self->metrics_http_,
-                           ops::MetricsHttpServer::Start(config.metrics().listen_address(),
-                                                         &self->metrics_));
+    SILTA_ASSIGN_OR_RETURN(
+        self->metrics_http_,
+        ops::MetricsHttpServer::Start(config.metrics().listen_address(), &self->metrics_));
   }
 
   SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
@@ -150,8 +160,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
   builder.RegisterService(self->consent_service_.get());
   builder.RegisterService(self->key_service_.get());
   builder.RegisterService(self->message_service_.get());
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
+  builder.RegisterService(self->audit_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   self->server_ = builder.BuildAndStart();
@@ -165,6 +175,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(
     SILTA_RETURN_IF_ERROR(WritePortFile(config.listen_port_file(), self->port_));
   }
   self->router_->Start();
+  self->audit_log_->Start();
   grpc::HealthCheckServiceInterface* health = self->server_->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(true);
 
@@ -202,9 +213,9 @@ absl::Status SiltadServer::Reload() {
   }
   result.Update(identity::CheckTlsFiles(config_.tls()));
   v1::AuditEntry reloaded = audit::NewEntry(v1::CONFIG_RELOADED, absl::Now(), "");
-  reloaded.set_detail(result.ok() ? absl::StrCat("ok orgs_added=", seeded.added,
-                                                 " orgs_updated=", seeded.updated)
-                                  : "failed");
+  reloaded.set_detail(
+      result.ok() ? absl::StrCat("ok orgs_added=", seeded.added, " orgs_updated=", seeded.updated)
+                  : "failed");
   store::AuditEntries audit = {std::move(reloaded)};
   result.Update(store_->AppendAudit(&audit));
   if (result.ok()) {
@@ -230,6 +241,7 @@ void SiltadServer::Shutdown() {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
+  if (audit_log_ != nullptr) audit_log_->Stop();
   metrics_http_.reset();
   common::Log(common::LogLevel::kInfo, "siltad_stopped");
 }

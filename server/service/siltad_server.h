@@ -27,6 +27,7 @@
 #include "server/identity/registry.h"
 #include "server/ops/metrics.h"
 #include "server/service/metrics_interceptor.h"
+#include "server/service/audit_service.h"
 #include "server/service/case_service.h"
 #include "server/service/consent_service.h"
 #include "server/service/key_service.h"
@@ -91,6 +92,9 @@ class SiltadServer {
   std::unique_ptr<KeyService> key_service_;
   std::unique_ptr<routing::Router> router_;
   std::unique_ptr<MessageService> message_service_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<audit::ReportService> reports_;
+  std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -44,6 +44,7 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
       "registry_file: \"registry.textproto\"\n"
       "policy_file: \"policy.textproto\"\n"
       "pepper_file: \"pepper\"\n"
+      "audit { log_key_file: \"", PkiPath("audit/log-key.pem"), "\" tree_head_interval_seconds: 1 }\n"
       "metrics { listen_address: \"127.0.0.1:0\" }\n"
       "limits { max_request_bytes: ", setup.max_request_bytes, " }\n"
       "shutdown_grace_seconds: 2\n", setup.extra_config);

@@ -29,6 +29,7 @@ constexpr const char* kValidConfig = R"pb(
   registry_file: "registry.textproto"
   policy_file: "policy.textproto"
   pepper_file: "pepper"
+  audit { log_key_file: "log-key.pem" }
   metrics { listen_address: "127.0.0.1:9464" }
 )pb";
 
@@ -82,6 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"NoRegistry", [](v1::SiltadConfig* c) { c->clear_registry_file(); }, "registry_file"},
         BadConfigCase{"NoPolicy", [](v1::SiltadConfig* c) { c->clear_policy_file(); }, "policy_file"},
         BadConfigCase{"NoPepper", [](v1::SiltadConfig* c) { c->clear_pepper_file(); }, "pepper_file"},
+        BadConfigCase{"NoLogKey", [](v1::SiltadConfig* c) { c->clear_audit(); },
+                      "audit.log_key_file"},
         BadConfigCase{"PublicMetrics", [](v1::SiltadConfig* c) { c->mutable_metrics()->set_listen_address("0.0.0.0:9464"); }, "metrics.listen_address"},
         BadConfigCase{"HugeRequests", [](v1::SiltadConfig* c) { c->mutable_limits()->set_max_request_bytes(kMaxMaxRequestBytes + 1); }, "limits.max_request_bytes"},
         BadConfigCase{"LongGrace", [](v1::SiltadConfig* c) { c->set_shutdown_grace_seconds(301); }, "shutdown_grace_seconds"}),

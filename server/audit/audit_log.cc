@@ -1,0 +1,231 @@
+#include "server/audit/audit_log.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/audit/merkle.h"
+#include "server/audit/tree_head.h"
+#include "server/common/files.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/common/time_util.h"
+#include "server/crypto/primitives.h"
+
+namespace silta::audit {
+namespace {
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+
+bool HasRole(const v1::Organization& org, v1::Role role) {
+  return std::find(org.roles().begin(), org.roles().end(), role) != org.roles().end();
+}
+
+int64_t Micros(const google::protobuf::Timestamp& ts) {
+  return absl::ToUnixMicros(common::ToTime(ts));
+}
+
+}  // namespace
+
+absl::StatusOr<crypto::SecretData> AuditLog::LoadLogKey(const std::string& path) {
+  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(path));
+  SILTA_ASSIGN_OR_RETURN(std::string pem, common::ReadFile(path));
+  absl::StatusOr<crypto::SecretData> key = crypto::Ed25519PrivateKeyFromPem(pem);
+  std::fill(pem.begin(), pem.end(), '\0');
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit.log_key_file ", path, ": ", key.status().message()));
+  }
+  return key;
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(store::Store* store,
+                                                           const cases::SubjectRefs* subject_refs,
+                                                           crypto::SecretData log_key,
+                                                           AuditLogOptions options) {
+  SILTA_ASSIGN_OR_RETURN(std::string public_key, crypto::Ed25519PublicKey(log_key));
+  return std::unique_ptr<AuditLog>(new AuditLog(store, subject_refs, std::move(log_key),
+                                                std::move(public_key), std::move(options)));
+}
+
+AuditLog::AuditLog(store::Store* store, const cases::SubjectRefs* subject_refs,
+                   crypto::SecretData key, std::string public_key, AuditLogOptions options)
+    : store_(store),
+      subject_refs_(subject_refs),
+      log_key_(std::move(key)),
+      public_key_(std::move(public_key)),
+      options_(std::move(options)) {}
+
+AuditLog::~AuditLog() { Stop(); }
+
+void AuditLog::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    while (!stop_.WaitForNotificationWithTimeout(options_.tree_head_interval)) {
+      absl::StatusOr<std::optional<v1::SignedTreeHead>> latest = store_->LatestTreeHead();
+      absl::StatusOr<uint64_t> size = store_->AuditSize();
+      if (!latest.ok() || !size.ok()) continue;
+      if (latest->has_value() && (*latest)->tree_size() == *size) continue;
+      absl::StatusOr<v1::SignedTreeHead> head = SignCurrent();
+      if (!head.ok()) {
+        common::Log(common::LogLevel::kError, "tree_head_failed",
+                    {{"error", std::string(head.status().message())}});
+      }
+    }
+  });
+}
+
+void AuditLog::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+NodeReader AuditLog::Reader() {
+  return [this](const std::vector<NodeId>& nodes) { return store_->ReadAuditNodes(nodes); };
+}
+
+absl::StatusOr<v1::SignedTreeHead> AuditLog::SignCurrent() {
+  absl::MutexLock lock(&sign_mu_);
+  SILTA_ASSIGN_OR_RETURN(const uint64_t size, store_->AuditSize());
+  v1::SignedTreeHead head;
+  head.set_tree_size(size);
+  SILTA_ASSIGN_OR_RETURN(std::string root, RootHash(size, Reader()));
+  head.set_root_hash(std::move(root));
+  *head.mutable_timestamp() =
+      common::ToTimestamp(absl::FromUnixMicros(absl::ToUnixMicros(options_.clock())));
+  SILTA_RETURN_IF_ERROR(SignTreeHead(log_key_, &head));
+  SILTA_RETURN_IF_ERROR(store_->InsertTreeHead(head));
+  return head;
+}
+
+absl::StatusOr<v1::SignedTreeHead> AuditLog::TreeHead(bool fresh) {
+  if (!fresh) {
+    SILTA_ASSIGN_OR_RETURN(std::optional<v1::SignedTreeHead> latest, store_->LatestTreeHead());
+    if (latest.has_value()) return *latest;
+  }
+  return SignCurrent();
+}
+
+absl::StatusOr<v1::InclusionProof> AuditLog::InclusionProof(uint64_t index, uint64_t tree_size) {
+  SILTA_ASSIGN_OR_RETURN(const uint64_t size, store_->AuditSize());
+  if (tree_size == 0 || tree_size > size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tree_size: must be 1..", size, " (the log's current size); take it from a tree head"));
+  }
+  if (index >= tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: entry ", index, " is not in a tree of size ", tree_size));
+  }
+  SILTA_ASSIGN_OR_RETURN(std::vector<std::string> path,
+                         audit::InclusionProof(index, tree_size, Reader()));
+  v1::InclusionProof proof;
+  proof.set_index(index);
+  proof.set_tree_size(tree_size);
+  for (std::string& h : path) proof.add_path(std::move(h));
+  return proof;
+}
+
+absl::StatusOr<v1::ConsistencyProof> AuditLog::ConsistencyProof(uint64_t first_size,
+                                                                uint64_t second_size) {
+  SILTA_ASSIGN_OR_RETURN(const uint64_t size, store_->AuditSize());
+  if (first_size == 0 || first_size > second_size || second_size > size) {
+    return absl::InvalidArgumentError(absl::StrCat("need 0 < first_size <= second_size <= ", size,
+                                                   " (the log's current size); got ", first_size,
+                                                   " and ", second_size));
+  }
+  SILTA_ASSIGN_OR_RETURN(std::vector<std::string> path,
+                         audit::ConsistencyProof(first_size, second_size, Reader()));
+  v1::ConsistencyProof proof;
+  proof.set_first_size(first_size);
+  proof.set_second_size(second_size);
+  for (std::string& h : path) proof.add_path(std::move(h));
+  return proof;
+}
+
+absl::StatusOr<v1::QueryEntriesResponse> AuditLog::Query(const identity::Caller& caller,
+                                                         const v1::QueryEntriesRequest& request) {
+  if (request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: at most ", kMaxPageSize, " (0 means ", kDefaultPageSize, ")"));
+  }
+  store::AuditQuery q;
+  q.limit = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &q.after_index)) {
+    return absl::InvalidArgumentError("page_token: not a token returned by QueryEntries");
+  }
+  q.case_id = request.case_id();
+  q.org_id = request.org_id();
+  if (request.has_subject()) {
+    SILTA_ASSIGN_OR_RETURN(q.subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  }
+  for (int t : request.types()) {
+    if (!v1::AuditEventType_IsValid(t) || t == v1::AUDIT_EVENT_TYPE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("types: ", t, " is not an audit event type"));
+    }
+    q.types.push_back(static_cast<v1::AuditEventType>(t));
+  }
+  if (request.has_from()) q.from_us = Micros(request.from());
+  if (request.has_until()) q.until_us = Micros(request.until());
+  if (q.from_us != 0 && q.until_us != 0 && q.until_us <= q.from_us) {
+    return absl::InvalidArgumentError("until: must be after from");
+  }
+  if (!HasRole(caller.org, v1::AUDITOR)) q.visible_to_org = caller.org.org_id();
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, store_->QueryAudit(q));
+  v1::QueryEntriesResponse response;
+  if (entries.size() == q.limit) {
+    response.set_next_page_token(absl::StrCat(entries.back().index() + 1));
+  }
+  for (v1::AuditEntry& e : entries) *response.add_entries() = std::move(e);
+  return response;
+}
+
+absl::StatusOr<ExportPlan> AuditLog::PlanExport(const v1::ExportRequest& request) {
+  ExportPlan plan;
+  SILTA_ASSIGN_OR_RETURN(plan.head, TreeHead(/*fresh=*/true));
+  plan.begin = 0;
+  plan.end = plan.head.tree_size();
+  if (request.has_from()) {
+    SILTA_ASSIGN_OR_RETURN(plan.begin, store_->FirstAuditIndexAt(Micros(request.from())));
+  }
+  if (request.has_until()) {
+    if (request.has_from() && Micros(request.until()) <= Micros(request.from())) {
+      return absl::InvalidArgumentError("until: must be after from");
+    }
+    SILTA_ASSIGN_OR_RETURN(plan.end, store_->FirstAuditIndexAt(Micros(request.until())));
+  }
+  plan.end = std::min(plan.end, plan.head.tree_size());
+  plan.begin = std::min(plan.begin, plan.end);
+  if (request.consistent_with_size() > plan.head.tree_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistent_with_size: ", request.consistent_with_size(),
+                     " is larger than the log (", plan.head.tree_size(), " entries)"));
+  }
+  return plan;
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> AuditLog::ReadRange(uint64_t begin, uint64_t end) {
+  return store_->ReadAuditRange(begin, end);
+}
+
+absl::StatusOr<v1::ExportChunk> AuditLog::FinalChunk(const ExportPlan& plan,
+                                                     uint64_t consistent_with_size) {
+  v1::ExportChunk chunk;
+  *chunk.mutable_tree_head() = plan.head;
+  if (plan.end > plan.begin) {
+    SILTA_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
+                           RangeProof(plan.begin, plan.end, plan.head.tree_size(), Reader()));
+    v1::RangeProof* range = chunk.mutable_range_proof();
+    range->set_first_index(plan.begin);
+    range->set_end_index(plan.end);
+    range->set_tree_size(plan.head.tree_size());
+    for (std::string& h : hashes) range->add_hashes(std::move(h));
+  }
+  if (consistent_with_size != 0) {
+    SILTA_ASSIGN_OR_RETURN(*chunk.mutable_consistency(),
+                           ConsistencyProof(consistent_with_size, plan.head.tree_size()));
+  }
+  return chunk;
+}
+
+}  // namespace silta::audit

@@ -1,0 +1,107 @@
+// File: server/audit/audit_log.h
+//
+// The audit log as auditors see it: signed tree heads (periodic and on
+// demand, Ed25519 log key from a file), inclusion and consistency proofs
+// that read O(log n) stored nodes, queries with paging, and export
+// planning. Appending is not here: every state change appends its own
+// entries in its store transaction (store/store.h).
+//
+// Example:
+//   SILTA_ASSIGN_OR_RETURN(auto log, AuditLog::Create(store, refs, key, {}));
+//   log->Start();  // periodic tree heads
+//   SILTA_ASSIGN_OR_RETURN(v1::SignedTreeHead head, log->TreeHead(/*fresh=*/true));
+#ifndef SILTA_SERVER_AUDIT_AUDIT_LOG_H_
+#define SILTA_SERVER_AUDIT_AUDIT_LOG_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/cases/subject_refs.h"
+#include "server/crypto/secret_data.h"
+#include "server/identity/authenticator.h"
+#include "server/store/store.h"
+#include "silta/v1/audit.pb.h"
+
+namespace silta::audit {
+
+struct AuditLogOptions {
+  // Between periodic tree heads (signed only if the log has grown).
+  absl::Duration tree_head_interval = absl::Minutes(5);
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+// The entries an export holds: [begin, end) of the tree `head` commits to.
+struct ExportPlan {
+  v1::SignedTreeHead head;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
+class AuditLog {
+ public:
+  // Reads the Ed25519 log key from a PEM file that passes CheckSecretFile.
+  static absl::StatusOr<crypto::SecretData> LoadLogKey(const std::string& path);
+
+  // `store` and `subject_refs` must outlive the log.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(store::Store* store,
+                                                          const cases::SubjectRefs* subject_refs,
+                                                          crypto::SecretData log_key,
+                                                          AuditLogOptions options);
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Starts / stops the periodic tree-head thread.
+  void Start();
+  void Stop();
+
+  // The latest stored tree head, or (fresh, or none stored yet) a newly
+  // signed head of the current log.
+  absl::StatusOr<v1::SignedTreeHead> TreeHead(bool fresh);
+  // The raw public log key and its id.
+  const std::string& public_key() const { return public_key_; }
+
+  // RFC 6962 proofs against sizes the log has reached. INVALID_ARGUMENT
+  // for impossible indices or sizes (naming them).
+  absl::StatusOr<v1::InclusionProof> InclusionProof(uint64_t index, uint64_t tree_size);
+  absl::StatusOr<v1::ConsistencyProof> ConsistencyProof(uint64_t first_size, uint64_t second_size);
+
+  // QueryEntries for `caller`: an AUDITOR sees every entry, anyone else
+  // only entries with its own org as actor or counterpart.
+  absl::StatusOr<v1::QueryEntriesResponse> Query(const identity::Caller& caller,
+                                                 const v1::QueryEntriesRequest& request);
+
+  // The entries of [from, until) and a fresh tree head covering them.
+  absl::StatusOr<ExportPlan> PlanExport(const v1::ExportRequest& request);
+  // Entries [begin, end) by index.
+  absl::StatusOr<std::vector<v1::AuditEntry>> ReadRange(uint64_t begin, uint64_t end);
+  // The last chunk of an export: the head, the range proof and, if asked,
+  // the consistency proof from `consistent_with_size`.
+  absl::StatusOr<v1::ExportChunk> FinalChunk(const ExportPlan& plan, uint64_t consistent_with_size);
+
+ private:
+  AuditLog(store::Store* store, const cases::SubjectRefs* subject_refs, crypto::SecretData key,
+           std::string public_key, AuditLogOptions options);
+  // Signs and stores a head of the current log.
+  absl::StatusOr<v1::SignedTreeHead> SignCurrent();
+  NodeReader Reader();
+
+  store::Store* const store_;
+  const cases::SubjectRefs* const subject_refs_;
+  const crypto::SecretData log_key_;
+  const std::string public_key_;
+  const AuditLogOptions options_;
+  absl::Mutex sign_mu_;  // one signer at a time
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace silta::audit
+
+#endif  // SILTA_SERVER_AUDIT_AUDIT_LOG_H_

@@ -1,0 +1,310 @@
+#include "server/audit/reports.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/audit/log_entry.h"
+#include "server/common/status_macros.h"
+#include "server/common/time_util.h"
+
+namespace silta::audit {
+namespace {
+
+constexpr absl::string_view kReferral = "silta.v1.Referral";
+constexpr absl::string_view kMeetingInvite = "silta.v1.MeetingInvite";
+constexpr absl::string_view kTotal = "total";
+
+absl::Time At(const v1::AuditEntry& e) { return common::ToTime(e.at()); }
+
+std::string OrgName(const OrgLookup& orgs, absl::string_view org_id) {
+  std::optional<v1::Organization> org = orgs(org_id);
+  return org.has_value() && !org->display_name().empty() ? org->display_name()
+                                                         : std::string(org_id);
+}
+
+const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
+  for (const v1::StatutoryBasis& b : policy.statutory_bases()) {
+    if (b.code() == code) return &b;
+  }
+  return nullptr;
+}
+
+// True while a statutory entry is still under its deferral.
+bool Deferred(const v1::AuditEntry& e, const v1::Policy& policy, absl::Time now) {
+  if (e.rule() != v1::RULE_STATUTE) return false;
+  const v1::StatutoryBasis* b = FindStatute(policy, e.rule_id());
+  if (b == nullptr || b->subject_report_deferral_days() == 0) return false;
+  return now < At(e) + absl::Hours(24) * b->subject_report_deferral_days();
+}
+
+std::string KindLabel(const std::optional<v1::Organization>& org) {
+  return org.has_value() ? v1::OrgKind_Name(org->kind()) : "UNKNOWN";
+}
+
+bool InRegion(const std::optional<v1::Organization>& org, absl::string_view region) {
+  return region.empty() || (org.has_value() && org->region() == region);
+}
+
+v1::IndicatorCell Cell(std::string label, double value) {
+  v1::IndicatorCell c;
+  c.set_label(std::move(label));
+  c.set_value(value);
+  return c;
+}
+
+// A count table from label → count, labels in order, with a total.
+v1::Indicator CountTable(std::string name, const std::map<std::string, int>& counts,
+                         bool with_total) {
+  v1::Indicator t;
+  t.set_name(std::move(name));
+  int total = 0;
+  for (const auto& [label, n] : counts) {
+    *t.add_cells() = Cell(label, n);
+    total += n;
+  }
+  if (with_total) *t.add_cells() = Cell(std::string(kTotal), total);
+  SuppressSmallCells(&t);
+  return t;
+}
+
+void Suppress(v1::IndicatorCell* c) {
+  c->clear_value();
+  c->set_suppressed(true);
+}
+
+}  // namespace
+
+v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& entries,
+                                             const v1::Policy& policy, const OrgLookup& orgs,
+                                             absl::Time now) {
+  v1::SubjectReportResponse report;
+  std::vector<const v1::AuditEntry*> shown;
+  for (const v1::AuditEntry& e : entries) {
+    if (e.type() != v1::MESSAGE_DELIVERED && e.type() != v1::FIELD_WITHHELD) continue;
+    if (Deferred(e, policy, now)) continue;
+    shown.push_back(&e);
+  }
+  std::sort(shown.begin(), shown.end(), [](const v1::AuditEntry* a, const v1::AuditEntry* b) {
+    return a->index() < b->index();
+  });
+  for (const v1::AuditEntry* e : shown) {
+    v1::Disclosure* d = report.add_disclosures();
+    *d->mutable_at() = e->at();
+    d->set_from_org(OrgName(orgs, e->actor_org_id()));
+    d->set_to_org(OrgName(orgs, e->counterpart_org_id()));
+    *d->mutable_categories() = e->categories();
+    d->set_purpose(e->purpose());
+    d->set_basis(e->rule());
+    d->set_basis_reference(e->rule() == v1::RULE_STATUTE && !e->statute_citation().empty()
+                               ? e->statute_citation()
+                               : e->rule_id());
+    d->set_withheld(e->type() == v1::FIELD_WITHHELD);
+  }
+  report.set_may_contain_deferred_entries(std::any_of(
+      policy.statutory_bases().begin(), policy.statutory_bases().end(),
+      [](const v1::StatutoryBasis& b) { return b.subject_report_deferral_days() > 0; }));
+  return report;
+}
+
+absl::StatusOr<std::pair<absl::Time, absl::Time>> ParseMonth(absl::string_view month) {
+  int year = 0;
+  int mon = 0;
+  if (month.size() != 7 || month[4] != '-' || !absl::SimpleAtoi(month.substr(0, 4), &year) ||
+      !absl::SimpleAtoi(month.substr(5, 2), &mon) || year < 2000 || year > 9999 || mon < 1 ||
+      mon > 12) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("month: must be YYYY-MM, e.g. 2026-10 (got \"", month, "\")"));
+  }
+  const absl::Time start = absl::FromCivil(absl::CivilMonth(year, mon), absl::UTCTimeZone());
+  const absl::Time end = absl::FromCivil(absl::CivilMonth(year, mon) + 1, absl::UTCTimeZone());
+  return std::make_pair(start, end);
+}
+
+void SuppressSmallCells(v1::Indicator* table) {
+  const int n = table->cells_size();
+  if (n == 0) return;
+  const bool has_total = table->cells(n - 1).label() == kTotal;
+  const int parts = has_total ? n - 1 : n;
+  int suppressed = 0;
+  for (int i = 0; i < n; ++i) {
+    v1::IndicatorCell* c = table->mutable_cells(i);
+    if (c->has_value() && c->value() < kMinPublishedCount) {
+      Suppress(c);
+      if (i < parts) ++suppressed;
+    }
+  }
+  if (!has_total || table->cells(n - 1).suppressed() || suppressed != 1) return;
+  // One suppressed part and a published total: total minus the published
+  // parts would reveal it. Suppress the smallest published part too.
+  int smallest = -1;
+  for (int i = 0; i < parts; ++i) {
+    const v1::IndicatorCell& c = table->cells(i);
+    if (c.suppressed()) continue;
+    if (smallest < 0 || c.value() < table->cells(smallest).value()) smallest = i;
+  }
+  Suppress(table->mutable_cells(smallest >= 0 ? smallest : n - 1));
+}
+
+v1::IndicatorsResponse ComputeIndicators(const std::vector<v1::AuditEntry>& unsorted,
+                                         const OrgLookup& orgs, absl::string_view month,
+                                         absl::Time start, absl::Time end,
+                                         absl::string_view region) {
+  std::vector<const v1::AuditEntry*> entries;
+  for (const v1::AuditEntry& e : unsorted) entries.push_back(&e);
+  std::sort(entries.begin(), entries.end(), [](const v1::AuditEntry* a, const v1::AuditEntry* b) {
+    return a->index() < b->index();
+  });
+  const auto in_month = [&](const v1::AuditEntry& e) { return At(e) >= start && At(e) < end; };
+
+  std::map<std::string, int> referrals;
+  std::map<std::string, absl::Time> first_referral;  // case → time, if in the month
+  std::map<std::string, absl::Time> first_invite;    // case → time
+  std::set<std::string> cases_referred_before;
+  std::map<std::string, std::set<std::string>> open_members;  // case → member orgs, at month end
+  int transfers = 0;
+  std::map<std::string, int> consents = {{"given", 0}, {"withdrawn", 0}};
+  std::map<std::string, int> withheld;
+
+  for (const v1::AuditEntry* e : entries) {
+    const std::optional<v1::Organization> actor = orgs(e->actor_org_id());
+    switch (e->type()) {
+      case v1::MESSAGE_ACCEPTED:
+        if (e->payload_type() == kReferral && !e->case_id().empty()) {
+          if (At(*e) < start) cases_referred_before.insert(e->case_id());
+          if (in_month(*e) && !cases_referred_before.contains(e->case_id()) &&
+              InRegion(actor, region)) {
+            first_referral.emplace(e->case_id(), At(*e));
+          }
+        }
+        if (e->payload_type() == kReferral && in_month(*e) && InRegion(actor, region)) {
+          ++referrals[KindLabel(actor)];
+        }
+        if (e->payload_type() == kMeetingInvite && !e->case_id().empty()) {
+          first_invite.emplace(e->case_id(), At(*e));
+        }
+        break;
+      case v1::CASE_CREATED:
+        if (At(*e) < end) open_members[e->case_id()].insert(e->actor_org_id());
+        break;
+      case v1::CASE_MEMBER_ADDED:
+        if (At(*e) < end) open_members[e->case_id()].insert(e->counterpart_org_id());
+        break;
+      case v1::CASE_MEMBER_REMOVED:
+        if (At(*e) < end) open_members[e->case_id()].erase(e->counterpart_org_id());
+        break;
+      case v1::CASE_CLOSED:
+        if (At(*e) < end) open_members.erase(e->case_id());
+        break;
+      case v1::COORDINATOR_TRANSFERRED:
+        if (in_month(*e) && InRegion(actor, region)) ++transfers;
+        break;
+      case v1::CONSENT_GIVEN:
+        if (in_month(*e) && InRegion(actor, region)) ++consents["given"];
+        break;
+      case v1::CONSENT_WITHDRAWN:
+        if (in_month(*e) && InRegion(actor, region)) ++consents["withdrawn"];
+        break;
+      case v1::FIELD_WITHHELD:
+        if (in_month(*e) && InRegion(actor, region)) {
+          for (int c : e->categories()) ++withheld[v1::Category_Name(static_cast<v1::Category>(c))];
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  v1::IndicatorsResponse response;
+  response.set_month(std::string(month));
+  response.set_region(std::string(region));
+  *response.add_indicators() = CountTable("referrals_by_referring_org_kind", referrals, true);
+
+  std::vector<double> days;
+  for (const auto& [case_id, referred] : first_referral) {
+    auto invite = first_invite.find(case_id);
+    if (invite == first_invite.end() || invite->second < referred) continue;
+    days.push_back(absl::ToDoubleHours(invite->second - referred) / 24.0);
+  }
+  std::sort(days.begin(), days.end());
+  v1::Indicator median;
+  median.set_name("days_referral_to_first_invite");
+  v1::IndicatorCell* m = median.add_cells();
+  m->set_label("median_days");
+  v1::IndicatorCell* count = median.add_cells();
+  count->set_label("cases");
+  count->set_value(static_cast<double>(days.size()));
+  if (static_cast<int>(days.size()) < kMinPublishedCount) {
+    Suppress(m);
+    Suppress(count);
+  } else {
+    const size_t n = days.size();
+    const double value = n % 2 == 1 ? days[n / 2] : (days[n / 2 - 1] + days[n / 2]) / 2.0;
+    m->set_value(std::round(value * 10.0) / 10.0);
+  }
+  *response.add_indicators() = std::move(median);
+
+  std::map<std::string, int> memberships;
+  for (const auto& [case_id, members] : open_members) {
+    for (const std::string& org_id : members) {
+      const std::optional<v1::Organization> org = orgs(org_id);
+      if (InRegion(org, region)) ++memberships[KindLabel(org)];
+    }
+  }
+  *response.add_indicators() = CountTable("open_cases_by_member_org_kind", memberships, true);
+  *response.add_indicators() =
+      CountTable("coordinator_transfers", {{std::string(kTotal), transfers}}, false);
+  *response.add_indicators() = CountTable("consents", consents, false);
+  *response.add_indicators() = CountTable("withheld_fields_by_category", withheld, true);
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> ReportService::ReadAll(store::AuditQuery query) {
+  std::vector<v1::AuditEntry> out;
+  query.limit = 1000;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> page, store_->QueryAudit(query));
+    const bool more = page.size() == query.limit;
+    if (!page.empty()) query.after_index = page.back().index() + 1;
+    for (v1::AuditEntry& e : page) out.push_back(std::move(e));
+    if (!more) return out;
+  }
+}
+
+absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
+    const identity::Caller& caller, const v1::SubjectReportRequest& request) {
+  if (request.acting_user().worker_id().empty()) {
+    return absl::InvalidArgumentError(
+        "acting_user.worker_id: the registrar's worker acting for the subject is required");
+  }
+  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  store::AuditQuery query;
+  query.subject_ref = subject_ref;
+  query.types = {v1::MESSAGE_DELIVERED, v1::FIELD_WITHHELD};
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
+  v1::AuditEntry produced =
+      NewEntry(v1::SUBJECT_REPORT_PRODUCED, clock_(), caller.org.org_id(), request.acting_user());
+  produced.set_subject_ref(subject_ref);
+  store::AuditEntries audit = {std::move(produced)};
+  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+  return BuildSubjectReport(
+      entries, *policy_->Get(), [this](absl::string_view id) { return orgs_->Find(id); }, clock_());
+}
+
+absl::StatusOr<v1::IndicatorsResponse> ReportService::Indicators(
+    const v1::IndicatorsRequest& request) {
+  SILTA_ASSIGN_OR_RETURN(auto range, ParseMonth(request.month()));
+  if (request.region().size() > 64) return absl::InvalidArgumentError("region: too long");
+  store::AuditQuery query;
+  query.types = {v1::MESSAGE_ACCEPTED,    v1::CASE_CREATED,      v1::CASE_MEMBER_ADDED,
+                 v1::CASE_MEMBER_REMOVED, v1::CASE_CLOSED,       v1::COORDINATOR_TRANSFERRED,
+                 v1::CONSENT_GIVEN,       v1::CONSENT_WITHDRAWN, v1::FIELD_WITHHELD};
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
+  return ComputeIndicators(
+      entries, [this](absl::string_view id) { return orgs_->Find(id); }, request.month(),
+      range.first, range.second, request.region());
+}
+
+}  // namespace silta::audit
