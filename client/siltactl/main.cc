@@ -1,5 +1,6 @@
 // siltactl: the command-line tool for Silta administrators, consent
-// registrars and auditors. This build has: health, org list|get|add|suspend|resume.
+// registrars and auditors. This build has: health, org list|get|add|suspend|resume,
+// audit head|tail|query|proof|export|verify, report indicators|subject.
 //
 // Connection flags may also come from the environment:
 //   SILTA_ADDRESS, SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME
@@ -17,6 +18,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
+#include "client/siltactl/audit_commands.h"
+#include "client/siltactl/context.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -24,18 +27,6 @@
 
 namespace silta::siltactl {
 namespace {
-
-struct GlobalFlags {
-  sdk::ConnectionOptions connection;
-  bool json = false;
-  int timeout_seconds = 10;
-};
-
-std::string DefaultWorker() {
-  const char* worker = std::getenv("SILTA_WORKER");
-  if (worker == nullptr || *worker == '\0') worker = std::getenv("USER");
-  return worker == nullptr ? "" : worker;
-}
 
 std::string RolesText(const v1::Organization& org) {
   std::vector<std::string> names;
@@ -57,22 +48,6 @@ void PrintOrgs(const GlobalFlags& flags, const google::protobuf::Message& messag
   PrintTable({"ORG_ID", "KIND", "ROLES", "STATE", "NAME"}, rows);
 }
 
-// Builds a channel or reports why not (exit code kExitUsage).
-std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::Connect(flags.connection);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "siltactl: cannot connect: %s\n",
-                 std::string(channel.status().message()).c_str());
-    *exit_code = kExitUsage;
-    return nullptr;
-  }
-  return *channel;
-}
-
-void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
-  context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
-}
-
 int RunHealth(const GlobalFlags& flags, const std::string& service) {
   int exit_code = kExitOk;
   auto channel = ChannelOrExit(flags, &exit_code);
@@ -88,11 +63,12 @@ int RunHealth(const GlobalFlags& flags, const std::string& service) {
   if (flags.json) {
     PrintJson(response);
   } else {
-    std::printf("%s\n",
-                grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
+    std::printf(
+        "%s\n",
+        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
   }
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
-                                                                               : kExitFailure;
+                                                                             : kExitFailure;
 }
 
 struct OrgAddFlags {
@@ -149,8 +125,8 @@ int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
   v1::GetOrgRequest request;
   request.set_org_id(org_id);
   return RunOrgCall<v1::GetOrgResponse>(
-      flags, "org get", [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
-                            v1::GetOrgResponse* response) {
+      flags, "org get",
+      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context, v1::GetOrgResponse* response) {
         return stub.GetOrg(context, request, response);
       });
 }
@@ -183,14 +159,14 @@ int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
   }
   request.mutable_acting_user()->set_worker_id(add.worker);
   return RunOrgCall<v1::AddOrgResponse>(
-      flags, "org add", [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
-                            v1::AddOrgResponse* response) {
+      flags, "org add",
+      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context, v1::AddOrgResponse* response) {
         return stub.AddOrg(context, request, response);
       });
 }
 
-int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id,
-                   const std::string& reason, const std::string& worker, bool suspend) {
+int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id, const std::string& reason,
+                   const std::string& worker, bool suspend) {
   v1::SetOrgStateRequest request;
   request.set_org_id(org_id);
   request.set_reason(reason);
@@ -237,8 +213,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::string health_service;
-  CLI::App* health = app.add_subcommand(
-      "health", "Ask siltad whether it is serving.\n  Example: siltactl health");
+  CLI::App* health =
+      app.add_subcommand("health", "Ask siltad whether it is serving.\n  Example: siltactl health");
   health->add_option("--service", health_service, "A service name (default: whole server)");
 
   CLI::App* org = app.add_subcommand("org", "Organisation registry (admin role)");
@@ -257,8 +233,10 @@ int main(int argc, char** argv) {
       "--kind NGO --role AGENCY");
   org_add->add_option("--id", add.org_id, "Organisation id [a-z0-9-]")->required();
   org_add->add_option("--name", add.name, "Display name")->required();
-  org_add->add_option("--kind", add.kind, "WELLBEING_AREA, POLICE, PROBATION, PRISON, "
-                                          "MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION or NGO")
+  org_add
+      ->add_option("--kind", add.kind,
+                   "WELLBEING_AREA, POLICE, PROBATION, PRISON, "
+                   "MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION or NGO")
       ->required();
   org_add->add_option("--role", add.roles, "AGENCY, CONSENT_REGISTRAR, AUDITOR or ADMIN; repeat")
       ->required();
@@ -266,10 +244,10 @@ int main(int argc, char** argv) {
   org_add->add_option("--worker", add.worker, "Your worker id (default $SILTA_WORKER or $USER)");
 
   std::string state_id, reason, worker = DefaultWorker();
-  CLI::App* org_suspend = org->add_subcommand(
-      "suspend",
-      "Suspend an organisation: its calls and open streams are refused.\n"
-      "  Example: siltactl org suspend asenne-ry --reason \"contract ended\"");
+  CLI::App* org_suspend =
+      org->add_subcommand("suspend",
+                          "Suspend an organisation: its calls and open streams are refused.\n"
+                          "  Example: siltactl org suspend asenne-ry --reason \"contract ended\"");
   CLI::App* org_resume = org->add_subcommand(
       "resume", "Resume a suspended organisation.\n  Example: siltactl org resume asenne-ry");
   for (CLI::App* cmd : {org_suspend, org_resume}) {
@@ -278,6 +256,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--worker", worker, "Your worker id (default $SILTA_WORKER or $USER)");
   }
 
+  AuditCommands audit_commands(&app, &flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -285,6 +265,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (std::optional<int> code = audit_commands.Run()) return *code;
   if (*health) return RunHealth(flags, health_service);
   if (*org_list) return RunOrgList(flags);
   if (*org_get) return RunOrgGet(flags, get_id);

@@ -117,6 +117,8 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
   // Entry lines, then the trailer.
   std::vector<std::string> leaves;
   leaves.reserve(header.entries());
+  std::vector<uint64_t> line_of;  // entry offset → its line (0 = missing)
+  line_of.reserve(header.entries());
   uint64_t expected = header.first_index();
   std::optional<v1::ExportFileTrailer> trailer;
   uint64_t trailer_line = 0;
@@ -136,6 +138,7 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
                                 "): the line was changed"));
       ++expected;
       leaves.push_back(std::string(kHashSize, '\0'));
+      line_of.push_back(0);
       continue;
     }
     if (line.has_trailer()) {
@@ -149,15 +152,24 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
     }
     const uint64_t index = line.entry().entry().index();
     if (index < expected) {
-      problems.Add(absl::StrCat("line ", line_no, ": entry ", index, " comes after entry ",
-                                expected - 1, ": a line was inserted, repeated or moved"));
+      const uint64_t offset = index - header.first_index();
+      if (index >= header.first_index() && offset < line_of.size() && line_of[offset] != 0) {
+        problems.Add(absl::StrCat("line ", line_no, ": entry ", index, " again (first on line ",
+                                  line_of[offset], "): a line was inserted, repeated or moved"));
+      } else {
+        problems.Add(absl::StrCat("line ", line_no, ": entry ", index, " comes after entry ",
+                                  expected - 1, ": a line was inserted or moved"));
+      }
       continue;
     }
     if (index > expected) {
       problems.Add(absl::StrCat("line ", line_no, ": entry ", index, " where entry ", expected,
                                 " belongs: ", index - expected == 1 ? "an entry is" : "entries are",
                                 " missing (a line was removed or moved)"));
-      for (; expected < index; ++expected) leaves.push_back(std::string(kHashSize, '\0'));
+      for (; expected < index; ++expected) {
+        leaves.push_back(std::string(kHashSize, '\0'));
+        line_of.push_back(0);
+      }
     }
     const std::string leaf = EntryLeafHash(line.entry().entry());
     if (absl::BytesToHexString(leaf) != line.entry().leaf_hash()) {
@@ -165,6 +177,7 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
                                 " does not match its leaf hash: the line was changed"));
     }
     leaves.push_back(leaf);
+    line_of.push_back(line_no);
     ++expected;
   }
   if (progress) progress(line_no, header.entries());

@@ -1,0 +1,608 @@
+#include "client/siltactl/audit_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/siltactl/output.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/audit/export_file.h"
+#include "server/audit/log_entry.h"
+#include "server/audit/merkle.h"
+#include "server/audit/tree_head.h"
+#include "server/common/time_util.h"
+#include "silta/v1/audit.grpc.pb.h"
+
+namespace silta::siltactl {
+namespace {
+
+std::string TimeText(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());
+}
+
+std::string Categories(const google::protobuf::RepeatedField<int>& categories) {
+  std::vector<std::string> names;
+  for (int c : categories) {
+    std::string name = v1::Category_Name(static_cast<v1::Category>(c));
+    if (absl::StartsWith(name, "CATEGORY_")) name = name.substr(9);
+    names.push_back(absl::AsciiStrToLower(name));
+  }
+  return absl::StrJoin(names, ",");
+}
+
+std::string RuleText(v1::RuleKind rule) {
+  if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
+  std::string name = v1::RuleKind_Name(rule);
+  return absl::AsciiStrToLower(name.substr(5));  // drop "RULE_"
+}
+
+void PrintEntries(const GlobalFlags& flags, const v1::QueryEntriesResponse& response) {
+  if (flags.json) {
+    PrintJson(response);
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::AuditEntry& e : response.entries()) {
+    std::string basis = RuleText(e.rule());
+    if (!e.rule_id().empty()) absl::StrAppend(&basis, " ", e.rule_id());
+    if (!e.statute_citation().empty()) absl::StrAppend(&basis, " (", e.statute_citation(), ")");
+    rows.push_back({absl::StrCat(e.index()), TimeText(e.at()), v1::AuditEventType_Name(e.type()),
+                    e.actor_org_id(), e.counterpart_org_id(), e.case_id(),
+                    Categories(e.categories()), basis, e.detail()});
+  }
+  PrintTable(
+      {"INDEX", "TIME", "EVENT", "BY", "COUNTERPART", "CASE", "CATEGORIES", "BASIS", "DETAIL"},
+      rows);
+}
+
+bool WantProgress(const GlobalFlags& flags) { return !flags.json && isatty(STDERR_FILENO); }
+
+void ShowProgress(const char* what, uint64_t done, uint64_t total) {
+  if (total > 0) {
+    std::fprintf(stderr, "\r%s %llu / %llu entries (%.0f%%)", what,
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 100.0 * static_cast<double>(done) / static_cast<double>(total));
+  } else {
+    std::fprintf(stderr, "\r%s %llu entries", what, static_cast<unsigned long long>(done));
+  }
+  std::fflush(stderr);
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "siltactl: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+// Parses a --from/--until flag into `ts` (unset if empty).
+bool SetTime(const std::string& flag, const std::string& text, google::protobuf::Timestamp* ts,
+             bool* has) {
+  *has = false;
+  if (text.empty()) return true;
+  absl::Time t;
+  if (!ParseTimeFlag(text, &t)) return false;
+  *ts = common::ToTimestamp(t);
+  *has = true;
+  (void)flag;
+  return true;
+}
+
+}  // namespace
+
+AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(flags) {
+  CLI::App* audit = app->add_subcommand("audit", "The tamper-evident audit log (auditor role)");
+  audit->require_subcommand(1);
+
+  CLI::App* head =
+      audit->add_subcommand("head",
+                            "Show the latest signed tree head.\n"
+                            "  Example: siltactl audit head --fresh --out head-2026-11.json");
+  head->add_flag("--fresh", fresh_, "Sign a head of the log as it is now");
+  head->add_option("--out", head_out_, "Also save the head as JSON (for --previous-head)");
+  commands_.emplace_back(head, [this] { return Head(); });
+
+  CLI::App* tail = audit->add_subcommand(
+      "tail", "Show the newest entries you may see.\n  Example: siltactl audit tail -n 50");
+  tail->add_option("-n,--count", tail_count_, "How many")->check(CLI::Range(1, 1000));
+  commands_.emplace_back(tail, [this] { return Tail(); });
+
+  CLI::App* query = audit->add_subcommand(
+      "query",
+      "Find entries by case, org, event type, time or subject (all given filters must match).\n"
+      "  Example: siltactl audit query --case 0193... --type MESSAGE_DELIVERED --from 2026-10-01\n"
+      "  Example: siltactl audit query --subject      (asks for the HETU; never on the command "
+      "line)");
+  query->add_option("--case", case_id_, "Case id");
+  query->add_option("--org", org_id_, "Organisation id (actor or counterpart)");
+  query->add_option("--type", types_, "Event type, e.g. FIELD_WITHHELD; repeat");
+  query->add_option("--from", from_, "From (inclusive): 2026-10-01 or RFC 3339");
+  query->add_option("--until", until_, "Until (exclusive)");
+  query->add_flag("--subject", subject_,
+                  "Filter by young person; the HETU is read from a prompt "
+                  "or stdin");
+  query->add_option("--limit", limit_, "At most this many entries")->check(CLI::Range(1, 100000));
+  commands_.emplace_back(query, [this] { return Query(); });
+
+  CLI::App* proof =
+      audit->add_subcommand("proof",
+                            "Prove that one entry is in the signed log, and check the proof here.\n"
+                            "  Example: siltactl audit proof --index 1234 --log-key log-key.pub");
+  proof->add_option("--index", proof_index_, "Entry index")->required();
+  proof->add_option("--tree-size", proof_tree_size_, "Tree size (default: a fresh tree head)");
+  proof->add_option("--log-key", log_key_, "The log's public key (PEM) to check the head")
+      ->required();
+  commands_.emplace_back(proof, [this] { return Proof(); });
+
+  CLI::App* exp = audit->add_subcommand(
+      "export",
+      "Export entries with their signed tree head and proofs, for offline verification.\n"
+      "  Example: siltactl audit export --from 2026-10-01 --until 2026-11-01 --out oct.jsonl\n"
+      "  Example: siltactl audit export --out all.jsonl --previous-head head-2026-10.json");
+  exp->add_option("--from", from_, "From (inclusive): 2026-10-01 or RFC 3339");
+  exp->add_option("--until,--to", until_, "Until (exclusive)");
+  exp->add_option("--out", out_, "Output file (JSONL)")->required();
+  exp->add_option("--consistent-with", consistent_with_,
+                  "Include a consistency proof from this earlier tree size");
+  exp->add_option("--previous-head", previous_head_,
+                  "Include a consistency proof from this earlier tree head (JSON or export)");
+  commands_.emplace_back(exp, [this] { return Export(); });
+
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "Verify an export offline: every line, the root, the signature and, if given,\n"
+      "consistency with an earlier tree head. Needs no connection.\n"
+      "  Example: siltactl audit verify oct.jsonl --log-key log-key.pub\n"
+      "  Example: siltactl audit verify nov.jsonl --log-key log-key.pub --previous-head oct.jsonl");
+  verify->add_option("file", verify_file_, "Export file")->required();
+  verify->add_option("--log-key", log_key_, "The log's public key (PEM or hex)")->required();
+  verify->add_option("--previous-head", previous_head_, "An earlier tree head (JSON or export)");
+  commands_.emplace_back(verify, [this] { return Verify(); });
+
+  CLI::App* report = app->add_subcommand("report", "Reports from the audit log");
+  report->require_subcommand(1);
+  CLI::App* indicators = report->add_subcommand(
+      "indicators",
+      "Steering-group indicators for one month (metadata only; counts below 5 show as <5).\n"
+      "  Example: siltactl report indicators --month 2026-10 --region oulu\n"
+      "  Example: siltactl report indicators --month 2026-10 --csv > 2026-10.csv");
+  indicators->add_option("--month", month_, "YYYY-MM")->required();
+  indicators->add_option("--region", region_, "Region code (default: all)");
+  indicators->add_flag("--csv", csv_, "CSV for spreadsheets");
+  commands_.emplace_back(indicators, [this] { return Indicators(); });
+
+  CLI::App* subject = report->add_subcommand(
+      "subject",
+      "Disclosure report for one young person (consent registrar role). The HETU is read\n"
+      "from a prompt or stdin, never from the command line.\n"
+      "  Example: siltactl report subject --markdown > report.md");
+  subject->add_flag("--markdown", markdown_, "Markdown for printing or sending");
+  subject->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  commands_.emplace_back(subject, [this] { return Subject(); });
+}
+
+std::optional<int> AuditCommands::Run() {
+  for (auto& [command, run] : commands_) {
+    if (command->parsed()) return run();
+  }
+  return std::nullopt;
+}
+
+int AuditCommands::Head() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::GetTreeHeadRequest request;
+  request.set_fresh(fresh_);
+  v1::SignedTreeHead head;
+  const grpc::Status status = stub->GetTreeHead(&context, request, &head);
+  if (!status.ok()) return ReportRpcError("audit head", status);
+  if (!head_out_.empty()) {
+    std::ofstream out(head_out_);
+    out << audit::TreeHeadJson(head) << "\n";
+    if (!out) return UsageError(absl::StrCat("cannot write ", head_out_));
+  }
+  if (flags_->json) {
+    PrintJson(head);
+  } else {
+    PrintTable({"TREE_SIZE", "ROOT", "SIGNED_AT", "LOG_KEY"},
+               {{absl::StrCat(head.tree_size()), absl::BytesToHexString(head.root_hash()),
+                 TimeText(head.timestamp()), head.log_key_id()}});
+  }
+  return kExitOk;
+}
+
+int AuditCommands::Tail() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  v1::SignedTreeHead head;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::GetTreeHeadRequest request;
+    request.set_fresh(true);
+    const grpc::Status status = stub->GetTreeHead(&context, request, &head);
+    if (!status.ok()) return ReportRpcError("audit tail", status);
+  }
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::QueryEntriesRequest request;
+  const uint64_t count = static_cast<uint64_t>(tail_count_);
+  // The page token is the index to continue from.
+  request.set_page_token(absl::StrCat(head.tree_size() > count ? head.tree_size() - count : 0));
+  request.set_page_size(static_cast<uint32_t>(count));
+  v1::QueryEntriesResponse response;
+  const grpc::Status status = stub->QueryEntries(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("audit tail", status);
+  response.clear_next_page_token();
+  PrintEntries(*flags_, response);
+  return kExitOk;
+}
+
+int AuditCommands::Query() {
+  v1::QueryEntriesRequest request;
+  request.set_case_id(case_id_);
+  request.set_org_id(org_id_);
+  for (const std::string& t : types_) {
+    v1::AuditEventType type;
+    if (!v1::AuditEventType_Parse(absl::AsciiStrToUpper(t), &type)) {
+      return UsageError(absl::StrCat("--type: unknown event type '", t,
+                                     "', e.g. MESSAGE_DELIVERED, FIELD_WITHHELD, CONSENT_GIVEN"));
+    }
+    request.add_types(type);
+  }
+  bool has = false;
+  if (!SetTime("--from", from_, request.mutable_from(), &has)) {
+    return UsageError("--from: use 2026-10-01 or 2026-10-01T08:00:00Z");
+  }
+  if (!has) request.clear_from();
+  if (!SetTime("--until", until_, request.mutable_until(), &has)) {
+    return UsageError("--until: use 2026-11-01 or 2026-11-01T08:00:00Z");
+  }
+  if (!has) request.clear_until();
+  if (subject_) {
+    const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
+    if (hetu.empty()) return UsageError("--subject: no HETU entered");
+    request.mutable_subject()->set_hetu(hetu);
+  }
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  v1::QueryEntriesResponse all;
+  do {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    request.set_page_size(static_cast<uint32_t>(std::min(1000, limit_ - all.entries_size())));
+    v1::QueryEntriesResponse page;
+    const grpc::Status status = stub->QueryEntries(&context, request, &page);
+    if (!status.ok()) return ReportRpcError("audit query", status);
+    for (auto& e : *page.mutable_entries()) *all.add_entries() = std::move(e);
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty() && all.entries_size() < limit_);
+  PrintEntries(*flags_, all);
+  return kExitOk;
+}
+
+int AuditCommands::Proof() {
+  absl::StatusOr<std::string> key = audit::ReadLogPublicKey(log_key_);
+  if (!key.ok()) return UsageError(absl::StrCat("--log-key: ", key.status().message()));
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  v1::SignedTreeHead head;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::GetTreeHeadRequest request;
+    request.set_fresh(true);
+    const grpc::Status status = stub->GetTreeHead(&context, request, &head);
+    if (!status.ok()) return ReportRpcError("audit proof", status);
+  }
+  if (proof_tree_size_ != 0 && proof_tree_size_ != head.tree_size()) {
+    return UsageError(
+        "--tree-size: only the current (fresh) tree head can be checked here; "
+        "use audit export --previous-head for older heads");
+  }
+  v1::QueryEntriesResponse entry;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::QueryEntriesRequest request;
+    request.set_page_token(absl::StrCat(proof_index_));
+    request.set_page_size(1);
+    const grpc::Status status = stub->QueryEntries(&context, request, &entry);
+    if (!status.ok()) return ReportRpcError("audit proof", status);
+    if (entry.entries_size() != 1 || entry.entries(0).index() != proof_index_) {
+      std::fprintf(stderr, "siltactl: audit proof: entry %llu is not in the log or not yours\n",
+                   static_cast<unsigned long long>(proof_index_));
+      return kExitRefused;
+    }
+  }
+  v1::InclusionProof proof;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::GetInclusionProofRequest request;
+    request.set_index(proof_index_);
+    request.set_tree_size(head.tree_size());
+    const grpc::Status status = stub->GetInclusionProof(&context, request, &proof);
+    if (!status.ok()) return ReportRpcError("audit proof", status);
+  }
+  const absl::Status signed_ok = audit::VerifyTreeHead(*key, head);
+  const std::vector<std::string> path(proof.path().begin(), proof.path().end());
+  const bool included =
+      audit::VerifyInclusion(proof_index_, head.tree_size(), audit::EntryLeafHash(entry.entries(0)),
+                             path, head.root_hash());
+  if (flags_->json) {
+    PrintJson(proof);
+  } else {
+    PrintEntries(*flags_, entry);
+    std::printf("inclusion proof: %d hashes against the tree of %llu entries signed %s\n",
+                proof.path_size(), static_cast<unsigned long long>(head.tree_size()),
+                TimeText(head.timestamp()).c_str());
+  }
+  if (!signed_ok.ok() || !included) {
+    std::fprintf(stderr, "siltactl: audit proof: NOT VERIFIED: %s\n",
+                 !signed_ok.ok() ? std::string(signed_ok.message()).c_str()
+                                 : "the entry is not in the signed tree");
+    return kExitFailure;
+  }
+  if (!flags_->json) std::printf("verified: the entry is in the signed log\n");
+  return kExitOk;
+}
+
+int AuditCommands::Export() {
+  v1::ExportRequest request;
+  bool has = false;
+  if (!SetTime("--from", from_, request.mutable_from(), &has)) {
+    return UsageError("--from: use 2026-10-01 or 2026-10-01T08:00:00Z");
+  }
+  if (!has) request.clear_from();
+  if (!SetTime("--until", until_, request.mutable_until(), &has)) {
+    return UsageError("--until: use 2026-11-01 or 2026-11-01T08:00:00Z");
+  }
+  if (!has) request.clear_until();
+  request.set_consistent_with_size(consistent_with_);
+  if (!previous_head_.empty()) {
+    absl::StatusOr<v1::SignedTreeHead> previous = audit::ReadTreeHeadFile(previous_head_);
+    if (!previous.ok())
+      return UsageError(absl::StrCat("--previous-head: ", previous.status().message()));
+    request.set_consistent_with_size(previous->tree_size());
+  }
+  const std::string partial = out_ + ".partial";
+  std::ofstream out(partial, std::ios::trunc);
+  if (!out) return UsageError(absl::StrCat("--out: cannot write ", partial));
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  grpc::ClientContext context;  // no deadline: exports can be long
+  std::unique_ptr<grpc::ClientReader<v1::ExportChunk>> reader = stub->Export(&context, request);
+  v1::ExportChunk chunk;
+  bool first = true;
+  uint64_t total = 0;
+  uint64_t written = 0;
+  uint64_t first_index = 0;
+  v1::ExportFileTrailer trailer;
+  const bool progress = WantProgress(*flags_);
+  while (reader->Read(&chunk)) {
+    if (first) {
+      total = chunk.total_entries();
+      first_index = chunk.entries_size() > 0 ? chunk.entries(0).index() : 0;
+      v1::ExportFileHeader header;
+      header.set_format(std::string(audit::kExportFormat));
+      header.set_first_index(first_index);
+      header.set_entries(total);
+      if (request.has_from()) *header.mutable_from() = request.from();
+      if (request.has_until()) *header.mutable_until() = request.until();
+      out << audit::HeaderLine(header) << "\n";
+      first = false;
+    }
+    for (const v1::AuditEntry& e : chunk.entries()) out << audit::EntryLine(e) << "\n";
+    written += static_cast<uint64_t>(chunk.entries_size());
+    if (progress) ShowProgress("exported", written, total);
+    if (chunk.has_tree_head()) {
+      *trailer.mutable_tree_head() = chunk.tree_head();
+      if (chunk.has_range_proof()) *trailer.mutable_range_proof() = chunk.range_proof();
+      if (chunk.has_consistency()) *trailer.mutable_consistency() = chunk.consistency();
+    }
+  }
+  if (progress) std::fprintf(stderr, "\n");
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    out.close();
+    std::remove(partial.c_str());
+    return ReportRpcError("audit export", status);
+  }
+  if (!trailer.has_tree_head() || written != total) {
+    std::remove(partial.c_str());
+    std::fprintf(stderr, "siltactl: audit export: the stream ended early; nothing written\n");
+    return kExitFailure;
+  }
+  out << audit::TrailerLine(trailer) << "\n";
+  out.close();
+  if (!out || std::rename(partial.c_str(), out_.c_str()) != 0) {
+    return UsageError(absl::StrCat("--out: cannot write ", out_));
+  }
+  if (flags_->json) {
+    v1::ExportFileHeader summary;
+    summary.set_format(std::string(audit::kExportFormat));
+    summary.set_first_index(first_index);
+    summary.set_entries(written);
+    PrintJson(summary);
+  } else {
+    std::printf(
+        "exported %llu entries (from index %llu) with the tree head of %llu entries to %s\n",
+        static_cast<unsigned long long>(written), static_cast<unsigned long long>(first_index),
+        static_cast<unsigned long long>(trailer.tree_head().tree_size()), out_.c_str());
+  }
+  return kExitOk;
+}
+
+int AuditCommands::Verify() {
+  absl::StatusOr<std::string> key = audit::ReadLogPublicKey(log_key_);
+  if (!key.ok()) return UsageError(absl::StrCat("--log-key: ", key.status().message()));
+  std::optional<v1::SignedTreeHead> previous;
+  if (!previous_head_.empty()) {
+    absl::StatusOr<v1::SignedTreeHead> head = audit::ReadTreeHeadFile(previous_head_);
+    if (!head.ok()) return UsageError(absl::StrCat("--previous-head: ", head.status().message()));
+    previous = *head;
+  }
+  std::ifstream in(verify_file_);
+  if (!in) return UsageError(absl::StrCat("cannot read ", verify_file_));
+  const bool progress = WantProgress(*flags_);
+  audit::VerifyResult result =
+      audit::VerifyExport(in, *key, previous,
+                          progress ? audit::VerifyProgress([](uint64_t lines, uint64_t total) {
+                            ShowProgress("verified", lines, total);
+                          })
+                                   : audit::VerifyProgress());
+  if (progress) std::fprintf(stderr, "\n");
+  if (flags_->json) {
+    std::printf(
+        "{\"verified\":%s,\"entries\":%llu,\"first_index\":%llu,\"tree_size\":%llu,"
+        "\"problems\":[%s]}\n",
+        result.ok() ? "true" : "false", static_cast<unsigned long long>(result.entries),
+        static_cast<unsigned long long>(result.first_index),
+        static_cast<unsigned long long>(result.tree_head.tree_size()),
+        absl::StrJoin(result.problems, ",", [](std::string* out, const std::string& p) {
+          absl::StrAppend(out, "\"", absl::CEscape(p), "\"");
+        }).c_str());
+  } else if (result.ok()) {
+    std::printf(
+        "verified: %llu entries (%llu..%llu) are in the log of %llu entries signed %s "
+        "by log key %s%s\n",
+        static_cast<unsigned long long>(result.entries),
+        static_cast<unsigned long long>(result.first_index),
+        static_cast<unsigned long long>(result.first_index + result.entries),
+        static_cast<unsigned long long>(result.tree_head.tree_size()),
+        TimeText(result.tree_head.timestamp()).c_str(), result.tree_head.log_key_id().c_str(),
+        previous.has_value() ? absl::StrCat("; consistent with the earlier head of ",
+                                            previous->tree_size(), " entries")
+                                   .c_str()
+                             : "");
+  } else {
+    std::fprintf(stderr, "NOT VERIFIED: %s\n", verify_file_.c_str());
+    for (const std::string& p : result.problems) std::fprintf(stderr, "  %s\n", p.c_str());
+  }
+  return result.ok() ? kExitOk : kExitFailure;
+}
+
+int AuditCommands::Indicators() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::IndicatorsRequest request;
+  request.set_month(month_);
+  request.set_region(region_);
+  v1::IndicatorsResponse response;
+  const grpc::Status status = stub->Indicators(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("report indicators", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  const auto value = [](const v1::IndicatorCell& c) {
+    if (c.suppressed()) return std::string("<5");
+    const double v = c.value();
+    return v == static_cast<double>(static_cast<int64_t>(v)) ? absl::StrCat(static_cast<int64_t>(v))
+                                                             : absl::StrCat(v);
+  };
+  if (csv_) {
+    std::printf("month,region,indicator,label,value\n");
+    for (const v1::Indicator& t : response.indicators()) {
+      for (const v1::IndicatorCell& c : t.cells()) {
+        std::printf("%s,%s,%s,%s,%s\n", response.month().c_str(), response.region().c_str(),
+                    t.name().c_str(), c.label().c_str(), value(c).c_str());
+      }
+    }
+    return kExitOk;
+  }
+  std::printf("Indicators for %s, region %s (counts below 5 are shown as <5)\n\n",
+              response.month().c_str(),
+              response.region().empty() ? "all" : response.region().c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Indicator& t : response.indicators()) {
+    for (const v1::IndicatorCell& c : t.cells()) rows.push_back({t.name(), c.label(), value(c)});
+  }
+  PrintTable({"INDICATOR", "LABEL", "VALUE"}, rows);
+  return kExitOk;
+}
+
+int AuditCommands::Subject() {
+  const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
+  if (hetu.empty()) return UsageError("report subject: no HETU entered");
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::AuditService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::SubjectReportRequest request;
+  request.mutable_subject()->set_hetu(hetu);
+  request.mutable_acting_user()->set_worker_id(worker_);
+  request.mutable_acting_user()->set_role("consent_registrar");
+  v1::SubjectReportResponse response;
+  const grpc::Status status = stub->SubjectReport(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("report subject", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  const auto basis = [](const v1::Disclosure& d) {
+    switch (d.basis()) {
+      case v1::RULE_CONSENT:
+        return absl::StrCat("consent ", d.basis_reference());
+      case v1::RULE_STATUTE:
+        return absl::StrCat("law: ", d.basis_reference());
+      case v1::RULE_REFUSAL:
+        return absl::StrCat("refusal ", d.basis_reference());
+      default:
+        return RuleText(d.basis());
+    }
+  };
+  const char* deferred_note =
+      "Some entries may be deferred by law (for example during an ongoing police matter); "
+      "they will appear once the deferral ends.";
+  if (markdown_) {
+    std::printf(
+        "# Disclosure report\n\nWho has received information about you through Silta, "
+        "and what was withheld.\n\n");
+    std::printf(
+        "| When | From | To | Information | Purpose | Basis | Outcome |\n"
+        "|---|---|---|---|---|---|---|\n");
+    for (const v1::Disclosure& d : response.disclosures()) {
+      std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", TimeText(d.at()).c_str(),
+                  d.from_org().c_str(), d.to_org().c_str(), Categories(d.categories()).c_str(),
+                  d.purpose().c_str(), basis(d).c_str(), d.withheld() ? "withheld" : "disclosed");
+    }
+    if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
+    if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Disclosure& d : response.disclosures()) {
+    rows.push_back({TimeText(d.at()), d.from_org(), d.to_org(), Categories(d.categories()),
+                    d.purpose(), basis(d), d.withheld() ? "withheld" : "disclosed"});
+  }
+  PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);
+  if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
+  return kExitOk;
+}
+
+}  // namespace silta::siltactl

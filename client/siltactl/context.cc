@@ -1,0 +1,64 @@
+#include "client/siltactl/context.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/time/time.h"
+#include "client/siltactl/output.h"
+
+namespace silta::siltactl {
+
+std::string DefaultWorker() {
+  const char* worker = std::getenv("SILTA_WORKER");
+  if (worker == nullptr || *worker == '\0') worker = std::getenv("USER");
+  return worker == nullptr ? "" : worker;
+}
+
+std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::Connect(flags.connection);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "siltactl: cannot connect: %s\n",
+                 std::string(channel.status().message()).c_str());
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  return *channel;
+}
+
+void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
+  context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
+}
+
+std::string ReadHetu(const std::string& prompt) {
+  std::string line;
+  if (isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "%s", prompt.c_str());
+    std::fflush(stderr);
+    termios old_mode{};
+    const bool have_mode = tcgetattr(STDIN_FILENO, &old_mode) == 0;
+    if (have_mode) {
+      termios quiet = old_mode;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::getline(std::cin, line);
+    if (have_mode) tcsetattr(STDIN_FILENO, TCSANOW, &old_mode);
+    std::fprintf(stderr, "\n");
+  } else {
+    std::getline(std::cin, line);
+  }
+  return std::string(absl::StripAsciiWhitespace(line));
+}
+
+bool ParseTimeFlag(const std::string& text, absl::Time* out) {
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, text, out, &err)) return true;
+  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), out, &err);
+}
+
+}  // namespace silta::siltactl

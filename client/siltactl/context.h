@@ -1,0 +1,44 @@
+// File: client/siltactl/context.h
+//
+// What every siltactl command shares: the global flags (connection, --json,
+// --timeout), the connection they describe, and the worker id.
+#ifndef SILTA_CLIENT_SILTACTL_CONTEXT_H_
+#define SILTA_CLIENT_SILTACTL_CONTEXT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "client/sdk/connection.h"
+#include "grpcpp/grpcpp.h"
+
+namespace silta::siltactl {
+
+struct GlobalFlags {
+  sdk::ConnectionOptions connection;
+  bool json = false;
+  int timeout_seconds = 10;
+};
+
+// $SILTA_WORKER, else $USER, else "".
+std::string DefaultWorker();
+
+// Builds a channel or prints why not and sets *exit_code to kExitUsage.
+std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code);
+
+// Sets the --timeout deadline on a call.
+void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags);
+
+// Reads a personal identity code (HETU) so that it never appears on the
+// command line or in shell history: from a prompt on the terminal with
+// echo off, or from the first line of stdin when it is not a terminal.
+// Empty if nothing was entered.
+std::string ReadHetu(const std::string& prompt);
+
+// Parses --from/--until values: RFC 3339 ("2026-10-01T00:00:00Z") or a
+// date ("2026-10-01", midnight UTC). False if neither.
+bool ParseTimeFlag(const std::string& text, absl::Time* out);
+
+}  // namespace silta::siltactl
+
+#endif  // SILTA_CLIENT_SILTACTL_CONTEXT_H_

@@ -1,0 +1,253 @@
+// File: tests/integration/world.h
+//
+// One running siltad with the dev PKI, as the organisations see it: keys
+// published, cases opened, consents recorded, messages previewed, sealed,
+// sent, received, opened and acknowledged through the real gRPC API and the
+// SDK. Shared by the message, audit and scenario tests.
+#ifndef SILTA_TESTS_INTEGRATION_WORLD_H_
+#define SILTA_TESTS_INTEGRATION_WORLD_H_
+
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/sdk/client.h"
+#include "client/sdk/org_keys.h"
+#include "client/sdk/sealer.h"
+#include "gtest/gtest.h"
+#include "server/common/time_util.h"
+#include "server/crypto/random.h"
+#include "silta/v1/case.grpc.pb.h"
+#include "silta/v1/consent.grpc.pb.h"
+#include "silta/v1/message.grpc.pb.h"
+#include "silta/v1/options.pb.h"
+#include "silta/v1/org.grpc.pb.h"
+#include "tests/integration/siltad_fixture.h"
+
+namespace silta::testing {
+
+inline constexpr const char* kHetu = "020412E960K";  // test code (individual number 960)
+
+// One running siltad with keys, a case and consents, as the orgs see it.
+class World {
+ public:
+  explicit World(const std::string& name) {
+    setup_.dir = MakeTempDir(name);
+    setup_.extra_config = "routing { ack_timeout_seconds: 1 }\n";
+    Restart();
+  }
+
+  void Restart() {
+    siltad_.reset();
+    siltad_ = StartSiltad(setup_);
+  }
+  void Kill() {
+    siltad_->Signal(SIGKILL);
+    siltad_->WaitForExit(absl::Seconds(10)).IgnoreError();
+  }
+  SiltadProcess& siltad() { return *siltad_; }
+  const SiltadSetup& setup() const { return setup_; }
+
+  std::shared_ptr<grpc::Channel> Channel(const std::string& org) {
+    return ChannelWith(siltad_->address(), OrgCert(org), OrgKey(org));
+  }
+
+  // Creates and publishes keys for `org` (new ones if `rotate`).
+  const sdk::OrgKeys& Keys(const std::string& org, bool rotate = false) {
+    auto it = keys_.find(org);
+    if (it != keys_.end() && !rotate) return it->second;
+    if (it != keys_.end()) keys_.erase(it);
+    auto keys = sdk::CreateOrgKeys(org, OrgCert(org), OrgKey(org), absl::Hours(24 * 30),
+                                   setup_.dir + "/keys-" + org);
+    EXPECT_TRUE(keys.ok()) << keys.status();
+    grpc::ClientContext context;
+    v1::PublishKeyBundleRequest request;
+    *request.mutable_bundle() = keys->bundle;
+    request.mutable_acting_user()->set_worker_id("it");
+    v1::PublishKeyBundleResponse response;
+    const grpc::Status status =
+        v1::KeyService::NewStub(Channel(org))->PublishKeyBundle(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return keys_.emplace(org, *std::move(keys)).first->second;
+  }
+
+  std::string OpenCase(const std::string& coordinator, const std::vector<std::string>& members,
+                       const std::string& hetu = kHetu) {
+    grpc::ClientContext context;
+    v1::CreateCaseRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    request.set_purpose("referral");
+    request.set_coordinator_worker_id("w1");
+    for (const auto& m : members) request.add_member_org_ids(m);
+    request.mutable_acting_user()->set_worker_id("w1");
+    v1::CreateCaseResponse response;
+    const grpc::Status status =
+        v1::CaseService::NewStub(Channel(coordinator))->CreateCase(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.case_().case_id();
+  }
+
+  std::string Consent(v1::Category category, const std::string& recipient,
+                      const std::string& hetu = kHetu) {
+    grpc::ClientContext context;
+    v1::RecordConsentRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    v1::Consent* c = request.mutable_consent();
+    c->set_grantor(v1::GUARDIAN);
+    c->add_purposes("referral");
+    c->add_categories(category);
+    c->add_recipients()->set_org_id(recipient);
+    *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + absl::Hours(24 * 30));
+    c->set_evidence_ref("form-1");
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::RecordConsentResponse response;
+    const grpc::Status status = v1::ConsentService::NewStub(Channel("wba-registrar"))
+                                    ->RecordConsent(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.consent().consent_id();
+  }
+
+  void Withdraw(const std::string& consent_id) {
+    grpc::ClientContext context;
+    v1::WithdrawConsentRequest request;
+    request.set_record_id(consent_id);
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::WithdrawConsentResponse response;
+    ASSERT_TRUE(v1::ConsentService::NewStub(Channel("wba-registrar"))
+                    ->WithdrawConsent(&context, request, &response)
+                    .ok());
+  }
+
+  // Preview, then seal only permitted pairs, as the SDK user would.
+  v1::SealedMessage Seal(const std::string& sender, const std::string& case_id,
+                         const google::protobuf::Message& payload,
+                         const std::vector<std::string>& recipients,
+                         const std::string& statutory_basis = "",
+                         const std::string& justification = "") {
+    v1::PreviewDisclosureRequest preview;
+    preview.set_case_id(case_id);
+    preview.set_purpose("referral");
+    preview.set_statutory_basis(statutory_basis);
+    preview.set_has_justification(!justification.empty());
+    for (const auto& r : recipients) preview.add_recipient_org_ids(r);
+    std::vector<const google::protobuf::FieldDescriptor*> set;
+    payload.GetReflection()->ListFields(payload, &set);
+    for (const auto* f : set) {
+      v1::DraftField* field = preview.add_fields();
+      field->set_path(f->name());
+      field->set_category(f->options().GetExtension(v1::category));
+    }
+    grpc::ClientContext context;
+    v1::PreviewDisclosureResponse decisions;
+    EXPECT_TRUE(v1::ConsentService::NewStub(Channel(sender))
+                    ->PreviewDisclosure(&context, preview, &decisions)
+                    .ok());
+    auto permitted = std::make_shared<absl::flat_hash_set<std::string>>();
+    for (const auto& d : decisions.decisions()) {
+      if (d.verdict() == v1::PERMIT) permitted->insert(d.recipient_org_id() + "/" + d.field_path());
+    }
+    const sdk::SenderKeys sender_keys = Keys(sender).AsSender();
+    std::vector<sdk::RecipientPublicKey> keys;
+    for (const auto& r : recipients) {
+      const sdk::OrgKeys& k = Keys(r);
+      keys.push_back({r, k.bundle.key_id(), k.bundle.hpke_public_key()});
+    }
+    v1::MessageHeader header;
+    header.set_message_id(*crypto::NewUuidV7(absl::Now()));
+    header.set_case_id(case_id);
+    header.mutable_acting_user()->set_worker_id("officer-12");
+    header.set_purpose("referral");
+    header.set_statutory_basis(statutory_basis);
+    *header.mutable_created_at() = common::ToTimestamp(absl::Now());
+    auto sealed = sdk::SealPayload(
+        payload, header, sender_keys, keys,
+        [permitted](absl::string_view r, absl::string_view path) {
+          return permitted->contains(absl::StrCat(r, "/", path));
+        },
+        justification, sdk::SystemRandom());
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return *sealed;
+  }
+
+  grpc::Status Send(const std::string& sender, const v1::SealedMessage& m,
+                    v1::SendResponse* response) {
+    grpc::ClientContext context;
+    v1::SendRequest request;
+    *request.mutable_message() = m;
+    return v1::MessageService::NewStub(Channel(sender))->Send(&context, request, response);
+  }
+
+  // Subscribes as `org` and returns the first delivery (or nullopt after `wait`).
+  std::optional<v1::Delivery> Receive(const std::string& org, absl::Duration wait = absl::Seconds(5)) {
+    auto stub = v1::MessageService::NewStub(Channel(org));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + wait));
+    v1::SubscribeRequest request;
+    request.set_ack_timeout_seconds(1);
+    auto reader = stub->Subscribe(&context, request);
+    v1::Delivery delivery;
+    const bool got = reader->Read(&delivery);
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    if (!got) return std::nullopt;
+    return delivery;
+  }
+
+  grpc::Status Ack(const std::string& org, const std::string& delivery_id) {
+    grpc::ClientContext context;
+    v1::AckRequest request;
+    request.set_delivery_id(delivery_id);
+    v1::AckResponse response;
+    return v1::MessageService::NewStub(Channel(org))->Ack(&context, request, &response);
+  }
+
+  v1::GetMessageStatusResponse Status(const std::string& sender, const std::string& message_id) {
+    grpc::ClientContext context;
+    v1::GetMessageStatusRequest request;
+    request.set_message_id(message_id);
+    v1::GetMessageStatusResponse response;
+    EXPECT_TRUE(v1::MessageService::NewStub(Channel(sender))
+                    ->GetMessageStatus(&context, request, &response)
+                    .ok());
+    return response;
+  }
+
+  // An SDK client for `org` with its current keys.
+  std::unique_ptr<sdk::SiltaClient> Client(const std::string& org) {
+    sdk::SiltaClient::Options options;
+    options.connection.address = siltad_->address();
+    options.connection.cert_file = OrgCert(org);
+    options.connection.key_file = OrgKey(org);
+    options.connection.ca_file = PkiPath("ca.pem");
+    options.connection.server_name = "localhost";
+    options.trust_domain = "silta.test";
+    options.keys_dir = setup_.dir + "/keys-" + org;
+    options.current_key_id = Keys(org).bundle.key_id();
+    auto client = sdk::SiltaClient::Create(options, org);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+
+  // Opens a delivery with the recipient's keys, verifying the sender's bundle signature key.
+  absl::StatusOr<sdk::OpenedMessage> Open(const std::string& sender, const std::string& org,
+                                          const v1::Delivery& d, google::protobuf::Message* out) {
+    return sdk::OpenMessage(d.message(), Keys(sender).bundle.signing_public_key(),
+                            Keys(org).AsRecipient(), out);
+  }
+
+ private:
+  SiltadSetup setup_;
+  std::unique_ptr<SiltadProcess> siltad_;
+  std::map<std::string, sdk::OrgKeys> keys_;
+};
+
+}  // namespace silta::testing
+
+#endif  // SILTA_TESTS_INTEGRATION_WORLD_H_

@@ -1,0 +1,232 @@
+// Offline verification of audit exports: a real SQLite store and AuditLog
+// produce the export; every kind of tampering (edit, delete, reorder,
+// insert, truncate, forged head, wrong key, inconsistent history) is
+// detected and the line is named.
+#include "server/audit/export_file.h"
+
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "server/audit/audit_log.h"
+#include "server/audit/log_entry.h"
+#include "server/audit/tree_head.h"
+#include "server/crypto/primitives.h"
+#include "server/store/sqlite/sqlite_store.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::audit {
+namespace {
+
+using ::silta::testing::IsOk;
+using ::testing::HasSubstr;
+
+class ExportFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = store::SqliteStore::Open(":memory:", {});
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    auto refs = cases::SubjectRefs::FromPepper(
+        crypto::SecretData::FromString("0123456789abcdef0123456789abcdef"));
+    ASSERT_THAT(refs, IsOk());
+    refs_ = *std::move(refs);
+    auto key = crypto::GenerateEd25519KeyPair();
+    ASSERT_THAT(key, IsOk());
+    public_key_ = key->public_key;
+    private_key_ = key->private_key;
+    auto log = AuditLog::Create(store_.get(), refs_.get(), key->private_key, {});
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+    Append(40);
+  }
+
+  void Append(int n) {
+    for (int i = 0; i < n; ++i) {
+      store::AuditEntries batch = {NewEntry(v1::MESSAGE_DELIVERED, absl::Now(), "police-hame")};
+      batch[0].set_counterpart_org_id("wba-social");
+      batch[0].set_message_id(absl::StrCat("m-", appended_++));
+      batch[0].add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+      ASSERT_THAT(store_->AppendAudit(&batch), IsOk());
+    }
+  }
+
+  // The lines of an export of entries [begin, end) as siltactl writes them.
+  std::vector<std::string> ExportLines(uint64_t begin, uint64_t end,
+                                       uint64_t consistent_with = 0) {
+    ExportPlan plan;
+    auto head = log_->TreeHead(/*fresh=*/true);
+    EXPECT_THAT(head, IsOk());
+    plan.head = *head;
+    plan.begin = begin;
+    plan.end = end;
+    v1::ExportFileHeader header;
+    header.set_format(std::string(kExportFormat));
+    header.set_first_index(begin);
+    header.set_entries(end - begin);
+    std::vector<std::string> lines = {HeaderLine(header)};
+    auto entries = log_->ReadRange(begin, end);
+    EXPECT_THAT(entries, IsOk());
+    for (const auto& e : *entries) lines.push_back(EntryLine(e));
+    auto last = log_->FinalChunk(plan, consistent_with);
+    EXPECT_THAT(last, IsOk());
+    v1::ExportFileTrailer trailer;
+    *trailer.mutable_tree_head() = last->tree_head();
+    *trailer.mutable_range_proof() = last->range_proof();
+    if (last->has_consistency()) *trailer.mutable_consistency() = last->consistency();
+    lines.push_back(TrailerLine(trailer));
+    return lines;
+  }
+
+  VerifyResult Verify(const std::vector<std::string>& lines,
+                      const std::optional<v1::SignedTreeHead>& previous = std::nullopt) {
+    std::istringstream in(absl::StrJoin(lines, "\n") + "\n");
+    return VerifyExport(in, public_key_, previous, nullptr);
+  }
+
+  std::string Problems(const VerifyResult& r) { return absl::StrJoin(r.problems, " | "); }
+
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<cases::SubjectRefs> refs_;
+  std::unique_ptr<AuditLog> log_;
+  std::string public_key_;
+  crypto::SecretData private_key_;
+  int appended_ = 0;
+};
+
+TEST_F(ExportFileTest, AnUntouchedExportVerifies) {
+  const auto lines = ExportLines(5, 30);
+  const VerifyResult r = Verify(lines);
+  EXPECT_TRUE(r.ok()) << Problems(r);
+  EXPECT_EQ(r.entries, 25u);
+  EXPECT_EQ(r.first_index, 5u);
+  EXPECT_EQ(r.tree_head.tree_size(), 40u);
+  // The whole log, and a single entry at either end, too.
+  EXPECT_TRUE(Verify(ExportLines(0, 40)).ok());
+  EXPECT_TRUE(Verify(ExportLines(0, 1)).ok());
+  EXPECT_TRUE(Verify(ExportLines(39, 40)).ok());
+}
+
+TEST_F(ExportFileTest, AnEditedLineIsNamed) {
+  auto lines = ExportLines(5, 30);
+  lines[7] = absl::StrReplaceAll(lines[7], {{"wba-social", "asenne-ry"}});
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 8: entry 11 does not match its leaf hash"));
+}
+
+TEST_F(ExportFileTest, AnEditWithARecomputedLeafHashBreaksTheRoot) {
+  auto lines = ExportLines(5, 30);
+  v1::ExportFileLine line;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[7], &line).ok());
+  line.mutable_entry()->mutable_entry()->set_counterpart_org_id("asenne-ry");
+  lines[7] = EntryLine(line.entry().entry());  // with its new leaf hash
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("do not hash to the signed root"));
+}
+
+TEST_F(ExportFileTest, ADeletedLineIsNamed) {
+  auto lines = ExportLines(5, 30);
+  lines.erase(lines.begin() + 10);
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 11: entry 15 where entry 14 belongs"));
+}
+
+TEST_F(ExportFileTest, ReorderedLinesAreNamed) {
+  auto lines = ExportLines(5, 30);
+  std::swap(lines[3], lines[4]);
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 4: entry 8 where entry 7 belongs"));
+  EXPECT_THAT(Problems(r), HasSubstr("line 5: entry 7 comes after entry 8"));
+}
+
+TEST_F(ExportFileTest, AnInsertedLineIsNamed) {
+  auto lines = ExportLines(5, 30);
+  lines.insert(lines.begin() + 6, lines[5]);  // a repeated entry
+  VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 7: entry 9 again (first on line 6)"));
+  // A made-up entry in the middle.
+  lines = ExportLines(5, 30);
+  v1::AuditEntry fake = NewEntry(v1::CONSENT_GIVEN, absl::Now(), "wba-registrar");
+  fake.set_index(12);
+  lines.insert(lines.begin() + 8, EntryLine(fake));
+  r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  // The made-up line takes entry 12's place, so the real one is named.
+  EXPECT_THAT(Problems(r), HasSubstr("line 10: entry 12 again (first on line 9)"));
+}
+
+TEST_F(ExportFileTest, ATruncatedFileIsNamed) {
+  auto lines = ExportLines(5, 30);
+  lines.pop_back();  // the trailer
+  VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("the tree head is missing: the file was truncated after line 26"));
+  // Entries cut from the end, trailer kept.
+  lines = ExportLines(5, 30);
+  lines.erase(lines.end() - 3, lines.end() - 1);
+  r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("announced 25 entries but the file holds 23"));
+  // Content after the trailer.
+  lines = ExportLines(5, 30);
+  lines.push_back(lines[2]);
+  r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("line 28: content after the tree head"));
+}
+
+TEST_F(ExportFileTest, AForgedTreeHeadOrTheWrongKeyIsRefused) {
+  auto lines = ExportLines(5, 30);
+  v1::ExportFileLine trailer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines.back(), &trailer).ok());
+  trailer.mutable_trailer()->mutable_tree_head()->set_tree_size(41);
+  auto forged = lines;
+  forged.back() = TrailerLine(trailer.trailer());
+  VerifyResult r = Verify(forged);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("signature does not verify"));
+
+  auto other = crypto::GenerateEd25519KeyPair();
+  ASSERT_THAT(other, IsOk());
+  std::istringstream in(absl::StrJoin(lines, "\n"));
+  r = VerifyExport(in, other->public_key, std::nullopt, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("names log key"));
+}
+
+TEST_F(ExportFileTest, ConsistencyWithAnEarlierHead) {
+  auto earlier = log_->TreeHead(/*fresh=*/true);
+  ASSERT_THAT(earlier, IsOk());
+  Append(23);
+  const auto lines = ExportLines(40, 63, earlier->tree_size());
+  EXPECT_TRUE(Verify(lines, *earlier).ok()) << Problems(Verify(lines, *earlier));
+  // Without a consistency proof in the file, the verifier says how to get one.
+  const VerifyResult missing = Verify(ExportLines(40, 63), *earlier);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(Problems(missing), HasSubstr("--consistent-with 40"));
+  // A forged earlier head is refused for its signature.
+  v1::SignedTreeHead rewritten = *earlier;
+  rewritten.set_root_hash(std::string(32, 'x'));
+  VerifyResult forged = Verify(lines, rewritten);
+  ASSERT_FALSE(forged.ok());
+  EXPECT_THAT(Problems(forged), HasSubstr("previous tree head: the tree head's signature"));
+  // A validly signed earlier head of another history (the log was rewritten
+  // after it was handed out): the consistency proof fails.
+  ASSERT_THAT(SignTreeHead(private_key_, &rewritten), IsOk());
+  forged = Verify(lines, rewritten);
+  ASSERT_FALSE(forged.ok());
+  EXPECT_THAT(Problems(forged), HasSubstr("is not an extension of the previous tree head"));
+}
+
+}  // namespace
+}  // namespace silta::audit
