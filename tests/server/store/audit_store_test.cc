@@ -1,0 +1,240 @@
+// The audit log in the store: entries are appended in the same transaction
+// as the state change they record — a failure injected after the change
+// (before the entries) or after the entries (before COMMIT) leaves neither —
+// and the stored Merkle nodes always give the root of the stored entries.
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/audit/log_entry.h"
+#include "server/audit/merkle.h"
+#include "server/store/sqlite/sqlite_store.h"
+#include "tests/testing/audit_batch.h"
+#include "tests/testing/process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::store {
+namespace {
+
+using ::silta::testing::Audit;
+using ::silta::testing::IsOk;
+using ::silta::testing::IsOkAndHolds;
+using ::silta::testing::StatusIs;
+
+v1::Organization Org(const std::string& id) {
+  v1::Organization org;
+  org.set_org_id(id);
+  org.set_display_name(id);
+  org.set_kind(v1::NGO);
+  org.add_roles(v1::AGENCY);
+  org.set_state(v1::ACTIVE);
+  return org;
+}
+
+MessageRecord Message(const std::string& id) {
+  MessageRecord m;
+  m.message_id = id;
+  m.sender_org_id = "police-hame";
+  m.content_hash = std::string(32, 'h');
+  m.accepted_at_us = 1;
+  m.expires_at_us = 1000000000000;
+  v1::SealedMessage body;
+  body.mutable_header()->set_message_id(id);
+  m.body = body;
+  DeliveryRecord d;
+  d.delivery_id = id + "-d";
+  d.recipient_org_id = "hml-youth";
+  m.deliveries.push_back(d);
+  return m;
+}
+
+// The root from the stored nodes equals the root recomputed from the
+// stored entries' canonical bytes.
+void ExpectTreeMatchesEntries(Store& store) {
+  absl::StatusOr<uint64_t> size = store.AuditSize();
+  ASSERT_THAT(size, IsOk());
+  auto entries = store.ReadAuditRange(0, *size);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), *size);
+  std::vector<std::string> leaves;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    ASSERT_EQ((*entries)[i].index(), i);
+    leaves.push_back(audit::EntryLeafHash((*entries)[i]));
+  }
+  auto from_nodes = audit::RootHash(*size, [&](const std::vector<audit::NodeId>& ids) {
+    return store.ReadAuditNodes(ids);
+  });
+  ASSERT_THAT(from_nodes, IsOk());
+  if (*size == 0) return;
+  auto from_leaves = audit::RootFromRange(0, leaves, *size, {});
+  ASSERT_THAT(from_leaves, IsOk());
+  EXPECT_EQ(*from_nodes, *from_leaves);
+}
+
+class AtomicityTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    SqliteOptions options;
+    options.fault_injection = [this](absl::string_view point) -> absl::Status {
+      if (armed_ && point == GetParam()) {
+        armed_ = false;
+        return absl::UnavailableError(absl::StrCat("injected failure at ", point));
+      }
+      return absl::OkStatus();
+    };
+    auto store = SqliteStore::Open(testing::MakeTempDir("audit-atomicity") + "/silta.db", options);
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+  }
+
+  // Runs `op` once with the failure armed (it must fail and leave no
+  // trace, per `absent`), then again (both the change and its entries land).
+  template <typename Op, typename Absent>
+  void ExpectAllOrNothing(Op op, Absent absent) {
+    const uint64_t before = *store_->AuditSize();
+    armed_ = true;
+    EXPECT_THAT(op(), StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_TRUE(absent()) << "state change persisted without its audit entry";
+    EXPECT_THAT(store_->AuditSize(), IsOkAndHolds(before)) << "entry persisted without its change";
+    ASSERT_THAT(op(), IsOk());
+    EXPECT_FALSE(absent());
+    EXPECT_THAT(store_->AuditSize(), IsOkAndHolds(before + 1));
+    ExpectTreeMatchesEntries(*store_);
+  }
+
+  std::unique_ptr<SqliteStore> store_;
+  std::atomic<bool> armed_{false};
+};
+
+TEST_P(AtomicityTest, OrgInsertAndItsEntry) {
+  ExpectAllOrNothing([&] { return store_->InsertOrg(Org("asenne-ry"), Audit()); },
+                     [&] { return !store_->GetOrg("asenne-ry")->has_value(); });
+}
+
+TEST_P(AtomicityTest, CaseAndItsEntry) {
+  v1::Case c;
+  c.set_case_id("case-1");
+  c.set_subject_ref("ref-1");
+  c.set_state(v1::OPEN);
+  c.add_member_org_ids("police-hame");
+  v1::CaseEvent event;
+  event.set_case_id("case-1");
+  event.set_type(v1::CASE_OPENED);
+  ExpectAllOrNothing([&] { return store_->CreateCase(c, event, Audit(v1::CASE_CREATED)); },
+                     [&] { return !store_->GetCase("case-1")->has_value(); });
+}
+
+TEST_P(AtomicityTest, ConsentAndItsEntry) {
+  v1::Consent consent;
+  consent.set_consent_id("consent-1");
+  consent.set_subject_ref("ref-1");
+  consent.add_history()->set_type(v1::GIVEN);
+  ExpectAllOrNothing(
+      [&] { return store_->InsertConsent(consent, Audit(v1::CONSENT_GIVEN)); },
+      [&] { return store_->GetConsentRecord("consent-1")->consents.empty(); });
+}
+
+TEST_P(AtomicityTest, AcceptedMessageAndItsEntry) {
+  ExpectAllOrNothing(
+      [&] { return store_->InsertMessage(Message("m-1"), Audit(v1::MESSAGE_ACCEPTED)); },
+      [&] { return !store_->GetMessage("m-1")->has_value(); });
+}
+
+TEST_P(AtomicityTest, DeliveryAndItsEntry) {
+  ASSERT_THAT(store_->InsertMessage(Message("m-2"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  DeliveryRecord d = *store_->GetDelivery("m-2-d").value();
+  d.state = v1::DELIVERED;
+  d.attempts = 1;
+  ExpectAllOrNothing(
+      [&] { return store_->UpdateDeliveries({d}, Audit(v1::MESSAGE_DELIVERED)); },
+      [&] { return store_->GetDelivery("m-2-d").value()->state != v1::DELIVERED; });
+}
+
+INSTANTIATE_TEST_SUITE_P(FaultPoints, AtomicityTest,
+                         ::testing::Values("after_state_change", "after_audit"));
+
+TEST(AuditStoreTest, IndicesAreConsecutiveAndTimesNeverGoBack) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  const absl::Time t0 = absl::FromUnixSeconds(1790000000);
+  AuditEntries batch = {audit::NewEntry(v1::ORG_ADDED, t0, "a"),
+                        audit::NewEntry(v1::ORG_ADDED, t0 - absl::Seconds(5), "b"),
+                        audit::NewEntry(v1::ORG_ADDED, t0 + absl::Seconds(1), "c")};
+  ASSERT_THAT((*store)->AppendAudit(&batch), IsOk());
+  EXPECT_EQ(batch[0].index(), 0u);
+  EXPECT_EQ(batch[2].index(), 2u);
+  // The late-stamped entry takes its predecessor's time: log order is time order.
+  EXPECT_EQ(batch[1].at().seconds(), 1790000000);
+  EXPECT_THAT((*store)->FirstAuditIndexAt(absl::ToUnixMicros(t0 + absl::Seconds(1))),
+              IsOkAndHolds(2u));
+  EXPECT_THAT((*store)->FirstAuditIndexAt(absl::ToUnixMicros(t0 + absl::Seconds(9))),
+              IsOkAndHolds(3u));
+}
+
+TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
+  auto store = SqliteStore::Open(testing::MakeTempDir("audit-group") + "/silta.db", {});
+  ASSERT_THAT(store, IsOk());
+  constexpr int kThreads = 6, kPerThread = 20;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every third id is a duplicate of the previous one: it must fail
+        // alone and take only its own entries with it.
+        const std::string id = absl::StrCat("m-", t, "-", i - (i % 3 == 2 ? 1 : 0));
+        AuditEntries audit = {audit::NewEntry(v1::MESSAGE_ACCEPTED, absl::Now(), "police-hame"),
+                              audit::NewEntry(v1::FIELD_WITHHELD, absl::Now(), "police-hame")};
+        const absl::Status s = (*store)->InsertMessage(Message(id), &audit);
+        if (s.ok()) {
+          auto m = (*store)->GetMessage(id);
+          ASSERT_TRUE(m.ok() && m->has_value());
+          EXPECT_EQ((*m)->receipt.audit_index(), audit[0].index());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const int accepted = kThreads * (kPerThread - kPerThread / 3);
+  EXPECT_THAT((*store)->AuditSize(), IsOkAndHolds(static_cast<uint64_t>(2 * accepted)));
+  ExpectTreeMatchesEntries(**store);
+}
+
+TEST(AuditStoreTest, QueriesFilterAndPage) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  AuditEntries batch;
+  for (int i = 0; i < 30; ++i) {
+    v1::AuditEntry e = audit::NewEntry(i % 2 == 0 ? v1::MESSAGE_DELIVERED : v1::FIELD_WITHHELD,
+                                       absl::FromUnixSeconds(1790000000 + i),
+                                       i % 3 == 0 ? "police-hame" : "wba-social");
+    e.set_counterpart_org_id("hml-youth");
+    e.set_case_id(i < 10 ? "case-a" : "case-b");
+    e.set_subject_ref(i < 10 ? "ref-a" : "ref-b");
+    batch.push_back(e);
+  }
+  ASSERT_THAT((*store)->AppendAudit(&batch), IsOk());
+  AuditQuery q;
+  q.case_id = "case-a";
+  q.types = {v1::MESSAGE_DELIVERED};
+  EXPECT_THAT((*store)->QueryAudit(q), IsOkAndHolds(::testing::SizeIs(5)));
+  q = AuditQuery();
+  q.visible_to_org = "police-hame";
+  q.limit = 4;
+  auto page = (*store)->QueryAudit(q);
+  ASSERT_THAT(page, IsOkAndHolds(::testing::SizeIs(4)));
+  q.after_index = page->back().index() + 1;
+  q.limit = 100;
+  auto rest = (*store)->QueryAudit(q);
+  ASSERT_THAT(rest, IsOkAndHolds(::testing::SizeIs(6)));  // 10 by police-hame in all
+  for (const auto& e : *rest) EXPECT_EQ(e.actor_org_id(), "police-hame");
+  q = AuditQuery();
+  q.subject_ref = "ref-b";
+  q.from_us = absl::ToUnixMicros(absl::FromUnixSeconds(1790000020));
+  q.until_us = absl::ToUnixMicros(absl::FromUnixSeconds(1790000025));
+  EXPECT_THAT((*store)->QueryAudit(q), IsOkAndHolds(::testing::SizeIs(5)));
+}
+
+}  // namespace
+}  // namespace silta::store
