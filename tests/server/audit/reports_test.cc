@@ -1,0 +1,273 @@
+// The subject disclosure report and the steering-group indicators over a
+// scripted history of audit entries.
+#include "server/audit/reports.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/audit/log_entry.h"
+#include "server/common/time_util.h"
+
+namespace silta::audit {
+namespace {
+
+using ::testing::ElementsAre;
+
+const absl::Time kOct = absl::FromCivil(absl::CivilDay(2026, 10, 1), absl::UTCTimeZone());
+
+v1::Organization Org(const std::string& id, v1::OrgKind kind, const std::string& region,
+                     const std::string& name) {
+  v1::Organization o;
+  o.set_org_id(id);
+  o.set_kind(kind);
+  o.set_region(region);
+  o.set_display_name(name);
+  return o;
+}
+
+OrgLookup Orgs() {
+  static const std::map<std::string, v1::Organization> orgs = {
+      {"police-oulu", Org("police-oulu", v1::POLICE, "oulu", "Oulun poliisi")},
+      {"police-hame", Org("police-hame", v1::POLICE, "hame", "Hämeen poliisi")},
+      {"wba-social", Org("wba-social", v1::WELLBEING_AREA, "oulu", "Sosiaalipalvelut")},
+      {"hml-youth", Org("hml-youth", v1::MUNICIPAL_YOUTH, "oulu", "Nuorisopalvelut")},
+      {"asenne-ry", Org("asenne-ry", v1::NGO, "oulu", "Asenne ry")},
+      {"rise-prison", Org("rise-prison", v1::PRISON, "oulu", "Vankila")},
+  };
+  return [](absl::string_view id) -> std::optional<v1::Organization> {
+    auto it = orgs.find(std::string(id));
+    if (it == orgs.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+v1::Policy PolicyWithDeferral() {
+  v1::Policy p;
+  v1::StatutoryBasis* lsl = p.add_statutory_bases();
+  lsl->set_code("lsl_25");
+  lsl->set_citation("lastensuojelulaki 25 §");
+  v1::StatutoryBasis* police = p.add_statutory_bases();
+  police->set_code("police_pretrial");
+  police->set_citation("esitutkintalaki 11:1");
+  police->set_subject_report_deferral_days(90);
+  return p;
+}
+
+class History {
+ public:
+  v1::AuditEntry& Add(v1::AuditEventType type, absl::Time at, const std::string& actor) {
+    entries_.push_back(NewEntry(type, at, actor));
+    entries_.back().set_index(entries_.size() - 1);
+    return entries_.back();
+  }
+  const std::vector<v1::AuditEntry>& entries() const { return entries_; }
+
+ private:
+  std::vector<v1::AuditEntry> entries_;
+};
+
+TEST(SubjectReportTest, ListsDisclosuresAndWithholdingsAndDefersPoliceMatters) {
+  History h;
+  auto& consent = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(1), "police-oulu");
+  consent.set_counterpart_org_id("hml-youth");
+  consent.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+  consent.set_purpose("referral");
+  consent.set_rule(v1::RULE_CONSENT);
+  consent.set_rule_id("0193-consent");
+  auto& withheld = h.Add(v1::FIELD_WITHHELD, kOct + absl::Hours(1), "police-oulu");
+  withheld.set_counterpart_org_id("hml-youth");
+  withheld.add_categories(v1::CATEGORY_HEALTH);
+  withheld.set_rule(v1::RULE_REFUSAL);
+  withheld.set_rule_id("0193-refusal");
+  auto& notification = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(2), "police-oulu");
+  notification.set_counterpart_org_id("wba-social");
+  notification.add_categories(v1::CATEGORY_CRIMINAL_OFFENCE);
+  notification.set_rule(v1::RULE_STATUTE);
+  notification.set_rule_id("lsl_25");
+  notification.set_statute_citation("lastensuojelulaki 25 §");
+  auto& pretrial = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(3), "wba-social");
+  pretrial.set_counterpart_org_id("police-oulu");
+  pretrial.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+  pretrial.set_rule(v1::RULE_STATUTE);
+  pretrial.set_rule_id("police_pretrial");
+  pretrial.set_statute_citation("esitutkintalaki 11:1");
+  h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(4), "hml-youth");  // not a disclosure
+
+  // 30 days later the police matter is still deferred.
+  v1::SubjectReportResponse r =
+      BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(24 * 30));
+  ASSERT_EQ(r.disclosures_size(), 3);
+  EXPECT_EQ(r.disclosures(0).from_org(), "Oulun poliisi");
+  EXPECT_EQ(r.disclosures(0).to_org(), "Nuorisopalvelut");
+  EXPECT_EQ(r.disclosures(0).basis(), v1::RULE_CONSENT);
+  EXPECT_EQ(r.disclosures(0).basis_reference(), "0193-consent");
+  EXPECT_EQ(r.disclosures(0).purpose(), "referral");
+  EXPECT_FALSE(r.disclosures(0).withheld());
+  EXPECT_TRUE(r.disclosures(1).withheld());
+  EXPECT_THAT(r.disclosures(1).categories(), ElementsAre(v1::CATEGORY_HEALTH));
+  EXPECT_EQ(r.disclosures(2).basis(), v1::RULE_STATUTE);
+  EXPECT_EQ(r.disclosures(2).basis_reference(), "lastensuojelulaki 25 §");
+  EXPECT_EQ(r.disclosures(2).to_org(), "Sosiaalipalvelut");
+  EXPECT_TRUE(r.may_contain_deferred_entries());
+
+  // After 90 days it appears.
+  r = BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(24 * 91));
+  ASSERT_EQ(r.disclosures_size(), 4);
+  EXPECT_EQ(r.disclosures(3).basis_reference(), "esitutkintalaki 11:1");
+  EXPECT_EQ(r.disclosures(3).to_org(), "Oulun poliisi");
+
+  // A policy without deferrable bases says nothing about deferral.
+  v1::Policy plain = PolicyWithDeferral();
+  plain.mutable_statutory_bases(1)->set_subject_report_deferral_days(0);
+  r = BuildSubjectReport(h.entries(), plain, Orgs(), kOct + absl::Hours(24 * 30));
+  EXPECT_EQ(r.disclosures_size(), 4);
+  EXPECT_FALSE(r.may_contain_deferred_entries());
+}
+
+const v1::IndicatorCell& CellOf(const v1::IndicatorsResponse& r, const std::string& table,
+                                const std::string& label) {
+  for (const auto& t : r.indicators()) {
+    if (t.name() != table) continue;
+    for (const auto& c : t.cells()) {
+      if (c.label() == label) return c;
+    }
+  }
+  static const v1::IndicatorCell* missing = new v1::IndicatorCell();
+  ADD_FAILURE() << table << "/" << label << " missing";
+  return *missing;
+}
+
+TEST(SuppressionTest, SmallCellsAndTheCellThatWouldRevealThem) {
+  v1::Indicator t;
+  for (auto [label, value] : std::vector<std::pair<std::string, double>>{
+           {"POLICE", 12}, {"PRISON", 3}, {"NGO", 7}, {"total", 22}}) {
+    v1::IndicatorCell* c = t.add_cells();
+    c->set_label(label);
+    c->set_value(value);
+  }
+  SuppressSmallCells(&t);
+  EXPECT_FALSE(t.cells(0).suppressed());
+  EXPECT_TRUE(t.cells(1).suppressed());
+  EXPECT_FALSE(t.cells(1).has_value());
+  // 22 - 12 - 7 would give 3: the smallest published part goes too.
+  EXPECT_TRUE(t.cells(2).suppressed());
+  EXPECT_FALSE(t.cells(3).suppressed());
+  EXPECT_EQ(t.cells(3).value(), 22);
+
+  // Two small cells already hide each other; a small total is hidden.
+  v1::Indicator two;
+  for (auto [label, value] : std::vector<std::pair<std::string, double>>{
+           {"A", 2}, {"B", 1}, {"C", 9}, {"total", 12}}) {
+    v1::IndicatorCell* c = two.add_cells();
+    c->set_label(label);
+    c->set_value(value);
+  }
+  SuppressSmallCells(&two);
+  EXPECT_TRUE(two.cells(0).suppressed());
+  EXPECT_TRUE(two.cells(1).suppressed());
+  EXPECT_FALSE(two.cells(2).suppressed());
+  EXPECT_FALSE(two.cells(3).suppressed());
+
+  // One part only: the total would repeat it.
+  v1::Indicator lone;
+  for (auto [label, value] : std::vector<std::pair<std::string, double>>{{"A", 3}, {"total", 3}}) {
+    v1::IndicatorCell* c = lone.add_cells();
+    c->set_label(label);
+    c->set_value(value);
+  }
+  SuppressSmallCells(&lone);
+  EXPECT_TRUE(lone.cells(0).suppressed());
+  EXPECT_TRUE(lone.cells(1).suppressed());
+
+  v1::Indicator big;
+  for (auto [label, value] :
+       std::vector<std::pair<std::string, double>>{{"A", 4}, {"B", 30}, {"total", 34}}) {
+    v1::IndicatorCell* c = big.add_cells();
+    c->set_label(label);
+    c->set_value(value);
+  }
+  SuppressSmallCells(&big);
+  EXPECT_TRUE(big.cells(0).suppressed());
+  EXPECT_TRUE(big.cells(1).suppressed());  // else 34 - 30 = 4
+  EXPECT_FALSE(big.cells(2).suppressed());
+}
+
+TEST(IndicatorsTest, AMonthOfOuluActivity) {
+  History h;
+  // Six referrals by Oulu police in October, one by the prison, one in September.
+  for (int i = 0; i < 6; ++i) {
+    auto& e = h.Add(v1::MESSAGE_ACCEPTED, kOct + absl::Hours(24 * i + 1), "police-oulu");
+    e.set_payload_type("silta.v1.Referral");
+    e.set_case_id("case-" + std::to_string(i));
+  }
+  auto& prison = h.Add(v1::MESSAGE_ACCEPTED, kOct + absl::Hours(30), "rise-prison");
+  prison.set_payload_type("silta.v1.Referral");
+  prison.set_case_id("case-prison");
+  auto& september = h.Add(v1::MESSAGE_ACCEPTED, kOct - absl::Hours(30), "police-oulu");
+  september.set_payload_type("silta.v1.Referral");
+  september.set_case_id("case-old");
+  // Meeting invites 2, 4, 6, 8, 10 days after five of the October referrals.
+  for (int i = 0; i < 5; ++i) {
+    auto& e = h.Add(v1::MESSAGE_ACCEPTED, kOct + absl::Hours(24 * i + 1) + absl::Hours(48 * (i + 1)),
+                    "wba-social");
+    e.set_payload_type("silta.v1.MeetingInvite");
+    e.set_case_id("case-" + std::to_string(i));
+  }
+  // Cases: created with members; one closed in October.
+  for (int i = 0; i < 6; ++i) {
+    auto& c = h.Add(v1::CASE_CREATED, kOct + absl::Hours(24 * i), "wba-social");
+    c.set_case_id("case-" + std::to_string(i));
+    auto& m = h.Add(v1::CASE_MEMBER_ADDED, kOct + absl::Hours(24 * i), "wba-social");
+    m.set_case_id("case-" + std::to_string(i));
+    m.set_counterpart_org_id(i < 3 ? "asenne-ry" : "hml-youth");
+  }
+  h.Add(v1::CASE_CLOSED, kOct + absl::Hours(24 * 20), "wba-social").set_case_id("case-5");
+  h.Add(v1::COORDINATOR_TRANSFERRED, kOct + absl::Hours(24 * 3), "wba-social");
+  for (int i = 0; i < 7; ++i) h.Add(v1::CONSENT_GIVEN, kOct + absl::Hours(i), "wba-social");
+  h.Add(v1::CONSENT_WITHDRAWN, kOct + absl::Hours(50), "wba-social");
+  for (int i = 0; i < 6; ++i) {
+    h.Add(v1::FIELD_WITHHELD, kOct + absl::Hours(i), "police-oulu")
+        .add_categories(i < 5 ? v1::CATEGORY_HEALTH : v1::CATEGORY_CRIMINAL_OFFENCE);
+  }
+
+  auto month = ParseMonth("2026-10");
+  ASSERT_TRUE(month.ok());
+  const v1::IndicatorsResponse r =
+      ComputeIndicators(h.entries(), Orgs(), "2026-10", month->first, month->second, "oulu");
+  // Referrals: POLICE 6, PRISON 1 (<5); total 7 would reveal PRISON, so
+  // POLICE goes too — only the total is published.
+  EXPECT_TRUE(CellOf(r, "referrals_by_referring_org_kind", "PRISON").suppressed());
+  EXPECT_TRUE(CellOf(r, "referrals_by_referring_org_kind", "POLICE").suppressed());
+  EXPECT_EQ(CellOf(r, "referrals_by_referring_org_kind", "total").value(), 7);
+  // Median of 2, 4, 6, 8, 10 days.
+  EXPECT_EQ(CellOf(r, "days_referral_to_first_invite", "median_days").value(), 6);
+  EXPECT_EQ(CellOf(r, "days_referral_to_first_invite", "cases").value(), 5);
+  // Open at the month's end: cases 0-4; memberships WELLBEING_AREA 5,
+  // NGO 3 (<5), MUNICIPAL_YOUTH 2 (<5), total 10.
+  EXPECT_EQ(CellOf(r, "open_cases_by_member_org_kind", "WELLBEING_AREA").value(), 5);
+  EXPECT_TRUE(CellOf(r, "open_cases_by_member_org_kind", "NGO").suppressed());
+  EXPECT_TRUE(CellOf(r, "open_cases_by_member_org_kind", "MUNICIPAL_YOUTH").suppressed());
+  EXPECT_EQ(CellOf(r, "open_cases_by_member_org_kind", "total").value(), 10);
+  EXPECT_TRUE(CellOf(r, "coordinator_transfers", "total").suppressed());
+  EXPECT_EQ(CellOf(r, "consents", "given").value(), 7);
+  EXPECT_TRUE(CellOf(r, "consents", "withdrawn").suppressed());
+  // HEALTH 5, CRIMINAL_OFFENCE 1 (<5): publishing HEALTH next to the total
+  // 6 would reveal the 1, so only the total is shown.
+  EXPECT_TRUE(CellOf(r, "withheld_fields_by_category", "CATEGORY_CRIMINAL_OFFENCE").suppressed());
+  EXPECT_TRUE(CellOf(r, "withheld_fields_by_category", "CATEGORY_HEALTH").suppressed());
+  EXPECT_EQ(CellOf(r, "withheld_fields_by_category", "total").value(), 6);
+
+  // Another region sees none of Oulu's referrals.
+  const v1::IndicatorsResponse hame =
+      ComputeIndicators(h.entries(), Orgs(), "2026-10", month->first, month->second, "hame");
+  EXPECT_TRUE(CellOf(hame, "referrals_by_referring_org_kind", "total").suppressed());
+}
+
+TEST(IndicatorsTest, MonthMustBeYearAndMonth) {
+  EXPECT_TRUE(ParseMonth("2026-10").ok());
+  EXPECT_FALSE(ParseMonth("2026-13").ok());
+  EXPECT_FALSE(ParseMonth("10/2026").ok());
+  EXPECT_FALSE(ParseMonth("").ok());
+}
+
+}  // namespace
+}  // namespace silta::audit
