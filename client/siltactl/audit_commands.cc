@@ -545,6 +545,10 @@ int AuditCommands::Indicators() {
 }
 
 int AuditCommands::Subject() {
+  if (worker_.empty()) {
+    return UsageError("report subject: --worker is required (or set SILTA_WORKER): the report "
+                      "records who produced it");
+  }
   const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
   if (hetu.empty()) return UsageError("report subject: no HETU entered");
   int exit_code = kExitOk;

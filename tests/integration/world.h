@@ -30,6 +30,7 @@
 #include "silta/v1/options.pb.h"
 #include "silta/v1/org.grpc.pb.h"
 #include "tests/integration/siltad_fixture.h"
+#include "tests/testing/process.h"
 
 namespace silta::testing {
 
@@ -54,6 +55,16 @@ class World {
   }
   SiltadProcess& siltad() { return *siltad_; }
   const SiltadSetup& setup() const { return setup_; }
+
+  // Runs siltactl as `org` against this siltad, with `input` on stdin.
+  CommandResult Siltactl(const std::string& org, std::vector<std::string> args,
+                         const std::string& input = "") {
+    std::vector<std::string> argv = {SILTACTL_PATH, "--address", siltad_->address(),
+                                     "--cert", OrgCert(org), "--key", OrgKey(org),
+                                     "--ca", PkiPath("ca.pem"), "--server-name", "localhost"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommandWithInput(argv, input, {}, absl::Seconds(60));
+  }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& org) {
     return ChannelWith(siltad_->address(), OrgCert(org), OrgKey(org));

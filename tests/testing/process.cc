@@ -49,7 +49,7 @@ int ExitCode(int status) {
 
 // Forks and execs argv with stdout+stderr to `output_fd`.
 pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-            int output_fd) {
+            int output_fd, int input_fd = -1) {
   std::vector<std::string> full_env;
   for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
   for (const std::string& e : env) full_env.push_back(e);
@@ -63,6 +63,12 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(output_fd, STDOUT_FILENO);
     ::dup2(output_fd, STDERR_FILENO);
+    if (input_fd >= 0) {
+      ::dup2(input_fd, STDIN_FILENO);
+    } else {
+      const int null_fd = ::open("/dev/null", O_RDONLY);
+      if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+    }
     ::execve(c_argv[0], c_argv.data(), c_env.data());
     _exit(127);
   }
@@ -95,11 +101,23 @@ std::string ReadTextFile(const std::string& path) {
 
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env, absl::Duration timeout) {
+  return RunCommandWithInput(argv, "", env, timeout);
+}
+
+CommandResult RunCommandWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  const std::vector<std::string>& env, absl::Duration timeout) {
   char path[] = "/tmp/silta-cmd-XXXXXX";
   const int fd = ::mkstemp(path);
   CommandResult result;
   if (fd < 0) return result;
-  const pid_t pid = Spawn(argv, env, fd);
+  char in_path[] = "/tmp/silta-in-XXXXXX";
+  const int in_fd = ::mkstemp(in_path);
+  if (in_fd < 0) return result;
+  ::unlink(in_path);
+  if (::write(in_fd, input.data(), input.size()) != static_cast<ssize_t>(input.size())) return result;
+  ::lseek(in_fd, 0, SEEK_SET);
+  const pid_t pid = Spawn(argv, env, fd, in_fd);
+  ::close(in_fd);
   int status = 0;
   if (!WaitPid(pid, timeout, &status)) {
     ::kill(pid, SIGKILL);

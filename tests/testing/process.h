@@ -27,6 +27,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          absl::Duration timeout = absl::Seconds(30));
 
+// RunCommand with `input` on the child's stdin (RunCommand gives it
+// /dev/null).
+CommandResult RunCommandWithInput(const std::vector<std::string>& argv, const std::string& input,
+                                  const std::vector<std::string>& env = {},
+                                  absl::Duration timeout = absl::Seconds(30));
+
 // A siltad child process. Killed (SIGKILL) on destruction if still running.
 class SiltadProcess {
  public:

@@ -1,0 +1,208 @@
+// The audit log end to end: a real siltad records every step of a case's
+// traffic; auditors query, prove and export it with siltactl and verify
+// the export offline; a registrar produces the subject report; refusals
+// are themselves evidence; no HETU ever leaves in an answer or a log.
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "silta/v1/audit.grpc.pb.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/integration/world.h"
+
+namespace silta::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+void WriteLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+}
+
+class AuditTest : public ::testing::Test {
+ protected:
+  // A case with a consent, a mixed referral and a child-welfare notification.
+  void SetUp() override {
+    world_ = std::make_unique<World>("audit");
+    for (const char* org : {"police-hame", "wba-social", "hml-youth"}) world_->Keys(org);
+    case_id_ = world_->OpenCase("police-hame", {"wba-social", "hml-youth"});
+    world_->Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+    v1::Referral referral;
+    referral.set_education_employment("9th grade");
+    referral.set_mental_health_notes("psychiatric nurse's assessment");
+    v1::SendResponse sent;
+    ASSERT_TRUE(world_->Send("police-hame",
+                             world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
+                    .ok());
+    auto delivery = world_->Receive("hml-youth");
+    ASSERT_TRUE(delivery.has_value());
+    ASSERT_TRUE(world_->Ack("hml-youth", delivery->delivery_id()).ok());
+    v1::ChildWelfareNotification notification;
+    notification.set_concern("the child was found alone at night");
+    notification.set_urgent(true);
+    ASSERT_TRUE(world_->Send("police-hame",
+                             world_->Seal("police-hame", case_id_, notification, {"wba-social"},
+                                          "lsl_25", "police patrol report 4711"),
+                             &sent)
+                    .ok());
+    delivery = world_->Receive("wba-social");
+    ASSERT_TRUE(delivery.has_value());
+    ASSERT_TRUE(world_->Ack("wba-social", delivery->delivery_id()).ok());
+  }
+
+  std::string Dir() const { return world_->setup().dir; }
+
+  std::unique_ptr<World> world_;
+  std::string case_id_;
+};
+
+TEST_F(AuditTest, EveryStepOfTheCaseIsInTheLogWithItsBasis) {
+  const CommandResult r =
+      world_->Siltactl("wba-dpo", {"audit", "query", "--case", case_id_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* type : {"CASE_CREATED", "CASE_MEMBER_ADDED", "MESSAGE_ACCEPTED",
+                           "FIELD_WITHHELD", "MESSAGE_DELIVERED", "MESSAGE_ACKED",
+                           "STATUTORY_BASIS_USED"}) {
+    EXPECT_THAT(r.output, HasSubstr(type));
+  }
+  EXPECT_THAT(r.output, HasSubstr("lastensuojelulaki (417/2007) 25 §"));
+  EXPECT_THAT(r.output, HasSubstr("\"justification_present\":true"));
+  EXPECT_THAT(r.output, HasSubstr("CATEGORY_MENTAL_HEALTH"));  // withheld, by category
+  EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
+  EXPECT_THAT(r.output, Not(HasSubstr("psychiatric nurse")));
+  EXPECT_THAT(world_->siltad().Log(), Not(HasSubstr(kHetu)));
+
+  // The human table names the withheld category and the determining rule.
+  const CommandResult table = world_->Siltactl(
+      "wba-dpo", {"audit", "query", "--case", case_id_, "--type", "FIELD_WITHHELD"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_THAT(table.output, AllOf(HasSubstr("mental_health"), HasSubstr("default_deny")));
+}
+
+TEST_F(AuditTest, AnAgencySeesOnlyItsOwnTrafficAndRefusalsAreRecorded) {
+  const CommandResult own = world_->Siltactl("hml-youth", {"audit", "query", "--json"});
+  ASSERT_EQ(own.exit_code, 0) << own.output;
+  EXPECT_THAT(own.output, HasSubstr("MESSAGE_ACKED"));
+  EXPECT_THAT(own.output, Not(HasSubstr("lsl_25")));  // police → social services only
+  const CommandResult outsider = world_->Siltactl("asenne-ry", {"audit", "query", "--json"});
+  ASSERT_EQ(outsider.exit_code, 0) << outsider.output;
+  EXPECT_THAT(outsider.output, Not(HasSubstr("police-hame")));
+
+  // Exports are for auditors: an agency is refused, and that is evidence too.
+  const CommandResult refused =
+      world_->Siltactl("asenne-ry", {"audit", "export", "--out", Dir() + "/x.jsonl"});
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_FALSE(std::filesystem::exists(Dir() + "/x.jsonl"));
+  const CommandResult recorded = world_->Siltactl(
+      "wba-dpo", {"audit", "query", "--type", "ACCESS_REFUSED", "--org", "asenne-ry", "--json"});
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.output;
+  EXPECT_THAT(recorded.output, HasSubstr("/silta.v1.AuditService/Export role_not_allowed"));
+}
+
+TEST_F(AuditTest, ExportVerifiesOfflineAndTamperingIsNamed) {
+  const std::string pub = PkiPath("audit/log-key.pub");
+  const std::string head1 = Dir() + "/head1.json";
+  CommandResult r = world_->Siltactl("wba-dpo", {"audit", "head", "--fresh", "--out", head1});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // More traffic after the auditor's first head.
+  world_->Consent(v1::CATEGORY_SOCIAL_WELFARE, "wba-social");
+
+  const std::string file = Dir() + "/all.jsonl";
+  r = world_->Siltactl("wba-dpo", {"audit", "export", "--out", file, "--previous-head", head1});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("exported"));
+  // Verification needs no connection: no --address here.
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", pub, "--previous-head", head1});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("verified"), HasSubstr("consistent with the earlier head")));
+
+  std::vector<std::string> lines = ReadLines(file);
+  ASSERT_GT(lines.size(), 10u);
+  std::vector<std::string> edited = lines;
+  // Back-date entry 3 by a thousand years.
+  const size_t at = edited[4].find("\"at\":\"2");
+  ASSERT_NE(at, std::string::npos) << edited[4];
+  edited[4][at + 6] = '1';
+  WriteLines(file, edited);
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", pub});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("NOT VERIFIED"), HasSubstr("line 5")));
+
+  std::vector<std::string> removed = lines;
+  removed.erase(removed.begin() + 6);
+  WriteLines(file, removed);
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", pub});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("line 7:"));
+
+  // The wrong key file is a usage error, not a verification result.
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", OrgCert("wba-dpo")});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST_F(AuditTest, AnInclusionProofIsCheckedAgainstTheSignedHead) {
+  const CommandResult r = world_->Siltactl(
+      "wba-dpo", {"audit", "proof", "--index", "3", "--log-key", PkiPath("audit/log-key.pub")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("verified: the entry is in the signed log"));
+  // Over gRPC, an index beyond the log is a clear INVALID_ARGUMENT.
+  grpc::ClientContext context;
+  v1::GetInclusionProofRequest request;
+  request.set_index(1'000'000);
+  request.set_tree_size(1'000'001);
+  v1::InclusionProof proof;
+  const grpc::Status status = v1::AuditService::NewStub(world_->Channel("wba-dpo"))
+                                  ->GetInclusionProof(&context, request, &proof);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("tree_size"));
+}
+
+TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
+  CommandResult r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("disclosed"), HasSubstr("withheld"),
+                              HasSubstr("law: lastensuojelulaki (417/2007) 25 §"),
+                              HasSubstr("mental_health"), HasSubstr("child_welfare")));
+  EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--markdown", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("| When | From | To |"));
+  // Only registrars; and producing a report is recorded.
+  r = world_->Siltactl("police-hame", {"report", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"}, "");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_REPORT_PRODUCED", "--json"});
+  EXPECT_THAT(r.output, HasSubstr("wba-registrar"));
+}
+
+TEST_F(AuditTest, IndicatorsAreSuppressedBelowFive) {
+  const std::string month = absl::FormatTime("%Y-%m", absl::Now(), absl::UTCTimeZone());
+  CommandResult r = world_->Siltactl("wba-dpo", {"report", "indicators", "--month", month});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("referrals_by_referring_org_kind"), HasSubstr("<5")));
+  r = world_->Siltactl("wba-dpo", {"report", "indicators", "--month", month, "--csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("month,region,indicator,label,value"));
+  r = world_->Siltactl("wba-dpo", {"report", "indicators", "--month", "2026-13"});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("month: must be YYYY-MM"));
+}
+
+}  // namespace
+}  // namespace silta::testing
