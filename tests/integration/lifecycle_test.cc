@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -41,12 +42,14 @@ TEST(SiltadLifecycleTest, CheckConfigAcceptsValidSetup) {
 TEST(SiltadLifecycleTest, MalformedConfigExitsNonZeroNamingFileAndLine) {
   SiltadSetup setup{MakeTempDir("bad-syntax")};
   const std::string config = WriteSiltadConfig(setup);
-  WriteTextFile(config, ReadTextFile(config) + "no_such_field: 1\n");
+  const std::string text = ReadTextFile(config);
+  const int bad_line = static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
+  WriteTextFile(config, text + "no_such_field: 1\n");
 
   const CommandResult result = RunSiltad(config, /*check_only=*/false);
 
   EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_THAT(result.output, HasSubstr("siltad.textproto:18:"));
+  EXPECT_THAT(result.output, HasSubstr(absl::StrCat("siltad.textproto:", bad_line, ":")));
   EXPECT_THAT(result.output, HasSubstr("no_such_field"));
 }
 
