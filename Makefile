@@ -45,6 +45,7 @@ run: build dev-config
 bench: build
 	$(BUILD_DIR)/tests/bench/decide_bench
 	$(BUILD_DIR)/tests/bench/message_bench
+	$(BUILD_DIR)/tests/bench/audit_bench
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -120,6 +120,20 @@ TEST_F(ExportFileTest, AnEditedLineIsNamed) {
   EXPECT_THAT(r.problems[0], HasSubstr("line 8: entry 11 does not match its leaf hash"));
 }
 
+TEST_F(ExportFileTest, ABrokenOrDoubledLineIsNamed) {
+  auto lines = ExportLines(5, 30);
+  lines[12] = lines[12].substr(0, lines[12].size() / 2);  // cut in the middle
+  VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 13: not a valid export line"));
+  lines = ExportLines(5, 30);
+  lines[3] = lines[3] + "," + lines[4];  // two objects on one line
+  lines.erase(lines.begin() + 4);
+  r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.problems[0], HasSubstr("line 4: not a valid export line"));
+}
+
 TEST_F(ExportFileTest, AnEditWithARecomputedLeafHashBreaksTheRoot) {
   auto lines = ExportLines(5, 30);
   v1::ExportFileLine line;
