@@ -271,6 +271,7 @@ int main(int argc, char** argv) {
     }
   }
   if (dir.empty()) dir = silta::testing::MakeTempDir("audit-bench");
+  std::filesystem::create_directories(dir);
   AppendPath(dir);
   for (size_t i = 0; i < sizes.size(); ++i) {
     std::printf("proofs in a log of %llu entries\n", static_cast<unsigned long long>(sizes[i]));
