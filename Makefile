@@ -35,6 +35,7 @@ test-sanitize: deps
 
 pki:
 	@test -f $(CERTS_DIR)/ca.pem || certs/make-dev-pki.sh $(CERTS_DIR)
+	@certs/make-log-key.sh $(CERTS_DIR)
 
 dev-config: pki
 	@tools/make-dev-config.sh $(DEV_DIR) $(CERTS_DIR)

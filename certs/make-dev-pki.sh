@@ -147,13 +147,7 @@ done
 chmod 644 "$OUT/registry.textproto"
 
 # The audit log's signing key (Ed25519) and its public half for auditors.
-mkdir -p "$OUT/audit"
-if [ ! -f "$OUT/audit/log-key.pem" ]; then
-  openssl genpkey -algorithm ed25519 -out "$OUT/audit/log-key.pem" 2>/dev/null
-  openssl pkey -in "$OUT/audit/log-key.pem" -pubout -out "$OUT/audit/log-key.pub"
-  chmod 600 "$OUT/audit/log-key.pem"
-  chmod 644 "$OUT/audit/log-key.pub"
-fi
+"$(dirname "$0")/make-log-key.sh" "$OUT"
 
 if [ "$EXTRAS" = "--test-extras" ]; then
   T="$OUT/test"

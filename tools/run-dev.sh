@@ -24,6 +24,12 @@ In another terminal, talk to it as the dev admin organisation:
   $SILTACTL org list
   $SILTACTL org add --id nuorten-ystavat --name "Nuorten Ystävät ry" --kind NGO --role AGENCY
 
+As the data-protection officer (auditor), check the audit log offline:
+
+  SILTA_CERT=$CERTS/orgs/wba-dpo.pem SILTA_KEY=$CERTS/orgs/wba-dpo.key $SILTACTL audit tail
+  SILTA_CERT=$CERTS/orgs/wba-dpo.pem SILTA_KEY=$CERTS/orgs/wba-dpo.key $SILTACTL audit export --out /tmp/silta-audit.jsonl
+  $SILTACTL audit verify /tmp/silta-audit.jsonl --log-key $CERTS/audit/log-key.pub
+
 Other organisations' certificates are in $CERTS/orgs/.
 Metrics: curl http://127.0.0.1:9464/metrics   Reload policy/registry: kill -HUP <pid>
 
