@@ -9,6 +9,7 @@
 #include "server/audit/log_entry.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/consent/policy.h"
 
 namespace silta::audit {
 namespace {
@@ -25,17 +26,10 @@ std::string OrgName(const OrgLookup& orgs, absl::string_view org_id) {
                                                          : std::string(org_id);
 }
 
-const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
-  for (const v1::StatutoryBasis& b : policy.statutory_bases()) {
-    if (b.code() == code) return &b;
-  }
-  return nullptr;
-}
-
 // True while a statutory entry is still under its deferral.
 bool Deferred(const v1::AuditEntry& e, const v1::Policy& policy, absl::Time now) {
   if (e.rule() != v1::RULE_STATUTE) return false;
-  const v1::StatutoryBasis* b = FindStatute(policy, e.rule_id());
+  const v1::StatutoryBasis* b = consent::FindStatute(policy, e.rule_id());
   if (b == nullptr || b->subject_report_deferral_days() == 0) return false;
   return now < At(e) + absl::Hours(24) * b->subject_report_deferral_days();
 }

@@ -4,25 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
+#include "server/consent/policy.h"
 
 namespace silta::consent {
 namespace {
 
 using common::ToTime;
-
-const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category) {
-  for (const v1::CategoryPolicy& c : policy.categories()) {
-    if (c.category() == category) return &c;
-  }
-  return nullptr;
-}
-
-const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
-  for (const v1::StatutoryBasis& s : policy.statutory_bases()) {
-    if (s.code() == code) return &s;
-  }
-  return nullptr;
-}
 
 template <typename Repeated, typename T>
 bool Contains(const Repeated& values, const T& value) {
@@ -149,8 +136,9 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
                                        "without a subject (anonymous consultation)"));
     }
     return MakeDecision(q, v1::PERMIT, v1::RULE_POLICY, "",
-                        absl::StrCat(category, " does not identify the person; an anonymous "
-                                               "consultation may carry it"));
+                        absl::StrCat(category,
+                                     " does not identify the person; an anonymous "
+                                     "consultation may carry it"));
   }
 
   // 2. Case membership.
@@ -179,8 +167,7 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
       return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(),
                           absl::StrCat(s->citation(), " permits ", category, " from ",
                                        v1::OrgKind_Name(q.sender->kind()), " to ",
-                                       v1::OrgKind_Name(q.recipient->kind()),
-                                       " without consent"));
+                                       v1::OrgKind_Name(q.recipient->kind()), " without consent"));
     }
   }
 
@@ -191,9 +178,9 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
     // 4. Refusals override consents.
     for (const Rule& r : it->second.refusals) {
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.CoversRecipient(*q.recipient)) {
-        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id,
-                            absl::StrCat("refusal ", r.id, " forbids ", category, " to ",
-                                         recipient, statute_note));
+        return MakeDecision(
+            q, v1::DENY, v1::RULE_REFUSAL, r.id,
+            absl::StrCat("refusal ", r.id, " forbids ", category, " to ", recipient, statute_note));
       }
     }
     // 5. Consents.
@@ -201,8 +188,8 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.CoversRecipient(*q.recipient) &&
           Contains(r.purposes, q.purpose) && (r.case_id.empty() || r.case_id == q.case_id)) {
         return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
-                            absl::StrCat("consent ", r.id, " permits ", category, " to ",
-                                         recipient, " for ", q.purpose));
+                            absl::StrCat("consent ", r.id, " permits ", category, " to ", recipient,
+                                         " for ", q.purpose));
       }
     }
   }

@@ -22,6 +22,20 @@ absl::Status Invalid(absl::string_view where, absl::string_view what) {
 
 }  // namespace
 
+const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category) {
+  for (const v1::CategoryPolicy& c : policy.categories()) {
+    if (c.category() == category) return &c;
+  }
+  return nullptr;
+}
+
+const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
+  for (const v1::StatutoryBasis& s : policy.statutory_bases()) {
+    if (s.code() == code) return &s;
+  }
+  return nullptr;
+}
+
 absl::Status ValidatePolicy(const v1::Policy& policy) {
   absl::flat_hash_set<int> categories;
   for (int i = 0; i < policy.categories_size(); ++i) {
@@ -59,8 +73,7 @@ absl::Status ValidatePolicy(const v1::Policy& policy) {
     if (s.categories().empty()) return Invalid(where, "at least one category is required");
     for (int category : s.categories()) {
       if (!categories.contains(category)) {
-        return Invalid(where, absl::StrCat("category ",
-                                           v1::Category_Name(category),
+        return Invalid(where, absl::StrCat("category ", v1::Category_Name(category),
                                            " is not listed in the policy's categories"));
       }
     }

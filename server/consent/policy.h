@@ -22,6 +22,12 @@ namespace silta::consent {
 // the entry and field.
 absl::Status ValidatePolicy(const v1::Policy& policy);
 
+// The policy's entry for a category, or nullptr if the policy has none.
+const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category);
+
+// The statutory basis with this code, or nullptr.
+const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code);
+
 // Holds the current policy. Thread-safe.
 class PolicyHolder {
  public:

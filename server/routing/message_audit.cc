@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/audit/log_entry.h"
+#include "server/consent/policy.h"
 #include "server/crypto/wire_format.h"
 
 namespace silta::routing {
@@ -22,13 +23,6 @@ v1::AuditEntry MessageEntry(v1::AuditEventType type, const v1::MessageHeader& he
   e.set_message_id(header.message_id());
   e.set_payload_type(header.payload_type());
   return e;
-}
-
-const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
-  for (const v1::StatutoryBasis& b : policy.statutory_bases()) {
-    if (b.code() == code) return &b;
-  }
-  return nullptr;
 }
 
 // Decisions grouped by (recipient, rule, rule_id), each group's categories
@@ -56,7 +50,7 @@ void AppendGroups(const v1::AuditEntry& base, const std::vector<const v1::Decisi
     e.set_rule(std::get<1>(key));
     e.set_rule_id(std::get<2>(key));
     if (e.rule() == v1::RULE_STATUTE) {
-      if (const v1::StatutoryBasis* b = FindStatute(policy, e.rule_id())) {
+      if (const v1::StatutoryBasis* b = consent::FindStatute(policy, e.rule_id())) {
         e.set_statute_citation(b->citation());
       }
       e.set_justification_present(justified);
@@ -88,7 +82,7 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
   if (!header.statutory_basis().empty()) {
     accepted.set_rule(v1::RULE_STATUTE);
     accepted.set_rule_id(header.statutory_basis());
-    if (const v1::StatutoryBasis* b = FindStatute(policy, header.statutory_basis())) {
+    if (const v1::StatutoryBasis* b = consent::FindStatute(policy, header.statutory_basis())) {
       accepted.set_statute_citation(b->citation());
     }
     accepted.set_justification_present(justified);

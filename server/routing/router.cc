@@ -289,6 +289,21 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
   const v1::MessageHeader& header = message.header();
+  // A message without a case (an anonymous consultation) may not carry
+  // identifying data at all: it is refused whole, before anything is stored.
+  if (header.case_id().empty()) {
+    for (int i = 0; i < message.fields_size(); ++i) {
+      const v1::SealedField& field = message.fields(i);
+      const v1::CategoryPolicy* category = consent::FindCategory(*policy, field.category());
+      if (category == nullptr || category->identifying()) {
+        return Invalid(absl::StrCat("fields[", i, "] (", field.path(), ")"),
+                       absl::StrCat(v1::Category_Name(field.category()),
+                                    " identifies the young person; a message without a case may "
+                                    "carry only non-identifying categories: leave the field out, "
+                                    "or open a case and send it there"));
+      }
+    }
+  }
   const std::string hash = ContentHash(message);
 
   // Idempotency: a retried Send gets the original receipt.

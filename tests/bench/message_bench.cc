@@ -34,6 +34,7 @@
 #include "server/common/time_util.h"
 #include "server/crypto/random.h"
 #include "server/identity/tls_credentials.h"
+#include "silta/v1/audit.grpc.pb.h"
 #include "silta/v1/case.grpc.pb.h"
 #include "silta/v1/consent.grpc.pb.h"
 #include "silta/v1/message.grpc.pb.h"
@@ -258,6 +259,7 @@ class Bench {
     }
 
     std::vector<double> send_ms;
+    const uint64_t audit_before = AuditSize();
     const absl::Time start = absl::Now();
     std::vector<std::thread> senders;
     for (int s = 0; s < senders_; ++s) {
@@ -283,6 +285,8 @@ class Bench {
     const absl::Duration send_time = absl::Now() - start;
     const absl::Time wait_until = absl::Now() + absl::Seconds(60);
     while (delivered < total * 3 && absl::Now() < wait_until) absl::SleepFor(absl::Milliseconds(20));
+    const absl::Duration run_time = absl::Now() - start;
+    const uint64_t audit_entries = AuditSize() - audit_before;
     stop = true;
     for (auto& c : contexts) c->TryCancel();
     for (auto& t : receivers) t.join();
@@ -299,9 +303,28 @@ class Bench {
         "  siltad Send            %.0f msgs/s   p50 %.2f ms  p99 %.2f ms\n"
         "  Send-to-delivery       p50 %.2f ms  p99 %.2f ms   (%d of %d deliveries)\n"
         "  ceiling: mTLS echo     %.0f msgs/s   (same bytes, same threads)\n"
-        "  ratio siltad/echo      %.2f\n",
+        "  ratio siltad/echo      %.2f\n"
+        "  audit entries          %llu (%.1f per message: accepted, withheld, delivered, acked),\n"
+        "                         %.0f entries/s appended in the same transactions as Send,\n"
+        "                         delivery and Ack\n",
         senders_, per_sender_, request_bytes, rate, send.p50_ms, send.p99_ms, delivery.p50_ms,
-        delivery.p99_ms, delivered.load(), total * 3, echo_rate, rate / echo_rate);
+        delivery.p99_ms, delivered.load(), total * 3, echo_rate, rate / echo_rate,
+        static_cast<unsigned long long>(audit_entries),
+        static_cast<double>(audit_entries) / total,
+        static_cast<double>(audit_entries) / absl::ToDoubleSeconds(run_time));
+  }
+
+  // The audit log's size, from a fresh tree head signed for the auditor.
+  uint64_t AuditSize() {
+    grpc::ClientContext context;
+    v1::GetTreeHeadRequest request;
+    request.set_fresh(true);
+    v1::SignedTreeHead head;
+    Check(v1::AuditService::NewStub(Channel("wba-dpo", siltad_->address()))
+              ->GetTreeHead(&context, request, &head)
+              .ok(),
+          "tree head");
+    return head.tree_size();
   }
 
   absl::Duration RunEcho(const std::vector<std::vector<v1::SendRequest>>& work) {

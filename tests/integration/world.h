@@ -59,9 +59,9 @@ class World {
   // Runs siltactl as `org` against this siltad, with `input` on stdin.
   CommandResult Siltactl(const std::string& org, std::vector<std::string> args,
                          const std::string& input = "") {
-    std::vector<std::string> argv = {SILTACTL_PATH, "--address", siltad_->address(),
-                                     "--cert", OrgCert(org), "--key", OrgKey(org),
-                                     "--ca", PkiPath("ca.pem"), "--server-name", "localhost"};
+    std::vector<std::string> argv = {
+        SILTACTL_PATH, "--address", siltad_->address(), "--cert",        OrgCert(org), "--key",
+        OrgKey(org),   "--ca",      PkiPath("ca.pem"),  "--server-name", "localhost"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommandWithInput(argv, input, {}, absl::Seconds(60));
   }
@@ -125,6 +125,64 @@ class World {
     return response.consent().consent_id();
   }
 
+  // A consent with everything chosen by the caller (the registrar records it).
+  std::string ConsentTo(const std::string& hetu, const std::vector<v1::Category>& categories,
+                        const std::string& recipient, const std::vector<std::string>& purposes,
+                        v1::GrantorKind grantor = v1::GUARDIAN,
+                        absl::Duration valid_for = absl::Hours(24 * 30),
+                        const std::string& competence_ref = "") {
+    grpc::ClientContext context;
+    v1::RecordConsentRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    v1::Consent* c = request.mutable_consent();
+    c->set_grantor(grantor);
+    c->set_competence_assessment_ref(competence_ref);
+    for (const auto& p : purposes) c->add_purposes(p);
+    for (v1::Category category : categories) c->add_categories(category);
+    c->add_recipients()->set_org_id(recipient);
+    *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + valid_for);
+    c->set_evidence_ref("form-1");
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::RecordConsentResponse response;
+    const grpc::Status status = v1::ConsentService::NewStub(Channel("wba-registrar"))
+                                    ->RecordConsent(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.consent().consent_id();
+  }
+
+  // A refusal of `categories` to `recipient` (the registrar records it).
+  std::string Refuse(const std::string& hetu, const std::vector<v1::Category>& categories,
+                     const std::string& recipient) {
+    grpc::ClientContext context;
+    v1::RecordRefusalRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    v1::Refusal* r = request.mutable_refusal();
+    r->set_grantor(v1::GUARDIAN);
+    for (v1::Category category : categories) r->add_categories(category);
+    r->add_recipients()->set_org_id(recipient);
+    r->set_evidence_ref("form-2");
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::RecordRefusalResponse response;
+    const grpc::Status status = v1::ConsentService::NewStub(Channel("wba-registrar"))
+                                    ->RecordRefusal(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.refusal().refusal_id();
+  }
+
+  // The coordinator adds `org` to the case.
+  void AddMember(const std::string& coordinator, const std::string& case_id,
+                 const std::string& org) {
+    grpc::ClientContext context;
+    v1::AddMemberRequest request;
+    request.set_case_id(case_id);
+    request.set_org_id(org);
+    request.mutable_acting_user()->set_worker_id("w1");
+    v1::AddMemberResponse response;
+    const grpc::Status status =
+        v1::CaseService::NewStub(Channel(coordinator))->AddMember(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
   void Withdraw(const std::string& consent_id) {
     grpc::ClientContext context;
     v1::WithdrawConsentRequest request;
@@ -141,10 +199,11 @@ class World {
                          const google::protobuf::Message& payload,
                          const std::vector<std::string>& recipients,
                          const std::string& statutory_basis = "",
-                         const std::string& justification = "") {
+                         const std::string& justification = "",
+                         const std::string& purpose = "referral") {
     v1::PreviewDisclosureRequest preview;
     preview.set_case_id(case_id);
-    preview.set_purpose("referral");
+    preview.set_purpose(purpose);
     preview.set_statutory_basis(statutory_basis);
     preview.set_has_justification(!justification.empty());
     for (const auto& r : recipients) preview.add_recipient_org_ids(r);
@@ -174,7 +233,7 @@ class World {
     header.set_message_id(*crypto::NewUuidV7(absl::Now()));
     header.set_case_id(case_id);
     header.mutable_acting_user()->set_worker_id("officer-12");
-    header.set_purpose("referral");
+    header.set_purpose(purpose);
     header.set_statutory_basis(statutory_basis);
     *header.mutable_created_at() = common::ToTimestamp(absl::Now());
     auto sealed = sdk::SealPayload(
@@ -196,7 +255,8 @@ class World {
   }
 
   // Subscribes as `org` and returns the first delivery (or nullopt after `wait`).
-  std::optional<v1::Delivery> Receive(const std::string& org, absl::Duration wait = absl::Seconds(5)) {
+  std::optional<v1::Delivery> Receive(const std::string& org,
+                                      absl::Duration wait = absl::Seconds(5)) {
     auto stub = v1::MessageService::NewStub(Channel(org));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + wait));
