@@ -15,7 +15,6 @@
 #include "server/audit/log_entry.h"
 #include "server/audit/merkle.h"
 #include "server/audit/tree_head.h"
-#include "server/common/files.h"
 #include "server/common/status_macros.h"
 
 namespace silta::audit {
@@ -213,18 +212,27 @@ std::string TrailerLine(const v1::ExportFileTrailer& trailer) {
 std::string TreeHeadJson(const v1::SignedTreeHead& head) { return Json(head); }
 
 absl::StatusOr<v1::SignedTreeHead> ReadTreeHeadFile(const std::string& path) {
-  SILTA_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path, 1ull << 40));
+  // A tree head file is small; of an export only the tail (the trailer) is read.
+  constexpr std::streamoff kTail = 1 << 20;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = size > kTail ? size - kTail : 0;
+  in.seekg(from);
+  std::string text(static_cast<size_t>(size - from), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   v1::SignedTreeHead head;
-  if (ParseJson(text, &head).ok() && head.tree_size() > 0) return head;
+  if (from == 0 && ParseJson(text, &head).ok() && head.tree_size() > 0) return head;
   // An earlier export: its last non-empty line is the trailer.
-  size_t end = text.find_last_not_of("\r\n");
+  const size_t end = text.find_last_not_of("\r\n");
   if (end != std::string::npos) {
-    const size_t start = text.rfind('\n', end);
-    const absl::string_view last =
-        absl::string_view(text).substr(start == std::string::npos ? 0 : start + 1,
-                                       end + 1 - (start == std::string::npos ? 0 : start + 1));
+    const size_t newline = text.rfind('\n', end);
+    const size_t start = newline == std::string::npos ? 0 : newline + 1;
     v1::ExportFileLine line;
-    if (ParseJson(last, &line).ok() && line.has_trailer()) return line.trailer().tree_head();
+    if (ParseJson(absl::string_view(text).substr(start, end + 1 - start), &line).ok() &&
+        line.has_trailer()) {
+      return line.trailer().tree_head();
+    }
   }
   return absl::InvalidArgumentError(absl::StrCat(
       path, ": neither a tree head in JSON nor an export file ending with its tree head"));

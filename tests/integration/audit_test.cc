@@ -85,6 +85,18 @@ TEST_F(AuditTest, EveryStepOfTheCaseIsInTheLogWithItsBasis) {
   EXPECT_THAT(r.output, Not(HasSubstr("psychiatric nurse")));
   EXPECT_THAT(world_->siltad().Log(), Not(HasSubstr(kHetu)));
 
+  // By subject: the HETU goes in on stdin, siltad uses its subject_ref.
+  const CommandResult by_subject = world_->Siltactl(
+      "wba-dpo", {"audit", "query", "--subject", "--type", "MESSAGE_DELIVERED", "--json"},
+      std::string(kHetu) + "\n");
+  ASSERT_EQ(by_subject.exit_code, 0) << by_subject.output;
+  EXPECT_THAT(by_subject.output, HasSubstr(case_id_));
+  EXPECT_THAT(by_subject.output, Not(HasSubstr(kHetu)));
+  const CommandResult other_subject = world_->Siltactl(
+      "wba-dpo", {"audit", "query", "--subject", "--json"}, std::string("150609B934Y\n"));
+  ASSERT_EQ(other_subject.exit_code, 0) << other_subject.output;
+  EXPECT_THAT(other_subject.output, Not(HasSubstr(case_id_)));
+
   // The human table names the withheld category and the determining rule.
   const CommandResult table = world_->Siltactl(
       "wba-dpo", {"audit", "query", "--case", case_id_, "--type", "FIELD_WITHHELD"});

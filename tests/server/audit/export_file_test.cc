@@ -4,6 +4,7 @@
 // detected and the line is named.
 #include "server/audit/export_file.h"
 
+#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -57,8 +58,7 @@ class ExportFileTest : public ::testing::Test {
   }
 
   // The lines of an export of entries [begin, end) as siltactl writes them.
-  std::vector<std::string> ExportLines(uint64_t begin, uint64_t end,
-                                       uint64_t consistent_with = 0) {
+  std::vector<std::string> ExportLines(uint64_t begin, uint64_t end, uint64_t consistent_with = 0) {
     ExportPlan plan;
     auto head = log_->TreeHead(/*fresh=*/true);
     EXPECT_THAT(head, IsOk());
@@ -184,7 +184,8 @@ TEST_F(ExportFileTest, ATruncatedFileIsNamed) {
   lines.pop_back();  // the trailer
   VerifyResult r = Verify(lines);
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.problems[0], HasSubstr("the tree head is missing: the file was truncated after line 26"));
+  EXPECT_THAT(r.problems[0],
+              HasSubstr("the tree head is missing: the file was truncated after line 26"));
   // Entries cut from the end, trailer kept.
   lines = ExportLines(5, 30);
   lines.erase(lines.end() - 3, lines.end() - 1);
@@ -240,6 +241,33 @@ TEST_F(ExportFileTest, ConsistencyWithAnEarlierHead) {
   forged = Verify(lines, rewritten);
   ASSERT_FALSE(forged.ok());
   EXPECT_THAT(Problems(forged), HasSubstr("is not an extension of the previous tree head"));
+}
+
+TEST_F(ExportFileTest, AnEarlierHeadIsReadFromAHeadFileOrAnEarlierExport) {
+  const auto lines = ExportLines(0, 40);
+  const std::string dir = ::testing::TempDir();
+  const std::string export_path = dir + "/earlier.jsonl";
+  {
+    std::ofstream out(export_path);
+    for (const auto& l : lines) out << l << "\n";
+  }
+  auto from_export = ReadTreeHeadFile(export_path);
+  ASSERT_THAT(from_export, IsOk());
+  EXPECT_EQ(from_export->tree_size(), 40u);
+  const std::string head_path = dir + "/head.json";
+  {
+    std::ofstream out(head_path);
+    out << TreeHeadJson(*from_export) << "\n";
+  }
+  auto from_head = ReadTreeHeadFile(head_path);
+  ASSERT_THAT(from_head, IsOk());
+  EXPECT_EQ(from_head->root_hash(), from_export->root_hash());
+  EXPECT_FALSE(ReadTreeHeadFile(dir + "/missing.json").ok());
+  {
+    std::ofstream out(dir + "/junk.json");
+    out << "not a head\n";
+  }
+  EXPECT_FALSE(ReadTreeHeadFile(dir + "/junk.json").ok());
 }
 
 }  // namespace
