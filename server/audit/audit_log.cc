@@ -81,8 +81,40 @@ void AuditLog::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// Perfect subtrees never change once complete, and every proof passes
+// through the few high ones: those (level >= kCachedLevel, at most
+// n / 2^kCachedLevel · 2 of them) are kept in memory after their first
+// read; the rest are read from the store, all in one batch.
 NodeReader AuditLog::Reader() {
-  return [this](const std::vector<NodeId>& nodes) { return store_->ReadAuditNodes(nodes); };
+  return [this](const std::vector<NodeId>& nodes) -> absl::StatusOr<std::vector<std::string>> {
+    std::vector<std::string> out(nodes.size());
+    std::vector<NodeId> missing;
+    std::vector<size_t> missing_at;
+    {
+      absl::MutexLock lock(&cache_mu_);
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        auto it = nodes[i].level >= kCachedLevel
+                      ? node_cache_.find(std::make_pair(nodes[i].level, nodes[i].index))
+                      : node_cache_.end();
+        if (it != node_cache_.end()) {
+          out[i] = it->second;
+        } else {
+          missing.push_back(nodes[i]);
+          missing_at.push_back(i);
+        }
+      }
+    }
+    if (missing.empty()) return out;
+    SILTA_ASSIGN_OR_RETURN(std::vector<std::string> read, store_->ReadAuditNodes(missing));
+    absl::MutexLock lock(&cache_mu_);
+    for (size_t k = 0; k < missing.size(); ++k) {
+      if (missing[k].level >= kCachedLevel) {
+        node_cache_.emplace(std::make_pair(missing[k].level, missing[k].index), read[k]);
+      }
+      out[missing_at[k]] = std::move(read[k]);
+    }
+    return out;
+  };
 }
 
 absl::StatusOr<v1::SignedTreeHead> AuditLog::SignCurrent() {

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -92,8 +93,14 @@ class AuditLog {
   absl::StatusOr<v1::SignedTreeHead> SignCurrent();
   NodeReader Reader();
 
+  // Perfect subtrees of at least 2^kCachedLevel leaves are cached in memory.
+  static constexpr int kCachedLevel = 10;
+
   store::Store* const store_;
   const cases::SubjectRefs* const subject_refs_;
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::pair<int, uint64_t>, std::string> node_cache_
+      ABSL_GUARDED_BY(cache_mu_);
   const crypto::SecretData log_key_;
   const std::string public_key_;
   const AuditLogOptions options_;
