@@ -99,8 +99,7 @@ class AuditLog {
   store::Store* const store_;
   const cases::SubjectRefs* const subject_refs_;
   absl::Mutex cache_mu_;
-  absl::flat_hash_map<std::pair<int, uint64_t>, std::string> node_cache_
-      ABSL_GUARDED_BY(cache_mu_);
+  absl::flat_hash_map<std::pair<int, uint64_t>, std::string> node_cache_ ABSL_GUARDED_BY(cache_mu_);
   const crypto::SecretData log_key_;
   const std::string public_key_;
   const AuditLogOptions options_;

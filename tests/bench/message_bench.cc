@@ -109,7 +109,8 @@ class Bench {
                      "/server.key\" ca_file: \"", pki_, "/ca.pem\" trust_domain: \"silta.test\" }\n"
                      "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"", pki_,
                      "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
-                     "pepper_file: \"pepper\"\n"));
+                     "pepper_file: \"pepper\"\n"
+                     "audit { log_key_file: \"", pki_, "/audit/log-key.pem\" }\n"));
     auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
                                                 dir_ + "/siltad.log");
     Check(siltad.ok(), std::string(siltad.status().message()));
