@@ -23,20 +23,6 @@
 namespace silta::siltactl {
 namespace {
 
-std::string TimeText(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());
-}
-
-std::string Categories(const google::protobuf::RepeatedField<int>& categories) {
-  std::vector<std::string> names;
-  for (int c : categories) {
-    std::string name = v1::Category_Name(static_cast<v1::Category>(c));
-    if (absl::StartsWith(name, "CATEGORY_")) name = name.substr(9);
-    names.push_back(absl::AsciiStrToLower(name));
-  }
-  return absl::StrJoin(names, ",");
-}
-
 std::string RuleText(v1::RuleKind rule) {
   if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
   std::string name = v1::RuleKind_Name(rule);
@@ -55,7 +41,7 @@ void PrintEntries(const GlobalFlags& flags, const v1::QueryEntriesResponse& resp
     if (!e.statute_citation().empty()) absl::StrAppend(&basis, " (", e.statute_citation(), ")");
     rows.push_back({absl::StrCat(e.index()), TimeText(e.at()), v1::AuditEventType_Name(e.type()),
                     e.actor_org_id(), e.counterpart_org_id(), e.case_id(),
-                    Categories(e.categories()), basis, e.detail()});
+                    CategoriesText(e.categories()), basis, e.detail()});
   }
   PrintTable(
       {"INDEX", "TIME", "EVENT", "BY", "COUNTERPART", "CASE", "CATEGORIES", "BASIS", "DETAIL"},
@@ -73,11 +59,6 @@ void ShowProgress(const char* what, uint64_t done, uint64_t total) {
     std::fprintf(stderr, "\r%s %llu entries", what, static_cast<unsigned long long>(done));
   }
   std::fflush(stderr);
-}
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "siltactl: %s\n", message.c_str());
-  return kExitUsage;
 }
 
 // Parses a --from/--until flag into `ts` (unset if empty).
@@ -105,12 +86,12 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
                             "  Example: siltactl audit head --fresh --out head-2026-11.json");
   head->add_flag("--fresh", fresh_, "Sign a head of the log as it is now");
   head->add_option("--out", head_out_, "Also save the head as JSON (for --previous-head)");
-  commands_.emplace_back(head, [this] { return Head(); });
+  Add(head, [this] { return Head(); });
 
   CLI::App* tail = audit->add_subcommand(
       "tail", "Show the newest entries you may see.\n  Example: siltactl audit tail -n 50");
   tail->add_option("-n,--count", tail_count_, "How many")->check(CLI::Range(1, 1000));
-  commands_.emplace_back(tail, [this] { return Tail(); });
+  Add(tail, [this] { return Tail(); });
 
   CLI::App* query = audit->add_subcommand(
       "query",
@@ -127,7 +108,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
                   "Filter by young person; the HETU is read from a prompt "
                   "or stdin");
   query->add_option("--limit", limit_, "At most this many entries")->check(CLI::Range(1, 100000));
-  commands_.emplace_back(query, [this] { return Query(); });
+  Add(query, [this] { return Query(); });
 
   CLI::App* proof =
       audit->add_subcommand("proof",
@@ -137,7 +118,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   proof->add_option("--tree-size", proof_tree_size_, "Tree size (default: a fresh tree head)");
   proof->add_option("--log-key", log_key_, "The log's public key (PEM) to check the head")
       ->required();
-  commands_.emplace_back(proof, [this] { return Proof(); });
+  Add(proof, [this] { return Proof(); });
 
   CLI::App* exp = audit->add_subcommand(
       "export",
@@ -151,7 +132,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
                   "Include a consistency proof from this earlier tree size");
   exp->add_option("--previous-head", previous_head_,
                   "Include a consistency proof from this earlier tree head (JSON or export)");
-  commands_.emplace_back(exp, [this] { return Export(); });
+  Add(exp, [this] { return Export(); });
 
   CLI::App* verify = audit->add_subcommand(
       "verify",
@@ -162,7 +143,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   verify->add_option("file", verify_file_, "Export file")->required();
   verify->add_option("--log-key", log_key_, "The log's public key (PEM or hex)")->required();
   verify->add_option("--previous-head", previous_head_, "An earlier tree head (JSON or export)");
-  commands_.emplace_back(verify, [this] { return Verify(); });
+  Add(verify, [this] { return Verify(); });
 
   CLI::App* report = app->add_subcommand("report", "Reports from the audit log");
   report->require_subcommand(1);
@@ -174,7 +155,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   indicators->add_option("--month", month_, "YYYY-MM")->required();
   indicators->add_option("--region", region_, "Region code (default: all)");
   indicators->add_flag("--csv", csv_, "CSV for spreadsheets");
-  commands_.emplace_back(indicators, [this] { return Indicators(); });
+  Add(indicators, [this] { return Indicators(); });
 
   CLI::App* subject = report->add_subcommand(
       "subject",
@@ -183,14 +164,7 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
       "  Example: siltactl report subject --markdown > report.md");
   subject->add_flag("--markdown", markdown_, "Markdown for printing or sending");
   subject->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
-  commands_.emplace_back(subject, [this] { return Subject(); });
-}
-
-std::optional<int> AuditCommands::Run() {
-  for (auto& [command, run] : commands_) {
-    if (command->parsed()) return run();
-  }
-  return std::nullopt;
+  Add(subject, [this] { return Subject(); });
 }
 
 int AuditCommands::Head() {
@@ -546,8 +520,9 @@ int AuditCommands::Indicators() {
 
 int AuditCommands::Subject() {
   if (worker_.empty()) {
-    return UsageError("report subject: --worker is required (or set SILTA_WORKER): the report "
-                      "records who produced it");
+    return UsageError(
+        "report subject: --worker is required (or set SILTA_WORKER): the report "
+        "records who produced it");
   }
   const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
   if (hetu.empty()) return UsageError("report subject: no HETU entered");
@@ -592,7 +567,7 @@ int AuditCommands::Subject() {
         "|---|---|---|---|---|---|---|\n");
     for (const v1::Disclosure& d : response.disclosures()) {
       std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", TimeText(d.at()).c_str(),
-                  d.from_org().c_str(), d.to_org().c_str(), Categories(d.categories()).c_str(),
+                  d.from_org().c_str(), d.to_org().c_str(), CategoriesText(d.categories()).c_str(),
                   d.purpose().c_str(), basis(d).c_str(), d.withheld() ? "withheld" : "disclosed");
     }
     if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
@@ -601,7 +576,7 @@ int AuditCommands::Subject() {
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::Disclosure& d : response.disclosures()) {
-    rows.push_back({TimeText(d.at()), d.from_org(), d.to_org(), Categories(d.categories()),
+    rows.push_back({TimeText(d.at()), d.from_org(), d.to_org(), CategoriesText(d.categories()),
                     d.purpose(), basis(d), d.withheld() ? "withheld" : "disclosed"});
   }
   PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);

@@ -11,18 +11,15 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "client/siltactl/command_set.h"
 #include "client/siltactl/context.h"
 
 namespace silta::siltactl {
 
-class AuditCommands {
+class AuditCommands : public CommandSet {
  public:
   // Adds the subcommands to `app`; `flags` must outlive this object.
   AuditCommands(CLI::App* app, const GlobalFlags* flags);
-
-  // After parsing: runs the chosen command and returns its exit code, or
-  // nullopt if none of these commands was chosen.
-  std::optional<int> Run();
 
  private:
   int Head();
@@ -35,7 +32,6 @@ class AuditCommands {
   int Subject();
 
   const GlobalFlags* flags_;
-  std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;
 
   // Options of the commands above.
   bool fresh_ = false;

@@ -1,6 +1,7 @@
 // siltactl: the command-line tool for Silta administrators, consent
 // registrars and auditors. This build has: health, org list|get|add|suspend|resume,
-// audit head|tail|query|proof|export|verify, report indicators|subject.
+// audit head|tail|query|proof|export|verify, report indicators|subject,
+// consent record|refuse|withdraw|list.
 //
 // Connection flags may also come from the environment:
 //   SILTA_ADDRESS, SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/audit_commands.h"
+#include "client/siltactl/consent_commands.h"
 #include "client/siltactl/context.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
@@ -257,6 +259,7 @@ int main(int argc, char** argv) {
   }
 
   AuditCommands audit_commands(&app, &flags);
+  ConsentCommands consent_commands(&app, &flags);
 
   try {
     app.parse(argc, argv);
@@ -266,6 +269,7 @@ int main(int argc, char** argv) {
   }
 
   if (std::optional<int> code = audit_commands.Run()) return *code;
+  if (std::optional<int> code = consent_commands.Run()) return *code;
   if (*health) return RunHealth(flags, health_service);
   if (*org_list) return RunOrgList(flags);
   if (*org_get) return RunOrgGet(flags, get_id);

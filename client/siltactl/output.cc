@@ -4,7 +4,12 @@
 #include <cstdio>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/common/time_util.h"
 
 namespace silta::siltactl {
 namespace {
@@ -64,6 +69,31 @@ int ReportRpcError(const std::string& what, const grpc::Status& status) {
     default:
       return kExitFailure;
   }
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "siltactl: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+std::string TimeText(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());
+}
+
+std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories) {
+  std::vector<std::string> names;
+  for (int c : categories) {
+    std::string name = v1::Category_Name(static_cast<v1::Category>(c));
+    if (absl::StartsWith(name, "CATEGORY_")) name = name.substr(9);
+    names.push_back(absl::AsciiStrToLower(name));
+  }
+  return absl::StrJoin(names, ",");
+}
+
+bool ParseCategory(const std::string& text, v1::Category* category) {
+  std::string name = absl::AsciiStrToUpper(text);
+  if (!absl::StartsWith(name, "CATEGORY_")) name = "CATEGORY_" + name;
+  return v1::Category_Parse(name, category) && *category != v1::CATEGORY_UNSPECIFIED;
 }
 
 }  // namespace silta::siltactl

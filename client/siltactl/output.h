@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "google/protobuf/message.h"
+#include "google/protobuf/repeated_field.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
+#include "silta/v1/options.pb.h"
 
 namespace silta::siltactl {
 
@@ -30,6 +33,18 @@ void PrintTable(const std::vector<std::string>& header,
 // Prints "siltactl: <what>: <code>: <message>" to stderr and returns the
 // exit code for the status.
 int ReportRpcError(const std::string& what, const grpc::Status& status);
+
+// Prints "siltactl: <message>" to stderr and returns kExitUsage.
+int UsageError(const std::string& message);
+
+// "2026-10-12 08:15:00 UTC".
+std::string TimeText(const google::protobuf::Timestamp& ts);
+
+// Categories as "health,mental_health".
+std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories);
+
+// Parses "health", "HEALTH" or "CATEGORY_HEALTH".
+bool ParseCategory(const std::string& text, v1::Category* category);
 
 }  // namespace silta::siltactl
 

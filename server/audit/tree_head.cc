@@ -55,8 +55,9 @@ absl::StatusOr<std::string> ReadLogPublicKey(const std::string& path) {
   SILTA_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   if (text.find("-----BEGIN") != std::string::npos) {
     absl::StatusOr<std::string> key = crypto::Ed25519PublicKeyFromPem(text);
-    if (!key.ok())
+    if (!key.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
+    }
     return key;
   }
   const std::string hex(absl::StripAsciiWhitespace(text));

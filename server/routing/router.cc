@@ -241,13 +241,15 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
     const std::string where = absl::StrCat("message.fields[", i, "]");
     if (!paths.insert(f.path()).second) return Invalid(where, "path repeated");
     if (f.path() == kJustificationPath) {
-      if (f.category() != v1::CATEGORY_FREE_TEXT)
+      if (f.category() != v1::CATEGORY_FREE_TEXT) {
         return Invalid(where, "justification is FREE_TEXT");
+      }
       continue;
     }
     const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
-    if (fd == nullptr)
+    if (fd == nullptr) {
       return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
+    }
     if (fd->options().GetExtension(v1::category) != f.category()) {
       return Invalid(where, "category differs from the payload schema");
     }

@@ -1053,10 +1053,13 @@ absl::Status SqliteStore::InAuditedTransactionLocked(const std::function<absl::S
 }
 
 absl::Status SqliteStore::AuditedLocked(AuditEntries* audit) {
-  if (options_.fault_injection)
+  if (options_.fault_injection) {
     SILTA_RETURN_IF_ERROR(options_.fault_injection("after_state_change"));
+  }
   SILTA_RETURN_IF_ERROR(AppendAuditLocked(audit));
-  if (options_.fault_injection) SILTA_RETURN_IF_ERROR(options_.fault_injection("after_audit"));
+  if (options_.fault_injection) {
+    SILTA_RETURN_IF_ERROR(options_.fault_injection("after_audit"));
+  }
   return absl::OkStatus();
 }
 
