@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
+#include "client/siltactl/output.h"
 #include "grpcpp/grpcpp.h"
 
 namespace silta::siltactl {
@@ -28,6 +29,24 @@ std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit
 
 // Sets the --timeout deadline on a call.
 void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags);
+
+// Connects, makes one unary call of `Service` under the --timeout
+// deadline and hands the response to `print`; returns the exit code.
+//   call:  grpc::Status(Service::Stub&, grpc::ClientContext*, Response*)
+template <typename Service, typename Response, typename Call, typename Print>
+int RunUnary(const GlobalFlags& flags, const std::string& what, Call call, Print print) {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(flags, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = Service::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  Response response;
+  const grpc::Status status = call(*stub, &context, &response);
+  if (!status.ok()) return ReportRpcError(what, status);
+  print(response);
+  return kExitOk;
+}
 
 // Reads a personal identity code (HETU) so that it never appears on the
 // command line or in shell history: from a prompt on the terminal with

@@ -1,7 +1,8 @@
 // siltactl: the command-line tool for Silta administrators, consent
 // registrars and auditors. This build has: health, org list|get|add|suspend|resume,
 // audit head|tail|query|proof|export|verify, report indicators|subject,
-// consent record|refuse|withdraw|list.
+// consent record|refuse|withdraw|list, case create|list|show|add-member|
+// transfer|close, keys list, message status.
 //
 // Connection flags may also come from the environment:
 //   SILTA_ADDRESS, SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME
@@ -20,6 +21,7 @@
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/audit_commands.h"
+#include "client/siltactl/case_commands.h"
 #include "client/siltactl/consent_commands.h"
 #include "client/siltactl/context.h"
 #include "client/siltactl/output.h"
@@ -106,21 +108,12 @@ int RunOrgList(const GlobalFlags& flags) {
   return kExitOk;
 }
 
-// Connects, makes one unary OrgService call under the global deadline and
-// prints the organisation in its response.
+// One unary OrgService call, printing the organisation in its response.
 template <typename Response, typename Call>
 int RunOrgCall(const GlobalFlags& flags, const std::string& what, Call call) {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::OrgService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
-  Response response;
-  const grpc::Status status = call(*stub, &context, &response);
-  if (!status.ok()) return ReportRpcError(what, status);
-  PrintOrgs(flags, response, {&response.org()});
-  return kExitOk;
+  return RunUnary<v1::OrgService, Response>(flags, what, call, [&](const Response& response) {
+    PrintOrgs(flags, response, {&response.org()});
+  });
 }
 
 int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
@@ -260,6 +253,7 @@ int main(int argc, char** argv) {
 
   AuditCommands audit_commands(&app, &flags);
   ConsentCommands consent_commands(&app, &flags);
+  CaseCommands case_commands(&app, &flags);
 
   try {
     app.parse(argc, argv);
@@ -270,6 +264,7 @@ int main(int argc, char** argv) {
 
   if (std::optional<int> code = audit_commands.Run()) return *code;
   if (std::optional<int> code = consent_commands.Run()) return *code;
+  if (std::optional<int> code = case_commands.Run()) return *code;
   if (*health) return RunHealth(flags, health_service);
   if (*org_list) return RunOrgList(flags);
   if (*org_get) return RunOrgGet(flags, get_id);

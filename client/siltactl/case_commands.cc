@@ -1,0 +1,262 @@
+#include "client/siltactl/case_commands.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/siltactl/output.h"
+#include "silta/v1/case.grpc.pb.h"
+#include "silta/v1/message.grpc.pb.h"
+#include "silta/v1/org.grpc.pb.h"
+
+namespace silta::siltactl {
+namespace {
+
+void PrintCases(const GlobalFlags& flags, const google::protobuf::Message& message,
+                const std::vector<const v1::Case*>& cases) {
+  if (flags.json) {
+    PrintJson(message);
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Case* c : cases) {
+    rows.push_back({c->case_id(), v1::CaseState_Name(c->state()), c->purpose(),
+                    absl::StrCat(c->coordinator().org_id(), "/", c->coordinator().worker_id()),
+                    absl::StrJoin(c->member_org_ids(), ","), TimeText(c->created_at())});
+  }
+  PrintTable({"CASE_ID", "STATE", "PURPOSE", "COORDINATOR", "MEMBERS", "OPENED"}, rows);
+}
+
+v1::ActingUser Worker(const std::string& worker) {
+  v1::ActingUser user;
+  user.set_worker_id(worker);
+  return user;
+}
+
+// One unary CaseService call, printing the case in its response.
+template <typename Response, typename Call>
+int CaseCall(const GlobalFlags& flags, const std::string& what, Call call) {
+  return RunUnary<v1::CaseService, Response>(flags, what, call, [&](const Response& response) {
+    PrintCases(flags, response, {&response.case_()});
+  });
+}
+
+}  // namespace
+
+CaseCommands::CaseCommands(CLI::App* app, const GlobalFlags* flags) : flags_(flags) {
+  CLI::App* cases = app->add_subcommand("case", "Cases of young people (agency role)");
+  cases->require_subcommand(1);
+  CLI::App* create = cases->add_subcommand(
+      "create",
+      "Open a case for a young person, coordinated by your organisation (the HETU is asked\n"
+      "for, or read from stdin). Refused, naming the coordinator, if one is already open.\n"
+      "  Example: siltactl case create --member wba-social --member hml-youth \\\n"
+      "             --coordinator-worker sw-12");
+  create->add_option("--member", members_, "Another member organisation; repeat");
+  create->add_option("--purpose", purpose_, "Purpose code from the policy")->capture_default_str();
+  create
+      ->add_option("--coordinator-worker", coordinator_worker_,
+                   "Your worker who is the young person's one adult")
+      ->required();
+  Add(create, [this] { return Create(); });
+
+  CLI::App* list = cases->add_subcommand(
+      "list", "Cases your organisation is a member of.\n  Example: siltactl case list --state all");
+  list->add_option("--state", state_, "open, closed or all")->capture_default_str();
+  Add(list, [this] { return List(); });
+
+  CLI::App* show =
+      cases->add_subcommand("show", "One case.\n  Example: siltactl case show 0193a1c2-...");
+  show->add_option("case_id", case_id_, "Case id")->required();
+  Add(show, [this] { return Show(); });
+
+  CLI::App* add =
+      cases->add_subcommand("add-member",
+                            "Add an organisation to the case (coordinator only).\n"
+                            "  Example: siltactl case add-member 0193a1c2-... wba-psychiatry");
+  add->add_option("case_id", case_id_, "Case id")->required();
+  add->add_option("org_id", org_id_, "Organisation to add")->required();
+  Add(add, [this] { return AddMember(); });
+
+  CLI::App* transfer = cases->add_subcommand(
+      "transfer",
+      "Hand the one-adult role to a member organisation's worker (coordinator only).\n"
+      "  Example: siltactl case transfer 0193a1c2-... --to wba-social --to-worker sw-3 \\\n"
+      "             --reason \"child-welfare client now\"");
+  transfer->add_option("case_id", case_id_, "Case id")->required();
+  transfer->add_option("--to", org_id_, "New coordinating organisation")->required();
+  transfer->add_option("--to-worker", to_worker_, "Its worker who takes the role")->required();
+  transfer->add_option("--reason", reason_, "Why (no personal data)");
+  Add(transfer, [this] { return Transfer(); });
+
+  CLI::App* close = cases->add_subcommand(
+      "close", "Close the case (coordinator only).\n  Example: siltactl case close 0193a1c2-...");
+  close->add_option("case_id", case_id_, "Case id")->required();
+  Add(close, [this] { return Close(); });
+
+  for (CLI::App* cmd : {create, add, transfer, close}) {
+    cmd->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  }
+
+  CLI::App* keys = app->add_subcommand("keys", "Organisations' published key bundles");
+  keys->require_subcommand(1);
+  CLI::App* keys_list = keys->add_subcommand(
+      "list", "Key bundles of an organisation.\n  Example: siltactl keys list --org hml-youth");
+  keys_list->add_option("--org", org_id_, "Organisation id")->required();
+  keys_list->add_flag("--retired", retired_, "Include retired bundles");
+  Add(keys_list, [this] { return KeysList(); });
+
+  CLI::App* message = app->add_subcommand("message", "Sealed messages (agency role)");
+  message->require_subcommand(1);
+  CLI::App* status = message->add_subcommand("status",
+                                             "What happened to a message you sent, per recipient.\n"
+                                             "  Example: siltactl message status 0193a1c2-...");
+  status->add_option("message_id", message_id_, "Message id")->required();
+  Add(status, [this] { return MessageStatus(); });
+}
+
+int CaseCommands::Create() {
+  if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
+  if (hetu.empty()) return UsageError("no HETU entered");
+  v1::CreateCaseRequest request;
+  request.mutable_subject()->set_hetu(hetu);
+  request.set_purpose(purpose_);
+  request.set_coordinator_worker_id(coordinator_worker_);
+  for (const auto& m : members_) request.add_member_org_ids(m);
+  *request.mutable_acting_user() = Worker(worker_);
+  return CaseCall<v1::CreateCaseResponse>(*flags_, "case create",
+                                          [&](auto& stub, auto* context, auto* response) {
+                                            return stub.CreateCase(context, request, response);
+                                          });
+}
+
+int CaseCommands::List() {
+  v1::CaseState state = v1::CASE_STATE_UNSPECIFIED;
+  const std::string s = absl::AsciiStrToLower(state_);
+  if (s == "open") {
+    state = v1::OPEN;
+  } else if (s == "closed") {
+    state = v1::CLOSED;
+  } else if (s != "all") {
+    return UsageError("--state: use open, closed or all");
+  }
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  auto stub = v1::CaseService::NewStub(channel);
+  v1::ListCasesResponse all;
+  std::string token;
+  do {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::ListCasesRequest request;
+    request.set_state(state);
+    request.set_page_token(token);
+    v1::ListCasesResponse page;
+    const grpc::Status status = stub->ListCases(&context, request, &page);
+    if (!status.ok()) return ReportRpcError("case list", status);
+    for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
+    token = page.next_page_token();
+  } while (!token.empty());
+  std::vector<const v1::Case*> cases;
+  for (const auto& c : all.cases()) cases.push_back(&c);
+  PrintCases(*flags_, all, cases);
+  return kExitOk;
+}
+
+int CaseCommands::Show() {
+  v1::GetCaseRequest request;
+  request.set_case_id(case_id_);
+  *request.mutable_acting_user() = Worker(worker_);
+  return CaseCall<v1::GetCaseResponse>(*flags_, "case show",
+                                       [&](auto& stub, auto* context, auto* response) {
+                                         return stub.GetCase(context, request, response);
+                                       });
+}
+
+int CaseCommands::AddMember() {
+  v1::AddMemberRequest request;
+  request.set_case_id(case_id_);
+  request.set_org_id(org_id_);
+  *request.mutable_acting_user() = Worker(worker_);
+  return CaseCall<v1::AddMemberResponse>(*flags_, "case add-member",
+                                         [&](auto& stub, auto* context, auto* response) {
+                                           return stub.AddMember(context, request, response);
+                                         });
+}
+
+int CaseCommands::Transfer() {
+  v1::TransferCoordinatorRequest request;
+  request.set_case_id(case_id_);
+  request.mutable_new_coordinator()->set_org_id(org_id_);
+  request.mutable_new_coordinator()->set_worker_id(to_worker_);
+  request.set_reason(reason_);
+  *request.mutable_acting_user() = Worker(worker_);
+  return CaseCall<v1::TransferCoordinatorResponse>(
+      *flags_, "case transfer", [&](auto& stub, auto* context, auto* response) {
+        return stub.TransferCoordinator(context, request, response);
+      });
+}
+
+int CaseCommands::Close() {
+  v1::CloseCaseRequest request;
+  request.set_case_id(case_id_);
+  *request.mutable_acting_user() = Worker(worker_);
+  return CaseCall<v1::CloseCaseResponse>(*flags_, "case close",
+                                         [&](auto& stub, auto* context, auto* response) {
+                                           return stub.CloseCase(context, request, response);
+                                         });
+}
+
+int CaseCommands::KeysList() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::GetKeyBundlesRequest request;
+  request.set_org_id(org_id_);
+  request.set_include_retired(retired_);
+  v1::GetKeyBundlesResponse response;
+  const grpc::Status status =
+      v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("keys list", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::KeyBundle& b : response.bundles()) {
+    rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()), TimeText(b.not_after()),
+                    b.retired() ? "retired" : "current"});
+  }
+  PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
+  return kExitOk;
+}
+
+int CaseCommands::MessageStatus() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::GetMessageStatusRequest request;
+  request.set_message_id(message_id_);
+  v1::GetMessageStatusResponse response;
+  const grpc::Status status =
+      v1::MessageService::NewStub(channel)->GetMessageStatus(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("message status", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : response.recipients()) {
+    rows.push_back({r.recipient_org_id(), v1::RecipientState_Name(r.state())});
+  }
+  PrintTable({"RECIPIENT", "STATE"}, rows);
+  return kExitOk;
+}
+
+}  // namespace silta::siltactl
