@@ -291,11 +291,19 @@ absl::StatusOr<v1::IndicatorsResponse> ReportService::Indicators(
     const v1::IndicatorsRequest& request) {
   SILTA_ASSIGN_OR_RETURN(auto range, ParseMonth(request.month()));
   if (request.region().size() > 64) return absl::InvalidArgumentError("region: too long");
-  store::AuditQuery query;
-  query.types = {v1::MESSAGE_ACCEPTED,    v1::CASE_CREATED,      v1::CASE_MEMBER_ADDED,
-                 v1::CASE_MEMBER_REMOVED, v1::CASE_CLOSED,       v1::COORDINATOR_TRANSFERRED,
-                 v1::CONSENT_GIVEN,       v1::CONSENT_WITHDRAWN, v1::FIELD_WITHHELD};
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
+  // Membership needs the cases' whole history up to the month's end; the
+  // other tables need the month itself, plus a year before it to tell a
+  // case's first referral from a later one, and the invites after it.
+  store::AuditQuery cases;
+  cases.types = {v1::CASE_CREATED, v1::CASE_MEMBER_ADDED, v1::CASE_MEMBER_REMOVED, v1::CASE_CLOSED};
+  cases.until_us = absl::ToUnixMicros(range.second);
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(cases));
+  store::AuditQuery activity;
+  activity.types = {v1::MESSAGE_ACCEPTED, v1::COORDINATOR_TRANSFERRED, v1::CONSENT_GIVEN,
+                    v1::CONSENT_WITHDRAWN, v1::FIELD_WITHHELD};
+  activity.from_us = absl::ToUnixMicros(range.first - absl::Hours(24 * 366));
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> recent, ReadAll(activity));
+  for (v1::AuditEntry& e : recent) entries.push_back(std::move(e));
   return ComputeIndicators(
       entries, [this](absl::string_view id) { return orgs_->Find(id); }, request.month(),
       range.first, range.second, request.region());
