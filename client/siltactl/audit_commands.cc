@@ -460,7 +460,7 @@ int AuditCommands::Verify() {
         "by log key %s%s\n",
         static_cast<unsigned long long>(result.entries),
         static_cast<unsigned long long>(result.first_index),
-        static_cast<unsigned long long>(result.first_index + result.entries),
+        static_cast<unsigned long long>(result.first_index + result.entries - 1),
         static_cast<unsigned long long>(result.tree_head.tree_size()),
         TimeText(result.tree_head.timestamp()).c_str(), result.tree_head.log_key_id().c_str(),
         previous.has_value() ? absl::StrCat("; consistent with the earlier head of ",
