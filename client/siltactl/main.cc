@@ -1,5 +1,6 @@
 // siltactl: the command-line tool for Silta administrators, consent
 // registrars and auditors. This build has: health, org list|get|add|suspend|resume,
+// policy check,
 // audit head|tail|query|proof|export|verify, report indicators|subject,
 // consent record|refuse|withdraw|list, case create|list|show|add-member|
 // transfer|close, keys list, message status.
@@ -20,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
+#include "client/siltactl/admin_commands.h"
 #include "client/siltactl/audit_commands.h"
 #include "client/siltactl/case_commands.h"
 #include "client/siltactl/consent_commands.h"
@@ -251,6 +253,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--worker", worker, "Your worker id (default $SILTA_WORKER or $USER)");
   }
 
+  AdminCommands admin_commands(&app, &flags);
   AuditCommands audit_commands(&app, &flags);
   ConsentCommands consent_commands(&app, &flags);
   CaseCommands case_commands(&app, &flags);
@@ -262,6 +265,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (std::optional<int> code = admin_commands.Run()) return *code;
   if (std::optional<int> code = audit_commands.Run()) return *code;
   if (std::optional<int> code = consent_commands.Run()) return *code;
   if (std::optional<int> code = case_commands.Run()) return *code;

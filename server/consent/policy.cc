@@ -4,6 +4,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/ops/textproto.h"
 
 namespace silta::consent {
 namespace {
@@ -21,6 +22,16 @@ absl::Status Invalid(absl::string_view where, absl::string_view what) {
 }
 
 }  // namespace
+
+absl::StatusOr<v1::Policy> LoadPolicyFile(const std::string& path) {
+  v1::Policy policy;
+  absl::Status status =
+      ops::ParseTextProtoFile(path, &policy, [](const google::protobuf::Message& m) {
+        return ValidatePolicy(static_cast<const v1::Policy&>(m));
+      });
+  if (!status.ok()) return status;
+  return policy;
+}
 
 const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category) {
   for (const v1::CategoryPolicy& c : policy.categories()) {

@@ -7,9 +7,11 @@
 #define SILTA_SERVER_CONSENT_POLICY_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "silta/v1/config.pb.h"
 
@@ -21,6 +23,10 @@ namespace silta::consent {
 // category, and only categories the policy lists. INVALID_ARGUMENT naming
 // the entry and field.
 absl::Status ValidatePolicy(const v1::Policy& policy);
+
+// Reads and validates a policy textproto. INVALID_ARGUMENT names the file,
+// line and field (see ops::ParseTextProtoFile); NOT_FOUND if it is missing.
+absl::StatusOr<v1::Policy> LoadPolicyFile(const std::string& path);
 
 // The policy's entry for a category, or nullptr if the policy has none.
 const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category category);

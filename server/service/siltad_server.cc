@@ -20,15 +20,6 @@
 namespace silta::service {
 namespace {
 
-absl::StatusOr<v1::Policy> LoadPolicy(const std::string& path) {
-  v1::Policy policy;
-  SILTA_RETURN_IF_ERROR(
-      ops::ParseTextProtoFile(path, &policy, [](const google::protobuf::Message& m) {
-        return consent::ValidatePolicy(static_cast<const v1::Policy&>(m));
-      }));
-  return policy;
-}
-
 absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
   v1::OrgRegistryFile file;
   SILTA_RETURN_IF_ERROR(
@@ -66,7 +57,7 @@ absl::Status WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 absl::Status CheckConfig(const v1::SiltadConfig& config) {
-  SILTA_RETURN_IF_ERROR(LoadPolicy(config.policy_file()).status());
+  SILTA_RETURN_IF_ERROR(consent::LoadPolicyFile(config.policy_file()).status());
   SILTA_RETURN_IF_ERROR(LoadRegistryFile(config.registry_file()).status());
   SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
   SILTA_RETURN_IF_ERROR(cases::SubjectRefs::FromPepperFile(config.pepper_file()).status());
@@ -79,7 +70,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   auto self = std::unique_ptr<SiltadServer>(new SiltadServer());
   self->config_ = config;
 
-  SILTA_ASSIGN_OR_RETURN(v1::Policy policy, LoadPolicy(config.policy_file()));
+  SILTA_ASSIGN_OR_RETURN(v1::Policy policy, consent::LoadPolicyFile(config.policy_file()));
   self->policy_ = std::make_unique<consent::PolicyHolder>(std::move(policy));
   SILTA_ASSIGN_OR_RETURN(v1::OrgRegistryFile seed, LoadRegistryFile(config.registry_file()));
 
@@ -193,7 +184,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
 
 absl::Status SiltadServer::Reload() {
   absl::Status result = absl::OkStatus();
-  absl::StatusOr<v1::Policy> policy = LoadPolicy(config_.policy_file());
+  absl::StatusOr<v1::Policy> policy = consent::LoadPolicyFile(config_.policy_file());
   if (policy.ok()) {
     result.Update(policy_->Replace(*std::move(policy)));
   } else {

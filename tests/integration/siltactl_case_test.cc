@@ -93,5 +93,22 @@ TEST(SiltactlCaseTest, KeysAndMessageStatusAndUsageErrors) {
   EXPECT_THAT(r.output, HasSubstr("Example"));
 }
 
+TEST(SiltactlAdminTest, PolicyCheckNeedsNoConnectionAndNamesTheLine) {
+  CommandResult r = RunCommand(
+      {SILTACTL_PATH, "policy", "check", SILTA_SOURCE_DIR "/deploy/policy.example.textproto"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("policy OK"));
+  const std::string dir = MakeTempDir("policy-check");
+  const std::string broken = dir + "/policy.textproto";
+  WriteTextFile(broken, ReadTextFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto") +
+                            "statutory_bases { code: \"Bad Code\" }\n");
+  r = RunCommand({SILTACTL_PATH, "policy", "check", broken});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("policy.textproto:"));
+  EXPECT_THAT(r.output, HasSubstr("statutory_bases"));
+  r = RunCommand({SILTACTL_PATH, "policy", "check", dir + "/missing.textproto"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
 }  // namespace
 }  // namespace silta::testing

@@ -1,0 +1,29 @@
+// File: client/siltactl/admin_commands.h
+//
+// siltactl's administrator commands beyond `org`: policy check FILE.
+#ifndef SILTA_CLIENT_SILTACTL_ADMIN_COMMANDS_H_
+#define SILTA_CLIENT_SILTACTL_ADMIN_COMMANDS_H_
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/siltactl/command_set.h"
+#include "client/siltactl/context.h"
+
+namespace silta::siltactl {
+
+class AdminCommands : public CommandSet {
+ public:
+  // Adds the subcommands to `app`; `flags` must outlive this object.
+  AdminCommands(CLI::App* app, const GlobalFlags* flags);
+
+ private:
+  int PolicyCheck();
+
+  const GlobalFlags* flags_;
+  std::string policy_file_;
+};
+
+}  // namespace silta::siltactl
+
+#endif  // SILTA_CLIENT_SILTACTL_ADMIN_COMMANDS_H_
