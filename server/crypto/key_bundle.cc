@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
+#include "server/crypto/certificate.h"
 #include "server/crypto/openssl_util.h"
 #include "server/crypto/primitives.h"
 #include "server/crypto/wire_format.h"
@@ -20,39 +21,17 @@ namespace {
 
 using internal::Bytes;
 
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct StoreDeleter {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct StoreCtxDeleter {
-  void operator()(X509_STORE_CTX* s) const { X509_STORE_CTX_free(s); }
-};
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct StackDeleter {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
-};
+using internal::BioPtr;
+using internal::ParseCertificates;
+using internal::X509Ptr;
+
 struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
 };
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 
 absl::Status Invalid(absl::string_view what) {
   ERR_clear_error();
   return absl::InvalidArgumentError(absl::StrCat("key bundle: ", what));
-}
-
-std::vector<X509Ptr> ParseCertificates(absl::string_view pem) {
-  std::vector<X509Ptr> certs;
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    certs.emplace_back(cert);
-  }
-  ERR_clear_error();
-  return certs;
 }
 
 const EVP_MD* DigestFor(EVP_PKEY* key) {
@@ -104,8 +83,7 @@ absl::StatusOr<v1::KeyBundle> SignKeyBundle(absl::string_view org_id,
   bundle.set_certificate_chain_pem(std::string(certificate_chain_pem));
   bundle.set_key_id(KeyBundleId(bundle));
 
-  std::unique_ptr<BIO, BioDeleter> bio(
-      BIO_new_mem_buf(certificate_key_pem.data(), static_cast<int>(certificate_key_pem.size())));
+  BioPtr bio = internal::MemBio(certificate_key_pem);
   internal::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return Invalid("certificate key is not an unencrypted PEM private key");
   const std::string bytes = KeyBundleBytes(bundle);
@@ -137,25 +115,11 @@ absl::Status VerifyKeyBundle(const v1::KeyBundle& bundle, absl::string_view ca_p
   if (now < not_before || now >= not_after) return Invalid("not valid at this time");
   std::vector<X509Ptr> chain = ParseCertificates(bundle.certificate_chain_pem());
   if (chain.empty()) return Invalid("certificate_chain_pem holds no certificate");
-  std::vector<X509Ptr> roots = ParseCertificates(ca_pem);
-  if (roots.empty()) return Invalid("no trust-domain CA certificate to verify against");
-
-  std::unique_ptr<X509_STORE, StoreDeleter> store(X509_STORE_new());
-  for (const X509Ptr& root : roots) X509_STORE_add_cert(store.get(), root.get());
-  std::unique_ptr<STACK_OF(X509), StackDeleter> untrusted(sk_X509_new_null());
-  for (size_t i = 1; i < chain.size(); ++i) {
-    X509_up_ref(chain[i].get());
-    sk_X509_push(untrusted.get(), chain[i].get());
-  }
-  std::unique_ptr<X509_STORE_CTX, StoreCtxDeleter> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), chain[0].get(), untrusted.get()) != 1) {
-    return internal::OpenSslError("certificate verification setup");
-  }
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
-  X509_STORE_CTX_set_time(ctx.get(), 0, absl::ToTimeT(now));
-  if (X509_verify_cert(ctx.get()) != 1) {
+  if (const absl::Status chained =
+          VerifyClientCertificateChain(bundle.certificate_chain_pem(), ca_pem, now);
+      !chained.ok()) {
     return Invalid(absl::StrCat("certificate does not verify to the trust-domain CA: ",
-                                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()))));
+                                chained.message()));
   }
   if (!HasSpiffeIdForOrg(chain[0].get(), trust_domain, bundle.org_id())) {
     return Invalid(absl::StrCat("certificate is not a system certificate of ", bundle.org_id()));

@@ -1,6 +1,7 @@
 #include "server/crypto/openssl_util.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -14,6 +15,20 @@ absl::Status OpenSslError(absl::string_view what) {
     absl::StrAppend(&detail, detail.empty() ? "" : "; ", buf);
   }
   return absl::InternalError(absl::StrCat(what, detail.empty() ? "" : ": ", detail));
+}
+
+BioPtr MemBio(absl::string_view bytes) {
+  return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+std::vector<X509Ptr> ParseCertificates(absl::string_view pem) {
+  std::vector<X509Ptr> certs;
+  BioPtr bio = MemBio(pem);
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certs.emplace_back(cert);
+  }
+  ERR_clear_error();
+  return certs;
 }
 
 }  // namespace silta::crypto::internal

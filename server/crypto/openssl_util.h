@@ -7,9 +7,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -35,12 +37,27 @@ struct KdfCtxDeleter {
   void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
 };
 
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 using KdfPtr = std::unique_ptr<EVP_KDF, KdfDeleter>;
 using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter>;
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+// A read-only memory BIO over `bytes` (which must outlive it).
+BioPtr MemBio(absl::string_view bytes);
+
+// Every PEM certificate in `pem`, in order (none if there is none).
+std::vector<X509Ptr> ParseCertificates(absl::string_view pem);
 
 // INTERNAL "<what>: <OpenSSL error queue>"; clears the queue.
 absl::Status OpenSslError(absl::string_view what);

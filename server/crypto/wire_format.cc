@@ -3,12 +3,34 @@
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
 #include "server/crypto/canonical_bytes.h"
 #include "server/crypto/primitives.h"
+#include "silta/v1/payloads.pb.h"
 
 namespace silta::crypto {
+
+const google::protobuf::Descriptor* PayloadDescriptor(absl::string_view full_name) {
+  const google::protobuf::FileDescriptor* file = v1::Referral::descriptor()->file();
+  constexpr absl::string_view kPrefix = "silta.v1.";
+  if (!absl::StartsWith(full_name, kPrefix)) return nullptr;
+  const google::protobuf::Descriptor* d =
+      file->FindMessageTypeByName(std::string(full_name.substr(kPrefix.size())));
+  if (d == nullptr || d == v1::ServiceTask::descriptor()) return nullptr;
+  return d;
+}
+
+std::vector<std::string> PayloadTypeNames() {
+  const google::protobuf::FileDescriptor* file = v1::Referral::descriptor()->file();
+  std::vector<std::string> names;
+  for (int i = 0; i < file->message_type_count(); ++i) {
+    const google::protobuf::Descriptor* d = file->message_type(i);
+    if (PayloadDescriptor(d->full_name()) == d) names.push_back(d->full_name());
+  }
+  return names;
+}
 
 bool HasJustification(const v1::SealedMessage& message) {
   return std::any_of(message.fields().begin(), message.fields().end(),

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 #include "silta/v1/message.pb.h"
 #include "silta/v1/org.pb.h"
 
@@ -27,6 +28,14 @@ inline constexpr size_t kCommitmentSaltSize = 32;
 inline constexpr size_t kFieldKeySize = 32;
 // Path of the sealed field that carries a statutory claim's justification.
 inline constexpr absl::string_view kJustificationPath = "_statutory_justification";
+
+// The descriptor of payload type `full_name` ("silta.v1.Referral"), if it
+// is one of the payloads of silta/v1/payloads.proto; nullptr otherwise
+// (ServiceTask is part of ServicePlan, not a payload).
+const google::protobuf::Descriptor* PayloadDescriptor(absl::string_view full_name);
+
+// The full names of every payload type, in payloads.proto order.
+std::vector<std::string> PayloadTypeNames();
 
 // Whether the message carries a statutory justification field.
 bool HasJustification(const v1::SealedMessage& message);

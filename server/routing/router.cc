@@ -55,17 +55,6 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
                      });
 }
 
-// The payload type's descriptor, if it is a Silta payload.
-const google::protobuf::Descriptor* PayloadDescriptor(absl::string_view type) {
-  const google::protobuf::FileDescriptor* file = v1::Referral::descriptor()->file();
-  const std::string prefix = "silta.v1.";
-  if (type.substr(0, prefix.size()) != prefix) return nullptr;
-  const google::protobuf::Descriptor* d =
-      file->FindMessageTypeByName(std::string(type.substr(prefix.size())));
-  if (d == nullptr || d->name() == "ServiceTask") return nullptr;
-  return d;
-}
-
 }  // namespace
 
 Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
@@ -214,7 +203,7 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
     return Invalid("header.purpose", "not a purpose code of the policy");
   }
   if (!h.has_created_at()) return Invalid("header.created_at", "required");
-  const google::protobuf::Descriptor* payload = PayloadDescriptor(h.payload_type());
+  const google::protobuf::Descriptor* payload = crypto::PayloadDescriptor(h.payload_type());
   if (payload == nullptr) {
     return Invalid("header.payload_type", "not a payload type of silta/v1/payloads.proto");
   }
