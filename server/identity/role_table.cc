@@ -50,6 +50,9 @@ const std::vector<MethodRoles>& Table() {
       {"/silta.v1.AuditService/Export", {AUDITOR}},
       {"/silta.v1.AuditService/SubjectReport", {CONSENT_REGISTRAR}},
       {"/silta.v1.AuditService/Indicators", {AUDITOR, ADMIN}},
+      // The broker itself.
+      {"/silta.v1.BrokerService/WhoAmI", {AGENCY, CONSENT_REGISTRAR, AUDITOR, ADMIN}},
+      {"/silta.v1.BrokerService/ReloadConfig", {ADMIN}},
   };
   return *table;
 }

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     const silta::ops::Signal signal = silta::ops::WaitForSignal();
     if (signal == silta::ops::Signal::kReload) {
       // Reload logs its outcome; on error the old policy and registry stay.
-      (*server)->Reload().IgnoreError();
+      (*server)->Reload().status().IgnoreError();
       continue;
     }
     break;

@@ -129,6 +129,10 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       self->store_.get(), self->subject_refs_.get(), self->policy_.get(), self->registry_.get());
   self->audit_service_ = std::make_unique<AuditService>(
       self->authenticator_.get(), self->audit_log_.get(), self->reports_.get());
+  SiltadServer* server = self.get();
+  self->broker_service_ = std::make_unique<BrokerService>(
+      self->authenticator_.get(), config.tls().trust_domain(),
+      [server](const audit::Actor& actor) { return server->Reload(actor); });
 
   if (!config.metrics().listen_address().empty()) {
     SILTA_ASSIGN_OR_RETURN(
@@ -152,6 +156,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   builder.RegisterService(self->key_service_.get());
   builder.RegisterService(self->message_service_.get());
   builder.RegisterService(self->audit_service_.get());
+  builder.RegisterService(self->broker_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&self->metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -182,42 +187,47 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   return self;
 }
 
-absl::Status SiltadServer::Reload() {
-  absl::Status result = absl::OkStatus();
+absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor& actor) {
+  absl::MutexLock lock(&reload_mu_);
+  // Read and check everything first: a reload changes all or nothing.
   absl::StatusOr<v1::Policy> policy = consent::LoadPolicyFile(config_.policy_file());
-  if (policy.ok()) {
-    result.Update(policy_->Replace(*std::move(policy)));
-  } else {
-    result.Update(policy.status());
-  }
   absl::StatusOr<v1::OrgRegistryFile> seed = LoadRegistryFile(config_.registry_file());
-  identity::SeedResult seeded;
-  if (seed.ok()) {
+  absl::Status result = policy.status();
+  result.Update(seed.status());
+  result.Update(identity::CheckTlsFiles(config_.tls()));
+  v1::ReloadConfigResponse response;
+  if (result.ok()) {
     absl::StatusOr<identity::SeedResult> applied = registry_->ApplySeed(*seed);
     if (applied.ok()) {
-      seeded = *applied;
+      response.set_orgs_added(static_cast<uint32_t>(applied->added));
+      response.set_orgs_updated(static_cast<uint32_t>(applied->updated));
+      response.set_policy_categories(static_cast<uint32_t>(policy->categories_size()));
+      response.set_policy_purposes(static_cast<uint32_t>(policy->purposes_size()));
+      response.set_policy_statutory_bases(static_cast<uint32_t>(policy->statutory_bases_size()));
+      result.Update(policy_->Replace(*std::move(policy)));
     } else {
       result.Update(applied.status());
     }
-  } else {
-    result.Update(seed.status());
   }
-  result.Update(identity::CheckTlsFiles(config_.tls()));
-  v1::AuditEntry reloaded = audit::NewEntry(v1::CONFIG_RELOADED, absl::Now(), "");
-  reloaded.set_detail(
-      result.ok() ? absl::StrCat("ok orgs_added=", seeded.added, " orgs_updated=", seeded.updated)
-                  : "failed");
+  v1::AuditEntry reloaded = audit::NewEntry(v1::CONFIG_RELOADED, absl::Now(), actor);
+  reloaded.set_detail(result.ok() ? absl::StrCat("ok orgs_added=", response.orgs_added(),
+                                                 " orgs_updated=", response.orgs_updated())
+                                  : "failed");
   store::AuditEntries audit = {std::move(reloaded)};
-  result.Update(store_->AppendAudit(&audit));
-  if (result.ok()) {
-    common::Log(common::LogLevel::kInfo, "config_reloaded",
-                {{"orgs_added", absl::StrCat(seeded.added)},
-                 {"orgs_updated", absl::StrCat(seeded.updated)}});
-  } else {
+  const absl::Status appended = store_->AppendAudit(&audit);
+  if (!result.ok()) {
     common::Log(common::LogLevel::kError, "config_reload_failed",
-                {{"error", std::string(result.message())}});
+                {{"org", actor.org_id}, {"error", std::string(result.message())}});
+    return absl::FailedPreconditionError(absl::StrCat(
+        "reload refused; the policy and registry in force are unchanged: ", result.message()));
   }
-  return result;
+  if (!appended.ok()) return appended;
+  response.set_audit_index(audit.front().index());
+  common::Log(common::LogLevel::kInfo, "config_reloaded",
+              {{"org", actor.org_id},
+               {"orgs_added", absl::StrCat(response.orgs_added())},
+               {"orgs_updated", absl::StrCat(response.orgs_updated())}});
+  return response;
 }
 
 void SiltadServer::Shutdown() {

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/cases/case_registry.h"
 #include "server/cases/subject_refs.h"
@@ -28,6 +29,7 @@
 #include "server/ops/metrics.h"
 #include "server/service/metrics_interceptor.h"
 #include "server/service/audit_service.h"
+#include "server/service/broker_service.h"
 #include "server/service/case_service.h"
 #include "server/service/consent_service.h"
 #include "server/service/key_service.h"
@@ -61,10 +63,13 @@ class SiltadServer {
   // The bound metrics port, or 0 if metrics are off.
   int metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
 
-  // SIGHUP: re-reads policy and registry files (on error keeps the old ones
-  // and returns the error) and re-checks the TLS files, which the
-  // certificate watcher picks up within tls.refresh_interval_seconds.
-  absl::Status Reload();
+  // SIGHUP and BrokerService.ReloadConfig: re-reads the policy and registry
+  // files and re-checks the TLS files (which the certificate watcher picks
+  // up within tls.refresh_interval_seconds). All or nothing: if any file is
+  // invalid, FAILED_PRECONDITION naming it and the old policy and registry
+  // stay. Either way a CONFIG_RELOADED audit entry records it, by `actor`
+  // (empty: siltad itself, on SIGHUP). Thread-safe.
+  absl::StatusOr<v1::ReloadConfigResponse> Reload(const audit::Actor& actor = {});
 
   // SIGTERM: reports NOT_SERVING, stops accepting calls, waits up to
   // shutdown_grace_seconds for in-flight calls and streams, cancels the
@@ -95,10 +100,12 @@ class SiltadServer {
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<audit::ReportService> reports_;
   std::unique_ptr<AuditService> audit_service_;
+  std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+  absl::Mutex reload_mu_;  // one reload at a time
 };
 
 }  // namespace silta::service

@@ -8,6 +8,7 @@
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "silta/v1/audit.grpc.pb.h"
+#include "silta/v1/broker.grpc.pb.h"
 #include "silta/v1/case.grpc.pb.h"
 #include "silta/v1/consent.grpc.pb.h"
 #include "silta/v1/message.grpc.pb.h"
@@ -27,7 +28,7 @@ std::set<std::string> AllContractMethods() {
   for (const google::protobuf::FileDescriptor* file :
        {v1::AddOrgRequest::descriptor()->file(), v1::CreateCaseRequest::descriptor()->file(),
         v1::RecordConsentRequest::descriptor()->file(), v1::SendRequest::descriptor()->file(),
-        v1::QueryEntriesRequest::descriptor()->file()}) {
+        v1::QueryEntriesRequest::descriptor()->file(), v1::WhoAmIRequest::descriptor()->file()}) {
     for (int s = 0; s < file->service_count(); ++s) {
       const google::protobuf::ServiceDescriptor* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {
@@ -101,6 +102,8 @@ constexpr MatrixRow kMatrix[] = {
     {"/silta.v1.AuditService/Export", false, false, true, false},
     {"/silta.v1.AuditService/SubjectReport", false, true, false, false},
     {"/silta.v1.AuditService/Indicators", false, false, true, true},
+    {"/silta.v1.BrokerService/WhoAmI", true, true, true, true},
+    {"/silta.v1.BrokerService/ReloadConfig", false, false, false, true},
 };
 
 class RoleMatrixTest : public ::testing::TestWithParam<MatrixRow> {};
