@@ -37,6 +37,9 @@ absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options
                                                                  std::string org_id) {
   SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options.connection));
   SILTA_ASSIGN_OR_RETURN(std::string ca_pem, common::ReadFile(options.connection.ca_file));
+  if (options.current_key_id.empty()) {
+    SILTA_ASSIGN_OR_RETURN(options.current_key_id, CurrentKeyId(options.keys_dir));
+  }
   SILTA_ASSIGN_OR_RETURN(OrgKeys current, LoadOrgKeys(options.keys_dir, options.current_key_id));
   if (current.bundle.org_id() != org_id) {
     return absl::InvalidArgumentError(absl::StrCat("keys in ", options.keys_dir, " belong to ",
@@ -72,9 +75,8 @@ absl::StatusOr<v1::KeyBundle> SiltaClient::VerifiedBundle(absl::string_view org_
                                           key_id.empty() ? "" : absl::StrCat(" ", key_id)));
 }
 
-absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Message& payload,
-                                                    const SealRequest& request) {
-  // 1. Preview: what may each recipient have?
+absl::StatusOr<v1::PreviewDisclosureResponse> SiltaClient::Preview(
+    const google::protobuf::Message& payload, const SealRequest& request) {
   v1::PreviewDisclosureRequest preview;
   preview.set_case_id(request.case_id);
   preview.set_purpose(request.purpose);
@@ -94,13 +96,23 @@ absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Mess
   preview.set_statutory_basis(request.statutory_basis);
   preview.set_has_justification(!request.justification.empty());
   preview.mutable_acting_user()->set_worker_id(request.worker_id);
+  preview.mutable_acting_user()->set_role(request.worker_role);
   v1::PreviewDisclosureResponse decisions;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    SILTA_RETURN_IF_ERROR(
-        FromGrpcStatus(consent_->PreviewDisclosure(&context, preview, &decisions)));
-  }
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  SILTA_RETURN_IF_ERROR(FromGrpcStatus(consent_->PreviewDisclosure(&context, preview, &decisions)));
+  return decisions;
+}
+
+absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Message& payload,
+                                                    const SealRequest& request) {
+  SILTA_ASSIGN_OR_RETURN(v1::PreviewDisclosureResponse decisions, Preview(payload, request));
+  return Seal(payload, request, decisions);
+}
+
+absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Message& payload,
+                                                    const SealRequest& request,
+                                                    const v1::PreviewDisclosureResponse& decisions) {
   absl::flat_hash_set<std::string> permitted;
   for (const v1::Decision& d : decisions.decisions()) {
     if (d.verdict() == v1::PERMIT) permitted.insert(absl::StrCat(d.recipient_org_id(), "/", d.field_path()));

@@ -61,7 +61,8 @@ class SiltaClient {
     // SPIFFE trust domain of the network, e.g. "silta.test".
     std::string trust_domain;
     // Where this org's message keys live (sdk::CreateOrgKeys); the newest
-    // key id is `current_key_id`, older ones still open old messages.
+    // key id is `current_key_id` (empty: the directory's current keys),
+    // older ones still open old messages.
     std::string keys_dir;
     std::string current_key_id;
     // Deadline of each unary call.
@@ -71,8 +72,19 @@ class SiltaClient {
   // Connects (lazily) and loads the current keys. Errors name the file.
   static absl::StatusOr<std::unique_ptr<SiltaClient>> Create(Options options, std::string org_id);
 
+  // What the broker would let each recipient have of `payload` now: one
+  // decision per (recipient, field) with its rule and reason. Seal() asks
+  // this itself; call it to show the sender before sealing.
+  absl::StatusOr<v1::PreviewDisclosureResponse> Preview(const google::protobuf::Message& payload,
+                                                        const SealRequest& request);
+  // Previews, then seals with those decisions.
   absl::StatusOr<v1::SealedMessage> Seal(const google::protobuf::Message& payload,
                                          const SealRequest& request);
+  // Seals wrapping field keys only for the pairs `preview` permits, so
+  // that what the sender was shown is what is sealed.
+  absl::StatusOr<v1::SealedMessage> Seal(const google::protobuf::Message& payload,
+                                         const SealRequest& request,
+                                         const v1::PreviewDisclosureResponse& preview);
   absl::StatusOr<v1::DeliveryReceipt> Send(const v1::SealedMessage& message);
   // Calls `on_delivery` for each delivery until it returns false, the
   // stream ends, or `max_wait` passes. OK on a normal end.

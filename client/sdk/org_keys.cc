@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/files.h"
 #include "server/common/status_macros.h"
@@ -15,6 +16,9 @@
 
 namespace silta::sdk {
 namespace {
+
+constexpr absl::string_view kCurrentFile = "current";
+constexpr size_t kMaxKeyIdBytes = 256;
 
 std::string PathFor(absl::string_view dir, absl::string_view key_id, absl::string_view suffix) {
   return absl::StrCat(dir, "/", key_id, suffix);
@@ -110,6 +114,26 @@ absl::StatusOr<OrgKeys> LoadOrgKeys(absl::string_view dir, absl::string_view key
         absl::StrCat(dir, ": private keys of ", key_id, " do not match its bundle"));
   }
   return keys;
+}
+
+absl::Status SetCurrentKeyId(absl::string_view dir, absl::string_view key_id) {
+  return WriteFileWithMode(absl::StrCat(dir, "/", kCurrentFile), absl::StrCat(key_id, "\n"), 0644);
+}
+
+absl::StatusOr<std::string> CurrentKeyId(absl::string_view dir) {
+  const std::string path = absl::StrCat(dir, "/", kCurrentFile);
+  absl::StatusOr<std::string> text = common::ReadFile(path, kMaxKeyIdBytes);
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        dir, " holds no message keys; create and publish them with `siltactl keys publish "
+             "--keys-dir ", dir, "`"));
+  }
+  if (!text.ok()) return text.status();
+  const std::string key_id(absl::StripAsciiWhitespace(*text));
+  if (key_id.empty() || key_id.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a key id"));
+  }
+  return key_id;
 }
 
 }  // namespace silta::sdk

@@ -9,6 +9,7 @@
 //   <dir>/<key_id>.hpke.key     32 raw bytes, mode 600
 //   <dir>/<key_id>.signing.key  32 raw bytes, mode 600
 //   <dir>/<key_id>.bundle.pb    the signed bundle (binary protobuf), mode 644
+//   <dir>/current               the newest key id (text), mode 644
 #ifndef SILTA_CLIENT_SDK_ORG_KEYS_H_
 #define SILTA_CLIENT_SDK_ORG_KEYS_H_
 
@@ -34,7 +35,8 @@ struct OrgKeys {
 
 // Generates new keys, signs their bundle with the certificate key (files in
 // PEM) for [now, now + validity), and writes them under `dir` (created with
-// mode 700 if absent). The caller publishes `bundle` with KeyService.
+// mode 700 if absent). The caller publishes `bundle` with KeyService and
+// then makes them current with SetCurrentKeyId.
 absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_view cert_chain_file,
                                       absl::string_view cert_key_file, absl::Duration validity,
                                       absl::string_view dir);
@@ -42,6 +44,13 @@ absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_vie
 // Loads the keys of `key_id` from `dir`; the private key files must have
 // owner-only permissions.
 absl::StatusOr<OrgKeys> LoadOrgKeys(absl::string_view dir, absl::string_view key_id);
+
+// Records `key_id` as the current keys of `dir` (after publishing them).
+absl::Status SetCurrentKeyId(absl::string_view dir, absl::string_view key_id);
+
+// The key id recorded by SetCurrentKeyId. NOT_FOUND (with the command that
+// creates keys) if there is none.
+absl::StatusOr<std::string> CurrentKeyId(absl::string_view dir);
 
 }  // namespace silta::sdk
 
