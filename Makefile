@@ -1,7 +1,8 @@
 # Silta — the two commands for a fresh Debian 12 machine:
 #   make run    install packages, build, create dev PKI + config, start siltad
 #   make test   install packages, build, run every test (ctest)
-# Other targets: build, deps, pki, dev-config, bench, clean.
+# Other targets: demo (the five practice models, narrated), build, deps, pki,
+# dev-config, bench, test-sanitize, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= Release
@@ -10,7 +11,7 @@ JOBS        ?= $(shell nproc)
 DEV_DIR     ?= var/dev
 CERTS_DIR   ?= certs/dev
 
-.PHONY: all deps configure build test test-sanitize run pki dev-config bench clean
+.PHONY: all deps configure build test test-sanitize run demo pki dev-config bench clean
 
 all: build
 
@@ -42,6 +43,10 @@ dev-config: pki
 
 run: build dev-config
 	@tools/run-dev.sh $(BUILD_DIR) $(DEV_DIR) $(CERTS_DIR)
+
+# The five practice models against a fresh local siltad, as a narrative.
+demo: build pki
+	@tools/demo.sh $(BUILD_DIR) $(CERTS_DIR)
 
 bench: build
 	$(BUILD_DIR)/tests/bench/decide_bench

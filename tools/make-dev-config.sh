@@ -6,6 +6,7 @@
 # DEV_DIR/registry.textproto copy of the dev PKI's registry seed
 # DEV_DIR/pepper             32 random bytes, mode 600
 # DEV_DIR/data/              SQLite database
+# DEV_DIR/siltactl.toml      siltactl connection as the dev admin (SILTA_CONFIG)
 # Existing files are kept, so local edits survive `make run`.
 set -euo pipefail
 DEV=${1:?usage: make-dev-config.sh DEV_DIR CERTS_DIR}
@@ -46,4 +47,15 @@ audit {
 enable_reflection: true
 CFG
   echo "dev config written to $DEV/siltad.textproto" >&2
+fi
+if [ ! -f "$DEV/siltactl.toml" ]; then
+  cat > "$DEV/siltactl.toml" <<TOML
+# siltactl connection for the development broker (client/siltactl/config_file.h).
+# SILTA_CERT / SILTA_KEY in the environment override cert and key here.
+address = "127.0.0.1:${SILTA_DEV_PORT:-7443}"
+ca = "$CERTS/ca.pem"
+cert = "$CERTS/orgs/silta-admin.pem"
+key = "$CERTS/orgs/silta-admin.key"
+keys-dir = "$DEV/keys"
+TOML
 fi

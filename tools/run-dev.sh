@@ -5,6 +5,7 @@ set -euo pipefail
 BUILD=${1:?}; DEV=${2:?}; CERTS=${3:?}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CERTS=$(cd "$CERTS" && pwd)
+DEV=$(cd "$DEV" && pwd)
 SILTAD="$ROOT/$BUILD/server/service/siltad"
 SILTACTL="$ROOT/$BUILD/client/siltactl"
 ADDRESS=$(sed -n 's/^listen_address: "\(.*\)"/\1/p' "$DEV/siltad.textproto")
@@ -16,10 +17,8 @@ cat <<MSG
 siltad is starting on $ADDRESS (logs below, JSON on stderr; Ctrl-C stops it).
 In another terminal, talk to it as the dev admin organisation:
 
-  export SILTA_ADDRESS=$ADDRESS
-  export SILTA_CA=$CERTS/ca.pem
-  export SILTA_CERT=$CERTS/orgs/silta-admin.pem
-  export SILTA_KEY=$CERTS/orgs/silta-admin.key
+  export SILTA_CONFIG=$DEV/siltactl.toml
+  $SILTACTL doctor
   $SILTACTL health
   $SILTACTL org list
   $SILTACTL org add --id nuorten-ystavat --name "Nuorten Ystävät ry" --kind NGO --role AGENCY
@@ -30,8 +29,10 @@ As the data-protection officer (auditor), check the audit log offline:
   SILTA_CERT=$CERTS/orgs/wba-dpo.pem SILTA_KEY=$CERTS/orgs/wba-dpo.key $SILTACTL audit export --out /tmp/silta-audit.jsonl
   $SILTACTL audit verify /tmp/silta-audit.jsonl --log-key $CERTS/audit/log-key.pub
 
-Other organisations' certificates are in $CERTS/orgs/.
-Metrics: curl http://127.0.0.1:9464/metrics   Reload policy/registry: kill -HUP <pid>
+Other organisations' certificates are in $CERTS/orgs/; act as one with
+SILTA_CERT=$CERTS/orgs/<org>.pem SILTA_KEY=$CERTS/orgs/<org>.key (they override the config file).
+The five practice models, narrated, against a fresh broker of their own: make demo
+Metrics: curl http://127.0.0.1:9464/metrics   Reload policy/registry: $SILTACTL policy reload
 
 MSG
 exec "$SILTAD" --config "$DEV/siltad.textproto"

@@ -1,6 +1,7 @@
 // File: client/siltactl/admin_commands.h
 //
-// siltactl's administrator commands beyond `org`: policy check FILE.
+// siltactl's administrator commands beyond `org`: policy check FILE,
+// policy reload, and whoami (any role).
 #ifndef SILTA_CLIENT_SILTACTL_ADMIN_COMMANDS_H_
 #define SILTA_CLIENT_SILTACTL_ADMIN_COMMANDS_H_
 
@@ -19,9 +20,12 @@ class AdminCommands : public CommandSet {
 
  private:
   int PolicyCheck();
+  int PolicyReload();
+  int WhoAmI();
 
   const GlobalFlags* flags_;
   std::string policy_file_;
+  std::string worker_ = DefaultWorker();
 };
 
 }  // namespace silta::siltactl

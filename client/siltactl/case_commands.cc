@@ -6,8 +6,6 @@
 #include "absl/strings/str_join.h"
 #include "client/siltactl/output.h"
 #include "silta/v1/case.grpc.pb.h"
-#include "silta/v1/message.grpc.pb.h"
-#include "silta/v1/org.grpc.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -97,22 +95,6 @@ CaseCommands::CaseCommands(CLI::App* app, const GlobalFlags* flags) : flags_(fla
   for (CLI::App* cmd : {create, add, transfer, close}) {
     cmd->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
   }
-
-  CLI::App* keys = app->add_subcommand("keys", "Organisations' published key bundles");
-  keys->require_subcommand(1);
-  CLI::App* keys_list = keys->add_subcommand(
-      "list", "Key bundles of an organisation.\n  Example: siltactl keys list --org hml-youth");
-  keys_list->add_option("--org", org_id_, "Organisation id")->required();
-  keys_list->add_flag("--retired", retired_, "Include retired bundles");
-  Add(keys_list, [this] { return KeysList(); });
-
-  CLI::App* message = app->add_subcommand("message", "Sealed messages (agency role)");
-  message->require_subcommand(1);
-  CLI::App* status = message->add_subcommand("status",
-                                             "What happened to a message you sent, per recipient.\n"
-                                             "  Example: siltactl message status 0193a1c2-...");
-  status->add_option("message_id", message_id_, "Message id")->required();
-  Add(status, [this] { return MessageStatus(); });
 }
 
 int CaseCommands::Create() {
@@ -207,56 +189,6 @@ int CaseCommands::Close() {
                                          [&](auto& stub, auto* context, auto* response) {
                                            return stub.CloseCase(context, request, response);
                                          });
-}
-
-int CaseCommands::KeysList() {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
-  v1::GetKeyBundlesRequest request;
-  request.set_org_id(org_id_);
-  request.set_include_retired(retired_);
-  v1::GetKeyBundlesResponse response;
-  const grpc::Status status =
-      v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("keys list", status);
-  if (flags_->json) {
-    PrintJson(response);
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const v1::KeyBundle& b : response.bundles()) {
-    rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()), TimeText(b.not_after()),
-                    b.retired() ? "retired" : "current"});
-  }
-  PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
-  return kExitOk;
-}
-
-int CaseCommands::MessageStatus() {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
-  v1::GetMessageStatusRequest request;
-  request.set_message_id(message_id_);
-  v1::GetMessageStatusResponse response;
-  const grpc::Status status =
-      v1::MessageService::NewStub(channel)->GetMessageStatus(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("message status", status);
-  if (flags_->json) {
-    PrintJson(response);
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : response.recipients()) {
-    rows.push_back({r.recipient_org_id(), v1::RecipientState_Name(r.state())});
-  }
-  PrintTable({"RECIPIENT", "STATE"}, rows);
-  return kExitOk;
 }
 
 }  // namespace silta::siltactl

@@ -1,8 +1,7 @@
 // File: client/siltactl/case_commands.h
 //
 // siltactl for agency workers (testing, and small offices without their
-// own system): case create|list|show|add-member|transfer|close, keys list
-// and message status.
+// own system): case create|list|show|add-member|transfer|close.
 #ifndef SILTA_CLIENT_SILTACTL_CASE_COMMANDS_H_
 #define SILTA_CLIENT_SILTACTL_CASE_COMMANDS_H_
 
@@ -27,14 +26,11 @@ class CaseCommands : public CommandSet {
   int AddMember();
   int Transfer();
   int Close();
-  int KeysList();
-  int MessageStatus();
 
   const GlobalFlags* flags_;
   std::string case_id_, purpose_ = "referral", coordinator_worker_, state_ = "open";
   std::vector<std::string> members_;
-  std::string org_id_, to_worker_, reason_, message_id_;
-  bool retired_ = false;
+  std::string org_id_, to_worker_, reason_;
   std::string worker_ = DefaultWorker();
 };
 

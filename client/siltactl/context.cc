@@ -34,6 +34,31 @@ void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
   context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
 }
 
+std::optional<v1::WhoAmIResponse> WhoAmIOrExit(const GlobalFlags& flags,
+                                               const std::shared_ptr<grpc::Channel>& channel,
+                                               int* exit_code) {
+  grpc::ClientContext context;
+  SetDeadline(&context, flags);
+  v1::WhoAmIResponse response;
+  const grpc::Status status =
+      v1::BrokerService::NewStub(channel)->WhoAmI(&context, v1::WhoAmIRequest(), &response);
+  if (!status.ok()) {
+    *exit_code = ReportRpcError("whoami", status);
+    return std::nullopt;
+  }
+  return response;
+}
+
+bool Confirm(const std::string& question) {
+  if (!isatty(STDIN_FILENO)) return false;
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::fflush(stderr);
+  std::string line;
+  std::getline(std::cin, line);
+  const std::string answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
+  return answer == "y" || answer == "yes";
+}
+
 std::string ReadHetu(const std::string& prompt) {
   std::string line;
   if (isatty(STDIN_FILENO)) {

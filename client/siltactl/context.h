@@ -6,17 +6,24 @@
 #define SILTA_CLIENT_SILTACTL_CONTEXT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/output.h"
 #include "grpcpp/grpcpp.h"
+#include "silta/v1/broker.grpc.pb.h"
 
 namespace silta::siltactl {
 
 struct GlobalFlags {
   sdk::ConnectionOptions connection;
+  // This organisation's message keys (sdk::CreateOrgKeys), for keys
+  // publish and message send|inbox.
+  std::string keys_dir;
+  // The siltactl config file that was read, if any.
+  std::string config_file;
   bool json = false;
   int timeout_seconds = 10;
 };
@@ -47,6 +54,16 @@ int RunUnary(const GlobalFlags& flags, const std::string& what, Call call, Print
   print(response);
   return kExitOk;
 }
+
+// Asks the broker who it takes this certificate to be (BrokerService.WhoAmI);
+// on failure prints why and sets *exit_code.
+std::optional<v1::WhoAmIResponse> WhoAmIOrExit(const GlobalFlags& flags,
+                                               const std::shared_ptr<grpc::Channel>& channel,
+                                               int* exit_code);
+
+// Asks "<question> [y/N] " on the terminal; true only for y or yes. False
+// when stdin is not a terminal (scripts confirm with --yes instead).
+bool Confirm(const std::string& question);
 
 // Reads a personal identity code (HETU) so that it never appears on the
 // command line or in shell history: from a prompt on the terminal with

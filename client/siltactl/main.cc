@@ -1,12 +1,15 @@
 // siltactl: the command-line tool for Silta administrators, consent
-// registrars and auditors. This build has: health, org list|get|add|suspend|resume,
-// policy check,
-// audit head|tail|query|proof|export|verify, report indicators|subject,
-// consent record|refuse|withdraw|list, case create|list|show|add-member|
-// transfer|close, keys list, message status.
+// registrars, auditors and agency workers:
+//   admin      health, whoami, doctor, org list|get|add|suspend|resume,
+//              policy check|reload, keys list
+//   registrar  consent record|refuse|withdraw|list, report subject
+//   agency     case create|list|show|add-member|transfer|close,
+//              keys publish, message send|inbox|status
+//   auditor    audit head|tail|query|proof|export|verify, report indicators
 //
-// Connection flags may also come from the environment:
-//   SILTA_ADDRESS, SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME
+// Connection flags may also come from the environment (SILTA_ADDRESS,
+// SILTA_CERT, SILTA_KEY, SILTA_CA, SILTA_SERVER_NAME, SILTA_KEYS_DIR) or a
+// config file (config_file.h): flags > environment > file.
 //
 // Exit codes: 0 ok; 1 failure (unreachable, internal); 2 usage or local
 // file problem; 3 refused by the broker (identity, role, invalid request).
@@ -17,6 +20,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -24,8 +28,11 @@
 #include "client/siltactl/admin_commands.h"
 #include "client/siltactl/audit_commands.h"
 #include "client/siltactl/case_commands.h"
+#include "client/siltactl/config_file.h"
 #include "client/siltactl/consent_commands.h"
 #include "client/siltactl/context.h"
+#include "client/siltactl/doctor.h"
+#include "client/siltactl/message_commands.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -193,21 +200,34 @@ int main(int argc, char** argv) {
   // Global flags such as --json may also follow the subcommand.
   app.fallthrough();
   GlobalFlags flags;
-  app.add_option("--address", flags.connection.address, "siltad host:port")
-      ->envname("SILTA_ADDRESS");
-  app.add_option("--cert", flags.connection.cert_file, "Client certificate (PEM)")
-      ->envname("SILTA_CERT");
-  app.add_option("--key", flags.connection.key_file, "Client private key (PEM, mode 600)")
-      ->envname("SILTA_KEY");
-  app.add_option("--ca", flags.connection.ca_file, "Trust-domain CA certificate (PEM)")
-      ->envname("SILTA_CA");
-  app.add_option("--server-name", flags.connection.server_name,
-                 "Expected server certificate name if not the address host")
-      ->envname("SILTA_SERVER_NAME");
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "siltactl config file (TOML; default ~/.config/silta/siltactl.toml if present)")
+      ->envname("SILTA_CONFIG");
+  CLI::Option* address = app.add_option("--address", flags.connection.address, "siltad host:port")
+                             ->envname("SILTA_ADDRESS");
+  CLI::Option* cert =
+      app.add_option("--cert", flags.connection.cert_file, "Client certificate (PEM)")
+          ->envname("SILTA_CERT");
+  CLI::Option* key =
+      app.add_option("--key", flags.connection.key_file, "Client private key (PEM, mode 600)")
+          ->envname("SILTA_KEY");
+  CLI::Option* ca =
+      app.add_option("--ca", flags.connection.ca_file, "Trust-domain CA certificate (PEM)")
+          ->envname("SILTA_CA");
+  CLI::Option* server_name =
+      app.add_option("--server-name", flags.connection.server_name,
+                     "Expected server certificate name if not the address host")
+          ->envname("SILTA_SERVER_NAME");
+  CLI::Option* keys_dir =
+      app.add_option("--keys-dir", flags.keys_dir,
+                     "Your organisation's message keys (keys publish, message send|inbox)")
+          ->envname("SILTA_KEYS_DIR");
   app.add_flag("--json", flags.json, "Print JSON instead of tables");
-  app.add_option("--timeout", flags.timeout_seconds, "Seconds to wait for the broker")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str();
+  CLI::Option* timeout = app.add_option("--timeout", flags.timeout_seconds,
+                                        "Seconds to wait for the broker")
+                             ->check(CLI::Range(1, 3600))
+                             ->capture_default_str();
 
   std::string health_service;
   CLI::App* health =
@@ -257,6 +277,8 @@ int main(int argc, char** argv) {
   AuditCommands audit_commands(&app, &flags);
   ConsentCommands consent_commands(&app, &flags);
   CaseCommands case_commands(&app, &flags);
+  MessageCommands message_commands(&app, &flags);
+  DoctorCommand doctor_command(&app, &flags);
 
   try {
     app.parse(argc, argv);
@@ -265,10 +287,35 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  flags.config_file = config_file.empty() ? DefaultConfigPath() : config_file;
+  if (!flags.config_file.empty()) {
+    auto text = [](std::string* out) {
+      return [out](const std::string& v) {
+        *out = v;
+        return true;
+      };
+    };
+    const std::vector<ConfigSetting> settings = {
+        {"address", address, false, text(&flags.connection.address)},
+        {"cert", cert, true, text(&flags.connection.cert_file)},
+        {"key", key, true, text(&flags.connection.key_file)},
+        {"ca", ca, true, text(&flags.connection.ca_file)},
+        {"server-name", server_name, false, text(&flags.connection.server_name)},
+        {"keys-dir", keys_dir, true, text(&flags.keys_dir)},
+        {"timeout", timeout, false, [&flags](const std::string& v) {
+           return absl::SimpleAtoi(v, &flags.timeout_seconds) && flags.timeout_seconds >= 1 &&
+                  flags.timeout_seconds <= 3600;
+         }}};
+    const absl::Status applied = ApplyConfigFile(flags.config_file, settings);
+    if (!applied.ok()) return UsageError(std::string(applied.message()));
+  }
+
   if (std::optional<int> code = admin_commands.Run()) return *code;
   if (std::optional<int> code = audit_commands.Run()) return *code;
   if (std::optional<int> code = consent_commands.Run()) return *code;
   if (std::optional<int> code = case_commands.Run()) return *code;
+  if (std::optional<int> code = message_commands.Run()) return *code;
+  if (std::optional<int> code = doctor_command.Run()) return *code;
   if (*health) return RunHealth(flags, health_service);
   if (*org_list) return RunOrgList(flags);
   if (*org_get) return RunOrgGet(flags, get_id);

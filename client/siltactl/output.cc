@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/common/time_util.h"
 
@@ -21,14 +22,24 @@ std::string CodeName(grpc::StatusCode code) {
 
 }  // namespace
 
-void PrintJson(const google::protobuf::Message& message) {
+std::string JsonText(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
-    json = "{}";
-  }
-  std::printf("%s\n", json.c_str());
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) return "{}";
+  return json;
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  std::printf("%s\n", JsonText(message).c_str());
+}
+
+std::string JsonQuote(const std::string& text) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) return "\"\"";
+  return json;
 }
 
 void PrintTable(const std::vector<std::string>& header,
@@ -69,6 +80,11 @@ int ReportRpcError(const std::string& what, const grpc::Status& status) {
     default:
       return kExitFailure;
   }
+}
+
+int ReportError(const std::string& what, const absl::Status& status) {
+  return ReportRpcError(what, grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                                           std::string(status.message())));
 }
 
 int UsageError(const std::string& message) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_field.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -23,8 +24,14 @@ inline constexpr int kExitFailure = 1;  // could not complete: unreachable, inte
 inline constexpr int kExitUsage = 2;    // wrong flags or arguments, unusable local files
 inline constexpr int kExitRefused = 3;  // the broker refused: identity, role, invalid request
 
+// A message as one line of JSON (proto field names), "{}" if it cannot be.
+std::string JsonText(const google::protobuf::Message& message);
+
 // Prints a message as one line of JSON.
 void PrintJson(const google::protobuf::Message& message);
+
+// `text` as a JSON string literal, quotes included.
+std::string JsonQuote(const std::string& text);
 
 // Prints rows as an aligned table with a header.
 void PrintTable(const std::vector<std::string>& header,
@@ -33,6 +40,9 @@ void PrintTable(const std::vector<std::string>& header,
 // Prints "siltactl: <what>: <code>: <message>" to stderr and returns the
 // exit code for the status.
 int ReportRpcError(const std::string& what, const grpc::Status& status);
+
+// The same for an SDK call's absl::Status (same canonical codes).
+int ReportError(const std::string& what, const absl::Status& status);
 
 // Prints "siltactl: <message>" to stderr and returns kExitUsage.
 int UsageError(const std::string& message);

@@ -63,7 +63,8 @@ class World {
         SILTACTL_PATH, "--address", siltad_->address(), "--cert",        OrgCert(org), "--key",
         OrgKey(org),   "--ca",      PkiPath("ca.pem"),  "--server-name", "localhost"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommandWithInput(argv, input, {}, absl::Seconds(60));
+    // No developer's own ~/.config/silta/siltactl.toml changes what is tested.
+    return RunCommandWithInput(argv, input, {"XDG_CONFIG_HOME=" + setup_.dir}, absl::Seconds(60));
   }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& org) {

@@ -1,0 +1,453 @@
+#include "client/siltactl/message_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/sdk/org_keys.h"
+#include "client/siltactl/output.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/common/files.h"
+#include "server/crypto/wire_format.h"
+#include "server/ops/textproto.h"
+#include "silta/v1/message.grpc.pb.h"
+#include "silta/v1/org.grpc.pb.h"
+
+namespace silta::siltactl {
+namespace {
+
+constexpr absl::string_view kTypePrefix = "silta.v1.";
+constexpr size_t kMaxJustificationBytes = 64 * 1024;
+constexpr absl::Duration kInboxAckTimeout = absl::Seconds(30);
+
+std::string ShortTypeNames() {
+  std::vector<std::string> names;
+  for (const std::string& full : crypto::PayloadTypeNames()) {
+    names.push_back(full.substr(kTypePrefix.size()));
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+// A new, empty payload of `type` ("Referral" or "silta.v1.Referral").
+std::unique_ptr<google::protobuf::Message> NewPayload(absl::string_view type) {
+  const std::string full =
+      absl::StartsWith(type, kTypePrefix) ? std::string(type) : absl::StrCat(kTypePrefix, type);
+  const google::protobuf::Descriptor* descriptor = crypto::PayloadDescriptor(full);
+  if (descriptor == nullptr) return nullptr;
+  const google::protobuf::Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
+  return prototype == nullptr ? nullptr : std::unique_ptr<google::protobuf::Message>(prototype->New());
+}
+
+// Reads a payload from a .json file (protobuf JSON mapping) or a textproto.
+absl::Status ReadPayload(const std::string& path, google::protobuf::Message* payload) {
+  if (!absl::EndsWithIgnoreCase(path, ".json")) return ops::ParseTextProtoFile(path, payload);
+  absl::StatusOr<std::string> json = common::ReadFile(path);
+  if (!json.ok()) return json.status();
+  payload->Clear();
+  const auto parsed = google::protobuf::util::JsonStringToMessage(*json, payload);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a ", payload->GetDescriptor()->name(), " in JSON: ",
+                     std::string(parsed.message())));
+  }
+  return absl::OkStatus();
+}
+
+std::string RuleText(const v1::Decision& d) {
+  const std::string rule = v1::RuleKind_Name(d.rule());
+  const std::string kind =
+      absl::AsciiStrToLower(absl::StartsWith(rule, "RULE_") ? rule.substr(5) : rule);
+  return d.rule_id().empty() ? kind : absl::StrCat(kind, " ", d.rule_id());
+}
+
+std::string CategoryName(v1::Category category) {
+  const std::string name = v1::Category_Name(category);
+  return absl::AsciiStrToLower(absl::StartsWith(name, "CATEGORY_") ? name.substr(9) : name);
+}
+
+// One row per (recipient, field): what the broker decided and why.
+void PrintDecisions(const google::protobuf::RepeatedPtrField<v1::Decision>& decisions) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Decision& d : decisions) {
+    // A consent's reason only repeats its id; every other reason explains.
+    const bool plain = d.verdict() == v1::PERMIT && d.rule() == v1::RULE_CONSENT;
+    rows.push_back({d.recipient_org_id(), d.field_path(), CategoryName(d.category()),
+                    d.verdict() == v1::PERMIT ? "send" : "WITHHOLD", RuleText(d),
+                    plain ? "" : d.reason()});
+  }
+  PrintTable({"RECIPIENT", "FIELD", "CATEGORY", "DECISION", "BASIS", "REASON"}, rows);
+}
+
+// "wba-social 3 of 5 fields" for each recipient, in decision order.
+std::vector<std::vector<std::string>> PerRecipient(
+    const google::protobuf::RepeatedPtrField<v1::Decision>& decisions) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<int, int>> counts;  // permitted, total
+  for (const v1::Decision& d : decisions) {
+    if (!counts.contains(d.recipient_org_id())) order.push_back(d.recipient_org_id());
+    auto& [permitted, total] = counts[d.recipient_org_id()];
+    permitted += d.verdict() == v1::PERMIT;
+    ++total;
+  }
+  for (const std::string& r : order) {
+    const auto [permitted, total] = counts[r];
+    rows.push_back({r, absl::StrCat(permitted), absl::StrCat(total - permitted)});
+  }
+  return rows;
+}
+
+std::string PayloadText(const google::protobuf::Message& payload) {
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetUseUtf8StringEscaping(true);
+  std::string text;
+  printer.PrintToString(payload, &text);
+  return text;
+}
+
+}  // namespace
+
+MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flags_(flags) {
+  CLI::App* keys = app->add_subcommand("keys", "Organisations' message keys (key bundles)");
+  keys->require_subcommand(1);
+  CLI::App* keys_list = keys->add_subcommand(
+      "list", "Key bundles of an organisation.\n  Example: siltactl keys list --org hml-youth");
+  keys_list->add_option("--org", org_id_, "Organisation id")->required();
+  keys_list->add_flag("--retired", retired_, "Include retired bundles");
+  Add(keys_list, [this] { return KeysList(); });
+
+  CLI::App* publish = keys->add_subcommand(
+      "publish",
+      "Create new message keys for your organisation in --keys-dir (private keys mode 600),\n"
+      "sign their bundle with your client certificate's key and publish it (agency role).\n"
+      "Earlier keys stay in the directory and still open messages sealed to them.\n"
+      "  Example: siltactl --keys-dir ~/.local/share/silta/keys keys publish");
+  publish->add_option("--validity-days", validity_days_, "How long the bundle is valid")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  publish->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  Add(publish, [this] { return KeysPublish(); });
+
+  CLI::App* message = app->add_subcommand("message", "Sealed messages (agency role)");
+  message->require_subcommand(1);
+  CLI::App* send = message->add_subcommand(
+      "send",
+      "Seal a payload on this machine and send it. First shows, per recipient and field, what\n"
+      "the broker will let through and why, and asks for confirmation (--yes in scripts).\n"
+      "The payload file is protobuf text format, or JSON if it ends in .json.\n"
+      "Payload types: " + ShortTypeNames() + ".\n"
+      "  Example: siltactl message send --type Referral --payload referral.textproto \\\n"
+      "             --case 0193a1c2-... --to wba-social --to hml-youth --purpose referral\n"
+      "  Example: siltactl message send --type ChildWelfareNotification --payload n.json \\\n"
+      "             --case 0193a1c2-... --to wba-social --purpose child_welfare \\\n"
+      "             --statutory-basis LSL_25 --justification-file why.txt --yes");
+  send->add_option("--type", payload_type_, "Payload type, e.g. Referral")->required();
+  send->add_option("--payload", payload_file_, "Payload file (.textproto or .json)")
+      ->required();
+  send->add_option("--case", case_id_, "Case id (omit only for an anonymous Consultation)");
+  send->add_option("--to", recipients_, "Recipient organisation; repeat")->required();
+  send->add_option("--purpose", purpose_, "Purpose code from the policy")->capture_default_str();
+  send->add_option("--statutory-basis", statutory_basis_, "Statute code from the policy");
+  send->add_option("--justification-file", justification_file_,
+                   "File with the written justification a statutory basis requires");
+  send->add_option("--reply-to", reply_to_, "Message id this replies to");
+  send->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  send->add_option("--worker-role", worker_role_, "Your professional role, e.g. social_worker");
+  send->add_flag("-y,--yes", yes_, "Send without asking for confirmation");
+  Add(send, [this] { return Send(); });
+
+  CLI::App* inbox = message->add_subcommand(
+      "inbox",
+      "Receive the messages waiting for your organisation: verify each sender's signature,\n"
+      "open it with the keys in --keys-dir, print it and acknowledge it (--no-ack keeps it\n"
+      "queued; it comes again after 30 s). Withheld fields are absent and counted.\n"
+      "  Example: siltactl --keys-dir keys message inbox --wait 10\n"
+      "  Example: siltactl --keys-dir keys message inbox --max 1 --json");
+  inbox->add_option("--wait", wait_seconds_, "Seconds to wait for messages")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  inbox->add_option("--max", max_messages_, "Stop after this many messages (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  inbox->add_flag("--no-ack", no_ack_, "Do not acknowledge (the message is delivered again)");
+  Add(inbox, [this] { return Inbox(); });
+
+  CLI::App* status = message->add_subcommand("status",
+                                             "What happened to a message you sent, per recipient.\n"
+                                             "  Example: siltactl message status 0193a1c2-...");
+  status->add_option("message_id", message_id_, "Message id")->required();
+  Add(status, [this] { return Status(); });
+}
+
+int MessageCommands::KeysList() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::GetKeyBundlesRequest request;
+  request.set_org_id(org_id_);
+  request.set_include_retired(retired_);
+  v1::GetKeyBundlesResponse response;
+  const grpc::Status status =
+      v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("keys list", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::KeyBundle& b : response.bundles()) {
+    rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()), TimeText(b.not_after()),
+                    b.retired() ? "retired" : "current"});
+  }
+  PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
+  return kExitOk;
+}
+
+int MessageCommands::KeysPublish() {
+  if (flags_->keys_dir.empty()) return UsageError("--keys-dir (or SILTA_KEYS_DIR) is required");
+  if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  std::optional<v1::WhoAmIResponse> me = WhoAmIOrExit(*flags_, channel, &exit_code);
+  if (!me.has_value()) return exit_code;
+  absl::StatusOr<sdk::OrgKeys> keys =
+      sdk::CreateOrgKeys(me->org().org_id(), flags_->connection.cert_file,
+                         flags_->connection.key_file, absl::Hours(24) * validity_days_,
+                         flags_->keys_dir);
+  if (!keys.ok()) {
+    return UsageError(absl::StrCat("keys publish: ", keys.status().message()));
+  }
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::PublishKeyBundleRequest request;
+  *request.mutable_bundle() = keys->bundle;
+  request.mutable_acting_user()->set_worker_id(worker_);
+  v1::PublishKeyBundleResponse response;
+  const grpc::Status status =
+      v1::KeyService::NewStub(channel)->PublishKeyBundle(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("keys publish", status);
+  const absl::Status current = sdk::SetCurrentKeyId(flags_->keys_dir, keys->bundle.key_id());
+  if (!current.ok()) return ReportError("keys publish", current);
+  if (flags_->json) {
+    PrintJson(keys->bundle);
+  } else {
+    std::printf("published key %s for %s, valid until %s; private keys in %s\n",
+                keys->bundle.key_id().c_str(), me->org().org_id().c_str(),
+                TimeText(keys->bundle.not_after()).c_str(), flags_->keys_dir.c_str());
+  }
+  return kExitOk;
+}
+
+std::unique_ptr<sdk::SiltaClient> MessageCommands::ClientOrExit(int* exit_code) {
+  if (flags_->keys_dir.empty()) {
+    *exit_code = UsageError("--keys-dir (or SILTA_KEYS_DIR) is required: where your "
+                            "organisation's message keys are (see `siltactl keys publish`)");
+    return nullptr;
+  }
+  auto channel = ChannelOrExit(*flags_, exit_code);
+  if (channel == nullptr) return nullptr;
+  std::optional<v1::WhoAmIResponse> me = WhoAmIOrExit(*flags_, channel, exit_code);
+  if (!me.has_value()) return nullptr;
+  sdk::SiltaClient::Options options;
+  options.connection = flags_->connection;
+  options.trust_domain = me->trust_domain();
+  options.keys_dir = flags_->keys_dir;
+  options.timeout = absl::Seconds(flags_->timeout_seconds);
+  absl::StatusOr<std::unique_ptr<sdk::SiltaClient>> client =
+      sdk::SiltaClient::Create(options, me->org().org_id());
+  if (!client.ok()) {
+    *exit_code = UsageError(std::string(client.status().message()));
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
+int MessageCommands::Send() {
+  std::unique_ptr<google::protobuf::Message> payload = NewPayload(payload_type_);
+  if (payload == nullptr) {
+    return UsageError(absl::StrCat("--type: unknown payload type '", payload_type_, "'; use one of ",
+                                   ShortTypeNames()));
+  }
+  if (const absl::Status read = ReadPayload(payload_file_, payload.get()); !read.ok()) {
+    return UsageError(std::string(read.message()));
+  }
+  if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  sdk::SealRequest request{.case_id = case_id_,
+                           .purpose = purpose_,
+                           .recipients = recipients_,
+                           .worker_id = worker_,
+                           .worker_role = worker_role_,
+                           .statutory_basis = statutory_basis_,
+                           .justification = {},
+                           .reply_to = reply_to_};
+  if (!justification_file_.empty()) {
+    absl::StatusOr<std::string> text =
+        common::ReadFile(justification_file_, kMaxJustificationBytes);
+    if (!text.ok()) return UsageError(std::string(text.status().message()));
+    request.justification = std::string(absl::StripTrailingAsciiWhitespace(*text));
+    if (request.justification.empty()) {
+      return UsageError(absl::StrCat(justification_file_, ": the justification is empty"));
+    }
+  }
+  int exit_code = kExitOk;
+  std::unique_ptr<sdk::SiltaClient> client = ClientOrExit(&exit_code);
+  if (client == nullptr) return exit_code;
+
+  absl::StatusOr<v1::PreviewDisclosureResponse> preview = client->Preview(*payload, request);
+  if (!preview.ok()) return ReportError("message send: preview", preview.status());
+  const bool any_permitted =
+      std::any_of(preview->decisions().begin(), preview->decisions().end(),
+                  [](const v1::Decision& d) { return d.verdict() == v1::PERMIT; });
+  if (!flags_->json) {
+    // With --json only the receipt is printed: it holds the same decisions.
+    std::printf("%s to %s, purpose %s%s:\n", payload->GetDescriptor()->full_name().c_str(),
+                absl::StrJoin(recipients_, ", ").c_str(), purpose_.c_str(),
+                statutory_basis_.empty()
+                    ? ""
+                    : absl::StrCat(", statutory basis ", statutory_basis_).c_str());
+    PrintDecisions(preview->decisions());
+    std::fflush(stdout);
+  }
+  for (const v1::Decision& d : preview->decisions()) {
+    if (d.rule() == v1::RULE_IDENTIFYING_WITHOUT_SUBJECT) {
+      std::fprintf(stderr,
+                   "siltactl: message send: refused: field %s (%s) identifies the young person "
+                   "but the message has no case; remove the field, or send it in a case. Nothing "
+                   "was sent\n",
+                   d.field_path().c_str(), v1::Category_Name(d.category()).c_str());
+      return kExitRefused;
+    }
+  }
+  if (!any_permitted) {
+    std::fprintf(stderr,
+                 "siltactl: message send: nothing in this message may go to any recipient; "
+                 "nothing was sent\n");
+    return kExitRefused;
+  }
+  if (!yes_ && !Confirm("Send it?")) {
+    std::fprintf(stderr, "siltactl: message send: not sent (confirm at the prompt, or pass --yes "
+                         "when not on a terminal)\n");
+    return kExitUsage;
+  }
+  absl::StatusOr<v1::SealedMessage> sealed = client->Seal(*payload, request, *preview);
+  if (!sealed.ok()) return ReportError("message send: seal", sealed.status());
+  absl::StatusOr<v1::DeliveryReceipt> receipt = client->Send(*sealed);
+  if (!receipt.ok()) return ReportError("message send", receipt.status());
+  if (flags_->json) {
+    PrintJson(*receipt);
+    return kExitOk;
+  }
+  std::printf("sent %s at %s (audit entry %llu)\n", receipt->message_id().c_str(),
+              TimeText(receipt->accepted_at()).c_str(),
+              static_cast<unsigned long long>(receipt->audit_index()));
+  PrintTable({"RECIPIENT", "FIELDS_SENT", "WITHHELD"}, PerRecipient(receipt->decisions()));
+  return kExitOk;
+}
+
+int MessageCommands::Inbox() {
+  int exit_code = kExitOk;
+  std::unique_ptr<sdk::SiltaClient> client = ClientOrExit(&exit_code);
+  if (client == nullptr) return exit_code;
+  int received = 0;
+  int failed = 0;
+  const absl::Status streamed = client->Subscribe(
+      [&](const v1::Delivery& delivery) {
+        ++received;
+        const v1::MessageHeader& header = delivery.message().header();
+        std::unique_ptr<google::protobuf::Message> payload = NewPayload(header.payload_type());
+        absl::StatusOr<sdk::OpenedMessage> opened =
+            payload == nullptr ? absl::InvalidArgumentError(absl::StrCat(
+                                     "unknown payload type ", header.payload_type()))
+                               : client->Open(delivery, payload.get());
+        if (!opened.ok()) {
+          // Not acknowledged: it stays queued for a fixed siltactl or system.
+          ++failed;
+          std::fprintf(stderr, "siltactl: message inbox: cannot open message %s from %s: %s\n",
+                       header.message_id().c_str(), header.sender_org_id().c_str(),
+                       std::string(opened.status().message()).c_str());
+          return max_messages_ == 0 || received < max_messages_;
+        }
+        bool acked = false;
+        absl::Status ack = absl::OkStatus();
+        if (!no_ack_) {
+          ack = client->Ack(delivery.delivery_id());
+          acked = ack.ok();
+        }
+        if (flags_->json) {
+          std::printf(
+              "{\"delivery_id\":%s,\"attempt\":%u,\"header\":%s,\"withheld_field_count\":%d,"
+              "\"justification\":%s,\"payload\":%s,\"acked\":%s}\n",
+              JsonQuote(delivery.delivery_id()).c_str(), delivery.attempt(),
+              JsonText(header).c_str(), opened->withheld_fields,
+              JsonQuote(opened->justification).c_str(), JsonText(*payload).c_str(),
+              acked ? "true" : "false");
+        } else {
+          std::printf("== message %s from %s (worker %s)\n", header.message_id().c_str(),
+                      header.sender_org_id().c_str(), header.acting_user().worker_id().c_str());
+          std::printf("   %s, case %s, purpose %s, sent %s, delivery attempt %u\n",
+                      header.payload_type().c_str(),
+                      header.case_id().empty() ? "(none)" : header.case_id().c_str(),
+                      header.purpose().c_str(), TimeText(header.created_at()).c_str(),
+                      delivery.attempt());
+          if (!header.statutory_basis().empty()) {
+            std::printf("   statutory basis %s; justification: %s\n",
+                        header.statutory_basis().c_str(), opened->justification.c_str());
+          }
+          if (opened->withheld_fields > 0) {
+            std::printf("   %d field(s) withheld from your organisation\n",
+                        opened->withheld_fields);
+          }
+          std::printf("%s", PayloadText(*payload).c_str());
+          std::printf("   %s\n", no_ack_ ? "not acknowledged (--no-ack)"
+                                         : acked ? "acknowledged" : "NOT acknowledged");
+        }
+        std::fflush(stdout);
+        if (!ack.ok()) {
+          ++failed;
+          std::fprintf(stderr, "siltactl: message inbox: ack of %s failed: %s\n",
+                       header.message_id().c_str(), std::string(ack.message()).c_str());
+        }
+        return max_messages_ == 0 || received < max_messages_;
+      },
+      kInboxAckTimeout, absl::Seconds(wait_seconds_));
+  if (!streamed.ok()) return ReportError("message inbox", streamed);
+  if (received == 0 && !flags_->json) {
+    std::fprintf(stderr, "no messages within %d s\n", wait_seconds_);
+  }
+  return failed == 0 ? kExitOk : kExitFailure;
+}
+
+int MessageCommands::Status() {
+  int exit_code = kExitOk;
+  auto channel = ChannelOrExit(*flags_, &exit_code);
+  if (channel == nullptr) return exit_code;
+  grpc::ClientContext context;
+  SetDeadline(&context, *flags_);
+  v1::GetMessageStatusRequest request;
+  request.set_message_id(message_id_);
+  v1::GetMessageStatusResponse response;
+  const grpc::Status status =
+      v1::MessageService::NewStub(channel)->GetMessageStatus(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("message status", status);
+  if (flags_->json) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : response.recipients()) {
+    rows.push_back({r.recipient_org_id(), v1::RecipientState_Name(r.state())});
+  }
+  PrintTable({"RECIPIENT", "STATE"}, rows);
+  return kExitOk;
+}
+
+}  // namespace silta::siltactl
