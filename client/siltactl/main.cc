@@ -190,12 +190,21 @@ int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id, const st
 int main(int argc, char** argv) {
   using namespace silta::siltactl;  // NOLINT(build/namespaces): main only
   CLI::App app{
-      "siltactl: administer and inspect a Silta broker over mutual TLS.\n\n"
+      "siltactl: Silta's command-line tool for administrators, consent registrars, auditors\n"
+      "and agency workers, over mutual TLS.\n\n"
+      "The connection comes from flags, else SILTA_* environment variables, else a config file\n"
+      "(--config, $SILTA_CONFIG or ~/.config/silta/siltactl.toml; paths relative to it):\n"
+      "  address = \"localhost:7443\"\n"
+      "  ca = \"ca.pem\"\n"
+      "  cert = \"orgs/hml-youth.pem\"\n"
+      "  key = \"orgs/hml-youth.key\"\n"
+      "  keys-dir = \"keys\"\n\n"
       "Examples:\n"
+      "  siltactl doctor                       check certificates, key, reachability, identity\n"
       "  siltactl --address localhost:7443 --cert admin.pem --key admin.key --ca ca.pem health\n"
-      "  export SILTA_ADDRESS=localhost:7443 SILTA_CERT=admin.pem SILTA_KEY=admin.key "
-      "SILTA_CA=ca.pem\n"
-      "  siltactl org list --json\n"};
+      "  siltactl org list --json\n\n"
+      "Exit codes: 0 ok, 1 failure (unreachable, internal), 2 usage or local files,\n"
+      "3 refused by the broker (identity, role, invalid request)."};
   app.require_subcommand(1);
   // Global flags such as --json may also follow the subcommand.
   app.fallthrough();
