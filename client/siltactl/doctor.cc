@@ -254,9 +254,12 @@ int DoctorCommand::Check() {
   }
 
   if (!report.failed()) {
-    int exit_code = kExitOk;
-    auto channel = ChannelOrExit(*flags_, &exit_code);
-    if (channel != nullptr) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> connected = sdk::Connect(c);
+    if (!connected.ok()) {
+      report.Fail("siltad", std::string(connected.status().message()),
+                  "fix the connection settings named above");
+    } else {
+      const std::shared_ptr<grpc::Channel>& channel = *connected;
       grpc::ClientContext context;
       SetDeadline(&context, *flags_);
       grpc::health::v1::HealthCheckResponse health;

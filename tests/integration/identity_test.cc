@@ -277,6 +277,29 @@ TEST_F(SiltadIdentityTest, WatchStreamDeliversRegistryChanges) {
   watch_context.TryCancel();
 }
 
+TEST_F(SiltadIdentityTest, SuspensionTakesEffectOnTheNextCall) {
+  auto admin = OrgStubAs("silta-admin");
+  auto backup = OrgStub(PkiPath("test/backup-admin.pem"), PkiPath("test/backup-admin.key"));
+  v1::ListOrgsResponse listed;
+  ASSERT_TRUE(ListOrgs(*backup, &listed).ok());
+
+  grpc::ClientContext suspend_context;
+  v1::SetOrgStateRequest suspend;
+  suspend.set_org_id("backup-admin");
+  suspend.set_reason("test");
+  *suspend.mutable_acting_user() = Worker();
+  v1::SetOrgStateResponse suspended;
+  ASSERT_TRUE(admin->SuspendOrg(&suspend_context, suspend, &suspended).ok());
+
+  // Same channel, same connection: the very next call is refused.
+  EXPECT_EQ(ListOrgs(*backup, &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  grpc::ClientContext resume_context;
+  v1::SetOrgStateResponse resumed;
+  ASSERT_TRUE(admin->ResumeOrg(&resume_context, suspend, &resumed).ok());
+  EXPECT_TRUE(ListOrgs(*backup, &listed).ok());
+}
+
 TEST_F(SiltadIdentityTest, SuspensionEndsTheSuspendedOrgsOpenStream) {
   auto admin = OrgStubAs("silta-admin");
   auto backup = OrgStub(PkiPath("test/backup-admin.pem"), PkiPath("test/backup-admin.key"));
