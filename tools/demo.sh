@@ -71,26 +71,12 @@ expect_refused() {
 }
 
 # ---- a fresh broker ---------------------------------------------------------
-mkdir -p "$WORK/data" "$WORK/keys"
-cp "$ROOT/deploy/policy.example.textproto" "$WORK/policy.textproto"
-cp "$CERTS/registry.textproto" "$WORK/registry.textproto"
-(umask 077 && head -c 32 /dev/urandom > "$WORK/pepper")
-cat > "$WORK/siltad.textproto" <<CFG
-listen_address: "127.0.0.1:0"
+mkdir -p "$WORK/keys"
+# The dev config (as `make run` has it) on free ports, with quick redelivery.
+SILTA_DEV_PORT=0 SILTA_DEV_METRICS_PORT=0 "$ROOT/tools/make-dev-config.sh" "$WORK" "$CERTS" 2>/dev/null
+cat >> "$WORK/siltad.textproto" <<CFG
 listen_port_file: "$WORK/port"
-tls {
-  cert_file: "$CERTS/server.pem"
-  key_file: "$CERTS/server.key"
-  ca_file: "$CERTS/ca.pem"
-  crl_directory: "$CERTS/crl"
-  trust_domain: "silta.test"
-}
-store { sqlite { path: "$WORK/data/silta.db" } }
-registry_file: "registry.textproto"
-policy_file: "policy.textproto"
-pepper_file: "pepper"
 routing { ack_timeout_seconds: 2 }
-audit { log_key_file: "$CERTS/audit/log-key.pem" }
 CFG
 "$SILTAD" --config "$WORK/siltad.textproto" 2> "$WORK/siltad.log" &
 SILTAD_PID=$!

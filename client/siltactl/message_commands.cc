@@ -186,29 +186,27 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
 }
 
 int MessageCommands::KeysList() {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
   v1::GetKeyBundlesRequest request;
   request.set_org_id(org_id_);
   request.set_include_retired(retired_);
-  v1::GetKeyBundlesResponse response;
-  const grpc::Status status =
-      v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("keys list", status);
-  if (flags_->json) {
-    PrintJson(response);
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const v1::KeyBundle& b : response.bundles()) {
-    rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()), TimeText(b.not_after()),
-                    b.retired() ? "retired" : "current"});
-  }
-  PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
-  return kExitOk;
+  return RunUnary<v1::KeyService, v1::GetKeyBundlesResponse>(
+      *flags_, "keys list",
+      [&](v1::KeyService::Stub& stub, grpc::ClientContext* context,
+          v1::GetKeyBundlesResponse* response) {
+        return stub.GetKeyBundles(context, request, response);
+      },
+      [&](const v1::GetKeyBundlesResponse& response) {
+        if (flags_->json) {
+          PrintJson(response);
+          return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const v1::KeyBundle& b : response.bundles()) {
+          rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()),
+                          TimeText(b.not_after()), b.retired() ? "retired" : "current"});
+        }
+        PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
+      });
 }
 
 int MessageCommands::KeysPublish() {
@@ -427,27 +425,25 @@ int MessageCommands::Inbox() {
 }
 
 int MessageCommands::Status() {
-  int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
   v1::GetMessageStatusRequest request;
   request.set_message_id(message_id_);
-  v1::GetMessageStatusResponse response;
-  const grpc::Status status =
-      v1::MessageService::NewStub(channel)->GetMessageStatus(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("message status", status);
-  if (flags_->json) {
-    PrintJson(response);
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : response.recipients()) {
-    rows.push_back({r.recipient_org_id(), v1::RecipientState_Name(r.state())});
-  }
-  PrintTable({"RECIPIENT", "STATE"}, rows);
-  return kExitOk;
+  return RunUnary<v1::MessageService, v1::GetMessageStatusResponse>(
+      *flags_, "message status",
+      [&](v1::MessageService::Stub& stub, grpc::ClientContext* context,
+          v1::GetMessageStatusResponse* response) {
+        return stub.GetMessageStatus(context, request, response);
+      },
+      [&](const v1::GetMessageStatusResponse& response) {
+        if (flags_->json) {
+          PrintJson(response);
+          return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : response.recipients()) {
+          rows.push_back({r.recipient_org_id(), v1::RecipientState_Name(r.state())});
+        }
+        PrintTable({"RECIPIENT", "STATE"}, rows);
+      });
 }
 
 }  // namespace silta::siltactl

@@ -5,46 +5,22 @@
 // allowed role is never refused for its role or identity (it may still get
 // INVALID_ARGUMENT for the empty request, or NOT_FOUND).
 #include <future>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
-#include "google/protobuf/descriptor.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "server/identity/role_table.h"
-#include "silta/v1/audit.pb.h"
-#include "silta/v1/broker.pb.h"
-#include "silta/v1/case.pb.h"
-#include "silta/v1/consent.pb.h"
-#include "silta/v1/message.pb.h"
-#include "silta/v1/org.pb.h"
 #include "tests/integration/siltad_fixture.h"
+#include "tests/testing/contract.h"
 
 namespace silta::testing {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Every unary method of every service in the v1 contract.
-std::vector<std::string> UnaryContractMethods() {
-  std::vector<std::string> methods;
-  for (const google::protobuf::FileDescriptor* file :
-       {v1::AddOrgRequest::descriptor()->file(), v1::CreateCaseRequest::descriptor()->file(),
-        v1::RecordConsentRequest::descriptor()->file(), v1::SendRequest::descriptor()->file(),
-        v1::QueryEntriesRequest::descriptor()->file(), v1::WhoAmIRequest::descriptor()->file()}) {
-    for (int s = 0; s < file->service_count(); ++s) {
-      const google::protobuf::ServiceDescriptor* service = file->service(s);
-      for (int m = 0; m < service->method_count(); ++m) {
-        const google::protobuf::MethodDescriptor* method = service->method(m);
-        if (method->client_streaming() || method->server_streaming()) continue;
-        methods.push_back("/" + service->full_name() + "/" + method->name());
-      }
-    }
-  }
-  return methods;
-}
 
 grpc::Status CallEmpty(grpc::GenericStub& stub, const std::string& method) {
   grpc::Slice empty("");  // the encoding of an empty message
@@ -65,7 +41,7 @@ TEST(RoleMatrixOverMtlsTest, EveryUnaryRpcAsEveryRole) {
                                                               {"wba-registrar", v1::CONSENT_REGISTRAR},
                                                               {"wba-dpo", v1::AUDITOR},
                                                               {"silta-admin", v1::ADMIN}};
-  const std::vector<std::string> methods = UnaryContractMethods();
+  const std::set<std::string> methods = ContractMethods(Streaming::kExclude);
   ASSERT_GE(methods.size(), 30u);
 
   for (const auto& [org, role] : orgs) {

@@ -5,14 +5,8 @@
 #include <string>
 
 #include "gmock/gmock.h"
-#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
-#include "silta/v1/audit.grpc.pb.h"
-#include "silta/v1/broker.grpc.pb.h"
-#include "silta/v1/case.grpc.pb.h"
-#include "silta/v1/consent.grpc.pb.h"
-#include "silta/v1/message.grpc.pb.h"
-#include "silta/v1/org.grpc.pb.h"
+#include "tests/testing/contract.h"
 
 namespace silta::identity {
 namespace {
@@ -22,22 +16,7 @@ using v1::AGENCY;
 using v1::AUDITOR;
 using v1::CONSENT_REGISTRAR;
 
-// Every RPC of every silta.v1 service, from the compiled descriptors.
-std::set<std::string> AllContractMethods() {
-  std::set<std::string> methods;
-  for (const google::protobuf::FileDescriptor* file :
-       {v1::AddOrgRequest::descriptor()->file(), v1::CreateCaseRequest::descriptor()->file(),
-        v1::RecordConsentRequest::descriptor()->file(), v1::SendRequest::descriptor()->file(),
-        v1::QueryEntriesRequest::descriptor()->file(), v1::WhoAmIRequest::descriptor()->file()}) {
-    for (int s = 0; s < file->service_count(); ++s) {
-      const google::protobuf::ServiceDescriptor* service = file->service(s);
-      for (int m = 0; m < service->method_count(); ++m) {
-        methods.insert("/" + service->full_name() + "/" + service->method(m)->name());
-      }
-    }
-  }
-  return methods;
-}
+std::set<std::string> AllContractMethods() { return silta::testing::ContractMethods(); }
 
 TEST(RoleTableTest, HasExactlyOneRowForEveryContractMethod) {
   std::map<std::string, int> rows;
