@@ -278,6 +278,12 @@ int MessageCommands::Send() {
   if (const absl::Status read = ReadPayload(payload_file_, payload.get()); !read.ok()) {
     return UsageError(std::string(read.message()));
   }
+  std::vector<const google::protobuf::FieldDescriptor*> set_fields;
+  payload->GetReflection()->ListFields(*payload, &set_fields);
+  if (set_fields.empty()) {
+    return UsageError(absl::StrCat(payload_file_, ": sets no field of ",
+                                   payload->GetDescriptor()->name(), "; there is nothing to send"));
+  }
   if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
   sdk::SealRequest request{.case_id = case_id_,
                            .purpose = purpose_,

@@ -134,6 +134,9 @@ TEST_F(SiltactlMessageTest, BadPayloadsMissingKeysAndIdentifyingConsultationsAre
   r = send("wba-social", "Consultation", Payload("bad.json", "{\"question\": "));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("bad.json: not a Consultation in JSON"));
+  r = send("wba-social", "Consultation", Payload("empty.textproto", "# nothing yet\n"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("sets no field of Consultation"));
   r = send("wba-social", "Consultation", world_.setup().dir + "/absent.textproto");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("absent.textproto"));
