@@ -56,6 +56,7 @@ address = "127.0.0.1:${SILTA_DEV_PORT:-7443}"
 ca = "$CERTS/ca.pem"
 cert = "$CERTS/orgs/silta-admin.pem"
 key = "$CERTS/orgs/silta-admin.key"
-keys-dir = "$DEV/keys"
+# An agency's message keys, e.g. with SILTA_CERT/SILTA_KEY of hml-youth:
+#   SILTA_KEYS_DIR=$DEV/keys/hml-youth siltactl keys publish --worker me
 TOML
 fi

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <openssl/crypto.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/ascii.h"
@@ -80,8 +81,14 @@ absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_vie
   keys.bundle = *std::move(bundle);
 
   const std::string d(dir);
-  if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::UnavailableError(absl::StrCat(d, ": cannot create key directory"));
+  // Parents as the umask says; the key directory itself owner-only.
+  std::error_code error;
+  const std::filesystem::path parent = std::filesystem::path(d).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  if (error || (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)) {
+    return absl::UnavailableError(
+        absl::StrCat(d, ": cannot create key directory: ",
+                     error ? error.message() : std::string(std::strerror(errno))));
   }
   auto raw = [](const crypto::SecretData& s) {
     return absl::string_view(reinterpret_cast<const char*>(s.data()), s.size());

@@ -2,12 +2,14 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/sdk/org_keys.h"
@@ -309,7 +311,7 @@ int DoctorCommand::Check() {
             const absl::Duration skew =
                 absl::AbsDuration(common::ToTime(response.server_time()) - midpoint);
             const std::string skew_text =
-                absl::StrCat(absl::ToDoubleSeconds(skew), " s from the broker's clock");
+                absl::StrFormat("%.3f s from the broker's clock", absl::ToDoubleSeconds(skew));
             if (skew > kClockSkewLimit) {
               report.Fail("clock", skew_text,
                           "synchronise this machine's clock (timedatectl set-ntp true): new "
@@ -321,7 +323,13 @@ int DoctorCommand::Check() {
             }
           }
         }
-        if (me.has_value() && !flags_->keys_dir.empty()) {
+        const bool agency =
+            me.has_value() &&
+            std::find(me->org().roles().begin(), me->org().roles().end(), v1::AGENCY) !=
+                me->org().roles().end();
+        if (me.has_value() && !flags_->keys_dir.empty() && !agency) {
+          report.Ok("message keys", "not checked: only agencies seal and open messages");
+        } else if (agency && !flags_->keys_dir.empty()) {
           absl::StatusOr<std::string> key_id = sdk::CurrentKeyId(flags_->keys_dir);
           absl::StatusOr<sdk::OrgKeys> keys =
               key_id.ok() ? sdk::LoadOrgKeys(flags_->keys_dir, *key_id) : key_id.status();

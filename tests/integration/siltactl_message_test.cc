@@ -21,7 +21,8 @@ class SiltactlMessageTest : public ::testing::Test {
  protected:
   SiltactlMessageTest() : world_("siltactl-message") {}
 
-  std::string KeysDir(const std::string& org) { return world_.setup().dir + "/ctl-keys-" + org; }
+  // Nested: keys publish creates the missing parents.
+  std::string KeysDir(const std::string& org) { return world_.setup().dir + "/ctl/keys/" + org; }
 
   // siltactl as `org` with its keys directory.
   CommandResult As(const std::string& org, std::vector<std::string> args,
