@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/world.h"
@@ -179,6 +183,45 @@ TEST_F(SiltactlAdminTest, ConnectionFromAConfigFileWithFlagsOverridingIt) {
   r = Bare({"--config", dir + "/absent.toml", "whoami"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("absent.toml does not exist"));
+}
+
+// The subcommands `siltactl <path> --help` lists (lines "  name  text"
+// right under "Subcommands:", two spaces in).
+std::vector<std::string> Subcommands(const std::string& help) {
+  std::vector<std::string> names;
+  const size_t start = help.find("Subcommands:\n");
+  if (start == std::string::npos) return names;
+  for (absl::string_view line : absl::StrSplit(help.substr(start), '\n')) {
+    if (line.size() > 2 && line.substr(0, 2) == "  " && line[2] != ' ') {
+      names.emplace_back(line.substr(2, line.find(' ', 2) - 2));
+    }
+  }
+  return names;
+}
+
+TEST(SiltactlHelpTest, EveryCommandHasHelpWithAnExample) {
+  std::vector<std::vector<std::string>> pending = {{}};
+  int leaves = 0;
+  while (!pending.empty()) {
+    std::vector<std::string> path = pending.back();
+    pending.pop_back();
+    std::vector<std::string> argv = {SILTACTL_PATH};
+    argv.insert(argv.end(), path.begin(), path.end());
+    argv.push_back("--help");
+    const CommandResult r = RunCommand(argv);
+    ASSERT_EQ(r.exit_code, 0) << absl::StrJoin(path, " ") << ": " << r.output;
+    const std::vector<std::string> children = Subcommands(r.output);
+    if (children.empty()) {
+      ++leaves;
+      EXPECT_THAT(r.output, HasSubstr("Example: siltactl")) << absl::StrJoin(path, " ");
+    }
+    for (const std::string& child : children) {
+      std::vector<std::string> next = path;
+      next.push_back(child);
+      pending.push_back(next);
+    }
+  }
+  EXPECT_GE(leaves, 33) << "every role's commands";
 }
 
 }  // namespace
