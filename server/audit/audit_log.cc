@@ -45,8 +45,15 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(store::Store* store,
                                                            crypto::SecretData log_key,
                                                            AuditLogOptions options) {
   SILTA_ASSIGN_OR_RETURN(std::string public_key, crypto::Ed25519PublicKey(log_key));
-  return std::unique_ptr<AuditLog>(new AuditLog(store, subject_refs, std::move(log_key),
-                                                std::move(public_key), std::move(options)));
+  SILTA_ASSIGN_OR_RETURN(auto high_nodes, store->ReadAuditNodesFrom(kCachedLevel));
+  auto log = std::unique_ptr<AuditLog>(new AuditLog(store, subject_refs, std::move(log_key),
+                                                    std::move(public_key), std::move(options)));
+  absl::MutexLock lock(&log->cache_mu_);
+  log->node_cache_.reserve(high_nodes.size());
+  for (auto& [node, hash] : high_nodes) {
+    log->node_cache_.emplace(std::make_pair(node.level, node.index), std::move(hash));
+  }
+  return log;
 }
 
 AuditLog::AuditLog(store::Store* store, const cases::SubjectRefs* subject_refs,

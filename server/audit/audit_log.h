@@ -49,7 +49,9 @@ class AuditLog {
   // Reads the Ed25519 log key from a PEM file that passes CheckSecretFile.
   static absl::StatusOr<crypto::SecretData> LoadLogKey(const std::string& path);
 
-  // `store` and `subject_refs` must outlive the log.
+  // `store` and `subject_refs` must outlive the log. Loads the high Merkle
+  // nodes (kCachedLevel and up) into memory in one range read, so that a
+  // proof right after start-up reads only its low nodes from the store.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Create(store::Store* store,
                                                           const cases::SubjectRefs* subject_refs,
                                                           crypto::SecretData log_key,

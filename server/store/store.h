@@ -205,6 +205,10 @@ class Store {
   // missing. Reads O(1) rows per node, never the log.
   virtual absl::StatusOr<std::vector<std::string>> ReadAuditNodes(
       const std::vector<audit::NodeId>& nodes) = 0;
+  // Every stored node of `min_level` or above with its hash, in one range
+  // read (at most 2 · n / 2^min_level rows), to warm a cache at start-up.
+  virtual absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> ReadAuditNodesFrom(
+      int min_level) = 0;
   // Stores a signed tree head (idempotent for a size already stored).
   virtual absl::Status InsertTreeHead(const v1::SignedTreeHead& head) = 0;
   // The tree head of the largest size, or nullopt.

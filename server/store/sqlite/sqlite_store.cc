@@ -798,7 +798,7 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
 // fails only that message. Callers whose message was committed by another
 // thread return its status without touching the database.
 absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
-  PendingInsert pending{&message, audit};
+  PendingInsert pending{.message = &message, .audit = audit, .done = false, .status = {}};
   {
     absl::MutexLock queue_lock(&queue_mu_);
     insert_queue_.push_back(&pending);
@@ -1221,6 +1221,23 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
                                               node.index, ") is missing"));
     }
     out.push_back(stmt.Blob(0));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> SqliteStore::ReadAuditNodesFrom(
+    int min_level) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(), "SELECT level, idx, hash FROM audit_nodes WHERE level >= ?"));
+  stmt.BindInt(1, min_level);
+  std::vector<std::pair<audit::NodeId, std::string>> out;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.emplace_back(audit::NodeId{static_cast<int>(stmt.Int(0)), static_cast<uint64_t>(stmt.Int(1))},
+                     stmt.Blob(2));
   }
   return out;
 }

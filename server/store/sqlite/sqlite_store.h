@@ -108,6 +108,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& query) override;
   absl::StatusOr<std::vector<std::string>> ReadAuditNodes(
       const std::vector<audit::NodeId>& nodes) override;
+  absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> ReadAuditNodesFrom(
+      int min_level) override;
   absl::Status InsertTreeHead(const v1::SignedTreeHead& head) override;
   absl::StatusOr<std::optional<v1::SignedTreeHead>> LatestTreeHead() override;
 

@@ -8,8 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/audit/audit_log.h"
 #include "server/audit/log_entry.h"
 #include "server/audit/merkle.h"
+#include "server/cases/subject_refs.h"
+#include "server/crypto/primitives.h"
 #include "server/store/sqlite/sqlite_store.h"
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/process.h"
@@ -171,6 +174,54 @@ TEST(AuditStoreTest, IndicesAreConsecutiveAndTimesNeverGoBack) {
               IsOkAndHolds(2u));
   EXPECT_THAT((*store)->FirstAuditIndexAt(absl::ToUnixMicros(t0 + absl::Seconds(9))),
               IsOkAndHolds(3u));
+}
+
+TEST(AuditStoreTest, HighNodesComeInOneRangeReadAndGiveTheSameProofs) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  constexpr uint64_t kSize = 2100;  // two complete 1024-leaf subtrees and one of 2048
+  const absl::Time t0 = absl::FromUnixSeconds(1790000000);
+  for (uint64_t done = 0; done < kSize;) {
+    AuditEntries batch;
+    for (int i = 0; i < 300 && done + batch.size() < kSize; ++i) {
+      batch.push_back(audit::NewEntry(v1::ORG_ADDED, t0, absl::StrCat("org-", done + i)));
+    }
+    done += batch.size();
+    ASSERT_THAT((*store)->AppendAudit(&batch), IsOk());
+  }
+
+  auto high = (*store)->ReadAuditNodesFrom(10);
+
+  ASSERT_THAT(high, IsOk());
+  std::vector<audit::NodeId> ids;
+  for (const auto& [id, hash] : *high) ids.push_back(id);
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre(audit::NodeId{10, 0}, audit::NodeId{10, 1},
+                                                   audit::NodeId{11, 0}));
+  auto one_by_one = (*store)->ReadAuditNodes(ids);
+  ASSERT_THAT(one_by_one, IsOk());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ((*high)[i].second, (*one_by_one)[i]);
+
+  // A log opened on this store starts with them cached; its proofs verify.
+  auto refs =
+      cases::SubjectRefs::FromPepper(crypto::SecretData::FromString(std::string(32, 'p')));
+  ASSERT_THAT(refs, IsOk());
+  auto key = crypto::GenerateEd25519KeyPair();
+  ASSERT_THAT(key, IsOk());
+  auto log = audit::AuditLog::Create(store->get(), refs->get(), key->private_key, {});
+  ASSERT_THAT(log, IsOk());
+  auto head = (*log)->TreeHead(/*fresh=*/true);
+  ASSERT_THAT(head, IsOk());
+  ASSERT_EQ(head->tree_size(), kSize);
+  auto entries = (*store)->ReadAuditRange(0, kSize);
+  ASSERT_THAT(entries, IsOk());
+  for (uint64_t index : {0ull, 1023ull, 1024ull, 2047ull, 2048ull, 2099ull}) {
+    auto proof = (*log)->InclusionProof(index, kSize);
+    ASSERT_THAT(proof, IsOk());
+    const std::vector<std::string> path(proof->path().begin(), proof->path().end());
+    EXPECT_TRUE(audit::VerifyInclusion(index, kSize, audit::EntryLeafHash((*entries)[index]), path,
+                                       head->root_hash()))
+        << index;
+  }
 }
 
 TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
