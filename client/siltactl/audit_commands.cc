@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -52,6 +53,7 @@ bool WantProgress(const GlobalFlags& flags) { return !flags.json && isatty(STDER
 
 void ShowProgress(const char* what, uint64_t done, uint64_t total) {
   if (total > 0) {
+    done = std::min(done, total);  // verification counts the header and trailer lines too
     std::fprintf(stderr, "\r%s %llu / %llu entries (%.0f%%)", what,
                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
                  100.0 * static_cast<double>(done) / static_cast<double>(total));
