@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "client/sdk/org_keys.h"
 #include "client/siltactl/output.h"
-#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/common/files.h"
@@ -67,25 +67,20 @@ std::string RuleText(const v1::Decision& d) {
   return d.rule_id().empty() ? kind : absl::StrCat(kind, " ", d.rule_id());
 }
 
-std::string CategoryName(v1::Category category) {
-  const std::string name = v1::Category_Name(category);
-  return absl::AsciiStrToLower(absl::StartsWith(name, "CATEGORY_") ? name.substr(9) : name);
-}
-
 // One row per (recipient, field): what the broker decided and why.
 void PrintDecisions(const google::protobuf::RepeatedPtrField<v1::Decision>& decisions) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::Decision& d : decisions) {
     // A consent's reason only repeats its id; every other reason explains.
     const bool plain = d.verdict() == v1::PERMIT && d.rule() == v1::RULE_CONSENT;
-    rows.push_back({d.recipient_org_id(), d.field_path(), CategoryName(d.category()),
+    rows.push_back({d.recipient_org_id(), d.field_path(), CategoryText(d.category()),
                     d.verdict() == v1::PERMIT ? "send" : "WITHHOLD", RuleText(d),
                     plain ? "" : d.reason()});
   }
   PrintTable({"RECIPIENT", "FIELD", "CATEGORY", "DECISION", "BASIS", "REASON"}, rows);
 }
 
-// "wba-social 3 of 5 fields" for each recipient, in decision order.
+// Per recipient, in decision order: how many fields go and how many are withheld.
 std::vector<std::vector<std::string>> PerRecipient(
     const google::protobuf::RepeatedPtrField<v1::Decision>& decisions) {
   std::vector<std::vector<std::string>> rows;

@@ -50,6 +50,9 @@ int UsageError(const std::string& message);
 // "2026-10-12 08:15:00 UTC".
 std::string TimeText(const google::protobuf::Timestamp& ts);
 
+// A category as "mental_health".
+std::string CategoryText(v1::Category category);
+
 // Categories as "health,mental_health".
 std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories);
 
