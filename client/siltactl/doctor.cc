@@ -47,7 +47,6 @@ class Report {
   void Fail(std::string name, std::string detail, std::string fix) {
     checks_.push_back({std::move(name), Outcome::kFail, std::move(detail), std::move(fix)});
   }
-  size_t size() const { return checks_.size(); }
   // Whether the broker was asked (a "siltad" check exists).
   bool reached() const {
     for (const Check& c : checks_) {
@@ -364,7 +363,7 @@ int DoctorCommand::Check() {
       }
     }
   }
-  if (report.failed() && report.size() > 0 && !report.reached()) {
+  if (report.failed() && !report.reached()) {
     report.Warn("siltad", "not tried", "fix the problems above first");
   }
   report.Print(flags_->json);
