@@ -24,20 +24,30 @@ absl::Status Authenticator::Refuse(absl::StatusCode code, absl::string_view meth
                                    absl::string_view peer, absl::string_view org_id,
                                    absl::string_view reason, absl::string_view hint) const {
   const std::string correlation_id = NewCorrelationId();
-  common::Log(common::LogLevel::kWarn, "access_refused",
-              {{"method", std::string(method)},
-               {"reason", std::string(reason)},
-               {"org_id", std::string(org_id)},
-               {"peer", std::string(peer)},
-               {"code", absl::StatusCodeToString(code)},
-               {"correlation_id", correlation_id}});
-  if (audit_ != nullptr) {
-    v1::AuditEntry e = audit::NewEntry(v1::ACCESS_REFUSED, absl::Now(), org_id);
-    e.set_detail(absl::StrCat(method, " ", reason, " ", correlation_id));
-    store::AuditEntries entries = {std::move(e)};
-    if (absl::Status s = audit_->AppendAudit(&entries); !s.ok()) {
-      common::Log(common::LogLevel::kError, "audit_append_failed",
-                  {{"event", "access_refused"}, {"error", std::string(s.message())}});
+  // Every refusal is answered; a flood of them is recorded a few a second.
+  const std::optional<uint64_t> unrecorded =
+      limiter_ != nullptr ? limiter_->RecordRefusal(org_id) : std::optional<uint64_t>(0);
+  if (unrecorded.has_value()) {
+    common::Log(common::LogLevel::kWarn, "access_refused",
+                {{"method", std::string(method)},
+                 {"reason", std::string(reason)},
+                 {"org_id", std::string(org_id)},
+                 {"peer", std::string(peer)},
+                 {"code", absl::StatusCodeToString(code)},
+                 {"correlation_id", correlation_id},
+                 {"unrecorded_before", absl::StrCat(*unrecorded)}});
+    if (audit_ != nullptr) {
+      v1::AuditEntry e = audit::NewEntry(v1::ACCESS_REFUSED, absl::Now(), org_id);
+      e.set_detail(absl::StrCat(method, " ", reason, " ", correlation_id,
+                                *unrecorded > 0
+                                    ? absl::StrCat(" (after ", *unrecorded,
+                                                   " refusals not recorded one by one)")
+                                    : ""));
+      store::AuditEntries entries = {std::move(e)};
+      if (absl::Status s = audit_->AppendAudit(&entries); !s.ok()) {
+        common::Log(common::LogLevel::kError, "audit_append_failed",
+                    {{"event", "access_refused"}, {"error", std::string(s.message())}});
+      }
     }
   }
   return absl::Status(code, absl::StrCat(hint, " (correlation id ", correlation_id, ")"));
@@ -64,6 +74,12 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::AuthContext& auth_co
   if (!id.ok()) {
     return Refuse(absl::StatusCode::kUnauthenticated, method, peer, "", "malformed_spiffe_id",
                   id.status().message());
+  }
+  if (limiter_ != nullptr && !limiter_->AdmitCall(id->org_id)) {
+    return Refuse(absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "rate_limited",
+                  absl::StrCat("organisation ", id->org_id, " made more than ",
+                               limiter_->calls_per_second(),
+                               " calls per second; retry later, with backoff"));
   }
   if (id->trust_domain != trust_domain_) {
     return Refuse(absl::StatusCode::kUnauthenticated, method, peer, id->org_id,

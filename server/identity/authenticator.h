@@ -11,9 +11,13 @@
 //                      that is not in the registry
 //   PERMISSION_DENIED  the org is suspended, or none of its roles may call
 //                      the method (default deny for unknown methods)
+//   RESOURCE_EXHAUSTED the org (by its certificate's org id) is over its
+//                      calls per second (CallLimiter)
 // Every refusal writes one "access_refused" log line with the method, the
 // reason, the org id (when known), the peer address and a correlation id
-// that is also in the caller's error message.
+// that is also in the caller's error message, and an ACCESS_REFUSED audit
+// entry — with a limiter, at most a few a second per org; the next one
+// recorded says how many were not.
 //
 // Thread-safe.
 #ifndef SILTA_SERVER_IDENTITY_AUTHENTICATOR_H_
@@ -24,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/security/auth_context.h"
+#include "server/identity/call_limiter.h"
 #include "server/identity/registry.h"
 #include "server/store/store.h"
 #include "server/identity/spiffe_id.h"
@@ -42,9 +47,13 @@ class Authenticator {
   // `registry` must outlive the authenticator.
   // Refusals are logged and, if `audit` is set, appended to its audit log
   // as ACCESS_REFUSED (actor: the org the certificate names, if any).
+  // `limiter` (optional) must outlive the authenticator.
   Authenticator(const OrgRegistry* registry, std::string trust_domain,
-                store::Store* audit = nullptr)
-      : registry_(registry), trust_domain_(std::move(trust_domain)), audit_(audit) {}
+                store::Store* audit = nullptr, CallLimiter* limiter = nullptr)
+      : registry_(registry),
+        trust_domain_(std::move(trust_domain)),
+        audit_(audit),
+        limiter_(limiter) {}
 
   // Authenticates the peer of `auth_context` and authorises it for the full
   // method name `method`. `peer` is the transport address, for the log only.
@@ -69,6 +78,7 @@ class Authenticator {
   const OrgRegistry* const registry_;
   const std::string trust_domain_;
   store::Store* const audit_;
+  CallLimiter* const limiter_;
 };
 
 }  // namespace silta::identity

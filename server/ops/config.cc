@@ -88,6 +88,19 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
   if (config.limits().max_request_bytes() > kMaxMaxRequestBytes) {
     return Invalid("limits.max_request_bytes", absl::StrCat("must be at most ", kMaxMaxRequestBytes));
   }
+  const v1::Limits& limits = config.limits();
+  if (limits.calls_per_second_per_org() > kMaxCallsPerSecondPerOrg) {
+    return Invalid("limits.calls_per_second_per_org",
+                   absl::StrCat("must be at most ", kMaxCallsPerSecondPerOrg,
+                                " (0 means ", kDefaultCallsPerSecondPerOrg, ")"));
+  }
+  if (limits.call_burst_per_org() != 0 &&
+      limits.call_burst_per_org() < (limits.calls_per_second_per_org() == 0
+                                         ? kDefaultCallsPerSecondPerOrg
+                                         : limits.calls_per_second_per_org())) {
+    return Invalid("limits.call_burst_per_org",
+                   "must be at least calls_per_second_per_org (0 means twice it)");
+  }
   const v1::RoutingConfig& routing = config.routing();
   if (routing.message_ttl_seconds() != 0 &&
       (routing.message_ttl_seconds() < 60 || routing.message_ttl_seconds() > 7776000)) {
@@ -141,6 +154,12 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   if (limits->max_request_bytes() == 0) limits->set_max_request_bytes(kDefaultMaxRequestBytes);
   if (limits->max_concurrent_streams() == 0) {
     limits->set_max_concurrent_streams(kDefaultMaxConcurrentStreams);
+  }
+  if (limits->calls_per_second_per_org() == 0) {
+    limits->set_calls_per_second_per_org(kDefaultCallsPerSecondPerOrg);
+  }
+  if (limits->call_burst_per_org() == 0) {
+    limits->set_call_burst_per_org(2 * limits->calls_per_second_per_org());
   }
   if (config.shutdown_grace_seconds() == 0) {
     config.set_shutdown_grace_seconds(kDefaultShutdownGraceSeconds);

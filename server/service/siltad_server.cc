@@ -83,8 +83,13 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   SILTA_ASSIGN_OR_RETURN(self->registry_, identity::OrgRegistry::Create(self->store_.get()));
   SILTA_ASSIGN_OR_RETURN(identity::SeedResult seeded, self->registry_->ApplySeed(seed));
 
+  identity::CallLimiter::Options limits;
+  limits.calls_per_second = config.limits().calls_per_second_per_org();
+  limits.call_burst = config.limits().call_burst_per_org();
+  self->limiter_ = std::make_unique<identity::CallLimiter>(limits);
   self->authenticator_ = std::make_unique<identity::Authenticator>(
-      self->registry_.get(), config.tls().trust_domain(), self->store_.get());
+      self->registry_.get(), config.tls().trust_domain(), self->store_.get(),
+      self->limiter_.get());
   self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
   self->org_service_ = std::make_unique<OrgService>(self->authenticator_.get(),
                                                     self->org_admin_.get(), self->registry_.get());

@@ -84,6 +84,7 @@ class SiltadServer {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<identity::OrgRegistry> registry_;
   std::unique_ptr<consent::PolicyHolder> policy_;
+  std::unique_ptr<identity::CallLimiter> limiter_;
   std::unique_ptr<identity::Authenticator> authenticator_;
   std::unique_ptr<identity::OrgAdmin> org_admin_;
   std::unique_ptr<OrgService> org_service_;

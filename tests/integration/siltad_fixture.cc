@@ -46,7 +46,12 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
       "pepper_file: \"pepper\"\n"
       "audit { log_key_file: \"", PkiPath("audit/log-key.pem"), "\" tree_head_interval_seconds: 1 }\n"
       "metrics { listen_address: \"127.0.0.1:0\" }\n"
-      "limits { max_request_bytes: ", setup.max_request_bytes, " }\n"
+      "limits { max_request_bytes: ", setup.max_request_bytes,
+      setup.calls_per_second_per_org == 0
+          ? ""
+          : absl::StrCat(" calls_per_second_per_org: ", setup.calls_per_second_per_org,
+                         " call_burst_per_org: ", setup.calls_per_second_per_org),
+      " }\n"
       "shutdown_grace_seconds: 2\n", setup.extra_config);
   const std::string path = setup.dir + "/siltad.textproto";
   WriteTextFile(path, config);

@@ -87,7 +87,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "audit.log_key_file"},
         BadConfigCase{"PublicMetrics", [](v1::SiltadConfig* c) { c->mutable_metrics()->set_listen_address("0.0.0.0:9464"); }, "metrics.listen_address"},
         BadConfigCase{"HugeRequests", [](v1::SiltadConfig* c) { c->mutable_limits()->set_max_request_bytes(kMaxMaxRequestBytes + 1); }, "limits.max_request_bytes"},
-        BadConfigCase{"LongGrace", [](v1::SiltadConfig* c) { c->set_shutdown_grace_seconds(301); }, "shutdown_grace_seconds"}),
+        BadConfigCase{"LongGrace", [](v1::SiltadConfig* c) { c->set_shutdown_grace_seconds(301); }, "shutdown_grace_seconds"},
+        BadConfigCase{"HugeCallRate", [](v1::SiltadConfig* c) { c->mutable_limits()->set_calls_per_second_per_org(kMaxCallsPerSecondPerOrg + 1); }, "limits.calls_per_second_per_org"},
+        BadConfigCase{"BurstBelowRate", [](v1::SiltadConfig* c) { c->mutable_limits()->set_calls_per_second_per_org(50); c->mutable_limits()->set_call_burst_per_org(49); }, "limits.call_burst_per_org"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(LoopbackTest, RecognisesLoopbackHosts) {
@@ -110,6 +112,8 @@ TEST(LoadConfigTest, ResolvesRelativePathsAndFillsDefaults) {
   EXPECT_EQ(config->tls().cert_file(), dir + "server.pem");
   EXPECT_EQ(config->store().sqlite().path(), dir + "data/silta.db");
   EXPECT_EQ(config->limits().max_request_bytes(), kDefaultMaxRequestBytes);
+  EXPECT_EQ(config->limits().calls_per_second_per_org(), kDefaultCallsPerSecondPerOrg);
+  EXPECT_EQ(config->limits().call_burst_per_org(), 2 * kDefaultCallsPerSecondPerOrg);
   EXPECT_EQ(config->tls().refresh_interval_seconds(), 10u);
   EXPECT_EQ(config->shutdown_grace_seconds(), kDefaultShutdownGraceSeconds);
 }

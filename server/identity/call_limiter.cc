@@ -1,0 +1,38 @@
+#include "server/identity/call_limiter.h"
+
+#include <algorithm>
+
+namespace silta::identity {
+
+bool CallLimiter::Take(Bucket& bucket, double per_second, double burst, absl::Time now) {
+  const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - bucket.updated));
+  bucket.tokens = std::min(burst, bucket.tokens + elapsed * per_second);
+  bucket.updated = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+bool CallLimiter::AdmitCall(absl::string_view org_id) {
+  const absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = calls_.try_emplace(org_id, Bucket{options_.call_burst, now});
+  return Take(it->second, options_.calls_per_second, options_.call_burst, now);
+}
+
+std::optional<uint64_t> CallLimiter::RecordRefusal(absl::string_view org_id) {
+  const absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = refusals_.try_emplace(org_id, Bucket{options_.recorded_refusal_burst, now});
+  uint64_t& unrecorded = unrecorded_[org_id];
+  if (!Take(it->second, options_.recorded_refusals_per_second, options_.recorded_refusal_burst,
+            now)) {
+    ++unrecorded;
+    return std::nullopt;
+  }
+  const uint64_t skipped = unrecorded;
+  unrecorded = 0;
+  return skipped;
+}
+
+}  // namespace silta::identity

@@ -1,0 +1,79 @@
+// File: server/identity/call_limiter.h
+//
+// Per-organisation limits on what calls may cost the broker: a token bucket
+// of calls per organisation (limits.calls_per_second_per_org and
+// call_burst_per_org), and a smaller one for how many of its refused calls
+// are written to the audit log one by one, so that a client hammering with
+// a suspended or wrong-role certificate cannot flood the evidence. The
+// refusals in between are counted, and the next recorded one says how many.
+//
+// Keys are the org ids of verified certificates (registered or not); "" is
+// one shared key for certificates without a usable SPIFFE id.
+//
+// Example:
+//   CallLimiter limiter({.calls_per_second = 1000, .call_burst = 2000});
+//   if (!limiter.AdmitCall(org_id)) return RESOURCE_EXHAUSTED;
+//   if (std::optional<uint64_t> skipped = limiter.RecordRefusal(org_id)) {
+//     // audit this refusal, noting *skipped unrecorded ones before it
+//   }
+//
+// Thread-safe.
+#ifndef SILTA_SERVER_IDENTITY_CALL_LIMITER_H_
+#define SILTA_SERVER_IDENTITY_CALL_LIMITER_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace silta::identity {
+
+class CallLimiter {
+ public:
+  struct Options {
+    double calls_per_second = 1000;
+    double call_burst = 2000;
+    double recorded_refusals_per_second = 5;
+    double recorded_refusal_burst = 10;
+  };
+  using Clock = std::function<absl::Time()>;
+
+  explicit CallLimiter(Options options, Clock clock = [] { return absl::Now(); })
+      : options_(options), clock_(std::move(clock)) {}
+
+  // Takes one call from `org_id`'s bucket; false if it is empty.
+  bool AdmitCall(absl::string_view org_id);
+
+  // For a refused call of `org_id`: the number of its refusals that were
+  // not recorded since the last recorded one if this one is to be recorded
+  // (audited and logged), or nullopt if it is only counted.
+  std::optional<uint64_t> RecordRefusal(absl::string_view org_id);
+
+  double calls_per_second() const { return options_.calls_per_second; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    absl::Time updated;
+  };
+  // Refills `bucket` for the time since its last use and takes one token.
+  static bool Take(Bucket& bucket, double per_second, double burst, absl::Time now);
+
+  const Options options_;
+  const Clock clock_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> calls_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Bucket> refusals_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> unrecorded_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace silta::identity
+
+#endif  // SILTA_SERVER_IDENTITY_CALL_LIMITER_H_
