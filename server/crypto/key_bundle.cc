@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <memory>
 #include <vector>
@@ -11,7 +10,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
-#include "server/crypto/certificate.h"
 #include "server/crypto/openssl_util.h"
 #include "server/crypto/primitives.h"
 #include "server/crypto/wire_format.h"
@@ -25,10 +23,6 @@ using internal::BioPtr;
 using internal::ParseCertificates;
 using internal::X509Ptr;
 
-struct GeneralNamesDeleter {
-  void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
-};
-
 absl::Status Invalid(absl::string_view what) {
   ERR_clear_error();
   return absl::InvalidArgumentError(absl::StrCat("key bundle: ", what));
@@ -41,22 +35,11 @@ const EVP_MD* DigestFor(EVP_PKEY* key) {
 
 bool HasSpiffeIdForOrg(X509* leaf, absl::string_view trust_domain, absl::string_view org_id) {
   const std::string prefix = absl::StrCat("spiffe://", trust_domain, "/org/", org_id, "/sys/");
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
-  if (!names) return false;
-  int uris = 0;
-  bool match = false;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name->type != GEN_URI) continue;
-    ++uris;
-    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
-    const absl::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                                 ASN1_STRING_length(uri));
-    match = absl::StartsWith(text, prefix) && text.size() > prefix.size() &&
-            text.find('/', prefix.size()) == absl::string_view::npos;
-  }
-  return uris == 1 && match;
+  const std::vector<std::string> uris = internal::UriSans(leaf);
+  if (uris.size() != 1) return false;
+  const std::string& uri = uris[0];
+  return absl::StartsWith(uri, prefix) && uri.size() > prefix.size() &&
+         uri.find('/', prefix.size()) == std::string::npos;
 }
 
 }  // namespace
@@ -115,8 +98,9 @@ absl::Status VerifyKeyBundle(const v1::KeyBundle& bundle, absl::string_view ca_p
   if (now < not_before || now >= not_after) return Invalid("not valid at this time");
   std::vector<X509Ptr> chain = ParseCertificates(bundle.certificate_chain_pem());
   if (chain.empty()) return Invalid("certificate_chain_pem holds no certificate");
-  if (const absl::Status chained =
-          VerifyClientCertificateChain(bundle.certificate_chain_pem(), ca_pem, now);
+  std::vector<X509Ptr> roots = ParseCertificates(ca_pem);
+  if (roots.empty()) return Invalid("no trust-domain CA certificate to verify against");
+  if (const absl::Status chained = internal::VerifyClientChain(chain, roots, now);
       !chained.ok()) {
     return Invalid(absl::StrCat("certificate does not verify to the trust-domain CA: ",
                                 chained.message()));

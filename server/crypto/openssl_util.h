@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace silta::crypto::internal {
 
@@ -58,6 +59,14 @@ BioPtr MemBio(absl::string_view bytes);
 
 // Every PEM certificate in `pem`, in order (none if there is none).
 std::vector<X509Ptr> ParseCertificates(absl::string_view pem);
+
+// The URI subject alternative names of `cert`, in order.
+std::vector<std::string> UriSans(X509* cert);
+
+// Verifies `chain` (leaf first, non-empty) to `roots` for TLS client
+// authentication at `now`. INVALID_ARGUMENT with OpenSSL's reason.
+absl::Status VerifyClientChain(const std::vector<X509Ptr>& chain,
+                               const std::vector<X509Ptr>& roots, absl::Time now);
 
 // INTERNAL "<what>: <OpenSSL error queue>"; clears the queue.
 absl::Status OpenSslError(absl::string_view what);
