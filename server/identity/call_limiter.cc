@@ -1,6 +1,7 @@
 #include "server/identity/call_limiter.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace silta::identity {
 
@@ -16,23 +17,20 @@ bool CallLimiter::Take(Bucket& bucket, double per_second, double burst, absl::Ti
 bool CallLimiter::AdmitCall(absl::string_view org_id) {
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = calls_.try_emplace(org_id, Bucket{options_.call_burst, now});
-  return Take(it->second, options_.calls_per_second, options_.call_burst, now);
+  Bucket& bucket = calls_.try_emplace(org_id, Bucket{options_.call_burst, now}).first->second;
+  return Take(bucket, options_.calls_per_second, options_.call_burst, now);
 }
 
 std::optional<uint64_t> CallLimiter::RecordRefusal(absl::string_view org_id) {
   const absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = refusals_.try_emplace(org_id, Bucket{options_.recorded_refusal_burst, now});
-  uint64_t& unrecorded = unrecorded_[org_id];
-  if (!Take(it->second, options_.recorded_refusals_per_second, options_.recorded_refusal_burst,
-            now)) {
-    ++unrecorded;
+  Bucket& bucket =
+      refusals_.try_emplace(org_id, Bucket{options_.recorded_refusal_burst, now}).first->second;
+  if (!Take(bucket, options_.recorded_refusals_per_second, options_.recorded_refusal_burst, now)) {
+    ++bucket.unrecorded;
     return std::nullopt;
   }
-  const uint64_t skipped = unrecorded;
-  unrecorded = 0;
-  return skipped;
+  return std::exchange(bucket.unrecorded, 0);
 }
 
 }  // namespace silta::identity

@@ -62,6 +62,7 @@ class CallLimiter {
   struct Bucket {
     double tokens;
     absl::Time updated;
+    uint64_t unrecorded = 0;  // refusals counted but not recorded since the last recorded one
   };
   // Refills `bucket` for the time since its last use and takes one token.
   static bool Take(Bucket& bucket, double per_second, double burst, absl::Time now);
@@ -71,7 +72,6 @@ class CallLimiter {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Bucket> refusals_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint64_t> unrecorded_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace silta::identity
