@@ -41,22 +41,18 @@ trap cleanup EXIT
 if [ -t 1 ]; then BOLD=$'\033[1m'; DIM=$'\033[2m'; OFF=$'\033[0m'; else BOLD= DIM= OFF=; fi
 chapter() { printf '\n%s════ %s ════%s\n' "$BOLD" "$*" "$OFF"; }
 say() { printf '\n%s\n' "$*" | fold -s -w 100; }
-# as ORG [siltactl args...]: run siltactl as that organisation, showing the command.
-as() {
-  local org=$1
-  shift
-  printf '%s[%s]$ siltactl %s%s\n' "$DIM" "$org" "$*" "$OFF"
-  "$SILTACTL" --address "127.0.0.1:$PORT" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/orgs/$org.pem" --key "$CERTS/orgs/$org.key" --keys-dir "$WORK/keys/$org" \
-    "$@" 2>&1 | sed 's/^/    /'
-  return "${PIPESTATUS[0]}"
-}
-# quiet ORG [args...]: the same without showing it (for ids the story needs).
+# quiet ORG [siltactl args...]: run siltactl as that organisation.
 quiet() {
   local org=$1
   shift
   "$SILTACTL" --address "127.0.0.1:$PORT" --ca "$CERTS/ca.pem" \
     --cert "$CERTS/orgs/$org.pem" --key "$CERTS/orgs/$org.key" --keys-dir "$WORK/keys/$org" "$@"
+}
+# as ORG [args...]: the same, showing the command and its indented output.
+as() {
+  printf '%s[%s]$ siltactl %s%s\n' "$DIM" "$1" "${*:2}" "$OFF"
+  quiet "$@" 2>&1 | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
 }
 # json_field NAME: the first "NAME":"value" of the JSON on stdin.
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
@@ -157,11 +153,10 @@ printf '%s\n' "$ADULT" | as wba-registrar consent record --grantor SUBJECT --pur
   --category service_plan --category free_text --to asenne-ry --evidence form-O7 --valid-days 365 \
   --worker registrar-1 >/dev/null
 for org in wba-social wba-psychiatry hml-youth police-hame rise-probation; do
-  printf '%s\n' "$ADULT" | "$SILTACTL" --address "127.0.0.1:$PORT" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/orgs/wba-registrar.pem" --key "$CERTS/orgs/wba-registrar.key" \
-    consent record --grantor SUBJECT --purpose network_meeting --purpose follow_up \
-    --category meeting_logistics --category service_plan --category free_text --to "$org" \
-    --evidence form-O7 --valid-days 365 --worker registrar-1 >/dev/null
+  printf '%s\n' "$ADULT" | quiet wba-registrar consent record --grantor SUBJECT \
+    --purpose network_meeting --purpose follow_up --category meeting_logistics \
+    --category service_plan --category free_text --to "$org" --evidence form-O7 \
+    --valid-days 365 --worker registrar-1 >/dev/null
 done
 echo "    (the registrar recorded his consents for asenne-ry and five services)"
 cat > "$WORK/release-referral.textproto" <<'EOF'
