@@ -1,5 +1,7 @@
 #include "server/crypto/hpke.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/crypto/random.h"
 
@@ -33,7 +35,13 @@ std::string HpkeSuiteId(Aead aead) {
 // LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" || suite_id || label || ikm)
 absl::StatusOr<SecretData> LabeledExtract(absl::string_view suite_id, absl::string_view salt,
                                           absl::string_view label, absl::string_view ikm) {
-  return HkdfExtract(salt, SecretData::FromString(absl::StrCat(kVersionLabel, suite_id, label, ikm)));
+  // ikm is the DH value or the PSK: the labeled input is key material too,
+  // so it is assembled in SecretData, never in a std::string.
+  const std::string prefix = absl::StrCat(kVersionLabel, suite_id, label);
+  SecretData labeled(prefix.size() + ikm.size());
+  std::copy(prefix.begin(), prefix.end(), labeled.data());
+  std::copy(ikm.begin(), ikm.end(), labeled.data() + prefix.size());
+  return HkdfExtract(salt, labeled);
 }
 
 // LabeledExpand(prk, label, info, L) = Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L)

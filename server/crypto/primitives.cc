@@ -1,9 +1,13 @@
 #include "server/crypto/primitives.h"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+
+#include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "server/crypto/openssl_util.h"
@@ -155,13 +159,13 @@ absl::StatusOr<std::string> AeadSeal(Aead aead, const SecretData& key, absl::str
   return out;
 }
 
-absl::StatusOr<std::string> AeadOpen(Aead aead, const SecretData& key, absl::string_view nonce,
-                                     absl::string_view aad, absl::string_view ciphertext) {
-  if (absl::Status s = CheckAeadInputs(aead, key, nonce); !s.ok()) return s;
-  if (ciphertext.size() < kAeadTagSize) {
-    return absl::InvalidArgumentError("authentication failed: ciphertext shorter than the tag");
-  }
-  const size_t body = ciphertext.size() - kAeadTagSize;
+namespace {
+
+// Decrypts into `out` (ciphertext.size() - kAeadTagSize bytes, sized by the
+// caller); wipes it when the tag does not verify.
+absl::Status AeadOpenInto(Aead aead, const SecretData& key, absl::string_view nonce,
+                          absl::string_view aad, absl::string_view ciphertext, uint8_t* o,
+                          size_t body) {
   internal::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   if (!ctx || EVP_DecryptInit_ex(ctx.get(), CipherFor(aead), nullptr, nullptr, nullptr) != 1 ||
@@ -171,11 +175,10 @@ absl::StatusOr<std::string> AeadOpen(Aead aead, const SecretData& key, absl::str
        EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) != 1)) {
     return OpenSslError("AEAD open setup");
   }
-  std::string out(body, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
   int written = 0;
   if (body > 0 &&
       EVP_DecryptUpdate(ctx.get(), o, &written, Bytes(ciphertext), static_cast<int>(body)) != 1) {
+    OPENSSL_cleanse(o, body);
     return OpenSslError("AEAD open");
   }
   std::string tag(ciphertext.substr(body));
@@ -183,9 +186,40 @@ absl::StatusOr<std::string> AeadOpen(Aead aead, const SecretData& key, absl::str
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kAeadTagSize, tag.data()) != 1 ||
       EVP_DecryptFinal_ex(ctx.get(), o + written, &final_len) != 1) {
     ERR_clear_error();
-    OPENSSL_cleanse(out.data(), out.size());
+    OPENSSL_cleanse(o, body);
     return absl::InvalidArgumentError("authentication failed: AEAD tag does not verify");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAeadOpenInputs(Aead aead, const SecretData& key, absl::string_view nonce,
+                                 absl::string_view ciphertext) {
+  if (absl::Status s = CheckAeadInputs(aead, key, nonce); !s.ok()) return s;
+  if (ciphertext.size() < kAeadTagSize) {
+    return absl::InvalidArgumentError("authentication failed: ciphertext shorter than the tag");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> AeadOpen(Aead aead, const SecretData& key, absl::string_view nonce,
+                                     absl::string_view aad, absl::string_view ciphertext) {
+  if (absl::Status s = CheckAeadOpenInputs(aead, key, nonce, ciphertext); !s.ok()) return s;
+  std::string out(ciphertext.size() - kAeadTagSize, '\0');
+  absl::Status opened = AeadOpenInto(aead, key, nonce, aad, ciphertext,
+                                     reinterpret_cast<uint8_t*>(out.data()), out.size());
+  if (!opened.ok()) return opened;
+  return out;
+}
+
+absl::StatusOr<SecretData> AeadOpenSecret(Aead aead, const SecretData& key,
+                                          absl::string_view nonce, absl::string_view aad,
+                                          absl::string_view ciphertext) {
+  if (absl::Status s = CheckAeadOpenInputs(aead, key, nonce, ciphertext); !s.ok()) return s;
+  SecretData out(ciphertext.size() - kAeadTagSize);
+  absl::Status opened = AeadOpenInto(aead, key, nonce, aad, ciphertext, out.data(), out.size());
+  if (!opened.ok()) return opened;
   return out;
 }
 
@@ -306,6 +340,110 @@ absl::StatusOr<std::string> Ed25519PublicKeyFromPem(absl::string_view pem) {
   absl::StatusOr<internal::PkeyPtr> pkey = ReadEd25519Pem(pem, false);
   if (!pkey.ok()) return pkey.status();
   return RawPublicKey(pkey->get());
+}
+
+namespace {
+
+struct BnDeleter {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+struct BnCtxDeleter {
+  void operator()(BN_CTX* c) const { BN_CTX_free(c); }
+};
+using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
+
+// Little-endian 32 bytes with the top bit cleared, as a BIGNUM.
+BnPtr LittleEndian255(absl::string_view bytes) {
+  unsigned char le[32];
+  std::memcpy(le, bytes.data(), 32);
+  le[31] &= 0x7f;
+  return BnPtr(BN_lebin2bn(le, 32, nullptr));
+}
+
+BnPtr FromDecimal(const char* text) {
+  BIGNUM* b = nullptr;
+  BN_dec2bn(&b, text);
+  return BnPtr(b);
+}
+
+// p = 2^255 - 19.
+constexpr const char* kP =
+    "57896044618658097711785492504343953926634992332820282019728792003956564819949";
+// d = -121665/121666 mod p (RFC 8032 §5.1).
+constexpr const char* kD =
+    "37095705934669439343138083508754565189542113879843219016388785533085940283555";
+// The y coordinate of the Ed25519 points of order 8 (the other is p - y).
+constexpr const char* kOrder8Y =
+    "2707385501144840649318225287225658788936804267575313519463743609750303402022";
+
+}  // namespace
+
+absl::Status CheckEd25519PublicKey(absl::string_view public_key) {
+  if (public_key.size() != kEd25519KeySize) {
+    return absl::InvalidArgumentError("Ed25519 public key must be 32 bytes");
+  }
+  const bool sign = (static_cast<uint8_t>(public_key[31]) & 0x80) != 0;
+  std::unique_ptr<BN_CTX, BnCtxDeleter> ctx(BN_CTX_new());
+  BnPtr p = FromDecimal(kP), d = FromDecimal(kD), y8 = FromDecimal(kOrder8Y);
+  BnPtr y = LittleEndian255(public_key);
+  BnPtr one(BN_new()), y2(BN_new()), u(BN_new()), v(BN_new()), v_inv(BN_new()), x2(BN_new()),
+      exponent(BN_new()), legendre(BN_new()), minus(BN_new());
+  if (!ctx || !p || !d || !y8 || !y || !one || !y2 || !u || !v || !x2 || !exponent || !legendre ||
+      !minus || !v_inv) {
+    return OpenSslError("Ed25519 public key check");
+  }
+  if (BN_cmp(y.get(), p.get()) >= 0) {
+    return absl::InvalidArgumentError("Ed25519 public key is not canonical (y >= p)");
+  }
+  // Small order: y in {0, 1, p-1, y8, p-y8}.
+  BN_one(one.get());
+  bool small = BN_is_zero(y.get()) || BN_is_one(y.get());
+  BN_sub(minus.get(), p.get(), one.get());
+  small = small || BN_cmp(y.get(), minus.get()) == 0 || BN_cmp(y.get(), y8.get()) == 0;
+  BN_sub(minus.get(), p.get(), y8.get());
+  small = small || BN_cmp(y.get(), minus.get()) == 0;
+  if (small) return absl::InvalidArgumentError("Ed25519 public key has small order");
+  // On the curve: x^2 = (y^2 - 1) / (d y^2 + 1) must be a square mod p.
+  if (BN_mod_sqr(y2.get(), y.get(), p.get(), ctx.get()) != 1 ||
+      BN_mod_sub(u.get(), y2.get(), one.get(), p.get(), ctx.get()) != 1 ||
+      BN_mod_mul(v.get(), d.get(), y2.get(), p.get(), ctx.get()) != 1 ||
+      BN_mod_add(v.get(), v.get(), one.get(), p.get(), ctx.get()) != 1 ||
+      BN_mod_inverse(v_inv.get(), v.get(), p.get(), ctx.get()) == nullptr ||
+      BN_mod_mul(x2.get(), u.get(), v_inv.get(), p.get(), ctx.get()) != 1 ||
+      BN_sub(exponent.get(), p.get(), one.get()) != 1 || BN_rshift1(exponent.get(), exponent.get()) != 1 ||
+      BN_mod_exp(legendre.get(), x2.get(), exponent.get(), p.get(), ctx.get()) != 1) {
+    return OpenSslError("Ed25519 public key check");
+  }
+  if (BN_is_zero(x2.get())) {
+    if (sign) return absl::InvalidArgumentError("Ed25519 public key is not canonical (x = 0, sign 1)");
+  } else if (!BN_is_one(legendre.get())) {
+    return absl::InvalidArgumentError("Ed25519 public key is not a point on the curve");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckX25519PublicKey(absl::string_view public_key) {
+  if (public_key.size() != kX25519KeySize) {
+    return absl::InvalidArgumentError("X25519 public key must be 32 bytes");
+  }
+  if ((static_cast<uint8_t>(public_key[31]) & 0x80) != 0) {
+    return absl::InvalidArgumentError("X25519 public key is not canonical (top bit set)");
+  }
+  BnPtr p = FromDecimal(kP);
+  BnPtr u = LittleEndian255(public_key);
+  if (!p || !u) return OpenSslError("X25519 public key check");
+  if (BN_cmp(u.get(), p.get()) >= 0) {
+    return absl::InvalidArgumentError("X25519 public key is not canonical (u >= p)");
+  }
+  // Every clamped scalar is a multiple of 8, so it sends exactly the points
+  // of order dividing 8 to the all-zero value that X25519() refuses.
+  static constexpr std::array<uint8_t, kX25519KeySize> kProbe = {
+      0x48, 0x6f, 0x77, 0x20, 0x6c, 0x6f, 0x77, 0x20, 0x69, 0x73, 0x20,
+      0x74, 0x68, 0x65, 0x20, 0x6f, 0x72, 0x64, 0x65, 0x72, 0x3f, 0x20,
+      0x53, 0x69, 0x6c, 0x74, 0x61, 0x20, 0x6b, 0x65, 0x79, 0x21};
+  absl::StatusOr<SecretData> shared = X25519(SecretData(absl::MakeConstSpan(kProbe)), public_key);
+  if (!shared.ok()) return absl::InvalidArgumentError("X25519 public key has low order");
+  return absl::OkStatus();
 }
 
 }  // namespace silta::crypto

@@ -50,6 +50,12 @@ absl::StatusOr<std::string> AeadSeal(Aead aead, const SecretData& key, absl::str
 absl::StatusOr<std::string> AeadOpen(Aead aead, const SecretData& key, absl::string_view nonce,
                                      absl::string_view aad, absl::string_view ciphertext);
 
+// Like AeadOpen, for plaintexts that are key material (wrapped field keys):
+// the result never sits in a std::string.
+absl::StatusOr<SecretData> AeadOpenSecret(Aead aead, const SecretData& key,
+                                          absl::string_view nonce, absl::string_view aad,
+                                          absl::string_view ciphertext);
+
 // An X25519 or Ed25519 key pair.
 struct KeyPair {
   SecretData private_key;  // 32 bytes
@@ -67,6 +73,16 @@ absl::StatusOr<std::string> Ed25519Sign(const SecretData& private_key, absl::str
 // OK if `signature` is valid for `message` under `public_key`.
 absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view message,
                            absl::string_view signature);
+// OK if `public_key` is a canonical encoding of an Ed25519 point on the
+// curve that is not of small order (order 1, 2, 4 or 8); INVALID_ARGUMENT
+// saying which otherwise. Key bundles are checked with it at publication
+// and by every SDK before they are trusted.
+absl::Status CheckEd25519PublicKey(absl::string_view public_key);
+// OK if `public_key` is a canonical X25519 u-coordinate (top bit clear,
+// below 2^255 - 19) of a point that is not of low order; INVALID_ARGUMENT
+// otherwise. No one could send to a bundle carrying such a key.
+absl::Status CheckX25519PublicKey(absl::string_view public_key);
+
 // The raw 32-byte key of an Ed25519 private key in PEM (PKCS#8, as written
 // by `openssl genpkey -algorithm ed25519`). INVALID_ARGUMENT otherwise.
 absl::StatusOr<SecretData> Ed25519PrivateKeyFromPem(absl::string_view pem);

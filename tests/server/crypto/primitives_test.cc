@@ -1,6 +1,9 @@
 #include "server/crypto/primitives.h"
 #include "server/crypto/random.h"
 
+#include <type_traits>
+
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -71,6 +74,94 @@ TEST(X25519Test, RejectsLowOrderPointAndWrongSizes) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(X25519(pair->private_key, std::string(31, 'a')),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
+}
+
+// ---- Public key checks (issue #11 items 6 and 10) ----
+
+std::string FromHex(absl::string_view hex) { return absl::HexStringToBytes(hex); }
+
+TEST(Ed25519KeyCheckTest, AcceptsEveryRfc8032KeyAndFreshKeys) {
+  const auto file = LoadVectors("ed25519_rfc8032.json");
+  for (const auto& v : file.fields().at("vectors").list_value().values()) {
+    EXPECT_THAT(CheckEd25519PublicKey(Hex(v.struct_value(), "public_key")), IsOk());
+  }
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_THAT(CheckEd25519PublicKey(GenerateEd25519KeyPair()->public_key), IsOk());
+  }
+}
+
+TEST(Ed25519KeyCheckTest, RefusesEverySmallOrderPoint) {
+  // The points of order 1, 2, 4 and 8 (y = 1, -1, 0 with either sign, and
+  // the two order-8 y values with either sign of x).
+  for (const char* hex : {
+           "0100000000000000000000000000000000000000000000000000000000000000",
+           "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+           "0000000000000000000000000000000000000000000000000000000000000000",
+           "0000000000000000000000000000000000000000000000000000000000000080",
+           "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+           "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+           "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+           "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"}) {
+    EXPECT_THAT(CheckEd25519PublicKey(FromHex(hex)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("small order")))
+        << hex;
+  }
+}
+
+TEST(Ed25519KeyCheckTest, RefusesNonCanonicalAndOffCurveEncodings) {
+  // y = p (that is, 0) and y = p + 1 (1): encodings at or above p.
+  EXPECT_THAT(CheckEd25519PublicKey(
+                  FromHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not canonical")));
+  EXPECT_THAT(CheckEd25519PublicKey(
+                  FromHex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not canonical")));
+  // y = 2 has no x on the curve.
+  EXPECT_THAT(CheckEd25519PublicKey(
+                  FromHex("0200000000000000000000000000000000000000000000000000000000000000")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a point on the curve")));
+  EXPECT_THAT(CheckEd25519PublicKey(std::string(31, 'a')),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
+}
+
+TEST(X25519KeyCheckTest, AcceptsRfc7748KeysAndRefusesLowOrderOrNonCanonicalOnes) {
+  const auto file = LoadVectors("x25519_rfc7748.json");
+  const auto& dh = file.fields().at("diffie_hellman_6_1").struct_value();
+  EXPECT_THAT(CheckX25519PublicKey(Hex(dh, "alice_public")), IsOk());
+  EXPECT_THAT(CheckX25519PublicKey(Hex(dh, "bob_public")), IsOk());
+  for (const char* hex : {
+           "0000000000000000000000000000000000000000000000000000000000000000",  // u = 0
+           "0100000000000000000000000000000000000000000000000000000000000000",  // u = 1
+           "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // u = p - 1
+           "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
+           "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"}) {  // order 8
+    EXPECT_THAT(CheckX25519PublicKey(FromHex(hex)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("low order")))
+        << hex;
+  }
+  EXPECT_THAT(CheckX25519PublicKey(
+                  FromHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not canonical")));
+  EXPECT_THAT(CheckX25519PublicKey(
+                  FromHex("0900000000000000000000000000000000000000000000000000000000000080")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not canonical")));
+}
+
+TEST(AeadTest, KeyMaterialOpensIntoSecretData) {
+  // Item 8: unwrapped field keys never sit in a std::string.
+  static_assert(std::is_same_v<decltype(AeadOpenSecret(Aead::kAes256Gcm, SecretData(), "", "", "")),
+                               absl::StatusOr<SecretData>>);
+  const SecretData key(std::vector<uint8_t>(32, 7));
+  const std::string nonce(12, 'n');
+  const SecretData field_key(std::vector<uint8_t>(32, 9));
+  const std::string wrapped = *AeadSeal(Aead::kAes256Gcm, key, nonce, "aad", View(field_key));
+  auto opened = AeadOpenSecret(Aead::kAes256Gcm, key, nonce, "aad", wrapped);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_TRUE(opened->Equals(field_key));
+  std::string flipped = wrapped;
+  flipped[0] ^= 1;
+  EXPECT_THAT(AeadOpenSecret(Aead::kAes256Gcm, key, nonce, "aad", flipped),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("authentication failed")));
 }
 
 // ---- Ed25519, RFC 8032 §7.1 ----
