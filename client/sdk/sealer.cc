@@ -1,5 +1,6 @@
 #include "client/sdk/sealer.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
@@ -72,6 +73,26 @@ absl::StatusOr<std::vector<PlainField>> SplitPayload(const google::protobuf::Mes
   return fields;
 }
 
+// Whether `message` or any message inside it has fields its schema does not
+// know: a part must say only what its path names.
+bool HasUnknownFields(const google::protobuf::Message& message) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (!reflection->GetUnknownFields(message).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> set;
+  reflection->ListFields(message, &set);
+  for (const google::protobuf::FieldDescriptor* f : set) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, f); ++i) {
+        if (HasUnknownFields(reflection->GetRepeatedMessage(message, f, i))) return true;
+      }
+    } else if (HasUnknownFields(reflection->GetMessage(message, f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 RandomSource& SystemRandom() {
@@ -119,6 +140,7 @@ absl::StatusOr<v1::SealedMessage> SealPayload(const google::protobuf::Message& p
     sealed->set_category(f.category);
     sealed->set_ciphertext(nonce + ct);
     sealed->set_commitment_salt(salt);
+    sealed->set_key_commitment(crypto::KeyCommitment(key));
     field_keys.push_back(std::move(key));
   }
 
@@ -173,6 +195,14 @@ absl::StatusOr<OpenedMessage> OpenMessage(const v1::SealedMessage& message,
     return absl::InvalidArgumentError(absl::StrCat("message carries ", header.payload_type(),
                                                    ", not ", payload->GetDescriptor()->full_name()));
   }
+  // The broker may hand any org an authentic header of someone else's
+  // message: only the signed recipients may open it.
+  if (std::find(header.recipient_org_ids().begin(), header.recipient_org_ids().end(), me.org_id) ==
+      header.recipient_org_ids().end()) {
+    return absl::PermissionDeniedError(absl::StrCat("message ", header.message_id(),
+                                                    " is not addressed to ", me.org_id,
+                                                    "; refusing to open it"));
+  }
   SILTA_ASSIGN_OR_RETURN(std::string manifest,
                          crypto::ManifestBytes(header, message.fields(),
                                                message.withheld_commitments()));
@@ -212,11 +242,16 @@ absl::StatusOr<OpenedMessage> OpenMessage(const v1::SealedMessage& message,
                                                              crypto::kFieldKeySize));
     const absl::string_view wk = wrapped->wrapped_key();
     SILTA_ASSIGN_OR_RETURN(
-        std::string field_key,
-        crypto::AeadOpen(kFieldAead, wrap_key, wk.substr(0, crypto::kAeadNonceSize),
-                         crypto::WrapAad(header.message_id(), field.path()),
-                         wk.substr(crypto::kAeadNonceSize)));
-    const SecretData key = SecretData::FromString(field_key);
+        const SecretData key,
+        crypto::AeadOpenSecret(kFieldAead, wrap_key, wk.substr(0, crypto::kAeadNonceSize),
+                               crypto::WrapAad(header.message_id(), field.path()),
+                               wk.substr(crypto::kAeadNonceSize)));
+    // The signed commitment names one key: another one, wrapped for us by a
+    // sender who shows others a different text, is refused.
+    if (crypto::KeyCommitment(key) != field.key_commitment()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "authentication failed: field ", field.path(), " key does not match its commitment"));
+    }
     const absl::string_view ct = field.ciphertext();
     SILTA_ASSIGN_OR_RETURN(
         std::string plaintext,
@@ -239,6 +274,10 @@ absl::StatusOr<OpenedMessage> OpenMessage(const v1::SealedMessage& message,
     std::unique_ptr<google::protobuf::Message> part(payload->New());
     if (!part->ParseFromString(plaintext)) {
       return absl::InvalidArgumentError(absl::StrCat("field ", field.path(), " does not parse"));
+    }
+    if (HasUnknownFields(*part)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field ", field.path(), " carries fields unknown to ", header.payload_type()));
     }
     std::vector<const google::protobuf::FieldDescriptor*> set;
     part->GetReflection()->ListFields(*part, &set);

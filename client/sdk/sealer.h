@@ -93,8 +93,12 @@ struct OpenedMessage {
 
 // Verifies and opens a message delivered to `me`. `payload` must be of the
 // header's payload type; it is cleared and filled with the fields `me` may
-// read. INVALID_ARGUMENT "authentication failed ..." if the signature, a
-// commitment, a wrapped key or a ciphertext does not verify.
+// read. PERMISSION_DENIED if `me` is not among the signed recipients;
+// INVALID_ARGUMENT "authentication failed ..." if the signature, a
+// commitment, a wrapped key, a key commitment or a ciphertext does not
+// verify, and INVALID_ARGUMENT if a part carries other or unknown fields.
+// The caller checks that `sender_signing_public_key` is the sender's: it
+// comes from the bundle of header.sender_org_id (SiltaClient::Open does).
 absl::StatusOr<OpenedMessage> OpenMessage(const v1::SealedMessage& message,
                                           absl::string_view sender_signing_public_key,
                                           const RecipientPrivateKey& me,

@@ -63,10 +63,20 @@ std::vector<X509Ptr> ParseCertificates(absl::string_view pem);
 // The URI subject alternative names of `cert`, in order.
 std::vector<std::string> UriSans(X509* cert);
 
-// Verifies `chain` (leaf first, non-empty) to `roots` for TLS client
-// authentication at `now`. INVALID_ARGUMENT with OpenSSL's reason.
+// Verifies `chain` (leaf first, non-empty) to `roots` at time `at` for
+// `purpose` (an X509_PURPOSE_* id; 0: any). INVALID_ARGUMENT with OpenSSL's
+// reason.
+absl::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<X509Ptr>& roots,
+                         absl::Time at, int purpose);
+// VerifyChain for TLS client authentication.
 absl::Status VerifyClientChain(const std::vector<X509Ptr>& chain,
                                const std::vector<X509Ptr>& roots, absl::Time now);
+// Checks that no certificate of `chain` is revoked by a CRL in
+// `crl_directory` (hashed, as `openssl rehash` writes it). Fails closed:
+// INVALID_ARGUMENT when revoked or when an issuer has no CRL there,
+// FAILED_PRECONDITION when there is no directory.
+absl::Status CheckNotRevoked(const std::vector<X509Ptr>& chain, const std::vector<X509Ptr>& roots,
+                             absl::string_view crl_directory);
 
 // INTERNAL "<what>: <OpenSSL error queue>"; clears the queue.
 absl::Status OpenSslError(absl::string_view what);

@@ -11,6 +11,12 @@
 #include "silta/v1/payloads.pb.h"
 
 namespace silta::crypto {
+namespace {
+
+constexpr absl::string_view kKeyCommitLabel = "SILTA-KEY-COMMIT-v1";
+
+}  // namespace
+
 
 const google::protobuf::Descriptor* PayloadDescriptor(absl::string_view full_name) {
   const google::protobuf::FileDescriptor* file = v1::Referral::descriptor()->file();
@@ -42,12 +48,25 @@ absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field) {
     return absl::InvalidArgumentError(
         absl::StrCat("field ", field.path(), ": commitment_salt must be 32 bytes"));
   }
-  std::string input = "SILTA-FIELD-COMMIT-v1";
+  if (field.key_commitment().size() != kSha256Size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field ", field.path(), ": key_commitment must be 32 bytes"));
+  }
+  std::string input = "SILTA-FIELD-COMMIT-v2";
   PutLp(&input, field.path());
   PutU32(&input, static_cast<uint32_t>(field.category()));
   input += Sha256String(field.ciphertext());
   input += field.commitment_salt();
+  input += field.key_commitment();
   return Sha256String(input);
+}
+
+std::string KeyCommitment(const SecretData& field_key) {
+  SecretData input(kKeyCommitLabel.size() + field_key.size());
+  std::copy(kKeyCommitLabel.begin(), kKeyCommitLabel.end(), input.data());
+  std::copy(field_key.data(), field_key.data() + field_key.size(),
+            input.data() + kKeyCommitLabel.size());
+  return Sha256String(View(input));
 }
 
 absl::StatusOr<std::string> ManifestBytes(
@@ -121,12 +140,14 @@ std::string WrapAad(absl::string_view message_id, absl::string_view path) {
 }
 
 std::string KeyBundleBytes(const v1::KeyBundle& bundle) {
-  std::string out = "SILTA-KEYBUNDLE-v1";
+  std::string out = "SILTA-KEYBUNDLE-v2";
   PutLp(&out, bundle.org_id());
   PutLp(&out, bundle.hpke_public_key());
   PutLp(&out, bundle.signing_public_key());
   PutU64(&out, Micros(bundle.not_before()));
   PutU64(&out, Micros(bundle.not_after()));
+  PutU64(&out, bundle.epoch());
+  PutLp(&out, bundle.previous_key_id());
   return out;
 }
 
@@ -157,6 +178,7 @@ absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& me
       kept->set_category(field.category());
       kept->set_ciphertext(field.ciphertext());
       kept->set_commitment_salt(field.commitment_salt());
+      kept->set_key_commitment(field.key_commitment());
       *kept->add_wrapped_keys() = *key;
       continue;
     }

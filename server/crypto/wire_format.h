@@ -18,12 +18,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
+#include "server/crypto/secret_data.h"
 #include "silta/v1/message.pb.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::crypto {
 
-inline constexpr uint32_t kWireFormatVersion = 1;
+// Version 2 added key commitments and signed bundle epochs (docs/wire-format.md §10).
+inline constexpr uint32_t kWireFormatVersion = 2;
 inline constexpr size_t kCommitmentSaltSize = 32;
 inline constexpr size_t kFieldKeySize = 32;
 // Path of the sealed field that carries a statutory claim's justification.
@@ -41,10 +43,15 @@ std::vector<std::string> PayloadTypeNames();
 bool HasJustification(const v1::SealedMessage& message);
 
 // The 32-byte commitment to one sealed field:
-// SHA-256("SILTA-FIELD-COMMIT-v1" || LP(path) || u32be(category) ||
-//         SHA-256(ciphertext) || salt).
-// INVALID_ARGUMENT if the salt is not 32 bytes.
+// SHA-256("SILTA-FIELD-COMMIT-v2" || LP(path) || u32be(category) ||
+//         SHA-256(ciphertext) || salt || key_commitment).
+// INVALID_ARGUMENT if the salt or the key commitment is not 32 bytes.
 absl::StatusOr<std::string> FieldCommitment(const v1::SealedField& field);
+
+// SHA-256("SILTA-KEY-COMMIT-v1" || field_key): binds a field to its one AES
+// key, so that a sender cannot wrap different keys for different recipients
+// of the same signed ciphertext (AES-GCM alone does not commit to its key).
+std::string KeyCommitment(const SecretData& field_key);
 
 // The bytes the sender signs: the header and the sorted commitments of all
 // fields (present ones computed from `fields`, withheld ones given).

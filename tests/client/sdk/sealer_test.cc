@@ -9,6 +9,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/common/time_util.h"
+#include "server/crypto/hpke.h"
 #include "server/crypto/primitives.h"
 #include "server/crypto/wire_format.h"
 #include "silta/v1/payloads.pb.h"
@@ -233,6 +234,7 @@ TEST_F(SealerTest, DetectsTamperingAnywhere) {
       {"dropped field", [](v1::SealedMessage* m) { m->mutable_fields()->RemoveLast(); }},
       {"added withheld commitment", [](v1::SealedMessage* m) { m->add_withheld_commitments(std::string(32, 'x')); }},
       {"swapped ciphertexts", [](v1::SealedMessage* m) { m->mutable_fields(0)->mutable_ciphertext()->swap(*m->mutable_fields(1)->mutable_ciphertext()); }},
+      {"key commitment", [](v1::SealedMessage* m) { (*m->mutable_fields(0)->mutable_key_commitment())[7] ^= 1; }},
   };
   for (const auto& [name, tamper] : tamperings) {
     v1::SealedMessage copy = *delivered;
@@ -246,6 +248,90 @@ TEST_F(SealerTest, DetectsTamperingAnywhere) {
   v1::Referral view;
   EXPECT_THAT(OpenMessage(*delivered, *crypto::Ed25519PublicKey(FixedKey('z')), youth_.private_key, &view),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("authentication failed")));
+}
+
+// Issue #11 item 4: AES-GCM does not commit to its key. A malicious sender
+// signs one ciphertext and wraps another key for one recipient than the
+// key the commitment names: that recipient must refuse, not read a text
+// the others never saw.
+TEST_F(SealerTest, AKeyOtherThanTheCommittedOneIsRefused) {
+  v1::Referral one_field;
+  one_field.set_education_employment("9th grade");
+  auto sealed = Seal(one_field, All, SystemRandom());
+  ASSERT_THAT(sealed, IsOk());
+  v1::SealedMessage evil = *sealed;
+  v1::SealedField* field = evil.mutable_fields(0);
+  // Another key and a ciphertext under it, for hml-youth only; the key
+  // commitment stays that of the original key.
+  const crypto::SecretData other_key = crypto::SecretData::FromString(std::string(32, 'K'));
+  const std::string nonce(crypto::kAeadNonceSize, 'N');
+  v1::Referral other_text;
+  other_text.set_education_employment("expelled");
+  auto ct = crypto::AeadSeal(crypto::Aead::kAes256Gcm, other_key, nonce,
+                             crypto::FieldAad(evil.header(), field->path(), field->category()),
+                             other_text.SerializeAsString());
+  ASSERT_THAT(ct, IsOk());
+  field->set_ciphertext(nonce + *ct);
+  auto context = crypto::HpkeContext::SetupBaseSenderWithEphemeralKey(
+      crypto::Aead::kAes256Gcm, youth_.public_key.hpke_public_key,
+      crypto::HpkeInfo(evil.header().message_id(), "hml-youth", youth_.public_key.key_id),
+      FixedKey('e'));
+  ASSERT_THAT(context, IsOk());
+  for (v1::RecipientContext& rc : *evil.mutable_recipient_contexts()) {
+    if (rc.recipient_org_id() == "hml-youth") rc.set_encapsulated_key((*context)->encapsulated_key());
+  }
+  auto wrap_key = (*context)->Export(crypto::WrapExportContext(field->path()), 32);
+  auto wrapped = crypto::AeadSeal(crypto::Aead::kAes256Gcm, *wrap_key, nonce,
+                                  crypto::WrapAad(evil.header().message_id(), field->path()),
+                                  crypto::View(other_key));
+  for (v1::WrappedKey& k : *field->mutable_wrapped_keys()) {
+    if (k.recipient_org_id() == "hml-youth") k.set_wrapped_key(nonce + *wrapped);
+  }
+  auto manifest = crypto::ManifestBytes(evil.header(), evil.fields(), {});
+  evil.set_signature(*crypto::Ed25519Sign(sender_.signing_private_key, *manifest));
+  auto to_youth = crypto::RedactForRecipient(evil, "hml-youth", All, nullptr);
+  v1::Referral view;
+
+  EXPECT_THAT(OpenMessage(*to_youth, sender_public_, youth_.private_key, &view),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("key does not match its commitment")));
+  EXPECT_TRUE(view.education_employment().empty());
+}
+
+TEST_F(SealerTest, APartWithUnknownFieldsIsRefused) {
+  v1::Referral referral;
+  referral.set_education_employment("9th grade");
+  // A field number this schema does not have, smuggled into the part.
+  referral.GetReflection()->MutableUnknownFields(&referral)->AddVarint(999, 1);
+  auto sealed = Seal(referral, All, SystemRandom());
+  ASSERT_THAT(sealed, IsOk());
+  auto delivered = crypto::RedactForRecipient(*sealed, "hml-youth", All, nullptr);
+  v1::Referral view;
+
+  EXPECT_THAT(OpenMessage(*delivered, sender_public_, youth_.private_key, &view),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fields unknown")));
+}
+
+// Item 5: the broker can hand any org an authentic message of others.
+TEST_F(SealerTest, OnlyASignedRecipientMayOpen) {
+  auto sealed = Seal(FullReferral(), All, SystemRandom());
+  auto delivered = crypto::RedactForRecipient(*sealed, "hml-youth", All, nullptr);
+  Party asenne = MakeParty("asenne-ry", 'c');
+  v1::Referral view;
+
+  EXPECT_THAT(OpenMessage(*delivered, sender_public_, asenne.private_key, &view),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not addressed to asenne-ry")));
+}
+
+TEST_F(SealerTest, AMessageOfAnotherWireFormatVersionIsRefused) {
+  auto sealed = Seal(FullReferral(), All, SystemRandom());
+  auto delivered = crypto::RedactForRecipient(*sealed, "hml-youth", All, nullptr);
+  delivered->mutable_header()->set_format_version(1);
+  v1::Referral view;
+
+  EXPECT_THAT(OpenMessage(*delivered, sender_public_, youth_.private_key, &view),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unsupported wire format version 1")));
 }
 
 TEST_F(SealerTest, StatutoryClaimCarriesSealedJustification) {
@@ -292,7 +378,8 @@ TEST_F(SealerTest, GoldenSealedMessageIsReproducedByteForByte) {
   const auto manifest = crypto::ManifestBytes(sealed->header(), sealed->fields(), {});
   ASSERT_THAT(manifest, IsOk());
   const std::string golden_text = absl::StrCat(
-      "# Golden sealed message (docs/wire-format.md §7). Inputs: Referral with every field set,\n"
+      "# Golden sealed message, wire format version 2 (docs/wire-format.md §7). Inputs: Referral\n"
+      "# with every field set,\n"
       "# sender Ed25519 seed 32 x 's', recipients wba-social (X25519 key 32 x 'a') and hml-youth\n"
       "# (32 x 'b'), randomness block i = SHA-256(\"silta-golden\" || decimal(i)); hml-youth is\n"
       "# not permitted mental_health_notes.\n# manifest hex: ",
