@@ -5,11 +5,52 @@
 #include "server/common/files.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/common/time_util.h"
 #include "server/crypto/key_bundle.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/spiffe_id.h"
 
 namespace silta::identity {
+namespace {
+
+// A new bundle must have a higher epoch than `current`, and continue it
+// while it is valid: only whoever holds the current keys rotates them.
+absl::Status CheckSuccession(const v1::KeyBundle& bundle, const v1::KeyBundle* current,
+                             absl::Time now) {
+  if (current == nullptr) {
+    if (!bundle.previous_key_id().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "bundle.previous_key_id: ", bundle.org_id(), " has no current bundle ",
+          bundle.previous_key_id(), "; publish without previous_key_id"));
+    }
+    return absl::OkStatus();
+  }
+  if (bundle.epoch() <= current->epoch()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bundle.epoch: must be above ", current->epoch(), ", the epoch of the current bundle ",
+        current->key_id(), "; create the new keys in the keys directory that holds it"));
+  }
+  const bool current_valid = common::ToTime(current->not_after()) > now;
+  if (bundle.previous_key_id().empty()) {
+    if (!current_valid) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bundle.previous_key_id: the current bundle ", current->key_id(),
+        " is valid until ", absl::FormatTime(common::ToTime(current->not_after())),
+        "; a new bundle must continue it (signed with its key: `siltactl keys rotate` in the "
+        "keys directory that holds it), or wait until it expires"));
+  }
+  if (absl::Status linked = crypto::VerifyContinuity(bundle, *current); !linked.ok()) {
+    return absl::FailedPreconditionError(linked.message());
+  }
+  return absl::OkStatus();
+}
+
+std::string SpiffeUri(const Caller& caller) {
+  return absl::StrCat("spiffe://", caller.spiffe_id.trust_domain, "/org/", caller.spiffe_id.org_id,
+                      "/sys/", caller.spiffe_id.system);
+}
+
+}  // namespace
 
 absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
     const Caller& caller, const v1::PublishKeyBundleRequest& request) {
@@ -20,18 +61,54 @@ absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
         absl::StrCat("an organisation publishes only its own keys; bundle.org_id must be ",
                      caller.org.org_id()));
   }
-  SILTA_ASSIGN_OR_RETURN(std::string ca_pem, common::ReadFile(ca_file_));
-  SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, ca_pem, trust_domain_, clock_()));
-  v1::AuditEntry entry = audit::NewEntry(v1::KEY_BUNDLE_PUBLISHED, clock_(), caller.org.org_id(),
+  const absl::Time now = clock_();
+  crypto::TrustAnchors anchors{.ca_pem = "", .trust_domain = trust_domain_,
+                               .crl_directory = crl_directory_};
+  SILTA_ASSIGN_OR_RETURN(anchors.ca_pem, common::ReadFile(ca_file_));
+  SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, caller.org.org_id(), anchors, now));
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> current,
+                         store_->ListKeyBundles(bundle.org_id(), /*include_retired=*/false));
+  SILTA_RETURN_IF_ERROR(CheckSuccession(bundle, current.empty() ? nullptr : &current.front(), now));
+  v1::AuditEntry entry = audit::NewEntry(v1::KEY_BUNDLE_PUBLISHED, now, caller.org.org_id(),
                                          request.acting_user());
-  entry.set_detail(bundle.key_id());
+  entry.set_detail(absl::StrCat(bundle.key_id(), " epoch ", bundle.epoch(), " by ",
+                                SpiffeUri(caller)));
   store::AuditEntries audit = {std::move(entry)};
   SILTA_RETURN_IF_ERROR(store_->PublishKeyBundle(bundle, &audit));
   common::Log(common::LogLevel::kInfo, "key_bundle_published",
-              {{"org_id", bundle.org_id()}, {"key_id", bundle.key_id()}});
+              {{"org_id", bundle.org_id()},
+               {"key_id", bundle.key_id()},
+               {"epoch", absl::StrCat(bundle.epoch())},
+               {"publisher", SpiffeUri(caller)}});
+  v1::KeyBundleNotice notice;
+  notice.set_key_id(bundle.key_id());
+  notice.set_epoch(bundle.epoch());
+  *notice.mutable_acting_user() = request.acting_user();
+  notice.set_publisher_spiffe_id(SpiffeUri(caller));
+  *notice.mutable_published_at() = common::ToTimestamp(now);
+  std::vector<NoticeListener> listeners;
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    for (const auto& [id, entry] : listeners_) {
+      if (entry.first == bundle.org_id()) listeners.push_back(entry.second);
+    }
+  }
+  for (const NoticeListener& listener : listeners) listener(notice);
   v1::PublishKeyBundleResponse response;
   *response.mutable_bundle() = bundle;
   return response;
+}
+
+int KeyDirectory::AddNoticeListener(absl::string_view org_id, NoticeListener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const int id = next_listener_id_++;
+  listeners_.emplace(id, std::make_pair(std::string(org_id), std::move(listener)));
+  return id;
+}
+
+void KeyDirectory::RemoveNoticeListener(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
 }
 
 absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(

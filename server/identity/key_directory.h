@@ -1,21 +1,30 @@
 // File: server/identity/key_directory.h
 //
 // The organisations' published key bundles (KeyService). A bundle is
-// accepted only if it verifies against the trust-domain CA and names the
-// publishing organisation (crypto::VerifyKeyBundle) — the broker checks what
-// every recipient will check again. Publishing a new bundle retires the
-// previous one; retired bundles stay available for opening old messages.
+// accepted only if it verifies as every SDK will verify it
+// (crypto::VerifyKeyBundle: signed by the publishing org's bundle-signing
+// certificate, not revoked, keys of large order, at most 90 days), its
+// epoch is above the current bundle's, and, while the current bundle is
+// valid, it continues it (previous_key_id and a continuity signature by the
+// current signing key), so that one stolen certificate alone cannot replace
+// an org's keys. Publishing retires the previous bundle (kept for opening
+// old messages), appends an audit entry and tells the org's own open
+// Subscribe streams (AddNoticeListener).
 //
 // Errors: INVALID_ARGUMENT (bundle does not verify, names the check),
-// PERMISSION_DENIED (publishing for another org), NOT_FOUND, UNAVAILABLE.
+// FAILED_PRECONDITION (epoch or continuity), PERMISSION_DENIED (publishing
+// for another org), NOT_FOUND, UNAVAILABLE.
 // Thread-safe.
 #ifndef SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
 #define SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/identity/authenticator.h"
 #include "server/store/store.h"
@@ -29,11 +38,13 @@ class KeyDirectory {
 
   // `store` must outlive the directory. `ca_file` is re-read on each
   // publication, so a rotated CA file is honoured.
+  // `crl_directory` may be empty (then revocation is left to the SDKs).
   KeyDirectory(store::Store* store, std::string ca_file, std::string trust_domain,
-               Clock clock = absl::Now)
+               std::string crl_directory = "", Clock clock = absl::Now)
       : store_(store),
         ca_file_(std::move(ca_file)),
         trust_domain_(std::move(trust_domain)),
+        crl_directory_(std::move(crl_directory)),
         clock_(std::move(clock)) {}
 
   absl::StatusOr<v1::PublishKeyBundleResponse> PublishKeyBundle(
@@ -43,11 +54,22 @@ class KeyDirectory {
   // The bundle `key_id` of `org_id` (current or retired). NOT_FOUND if none.
   absl::StatusOr<v1::KeyBundle> FindBundle(absl::string_view org_id, absl::string_view key_id);
 
+  // Calls `listener` (on the publishing thread, after the commit) for every
+  // bundle published for `org_id`. Returns an id for RemoveNoticeListener.
+  using NoticeListener = std::function<void(const v1::KeyBundleNotice&)>;
+  int AddNoticeListener(absl::string_view org_id, NoticeListener listener);
+  void RemoveNoticeListener(int id);
+
  private:
   store::Store* const store_;
   const std::string ca_file_;
   const std::string trust_domain_;
+  const std::string crl_directory_;
   const Clock clock_;
+
+  absl::Mutex listeners_mu_;
+  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  std::map<int, std::pair<std::string, NoticeListener>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
 }  // namespace silta::identity

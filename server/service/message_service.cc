@@ -27,7 +27,7 @@ grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(
     return SubscribeReactor::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                                  "ack_timeout_seconds: at most 3600 (0 = default)"));
   }
-  return SubscribeReactor::Start(authenticator_, registry_, router_, *std::move(caller),
+  return SubscribeReactor::Start(authenticator_, registry_, router_, keys_, *std::move(caller),
                                  absl::Seconds(request->ack_timeout_seconds()),
                                  std::string(kSubscribe), context->peer());
 }

@@ -6,6 +6,7 @@
 
 #include "server/identity/authenticator.h"
 #include "server/identity/registry.h"
+#include "server/identity/key_directory.h"
 #include "server/routing/router.h"
 #include "silta/v1/message.grpc.pb.h"
 
@@ -15,8 +16,8 @@ class MessageService final : public v1::MessageService::CallbackService {
  public:
   // All must outlive the service.
   MessageService(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
-                 routing::Router* router)
-      : authenticator_(authenticator), registry_(registry), router_(router) {}
+                 routing::Router* router, identity::KeyDirectory* keys)
+      : authenticator_(authenticator), registry_(registry), router_(router), keys_(keys) {}
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
                                  const v1::SendRequest* request,
@@ -33,6 +34,7 @@ class MessageService final : public v1::MessageService::CallbackService {
   const identity::Authenticator* const authenticator_;
   identity::OrgRegistry* const registry_;
   routing::Router* const router_;
+  identity::KeyDirectory* const keys_;
 };
 
 }  // namespace silta::service

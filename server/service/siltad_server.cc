@@ -111,7 +111,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->consent_service_ =
       std::make_unique<ConsentService>(self->authenticator_.get(), self->consents_.get());
   self->keys_ = std::make_unique<identity::KeyDirectory>(self->store_.get(), config.tls().ca_file(),
-                                                         config.tls().trust_domain());
+                                                         config.tls().trust_domain(),
+                                                         config.tls().crl_directory());
   self->key_service_ = std::make_unique<KeyService>(self->authenticator_.get(), self->keys_.get());
   routing::RouterOptions router_options;
   router_options.message_ttl = absl::Seconds(config.routing().message_ttl_seconds());
@@ -122,11 +123,12 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
       self->policy_.get(), self->engine_.get(), router_options);
   self->message_service_ = std::make_unique<MessageService>(
-      self->authenticator_.get(), self->registry_.get(), self->router_.get());
+      self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get());
   SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,
                          audit::AuditLog::LoadLogKey(config.audit().log_key_file()));
   audit::AuditLogOptions audit_options;
   audit_options.tree_head_interval = absl::Seconds(config.audit().tree_head_interval_seconds());
+  audit_options.log_id = config.audit().log_id();
   SILTA_ASSIGN_OR_RETURN(self->audit_log_,
                          audit::AuditLog::Create(self->store_.get(), self->subject_refs_.get(),
                                                  std::move(log_key), audit_options));

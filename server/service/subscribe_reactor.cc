@@ -20,11 +20,12 @@ grpc::ServerWriteReactor<v1::Delivery>* SubscribeReactor::Refuse(const grpc::Sta
 
 SubscribeReactor::SubscribeReactor(const identity::Authenticator* authenticator,
                                    identity::OrgRegistry* registry, routing::Router* router,
-                                   identity::Caller caller, absl::Duration ack_timeout,
-                                   std::string method, std::string peer)
+                                   identity::KeyDirectory* keys, identity::Caller caller,
+                                   absl::Duration ack_timeout, std::string method, std::string peer)
     : authenticator_(authenticator),
       registry_(registry),
       router_(router),
+      keys_(keys),
       caller_(std::move(caller)),
       ack_timeout_(ack_timeout),
       method_(std::move(method)),
@@ -32,9 +33,10 @@ SubscribeReactor::SubscribeReactor(const identity::Authenticator* authenticator,
 
 SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authenticator,
                                           identity::OrgRegistry* registry, routing::Router* router,
-                                          identity::Caller caller, absl::Duration ack_timeout,
-                                          std::string method, std::string peer) {
-  auto* reactor = new SubscribeReactor(authenticator, registry, router, std::move(caller),
+                                          identity::KeyDirectory* keys, identity::Caller caller,
+                                          absl::Duration ack_timeout, std::string method,
+                                          std::string peer) {
+  auto* reactor = new SubscribeReactor(authenticator, registry, router, keys, std::move(caller),
                                        ack_timeout, std::move(method), std::move(peer));
   std::shared_ptr<State> state = reactor->state_;
   absl::MutexLock lock(&state->mu);
@@ -47,6 +49,15 @@ SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authent
     absl::MutexLock l(&state->mu);
     if (state->reactor != nullptr) state->reactor->FillAndWriteLocked();
   });
+  reactor->notice_listener_ = keys->AddNoticeListener(
+      reactor->caller_.org.org_id(), [state](const v1::KeyBundleNotice& notice) {
+        absl::MutexLock l(&state->mu);
+        if (state->reactor == nullptr) return;
+        v1::Delivery delivery;
+        *delivery.mutable_key_notice() = notice;
+        state->reactor->queue_.push_front(std::move(delivery));
+        state->reactor->FillAndWriteLocked();
+      });
   common::Log(common::LogLevel::kInfo, "subscriber_connected",
               {{"org_id", reactor->caller_.org.org_id()}, {"peer", reactor->peer_}});
   reactor->FillAndWriteLocked();
@@ -84,7 +95,9 @@ void SubscribeReactor::FinishLocked(const grpc::Status& status) {
   finish_status_ = status;
   // Taken but unwritten deliveries are due again at once, not after the ack timeout.
   std::vector<std::string> unwritten;
-  for (const v1::Delivery& d : queue_) unwritten.push_back(d.delivery_id());
+  for (const v1::Delivery& d : queue_) {
+    if (!d.delivery_id().empty()) unwritten.push_back(d.delivery_id());  // not key notices
+  }
   queue_.clear();
   if (!unwritten.empty()) router_->Release(caller_, unwritten);
   FillAndWriteLocked();
@@ -100,7 +113,7 @@ void SubscribeReactor::OnWriteDone(bool ok) {
   writing_ = false;
   // A finish requested while the write was in flight happens now.
   if (!ok) {
-    router_->Release(caller_, {in_flight_.delivery_id()});
+    if (!in_flight_.delivery_id().empty()) router_->Release(caller_, {in_flight_.delivery_id()});
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
   }
   FillAndWriteLocked();
@@ -118,6 +131,7 @@ void SubscribeReactor::OnDone() {
   }
   registry_->RemoveListener(registry_listener_);
   router_->RemoveWakeListener(router_listener_);
+  keys_->RemoveNoticeListener(notice_listener_);
   delete this;
 }
 

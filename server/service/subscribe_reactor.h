@@ -3,7 +3,8 @@
 // The server-streaming reactor of MessageService.Subscribe: it writes the
 // caller system's due deliveries one at a time, refills from the router
 // when its queue runs dry, wakes when the router says deliveries became due
-// (a Send to this org, or a redelivery deadline), and ends with
+// (a Send to this org, or a redelivery deadline), writes a key notice when a
+// key bundle is published for the caller's own org, and ends with
 // PERMISSION_DENIED as soon as the caller's org is suspended (registry
 // listener + Authenticator::Recheck, as OrgWatchReactor does).
 //
@@ -21,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/identity/authenticator.h"
+#include "server/identity/key_directory.h"
 #include "server/identity/registry.h"
 #include "server/routing/router.h"
 #include "silta/v1/message.pb.h"
@@ -35,7 +37,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   // Starts the stream for an authorised caller. All pointers must outlive it.
   static SubscribeReactor* Start(const identity::Authenticator* authenticator,
                                  identity::OrgRegistry* registry, routing::Router* router,
-                                 identity::Caller caller, absl::Duration ack_timeout,
+                                 identity::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
                                  std::string method, std::string peer);
   // A stream that finishes at once with `status`.
   static grpc::ServerWriteReactor<v1::Delivery>* Refuse(const grpc::Status& status);
@@ -51,7 +53,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   };
 
   SubscribeReactor(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
-                   routing::Router* router, identity::Caller caller, absl::Duration ack_timeout,
+                   routing::Router* router, identity::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
                    std::string method, std::string peer);
 
   void FillAndWriteLocked();
@@ -61,6 +63,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   const identity::Authenticator* const authenticator_;
   identity::OrgRegistry* const registry_;
   routing::Router* const router_;
+  identity::KeyDirectory* const keys_;
   const identity::Caller caller_;
   const absl::Duration ack_timeout_;
   const std::string method_;
@@ -68,6 +71,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   const std::shared_ptr<State> state_ = std::make_shared<State>();
   int registry_listener_ = -1;
   int router_listener_ = -1;
+  int notice_listener_ = -1;
 
   // Guarded by state_->mu.
   std::deque<v1::Delivery> queue_;

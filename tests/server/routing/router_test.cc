@@ -25,7 +25,8 @@ class RouterTest : public silta::testing::RegistryFixture {
     RegistryFixture::SetUp();
     now_ = absl::Now();
     keys_ = std::make_unique<identity::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
-                                                     "silta.test", [this] { return now_; });
+                                                     "silta.test", SILTA_TEST_PKI_DIR "/crl",
+                                                     [this] { return now_; });
     RouterOptions options;
     options.message_ttl = absl::Hours(24);
     router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(),
@@ -39,9 +40,11 @@ class RouterTest : public silta::testing::RegistryFixture {
 
   v1::KeyBundle Publish(const std::string& org, const std::string& signing_public) {
     auto bundle = crypto::SignKeyBundle(
-        org, youth_hpke_.public_key, signing_public, now_ - absl::Hours(1), now_ + absl::Hours(24 * 30),
-        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".pem"),
-        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".key"));
+        {.org_id = org, .hpke_public_key = youth_hpke_.public_key,
+         .signing_public_key = signing_public, .not_before = now_ - absl::Hours(1),
+         .not_after = now_ + absl::Hours(24 * 30), .epoch = 1, .previous_key_id = {}},
+        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".signer.pem"),
+        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".signer.key"), nullptr);
     EXPECT_THAT(bundle, IsOk());
     v1::PublishKeyBundleRequest request;
     *request.mutable_bundle() = *bundle;
