@@ -145,6 +145,8 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   verify->add_option("file", verify_file_, "Export file")->required();
   verify->add_option("--log-key", log_key_, "The log's public key (PEM or hex)")->required();
   verify->add_option("--previous-head", previous_head_, "An earlier tree head (JSON or export)");
+  verify->add_option("--log-id", log_id_,
+                     "The log the head must name (siltad's audit.log_id, e.g. silta:silta.test)");
   Add(verify, [this] { return Verify(); });
 
   CLI::App* report = app->add_subcommand("report", "Reports from the audit log");
@@ -444,7 +446,8 @@ int AuditCommands::Verify() {
                           progress ? audit::VerifyProgress([](uint64_t lines, uint64_t total) {
                             ShowProgress("verified", lines, total);
                           })
-                                   : audit::VerifyProgress());
+                                   : audit::VerifyProgress(),
+                          log_id_);
   if (progress) std::fprintf(stderr, "\n");
   if (flags_->json) {
     std::printf(
@@ -458,11 +461,12 @@ int AuditCommands::Verify() {
         }).c_str());
   } else if (result.ok()) {
     std::printf(
-        "verified: %llu entries (%llu..%llu) are in the log of %llu entries signed %s "
+        "verified: %llu entries (%llu..%llu) are in log %s of %llu entries signed %s "
         "by log key %s%s\n",
         static_cast<unsigned long long>(result.entries),
         static_cast<unsigned long long>(result.first_index),
         static_cast<unsigned long long>(result.first_index + result.entries - 1),
+        result.tree_head.log_id().c_str(),
         static_cast<unsigned long long>(result.tree_head.tree_size()),
         TimeText(result.tree_head.timestamp()).c_str(), result.tree_head.log_key_id().c_str(),
         previous.has_value() ? absl::StrCat("; consistent with the earlier head of ",

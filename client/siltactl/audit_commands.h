@@ -47,6 +47,7 @@ class AuditCommands : public CommandSet {
   std::string out_;
   uint64_t consistent_with_ = 0;
   std::string previous_head_;
+  std::string log_id_;
   std::string verify_file_;
   std::string month_, region_;
   bool csv_ = false;

@@ -133,7 +133,7 @@ absl::StatusOr<v1::SignedTreeHead> AuditLog::SignCurrent() {
   head.set_root_hash(std::move(root));
   *head.mutable_timestamp() =
       common::ToTimestamp(absl::FromUnixMicros(absl::ToUnixMicros(options_.clock())));
-  SILTA_RETURN_IF_ERROR(SignTreeHead(log_key_, &head));
+  SILTA_RETURN_IF_ERROR(SignTreeHead(log_key_, options_.log_id, &head));
   SILTA_RETURN_IF_ERROR(store_->InsertTreeHead(head));
   return head;
 }

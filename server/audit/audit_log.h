@@ -34,6 +34,8 @@ namespace silta::audit {
 struct AuditLogOptions {
   // Between periodic tree heads (signed only if the log has grown).
   absl::Duration tree_head_interval = absl::Minutes(5);
+  // The log's name in every signed tree head (config audit.log_id).
+  std::string log_id = "silta-audit";
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/type.pb.h"
+#include "server/common/time_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
@@ -240,7 +241,7 @@ absl::StatusOr<v1::SignedTreeHead> ReadTreeHeadFile(const std::string& path) {
 
 VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
                           const std::optional<v1::SignedTreeHead>& previous_head,
-                          const VerifyProgress& progress) {
+                          const VerifyProgress& progress, absl::string_view expected_log_id) {
   VerifyResult result;
   Problems problems(&result);
   std::string text;
@@ -355,7 +356,7 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
 
   // The tree head's signature.
   const v1::SignedTreeHead& head = trailer->tree_head();
-  if (absl::Status s = VerifyTreeHead(log_public_key, head); !s.ok()) {
+  if (absl::Status s = VerifyTreeHead(log_public_key, head, expected_log_id); !s.ok()) {
     problems.Add(absl::StrCat("line ", trailer_line, ": ", s.message()));
     return result;
   }
@@ -390,6 +391,14 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
   if (previous_head.has_value()) {
     if (absl::Status s = VerifyTreeHead(log_public_key, *previous_head); !s.ok()) {
       problems.Add(absl::StrCat("previous tree head: ", s.message()));
+    } else if (previous_head->log_id() != head.log_id()) {
+      problems.Add(absl::StrCat("previous tree head is of log ", previous_head->log_id(),
+                                ", this export of log ", head.log_id(), ": another deployment"));
+    } else if (common::ToTime(previous_head->timestamp()) > common::ToTime(head.timestamp())) {
+      problems.Add(absl::StrCat("this export's tree head (", absl::FormatTime(common::ToTime(head.timestamp()), absl::UTCTimeZone()),
+                                ") is older than the previous tree head (",
+                                absl::FormatTime(common::ToTime(previous_head->timestamp()), absl::UTCTimeZone()),
+                                "): an old head was replayed"));
     } else if (previous_head->tree_size() > head.tree_size()) {
       problems.Add(absl::StrCat("previous tree head has ", previous_head->tree_size(),
                                 " entries, more than this export's head (", head.tree_size(),

@@ -52,10 +52,12 @@ struct VerifyResult {
 using VerifyProgress = std::function<void(uint64_t lines, uint64_t expected_entries)>;
 
 // Verifies an export read from `in` with the log's raw Ed25519 public key.
-// `previous_head` (optional) must be consistent with the export's head.
+// The head must name `expected_log_id` when it is not empty.
+// `previous_head` (optional) must be of the same log, no newer than the
+// export's head, and consistent with it.
 VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
                           const std::optional<v1::SignedTreeHead>& previous_head,
-                          const VerifyProgress& progress);
+                          const VerifyProgress& progress, absl::string_view expected_log_id = "");
 
 }  // namespace silta::audit
 

@@ -1,5 +1,7 @@
 #include "server/ops/config.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -76,6 +78,11 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
                    "is required: an Ed25519 key that signs the audit log (openssl genpkey "
                    "-algorithm ed25519 -out log-key.pem; chmod 600 log-key.pem)");
   }
+  if (config.audit().log_id().size() > 128 ||
+      std::any_of(config.audit().log_id().begin(), config.audit().log_id().end(),
+                  [](char c) { return c < 0x21 || c > 0x7e; })) {
+    return Invalid("audit.log_id", "must be 1-128 printable ASCII characters without spaces");
+  }
   if (config.audit().tree_head_interval_seconds() > 86400) {
     return Invalid("audit.tree_head_interval_seconds", "must be 1..86400 (0 means 300)");
   }
@@ -148,6 +155,9 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   resolve(config.mutable_audit()->mutable_log_key_file());
   if (config.audit().tree_head_interval_seconds() == 0) {
     config.mutable_audit()->set_tree_head_interval_seconds(300);
+  }
+  if (config.audit().log_id().empty()) {
+    config.mutable_audit()->set_log_id(absl::StrCat("silta:", config.tls().trust_domain()));
   }
   resolve(config.mutable_listen_port_file());
   v1::Limits* limits = config.mutable_limits();

@@ -25,6 +25,7 @@ namespace silta::audit {
 namespace {
 
 using ::silta::testing::IsOk;
+using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
 
 class ExportFileTest : public ::testing::Test {
@@ -237,10 +238,45 @@ TEST_F(ExportFileTest, ConsistencyWithAnEarlierHead) {
   EXPECT_THAT(Problems(forged), HasSubstr("previous tree head: the tree head's signature"));
   // A validly signed earlier head of another history (the log was rewritten
   // after it was handed out): the consistency proof fails.
-  ASSERT_THAT(SignTreeHead(private_key_, &rewritten), IsOk());
+  ASSERT_THAT(SignTreeHead(private_key_, rewritten.log_id(), &rewritten), IsOk());
   forged = Verify(lines, rewritten);
   ASSERT_FALSE(forged.ok());
   EXPECT_THAT(Problems(forged), HasSubstr("is not an extension of the previous tree head"));
+}
+
+// Issue #11 item 7: heads name their log, and an older head cannot pass as
+// a newer one.
+TEST_F(ExportFileTest, AHeadOfAnotherLogOrAnOlderHeadIsRefused) {
+  auto earlier = log_->TreeHead(/*fresh=*/true);
+  ASSERT_THAT(earlier, IsOk());
+  EXPECT_EQ(earlier->log_id(), "silta-audit");
+  Append(5);
+  const auto lines = ExportLines(0, 45, 40);
+  // The same key, another deployment: the log id is signed.
+  {
+    std::istringstream in(absl::StrJoin(lines, "\n") + "\n");
+    const VerifyResult r = VerifyExport(in, public_key_, std::nullopt, nullptr, "silta:prod.fi");
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(Problems(r), HasSubstr("is of log silta-audit, not of silta:prod.fi"));
+  }
+  v1::SignedTreeHead other_log = *earlier;
+  ASSERT_THAT(SignTreeHead(private_key_, "silta:staging", &other_log), IsOk());
+  const VerifyResult swapped = Verify(lines, other_log);
+  ASSERT_FALSE(swapped.ok());
+  EXPECT_THAT(Problems(swapped), HasSubstr("another deployment"));
+  // Renaming the log without the key breaks the signature.
+  v1::SignedTreeHead renamed = *earlier;
+  renamed.set_log_id("silta:staging");
+  EXPECT_THAT(VerifyTreeHead(public_key_, renamed),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("signature")));
+  // A "previous" head signed later than the export's head.
+  v1::SignedTreeHead future = *earlier;
+  future.mutable_timestamp()->set_seconds(future.timestamp().seconds() + 3600);
+  ASSERT_THAT(SignTreeHead(private_key_, earlier->log_id(), &future), IsOk());
+  const VerifyResult replayed = Verify(lines, future);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_THAT(Problems(replayed), HasSubstr("an old head was replayed"));
+  EXPECT_TRUE(Verify(lines, *earlier).ok());
 }
 
 TEST_F(ExportFileTest, AnEarlierHeadIsReadFromAHeadFileOrAnEarlierExport) {
