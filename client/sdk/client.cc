@@ -1,11 +1,15 @@
 #include "client/sdk/client.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/files.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/crypto/certificate.h"
 #include "server/crypto/key_bundle.h"
+#include "server/identity/spiffe_id.h"
 #include "server/crypto/random.h"
 #include "silta/v1/options.pb.h"
 
@@ -22,7 +26,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 SiltaClient::SiltaClient(Options options, std::string org_id,
-                         std::shared_ptr<grpc::Channel> channel, std::string ca_pem,
+                         std::shared_ptr<grpc::Channel> channel, crypto::TrustAnchors anchors,
                          OrgKeys current)
     : options_(std::move(options)),
       org_id_(std::move(org_id)),
@@ -30,49 +34,151 @@ SiltaClient::SiltaClient(Options options, std::string org_id,
       consent_(v1::ConsentService::NewStub(channel_)),
       keys_(v1::KeyService::NewStub(channel_)),
       messages_(v1::MessageService::NewStub(channel_)),
-      ca_pem_(std::move(ca_pem)),
+      anchors_(std::move(anchors)),
+      peers_(options_.keys_dir),
       current_(std::move(current)) {}
 
 absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options,
                                                                  std::string org_id) {
   SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options.connection));
-  SILTA_ASSIGN_OR_RETURN(std::string ca_pem, common::ReadFile(options.connection.ca_file));
+  crypto::TrustAnchors anchors;
+  SILTA_ASSIGN_OR_RETURN(anchors.ca_pem, common::ReadFile(options.connection.ca_file));
+  // Who we are and which trust domain we are in: from our own certificate,
+  // checked against our own CA, never from the broker's WhoAmI.
+  SILTA_ASSIGN_OR_RETURN(std::string cert_pem, common::ReadFile(options.connection.cert_file));
+  if (absl::Status chained =
+          crypto::VerifyClientCertificateChain(cert_pem, anchors.ca_pem, absl::Now());
+      !chained.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(options.connection.cert_file,
+                                                   ": does not verify to ",
+                                                   options.connection.ca_file, ": ",
+                                                   chained.message()));
+  }
+  SILTA_ASSIGN_OR_RETURN(crypto::CertificateInfo cert, crypto::InspectCertificate(cert_pem));
+  absl::StatusOr<identity::SpiffeId> me =
+      cert.uri_sans.size() == 1 ? identity::ParseSpiffeId(cert.uri_sans[0])
+                                : absl::InvalidArgumentError("not exactly one URI SAN");
+  if (!me.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.connection.cert_file, ": not a system certificate: ", me.status().message()));
+  }
+  if (!options.trust_domain.empty() && options.trust_domain != me->trust_domain) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trust domain ", options.trust_domain, " is configured, but ",
+        options.connection.cert_file, " is of ", me->trust_domain));
+  }
+  if (!org_id.empty() && org_id != me->org_id) {
+    return absl::InvalidArgumentError(absl::StrCat(options.connection.cert_file, " is of ",
+                                                   me->org_id, ", not of ", org_id));
+  }
+  anchors.trust_domain = me->trust_domain;
+  if (options.crl_directory.empty()) {
+    return absl::InvalidArgumentError(
+        "crl_directory is required: the trust domain's CRL directory (the files of siltad's "
+        "tls.crl_directory), so that keys signed by a revoked certificate are refused");
+  }
+  anchors.crl_directory = options.crl_directory;
   if (options.current_key_id.empty()) {
     SILTA_ASSIGN_OR_RETURN(options.current_key_id, CurrentKeyId(options.keys_dir));
   }
   SILTA_ASSIGN_OR_RETURN(OrgKeys current, LoadOrgKeys(options.keys_dir, options.current_key_id));
-  if (current.bundle.org_id() != org_id) {
+  if (current.bundle.org_id() != me->org_id) {
     return absl::InvalidArgumentError(absl::StrCat("keys in ", options.keys_dir, " belong to ",
-                                                   current.bundle.org_id(), ", not ", org_id));
+                                                   current.bundle.org_id(), ", not ", me->org_id));
   }
-  return std::unique_ptr<SiltaClient>(new SiltaClient(std::move(options), std::move(org_id),
-                                                      std::move(channel), std::move(ca_pem),
+  return std::unique_ptr<SiltaClient>(new SiltaClient(std::move(options), me->org_id,
+                                                      std::move(channel), std::move(anchors),
                                                       std::move(current)));
+}
+
+bool SiltaClient::IsOwnKey(absl::string_view key_id) const {
+  return key_id == current_.bundle.key_id() ||
+         (crypto::IsKeyId(key_id) && LoadOrgKeys(options_.keys_dir, key_id).ok());
 }
 
 void SiltaClient::SetDeadline(grpc::ClientContext* context) const {
   context->set_deadline(DeadlineAfter(options_.timeout));
 }
 
-absl::StatusOr<v1::KeyBundle> SiltaClient::VerifiedBundle(absl::string_view org_id,
-                                                          absl::string_view key_id) {
+absl::StatusOr<std::vector<v1::KeyBundle>> SiltaClient::FetchBundles(absl::string_view org_id) {
   grpc::ClientContext context;
   SetDeadline(&context);
   v1::GetKeyBundlesRequest request;
   request.set_org_id(std::string(org_id));
-  request.set_include_retired(!key_id.empty());
+  request.set_include_retired(true);  // the continuity chain; `retired` itself is ignored
   v1::GetKeyBundlesResponse response;
   SILTA_RETURN_IF_ERROR(FromGrpcStatus(keys_->GetKeyBundles(&context, request, &response)));
-  for (const v1::KeyBundle& bundle : response.bundles()) {
-    if (!key_id.empty() && bundle.key_id() != key_id) continue;
-    // Retired bundles are checked at their own validity start: they opened
-    // or signed messages while they were current.
-    const absl::Time at = bundle.retired() ? common::ToTime(bundle.not_before()) : absl::Now();
-    SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, ca_pem_, options_.trust_domain, at));
+  return std::vector<v1::KeyBundle>(response.bundles().begin(), response.bundles().end());
+}
+
+absl::StatusOr<v1::KeyBundle> SiltaClient::RecipientBundle(absl::string_view org_id) {
+  SILTA_ASSIGN_OR_RETURN(std::optional<v1::KeyBundle> newest, peers_.Newest(org_id));
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles, FetchBundles(org_id));
+  const absl::Time now = absl::Now();
+  const v1::KeyBundle* best = nullptr;
+  absl::Status why = absl::NotFoundError(absl::StrCat(org_id, " has published no key bundle"));
+  for (const v1::KeyBundle& bundle : bundles) {
+    if (absl::Status verified = crypto::VerifyKeyBundle(bundle, org_id, anchors_, now);
+        !verified.ok()) {
+      why = verified;
+      continue;
+    }
+    if (best == nullptr || bundle.epoch() > best->epoch()) best = &bundle;
+  }
+  if (best == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no usable key bundle of ", org_id, ": ", why.message()));
+  }
+  if (newest.has_value() && best->epoch() < newest->epoch()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "key bundle refused: the broker serves epoch ", best->epoch(), " of ", org_id,
+        " but epoch ", newest->epoch(), " (", newest->key_id(),
+        ") was seen before; nothing is sealed to a replaced key"));
+  }
+  SILTA_RETURN_IF_ERROR(peers_.Accept(*best, bundles));
+  return *best;
+}
+
+absl::StatusOr<v1::KeyBundle> SiltaClient::SenderBundle(const v1::MessageHeader& header) {
+  const std::string& org_id = header.sender_org_id();
+  const std::string& key_id = header.sender_key_id();
+  if (!identity::IsValidOrgId(org_id)) {
+    return absl::InvalidArgumentError("header.sender_org_id: not an organisation id");
+  }
+  if (!crypto::IsKeyId(key_id)) {
+    return absl::InvalidArgumentError(
+        "header.sender_key_id: must be exactly 32 lower-case hex characters");
+  }
+  const absl::Time now = absl::Now();
+  const absl::Time created = common::ToTime(header.created_at());
+  if (created > now + options_.clock_skew) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header.created_at ", absl::FormatTime(created, absl::UTCTimeZone()),
+                     " is in the future (this clock allows ", absl::FormatDuration(options_.clock_skew),
+                     " of skew)"));
+  }
+  if (created < now - options_.max_message_age) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header.created_at ", absl::FormatTime(created, absl::UTCTimeZone()),
+                     " is older than the oldest message a broker keeps"));
+  }
+  SILTA_ASSIGN_OR_RETURN(std::optional<v1::KeyBundle> newest, peers_.Newest(org_id));
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles, FetchBundles(org_id));
+  for (const v1::KeyBundle& bundle : bundles) {
+    if (bundle.key_id() != key_id) continue;
+    // Checked at the time the sender claims to have signed, which must lie
+    // in the bundle's and its certificate's validity; revocation now.
+    SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, org_id, anchors_, created));
+    if (newest.has_value() && bundle.epoch() < newest->epoch() &&
+        created >= common::ToTime(newest->not_before()) + options_.clock_skew) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key bundle refused: ", org_id, " replaced key ", key_id, " (epoch ", bundle.epoch(),
+          ") by epoch ", newest->epoch(), " before this message was created"));
+    }
+    SILTA_RETURN_IF_ERROR(peers_.Accept(bundle, bundles));
     return bundle;
   }
-  return absl::NotFoundError(absl::StrCat(org_id, " has published no usable key bundle",
-                                          key_id.empty() ? "" : absl::StrCat(" ", key_id)));
+  return absl::NotFoundError(absl::StrCat(org_id, " has published no key bundle ", key_id));
 }
 
 absl::StatusOr<v1::PreviewDisclosureResponse> SiltaClient::Preview(
@@ -120,7 +226,7 @@ absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Mess
   // 2. Recipients' verified keys.
   std::vector<RecipientPublicKey> recipients;
   for (const std::string& r : request.recipients) {
-    SILTA_ASSIGN_OR_RETURN(v1::KeyBundle bundle, VerifiedBundle(r, ""));
+    SILTA_ASSIGN_OR_RETURN(v1::KeyBundle bundle, RecipientBundle(r));
     recipients.push_back({r, bundle.key_id(), bundle.hpke_public_key()});
   }
   // 3. Seal and sign.
@@ -182,14 +288,28 @@ absl::Status SiltaClient::Subscribe(const std::function<bool(const v1::Delivery&
 
 absl::StatusOr<OpenedMessage> SiltaClient::Open(const v1::Delivery& delivery,
                                                 google::protobuf::Message* payload) {
+  if (!delivery.has_message()) {
+    return absl::InvalidArgumentError("the delivery carries no message (a key notice?)");
+  }
   const v1::MessageHeader& header = delivery.message().header();
-  SILTA_ASSIGN_OR_RETURN(v1::KeyBundle sender,
-                         VerifiedBundle(header.sender_org_id(), header.sender_key_id()));
+  const auto& recipients = header.recipient_org_ids();
+  if (std::find(recipients.begin(), recipients.end(), org_id_) == recipients.end()) {
+    return absl::PermissionDeniedError(absl::StrCat("message ", header.message_id(),
+                                                    " is not addressed to ", org_id_,
+                                                    "; refusing to open it"));
+  }
   // The message was sealed to one of our key ids; old ones still open it.
+  // The id comes from the broker unsigned: checked before it names a file.
   std::string key_id = current_.bundle.key_id();
   for (const v1::RecipientContext& c : delivery.message().recipient_contexts()) {
-    if (c.recipient_org_id() == org_id_) key_id = c.recipient_key_id();
+    if (c.recipient_org_id() != org_id_) continue;
+    if (!crypto::IsKeyId(c.recipient_key_id())) {
+      return absl::InvalidArgumentError(
+          "recipient_contexts.recipient_key_id: must be exactly 32 lower-case hex characters");
+    }
+    key_id = c.recipient_key_id();
   }
+  SILTA_ASSIGN_OR_RETURN(v1::KeyBundle sender, SenderBundle(header));
   const OrgKeys* keys = &current_;
   if (key_id != current_.bundle.key_id()) {
     auto it = old_keys_.find(key_id);

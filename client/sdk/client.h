@@ -4,18 +4,31 @@
 // talks to siltad over mutual TLS and does the end-to-end crypto locally.
 //
 //   Seal      asks PreviewDisclosure first, fetches each recipient's key
-//             bundle and verifies it against the trust-domain CA, then
-//             seals, wrapping field keys only for permitted pairs, and signs.
+//             bundle, verifies it (below), then seals, wrapping field keys
+//             only for permitted pairs, and signs.
 //   Send      sends (retried on UNAVAILABLE: Send is idempotent by id).
-//   Subscribe streams deliveries to a callback.
-//   Open      verifies the sender's key bundle against the CA and the
-//             message signature, decrypts, reassembles the payload, and
-//             reports how many fields were withheld.
+//   Subscribe streams deliveries (and key notices) to a callback.
+//   Open      refuses a message not addressed to this org, verifies the
+//             sender's key bundle (below) and the message signature,
+//             decrypts, reassembles the payload, and reports how many
+//             fields were withheld.
 //   Ack       confirms a delivery.
 //
+// What the SDK trusts (docs/threat-model.md "What the SDK trusts"): the
+// broker is not trusted with keys. A bundle is used for org X only if its
+// signed org_id is X (the recipient asked for, or the header's
+// sender_org_id); it is signed by a bundle-signing certificate of X that
+// chains to the CA in connection.ca_file and is not revoked by a CRL in
+// crl_directory; and its signed epoch is not older than the newest this SDK
+// has seen for X (kept in keys_dir/peers/), a newer one continuing it
+// (PeerBundles). For sealing the bundle must be valid now; for opening, at
+// the header's created_at, which must lie between now - max_message_age
+// and now + the clock skew. The trust domain comes from this SDK's own
+// options or its own client certificate, never from the broker.
+//
 // Example:
-//   SiltaClient::Options options;  // address, certificate, key, CA, keys_dir
-//   auto client = SiltaClient::Create(options, "police-hame");
+//   SiltaClient::Options options;  // address, certificate, key, CA, CRLs, keys_dir
+//   auto client = SiltaClient::Create(options);  // the org of the client certificate
 //   SealRequest r{.case_id = case_id, .purpose = "referral",
 //                 .recipients = {"wba-social", "hml-youth"}, .worker_id = "officer-12"};
 //   auto sealed = (*client)->Seal(referral, r);
@@ -35,7 +48,9 @@
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/sdk/org_keys.h"
+#include "client/sdk/peer_bundles.h"
 #include "client/sdk/sealer.h"
+#include "server/crypto/key_bundle.h"
 #include "silta/v1/consent.grpc.pb.h"
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"
@@ -58,8 +73,14 @@ class SiltaClient {
  public:
   struct Options {
     ConnectionOptions connection;
-    // SPIFFE trust domain of the network, e.g. "silta.test".
+    // SPIFFE trust domain of the network, e.g. "silta.test". Empty: the
+    // trust domain of the client certificate's SPIFFE id (which must chain
+    // to the CA). When set, it must agree with that certificate.
     std::string trust_domain;
+    // Hashed CRL directory of the trust domain (`openssl rehash`), the same
+    // files siltad's tls.crl_directory holds. Required: without it a
+    // revoked signing certificate could not be told from a valid one.
+    std::string crl_directory;
     // Where this org's message keys live (sdk::CreateOrgKeys); the newest
     // key id is `current_key_id` (empty: the directory's current keys),
     // older ones still open old messages.
@@ -67,10 +88,24 @@ class SiltaClient {
     std::string current_key_id;
     // Deadline of each unary call.
     absl::Duration timeout = absl::Seconds(10);
+    // Oldest header.created_at that Open accepts (the broker keeps a message
+    // at most 90 days), and how far ahead of this clock it may be.
+    absl::Duration max_message_age = absl::Hours(24 * 90);
+    absl::Duration clock_skew = absl::Minutes(5);
   };
 
-  // Connects (lazily) and loads the current keys. Errors name the file.
-  static absl::StatusOr<std::unique_ptr<SiltaClient>> Create(Options options, std::string org_id);
+  // Connects (lazily) and loads the current keys. `org_id` empty: the org of
+  // the client certificate's SPIFFE id; otherwise it must be that org.
+  // Errors name the file or option.
+  static absl::StatusOr<std::unique_ptr<SiltaClient>> Create(Options options,
+                                                             std::string org_id = "");
+
+  // This client's organisation and trust domain (from its own certificate).
+  const std::string& org_id() const { return org_id_; }
+  const std::string& trust_domain() const { return anchors_.trust_domain; }
+  // Whether `key_id` is one of this org's own keys in keys_dir, so that a
+  // KeyBundleNotice of a key nobody here created can be raised.
+  bool IsOwnKey(absl::string_view key_id) const;
 
   // What the broker would let each recipient have of `payload` now: one
   // decision per (recipient, field) with its rule and reason. Seal() asks
@@ -87,7 +122,8 @@ class SiltaClient {
                                          const v1::PreviewDisclosureResponse& preview);
   absl::StatusOr<v1::DeliveryReceipt> Send(const v1::SealedMessage& message);
   // Calls `on_delivery` for each delivery until it returns false, the
-  // stream ends, or `max_wait` passes. OK on a normal end.
+  // stream ends, or `max_wait` passes. OK on a normal end. A delivery with
+  // key_notice set carries no message and needs no ack.
   absl::Status Subscribe(const std::function<bool(const v1::Delivery&)>& on_delivery,
                          absl::Duration ack_timeout, absl::Duration max_wait);
   absl::StatusOr<OpenedMessage> Open(const v1::Delivery& delivery,
@@ -97,9 +133,14 @@ class SiltaClient {
 
  private:
   SiltaClient(Options options, std::string org_id, std::shared_ptr<grpc::Channel> channel,
-              std::string ca_pem, OrgKeys current);
-  // A verified bundle of `org_id` (`key_id` empty: the current one).
-  absl::StatusOr<v1::KeyBundle> VerifiedBundle(absl::string_view org_id, absl::string_view key_id);
+              crypto::TrustAnchors anchors, OrgKeys current);
+  // Every bundle the broker has for `org_id`, retired ones included.
+  absl::StatusOr<std::vector<v1::KeyBundle>> FetchBundles(absl::string_view org_id);
+  // The bundle to seal to for `org_id`: verified now, of the highest epoch
+  // served, and not older than the newest seen.
+  absl::StatusOr<v1::KeyBundle> RecipientBundle(absl::string_view org_id);
+  // The bundle that signed `header`, verified at its created_at.
+  absl::StatusOr<v1::KeyBundle> SenderBundle(const v1::MessageHeader& header);
   void SetDeadline(grpc::ClientContext* context) const;
 
   const Options options_;
@@ -108,7 +149,8 @@ class SiltaClient {
   std::unique_ptr<v1::ConsentService::Stub> consent_;
   std::unique_ptr<v1::KeyService::Stub> keys_;
   std::unique_ptr<v1::MessageService::Stub> messages_;
-  const std::string ca_pem_;
+  const crypto::TrustAnchors anchors_;
+  PeerBundles peers_;
   const OrgKeys current_;
   std::map<std::string, OrgKeys> old_keys_;
 };

@@ -6,12 +6,15 @@
 #include <cstring>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/files.h"
+#include "server/common/time_util.h"
 #include "server/common/status_macros.h"
 #include "server/crypto/key_bundle.h"
 
@@ -24,6 +27,8 @@ constexpr size_t kMaxKeyIdBytes = 256;
 std::string PathFor(absl::string_view dir, absl::string_view key_id, absl::string_view suffix) {
   return absl::StrCat(dir, "/", key_id, suffix);
 }
+
+}  // namespace
 
 // Writes `bytes` to `path` with `mode`, atomically (temp file + rename).
 absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes, mode_t mode) {
@@ -44,6 +49,8 @@ absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes,
   return absl::OkStatus();
 }
 
+namespace {
+
 absl::StatusOr<crypto::SecretData> ReadKey(const std::string& path) {
   SILTA_RETURN_IF_ERROR(common::CheckSecretFile(path));
   SILTA_ASSIGN_OR_RETURN(std::string bytes, common::ReadFile(path, 64));
@@ -63,33 +70,54 @@ RecipientPrivateKey OrgKeys::AsRecipient() const {
   return RecipientPrivateKey{bundle.org_id(), bundle.key_id(), hpke.private_key};
 }
 
-absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_view cert_chain_file,
-                                      absl::string_view cert_key_file, absl::Duration validity,
-                                      absl::string_view dir) {
-  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(cert_key_file));
-  SILTA_ASSIGN_OR_RETURN(std::string chain, common::ReadFile(cert_chain_file));
-  SILTA_ASSIGN_OR_RETURN(std::string cert_key, common::ReadFile(cert_key_file));
+absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id,
+                                      absl::string_view signer_cert_file,
+                                      absl::string_view signer_key_file, absl::Duration validity,
+                                      absl::string_view dir, uint64_t min_epoch) {
+  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(signer_key_file));
+  SILTA_ASSIGN_OR_RETURN(std::string chain, common::ReadFile(signer_cert_file));
+  SILTA_ASSIGN_OR_RETURN(std::string signer_key, common::ReadFile(signer_key_file));
+  const absl::Time now = absl::Now();
+  // The keys these replace, if the directory has current ones: the new
+  // bundle continues them (epoch + 1, previous_key_id, continuity signature)
+  // unless they have expired.
+  std::optional<OrgKeys> previous;
+  absl::StatusOr<std::string> current_id = CurrentKeyId(dir);
+  if (current_id.ok()) {
+    SILTA_ASSIGN_OR_RETURN(OrgKeys old, LoadOrgKeys(dir, *current_id));
+    if (old.bundle.org_id() != org_id) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, " holds the keys of ",
+                                                     old.bundle.org_id(), ", not of ", org_id));
+    }
+    previous = std::move(old);
+  } else if (!absl::IsNotFound(current_id.status())) {
+    return current_id.status();
+  }
   OrgKeys keys;
   SILTA_ASSIGN_OR_RETURN(keys.hpke, crypto::GenerateX25519KeyPair());
   SILTA_ASSIGN_OR_RETURN(keys.signing, crypto::GenerateEd25519KeyPair());
-  const absl::Time now = absl::Now();
-  absl::StatusOr<v1::KeyBundle> bundle =
-      crypto::SignKeyBundle(org_id, keys.hpke.public_key, keys.signing.public_key, now,
-                            now + validity, chain, cert_key);
-  OPENSSL_cleanse(cert_key.data(), cert_key.size());
+  crypto::KeyBundleDraft draft{.org_id = std::string(org_id),
+                               .hpke_public_key = keys.hpke.public_key,
+                               .signing_public_key = keys.signing.public_key,
+                               .not_before = now,
+                               .not_after = now + validity,
+                               .epoch = std::max<uint64_t>(min_epoch, 1),
+                               .previous_key_id = {}};
+  const crypto::SecretData* continuity = nullptr;
+  if (previous.has_value()) {
+    draft.epoch = std::max(draft.epoch, previous->bundle.epoch() + 1);
+    if (common::ToTime(previous->bundle.not_after()) > now) {
+      draft.previous_key_id = previous->bundle.key_id();
+      continuity = &previous->signing.private_key;
+    }
+  }
+  absl::StatusOr<v1::KeyBundle> bundle = crypto::SignKeyBundle(draft, chain, signer_key, continuity);
+  OPENSSL_cleanse(signer_key.data(), signer_key.size());
   if (!bundle.ok()) return bundle.status();
   keys.bundle = *std::move(bundle);
 
   const std::string d(dir);
-  // Parents as the umask says; the key directory itself owner-only.
-  std::error_code error;
-  const std::filesystem::path parent = std::filesystem::path(d).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, error);
-  if (error || (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)) {
-    return absl::UnavailableError(
-        absl::StrCat(d, ": cannot create key directory: ",
-                     error ? error.message() : std::string(std::strerror(errno))));
-  }
+  SILTA_RETURN_IF_ERROR(MakeOwnerOnlyDirectory(d));
   auto raw = [](const crypto::SecretData& s) {
     return absl::string_view(reinterpret_cast<const char*>(s.data()), s.size());
   };
@@ -102,7 +130,25 @@ absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_vie
   return keys;
 }
 
+absl::Status MakeOwnerOnlyDirectory(const std::string& d) {
+  // Parents as the umask says; the directory itself owner-only.
+  std::error_code error;
+  const std::filesystem::path parent = std::filesystem::path(d).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  if (error || (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)) {
+    return absl::UnavailableError(
+        absl::StrCat(d, ": cannot create directory: ",
+                     error ? error.message() : std::string(std::strerror(errno))));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<OrgKeys> LoadOrgKeys(absl::string_view dir, absl::string_view key_id) {
+  // Key ids may come from a message: never let one name another file.
+  if (!crypto::IsKeyId(key_id)) {
+    return absl::InvalidArgumentError(
+        "key id: must be exactly 32 lower-case hex characters (a key bundle's key_id)");
+  }
   OrgKeys keys;
   SILTA_ASSIGN_OR_RETURN(std::string bundle_bytes,
                          common::ReadFile(PathFor(dir, key_id, ".bundle.pb")));
@@ -137,7 +183,7 @@ absl::StatusOr<std::string> CurrentKeyId(absl::string_view dir) {
   }
   if (!text.ok()) return text.status();
   const std::string key_id(absl::StripAsciiWhitespace(*text));
-  if (key_id.empty() || key_id.find('/') != std::string::npos) {
+  if (!crypto::IsKeyId(key_id)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a key id"));
   }
   return key_id;

@@ -13,6 +13,9 @@
 #ifndef SILTA_CLIENT_SDK_ORG_KEYS_H_
 #define SILTA_CLIENT_SDK_ORG_KEYS_H_
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,16 +36,28 @@ struct OrgKeys {
   RecipientPrivateKey AsRecipient() const;
 };
 
-// Generates new keys, signs their bundle with the certificate key (files in
-// PEM) for [now, now + validity), and writes them under `dir` (created with
-// mode 700 if absent). The caller publishes `bundle` with KeyService and
-// then makes them current with SetCurrentKeyId.
-absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_view cert_chain_file,
-                                      absl::string_view cert_key_file, absl::Duration validity,
-                                      absl::string_view dir);
+// Generates new keys, signs their bundle with the organisation's
+// bundle-signing certificate and key (files in PEM; SPIFFE id
+// .../org/<org-id>/keys/<name>) for [now, now + validity), and writes them
+// under `dir` (created with mode 700 if absent). If `dir` has current keys
+// that have not expired, the new bundle continues them: epoch one higher,
+// previous_key_id their key id, and a continuity signature with their
+// signing key. The epoch is at least `min_epoch` (the broker's current
+// epoch + 1 when the directory is new). The caller publishes `bundle` with
+// KeyService and then makes them current with SetCurrentKeyId.
+absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_view signer_cert_file,
+                                      absl::string_view signer_key_file, absl::Duration validity,
+                                      absl::string_view dir, uint64_t min_epoch = 1);
+
+// Writes `bytes` to `path` with `mode`, atomically (temp file + rename).
+absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes, mode_t mode);
+
+// Creates directory `d` with mode 700 (its parents as the umask says).
+absl::Status MakeOwnerOnlyDirectory(const std::string& d);
 
 // Loads the keys of `key_id` from `dir`; the private key files must have
-// owner-only permissions.
+// owner-only permissions. INVALID_ARGUMENT unless `key_id` is a key id
+// (crypto::IsKeyId), before any file is touched.
 absl::StatusOr<OrgKeys> LoadOrgKeys(absl::string_view dir, absl::string_view key_id);
 
 // Records `key_id` as the current keys of `dir` (after publishing them).

@@ -131,7 +131,8 @@ class Bench {
   }
 
   sdk::OrgKeys Keys(const std::string& org) {
-    auto keys = sdk::CreateOrgKeys(org, pki_ + "/orgs/" + org + ".pem", pki_ + "/orgs/" + org + ".key",
+    auto keys = sdk::CreateOrgKeys(org, pki_ + "/orgs/" + org + ".signer.pem",
+                                   pki_ + "/orgs/" + org + ".signer.key",
                                    absl::Hours(24), dir_ + "/keys-" + org);
     Check(keys.ok(), "keys");
     grpc::ClientContext context;

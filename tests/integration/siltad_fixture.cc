@@ -11,6 +11,12 @@ std::string PkiPath(const std::string& relative) {
 }
 std::string OrgCert(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".pem"); }
 std::string OrgKey(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".key"); }
+std::string OrgSignerCert(const std::string& org_id) {
+  return PkiPath("orgs/" + org_id + ".signer.pem");
+}
+std::string OrgSignerKey(const std::string& org_id) {
+  return PkiPath("orgs/" + org_id + ".signer.key");
+}
 
 std::string WriteSiltadConfig(const SiltadSetup& setup) {
   namespace fs = std::filesystem;

@@ -20,6 +20,9 @@ std::string PkiPath(const std::string& relative);
 // Client certificate and key of a registered org (certs in orgs/).
 std::string OrgCert(const std::string& org_id);
 std::string OrgKey(const std::string& org_id);
+// Bundle-signing certificate and key of an agency org (orgs/<org>.signer.*).
+std::string OrgSignerCert(const std::string& org_id);
+std::string OrgSignerKey(const std::string& org_id);
 
 // Options for one siltad instance.
 struct SiltadSetup {

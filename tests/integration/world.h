@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,7 +62,12 @@ class World {
                          const std::string& input = "") {
     std::vector<std::string> argv = {
         SILTACTL_PATH, "--address", siltad_->address(), "--cert",        OrgCert(org), "--key",
-        OrgKey(org),   "--ca",      PkiPath("ca.pem"),  "--server-name", "localhost"};
+        OrgKey(org),   "--ca",      PkiPath("ca.pem"),  "--server-name", "localhost",  "--crl-dir",
+        PkiPath("crl")};
+    if (std::filesystem::exists(OrgSignerCert(org))) {  // agencies have a bundle signer
+      argv.insert(argv.end(), {"--signer-cert", OrgSignerCert(org), "--signer-key",
+                               OrgSignerKey(org)});
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     // No developer's own ~/.config/silta/siltactl.toml changes what is tested.
     return RunCommandWithInput(argv, input, {"XDG_CONFIG_HOME=" + setup_.dir}, absl::Seconds(60));
@@ -76,8 +82,8 @@ class World {
     auto it = keys_.find(org);
     if (it != keys_.end() && !rotate) return it->second;
     if (it != keys_.end()) keys_.erase(it);
-    auto keys = sdk::CreateOrgKeys(org, OrgCert(org), OrgKey(org), absl::Hours(24 * 30),
-                                   setup_.dir + "/keys-" + org);
+    auto keys = sdk::CreateOrgKeys(org, OrgSignerCert(org), OrgSignerKey(org),
+                                   absl::Hours(24 * 30), setup_.dir + "/keys-" + org);
     EXPECT_TRUE(keys.ok()) << keys.status();
     grpc::ClientContext context;
     v1::PublishKeyBundleRequest request;
@@ -87,6 +93,7 @@ class World {
     const grpc::Status status =
         v1::KeyService::NewStub(Channel(org))->PublishKeyBundle(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(sdk::SetCurrentKeyId(setup_.dir + "/keys-" + org, keys->bundle.key_id()).ok());
     return keys_.emplace(org, *std::move(keys)).first->second;
   }
 
@@ -300,6 +307,7 @@ class World {
     options.connection.ca_file = PkiPath("ca.pem");
     options.connection.server_name = "localhost";
     options.trust_domain = "silta.test";
+    options.crl_directory = PkiPath("crl");
     options.keys_dir = setup_.dir + "/keys-" + org;
     options.current_key_id = Keys(org).bundle.key_id();
     auto client = sdk::SiltaClient::Create(options, org);
