@@ -35,6 +35,9 @@ test-sanitize: deps
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON
 
 pki:
+	@if [ -f $(CERTS_DIR)/ca.pem ] && [ ! -f $(CERTS_DIR)/orgs/police-hame.signer.pem ]; then \
+	  echo "$(CERTS_DIR) predates bundle-signing certificates; creating a new dev PKI" >&2; \
+	  rm -rf $(CERTS_DIR); fi
 	@test -f $(CERTS_DIR)/ca.pem || certs/make-dev-pki.sh $(CERTS_DIR)
 	@certs/make-log-key.sh $(CERTS_DIR)
 

@@ -10,6 +10,10 @@
 # OUT/crl/                      hashed CRL directory for tls.crl_directory
 # OUT/orgs/<org-id>.pem, .key   client certificates with URI SAN
 #                               spiffe://silta.test/org/<org-id>/sys/dev
+# OUT/orgs/<org-id>.signer.pem, .key
+#                               agencies' bundle-signing certificates
+#                               (spiffe://silta.test/org/<org-id>/keys/dev),
+#                               no extended key usage
 # OUT/registry.textproto        the matching registry seed
 # OUT/audit/log-key.pem, .pub   the Ed25519 key that signs the audit log's
 #                               tree heads (auditors verify with the .pub)
@@ -99,12 +103,14 @@ issue() {
   shift 5
   new_key "$base.key"
   openssl req -new -key "$base.key" -out "$base.csr" -subj "/O=Silta development/CN=$cn" 2>/dev/null
-  cat > "$base.ext" <<EXT
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = $eku
-subjectAltName = $san
-EXT
+  {
+    echo "basicConstraints = critical, CA:FALSE"
+    echo "keyUsage = critical, digitalSignature"
+    # "-": no extended key usage (bundle-signing certificates, which are
+    # told apart by their SPIFFE path .../keys/<name>, not by an EKU)
+    [ "$eku" = "-" ] || echo "extendedKeyUsage = $eku"
+    echo "subjectAltName = $san"
+  } > "$base.ext"
   openssl ca -batch -config "$ca/openssl.cnf" -in "$base.csr" -out "$base.pem" \
     -extfile "$base.ext" -notext "$@" 2>/dev/null
   rm -f "$base.csr" "$base.ext"
@@ -112,6 +118,10 @@ EXT
 }
 
 spiffe() { echo "URI:spiffe://$TRUST_DOMAIN/org/$1/sys/${2:-dev}"; }
+# The identity of an organisation's bundle-signing credential: it signs the
+# org's message-key bundles and is kept off line; it cannot open a session
+# with siltad (the path is not /sys/).
+signer() { echo "URI:spiffe://$TRUST_DOMAIN/org/$1/keys/${2:-dev}"; }
 
 gen_crl() {
   openssl ca -config "$OUT/ca/openssl.cnf" -gencrl -out "$OUT/crl/ca.crl.pem" 2>/dev/null
@@ -134,6 +144,9 @@ issue "$OUT/ca" "$OUT/server" "siltad" "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:
 for entry in "${ORGS[@]}"; do
   IFS='|' read -r id kind roles region name <<<"$entry"
   issue "$OUT/ca" "$OUT/orgs/$id" "$id" "$(spiffe "$id")" clientAuth
+  if [[ ",$roles," == *",AGENCY,"* ]]; then
+    issue "$OUT/ca" "$OUT/orgs/$id.signer" "$id bundle signer" "$(signer "$id")" -
+  fi
   {
     echo "orgs {"
     echo "  org_id: \"$id\""
@@ -169,6 +182,14 @@ if [ "$EXTRAS" = "--test-extras" ]; then
   issue "$OUT/ca" "$T/dns-only" "police-hame" "DNS:police.example" clientAuth
   # A second admin organisation (suspension tests need one admin to suspend another).
   issue "$OUT/ca" "$T/backup-admin" "backup-admin" "$(spiffe backup-admin)" clientAuth
+  # Bundle-signing certificates that must be refused: expired, revoked, of
+  # another trust domain.
+  issue "$OUT/ca" "$T/expired-signer" "police-hame bundle signer" "$(signer police-hame)" - \
+    -startdate 20200101000000Z -enddate 20210101000000Z
+  issue "$OUT/ca" "$T/revoked-signer" "police-hame bundle signer" "$(signer police-hame old)" -
+  openssl ca -config "$OUT/ca/openssl.cnf" -revoke "$T/revoked-signer.pem" -crl_reason keyCompromise 2>/dev/null
+  issue "$OUT/ca" "$T/other-domain-signer" "wba-social bundle signer" \
+    "URI:spiffe://elsewhere.test/org/wba-social/keys/dev" -
   # A second server certificate for the rotation test.
   issue "$OUT/ca" "$T/server2" "siltad-rotated" "DNS:localhost,IP:127.0.0.1" serverAuth
   cat >> "$OUT/registry.textproto" <<REG

@@ -45,8 +45,9 @@ say() { printf '\n%s\n' "$*" | fold -s -w 100; }
 quiet() {
   local org=$1
   shift
-  "$SILTACTL" --address "127.0.0.1:$PORT" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/orgs/$org.pem" --key "$CERTS/orgs/$org.key" --keys-dir "$WORK/keys/$org" "$@"
+  "$SILTACTL" --address "127.0.0.1:$PORT" --ca "$CERTS/ca.pem" --crl-dir "$CERTS/crl" \
+    --cert "$CERTS/orgs/$org.pem" --key "$CERTS/orgs/$org.key" --keys-dir "$WORK/keys/$org" \
+    --signer-cert "$CERTS/orgs/$org.signer.pem" --signer-key "$CERTS/orgs/$org.signer.key" "$@"
 }
 # as ORG [args...]: the same, showing the command and its indented output.
 as() {

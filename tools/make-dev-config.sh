@@ -56,7 +56,12 @@ address = "127.0.0.1:${SILTA_DEV_PORT:-7443}"
 ca = "$CERTS/ca.pem"
 cert = "$CERTS/orgs/silta-admin.pem"
 key = "$CERTS/orgs/silta-admin.key"
-# An agency's message keys, e.g. with SILTA_CERT/SILTA_KEY of hml-youth:
-#   SILTA_KEYS_DIR=$DEV/keys/hml-youth siltactl keys publish --worker me
+# The CRL directory: message send|inbox refuse keys signed by a revoked certificate.
+crl-dir = "$CERTS/crl"
+# An agency's message keys, signed with its bundle-signing certificate, e.g.
+# with SILTA_CERT/SILTA_KEY of hml-youth:
+#   SILTA_KEYS_DIR=$DEV/keys/hml-youth \\
+#   SILTA_SIGNER_CERT=$CERTS/orgs/hml-youth.signer.pem \\
+#   SILTA_SIGNER_KEY=$CERTS/orgs/hml-youth.signer.key siltactl keys publish --worker me
 TOML
 fi

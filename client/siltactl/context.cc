@@ -9,7 +9,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "client/siltactl/output.h"
+#include "server/common/files.h"
+#include "server/crypto/certificate.h"
 
 namespace silta::siltactl {
 
@@ -47,6 +50,26 @@ std::optional<v1::WhoAmIResponse> WhoAmIOrExit(const GlobalFlags& flags,
     return std::nullopt;
   }
   return response;
+}
+
+absl::StatusOr<identity::SpiffeId> OwnIdentity(const GlobalFlags& flags) {
+  absl::StatusOr<std::string> pem = common::ReadFile(flags.connection.cert_file);
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<crypto::CertificateInfo> cert = crypto::InspectCertificate(*pem);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.connection.cert_file, ": ", cert.status().message()));
+  }
+  if (cert->uri_sans.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.connection.cert_file, ": needs exactly one SPIFFE id (URI SAN)"));
+  }
+  absl::StatusOr<identity::SpiffeId> id = identity::ParseSpiffeId(cert->uri_sans[0]);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.connection.cert_file, ": ", id.status().message()));
+  }
+  return id;
 }
 
 bool Confirm(const std::string& question) {

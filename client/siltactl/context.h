@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/output.h"
+#include "server/identity/spiffe_id.h"
 #include "grpcpp/grpcpp.h"
 #include "silta/v1/broker.grpc.pb.h"
 
@@ -22,6 +23,13 @@ struct GlobalFlags {
   // This organisation's message keys (sdk::CreateOrgKeys), for keys
   // publish and message send|inbox.
   std::string keys_dir;
+  // The trust domain's CRL directory, for verifying other orgs' key bundles.
+  std::string crl_dir;
+  // The trust domain; empty: the one of the client certificate.
+  std::string trust_domain;
+  // The org's bundle-signing certificate and key (keys publish|rotate).
+  std::string signer_cert;
+  std::string signer_key;
   // The siltactl config file that was read, if any.
   std::string config_file;
   bool json = false;
@@ -54,6 +62,10 @@ int RunUnary(const GlobalFlags& flags, const std::string& what, Call call, Print
   print(response);
   return kExitOk;
 }
+
+// This system's identity from its own client certificate (--cert), never
+// from the broker: INVALID_ARGUMENT naming the file if it has no SPIFFE id.
+absl::StatusOr<identity::SpiffeId> OwnIdentity(const GlobalFlags& flags);
 
 // Asks the broker who it takes this certificate to be (BrokerService.WhoAmI);
 // on failure prints why and sets *exit_code.

@@ -23,6 +23,9 @@
 namespace silta::siltactl {
 namespace {
 
+// Message keys are renewed every few weeks: warn when one has 10 days left.
+constexpr absl::Duration kMessageKeyWarning = absl::Hours(24 * 10);
+
 constexpr absl::Duration kClockSkewWarning = absl::Minutes(1);
 // Key bundles are accepted up to five minutes before their start.
 constexpr absl::Duration kClockSkewLimit = absl::Minutes(5);
@@ -333,7 +336,7 @@ int DoctorCommand::Check() {
           absl::StatusOr<sdk::OrgKeys> keys =
               key_id.ok() ? sdk::LoadOrgKeys(flags_->keys_dir, *key_id) : key_id.status();
           const std::string republish =
-              absl::StrCat("siltactl --keys-dir ", flags_->keys_dir, " keys publish");
+              absl::StrCat("siltactl --keys-dir ", flags_->keys_dir, " keys rotate");
           if (!keys.ok()) {
             report.Fail("message keys", std::string(keys.status().message()), republish);
           } else if (keys->bundle.org_id() != me->org().org_id()) {
@@ -346,7 +349,9 @@ int DoctorCommand::Check() {
             if (until <= now) {
               report.Fail("message keys", absl::StrCat("key ", *key_id, " expired on ",
                                                        DateText(until)), republish);
-            } else if (until - now < warn) {
+            } else if (until - now < std::min(warn, kMessageKeyWarning)) {
+              // Bundles live 30 days: rotation is routine (`keys rotate
+              // --if-expires-within 10` from a daily timer).
               report.Warn("message keys", absl::StrCat("key ", *key_id, " expires on ",
                                                        DateText(until)), republish);
             } else if (!IsPublished(channel, *flags_, me->org().org_id(), *key_id)) {

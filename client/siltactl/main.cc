@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
       "  ca = \"ca.pem\"\n"
       "  cert = \"orgs/hml-youth.pem\"\n"
       "  key = \"orgs/hml-youth.key\"\n"
-      "  keys-dir = \"keys\"\n\n"
+      "  keys-dir = \"keys\"\n"
+      "  crl-dir = \"crl\"\n\n"
       "Examples:\n"
       "  siltactl doctor                       check certificates, key, reachability, identity\n"
       "  siltactl --address localhost:7443 --cert admin.pem --key admin.key --ca ca.pem health\n"
@@ -232,6 +233,23 @@ int main(int argc, char** argv) {
       app.add_option("--keys-dir", flags.keys_dir,
                      "Your organisation's message keys (keys publish, message send|inbox)")
           ->envname("SILTA_KEYS_DIR");
+  CLI::Option* crl_dir =
+      app.add_option("--crl-dir", flags.crl_dir,
+                     "The trust domain's CRL directory (message send|inbox refuse keys signed "
+                     "by a revoked certificate)")
+          ->envname("SILTA_CRL_DIR");
+  CLI::Option* trust_domain =
+      app.add_option("--trust-domain", flags.trust_domain,
+                     "SPIFFE trust domain (default: the one of --cert; never the broker's word)")
+          ->envname("SILTA_TRUST_DOMAIN");
+  CLI::Option* signer_cert =
+      app.add_option("--signer-cert", flags.signer_cert,
+                     "Your organisation's bundle-signing certificate (keys publish|rotate)")
+          ->envname("SILTA_SIGNER_CERT");
+  CLI::Option* signer_key =
+      app.add_option("--signer-key", flags.signer_key,
+                     "Its private key (PEM, mode 600; keep it off line between rotations)")
+          ->envname("SILTA_SIGNER_KEY");
   app.add_flag("--json", flags.json, "Print JSON instead of tables");
   CLI::Option* timeout = app.add_option("--timeout", flags.timeout_seconds,
                                         "Seconds to wait for the broker")
@@ -311,6 +329,10 @@ int main(int argc, char** argv) {
         {"ca", ca, true, text(&flags.connection.ca_file)},
         {"server-name", server_name, false, text(&flags.connection.server_name)},
         {"keys-dir", keys_dir, true, text(&flags.keys_dir)},
+        {"crl-dir", crl_dir, true, text(&flags.crl_dir)},
+        {"trust-domain", trust_domain, false, text(&flags.trust_domain)},
+        {"signer-cert", signer_cert, true, text(&flags.signer_cert)},
+        {"signer-key", signer_key, true, text(&flags.signer_key)},
         {"timeout", timeout, false, [&flags](const std::string& v) {
            return absl::SimpleAtoi(v, &flags.timeout_seconds) && flags.timeout_seconds >= 1 &&
                   flags.timeout_seconds <= 3600;

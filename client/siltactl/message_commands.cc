@@ -14,6 +14,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/common/files.h"
+#include "server/common/time_util.h"
 #include "server/crypto/wire_format.h"
 #include "server/ops/textproto.h"
 #include "silta/v1/message.grpc.pb.h"
@@ -107,6 +108,22 @@ std::string PayloadText(const google::protobuf::Message& payload) {
   return text;
 }
 
+// A key bundle was published for our own org. A key that is not in our
+// keys directory was published by someone else: say so loudly.
+void PrintKeyNotice(const v1::KeyBundleNotice& notice, bool own) {
+  std::fprintf(stderr,
+               "%s: key bundle %s (epoch %llu) was published for your organisation at %s by %s "
+               "(worker %s)%s\n",
+               own ? "notice" : "WARNING", notice.key_id().c_str(),
+               static_cast<unsigned long long>(notice.epoch()),
+               TimeText(notice.published_at()).c_str(), notice.publisher_spiffe_id().c_str(),
+               notice.acting_user().worker_id().c_str(),
+               own ? ""
+                   : ". It is NOT in your keys directory: if nobody in your organisation "
+                     "published it, have your administrator suspend the organisation and revoke "
+                     "the bundle-signing certificate now");
+}
+
 }  // namespace
 
 MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flags_(flags) {
@@ -121,14 +138,29 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
   CLI::App* publish = keys->add_subcommand(
       "publish",
       "Create new message keys for your organisation in --keys-dir (private keys mode 600),\n"
-      "sign their bundle with your client certificate's key and publish it (agency role).\n"
-      "Earlier keys stay in the directory and still open messages sealed to them.\n"
-      "  Example: siltactl --keys-dir ~/.local/share/silta/keys keys publish");
-  publish->add_option("--validity-days", validity_days_, "How long the bundle is valid")
-      ->check(CLI::Range(1, 3650))
-      ->capture_default_str();
-  publish->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
-  Add(publish, [this] { return KeysPublish(); });
+      "sign their bundle with your bundle-signing certificate (--signer-cert, --signer-key)\n"
+      "and publish it (agency role). If --keys-dir holds current keys, the new bundle\n"
+      "continues them (next epoch, signed with the current key as well). Earlier keys stay in\n"
+      "the directory and still open messages sealed to them.\n"
+      "  Example: siltactl --keys-dir ~/.local/share/silta/keys --signer-cert signer.pem \\\n"
+      "             --signer-key signer.key keys publish");
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate",
+      "Renew the current keys in --keys-dir: like publish, but only when keys exist there,\n"
+      "and (with --if-expires-within) only when the current bundle expires within that many\n"
+      "days, so that a daily timer keeps the keys fresh.\n"
+      "  Example: siltactl --keys-dir keys keys rotate --if-expires-within 10");
+  rotate->add_option("--if-expires-within", rotate_within_days_,
+                     "Rotate only if the current bundle expires within this many days")
+      ->check(CLI::Range(1, 90));
+  for (CLI::App* cmd : {publish, rotate}) {
+    cmd->add_option("--validity-days", validity_days_, "How long the bundle is valid (at most 90)")
+        ->check(CLI::Range(1, 90))
+        ->capture_default_str();
+    cmd->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  }
+  Add(publish, [this] { return KeysPublish(/*rotate=*/false); });
+  Add(rotate, [this] { return KeysPublish(/*rotate=*/true); });
 
   CLI::App* message = app->add_subcommand("message", "Sealed messages (agency role)");
   message->require_subcommand(1);
@@ -204,21 +236,50 @@ int MessageCommands::KeysList() {
       });
 }
 
-int MessageCommands::KeysPublish() {
+int MessageCommands::KeysPublish(bool rotate) {
+  const char* what = rotate ? "keys rotate" : "keys publish";
   if (flags_->keys_dir.empty()) return UsageError("--keys-dir (or SILTA_KEYS_DIR) is required");
   if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  if (flags_->signer_cert.empty() || flags_->signer_key.empty()) {
+    return UsageError(
+        "--signer-cert and --signer-key (or SILTA_SIGNER_CERT, SILTA_SIGNER_KEY) are required: "
+        "your organisation's bundle-signing certificate (spiffe://<trust-domain>/org/<org-id>/"
+        "keys/<name>) and its key, which your CA issues separately from TLS certificates");
+  }
+  absl::StatusOr<identity::SpiffeId> me = OwnIdentity(*flags_);
+  if (!me.ok()) return UsageError(absl::StrCat(what, ": ", me.status().message()));
+  if (rotate) {
+    absl::StatusOr<std::string> current_id = sdk::CurrentKeyId(flags_->keys_dir);
+    if (!current_id.ok()) return UsageError(absl::StrCat(what, ": ", current_id.status().message()));
+    absl::StatusOr<sdk::OrgKeys> current = sdk::LoadOrgKeys(flags_->keys_dir, *current_id);
+    if (!current.ok()) return UsageError(absl::StrCat(what, ": ", current.status().message()));
+    const absl::Time expires = common::ToTime(current->bundle.not_after());
+    if (rotate_within_days_ > 0 && expires > absl::Now() + absl::Hours(24) * rotate_within_days_) {
+      std::printf("key %s is valid until %s; not rotated\n", current_id->c_str(),
+                  TimeText(current->bundle.not_after()).c_str());
+      return kExitOk;
+    }
+  }
   int exit_code = kExitOk;
   auto channel = ChannelOrExit(*flags_, &exit_code);
   if (channel == nullptr) return exit_code;
-  std::optional<v1::WhoAmIResponse> me = WhoAmIOrExit(*flags_, channel, &exit_code);
-  if (!me.has_value()) return exit_code;
-  absl::StatusOr<sdk::OrgKeys> keys =
-      sdk::CreateOrgKeys(me->org().org_id(), flags_->connection.cert_file,
-                         flags_->connection.key_file, absl::Hours(24) * validity_days_,
-                         flags_->keys_dir);
-  if (!keys.ok()) {
-    return UsageError(absl::StrCat("keys publish: ", keys.status().message()));
+  // The broker's current epoch, so that a new keys directory starts above it.
+  uint64_t min_epoch = 1;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, *flags_);
+    v1::GetKeyBundlesRequest request;
+    request.set_org_id(me->org_id);
+    v1::GetKeyBundlesResponse response;
+    const grpc::Status status =
+        v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
+    if (!status.ok()) return ReportRpcError(what, status);
+    for (const v1::KeyBundle& b : response.bundles()) min_epoch = std::max(min_epoch, b.epoch() + 1);
   }
+  absl::StatusOr<sdk::OrgKeys> keys =
+      sdk::CreateOrgKeys(me->org_id, flags_->signer_cert, flags_->signer_key,
+                         absl::Hours(24) * validity_days_, flags_->keys_dir, min_epoch);
+  if (!keys.ok()) return UsageError(absl::StrCat(what, ": ", keys.status().message()));
   grpc::ClientContext context;
   SetDeadline(&context, *flags_);
   v1::PublishKeyBundleRequest request;
@@ -227,14 +288,15 @@ int MessageCommands::KeysPublish() {
   v1::PublishKeyBundleResponse response;
   const grpc::Status status =
       v1::KeyService::NewStub(channel)->PublishKeyBundle(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("keys publish", status);
+  if (!status.ok()) return ReportRpcError(what, status);
   const absl::Status current = sdk::SetCurrentKeyId(flags_->keys_dir, keys->bundle.key_id());
-  if (!current.ok()) return ReportError("keys publish", current);
+  if (!current.ok()) return ReportError(what, current);
   if (flags_->json) {
     PrintJson(keys->bundle);
   } else {
-    std::printf("published key %s for %s, valid until %s; private keys in %s\n",
-                keys->bundle.key_id().c_str(), me->org().org_id().c_str(),
+    std::printf("published key %s (epoch %llu) for %s, valid until %s; private keys in %s\n",
+                keys->bundle.key_id().c_str(),
+                static_cast<unsigned long long>(keys->bundle.epoch()), me->org_id.c_str(),
                 TimeText(keys->bundle.not_after()).c_str(), flags_->keys_dir.c_str());
   }
   return kExitOk;
@@ -246,17 +308,20 @@ std::unique_ptr<sdk::SiltaClient> MessageCommands::ClientOrExit(int* exit_code) 
                             "organisation's message keys are (see `siltactl keys publish`)");
     return nullptr;
   }
-  auto channel = ChannelOrExit(*flags_, exit_code);
-  if (channel == nullptr) return nullptr;
-  std::optional<v1::WhoAmIResponse> me = WhoAmIOrExit(*flags_, channel, exit_code);
-  if (!me.has_value()) return nullptr;
+  if (flags_->crl_dir.empty()) {
+    *exit_code = UsageError("--crl-dir (or SILTA_CRL_DIR) is required: the trust domain's CRL "
+                            "directory, so that keys signed by a revoked certificate are refused");
+    return nullptr;
+  }
+  // Who we are and our trust domain come from our own certificate and
+  // configuration, never from the broker.
   sdk::SiltaClient::Options options;
   options.connection = flags_->connection;
-  options.trust_domain = me->trust_domain();
+  options.trust_domain = flags_->trust_domain;
+  options.crl_directory = flags_->crl_dir;
   options.keys_dir = flags_->keys_dir;
   options.timeout = absl::Seconds(flags_->timeout_seconds);
-  absl::StatusOr<std::unique_ptr<sdk::SiltaClient>> client =
-      sdk::SiltaClient::Create(options, me->org().org_id());
+  absl::StatusOr<std::unique_ptr<sdk::SiltaClient>> client = sdk::SiltaClient::Create(options);
   if (!client.ok()) {
     *exit_code = UsageError(std::string(client.status().message()));
     return nullptr;
@@ -360,6 +425,10 @@ int MessageCommands::Inbox() {
   int failed = 0;
   const absl::Status streamed = client->Subscribe(
       [&](const v1::Delivery& delivery) {
+        if (delivery.has_key_notice()) {
+          PrintKeyNotice(delivery.key_notice(), client->IsOwnKey(delivery.key_notice().key_id()));
+          return true;
+        }
         ++received;
         const v1::MessageHeader& header = delivery.message().header();
         std::unique_ptr<google::protobuf::Message> payload = NewPayload(header.payload_type());

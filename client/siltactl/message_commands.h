@@ -26,7 +26,7 @@ class MessageCommands : public CommandSet {
 
  private:
   int KeysList();
-  int KeysPublish();
+  int KeysPublish(bool rotate);
   int Send();
   int Inbox();
   int Status();
@@ -39,7 +39,8 @@ class MessageCommands : public CommandSet {
   // keys
   std::string org_id_;
   bool retired_ = false;
-  int validity_days_ = 365;
+  int validity_days_ = 30;
+  int rotate_within_days_ = 0;
   // message send
   std::string payload_type_, payload_file_, case_id_, purpose_ = "referral";
   std::vector<std::string> recipients_;

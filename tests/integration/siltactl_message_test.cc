@@ -158,6 +158,11 @@ TEST_F(SiltactlMessageTest, BadPayloadsMissingKeysAndIdentifyingConsultationsAre
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("--worker is required"));
   r = As("wba-dpo", {"keys", "publish", "--worker", "dpo-1"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--signer-cert and --signer-key"));
+  // Even with an agency's signing certificate, the broker refuses the role.
+  r = As("wba-dpo", {"--signer-cert", OrgSignerCert("hml-youth"), "--signer-key",
+                     OrgSignerKey("hml-youth"), "keys", "publish", "--worker", "dpo-1"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED"));
 }
