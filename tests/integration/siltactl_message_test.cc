@@ -3,7 +3,9 @@
 // its preview and confirmation), message inbox, message status, and the
 // usage errors and refusals around them.
 #include <filesystem>
+#include <thread>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "silta/v1/payloads.pb.h"
@@ -165,6 +167,34 @@ TEST_F(SiltactlMessageTest, BadPayloadsMissingKeysAndIdentifyingConsultationsAre
                      OrgSignerKey("hml-youth"), "keys", "publish", "--worker", "dpo-1"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED"));
+}
+
+// A key published for our org that is not in our keys directory (another
+// system's copy rotated them, or a stolen signing credential with the old
+// keys) is shown loudly to whoever reads the inbox; our own rotation quietly.
+TEST_F(SiltactlMessageTest, InboxSaysWhenKeysArePublishedForTheOrg) {
+  ASSERT_EQ(As("asenne-ry", {"keys", "publish", "--worker", "it-1"}).exit_code, 0);
+  const std::string copy = world_.setup().dir + "/ctl/keys/asenne-copy";
+  std::filesystem::copy(KeysDir("asenne-ry"), copy, std::filesystem::copy_options::recursive);
+  CommandResult inbox;
+  std::thread reader([&] { inbox = As("asenne-ry", {"message", "inbox", "--wait", "4"}); });
+  absl::SleepFor(absl::Seconds(1.5));
+  const CommandResult rotated = world_.Siltactl(
+      "asenne-ry", {"--keys-dir", copy, "keys", "rotate", "--worker", "it-other"});
+  reader.join();
+
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  EXPECT_THAT(rotated.output, HasSubstr("(epoch 2)"));
+  EXPECT_THAT(inbox.output,
+              AllOf(HasSubstr("WARNING: key bundle"), HasSubstr("(epoch 2)"),
+                    HasSubstr("spiffe://silta.test/org/asenne-ry/sys/dev (worker it-other)"),
+                    HasSubstr("NOT in your keys directory")));
+  // `rotate --if-expires-within` renews only when the key is due.
+  const CommandResult early = world_.Siltactl(
+      "asenne-ry", {"--keys-dir", copy, "keys", "rotate", "--if-expires-within", "10",
+                    "--worker", "it-other"});
+  EXPECT_EQ(early.exit_code, 0) << early.output;
+  EXPECT_THAT(early.output, HasSubstr("not rotated"));
 }
 
 }  // namespace
