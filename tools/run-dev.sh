@@ -31,6 +31,12 @@ As the data-protection officer (auditor), check the audit log offline:
 
 Other organisations' certificates are in $CERTS/orgs/; act as one with
 SILTA_CERT=$CERTS/orgs/<org>.pem SILTA_KEY=$CERTS/orgs/<org>.key (they override the config file).
+An agency publishes its message keys with its bundle-signing certificate, e.g.:
+
+  SILTA_CERT=$CERTS/orgs/hml-youth.pem SILTA_KEY=$CERTS/orgs/hml-youth.key \
+  SILTA_SIGNER_CERT=$CERTS/orgs/hml-youth.signer.pem SILTA_SIGNER_KEY=$CERTS/orgs/hml-youth.signer.key \
+  SILTA_KEYS_DIR=$DEV/keys/hml-youth $SILTACTL keys publish --worker me
+
 The five practice models, narrated, against a fresh broker of their own: make demo
 Metrics: curl http://127.0.0.1:9464/metrics   Reload policy/registry: $SILTACTL policy reload
 

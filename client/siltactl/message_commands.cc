@@ -229,10 +229,12 @@ int MessageCommands::KeysList() {
         }
         std::vector<std::vector<std::string>> rows;
         for (const v1::KeyBundle& b : response.bundles()) {
-          rows.push_back({b.key_id(), b.org_id(), TimeText(b.not_before()),
-                          TimeText(b.not_after()), b.retired() ? "retired" : "current"});
+          // STATE is the broker's word; EPOCH is signed (what SDKs go by).
+          rows.push_back({b.key_id(), b.org_id(), absl::StrCat(b.epoch()),
+                          TimeText(b.not_before()), TimeText(b.not_after()),
+                          b.retired() ? "retired" : "current"});
         }
-        PrintTable({"KEY_ID", "ORG", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
+        PrintTable({"KEY_ID", "ORG", "EPOCH", "NOT_BEFORE", "NOT_AFTER", "STATE"}, rows);
       });
 }
 
