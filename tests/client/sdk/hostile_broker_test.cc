@@ -340,6 +340,25 @@ TEST_F(HostileBrokerTest, TheTrustDomainIsNeverTheBrokersWord) {
   EXPECT_THAT(r.output, HasSubstr("not a bundle-signing certificate of wba-social (spiffe://silta.test/"));
 }
 
+// Item 11 in the SDK itself: a configured trust domain must agree with the
+// client certificate; there is no broker answer to take it from.
+TEST_F(HostileBrokerTest, AConfiguredTrustDomainMustBeTheCertificates) {
+  sdk::SiltaClient::Options options;
+  options.connection = {world_->siltad().address(), OrgCert("police-hame"), OrgKey("police-hame"),
+                        PkiPath("ca.pem"), "localhost"};
+  options.trust_domain = "elsewhere.test";
+  options.crl_directory = PkiPath("crl");
+  options.keys_dir = world_->setup().dir + "/keys-police-hame";
+
+  EXPECT_THAT(sdk::SiltaClient::Create(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("trust domain elsewhere.test is configured")));
+  options.trust_domain.clear();
+  options.crl_directory.clear();
+  EXPECT_THAT(sdk::SiltaClient::Create(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crl_directory is required")));
+}
+
 // Honest broker, for contrast: the same SDK seals, sends, opens.
 TEST_F(HostileBrokerTest, AnHonestBrokerPassesEveryCheck) {
   world_->Keys("wba-social");
