@@ -86,30 +86,17 @@ absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
   *notice.mutable_acting_user() = request.acting_user();
   notice.set_publisher_spiffe_id(SpiffeUri(caller));
   *notice.mutable_published_at() = common::ToTimestamp(now);
-  std::vector<NoticeListener> listeners;
-  {
-    absl::MutexLock lock(&listeners_mu_);
-    for (const auto& [id, entry] : listeners_) {
-      if (entry.first == bundle.org_id()) listeners.push_back(entry.second);
-    }
-  }
-  for (const NoticeListener& listener : listeners) listener(notice);
+  for (const NoticeListener& listener : listeners_.Of({bundle.org_id()})) listener(notice);
   v1::PublishKeyBundleResponse response;
   *response.mutable_bundle() = bundle;
   return response;
 }
 
 int KeyDirectory::AddNoticeListener(absl::string_view org_id, NoticeListener listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  const int id = next_listener_id_++;
-  listeners_.emplace(id, std::make_pair(std::string(org_id), std::move(listener)));
-  return id;
+  return listeners_.Add(org_id, std::move(listener));
 }
 
-void KeyDirectory::RemoveNoticeListener(int id) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
+void KeyDirectory::RemoveNoticeListener(int id) { listeners_.Remove(id); }
 
 absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(
     const v1::GetKeyBundlesRequest& request) {

@@ -19,13 +19,11 @@
 #define SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
 
 #include <functional>
-#include <map>
 #include <string>
-#include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/common/listeners.h"
 #include "server/identity/authenticator.h"
 #include "server/store/store.h"
 #include "silta/v1/org.pb.h"
@@ -67,9 +65,7 @@ class KeyDirectory {
   const std::string crl_directory_;
   const Clock clock_;
 
-  absl::Mutex listeners_mu_;
-  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
-  std::map<int, std::pair<std::string, NoticeListener>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  common::OrgListeners<NoticeListener> listeners_;
 };
 
 }  // namespace silta::identity

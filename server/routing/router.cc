@@ -153,29 +153,13 @@ void Router::Tick() {
 }
 
 int Router::AddWakeListener(absl::string_view org_id, WakeListener listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  const int id = next_listener_id_++;
-  listeners_.emplace(id, std::make_pair(std::string(org_id), std::move(listener)));
-  return id;
+  return listeners_.Add(org_id, std::move(listener));
 }
 
-void Router::RemoveWakeListener(int id) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
+void Router::RemoveWakeListener(int id) { listeners_.Remove(id); }
 
 void Router::Wake(const std::vector<std::string>& org_ids) {
-  std::vector<WakeListener> to_call;
-  {
-    absl::MutexLock lock(&listeners_mu_);
-    for (const auto& [id, entry] : listeners_) {
-      if (org_ids.empty() ||
-          std::find(org_ids.begin(), org_ids.end(), entry.first) != org_ids.end()) {
-        to_call.push_back(entry.second);
-      }
-    }
-  }
-  for (const WakeListener& listener : to_call) listener();
+  for (const WakeListener& listener : listeners_.Of(org_ids)) listener();
 }
 
 absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,

@@ -23,13 +23,13 @@
 #define SILTA_SERVER_ROUTING_ROUTER_H_
 
 #include <functional>
-#include <map>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/listeners.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/cases/case_registry.h"
@@ -117,9 +117,7 @@ class Router {
   const RouterOptions options_;
   const Clock clock_;
 
-  absl::Mutex listeners_mu_;
-  int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;
-  std::map<int, std::pair<std::string, WakeListener>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  common::OrgListeners<WakeListener> listeners_;
 
   absl::Notification stop_;
   std::thread ticker_;
