@@ -13,6 +13,8 @@ DEV=${1:?usage: make-dev-config.sh DEV_DIR CERTS_DIR}
 CERTS=${2:?usage: make-dev-config.sh DEV_DIR CERTS_DIR}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$DEV/data"
+# The store records who disclosed what about whom: siltad refuses an open directory.
+chmod 700 "$DEV/data"
 DEV=$(cd "$DEV" && pwd)
 CERTS=$(cd "$CERTS" && pwd)
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -36,7 +37,16 @@ absl::Status CheckStoreDirectory(const v1::SqliteConfig& sqlite) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::NotFoundError(absl::StrCat("store.sqlite.path: directory ", dir,
-                                            " does not exist; create it for siltad's state"));
+                                            " does not exist; create it for siltad's state "
+                                            "(mkdir -m 700 ", dir, ")"));
+  }
+  // The store records who disclosed what about whom: no one else may list
+  // or read it.
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store.sqlite.path: directory ", dir, " is open to group or others (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777),
+        "); the database records who disclosed what about whom: chmod 700 ", dir));
   }
   return absl::OkStatus();
 }

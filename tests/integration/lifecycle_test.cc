@@ -91,6 +91,22 @@ TEST(SiltadLifecycleTest, KeyReadableByOthersIsRefusedWithFix) {
   EXPECT_THAT(result.output, HasSubstr("chmod 600 " + setup.dir + "/server.key"));
 }
 
+// Issue #12 item 6: a data directory others can list or read is refused.
+TEST(SiltadLifecycleTest, AnOpenDataDirectoryIsRefusedWithFix) {
+  SiltadSetup setup{MakeTempDir("open-data-dir")};
+  const std::string config = WriteSiltadConfig(setup);
+  fs::permissions(setup.dir, fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                                 fs::perms::others_exec,
+                  fs::perm_options::add);
+
+  const CommandResult result = RunSiltad(config, /*check_only=*/false);
+
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("is open to group or others (mode 0755)"));
+  EXPECT_THAT(result.output, HasSubstr("chmod 700 " + setup.dir));
+  EXPECT_FALSE(fs::exists(setup.dir + "/silta.db"));
+}
+
 TEST(SiltadLifecycleTest, UnreadableKeyFileIsAClearError) {
   SiltadSetup setup{MakeTempDir("missing-key")};
   setup.copy_server_cert = true;

@@ -1,5 +1,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -213,9 +215,20 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForTest(
     const std::string& path, const SqliteOptions& options,
     const std::vector<Migration>& migrations) {
+  // The database and its -wal and -shm files are created owner-only, and
+  // files of an older install are made so.
+  const mode_t old_mask = ::umask(077);
+  absl::Cleanup restore_mask = [old_mask] { ::umask(old_mask); };
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (path != ":memory:") {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      const std::string file = path + suffix;
+      struct stat st {};
+      if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(file.c_str(), 0600);
+    }
+  }
   if (rc != SQLITE_OK) {
     absl::Status status = absl::UnavailableError(absl::StrCat(
         "cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),

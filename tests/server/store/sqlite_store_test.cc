@@ -1,5 +1,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <atomic>
 #include <filesystem>
@@ -54,6 +56,32 @@ TEST(SqliteStoreTest, FreshDatabaseIsAtLatestSchemaWithWalAndFullSync) {
   EXPECT_THAT((*store)->PragmaForTest("journal_mode"), IsOkAndHolds("wal"));
   EXPECT_THAT((*store)->PragmaForTest("synchronous"), IsOkAndHolds("2"));  // FULL
   EXPECT_THAT((*store)->PragmaForTest("busy_timeout"), IsOkAndHolds("5000"));
+}
+
+// Issue #12 item 6: the files say who disclosed what about whom.
+TEST(SqliteStoreTest, DatabaseFilesAreOwnerOnlyWhateverTheUmask) {
+  namespace fs = std::filesystem;
+  const std::string path = TempDbPath("private.db");
+  const mode_t old_mask = ::umask(022);
+  {
+    auto store = SqliteStore::Open(path, {});
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry"), Audit()), IsOk());
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      ASSERT_TRUE(fs::exists(path + suffix)) << suffix;
+      EXPECT_EQ(fs::status(path + suffix).permissions() & (fs::perms::group_all | fs::perms::others_all),
+                fs::perms::none)
+          << suffix;
+    }
+  }
+  // A database left readable by an older install is closed on open.
+  fs::permissions(path, fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
+  auto reopened = SqliteStore::Open(path, {});
+  ::umask(old_mask);
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ(fs::status(path).permissions() & (fs::perms::group_all | fs::perms::others_all),
+            fs::perms::none);
+  EXPECT_EQ(::umask(old_mask), old_mask);  // the process umask is as it was
 }
 
 TEST(SqliteStoreTest, ReopeningKeepsDataAndDoesNotRerunMigrations) {
