@@ -28,6 +28,9 @@ constexpr size_t kMaxId = 128;
 // Tolerated difference between the sender's clock (header.created_at) and
 // the key bundle's validity, which the sender's own clock also set.
 constexpr absl::Duration kClockSkew = absl::Minutes(5);
+// When something a delivery decision needs cannot be read, it is retried
+// after this long (the message stays pending; nothing is decided without it).
+constexpr absl::Duration kDecisionRetry = absl::Seconds(5);
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
@@ -405,7 +408,19 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     std::optional<v1::Case> c;
     if (!m->case_id.empty()) {
       absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
-      if (loaded.ok()) c = *std::move(loaded);
+      if (!loaded.ok()) {
+        // Fail closed: without its case (subject, members) nothing about
+        // this message can be decided. It stays pending and is tried again.
+        common::Log(common::LogLevel::kWarn, "delivery_deferred",
+                    {{"message_id", m->message_id},
+                     {"org_id", caller.org.org_id()},
+                     {"error", std::string(loaded.status().message())}});
+        d.next_attempt_us = absl::ToUnixMicros(now + kDecisionRetry);
+        d.updated_at_us = absl::ToUnixMicros(now);
+        updates.push_back(d);
+        continue;
+      }
+      c = *std::move(loaded);
     }
     const std::optional<v1::Organization> sender = orgs_->Find(m->sender_org_id);
     const bool justified = crypto::HasJustification(body);

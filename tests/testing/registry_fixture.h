@@ -23,7 +23,7 @@ inline constexpr const char* kAdult = "241185Y912P";
 class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = store::SqliteStore::Open(":memory:", {});
+    auto store = store::SqliteStore::Open(":memory:", store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     auto orgs = identity::OrgRegistry::Create(store_.get());
@@ -83,6 +83,8 @@ class RegistryFixture : public ::testing::Test {
   }
 
   absl::Time now_ = absl::FromUnixSeconds(1790000000);
+  // Set before SetUp (e.g. fault_injection) to open the store with them.
+  store::SqliteOptions store_options_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<identity::OrgRegistry> orgs_;
   std::unique_ptr<cases::SubjectRefs> refs_;

@@ -505,6 +505,7 @@ absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& eve
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view case_id) {
+  if (options_.fault_injection) SILTA_RETURN_IF_ERROR(options_.fault_injection("get_case"));
   ReadLock reader(this);
   sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(Statement stmt,

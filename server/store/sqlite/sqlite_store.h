@@ -33,7 +33,8 @@ struct SqliteOptions {
   // Tests only: called inside every audited transaction at
   // "after_state_change" (before the audit entries are appended) and
   // "after_audit" (before COMMIT); an error rolls the transaction back, as a
-  // crash or I/O error at that point would.
+  // crash or I/O error at that point would. Also at "get_case" before a
+  // case is read (a read that fails).
   std::function<absl::Status(absl::string_view point)> fault_injection;
 };
 

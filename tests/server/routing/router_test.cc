@@ -1,5 +1,7 @@
 #include "server/routing/router.h"
 
+#include <atomic>
+
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,6 +24,11 @@ using ::silta::testing::StatusIs;
 class RouterTest : public silta::testing::RegistryFixture {
  protected:
   void SetUp() override {
+    store_options_.fault_injection = [this](absl::string_view point) {
+      return point == "get_case" && fail_case_reads_
+                 ? absl::UnavailableError("injected: the case cannot be read")
+                 : absl::OkStatus();
+    };
     RegistryFixture::SetUp();
     now_ = absl::Now();
     keys_ = std::make_unique<identity::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
@@ -99,6 +106,7 @@ class RouterTest : public silta::testing::RegistryFixture {
   std::unique_ptr<Router> router_;
   crypto::KeyPair signing_, youth_hpke_;
   v1::KeyBundle police_bundle_, youth_bundle_;
+  std::atomic<bool> fail_case_reads_{false};
 };
 
 TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
@@ -158,6 +166,29 @@ TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
   EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
   auto stored = store_->GetMessage(request.message().header().message_id());
   EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
+}
+
+// Issue #12 item 5: a delivery whose case cannot be read is not decided as
+// if there were no subject; it waits and is tried again.
+TEST_F(RouterTest, DeliveryFailsClosedWhenTheCaseCannotBeRead) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  const std::string id = request.message().header().message_id();
+
+  fail_case_reads_ = true;
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_TRUE(due->empty()) << "nothing is disclosed without the case";
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+
+  fail_case_reads_ = false;
+  now_ += absl::Seconds(6);
+  due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(YouthState(id), v1::DELIVERED);
 }
 
 TEST_F(RouterTest, NonMemberSenderIsRefused) {
