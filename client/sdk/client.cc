@@ -170,7 +170,7 @@ absl::StatusOr<v1::KeyBundle> SiltaClient::SenderBundle(const v1::MessageHeader&
     // in the bundle's and its certificate's validity; revocation now.
     SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, org_id, anchors_, created));
     if (newest.has_value() && bundle.epoch() < newest->epoch() &&
-        created >= common::ToTime(newest->not_before()) + options_.clock_skew) {
+        created >= common::ToTime(newest->not_before()) + crypto::kRotationOverlap) {
       return absl::FailedPreconditionError(absl::StrCat(
           "key bundle refused: ", org_id, " replaced key ", key_id, " (epoch ", bundle.epoch(),
           ") by epoch ", newest->epoch(), " before this message was created"));

@@ -30,6 +30,10 @@ namespace silta::crypto {
 // by default, and no verifier accepts one valid for longer than 90.
 inline constexpr absl::Duration kDefaultKeyBundleValidity = absl::Hours(24 * 30);
 inline constexpr absl::Duration kMaxKeyBundleValidity = absl::Hours(24 * 90);
+// After a rotation, messages signed with the replaced key are accepted (by
+// siltad at Send, and by recipients for a created_at) for this long after
+// the new bundle's not_before: sealing in flight, not a second key.
+inline constexpr absl::Duration kRotationOverlap = absl::Minutes(10);
 
 // What a bundle says before it is signed.
 struct KeyBundleDraft {

@@ -110,6 +110,37 @@ absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(
   return response;
 }
 
+absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_id,
+                                                        absl::string_view key_id, absl::Time now,
+                                                        absl::string_view field) {
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,
+                         store_->ListKeyBundles(org_id, /*include_retired=*/true));
+  // Newest first: the bundle before `key_id` in the list replaced it.
+  for (size_t i = 0; i < bundles.size(); ++i) {
+    const v1::KeyBundle& b = bundles[i];
+    if (b.key_id() != key_id) continue;
+    const absl::Time not_after = common::ToTime(b.not_after());
+    if (now < common::ToTime(b.not_before()) || now >= not_after) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": key ", key_id, " of ", org_id, " is not valid now (valid until ",
+          absl::FormatTime(not_after, absl::UTCTimeZone()), "); use the current key"));
+    }
+    if (i > 0) {
+      const v1::KeyBundle& successor = bundles[i - 1];
+      const absl::Time replaced = common::ToTime(successor.not_before());
+      if (now >= replaced + crypto::kRotationOverlap) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ": key ", key_id, " of ", org_id, " was replaced by ", successor.key_id(),
+            " at ", absl::FormatTime(replaced, absl::UTCTimeZone()),
+            "; use the current key"));
+      }
+    }
+    return b;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", org_id, " has published no key bundle ", key_id));
+}
+
 absl::StatusOr<v1::KeyBundle> KeyDirectory::FindBundle(absl::string_view org_id,
                                                        absl::string_view key_id) {
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,

@@ -52,6 +52,13 @@ class KeyDirectory {
   // The bundle `key_id` of `org_id` (current or retired). NOT_FOUND if none.
   absl::StatusOr<v1::KeyBundle> FindBundle(absl::string_view org_id, absl::string_view key_id);
 
+  // The bundle `key_id` of `org_id` if it may sign or be sealed to at
+  // `now`: valid then, and the current bundle or replaced less than
+  // crypto::kRotationOverlap ago. INVALID_ARGUMENT naming `field` and why
+  // otherwise (unknown, expired, replaced).
+  absl::StatusOr<v1::KeyBundle> UsableBundle(absl::string_view org_id, absl::string_view key_id,
+                                             absl::Time now, absl::string_view field);
+
   // Calls `listener` (on the publishing thread, after the commit) for every
   // bundle published for `org_id`. Returns an id for RemoveNoticeListener.
   using NoticeListener = std::function<void(const v1::KeyBundleNotice&)>;

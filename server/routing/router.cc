@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -9,6 +10,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/crypto/key_bundle.h"
 #include "server/crypto/primitives.h"
 #include "server/crypto/random.h"
 #include "server/crypto/wire_format.h"
@@ -179,8 +181,12 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
   if (h.format_version() != crypto::kWireFormatVersion) {
     return Invalid("header.format_version", absl::StrCat("must be ", crypto::kWireFormatVersion));
   }
-  if (h.sender_key_id().empty() || h.sender_key_id().size() > kMaxId) {
-    return Invalid("header.sender_key_id", "the key_id of your published key bundle");
+  if (!crypto::IsKeyId(h.sender_key_id())) {
+    return Invalid("header.sender_key_id",
+                   "the key_id of your published key bundle (32 lower-case hex characters)");
+  }
+  if (m.signature().size() != crypto::kEd25519SignatureSize) {
+    return Invalid("message.signature", "must be 64 bytes (Ed25519)");
   }
   if (h.acting_user().worker_id().empty() || h.acting_user().worker_id().size() > kMaxId) {
     return Invalid("header.acting_user.worker_id", "required, 1-128 characters");
@@ -207,6 +213,33 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
     }
     if (!recipients.insert(r).second) return Invalid(where, "listed twice");
   }
+  // One HPKE context per recipient, of the wire format's sizes; the wrapped
+  // keys below must use it. (Whether its key id names a usable bundle is
+  // checked in Send, against the key directory.)
+  absl::flat_hash_map<std::string, std::string> context_key_ids;
+  for (int i = 0; i < m.recipient_contexts_size(); ++i) {
+    const v1::RecipientContext& rc = m.recipient_contexts(i);
+    const std::string where = absl::StrCat("message.recipient_contexts[", i, "]");
+    if (!recipients.contains(rc.recipient_org_id())) {
+      return Invalid(where, "for an organisation that is not a recipient");
+    }
+    if (!crypto::IsKeyId(rc.recipient_key_id())) {
+      return Invalid(absl::StrCat(where, ".recipient_key_id"),
+                     "must be a key_id (32 lower-case hex characters)");
+    }
+    if (rc.encapsulated_key().size() != crypto::kX25519KeySize) {
+      return Invalid(absl::StrCat(where, ".encapsulated_key"), "must be 32 bytes (X25519)");
+    }
+    if (!context_key_ids.emplace(rc.recipient_org_id(), rc.recipient_key_id()).second) {
+      return Invalid(where, "second context for the same recipient");
+    }
+  }
+  for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
+    if (!context_key_ids.contains(h.recipient_org_ids(i))) {
+      return Invalid("message.recipient_contexts",
+                     absl::StrCat("none for ", h.recipient_org_ids(i), " (one per recipient)"));
+    }
+  }
   if (m.fields().empty()) return Invalid("message.fields", "at least one sealed field");
   if (m.fields_size() > options_.max_fields) {
     return Invalid("message.fields", absl::StrCat("at most ", options_.max_fields));
@@ -230,11 +263,33 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
       return Invalid(where, "category differs from the payload schema");
     }
     if (f.commitment_salt().size() != crypto::kCommitmentSaltSize) {
-      return Invalid(where, "commitment_salt must be 32 bytes");
+      return Invalid(absl::StrCat(where, ".commitment_salt"), "must be 32 bytes");
     }
-    for (const v1::WrappedKey& k : f.wrapped_keys()) {
+    if (f.key_commitment().size() != crypto::kSha256Size) {
+      return Invalid(absl::StrCat(where, ".key_commitment"), "must be 32 bytes");
+    }
+    if (f.ciphertext().size() < crypto::kAeadNonceSize + crypto::kAeadTagSize) {
+      return Invalid(absl::StrCat(where, ".ciphertext"),
+                     "must be at least 28 bytes (12-byte nonce, ciphertext, 16-byte tag)");
+    }
+    absl::flat_hash_set<std::string> wrapped_for;
+    for (int j = 0; j < f.wrapped_keys_size(); ++j) {
+      const v1::WrappedKey& k = f.wrapped_keys(j);
+      const std::string key_where = absl::StrCat(where, ".wrapped_keys[", j, "]");
       if (!recipients.contains(k.recipient_org_id())) {
-        return Invalid(where, "wrapped key for an organisation that is not a recipient");
+        return Invalid(key_where, "for an organisation that is not a recipient");
+      }
+      if (!wrapped_for.insert(k.recipient_org_id()).second) {
+        return Invalid(key_where, "second wrapped key for the same recipient");
+      }
+      if (k.recipient_key_id() != context_key_ids[k.recipient_org_id()]) {
+        return Invalid(absl::StrCat(key_where, ".recipient_key_id"),
+                       "must be the key_id of that recipient's context");
+      }
+      if (k.wrapped_key().size() !=
+          crypto::kAeadNonceSize + crypto::kFieldKeySize + crypto::kAeadTagSize) {
+        return Invalid(absl::StrCat(key_where, ".wrapped_key"),
+                       "must be 60 bytes (12-byte nonce, 32-byte key, 16-byte tag)");
       }
     }
   }
@@ -297,17 +352,28 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
         "message ", header.message_id(), " was already sent with other content; use a new id"));
   }
 
-  // The sender's signature, with its published (verified) key bundle.
-  absl::StatusOr<v1::KeyBundle> bundle =
-      keys_->FindBundle(caller.org.org_id(), header.sender_key_id());
-  if (!bundle.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "header.sender_key_id: ", bundle.status().message(), "; publish it with KeyService first"));
-  }
+  // A new message is signed now, with the sender's current key (or one
+  // replaced moments ago), and sealed to each recipient's usable key.
+  const absl::Time accepted = clock_();
   const absl::Time created = ToTime(header.created_at());
-  if (created + kClockSkew < ToTime(bundle->not_before()) ||
-      created >= ToTime(bundle->not_after())) {
-    return Invalid("header.sender_key_id", "the key bundle was not valid at header.created_at");
+  if (created > accepted + kClockSkew || created < accepted - kClockSkew) {
+    return Invalid("header.created_at",
+                   absl::StrCat(absl::FormatTime(created, absl::UTCTimeZone()),
+                                " is more than 5 minutes from the broker's clock (",
+                                absl::FormatTime(accepted, absl::UTCTimeZone()),
+                                "); set it when sealing and check the system clock"));
+  }
+  SILTA_ASSIGN_OR_RETURN(
+      v1::KeyBundle sender_bundle,
+      keys_->UsableBundle(caller.org.org_id(), header.sender_key_id(), accepted,
+                          "header.sender_key_id"));
+  const v1::KeyBundle* bundle = &sender_bundle;
+  for (int i = 0; i < message.recipient_contexts_size(); ++i) {
+    const v1::RecipientContext& rc = message.recipient_contexts(i);
+    SILTA_RETURN_IF_ERROR(
+        keys_->UsableBundle(rc.recipient_org_id(), rc.recipient_key_id(), accepted,
+                            absl::StrCat("message.recipient_contexts[", i, "].recipient_key_id"))
+            .status());
   }
   SILTA_ASSIGN_OR_RETURN(std::string manifest, crypto::ManifestBytes(header, message.fields(), {}));
   if (!crypto::Ed25519Verify(bundle->signing_public_key(), manifest, message.signature()).ok()) {

@@ -230,6 +230,82 @@ TEST(MessagesTest, SuspendingTheRecipientOrgEndsItsOpenSubscription) {
   EXPECT_THAT(status.error_message(), HasSubstr("suspended"));
 }
 
+// Issue #12 item 2: nothing is accepted that no recipient could open.
+TEST(MessagesTest, FieldsThatCanNeverBeOpenedAreRefusedNamingTheField) {
+  World world("messages-unopenable");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth", "asenne-ry"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  const v1::SealedMessage good = world.Seal("police-hame", case_id, MixedReferral(), {"hml-youth"});
+  const auto refused = [&](const v1::SealedMessage& m, const std::string& field) {
+    v1::SendResponse response;
+    const grpc::Status s = world.Send("police-hame", m, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_THAT(s.error_message(), HasSubstr(field));
+  };
+  int permitted = -1;  // the field with hml-youth's wrapped key
+  for (int i = 0; i < good.fields_size(); ++i) {
+    if (good.fields(i).wrapped_keys_size() > 0) permitted = i;
+  }
+  ASSERT_GE(permitted, 0);
+
+  v1::SealedMessage m = good;
+  m.mutable_recipient_contexts(0)->mutable_encapsulated_key()->resize(31);
+  refused(m, "message.recipient_contexts[0].encapsulated_key");
+  m = good;
+  m.mutable_fields(permitted)->mutable_wrapped_keys(0)->mutable_wrapped_key()->resize(10);
+  refused(m, absl::StrCat("message.fields[", permitted, "].wrapped_keys[0].wrapped_key"));
+  m = good;
+  m.mutable_fields(0)->mutable_ciphertext()->resize(5);
+  refused(m, "message.fields[0].ciphertext");
+  m = good;
+  m.mutable_fields(0)->mutable_key_commitment()->resize(31);
+  refused(m, "message.fields[0].key_commitment");
+  m = good;
+  m.mutable_recipient_contexts(0)->set_recipient_key_id("0123456789abcdef0123456789abcdef");
+  for (v1::SealedField& f : *m.mutable_fields()) {
+    for (v1::WrappedKey& k : *f.mutable_wrapped_keys()) {
+      k.set_recipient_key_id("0123456789abcdef0123456789abcdef");
+    }
+  }
+  refused(m, "message.recipient_contexts[0].recipient_key_id: hml-youth has published no key bundle");
+  m = good;
+  m.clear_recipient_contexts();
+  refused(m, "message.recipient_contexts: none for hml-youth");
+
+  // A recipient bundle that has expired (published valid for one second).
+  auto short_lived = sdk::CreateOrgKeys("asenne-ry", OrgSignerCert("asenne-ry"),
+                                        OrgSignerKey("asenne-ry"), absl::Seconds(1),
+                                        world.setup().dir + "/keys-asenne-short");
+  ASSERT_TRUE(short_lived.ok()) << short_lived.status();
+  {
+    grpc::ClientContext context;
+    v1::PublishKeyBundleRequest request;
+    *request.mutable_bundle() = short_lived->bundle;
+    request.mutable_acting_user()->set_worker_id("it");
+    v1::PublishKeyBundleResponse published;
+    ASSERT_TRUE(v1::KeyService::NewStub(world.Channel("asenne-ry"))
+                    ->PublishKeyBundle(&context, request, &published)
+                    .ok());
+  }
+  absl::SleepFor(absl::Seconds(1.2));
+  v1::MessageHeader header;
+  header.set_message_id(*crypto::NewUuidV7(absl::Now()));
+  header.set_case_id(case_id);
+  header.mutable_acting_user()->set_worker_id("officer-12");
+  header.set_purpose("referral");
+  *header.mutable_created_at() = common::ToTimestamp(absl::Now());
+  auto expired = sdk::SealPayload(
+      MixedReferral(), header, world.Keys("police-hame").AsSender(),
+      {{"asenne-ry", short_lived->bundle.key_id(), short_lived->bundle.hpke_public_key()}},
+      [](auto, auto) { return true; }, "", sdk::SystemRandom());
+  ASSERT_TRUE(expired.ok());
+  refused(*expired, "message.recipient_contexts[0].recipient_key_id: key " +
+                        short_lived->bundle.key_id() + " of asenne-ry is not valid now");
+  // The good message itself still goes through.
+  v1::SendResponse response;
+  EXPECT_TRUE(world.Send("police-hame", good, &response).ok());
+}
+
 TEST(MessagesTest, BadMessagesGetClearErrors) {
   World world("messages-bad");
   const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
@@ -246,7 +322,8 @@ TEST(MessagesTest, BadMessagesGetClearErrors) {
   v1::SealedMessage unknown_key = good;
   unknown_key.mutable_header()->set_sender_key_id("no-such-key");
   s = world.Send("police-hame", unknown_key, &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("header.sender_key_id"));
 
   v1::SealedMessage wrong_category = good;
   wrong_category.mutable_fields(0)->set_category(v1::CATEGORY_HOUSING);

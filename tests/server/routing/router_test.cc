@@ -18,6 +18,7 @@ namespace {
 
 using ::silta::testing::IsOk;
 using ::silta::testing::StatusIs;
+using ::testing::HasSubstr;
 
 // Router over the real SQLite store with an injected clock: expiry, dead
 // letters and purging, which take days in real time.
@@ -189,6 +190,44 @@ TEST_F(RouterTest, DeliveryFailsClosedWhenTheCaseCannotBeRead) {
   ASSERT_THAT(due, IsOk());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ(YouthState(id), v1::DELIVERED);
+}
+
+// Issue #12 item 3: a message is signed now, with the current key.
+TEST_F(RouterTest, CreatedAtMustBeNowAndTheSenderKeyCurrent) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  v1::SendRequest ahead = Message(c.case_id());
+  ahead.mutable_message()->mutable_header()->mutable_created_at()->set_seconds(
+      absl::ToUnixSeconds(now_ + absl::Hours(24 * 20)));
+  EXPECT_THAT(router_->Send(As("police-hame"), ahead),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.created_at: ")));
+
+  // Police rotates its keys now.
+  const crypto::KeyPair next = *crypto::GenerateEd25519KeyPair();
+  auto rotated = crypto::SignKeyBundle(
+      {.org_id = "police-hame", .hpke_public_key = youth_hpke_.public_key,
+       .signing_public_key = next.public_key, .not_before = now_,
+       .not_after = now_ + absl::Hours(24 * 30), .epoch = 2,
+       .previous_key_id = police_bundle_.key_id()},
+      silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/police-hame.signer.pem"),
+      silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/police-hame.signer.key"),
+      &signing_.private_key);
+  ASSERT_THAT(rotated, IsOk());
+  v1::PublishKeyBundleRequest publish;
+  *publish.mutable_bundle() = *rotated;
+  publish.mutable_acting_user()->set_worker_id("it");
+  ASSERT_THAT(keys_->PublishKeyBundle(As("police-hame"), publish), IsOk());
+
+  // Sealing in flight with the old key is accepted for a few minutes...
+  now_ += absl::Minutes(5);
+  EXPECT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  // ...and not after the overlap.
+  now_ += absl::Minutes(6);
+  EXPECT_THAT(router_->Send(As("police-hame"), Message(c.case_id())),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.sender_key_id: key " + police_bundle_.key_id() +
+                                 " of police-hame was replaced by " + rotated->key_id())));
 }
 
 TEST_F(RouterTest, NonMemberSenderIsRefused) {
