@@ -165,6 +165,21 @@ absl::StatusOr<v1::InclusionProof> AuditLog::InclusionProof(uint64_t index, uint
   return proof;
 }
 
+absl::StatusOr<v1::InclusionProof> AuditLog::InclusionProofFor(const identity::Caller& caller,
+                                                               uint64_t index,
+                                                               uint64_t tree_size) {
+  if (!HasRole(caller.org, v1::AUDITOR)) {
+    // A proof carries the leaf hashes next to the entry: only for entries
+    // the caller may read (their neighbours' hashes are salted).
+    SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entry, store_->ReadAuditRange(index, index + 1));
+    if (entry.size() != 1 || !VisibleTo(entry[0], caller.org.org_id())) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "index: entry ", index, " is not an entry your organisation may read; ask an auditor"));
+    }
+  }
+  return InclusionProof(index, tree_size);
+}
+
 absl::StatusOr<v1::ConsistencyProof> AuditLog::ConsistencyProof(uint64_t first_size,
                                                                 uint64_t second_size) {
   SILTA_ASSIGN_OR_RETURN(const uint64_t size, store_->AuditSize());
@@ -209,7 +224,10 @@ absl::StatusOr<v1::QueryEntriesResponse> AuditLog::Query(const identity::Caller&
   if (q.from_us != 0 && q.until_us != 0 && q.until_us <= q.from_us) {
     return absl::InvalidArgumentError("until: must be after from");
   }
-  if (!HasRole(caller.org, v1::AUDITOR)) q.visible_to_org = caller.org.org_id();
+  if (!HasRole(caller.org, v1::AUDITOR)) {
+    q.visible_to_org = caller.org.org_id();
+    q.counterpart_types = CounterpartVisibleTypes();
+  }
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, store_->QueryAudit(q));
   v1::QueryEntriesResponse response;
   if (entries.size() == q.limit) {

@@ -75,6 +75,10 @@ class AuditLog {
   // RFC 6962 proofs against sizes the log has reached. INVALID_ARGUMENT
   // for impossible indices or sizes (naming them).
   absl::StatusOr<v1::InclusionProof> InclusionProof(uint64_t index, uint64_t tree_size);
+  // InclusionProof for `caller`: an AUDITOR for any entry, anyone else only
+  // for an entry it may read (VisibleTo); PERMISSION_DENIED otherwise.
+  absl::StatusOr<v1::InclusionProof> InclusionProofFor(const identity::Caller& caller,
+                                                       uint64_t index, uint64_t tree_size);
   absl::StatusOr<v1::ConsistencyProof> ConsistencyProof(uint64_t first_size, uint64_t second_size);
 
   // QueryEntries for `caller`: an AUDITOR sees every entry, anyone else

@@ -13,7 +13,9 @@
 #define SILTA_SERVER_AUDIT_LOG_ENTRY_H_
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/common.pb.h"
@@ -35,8 +37,19 @@ inline v1::AuditEntry NewEntry(v1::AuditEventType type, absl::Time at, const Act
   return NewEntry(type, at, actor.org_id, actor.user);
 }
 
+// Random bytes every new entry carries in its leaf.
+inline constexpr size_t kEntrySaltSize = 16;
+
 // The canonical bytes of an entry (its index included).
 std::string CanonicalEntryBytes(const v1::AuditEntry& entry);
+
+// DESIGN.md §8 "Who sees which entries", for an org that is not an
+// auditor: every entry it is the actor of (as a sender, everything about
+// its own messages), and as the counterpart only the types in
+// CounterpartVisibleTypes (what it was given, never what was withheld from
+// it or anything about a message of which it received nothing).
+bool VisibleTo(const v1::AuditEntry& entry, absl::string_view org_id);
+const std::vector<v1::AuditEventType>& CounterpartVisibleTypes();
 
 // LeafHash(CanonicalEntryBytes(entry)).
 std::string EntryLeafHash(const v1::AuditEntry& entry);

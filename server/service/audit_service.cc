@@ -100,8 +100,9 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
     grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
   return HandleUnary(context, *authenticator_, "/silta.v1.AuditService/GetInclusionProof", response,
-                     [&](const identity::Caller&) {
-                       return log_->InclusionProof(request->index(), request->tree_size());
+                     [&](const identity::Caller& caller) {
+                       return log_->InclusionProofFor(caller, request->index(),
+                                                      request->tree_size());
                      });
 }
 

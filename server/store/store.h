@@ -45,7 +45,10 @@ struct AuditQuery {
   std::string case_id;
   std::string subject_ref;
   std::string org_id;                     // actor or counterpart
-  std::string visible_to_org;             // if set: only entries with it as actor or counterpart
+  // If set: only entries with it as actor, or as counterpart when of one of
+  // `counterpart_types` (audit::VisibleTo).
+  std::string visible_to_org;
+  std::vector<v1::AuditEventType> counterpart_types;
   std::vector<v1::AuditEventType> types;  // empty = all
   int64_t from_us = 0;                    // inclusive; 0 = no bound
   int64_t until_us = 0;                   // exclusive; 0 = no bound

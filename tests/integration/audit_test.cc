@@ -125,6 +125,73 @@ TEST_F(AuditTest, AnAgencySeesOnlyItsOwnTrafficAndRefusalsAreRecorded) {
   EXPECT_THAT(recorded.output, HasSubstr("/silta.v1.AuditService/Export role_not_allowed"));
 }
 
+// Issue #12 item 1: a recipient never learns from the log that something
+// was withheld from it, nor anything of a message it received nothing of.
+TEST_F(AuditTest, ARecipientSeesWhatItWasGivenAndNothingWithheld) {
+  // Only psychiatric notes, which hml-youth may not have: it gets nothing.
+  v1::Referral psych_only;
+  psych_only.set_mental_health_notes("second psychiatric assessment");
+  const v1::SealedMessage nothing =
+      world_->Seal("police-hame", case_id_, psych_only, {"hml-youth"});
+  v1::SendResponse sent;
+  ASSERT_TRUE(world_->Send("police-hame", nothing, &sent).ok());
+  const auto query = [&](const std::string& org, v1::QueryEntriesRequest request) {
+    grpc::ClientContext context;
+    v1::QueryEntriesResponse response;
+    const grpc::Status status = v1::AuditService::NewStub(world_->Channel(org))
+                                    ->QueryEntries(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  v1::QueryEntriesRequest by_case;
+  by_case.set_case_id(case_id_);
+  by_case.set_page_size(1000);
+
+  const v1::QueryEntriesResponse youth = query("hml-youth", by_case);
+  bool saw_delivery = false;
+  for (const v1::AuditEntry& e : youth.entries()) {
+    EXPECT_NE(e.type(), v1::FIELD_WITHHELD) << e.DebugString();
+    EXPECT_NE(e.message_id(), nothing.header().message_id()) << e.DebugString();
+    for (int c : e.categories()) EXPECT_NE(c, v1::CATEGORY_MENTAL_HEALTH) << e.DebugString();
+    saw_delivery = saw_delivery || e.type() == v1::MESSAGE_DELIVERED;
+  }
+  EXPECT_TRUE(saw_delivery) << "what it was given stays visible";
+  v1::QueryEntriesRequest withheld = by_case;
+  withheld.add_types(v1::FIELD_WITHHELD);
+  EXPECT_EQ(query("hml-youth", withheld).entries_size(), 0);
+  // The sender sees everything about its own messages.
+  const v1::QueryEntriesResponse police = query("police-hame", withheld);
+  ASSERT_GT(police.entries_size(), 0);
+
+  // Proofs by index follow the same rule: none for a withheld entry...
+  grpc::ClientContext head_context;
+  v1::GetTreeHeadRequest head_request;
+  head_request.set_fresh(true);
+  v1::SignedTreeHead head;
+  ASSERT_TRUE(v1::AuditService::NewStub(world_->Channel("hml-youth"))
+                  ->GetTreeHead(&head_context, head_request, &head)
+                  .ok());
+  const auto proof = [&](uint64_t index) {
+    grpc::ClientContext context;
+    v1::GetInclusionProofRequest request;
+    request.set_index(index);
+    request.set_tree_size(head.tree_size());
+    v1::InclusionProof response;
+    return v1::AuditService::NewStub(world_->Channel("hml-youth"))
+        ->GetInclusionProof(&context, request, &response);
+  };
+  const grpc::Status hidden = proof(police.entries(0).index());
+  EXPECT_EQ(hidden.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // ...and one for its own delivery.
+  uint64_t delivered = 0;
+  for (const v1::AuditEntry& e : youth.entries()) {
+    if (e.type() == v1::MESSAGE_DELIVERED) delivered = e.index();
+  }
+  EXPECT_TRUE(proof(delivered).ok());
+  // Every entry is salted, so a proof's neighbouring hashes reveal nothing.
+  for (const v1::AuditEntry& e : police.entries()) EXPECT_EQ(e.salt().size(), 16u);
+}
+
 TEST_F(AuditTest, ExportVerifiesOfflineAndTamperingIsNamed) {
   const std::string pub = PkiPath("audit/log-key.pub");
   const std::string head1 = Dir() + "/head1.json";

@@ -1194,7 +1194,9 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQ
   if (!q.subject_ref.empty()) add("subject_ref = ?", q.subject_ref);
   if (!q.org_id.empty()) add("(actor_org_id = ? OR counterpart_org_id = ?)", q.org_id, q.org_id);
   if (!q.visible_to_org.empty()) {
-    add("(actor_org_id = ? OR counterpart_org_id = ?)", q.visible_to_org, q.visible_to_org);
+    add(absl::StrCat("(actor_org_id = ? OR (counterpart_org_id = ? AND type IN (",
+                     absl::StrJoin(q.counterpart_types, ","), ")))"),
+        q.visible_to_org, q.visible_to_org);
   }
   if (q.from_us != 0) add("at_us >= ?", q.from_us);
   if (q.until_us != 0) add("at_us < ?", q.until_us);
