@@ -94,6 +94,24 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::AuthContext& auth_co
                                " is not registered; ask the Silta administrator to add it"));
   }
   if (absl::Status s = CheckOrg(*org, method, peer); !s.ok()) return s;
+  if (limiter_ != nullptr && TakesHetu(method)) {
+    const CallLimiter::HetuAdmission hetu = limiter_->AdmitHetuCall(id->org_id);
+    if (hetu.alert) {
+      common::Log(common::LogLevel::kWarn, "hetu_quota_near",
+                  {{"org_id", id->org_id},
+                   {"method", std::string(method)},
+                   {"remaining", absl::StrCat(static_cast<int64_t>(hetu.remaining))},
+                   {"per_hour", absl::StrCat(limiter_->hetu_calls_per_hour())}});
+    }
+    if (!hetu.admitted) {
+      return Refuse(absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "hetu_quota",
+                    absl::StrCat("organisation ", id->org_id, " made more than ",
+                                 limiter_->hetu_calls_per_hour(),
+                                 " calls with a personal identity code this hour; retry later, "
+                                 "or ask the Silta administrator about "
+                                 "limits.hetu_calls_per_hour_per_org"));
+    }
+  }
   return Caller{*std::move(id), *std::move(org)};
 }
 

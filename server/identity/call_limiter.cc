@@ -33,4 +33,27 @@ std::optional<uint64_t> CallLimiter::RecordRefusal(absl::string_view org_id) {
   return std::exchange(bucket.unrecorded, 0);
 }
 
+CallLimiter::HetuAdmission CallLimiter::AdmitHetuCall(absl::string_view org_id) {
+  const absl::Time now = clock_();
+  const double quota = options_.hetu_calls_per_hour;
+  HetuAdmission out;
+  absl::MutexLock lock(&mu_);
+  Bucket& bucket = hetu_.try_emplace(org_id, Bucket{quota, now}).first->second;
+  out.admitted = Take(bucket, quota / 3600.0, quota, now);
+  out.remaining = bucket.tokens;
+  if (bucket.tokens >= 0.5 * quota) bucket.alerted = false;
+  if (!bucket.alerted && bucket.tokens <= 0.2 * quota) {
+    bucket.alerted = true;
+    out.alert = true;
+    absl::MutexLock alerts(&alerts_mu_);
+    ++hetu_alerts_;
+  }
+  return out;
+}
+
+uint64_t CallLimiter::hetu_alerts() const {
+  absl::MutexLock lock(&alerts_mu_);
+  return hetu_alerts_;
+}
+
 }  // namespace silta::identity

@@ -42,6 +42,16 @@ class CallLimiter {
     double call_burst = 2000;
     double recorded_refusals_per_second = 5;
     double recorded_refusal_burst = 10;
+    // Calls that take a HETU (role_table TakesHetu): a bucket of this many,
+    // refilled over an hour.
+    double hetu_calls_per_hour = 600;
+  };
+  // What AdmitHetuCall decided.
+  struct HetuAdmission {
+    bool admitted = false;
+    // True once per crossing: the org has used 80% of its quota.
+    bool alert = false;
+    double remaining = 0;
   };
   using Clock = std::function<absl::Time()>;
 
@@ -56,13 +66,20 @@ class CallLimiter {
   // (audited and logged), or nullopt if it is only counted.
   std::optional<uint64_t> RecordRefusal(absl::string_view org_id);
 
+  // Takes one call that takes a HETU from `org_id`'s hourly quota.
+  HetuAdmission AdmitHetuCall(absl::string_view org_id);
+
   double calls_per_second() const { return options_.calls_per_second; }
+  double hetu_calls_per_hour() const { return options_.hetu_calls_per_hour; }
+  // Alerts raised so far (for the metrics endpoint).
+  uint64_t hetu_alerts() const;
 
  private:
   struct Bucket {
     double tokens;
     absl::Time updated;
     uint64_t unrecorded = 0;  // refusals counted but not recorded since the last recorded one
+    bool alerted = false;     // HETU quota: alert raised, not yet refilled past half
   };
   // Refills `bucket` for the time since its last use and takes one token.
   static bool Take(Bucket& bucket, double per_second, double burst, absl::Time now);
@@ -72,6 +89,9 @@ class CallLimiter {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Bucket> refusals_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Bucket> hetu_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex alerts_mu_;
+  uint64_t hetu_alerts_ ABSL_GUARDED_BY(alerts_mu_) = 0;
 };
 
 }  // namespace silta::identity

@@ -75,4 +75,15 @@ bool AnyRoleMayCall(absl::Span<const v1::Role> roles, absl::string_view method) 
                      [method](v1::Role role) { return RoleMayCall(role, method); });
 }
 
+bool TakesHetu(absl::string_view method) {
+  // AuditService.QueryEntries may take one too, but an agency sees only its
+  // own traffic there; auditors are not limited.
+  static constexpr absl::string_view kHetuMethods[] = {
+      "/silta.v1.CaseService/CreateCase",        "/silta.v1.CaseService/CheckExistingCase",
+      "/silta.v1.ConsentService/RecordConsent",  "/silta.v1.ConsentService/RecordRefusal",
+      "/silta.v1.AuditService/SubjectReport"};
+  return std::find(std::begin(kHetuMethods), std::end(kHetuMethods), method) !=
+         std::end(kHetuMethods);
+}
+
 }  // namespace silta::identity

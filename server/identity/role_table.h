@@ -29,6 +29,10 @@ absl::Span<const MethodRoles> RoleTable();
 // True if an organisation holding `role` may call `method`.
 bool RoleMayCall(v1::Role role, absl::string_view method);
 
+// True if `method` takes a personal identity code (a HETU) in its request:
+// such calls also count against limits.hetu_calls_per_hour_per_org.
+bool TakesHetu(absl::string_view method);
+
 // True if any of `roles` may call `method`.
 bool AnyRoleMayCall(absl::Span<const v1::Role> roles, absl::string_view method);
 

@@ -101,6 +101,10 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
                    absl::StrCat("must be at most ", kMaxCallsPerSecondPerOrg,
                                 " (0 means ", kDefaultCallsPerSecondPerOrg, ")"));
   }
+  if (limits.hetu_calls_per_hour_per_org() > 100000) {
+    return Invalid("limits.hetu_calls_per_hour_per_org",
+                   absl::StrCat("must be 1..100000 (0 means ", kDefaultHetuCallsPerHourPerOrg, ")"));
+  }
   if (limits.call_burst_per_org() != 0 &&
       limits.call_burst_per_org() < (limits.calls_per_second_per_org() == 0
                                          ? kDefaultCallsPerSecondPerOrg
@@ -167,6 +171,9 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   }
   if (limits->calls_per_second_per_org() == 0) {
     limits->set_calls_per_second_per_org(kDefaultCallsPerSecondPerOrg);
+  }
+  if (limits->hetu_calls_per_hour_per_org() == 0) {
+    limits->set_hetu_calls_per_hour_per_org(kDefaultHetuCallsPerHourPerOrg);
   }
   if (limits->call_burst_per_org() == 0) {
     limits->set_call_burst_per_org(2 * limits->calls_per_second_per_org());

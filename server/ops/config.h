@@ -20,6 +20,7 @@ inline constexpr uint32_t kDefaultMaxRequestBytes = 4 * 1024 * 1024;
 inline constexpr uint32_t kMaxMaxRequestBytes = 64 * 1024 * 1024;
 inline constexpr uint32_t kDefaultMaxConcurrentStreams = 100;
 inline constexpr uint32_t kDefaultCallsPerSecondPerOrg = 1000;
+inline constexpr uint32_t kDefaultHetuCallsPerHourPerOrg = 600;
 inline constexpr uint32_t kMaxCallsPerSecondPerOrg = 100000;
 inline constexpr uint32_t kDefaultShutdownGraceSeconds = 10;
 inline constexpr uint32_t kMaxShutdownGraceSeconds = 300;

@@ -49,9 +49,18 @@ void Metrics::StreamClosed(absl::string_view method) {
   --open_streams_[std::string(method)];
 }
 
+void Metrics::AddCounter(std::string name, std::string help, std::function<uint64_t()> value) {
+  absl::MutexLock lock(&mu_);
+  counters_.push_back({std::move(name), std::move(help), std::move(value)});
+}
+
 std::string Metrics::RenderPrometheus() const {
   absl::MutexLock lock(&mu_);
   std::string out;
+  for (const Counter& c : counters_) {
+    absl::StrAppend(&out, "# HELP ", c.name, " ", c.help, "\n# TYPE ", c.name, " counter\n",
+                    c.name, " ", c.value(), "\n");
+  }
   absl::StrAppend(&out,
                   "# HELP siltad_grpc_requests_total Finished gRPC calls by method and status code.\n"
                   "# TYPE siltad_grpc_requests_total counter\n");

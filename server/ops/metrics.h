@@ -7,10 +7,14 @@
 //   siltad_grpc_requests_total{method,code}             counter
 //   siltad_grpc_request_duration_seconds{method}        histogram
 //   siltad_grpc_open_streams{method}                    gauge
+//   siltad_hetu_quota_alerts_total                      counter (AddCounter)
 //
 // Thread-safe.
 #ifndef SILTA_SERVER_OPS_METRICS_H_
 #define SILTA_SERVER_OPS_METRICS_H_
+
+#include <functional>
+#include <vector>
 
 #include <array>
 #include <map>
@@ -38,6 +42,9 @@ class Metrics {
   void StreamOpened(absl::string_view method);
   void StreamClosed(absl::string_view method);
 
+  // A counter read from `value` at each scrape (no labels).
+  void AddCounter(std::string name, std::string help, std::function<uint64_t()> value);
+
   // The Prometheus text exposition (version 0.0.4).
   std::string RenderPrometheus() const;
 
@@ -51,6 +58,11 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> requests_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Histogram> latency_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> open_streams_ ABSL_GUARDED_BY(mu_);
+  struct Counter {
+    std::string name, help;
+    std::function<uint64_t()> value;
+  };
+  std::vector<Counter> counters_ ABSL_GUARDED_BY(mu_);
 };
 
 // The HTTP endpoint. Stops when destroyed.

@@ -96,7 +96,12 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   identity::CallLimiter::Options limits;
   limits.calls_per_second = config.limits().calls_per_second_per_org();
   limits.call_burst = config.limits().call_burst_per_org();
+  limits.hetu_calls_per_hour = config.limits().hetu_calls_per_hour_per_org();
   self->limiter_ = std::make_unique<identity::CallLimiter>(limits);
+  self->metrics_.AddCounter(
+      "siltad_hetu_quota_alerts_total",
+      "Times an organisation used 80% of its hourly quota of calls with a personal identity code.",
+      [limiter = self->limiter_.get()] { return limiter->hetu_alerts(); });
   self->authenticator_ = std::make_unique<identity::Authenticator>(
       self->registry_.get(), config.tls().trust_domain(), self->store_.get(),
       self->limiter_.get());

@@ -6,13 +6,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "silta/v1/audit.grpc.pb.h"
 #include "silta/v1/broker.grpc.pb.h"
+#include "silta/v1/case.grpc.pb.h"
 #include "tests/integration/siltad_fixture.h"
 
 namespace silta::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 grpc::Status WhoAmI(v1::BrokerService::Stub& stub) {
   grpc::ClientContext context;
@@ -54,6 +57,57 @@ TEST(RateLimitTest, AnOrgOverItsLimitIsRefusedAndOthersAreServed) {
   auto police = v1::BrokerService::NewStub(
       ChannelWith(siltad->address(), OrgCert("police-hame"), OrgKey("police-hame")));
   EXPECT_TRUE(WhoAmI(*police).ok());
+}
+
+// Issue #12 item 8: walking the HETU space with CheckExistingCase stops at
+// a small hourly quota, with an alert before it and evidence after.
+TEST(RateLimitTest, HetuLookupsHaveTheirOwnSmallQuota) {
+  SiltadSetup setup;
+  setup.dir = MakeTempDir("rate-limit-hetu");
+  setup.hetu_calls_per_hour_per_org = 5;
+  std::unique_ptr<SiltadProcess> siltad = StartSiltad(setup);
+  ASSERT_NE(siltad, nullptr);
+  const auto check = [&](const std::string& org, const std::string& hetu) {
+    grpc::ClientContext context;
+    v1::CheckExistingCaseRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    request.mutable_acting_user()->set_worker_id("w1");
+    v1::CheckExistingCaseResponse response;
+    return v1::CaseService::NewStub(
+               ChannelWith(siltad->address(), OrgCert(org), OrgKey(org)))
+        ->CheckExistingCase(&context, request, &response);
+  };
+  // Test codes (individual numbers 900-999) walked one by one.
+  const std::vector<std::string> hetus = {"020412E960K", "010311D950J", "150609B934Y",
+                                          "020412E960K", "010311D950J", "150609B934Y"};
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(check("hml-youth", hetus[i]).ok()) << i;
+  const grpc::Status over = check("hml-youth", hetus[5]);
+
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << over.error_message();
+  EXPECT_THAT(over.error_message(), HasSubstr("calls with a personal identity code this hour"));
+  EXPECT_TRUE(check("wba-social", hetus[0]).ok()) << "other organisations keep theirs";
+  EXPECT_TRUE(siltad->WaitForLog("hetu_quota_near", absl::Seconds(5)));
+  EXPECT_THAT(siltad->Log(), Not(HasSubstr("020412E960K")));
+  // The refusal is evidence.
+  grpc::ClientContext context;
+  v1::QueryEntriesRequest query;
+  query.add_types(v1::ACCESS_REFUSED);
+  query.set_org_id("hml-youth");
+  v1::QueryEntriesResponse entries;
+  ASSERT_TRUE(v1::AuditService::NewStub(
+                  ChannelWith(siltad->address(), OrgCert("wba-dpo"), OrgKey("wba-dpo")))
+                  ->QueryEntries(&context, query, &entries)
+                  .ok());
+  ASSERT_EQ(entries.entries_size(), 1);
+  EXPECT_THAT(entries.entries(0).detail(), HasSubstr("CheckExistingCase hetu_quota"));
+  // And the alert is a metric.
+  const std::string log = siltad->Log();
+  const size_t at = log.find(R"("metrics_port":")");
+  ASSERT_NE(at, std::string::npos);
+  const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
+  const CommandResult metrics =
+      RunCommand({"/usr/bin/curl", "-s", "http://127.0.0.1:" + port + "/metrics"});
+  EXPECT_THAT(metrics.output, HasSubstr("siltad_hetu_quota_alerts_total 1"));
 }
 
 TEST(RateLimitTest, AHammeringSuspendedOrgCannotFloodTheAuditLog) {

@@ -57,6 +57,9 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
           ? ""
           : absl::StrCat(" calls_per_second_per_org: ", setup.calls_per_second_per_org,
                          " call_burst_per_org: ", setup.calls_per_second_per_org),
+      setup.hetu_calls_per_hour_per_org == 0
+          ? ""
+          : absl::StrCat(" hetu_calls_per_hour_per_org: ", setup.hetu_calls_per_hour_per_org),
       " }\n"
       "shutdown_grace_seconds: 2\n", setup.extra_config);
   const std::string path = setup.dir + "/siltad.textproto";

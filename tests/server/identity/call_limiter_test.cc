@@ -27,6 +27,30 @@ TEST_F(CallLimiterTest, AdmitsTheBurstThenRefusesUntilTokensRefill) {
   EXPECT_FALSE(limiter.AdmitCall("police-hame"));
 }
 
+// Issue #12 item 8: calls that take a HETU have their own hourly quota.
+TEST_F(CallLimiterTest, HetuCallsHaveAnHourlyQuotaWithOneAlertPerCrossing) {
+  CallLimiter limiter({.hetu_calls_per_hour = 10}, Clock());
+
+  int alerts = 0;
+  for (int i = 0; i < 10; ++i) {
+    const CallLimiter::HetuAdmission a = limiter.AdmitHetuCall("police-hame");
+    EXPECT_TRUE(a.admitted) << i;
+    alerts += a.alert;
+    if (a.alert) EXPECT_EQ(i, 7) << "at 80% used";
+  }
+  EXPECT_FALSE(limiter.AdmitHetuCall("police-hame").admitted);
+  EXPECT_EQ(alerts, 1);
+  EXPECT_EQ(limiter.hetu_alerts(), 1u);
+  EXPECT_TRUE(limiter.AdmitHetuCall("wba-social").admitted) << "per organisation";
+
+  now_ += absl::Minutes(6);  // one call refilled (10 an hour)
+  EXPECT_TRUE(limiter.AdmitHetuCall("police-hame").admitted);
+  EXPECT_FALSE(limiter.AdmitHetuCall("police-hame").admitted);
+  now_ += absl::Hours(2);  // full again: the next crossing alerts again
+  for (int i = 0; i < 10; ++i) limiter.AdmitHetuCall("police-hame");
+  EXPECT_EQ(limiter.hetu_alerts(), 2u);
+}
+
 TEST_F(CallLimiterTest, OrganisationsHaveTheirOwnBuckets) {
   CallLimiter limiter({.calls_per_second = 1, .call_burst = 1}, Clock());
 
