@@ -561,6 +561,18 @@ int AuditCommands::Subject() {
         return RuleText(d.basis());
     }
   };
+  const auto outcome = [](const v1::Disclosure& d) -> std::string {
+    if (d.withheld()) return "withheld";
+    std::string text = d.confirmed() ? "received (confirmed)" : "sent, receipt not confirmed";
+    if (d.attempts() > 1) absl::StrAppend(&text, ", ", d.attempts(), " delivery attempts");
+    return text;
+  };
+  int disclosed = 0;
+  for (const v1::Disclosure& d : response.disclosures()) disclosed += !d.withheld();
+  const std::string receipts = absl::StrCat(
+      response.confirmed_receipts(), " of ", disclosed,
+      " disclosures were confirmed received by the recipient's system; the others were sent "
+      "but their arrival was not confirmed.");
   const char* deferred_note =
       "Some entries may be deferred by law (for example during an ongoing police matter); "
       "they will appear once the deferral ends.";
@@ -574,18 +586,20 @@ int AuditCommands::Subject() {
     for (const v1::Disclosure& d : response.disclosures()) {
       std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", TimeText(d.at()).c_str(),
                   d.from_org().c_str(), d.to_org().c_str(), CategoriesText(d.categories()).c_str(),
-                  d.purpose().c_str(), basis(d).c_str(), d.withheld() ? "withheld" : "disclosed");
+                  d.purpose().c_str(), basis(d).c_str(), outcome(d).c_str());
     }
     if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
+    std::printf("\n%s\n", receipts.c_str());
     if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::Disclosure& d : response.disclosures()) {
     rows.push_back({TimeText(d.at()), d.from_org(), d.to_org(), CategoriesText(d.categories()),
-                    d.purpose(), basis(d), d.withheld() ? "withheld" : "disclosed"});
+                    d.purpose(), basis(d), outcome(d)});
   }
   PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);
+  std::printf("\n%s\n", receipts.c_str());
   if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -75,6 +76,11 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
                                              const v1::Policy& policy, const OrgLookup& orgs,
                                              absl::Time now) {
   v1::SubjectReportResponse report;
+  // Receipts the recipients confirmed: (message, recipient) of each ack.
+  std::set<std::pair<std::string, std::string>> acked;
+  for (const v1::AuditEntry& e : entries) {
+    if (e.type() == v1::MESSAGE_ACKED) acked.emplace(e.message_id(), e.actor_org_id());
+  }
   std::vector<const v1::AuditEntry*> shown;
   for (const v1::AuditEntry& e : entries) {
     if (e.type() != v1::MESSAGE_DELIVERED && e.type() != v1::FIELD_WITHHELD) continue;
@@ -84,7 +90,19 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
   std::sort(shown.begin(), shown.end(), [](const v1::AuditEntry* a, const v1::AuditEntry* b) {
     return a->index() < b->index();
   });
+  // A delivery handed out again (after a lost connection or ack) is one
+  // disclosure with several attempts, listed at its first.
+  std::map<std::tuple<std::string, std::string, int, std::string>, v1::Disclosure*> first;
   for (const v1::AuditEntry* e : shown) {
+    const bool delivered = e->type() == v1::MESSAGE_DELIVERED;
+    const auto key = std::make_tuple(e->message_id(), e->counterpart_org_id(),
+                                     static_cast<int>(e->rule()), e->rule_id());
+    if (delivered && !e->message_id().empty()) {
+      if (auto it = first.find(key); it != first.end()) {
+        it->second->set_attempts(it->second->attempts() + 1);
+        continue;
+      }
+    }
     v1::Disclosure* d = report.add_disclosures();
     *d->mutable_at() = e->at();
     d->set_from_org(OrgName(orgs, e->actor_org_id()));
@@ -95,7 +113,15 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
     d->set_basis_reference(e->rule() == v1::RULE_STATUTE && !e->statute_citation().empty()
                                ? e->statute_citation()
                                : e->rule_id());
-    d->set_withheld(e->type() == v1::FIELD_WITHHELD);
+    d->set_withheld(!delivered);
+    if (delivered) {
+      d->set_attempts(1);
+      d->set_confirmed(acked.contains({e->message_id(), e->counterpart_org_id()}));
+      if (!e->message_id().empty()) first.emplace(key, d);
+    }
+  }
+  for (const v1::Disclosure& d : report.disclosures()) {
+    if (d.confirmed()) report.set_confirmed_receipts(report.confirmed_receipts() + 1);
   }
   report.set_may_contain_deferred_entries(std::any_of(
       policy.statutory_bases().begin(), policy.statutory_bases().end(),
@@ -276,7 +302,7 @@ absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
   SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
   store::AuditQuery query;
   query.subject_ref = subject_ref;
-  query.types = {v1::MESSAGE_DELIVERED, v1::FIELD_WITHHELD};
+  query.types = {v1::MESSAGE_DELIVERED, v1::FIELD_WITHHELD, v1::MESSAGE_ACKED};
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
   v1::AuditEntry produced =
       NewEntry(v1::SUBJECT_REPORT_PRODUCED, clock_(), caller.org.org_id(), request.acting_user());

@@ -253,7 +253,8 @@ TEST_F(AuditTest, AnInclusionProofIsCheckedAgainstTheSignedHead) {
 TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
   CommandResult r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, AllOf(HasSubstr("disclosed"), HasSubstr("withheld"),
+  EXPECT_THAT(r.output, AllOf(HasSubstr("received (confirmed)"), HasSubstr("withheld"),
+                              HasSubstr("2 of 2 disclosures were confirmed received"),
                               HasSubstr("law: lastensuojelulaki (417/2007) 25 §"),
                               HasSubstr("mental_health"), HasSubstr("child_welfare")));
   EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));

@@ -2,6 +2,7 @@
 // scripted history of audit entries.
 #include "server/audit/reports.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/audit/log_entry.h"
@@ -121,6 +122,40 @@ TEST(SubjectReportTest, ListsDisclosuresAndWithholdingsAndDefersPoliceMatters) {
   r = BuildSubjectReport(h.entries(), plain, Orgs(), kOct + absl::Hours(24 * 30));
   EXPECT_EQ(r.disclosures_size(), 4);
   EXPECT_FALSE(r.may_contain_deferred_entries());
+}
+
+// Issue #12 item 7: "delivered" in the report means a receipt the
+// recipient confirmed; a delivery handed out again is one disclosure.
+TEST(SubjectReportTest, CountsConfirmedReceiptsOnceAndSaysWhatWasOnlySent) {
+  History h;
+  for (int attempt = 1; attempt <= 2; ++attempt) {  // handed out twice (a crash between)
+    auto& d = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(attempt), "police-oulu");
+    d.set_counterpart_org_id("hml-youth");
+    d.set_message_id("m-1");
+    d.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+    d.set_rule(v1::RULE_CONSENT);
+    d.set_rule_id("0193-consent");
+    d.set_detail(absl::StrCat("attempt=", attempt));
+  }
+  h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(3), "hml-youth").set_message_id("m-1");
+  auto& unconfirmed = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(4), "police-oulu");
+  unconfirmed.set_counterpart_org_id("wba-social");
+  unconfirmed.set_message_id("m-2");
+  unconfirmed.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+  // An ack of another message by the same org confirms nothing here.
+  h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(5), "wba-social").set_message_id("m-1");
+
+  const v1::SubjectReportResponse r =
+      BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(6));
+
+  ASSERT_EQ(r.disclosures_size(), 2);
+  EXPECT_EQ(r.disclosures(0).to_org(), "Nuorisopalvelut");
+  EXPECT_EQ(r.disclosures(0).attempts(), 2u);
+  EXPECT_TRUE(r.disclosures(0).confirmed());
+  EXPECT_EQ(r.disclosures(1).to_org(), "Sosiaalipalvelut");
+  EXPECT_EQ(r.disclosures(1).attempts(), 1u);
+  EXPECT_FALSE(r.disclosures(1).confirmed());
+  EXPECT_EQ(r.confirmed_receipts(), 1u);
 }
 
 const v1::IndicatorCell& CellOf(const v1::IndicatorsResponse& r, const std::string& table,
