@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "grpc/grpc.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -184,11 +185,23 @@ int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id, const st
       });
 }
 
+// Holds gRPC initialised for the whole run and shuts it down blocking at
+// the end, so that gRPC's threads have finished (and released what they
+// hold, e.g. OpenSSL's per-thread error state) before the process exits.
+struct GrpcLibrary {
+  GrpcLibrary() { grpc_init(); }
+  ~GrpcLibrary() { grpc_shutdown_blocking(); }
+  GrpcLibrary(const GrpcLibrary&) = delete;
+  GrpcLibrary& operator=(const GrpcLibrary&) = delete;
+};
+
 }  // namespace
 }  // namespace silta::siltactl
 
 int main(int argc, char** argv) {
   using namespace silta::siltactl;  // NOLINT(build/namespaces): main only
+  // First, so that it is destroyed last, after every channel of the run.
+  const GrpcLibrary grpc_library;
   CLI::App app{
       "siltactl: Silta's command-line tool for administrators, consent registrars, auditors\n"
       "and agency workers, over mutual TLS.\n\n"

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/grpc.h"
 
 namespace silta::testing {
 
@@ -10,6 +11,21 @@ std::string PkiPath(const std::string& relative) {
   return absl::StrCat(SILTA_TEST_PKI_DIR, "/", relative);
 }
 std::string OrgCert(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".pem"); }
+namespace {
+
+// gRPC stays initialised for the whole test program and is shut down
+// blocking at its end, so that gRPC's threads are finished (and have freed
+// OpenSSL's per-thread state) before LeakSanitizer looks.
+class GrpcEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { grpc_init(); }
+  void TearDown() override { grpc_shutdown_blocking(); }
+};
+[[maybe_unused]] ::testing::Environment* const kGrpcEnvironment =
+    ::testing::AddGlobalTestEnvironment(new GrpcEnvironment);
+
+}  // namespace
+
 std::string OrgKey(const std::string& org_id) { return PkiPath("orgs/" + org_id + ".key"); }
 std::string OrgSignerCert(const std::string& org_id) {
   return PkiPath("orgs/" + org_id + ".signer.pem");
