@@ -339,17 +339,19 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   }
   const std::string hash = ContentHash(message);
 
-  // Idempotency: a retried Send gets the original receipt.
+  // Idempotency, per sender: a retried Send gets the original receipt.
+  // Another sender's ids are neither taken nor revealed.
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
-                         store_->GetMessage(header.message_id()));
+                         store_->GetMessage(caller.org.org_id(), header.message_id()));
   if (existing.has_value()) {
-    if (existing->sender_org_id == caller.org.org_id() && existing->content_hash == hash) {
+    if (existing->content_hash == hash) {
       v1::SendResponse response;
       *response.mutable_receipt() = existing->receipt;
       return response;
     }
     return absl::AlreadyExistsError(absl::StrCat(
-        "message ", header.message_id(), " was already sent with other content; use a new id"));
+        "message ", header.message_id(),
+        " was already sent by you with other content; use a new id"));
   }
 
   // A new message is signed now, with the sender's current key (or one
@@ -431,6 +433,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
     }
     store::DeliveryRecord delivery;
     SILTA_ASSIGN_OR_RETURN(delivery.delivery_id, crypto::NewUuidV7(now));
+    delivery.sender_org_id = record.sender_org_id;
     delivery.message_id = record.message_id;
     delivery.recipient_org_id = recipient_id;
     delivery.state = permitted > 0 ? v1::PENDING : v1::NOTHING_PERMITTED;
@@ -468,7 +471,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
   std::vector<store::DeliveryRecord> updates;
   store::AuditEntries audit;
   for (store::DeliveryRecord& d : due) {
-    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d.message_id));
+    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                           store_->GetMessage(d.sender_org_id, d.message_id));
     if (!m.has_value() || !m->body.has_value()) continue;
     const v1::SealedMessage& body = *m->body;
     std::optional<v1::Case> c;
@@ -567,7 +571,8 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
     return absl::FailedPreconditionError(absl::StrCat("delivery ", request.delivery_id(), " is ",
                                                       v1::RecipientState_Name(d->state)));
   }
-  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m, store_->GetMessage(d->message_id));
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                         store_->GetMessage(d->sender_org_id, d->message_id));
   if (!m.has_value()) return absl::InternalError("a delivery without its message");
   std::optional<v1::Case> c;
   if (!m->case_id.empty()) {
@@ -588,8 +593,8 @@ absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(
     return Invalid("message_id", "must be a message id you sent");
   }
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
-                         store_->GetMessage(request.message_id()));
-  if (!m.has_value() || m->sender_org_id != caller.org.org_id()) {
+                         store_->GetMessage(caller.org.org_id(), request.message_id()));
+  if (!m.has_value()) {
     return absl::NotFoundError(absl::StrCat("you sent no message ", request.message_id()));
   }
   v1::GetMessageStatusResponse response;

@@ -59,6 +59,7 @@ struct AuditQuery {
 // One recipient's delivery of one message.
 struct DeliveryRecord {
   std::string delivery_id;
+  std::string sender_org_id;  // with message_id, the message (ids are unique per sender)
   std::string message_id;
   std::string recipient_org_id;
   v1::RecipientState state = v1::PENDING;
@@ -162,11 +163,13 @@ class Store {
   // ---- Messages and deliveries. ----
 
   // Stores an accepted message with its deliveries, durably (fsync) and
-  // atomically. ALREADY_EXISTS if the message id is taken. The index of the
+  // atomically. ALREADY_EXISTS if the sender used the message id already
+  // (ids are unique per sender, not across senders). The index of the
   // first audit entry (MESSAGE_ACCEPTED) is stored as receipt.audit_index.
   virtual absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) = 0;
-  // The message with its deliveries, or nullopt.
-  virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) = 0;
+  // The message `message_id` of `sender_org_id` with its deliveries, or nullopt.
+  virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
+                                                                  absl::string_view message_id) = 0;
   // Deliveries due for `recipient_org_id` at `now_us`: PENDING, or DELIVERED
   // and unacked past next_attempt_us; of unexpired messages; oldest first.
   virtual absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(

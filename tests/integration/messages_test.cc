@@ -147,6 +147,31 @@ TEST(MessagesTest, SameIdSameContentIsIdempotentOtherContentIsRefused) {
   *replay.mutable_header()->mutable_message_id() = m.header().message_id();
   const grpc::Status status = world.Send("police-hame", replay, &other);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  // Issue #12 item 4: ids are unique per sender. Another sender using the
+  // same id is neither refused nor told that the id exists.
+  const sdk::OrgKeys& police = world.Keys("police-hame");
+  v1::MessageHeader header;
+  header.set_message_id(m.header().message_id());
+  header.set_case_id(case_id);
+  header.mutable_acting_user()->set_worker_id("youth-worker-1");
+  header.set_purpose("referral");
+  *header.mutable_created_at() = common::ToTimestamp(absl::Now());
+  auto same_id = sdk::SealPayload(
+      MixedReferral(), header, world.Keys("hml-youth").AsSender(),
+      {{"police-hame", police.bundle.key_id(), police.bundle.hpke_public_key()}},
+      [](auto, auto) { return true; }, "", sdk::SystemRandom());
+  ASSERT_TRUE(same_id.ok()) << same_id.status();
+  v1::SendResponse youth_receipt;
+  const grpc::Status youth_sent = world.Send("hml-youth", *same_id, &youth_receipt);
+  ASSERT_TRUE(youth_sent.ok()) << youth_sent.error_message();
+  EXPECT_EQ(youth_receipt.receipt().message_id(), m.header().message_id());
+  EXPECT_NE(youth_receipt.receipt().audit_index(), first.receipt().audit_index());
+  // Each sender sees the status of its own message under that id.
+  EXPECT_EQ(world.Status("hml-youth", m.header().message_id()).recipients(0).recipient_org_id(),
+            "police-hame");
+  EXPECT_EQ(world.Status("police-hame", m.header().message_id()).recipients(0).recipient_org_id(),
+            "hml-youth");
 }
 
 TEST(MessagesTest, WithdrawalBeforeDeliveryStripsTheFieldAtDelivery) {

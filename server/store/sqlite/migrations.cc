@@ -117,6 +117,13 @@ CREATE TABLE audit_tree_heads (
   head      BLOB NOT NULL                  -- serialized silta.v1.SignedTreeHead
 ) STRICT;
 )sql"},
+      {6, "message ids are unique per sender: messages are keyed <sender>/<id>", R"sql(
+PRAGMA defer_foreign_keys = ON;
+UPDATE deliveries SET message_id =
+  (SELECT m.sender_org_id FROM messages m WHERE m.message_id = deliveries.message_id)
+  || '/' || message_id;
+UPDATE messages SET message_id = sender_org_id || '/' || message_id;
+)sql"},
   };
   return *migrations;
 }

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -747,10 +748,24 @@ absl::StatusOr<AuditTail> AuditTailLocked(sqlite3* db) {
   return AuditTail{static_cast<uint64_t>(stmt.Int(0)) + 1, stmt.Int(1)};
 }
 
+// Message ids are unique per sender (message.proto): the store keys a
+// message by "<sender_org_id>/<message_id>" (an org id has no '/'), in the
+// message_id columns of messages and deliveries (migration 6).
+std::string MessageKey(absl::string_view sender_org_id, absl::string_view message_id) {
+  return absl::StrCat(sender_org_id, "/", message_id);
+}
+
+// The sender and message id of a key.
+std::pair<std::string, std::string> SplitMessageKey(absl::string_view key) {
+  const size_t slash = key.find('/');
+  if (slash == absl::string_view::npos) return {"", std::string(key)};
+  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
+}
+
 DeliveryRecord ReadDelivery(const Statement& stmt) {
   DeliveryRecord d;
   d.delivery_id = stmt.Text(0);
-  d.message_id = stmt.Text(1);
+  std::tie(d.sender_org_id, d.message_id) = SplitMessageKey(stmt.Text(1));
   d.recipient_org_id = stmt.Text(2);
   d.state = static_cast<v1::RecipientState>(stmt.Int(3));
   d.attempts = static_cast<uint32_t>(stmt.Int(4));
@@ -775,7 +790,8 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
                          "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
                          "accepted_at_us, expires_at_us, body, receipt) "
                          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
-  stmt.BindText(1, message.message_id);
+  const std::string key = MessageKey(message.sender_org_id, message.message_id);
+  stmt.BindText(1, key);
   stmt.BindText(2, message.sender_org_id);
   stmt.BindText(3, message.case_id);
   stmt.BindBlob(4, message.content_hash);
@@ -794,7 +810,7 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
         Statement::Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
                                              ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
     delivery.BindText(1, d.delivery_id);
-    delivery.BindText(2, message.message_id);
+    delivery.BindText(2, key);
     delivery.BindText(3, d.recipient_org_id);
     delivery.BindInt(4, d.state);
     delivery.BindInt(5, d.attempts);
@@ -802,7 +818,7 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
     delivery.BindInt(7, d.updated_at_us);
     SILTA_RETURN_IF_ERROR(delivery.Run());
   }
-  SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(message.message_id));
+  SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(key));
   return AuditedLocked(audit);
 }
 
@@ -846,7 +862,9 @@ absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntri
   return pending.status;
 }
 
-absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::string_view message_id) {
+absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
+    absl::string_view sender_org_id, absl::string_view message_id) {
+  const std::string key = MessageKey(sender_org_id, message_id);
   ReadLock reader(this);
   sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
@@ -854,11 +872,11 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::strin
       Statement::Prepare(db,
                          "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
                          "expires_at_us, body, receipt FROM messages WHERE message_id = ?"));
-  stmt.BindText(1, message_id);
+  stmt.BindText(1, key);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<MessageRecord>();
   MessageRecord m;
-  m.message_id = stmt.Text(0);
+  m.message_id = SplitMessageKey(stmt.Text(0)).second;
   m.sender_org_id = stmt.Text(1);
   m.case_id = stmt.Text(2);
   m.content_hash = stmt.Blob(3);
@@ -874,7 +892,7 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(absl::strin
       Statement deliveries,
       Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
                                           " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
-  deliveries.BindText(1, message_id);
+  deliveries.BindText(1, key);
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool more, deliveries.Step());
     if (!more) break;
@@ -911,14 +929,14 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
   return due;
 }
 
-absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_id) {
+absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_key) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(db_,
                          "UPDATE messages SET body = NULL WHERE message_id = ? AND NOT EXISTS "
                          "(SELECT 1 FROM deliveries WHERE message_id = ? AND state IN (?, ?))"));
-  stmt.BindText(1, message_id);
-  stmt.BindText(2, message_id);
+  stmt.BindText(1, message_key);
+  stmt.BindText(2, message_key);
   stmt.BindInt(3, v1::PENDING);
   stmt.BindInt(4, v1::DELIVERED);
   return stmt.Run();
@@ -939,7 +957,7 @@ absl::Status SqliteStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
   }
-  return PurgeIfFinishedLocked(delivery.message_id);
+  return PurgeIfFinishedLocked(MessageKey(delivery.sender_org_id, delivery.message_id));
 }
 
 absl::Status SqliteStore::UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) {
@@ -1005,7 +1023,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
           SILTA_ASSIGN_OR_RETURN(bool row, messages.Step());
           if (!row) break;
           MessageRecord m;
-          m.message_id = messages.Text(0);
+          const std::string key = messages.Text(0);
+          m.message_id = SplitMessageKey(key).second;
           m.sender_org_id = messages.Text(1);
           m.case_id = messages.Text(2);
           SILTA_ASSIGN_OR_RETURN(m.receipt,
@@ -1015,7 +1034,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
               Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
                                                    " FROM deliveries WHERE message_id = ? AND "
                                                    "state IN (?, ?) ORDER BY rowid")));
-          open.BindText(1, m.message_id);
+          open.BindText(1, key);
           open.BindInt(2, v1::PENDING);
           open.BindInt(3, v1::DELIVERED);
           while (true) {
@@ -1033,7 +1052,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
           SILTA_ASSIGN_OR_RETURN(
               Statement purge,
               Statement::Prepare(db_, "UPDATE messages SET body = NULL WHERE message_id = ?"));
-          purge.BindText(1, m.message_id);
+          purge.BindText(1, key);
           SILTA_RETURN_IF_ERROR(purge.Run());
         }
         return absl::OkStatus();

@@ -92,7 +92,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                             bool include_retired) override;
   absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
-  absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view message_id) override;
+  absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
+                                                          absl::string_view message_id) override;
   absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
                                                             int64_t now_us,
                                                             uint32_t limit) override;
@@ -130,7 +131,7 @@ class SqliteStore final : public Store {
                                       AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Purges the body of `message_id` if every delivery is finished.
-  absl::Status PurgeIfFinishedLocked(absl::string_view message_id)
+  absl::Status PurgeIfFinishedLocked(absl::string_view message_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AppendCaseEventLocked(const v1::CaseEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status InsertConsentRecordLocked(absl::string_view id, absl::string_view subject_ref,

@@ -126,7 +126,7 @@ TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
   router_->TickForTest();
 
   EXPECT_EQ(YouthState(id), v1::EXPIRED_UNDELIVERED);
-  auto stored = store_->GetMessage(id);
+  auto stored = store_->GetMessage("police-hame", id);
   ASSERT_THAT(stored, IsOk());
   EXPECT_FALSE((*stored)->body.has_value()) << "ciphertext must be purged at expiry";
   auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
@@ -144,12 +144,12 @@ TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
   auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
   ASSERT_THAT(due, IsOk());
   ASSERT_EQ(due->size(), 1u);
-  EXPECT_TRUE((*store_->GetMessage(id))->body.has_value()) << "kept until acked";
+  EXPECT_TRUE((*store_->GetMessage("police-hame", id))->body.has_value()) << "kept until acked";
   v1::AckRequest ack;
   ack.set_delivery_id((*due)[0].delivery_id());
   ASSERT_THAT(router_->Ack(As("hml-youth"), ack), IsOk());
 
-  auto stored = store_->GetMessage(id);
+  auto stored = store_->GetMessage("police-hame", id);
   ASSERT_THAT(stored, IsOk());
   EXPECT_FALSE((*stored)->body.has_value()) << "purged after the last ack";
   EXPECT_EQ((*stored)->receipt.decisions_size(), 1) << "metadata and decisions stay";
@@ -165,7 +165,7 @@ TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
   ASSERT_THAT(receipt, IsOk());
   EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::DENY);
   EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
-  auto stored = store_->GetMessage(request.message().header().message_id());
+  auto stored = store_->GetMessage("police-hame", request.message().header().message_id());
   EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
 }
 

@@ -142,7 +142,7 @@ TEST_P(AtomicityTest, ConsentAndItsEntry) {
 TEST_P(AtomicityTest, AcceptedMessageAndItsEntry) {
   ExpectAllOrNothing(
       [&] { return store_->InsertMessage(Message("m-1"), Audit(v1::MESSAGE_ACCEPTED)); },
-      [&] { return !store_->GetMessage("m-1")->has_value(); });
+      [&] { return !store_->GetMessage("police-hame", "m-1")->has_value(); });
 }
 
 TEST_P(AtomicityTest, DeliveryAndItsEntry) {
@@ -239,7 +239,7 @@ TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
                               audit::NewEntry(v1::FIELD_WITHHELD, absl::Now(), "police-hame")};
         const absl::Status s = (*store)->InsertMessage(Message(id), &audit);
         if (s.ok()) {
-          auto m = (*store)->GetMessage(id);
+          auto m = (*store)->GetMessage("police-hame", id);
           ASSERT_TRUE(m.ok() && m->has_value());
           EXPECT_EQ((*m)->receipt.audit_index(), audit[0].index());
         }

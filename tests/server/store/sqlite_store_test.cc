@@ -1,5 +1,6 @@
 #include "server/store/sqlite/sqlite_store.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -222,7 +223,7 @@ TEST(SqliteStoreGroupCommitTest, ConcurrentInsertsAllLandAndShareCommits) {
   EXPECT_EQ(failures.load(), 0);
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) {
-      auto m = (*store)->GetMessage(absl::StrCat("m-", t, "-", i));
+      auto m = (*store)->GetMessage("police-hame", absl::StrCat("m-", t, "-", i));
       ASSERT_THAT(m, IsOk());
       ASSERT_TRUE(m->has_value());
       EXPECT_EQ((*m)->deliveries.size(), 1u);
@@ -242,9 +243,75 @@ TEST(SqliteStoreGroupCommitTest, ATakenIdFailsOnlyItsOwnMessage) {
   EXPECT_THAT((*store)->InsertMessage(MakeMessage("dup"), Audit(v1::MESSAGE_ACCEPTED)),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("dup")));
   EXPECT_THAT((*store)->InsertMessage(MakeMessage("fresh"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
-  auto fresh = (*store)->GetMessage("fresh");
+  auto fresh = (*store)->GetMessage("police-hame", "fresh");
   ASSERT_THAT(fresh, IsOk());
   EXPECT_TRUE(fresh->has_value());
+}
+
+// Issue #12 item 4: a message id is unique per sender (message.proto), so
+// another sender's id is neither taken nor revealed.
+TEST(SqliteStoreMessagesTest, MessageIdsAreUniquePerSender) {
+  auto store = SqliteStore::Open(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  MessageRecord police = MakeMessage("same-id");
+  MessageRecord social = MakeMessage("same-id");
+  social.sender_org_id = "wba-social";
+  social.deliveries[0].delivery_id = "social-d";
+
+  ASSERT_THAT((*store)->InsertMessage(police, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  ASSERT_THAT((*store)->InsertMessage(social, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  EXPECT_THAT((*store)->InsertMessage(MakeMessage("same-id"), Audit(v1::MESSAGE_ACCEPTED)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+
+  auto of_social = (*store)->GetMessage("wba-social", "same-id");
+  ASSERT_THAT(of_social, IsOk());
+  ASSERT_TRUE(of_social->has_value());
+  EXPECT_EQ((*of_social)->sender_org_id, "wba-social");
+  EXPECT_EQ((*of_social)->message_id, "same-id");
+  ASSERT_EQ((*of_social)->deliveries.size(), 1u);
+  EXPECT_EQ((*of_social)->deliveries[0].delivery_id, "social-d");
+  EXPECT_EQ((*of_social)->deliveries[0].sender_org_id, "wba-social");
+  EXPECT_FALSE((*store)->GetMessage("hml-youth", "same-id")->has_value());
+  auto due = (*store)->DueDeliveries("hml-youth", 1, 10);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[1].sender_org_id, "wba-social");
+  EXPECT_EQ((*due)[1].message_id, "same-id");
+}
+
+TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
+  const std::string path = TempDbPath("migrate6.db");
+  {
+    std::vector<Migration> up_to_5(SqliteMigrations().begin(), SqliteMigrations().begin() + 5);
+    ASSERT_EQ(up_to_5.back().version, 5);
+    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to_5), IsOk());
+  }
+  {
+    // A message and its delivery as an older siltad stored them.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA foreign_keys=ON;"
+                           "INSERT INTO messages VALUES('old-id','police-hame','',x'00',1,"
+                           "1000000000000,x'0a00',x'');"
+                           "INSERT INTO deliveries VALUES('old-d','old-id','hml-youth',1,0,0,1);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
+  auto store = SqliteStore::Open(path, {});
+
+  ASSERT_THAT(store, IsOk());
+  auto m = (*store)->GetMessage("police-hame", "old-id");
+  ASSERT_THAT(m, IsOk());
+  ASSERT_TRUE(m->has_value());
+  ASSERT_EQ((*m)->deliveries.size(), 1u);
+  EXPECT_EQ((*m)->deliveries[0].message_id, "old-id");
+  auto d = (*store)->GetDelivery("old-d");
+  ASSERT_THAT(d, IsOk());
+  EXPECT_EQ((*d)->sender_org_id, "police-hame");
 }
 
 }  // namespace
