@@ -76,10 +76,13 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
                                              const v1::Policy& policy, const OrgLookup& orgs,
                                              absl::Time now) {
   v1::SubjectReportResponse report;
-  // Receipts the recipients confirmed: (message, recipient) of each ack.
-  std::set<std::pair<std::string, std::string>> acked;
+  // Receipts the recipients confirmed: (sender, message, recipient) of each
+  // ack (message ids are unique per sender only).
+  std::set<std::tuple<std::string, std::string, std::string>> acked;
   for (const v1::AuditEntry& e : entries) {
-    if (e.type() == v1::MESSAGE_ACKED) acked.emplace(e.message_id(), e.actor_org_id());
+    if (e.type() == v1::MESSAGE_ACKED) {
+      acked.emplace(e.counterpart_org_id(), e.message_id(), e.actor_org_id());
+    }
   }
   std::vector<const v1::AuditEntry*> shown;
   for (const v1::AuditEntry& e : entries) {
@@ -92,10 +95,11 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
   });
   // A delivery handed out again (after a lost connection or ack) is one
   // disclosure with several attempts, listed at its first.
-  std::map<std::tuple<std::string, std::string, int, std::string>, v1::Disclosure*> first;
+  std::map<std::tuple<std::string, std::string, std::string, int, std::string>, v1::Disclosure*>
+      first;
   for (const v1::AuditEntry* e : shown) {
     const bool delivered = e->type() == v1::MESSAGE_DELIVERED;
-    const auto key = std::make_tuple(e->message_id(), e->counterpart_org_id(),
+    const auto key = std::make_tuple(e->actor_org_id(), e->message_id(), e->counterpart_org_id(),
                                      static_cast<int>(e->rule()), e->rule_id());
     if (delivered && !e->message_id().empty()) {
       if (auto it = first.find(key); it != first.end()) {
@@ -116,7 +120,8 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
     d->set_withheld(!delivered);
     if (delivered) {
       d->set_attempts(1);
-      d->set_confirmed(acked.contains({e->message_id(), e->counterpart_org_id()}));
+      d->set_confirmed(
+          acked.contains({e->actor_org_id(), e->message_id(), e->counterpart_org_id()}));
       if (!e->message_id().empty()) first.emplace(key, d);
     }
   }

@@ -137,13 +137,19 @@ TEST(SubjectReportTest, CountsConfirmedReceiptsOnceAndSaysWhatWasOnlySent) {
     d.set_rule_id("0193-consent");
     d.set_detail(absl::StrCat("attempt=", attempt));
   }
-  h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(3), "hml-youth").set_message_id("m-1");
+  auto& ack = h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(3), "hml-youth");
+  ack.set_message_id("m-1");
+  ack.set_counterpart_org_id("police-oulu");
   auto& unconfirmed = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(4), "police-oulu");
   unconfirmed.set_counterpart_org_id("wba-social");
   unconfirmed.set_message_id("m-2");
   unconfirmed.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
-  // An ack of another message by the same org confirms nothing here.
+  // An ack of another message by the same org confirms nothing here, nor
+  // does one of another sender's message with the same id.
   h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(5), "wba-social").set_message_id("m-1");
+  auto& other_sender = h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(5), "wba-social");
+  other_sender.set_message_id("m-2");
+  other_sender.set_counterpart_org_id("hml-youth");
 
   const v1::SubjectReportResponse r =
       BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(6));
