@@ -54,24 +54,18 @@ absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options
                                                    options.connection.ca_file, ": ",
                                                    chained.message()));
   }
-  SILTA_ASSIGN_OR_RETURN(crypto::CertificateInfo cert, crypto::InspectCertificate(cert_pem));
-  absl::StatusOr<identity::SpiffeId> me =
-      cert.uri_sans.size() == 1 ? identity::ParseSpiffeId(cert.uri_sans[0])
-                                : absl::InvalidArgumentError("not exactly one URI SAN");
-  if (!me.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        options.connection.cert_file, ": not a system certificate: ", me.status().message()));
-  }
-  if (!options.trust_domain.empty() && options.trust_domain != me->trust_domain) {
+  SILTA_ASSIGN_OR_RETURN(const identity::SpiffeId me,
+                         SystemIdentity(cert_pem, options.connection.cert_file));
+  if (!options.trust_domain.empty() && options.trust_domain != me.trust_domain) {
     return absl::InvalidArgumentError(absl::StrCat(
         "trust domain ", options.trust_domain, " is configured, but ",
-        options.connection.cert_file, " is of ", me->trust_domain));
+        options.connection.cert_file, " is of ", me.trust_domain));
   }
-  if (!org_id.empty() && org_id != me->org_id) {
+  if (!org_id.empty() && org_id != me.org_id) {
     return absl::InvalidArgumentError(absl::StrCat(options.connection.cert_file, " is of ",
-                                                   me->org_id, ", not of ", org_id));
+                                                   me.org_id, ", not of ", org_id));
   }
-  anchors.trust_domain = me->trust_domain;
+  anchors.trust_domain = me.trust_domain;
   if (options.crl_directory.empty()) {
     return absl::InvalidArgumentError(
         "crl_directory is required: the trust domain's CRL directory (the files of siltad's "
@@ -82,11 +76,11 @@ absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options
     SILTA_ASSIGN_OR_RETURN(options.current_key_id, CurrentKeyId(options.keys_dir));
   }
   SILTA_ASSIGN_OR_RETURN(OrgKeys current, LoadOrgKeys(options.keys_dir, options.current_key_id));
-  if (current.bundle.org_id() != me->org_id) {
+  if (current.bundle.org_id() != me.org_id) {
     return absl::InvalidArgumentError(absl::StrCat("keys in ", options.keys_dir, " belong to ",
-                                                   current.bundle.org_id(), ", not ", me->org_id));
+                                                   current.bundle.org_id(), ", not ", me.org_id));
   }
-  return std::unique_ptr<SiltaClient>(new SiltaClient(std::move(options), me->org_id,
+  return std::unique_ptr<SiltaClient>(new SiltaClient(std::move(options), me.org_id,
                                                       std::move(channel), std::move(anchors),
                                                       std::move(current)));
 }

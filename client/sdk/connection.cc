@@ -6,6 +6,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/common/files.h"
+#include "server/crypto/certificate.h"
 #include "server/common/status_macros.h"
 
 namespace silta::sdk {
@@ -54,6 +55,21 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
 
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
+}
+
+absl::StatusOr<identity::SpiffeId> SystemIdentity(absl::string_view cert_pem,
+                                                  absl::string_view cert_file) {
+  absl::StatusOr<crypto::CertificateInfo> cert = crypto::InspectCertificate(cert_pem);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", cert.status().message()));
+  }
+  if (cert->uri_sans.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cert_file, ": needs exactly one SPIFFE id (URI SAN)"));
+  }
+  absl::StatusOr<identity::SpiffeId> id = identity::ParseSpiffeId(cert->uri_sans[0]);
+  if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", id.status().message()));
+  return id;
 }
 
 }  // namespace silta::sdk

@@ -19,8 +19,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "server/identity/spiffe_id.h"
 
 namespace silta::sdk {
 
@@ -41,6 +43,13 @@ struct ConnectionOptions {
 // yet (gRPC connects on the first call). NOT_FOUND / PERMISSION_DENIED /
 // FAILED_PRECONDITION (key too open) / INVALID_ARGUMENT with the file name.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
+
+// The system identity in a client certificate (PEM text of `cert_file`):
+// its one SPIFFE id, spiffe://<trust-domain>/org/<org-id>/sys/<system>.
+// This, never the broker's WhoAmI, says who an SDK or siltactl is and in
+// which trust domain. INVALID_ARGUMENT naming `cert_file` otherwise.
+absl::StatusOr<identity::SpiffeId> SystemIdentity(absl::string_view cert_pem,
+                                                  absl::string_view cert_file);
 
 // Deadline for a call made now: now + timeout.
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout);

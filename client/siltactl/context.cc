@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/siltactl/output.h"
 #include "server/common/files.h"
-#include "server/crypto/certificate.h"
+#include "server/common/status_macros.h"
 
 namespace silta::siltactl {
 
@@ -37,39 +37,9 @@ void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
   context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
 }
 
-std::optional<v1::WhoAmIResponse> WhoAmIOrExit(const GlobalFlags& flags,
-                                               const std::shared_ptr<grpc::Channel>& channel,
-                                               int* exit_code) {
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
-  v1::WhoAmIResponse response;
-  const grpc::Status status =
-      v1::BrokerService::NewStub(channel)->WhoAmI(&context, v1::WhoAmIRequest(), &response);
-  if (!status.ok()) {
-    *exit_code = ReportRpcError("whoami", status);
-    return std::nullopt;
-  }
-  return response;
-}
-
 absl::StatusOr<identity::SpiffeId> OwnIdentity(const GlobalFlags& flags) {
-  absl::StatusOr<std::string> pem = common::ReadFile(flags.connection.cert_file);
-  if (!pem.ok()) return pem.status();
-  absl::StatusOr<crypto::CertificateInfo> cert = crypto::InspectCertificate(*pem);
-  if (!cert.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flags.connection.cert_file, ": ", cert.status().message()));
-  }
-  if (cert->uri_sans.size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flags.connection.cert_file, ": needs exactly one SPIFFE id (URI SAN)"));
-  }
-  absl::StatusOr<identity::SpiffeId> id = identity::ParseSpiffeId(cert->uri_sans[0]);
-  if (!id.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flags.connection.cert_file, ": ", id.status().message()));
-  }
-  return id;
+  SILTA_ASSIGN_OR_RETURN(std::string pem, common::ReadFile(flags.connection.cert_file));
+  return sdk::SystemIdentity(pem, flags.connection.cert_file);
 }
 
 bool Confirm(const std::string& question) {

@@ -67,12 +67,6 @@ int RunUnary(const GlobalFlags& flags, const std::string& what, Call call, Print
 // from the broker: INVALID_ARGUMENT naming the file if it has no SPIFFE id.
 absl::StatusOr<identity::SpiffeId> OwnIdentity(const GlobalFlags& flags);
 
-// Asks the broker who it takes this certificate to be (BrokerService.WhoAmI);
-// on failure prints why and sets *exit_code.
-std::optional<v1::WhoAmIResponse> WhoAmIOrExit(const GlobalFlags& flags,
-                                               const std::shared_ptr<grpc::Channel>& channel,
-                                               int* exit_code);
-
 // Asks "<question> [y/N] " on the terminal; true only for y or yes. False
 // when stdin is not a terminal (scripts confirm with --yes instead).
 bool Confirm(const std::string& question);

@@ -141,15 +141,4 @@ absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_i
       absl::StrCat(field, ": ", org_id, " has published no key bundle ", key_id));
 }
 
-absl::StatusOr<v1::KeyBundle> KeyDirectory::FindBundle(absl::string_view org_id,
-                                                       absl::string_view key_id) {
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,
-                         store_->ListKeyBundles(org_id, /*include_retired=*/true));
-  for (v1::KeyBundle& b : bundles) {
-    if (b.key_id() == key_id) return std::move(b);
-  }
-  return absl::NotFoundError(
-      absl::StrCat("organisation ", org_id, " has published no key bundle ", key_id));
-}
-
 }  // namespace silta::identity

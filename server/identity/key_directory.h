@@ -49,9 +49,6 @@ class KeyDirectory {
       const Caller& caller, const v1::PublishKeyBundleRequest& request);
   absl::StatusOr<v1::GetKeyBundlesResponse> GetKeyBundles(const v1::GetKeyBundlesRequest& request);
 
-  // The bundle `key_id` of `org_id` (current or retired). NOT_FOUND if none.
-  absl::StatusOr<v1::KeyBundle> FindBundle(absl::string_view org_id, absl::string_view key_id);
-
   // The bundle `key_id` of `org_id` if it may sign or be sealed to at
   // `now`: valid then, and the current bundle or replaced less than
   // crypto::kRotationOverlap ago. INVALID_ARGUMENT naming `field` and why
