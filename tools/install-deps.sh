@@ -14,6 +14,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl
 )
+# `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
+if [ "${1:-}" = "clang" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -10,56 +10,20 @@
 #include "absl/strings/str_join.h"
 #include "client/sdk/org_keys.h"
 #include "client/siltactl/output.h"
+#include "client/siltactl/payload_file.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
-#include "google/protobuf/util/json_util.h"
 #include "server/common/files.h"
 #include "server/common/time_util.h"
 #include "server/crypto/wire_format.h"
-#include "server/ops/textproto.h"
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"
 
 namespace silta::siltactl {
 namespace {
 
-constexpr absl::string_view kTypePrefix = "silta.v1.";
 constexpr size_t kMaxJustificationBytes = 64 * 1024;
 constexpr absl::Duration kInboxAckTimeout = absl::Seconds(30);
-
-std::string ShortTypeNames() {
-  std::vector<std::string> names;
-  for (const std::string& full : crypto::PayloadTypeNames()) {
-    names.push_back(full.substr(kTypePrefix.size()));
-  }
-  return absl::StrJoin(names, ", ");
-}
-
-// A new, empty payload of `type` ("Referral" or "silta.v1.Referral").
-std::unique_ptr<google::protobuf::Message> NewPayload(absl::string_view type) {
-  const std::string full =
-      absl::StartsWith(type, kTypePrefix) ? std::string(type) : absl::StrCat(kTypePrefix, type);
-  const google::protobuf::Descriptor* descriptor = crypto::PayloadDescriptor(full);
-  if (descriptor == nullptr) return nullptr;
-  const google::protobuf::Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
-  return prototype == nullptr ? nullptr : std::unique_ptr<google::protobuf::Message>(prototype->New());
-}
-
-// Reads a payload from a .json file (protobuf JSON mapping) or a textproto.
-absl::Status ReadPayload(const std::string& path, google::protobuf::Message* payload) {
-  if (!absl::EndsWithIgnoreCase(path, ".json")) return ops::ParseTextProtoFile(path, payload);
-  absl::StatusOr<std::string> json = common::ReadFile(path);
-  if (!json.ok()) return json.status();
-  payload->Clear();
-  const auto parsed = google::protobuf::util::JsonStringToMessage(*json, payload);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a ", payload->GetDescriptor()->name(), " in JSON: ",
-                     std::string(parsed.message())));
-  }
-  return absl::OkStatus();
-}
 
 std::string RuleText(const v1::Decision& d) {
   const std::string rule = v1::RuleKind_Name(d.rule());

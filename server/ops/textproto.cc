@@ -71,13 +71,18 @@ std::string Locate(const TextFormat::ParseInfoTree* tree, const Descriptor* desc
 absl::Status ParseTextProtoFile(absl::string_view path, google::protobuf::Message* message,
                                 const TextProtoValidator& validate) {
   SILTA_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
+  return ParseTextProto(path, text, message, validate);
+}
+
+absl::Status ParseTextProto(absl::string_view path, absl::string_view text,
+                            google::protobuf::Message* message, const TextProtoValidator& validate) {
   message->Clear();
   FirstErrorCollector errors;
   TextFormat::ParseInfoTree tree;
   TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);
-  if (!parser.ParseFromString(text, message) || errors.has_error()) {
+  if (!parser.ParseFromString(std::string(text), message) || errors.has_error()) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ":",
         errors.has_error() ? errors.error()

@@ -26,6 +26,11 @@ using TextProtoValidator = std::function<absl::Status(const google::protobuf::Me
 absl::Status ParseTextProtoFile(absl::string_view path, google::protobuf::Message* message,
                                 const TextProtoValidator& validate = nullptr);
 
+// The same for `text` already read; `path` only names it in errors.
+absl::Status ParseTextProto(absl::string_view path, absl::string_view text,
+                            google::protobuf::Message* message,
+                            const TextProtoValidator& validate = nullptr);
+
 }  // namespace silta::ops
 
 #endif  // SILTA_SERVER_OPS_TEXTPROTO_H_

@@ -13,6 +13,7 @@
 #include "server/crypto/primitives.h"
 #include "server/crypto/wire_format.h"
 #include "silta/v1/payloads.pb.h"
+#include "tests/testing/counting_random.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/vectors.h"
 
@@ -20,31 +21,10 @@ namespace silta::sdk {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using ::silta::testing::CountingRandom;
 using ::silta::testing::IsOk;
 using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// A deterministic randomness source for golden vectors:
-// block i = SHA-256("silta-golden" || u64(i)).
-class CountingRandom final : public RandomSource {
- public:
-  absl::Status Fill(absl::Span<uint8_t> out) override {
-    for (uint8_t& b : out) {
-      if (pos_ == block_.size()) {
-        std::string input = "silta-golden" + std::to_string(counter_++);
-        block_ = crypto::Sha256(input);
-        pos_ = 0;
-      }
-      b = block_[pos_++];
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  std::array<uint8_t, 32> block_{};
-  size_t pos_ = 32;
-  uint64_t counter_ = 0;
-};
 
 crypto::SecretData FixedKey(char c) { return crypto::SecretData::FromString(std::string(32, c)); }
 

@@ -1,0 +1,17 @@
+// libFuzzer's entry point for a binary that links one SILTA_FUZZ_TARGET.
+#include <cstdio>
+#include <cstdlib>
+
+#include "tests/fuzz/fuzz_world.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const silta::fuzz::TargetFunction target = [] {
+    const silta::fuzz::TargetFunction only = silta::fuzz::Only();
+    if (only == nullptr) {
+      std::fprintf(stderr, "a fuzz binary must link exactly one target\n");
+      std::abort();
+    }
+    return only;
+  }();
+  return target(data, size);
+}
