@@ -108,18 +108,20 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
     const v1::SealedField& f = m.fields(i);
     const std::string where = absl::StrCat("message.fields[", i, "]");
     if (!paths.insert(f.path()).second) return Invalid(where, "path repeated");
+    // The justification is a sealed field like the payload's: only its
+    // category is fixed by the wire format instead of the schema.
     if (f.path() == kJustificationPath) {
       if (f.category() != v1::CATEGORY_FREE_TEXT) {
         return Invalid(where, "justification is FREE_TEXT");
       }
-      continue;
-    }
-    const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
-    if (fd == nullptr) {
-      return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
-    }
-    if (fd->options().GetExtension(v1::category) != f.category()) {
-      return Invalid(where, "category differs from the payload schema");
+    } else {
+      const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
+      if (fd == nullptr) {
+        return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
+      }
+      if (fd->options().GetExtension(v1::category) != f.category()) {
+        return Invalid(where, "category differs from the payload schema");
+      }
     }
     if (f.commitment_salt().size() != crypto::kCommitmentSaltSize) {
       return Invalid(absl::StrCat(where, ".commitment_salt"), "must be 32 bytes");

@@ -26,9 +26,12 @@ SILTA_FUZZ_TARGET(identifiers) {
     const absl::StatusOr<std::string> again = cases::NormalizeHetu(*hetu);
     if (!again.ok() || *again != *hetu) Fail("HETU normalisation is not idempotent");
   } else {
+    // The birth date (six digits) must never come back in the error.
     const std::string trimmed(absl::StripAsciiWhitespace(input));
-    if (trimmed.size() >= 6 && absl::StrContains(hetu.status().message(), trimmed.substr(0, 6))) {
-      Fail("a HETU refusal echoes the input");
+    if (trimmed.size() >= 6 &&
+        std::all_of(trimmed.begin(), trimmed.begin() + 6, absl::ascii_isdigit) &&
+        absl::StrContains(hetu.status().message(), trimmed.substr(0, 6))) {
+      Fail("a HETU refusal echoes the birth date");
     }
   }
 

@@ -3,6 +3,7 @@
 // Properties: a message the checks accept has a computable manifest, and
 // redacting it for any recipient under any field policy leaves the signed
 // manifest bytes unchanged (so the sender's signature still verifies).
+#include "absl/strings/str_cat.h"
 #include "server/crypto/wire_format.h"
 #include "server/routing/message_checks.h"
 #include "tests/fuzz/fuzz_world.h"
@@ -21,7 +22,9 @@ SILTA_FUZZ_TARGET(send_request) {
   }
   const absl::StatusOr<std::string> manifest =
       crypto::ManifestBytes(m.header(), m.fields(), m.withheld_commitments());
-  if (!manifest.ok()) Fail("an accepted message has no manifest");
+  if (!manifest.ok()) {
+    Fail(absl::StrCat("an accepted message has no manifest: ", manifest.status().message()));
+  }
   // The field policy comes from the input too: permit a path by the parity
   // of its length and the recipient's.
   const crypto::FieldPolicy policy = [](absl::string_view recipient, absl::string_view path) {
@@ -31,7 +34,9 @@ SILTA_FUZZ_TARGET(send_request) {
     int withheld = 0;
     const absl::StatusOr<v1::SealedMessage> redacted =
         crypto::RedactForRecipient(m, recipient, policy, &withheld);
-    if (!redacted.ok()) Fail("an accepted message cannot be redacted");
+    if (!redacted.ok()) {
+      Fail(absl::StrCat("an accepted message cannot be redacted: ", redacted.status().message()));
+    }
     const absl::StatusOr<std::string> after = crypto::ManifestBytes(
         redacted->header(), redacted->fields(), redacted->withheld_commitments());
     if (!after.ok() || *after != *manifest) Fail("redaction changed the signed manifest");

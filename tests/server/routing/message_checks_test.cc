@@ -1,0 +1,96 @@
+// What Send checks of a sealed message before the store (message_checks.h).
+// The sealed justification of a statutory claim is a field like the
+// payload's: a fuzzer found that it skipped every length and wrapped-key
+// check (#12), so a message no recipient could open was accepted.
+#include "server/routing/message_checks.h"
+
+#include "client/sdk/sealer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/time_util.h"
+#include "server/crypto/primitives.h"
+#include "server/crypto/wire_format.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/testing/counting_random.h"
+#include "tests/testing/policy_fixture.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::routing {
+namespace {
+
+using ::silta::testing::IsOk;
+using ::silta::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class MessageChecksTest : public ::testing::Test {
+ protected:
+  MessageChecksTest() {
+    v1::Referral referral;
+    referral.set_support_needs("school attendance");
+    v1::MessageHeader header;
+    header.set_message_id("01890a5d-ac96-774b-bcce-b302099a8057");
+    header.set_case_id("01890a5d-0000-7000-8000-000000000001");
+    header.mutable_acting_user()->set_worker_id("officer-12");
+    header.set_purpose("child_welfare_notification");
+    header.set_statutory_basis("lsl_25");
+    *header.mutable_created_at() = common::ToTimestamp(absl::FromUnixSeconds(1790000000));
+    const crypto::SecretData hpke = crypto::SecretData::FromString(std::string(32, 'a'));
+    silta::testing::CountingRandom random;
+    auto sealed = sdk::SealPayload(
+        referral, header,
+        {"police-hame", std::string(32, '5'), crypto::SecretData::FromString(std::string(32, 's'))},
+        {{"wba-social", std::string(32, 'a'), *crypto::X25519PublicKey(hpke)}},
+        [](absl::string_view, absl::string_view) { return true; }, "immediate risk", random);
+    EXPECT_THAT(sealed, IsOk());
+    message_ = *sealed;
+  }
+
+  absl::Status Check() const {
+    return CheckSealedMessage(message_, "police-hame", policy_,
+                              [](absl::string_view org) { return org == "wba-social"; }, {});
+  }
+
+  v1::SealedField* Justification() {
+    for (v1::SealedField& f : *message_.mutable_fields()) {
+      if (f.path() == crypto::kJustificationPath) return &f;
+    }
+    ADD_FAILURE() << "no justification field";
+    return message_.mutable_fields(0);
+  }
+
+  const v1::Policy policy_ = silta::testing::ExamplePolicy();
+  v1::SealedMessage message_;
+};
+
+TEST_F(MessageChecksTest, AWellFormedStatutoryMessagePasses) { EXPECT_THAT(Check(), IsOk()); }
+
+TEST_F(MessageChecksTest, TheJustificationIsCheckedLikeEveryField) {
+  Justification()->clear_key_commitment();
+  EXPECT_THAT(Check(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr(".key_commitment: must be 32 bytes")));
+}
+
+TEST_F(MessageChecksTest, TheJustificationsCiphertextAndKeysAreChecked) {
+  v1::SealedMessage original = message_;
+  Justification()->set_ciphertext("short");
+  EXPECT_THAT(Check(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(".ciphertext")));
+
+  message_ = original;
+  Justification()->mutable_wrapped_keys(0)->set_wrapped_key("ten bytes.");
+  EXPECT_THAT(Check(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr(".wrapped_key: must be 60 bytes")));
+
+  message_ = original;
+  Justification()->mutable_wrapped_keys(0)->set_recipient_org_id("hml-youth");
+  EXPECT_THAT(Check(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("for an organisation that is not a recipient")));
+}
+
+TEST_F(MessageChecksTest, TheJustificationIsFreeText) {
+  Justification()->set_category(v1::CATEGORY_HEALTH);
+  EXPECT_THAT(Check(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("justification is FREE_TEXT")));
+}
+
+}  // namespace
+}  // namespace silta::routing
