@@ -265,9 +265,14 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
 
   // Entry lines, then the trailer.
   std::vector<std::string> leaves;
-  leaves.reserve(header.entries());
+  // The header's count is what the file claims, not what it holds: reserve
+  // no more than a file of that many lines could need, up to a bound (a
+  // one-line file announcing 10^15 entries must not exhaust memory).
+  constexpr uint64_t kMaxReserve = 1 << 20;
+  const size_t reserve = static_cast<size_t>(std::min<uint64_t>(header.entries(), kMaxReserve));
+  leaves.reserve(reserve);
   std::vector<uint64_t> line_of;  // entry offset → its line (0 = missing)
-  line_of.reserve(header.entries());
+  line_of.reserve(reserve);
   uint64_t expected = header.first_index();
   std::optional<v1::ExportFileTrailer> trailer;
   uint64_t trailer_line = 0;

@@ -113,6 +113,21 @@ TEST_F(ExportFileTest, AnUntouchedExportVerifies) {
   EXPECT_TRUE(Verify(ExportLines(39, 40)).ok());
 }
 
+// Found by fuzzing (#12): the header's entry count sized memory up front, so
+// a one-line file announcing 10^15 entries aborted `audit verify`.
+TEST_F(ExportFileTest, AHugeAnnouncedCountIsAProblemNotACrash) {
+  auto lines = ExportLines(5, 30);
+  v1::ExportFileHeader header;
+  header.set_format(std::string(kExportFormat));
+  header.set_first_index(5);
+  header.set_entries(1'000'000'000'000'000);
+  lines[0] = HeaderLine(header);
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), HasSubstr("the header announced 1000000000000000"));
+  EXPECT_FALSE(Verify({HeaderLine(header)}).ok());
+}
+
 TEST_F(ExportFileTest, AnEditedLineIsNamed) {
   auto lines = ExportLines(5, 30);
   lines[7] = absl::StrReplaceAll(lines[7], {{"wba-social", "asenne-ry"}});
