@@ -158,11 +158,15 @@ void ParseRange(const std::vector<std::string>& texts, size_t begin, size_t end,
   }
 }
 
-// Parses a block of lines on every core.
+// Parses a block of lines on every core. A thread is worth starting only
+// for a thousand lines or more: a new thread must resolve the JSON types
+// again, which costs more than parsing a few hundred lines.
 std::vector<ParsedLine> ParseBlock(const std::vector<std::string>& texts) {
+  constexpr size_t kMinLinesPerThread = 1024;
   std::vector<ParsedLine> out(texts.size());
-  const size_t threads =
-      std::max<size_t>(1, std::min<size_t>(8, std::thread::hardware_concurrency()));
+  const size_t threads = std::max<size_t>(
+      1, std::min<size_t>({8, std::thread::hardware_concurrency(),
+                           texts.size() / kMinLinesPerThread}));
   const size_t per = (texts.size() + threads - 1) / threads;
   std::vector<std::thread> workers;
   for (size_t t = 1; t < threads && t * per < texts.size(); ++t) {
