@@ -113,6 +113,20 @@ TEST_F(ExportFileTest, AnUntouchedExportVerifies) {
   EXPECT_TRUE(Verify(ExportLines(39, 40)).ok());
 }
 
+// Blocks of 2048 lines and more are parsed on several threads: the result
+// is the same, and a changed line is still named.
+TEST_F(ExportFileTest, ALargeExportIsParsedInParallelAndALineIsNamed) {
+  Append(2500);
+  auto lines = ExportLines(0, 2540);
+  const VerifyResult r = Verify(lines);
+  EXPECT_TRUE(r.ok()) << Problems(r);
+  EXPECT_EQ(r.entries, 2540u);
+  lines[2300] = absl::StrReplaceAll(lines[2300], {{"wba-social", "asenne-ry"}});
+  const VerifyResult changed = Verify(lines);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_THAT(Problems(changed), HasSubstr("line 2301"));
+}
+
 // Found by fuzzing (#12): the header's entry count sized memory up front, so
 // a one-line file announcing 10^15 entries aborted `audit verify`.
 TEST_F(ExportFileTest, AHugeAnnouncedCountIsAProblemNotACrash) {
