@@ -40,22 +40,26 @@ test-sanitize: deps
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON
 
 # The whole suite again with ThreadSanitizer (clang-14). Debian's Abseil and
-# gRPC are not instrumented; tests/tsan/ says how the suite still sees their
-# locks, and which reports it suppresses and why.
+# gRPC are not instrumented: tests/tsan/absl_sync_bridge.cc shows Abseil's
+# locks to TSan, and tests/tsan/suppressions.txt says what is ignored and why.
+# A report stops the process (halt_on_error), so its test fails.
 test-tsan:
 	@tools/install-deps.sh clang
-	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo TSAN=ON \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt:halt_on_error=1:second_deadlock_stack=1" \
+	  $(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo TSAN=ON \
 	  COMPILERS="CC=clang-14 CXX=clang++-14"
 
 # Every fuzz target of tests/fuzz for FUZZ_SECONDS each (clang-14, libFuzzer,
-# ASan + UBSan); FUZZ_TARGETS picks some. Not part of `make test`, which
-# replays the seeds and the regression inputs instead.
+# ASan + UBSan); FUZZ_TARGETS picks some, FUZZ_RUNS=N stops each after N
+# executions. Not part of `make test`, which replays the seeds and the
+# regression inputs instead.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+FUZZ_RUNS ?=
 fuzz:
 	@tools/install-deps.sh
 	@tools/install-deps.sh clang
-	@tools/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) tools/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 pki:
 	@if [ -f $(CERTS_DIR)/ca.pem ] && [ ! -f $(CERTS_DIR)/orgs/police-hame.signer.pem ]; then \

@@ -8,6 +8,8 @@
 # `make test` replays.
 #
 #   tools/fuzz.sh BUILD_DIR SECONDS [TARGET...]
+#
+# FUZZ_RUNS=N (environment) also stops each target after N executions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +44,9 @@ for target in "${TARGETS[@]}"; do
   [ -d "tests/fuzz/regressions/$target" ] && inputs+=("tests/fuzz/regressions/$target")
   log="$BUILD/fuzz-logs/$target.log"
   result=clean
-  if ! "$BUILD/tests/fuzz/${target}_fuzz" -max_total_time="$SECONDS_PER_TARGET" \
+  runs=()
+  [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+  if ! "$BUILD/tests/fuzz/${target}_fuzz" -max_total_time="$SECONDS_PER_TARGET" "${runs[@]}" \
       -print_final_stats=1 -artifact_prefix="$BUILD/findings/$target-" \
       "${inputs[@]}" >"$log" 2>&1; then
     result="FINDING (see $log and $BUILD/findings/)"

@@ -11,7 +11,8 @@
 // Example:
 //   auto broker = HostileBroker::Start(siltad.address(), OrgCert("police-hame"),
 //                                      OrgKey("police-hame"));
-//   broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+//   // Hooks run on the broker's threads: capture by value what they use.
+//   broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
 //     if (org == "wba-social") *r = hml_youth_bundles;  // another org's genuine keys
 //   });
 //   options.connection.address = broker->address();

@@ -143,7 +143,7 @@ TEST_F(HostileBrokerTest, SealRefusesAnotherOrgsGenuineBundle) {
   ASSERT_THAT(police->Seal(SimpleReferral(), To({"wba-social"})).status(), IsOk());
 
   const v1::GetKeyBundlesResponse youth = Bundles("hml-youth");
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "wba-social") *r = youth;
   });
   auto sealed = police->Seal(SimpleReferral(), To({"wba-social"}));
@@ -162,7 +162,7 @@ TEST_F(HostileBrokerTest, OpenRefusesAMessageSignedByAnotherOrgAsTheSender) {
   broker->Inject(Delivery(SealAs(impostor, "wba-social"), "wba-social"));
   // The broker serves Y's genuine bundle for X's key id as well.
   const v1::GetKeyBundlesResponse youth_bundles = Bundles("hml-youth");
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "police-hame") *r = youth_bundles;
   });
   auto social = ClientVia("wba-social", *broker);
@@ -185,7 +185,7 @@ TEST_F(HostileBrokerTest, SealRefusesABundleOlderThanOneSeen) {
   world_->Keys("asenne-ry", /*rotate=*/true);
   ASSERT_THAT(police->Seal(SimpleReferral(), To({"asenne-ry"})).status(), IsOk());
 
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org != "asenne-ry") return;
     *r = before;
     for (auto& b : *r->mutable_bundles()) b.set_retired(false);
@@ -213,7 +213,7 @@ TEST_F(HostileBrokerTest, SealRefusesANewerBundleThatDoesNotContinueTheKnownOne)
   crypto::KeyPair not_the_old_key = *crypto::GenerateEd25519KeyPair();
   forged = ForgeKeyBundle(forged, OrgSignerCert("wba-social"), OrgSignerKey("wba-social"),
                           &not_the_old_key.private_key);
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "wba-social") *r->add_bundles() = forged;
   });
   auto sealed = police->Seal(SimpleReferral(), To({"wba-social"}));
@@ -235,7 +235,7 @@ TEST_F(HostileBrokerTest, OpenRefusesABackdatedBundleOfAnExpiredCertificate) {
   auto broker = BrokerFor("wba-social");
   broker->Inject(Delivery(SealAs({"police-hame", old.key_id(), signing}, "wba-social", then),
                           "wba-social"));
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "police-hame") *r->add_bundles() = old;
   });
   auto social = ClientVia("wba-social", *broker);
@@ -257,7 +257,7 @@ TEST_F(HostileBrokerTest, OpenRefusesABundleOfARevokedCertificate) {
   auto broker = BrokerFor("wba-social");
   broker->Inject(
       Delivery(SealAs({"police-hame", revoked.key_id(), signing}, "wba-social"), "wba-social"));
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "police-hame") *r->add_bundles() = revoked;
   });
   auto social = ClientVia("wba-social", *broker);
@@ -319,7 +319,7 @@ TEST_F(HostileBrokerTest, TheTrustDomainIsNeverTheBrokersWord) {
       PkiPath("test/other-domain-signer.pem"), PkiPath("test/other-domain-signer.key"), &unused);
   auto broker = BrokerFor("police-hame");
   broker->SetWhoAmI([](v1::WhoAmIResponse* r) { r->set_trust_domain("elsewhere.test"); });
-  broker->SetKeyBundles([&](const std::string& org, v1::GetKeyBundlesResponse* r) {
+  broker->SetKeyBundles([=](const std::string& org, v1::GetKeyBundlesResponse* r) {
     if (org == "wba-social") {
       r->clear_bundles();
       *r->add_bundles() = foreign;
