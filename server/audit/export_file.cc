@@ -258,7 +258,7 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
     return result;
   }
   line_no = 1;
-  if (!ParseJson(text, &line).ok() || !line.has_header() ||
+  if (!ParseLine(text, &line).ok() || !line.has_header() ||
       line.header().format() != kExportFormat) {
     problems.Add(absl::StrCat("line 1: not a Silta audit export header (expected format \"",
                               kExportFormat, "\")"));
