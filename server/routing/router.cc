@@ -13,7 +13,6 @@
 #include "server/crypto/primitives.h"
 #include "server/crypto/random.h"
 #include "server/crypto/wire_format.h"
-#include "server/identity/spiffe_id.h"
 #include "server/routing/message_audit.h"
 #include "server/routing/message_checks.h"
 #include "silta/v1/payloads.pb.h"
