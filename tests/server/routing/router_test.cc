@@ -10,6 +10,7 @@
 #include "server/crypto/primitives.h"
 #include "server/crypto/random.h"
 #include "silta/v1/payloads.pb.h"
+#include "tests/testing/key_publish.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -47,18 +48,9 @@ class RouterTest : public silta::testing::RegistryFixture {
   }
 
   v1::KeyBundle Publish(const std::string& org, const std::string& signing_public) {
-    auto bundle = crypto::SignKeyBundle(
-        {.org_id = org, .hpke_public_key = youth_hpke_.public_key,
-         .signing_public_key = signing_public, .not_before = now_ - absl::Hours(1),
-         .not_after = now_ + absl::Hours(24 * 30), .epoch = 1, .previous_key_id = {}},
-        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".signer.pem"),
-        silta::testing::ReadTextFile(SILTA_TEST_PKI_DIR "/orgs/" + org + ".signer.key"), nullptr);
-    EXPECT_THAT(bundle, IsOk());
-    v1::PublishKeyBundleRequest request;
-    *request.mutable_bundle() = *bundle;
-    request.mutable_acting_user()->set_worker_id("it");
-    EXPECT_THAT(keys_->PublishKeyBundle(As(org), request), IsOk());
-    return *bundle;
+    return silta::testing::PublishTestBundle(keys_.get(), As(org), org, signing_public,
+                                             youth_hpke_.public_key, now_ - absl::Hours(1),
+                                             now_ + absl::Hours(24 * 30));
   }
 
   v1::SendRequest Message(const std::string& case_id) {
