@@ -27,6 +27,7 @@
 #include "silta/v1/payloads.pb.h"
 #include "tests/fuzz/fuzz_world.h"
 #include "tests/testing/counting_random.h"
+#include "tests/testing/export_lines.h"
 
 namespace silta::fuzz {
 namespace {
@@ -187,22 +188,7 @@ void Export() {
     if (!store->AppendAudit(&batch).ok()) Fail("append");
   }
   for (const auto& [begin, end] : {std::pair<uint64_t, uint64_t>{0, 12}, {3, 9}, {11, 12}}) {
-    audit::ExportPlan plan{.head = Must(log->TreeHead(/*fresh=*/true), "head"),
-                           .begin = begin,
-                           .end = end};
-    v1::ExportFileHeader header;
-    header.set_format(std::string(audit::kExportFormat));
-    header.set_first_index(begin);
-    header.set_entries(end - begin);
-    std::vector<std::string> lines = {audit::HeaderLine(header)};
-    for (const auto& e : Must(log->ReadRange(begin, end), "read")) {
-      lines.push_back(audit::EntryLine(e));
-    }
-    const v1::ExportChunk last = Must(log->FinalChunk(plan, 0), "final chunk");
-    v1::ExportFileTrailer trailer;
-    *trailer.mutable_tree_head() = last.tree_head();
-    *trailer.mutable_range_proof() = last.range_proof();
-    lines.push_back(audit::TrailerLine(trailer));
+    const std::vector<std::string> lines = testing::ExportLines(*log, begin, end);
     Write("audit_export", absl::StrCat(begin, "-", end), absl::StrJoin(lines, "\n") + "\n");
   }
 }

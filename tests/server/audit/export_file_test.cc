@@ -19,6 +19,7 @@
 #include "server/audit/tree_head.h"
 #include "server/crypto/primitives.h"
 #include "server/store/sqlite/sqlite_store.h"
+#include "tests/testing/export_lines.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::audit {
@@ -60,28 +61,7 @@ class ExportFileTest : public ::testing::Test {
 
   // The lines of an export of entries [begin, end) as siltactl writes them.
   std::vector<std::string> ExportLines(uint64_t begin, uint64_t end, uint64_t consistent_with = 0) {
-    ExportPlan plan;
-    auto head = log_->TreeHead(/*fresh=*/true);
-    EXPECT_THAT(head, IsOk());
-    plan.head = *head;
-    plan.begin = begin;
-    plan.end = end;
-    v1::ExportFileHeader header;
-    header.set_format(std::string(kExportFormat));
-    header.set_first_index(begin);
-    header.set_entries(end - begin);
-    std::vector<std::string> lines = {HeaderLine(header)};
-    auto entries = log_->ReadRange(begin, end);
-    EXPECT_THAT(entries, IsOk());
-    for (const auto& e : *entries) lines.push_back(EntryLine(e));
-    auto last = log_->FinalChunk(plan, consistent_with);
-    EXPECT_THAT(last, IsOk());
-    v1::ExportFileTrailer trailer;
-    *trailer.mutable_tree_head() = last->tree_head();
-    *trailer.mutable_range_proof() = last->range_proof();
-    if (last->has_consistency()) *trailer.mutable_consistency() = last->consistency();
-    lines.push_back(TrailerLine(trailer));
-    return lines;
+    return silta::testing::ExportLines(*log_, begin, end, consistent_with);
   }
 
   VerifyResult Verify(const std::vector<std::string>& lines,
