@@ -19,9 +19,21 @@ SILTAD=$BUILD/server/service/siltad
 SILTACTL=$BUILD/client/siltactl
 
 # Test codes only: individual numbers 900-999 are never anyone's permanent HETU.
-YOUTH15=150609B934Y   # Ankkuri, one adult
-YOUTH17=010311D950J   # Rovaniemi
-ADULT=241185Y912P     # collective impact
+# The young people's codes are made from today's date, so that they keep their
+# ages (whose consent counts depends on it).
+test_hetu() {  # test_hetu AGE INDIVIDUAL: someone AGE years old, birthday 100 days ago
+  local born dd mm yy yyyy sign n
+  born=$(date -u -d "-$1 years -100 days" +%d%m%y%Y)
+  dd=${born:0:2} mm=${born:2:2} yy=${born:4:2} yyyy=${born:6:4}
+  sign=A
+  [ "$yyyy" -lt 2000 ] && sign=-
+  n=$(( 10#$dd$mm$yy$2 % 31 ))
+  printf '%s%s%s%s%s%s' "$dd" "$mm" "$yy" "$sign" "$2" "${CHECK_CHARS:$n:1}"
+}
+CHECK_CHARS=0123456789ABCDEFHJKLMNPRSTUVWXY
+YOUTH15=$(test_hetu 15 934)   # Ankkuri, one adult
+YOUTH17=$(test_hetu 17 950)   # Rovaniemi
+ADULT=241185Y912P             # collective impact
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/silta-demo.XXXXXX")
 SILTAD_PID=
@@ -102,20 +114,24 @@ CASE1=$(printf '%s\n' "$YOUTH15" | quiet police-hame --json case create --member
 echo "    case $CASE1 opened by police-hame"
 as police-hame case add-member "$CASE1" wba-psychiatry --worker officer-12
 as police-hame case add-member "$CASE1" hml-youth --worker officer-12 >/dev/null
-say "The guardian consents: social-welfare and education data to youth services; social-welfare \
-and health data to the psychiatric unit; and refuses health data to the police."
+say "The guardian of the 15-year-old consents, naming who may tell whom: social services may \
+pass social-welfare and education data to youth services and to the police, and social-welfare \
+and mental-health data to the psychiatric unit; only the psychiatric unit itself may tell the \
+police about mental health. The guardian refuses health data to the police outright."
 printf '%s\n' "$YOUTH15" | as wba-registrar consent record --grantor GUARDIAN --purpose referral \
-  --category social_welfare --category education_employment --to hml-youth --evidence form-A1 \
-  --valid-days 180 --worker registrar-1 >/dev/null
+  --category social_welfare --category education_employment --from wba-social --to hml-youth \
+  --evidence form-A1 --valid-days 180 --worker registrar-1 >/dev/null
 printf '%s\n' "$YOUTH15" | as wba-registrar consent record --grantor GUARDIAN --purpose referral \
-  --category social_welfare --category mental_health --to wba-psychiatry --evidence form-A1 \
-  --valid-days 180 --worker registrar-1 >/dev/null
+  --category social_welfare --category mental_health --from wba-social --to wba-psychiatry \
+  --evidence form-A1 --valid-days 180 --worker registrar-1 >/dev/null
 printf '%s\n' "$YOUTH15" | as wba-registrar consent record --grantor GUARDIAN --purpose referral \
-  --category social_welfare --category education_employment --category mental_health \
+  --category social_welfare --category education_employment --from wba-social \
   --to police-hame --evidence form-A1 --valid-days 180 --worker registrar-1 >/dev/null
+printf '%s\n' "$YOUTH15" | as wba-registrar consent record --grantor GUARDIAN --purpose referral \
+  --category mental_health --from wba-psychiatry --to police-hame --evidence form-A1 \
+  --valid-days 180 --worker registrar-1
 printf '%s\n' "$YOUTH15" | as wba-registrar consent refuse --grantor GUARDIAN \
-  --category health --category mental_health --to police-hame --evidence form-A2 \
-  --worker registrar-1
+  --category health --to police-hame --evidence form-A2 --worker registrar-1
 cat > "$WORK/ankkuri-referral.textproto" <<'EOF'
 support_needs: "needs a support person after school"
 education_employment: "9th grade, often absent"
@@ -127,7 +143,8 @@ those and sends."
 as wba-social message send --type Referral --payload "$WORK/ankkuri-referral.textproto" \
   --case "$CASE1" --to police-hame --to wba-psychiatry --to hml-youth --purpose referral \
   --worker sw-3 --yes
-say "Each member opens its inbox. The refusal overrides the consent the police also had."
+say "Each member opens its inbox. The police do not get the mental-health note: their consent \
+for it names only the psychiatric unit as a discloser, not social services."
 for org in hml-youth wba-psychiatry police-hame; do as "$org" message inbox --max 1 --wait 10; done
 cat > "$WORK/notification.json" <<'EOF'
 {"concern": "found alone in the metro at 2 a.m.", "urgent": true}
@@ -149,15 +166,17 @@ the contact person's organisation (the 'Nurri'). He consents himself to what eac
 CASE2=$(printf '%s\n' "$ADULT" | quiet rise-probation --json case create --member rise-prison \
   --member asenne-ry --coordinator-worker probation-4 --worker probation-4 | json_field case_id)
 echo "    case $CASE2 opened by rise-probation"
+NETWORK=(--from rise-probation --from rise-prison --from asenne-ry --from wba-social
+         --from wba-psychiatry --from hml-youth --from police-hame)
 printf '%s\n' "$ADULT" | as wba-registrar consent record --grantor SUBJECT --purpose referral \
   --purpose follow_up --category social_welfare --category housing --category criminal_offence \
-  --category service_plan --category free_text --to asenne-ry --evidence form-O7 --valid-days 365 \
-  --worker registrar-1 >/dev/null
+  --category service_plan --category free_text "${NETWORK[@]}" --to asenne-ry --evidence form-O7 \
+  --valid-days 365 --worker registrar-1 >/dev/null
 for org in wba-social wba-psychiatry hml-youth police-hame rise-probation; do
   printf '%s\n' "$ADULT" | quiet wba-registrar consent record --grantor SUBJECT \
     --purpose network_meeting --purpose follow_up --category meeting_logistics \
-    --category service_plan --category free_text --to "$org" --evidence form-O7 \
-    --valid-days 365 --worker registrar-1 >/dev/null
+    --category service_plan --category free_text "${NETWORK[@]}" --to "$org" \
+    --evidence form-O7 --valid-days 365 --worker registrar-1 >/dev/null
 done
 echo "    (the registrar recorded his consents for asenne-ry and five services)"
 cat > "$WORK/release-referral.textproto" <<'EOF'
@@ -223,7 +242,7 @@ as police-hame case transfer "$CASE1" --to wba-social --to-worker sw-3 \
   --reason "child-welfare client now" --worker officer-12
 say "The guardian asks what has been disclosed about the child. The registrar prints the subject \
 report: every disclosure and withholding, when, from whom to whom, on which basis."
-printf '%s\n' "$YOUTH15" | as wba-registrar report subject --worker registrar-1
+printf '%s\n' "$YOUTH15" | as wba-registrar report subject --requester guardian --worker registrar-1
 
 # ---- 4. NERO -----------------------------------------------------------------
 chapter "4. NERO (Kanta-Häme): an anonymous consultation of the expert network"
@@ -250,19 +269,21 @@ quiet police-hame message inbox --max 1 --wait 10 >/dev/null
 
 # ---- 5. Rovaniemi ------------------------------------------------------------
 chapter "5. Together to participation (Rovaniemi): the young person decides, and can withdraw"
-say "A 17-year-old, assessed competent to decide, consents to coaching data going to an NGO \
-for six months: education and social-welfare data, nothing else."
+say "A 17-year-old is assessed competent to decide on coaching (812/2000 10-11 §), so her own \
+consent counts, not her guardian's. She consents to coaching data going to an NGO for six \
+months: education and social-welfare data, nothing else."
 CASE5=$(printf '%s\n' "$YOUTH17" | quiet hml-youth --json case create --member asenne-ry \
   --coordinator-worker coach-1 --worker coach-1 | json_field case_id)
 echo "    case $CASE5 opened by hml-youth"
-printf '%s\n' "$YOUTH17" | as wba-registrar consent record --grantor MINOR_ASSESSED_COMPETENT \
-  --competence-ref competence-assessment-2026-10-02 --purpose youth_coaching \
-  --category education_employment --to asenne-ry --evidence form-R3 --valid-days 183 \
-  --worker registrar-1 >/dev/null
+printf '%s\n' "$YOUTH17" | as wba-registrar consent assess --category education_employment \
+  --category social_welfare --purpose youth_coaching --assessed-by sw-rovaniemi-2 \
+  --evidence competence-assessment-R3 --worker registrar-1
+printf '%s\n' "$YOUTH17" | as wba-registrar consent record --grantor SUBJECT \
+  --purpose youth_coaching --category education_employment --from hml-youth --to asenne-ry \
+  --evidence form-R3 --valid-days 183 --worker registrar-1 >/dev/null
 WELFARE=$(printf '%s\n' "$YOUTH17" | quiet wba-registrar --json consent record \
-  --grantor MINOR_ASSESSED_COMPETENT --competence-ref competence-assessment-2026-10-02 \
-  --purpose youth_coaching --category social_welfare --to asenne-ry --evidence form-R3 \
-  --valid-days 183 --worker registrar-1 | json_field consent_id)
+  --grantor SUBJECT --purpose youth_coaching --category social_welfare --from hml-youth \
+  --to asenne-ry --evidence form-R3 --valid-days 183 --worker registrar-1 | json_field consent_id)
 echo "    consents recorded; the social-welfare one is $WELFARE"
 cat > "$WORK/coaching.textproto" <<'EOF'
 education_employment: "wants to finish vocational school"

@@ -12,7 +12,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  systemd curl
+  systemd curl tzdata
 )
 # `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
 if [ "${1:-}" = "clang" ]; then

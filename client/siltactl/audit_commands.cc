@@ -164,9 +164,14 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   CLI::App* subject = report->add_subcommand(
       "subject",
       "Disclosure report for one young person (consent registrar role). The HETU is read\n"
-      "from a prompt or stdin, never from the command line.\n"
-      "  Example: siltactl report subject --markdown > report.md");
+      "from a prompt or stdin, never from the command line. --requester says who asked: a\n"
+      "guardian's (or other legal representative's) report is refused once the young person\n"
+      "is 18, and leaves out what they forbade disclosing to a guardian.\n"
+      "  Example: siltactl report subject --requester subject --markdown > report.md");
   subject->add_flag("--markdown", markdown_, "Markdown for printing or sending");
+  subject->add_option("--requester", requester_, "Who asked: subject, guardian or representative")
+      ->required()
+      ->check(CLI::IsMember({"subject", "guardian", "representative"}, CLI::ignore_case));
   subject->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
   Add(subject, [this] { return Subject(); });
 }
@@ -542,6 +547,10 @@ int AuditCommands::Subject() {
   request.mutable_subject()->set_hetu(hetu);
   request.mutable_acting_user()->set_worker_id(worker_);
   request.mutable_acting_user()->set_role("consent_registrar");
+  v1::ReportRequester requester = v1::REPORT_REQUESTER_UNSPECIFIED;
+  v1::ReportRequester_Parse(absl::StrCat("REQUESTER_", absl::AsciiStrToUpper(requester_)),
+                            &requester);
+  request.set_requester(requester);
   v1::SubjectReportResponse response;
   const grpc::Status status = stub->SubjectReport(&context, request, &response);
   if (!status.ok()) return ReportRpcError("report subject", status);
@@ -576,6 +585,9 @@ int AuditCommands::Subject() {
   const char* deferred_note =
       "Some entries may be deferred by law (for example during an ongoing police matter); "
       "they will appear once the deferral ends.";
+  const char* guardian_note =
+      "Information the young person has forbidden disclosing to a guardian is left out "
+      "(812/2000 11 \u00a7 2 mom, potilaslaki 9 \u00a7 2 mom).";
   if (markdown_) {
     std::printf(
         "# Disclosure report\n\nWho has received information about you through Silta, "
@@ -591,6 +603,7 @@ int AuditCommands::Subject() {
     if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
     std::printf("\n%s\n", receipts.c_str());
     if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
+    if (response.forbidden_to_guardian_left_out()) std::printf("\n%s\n", guardian_note);
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
@@ -601,6 +614,7 @@ int AuditCommands::Subject() {
   PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);
   std::printf("\n%s\n", receipts.c_str());
   if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
+  if (response.forbidden_to_guardian_left_out()) std::printf("\n%s\n", guardian_note);
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 // File: client/siltactl/consent_commands.h
 //
-// siltactl's consent registrar commands: consent record|refuse|withdraw|list.
+// siltactl's consent registrar commands:
+// consent record|refuse|assess|withdraw|list.
 // The young person's HETU is read from a prompt or stdin, never from the
 // command line, so it stays out of shell history and process lists.
 #ifndef SILTA_CLIENT_SILTACTL_CONSENT_COMMANDS_H_
@@ -22,16 +23,21 @@ class ConsentCommands : public CommandSet {
 
  private:
   int Record(bool refusal);
+  int Assess();
   int Withdraw();
   int List();
 
   const GlobalFlags* flags_;
   std::string grantor_ = "GUARDIAN";
-  std::string competence_ref_;
   std::vector<std::string> purposes_;
   std::vector<std::string> categories_;
   std::vector<std::string> to_orgs_;
   std::vector<std::string> to_kinds_;
+  std::vector<std::string> from_orgs_;
+  std::vector<std::string> from_kinds_;
+  bool to_guardian_ = false;
+  std::string assessed_by_;
+  std::string assessed_on_;
   std::string case_id_;
   std::string valid_until_;
   int valid_days_ = 0;

@@ -8,8 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/audit/log_entry.h"
+#include "server/cases/age.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/consent/engine.h"
 #include "server/consent/policy.h"
 
 namespace silta::audit {
@@ -72,9 +74,26 @@ void Suppress(v1::IndicatorCell* c) {
 
 }  // namespace
 
+std::vector<v1::Category> ForbiddenToGuardian(const std::vector<v1::Refusal>& refusals,
+                                              absl::Time now) {
+  std::vector<v1::Category> out;
+  for (const v1::Refusal& r : refusals) {
+    const bool names_guardian =
+        std::any_of(r.recipients().begin(), r.recipients().end(),
+                    [](const v1::Recipient& t) { return t.has_guardian() && t.guardian(); });
+    if (!names_guardian) continue;
+    if (r.has_valid_from() && common::ToTime(r.valid_from()) > now) continue;
+    if (r.has_valid_until() && common::ToTime(r.valid_until()) <= now) continue;
+    if (consent::WithdrawnAt(r.history()) <= now) continue;
+    for (int c : r.categories()) out.push_back(static_cast<v1::Category>(c));
+  }
+  return out;
+}
+
 v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& entries,
                                              const v1::Policy& policy, const OrgLookup& orgs,
-                                             absl::Time now) {
+                                             absl::Time now,
+                                             const std::vector<v1::Category>& left_out) {
   v1::SubjectReportResponse report;
   // Receipts the recipients confirmed: (sender, message, recipient) of each
   // ack (message ids are unique per sender only).
@@ -107,11 +126,16 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
         continue;
       }
     }
+    google::protobuf::RepeatedField<int> categories;
+    for (int c : e->categories()) {
+      if (std::find(left_out.begin(), left_out.end(), c) == left_out.end()) categories.Add(c);
+    }
+    if (categories.empty() && !e->categories().empty()) continue;
     v1::Disclosure* d = report.add_disclosures();
     *d->mutable_at() = e->at();
     d->set_from_org(OrgName(orgs, e->actor_org_id()));
     d->set_to_org(OrgName(orgs, e->counterpart_org_id()));
-    *d->mutable_categories() = e->categories();
+    *d->mutable_categories() = std::move(categories);
     d->set_purpose(e->purpose());
     d->set_basis(e->rule());
     d->set_basis_reference(e->rule() == v1::RULE_STATUTE && !e->statute_citation().empty()
@@ -304,18 +328,44 @@ absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
     return absl::InvalidArgumentError(
         "acting_user.worker_id: the registrar's worker acting for the subject is required");
   }
+  const v1::ReportRequester requester = request.requester();
+  if (requester == v1::REPORT_REQUESTER_UNSPECIFIED || !v1::ReportRequester_IsValid(requester)) {
+    return absl::InvalidArgumentError(
+        "requester: say who asked for the report: REQUESTER_SUBJECT, REQUESTER_GUARDIAN or "
+        "REQUESTER_REPRESENTATIVE");
+  }
   SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, cases::HetuBirthDate(request.subject().hetu()));
+  const absl::Time now = clock_();
+  std::vector<v1::Category> left_out;
+  const bool for_guardian = requester != v1::REQUESTER_SUBJECT;
+  if (for_guardian) {
+    const std::optional<bool> adult = cases::IsAdultAt(birth, now);
+    if (!adult.has_value()) return cases::CheckFinnishTime();
+    if (*adult) {
+      return absl::FailedPreconditionError(
+          "requester: the young person is 18 or older; only they (or someone they authorise "
+          "as REQUESTER_SUBJECT's agent) may have the report");
+    }
+    SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records,
+                           store_->ListConsentRecords(subject_ref));
+    left_out = ForbiddenToGuardian(records.refusals, now);
+  }
   store::AuditQuery query;
   query.subject_ref = subject_ref;
   query.types = {v1::MESSAGE_DELIVERED, v1::FIELD_WITHHELD, v1::MESSAGE_ACKED};
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
   v1::AuditEntry produced =
-      NewEntry(v1::SUBJECT_REPORT_PRODUCED, clock_(), caller.org.org_id(), request.acting_user());
+      NewEntry(v1::SUBJECT_REPORT_PRODUCED, now, caller.org.org_id(), request.acting_user());
   produced.set_subject_ref(subject_ref);
+  produced.set_detail(v1::ReportRequester_Name(requester));
   store::AuditEntries audit = {std::move(produced)};
   SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
-  return BuildSubjectReport(
-      entries, *policy_->Get(), [this](absl::string_view id) { return orgs_->Find(id); }, clock_());
+  v1::SubjectReportResponse report = BuildSubjectReport(
+      entries, *policy_->Get(), [this](absl::string_view id) { return orgs_->Find(id); }, now,
+      left_out);
+  report.set_forbidden_to_guardian_left_out(for_guardian);
+  return report;
 }
 
 absl::StatusOr<v1::IndicatorsResponse> ReportService::Indicators(

@@ -41,10 +41,19 @@ inline constexpr int kMinPublishedCount = 5;
 using OrgLookup = std::function<std::optional<v1::Organization>(absl::string_view org_id)>;
 
 // The report from a subject's MESSAGE_DELIVERED and FIELD_WITHHELD entries
-// (any order; others are ignored), as of `now`.
+// (any order; others are ignored), as of `now`. Categories in `left_out`
+// (what the young person forbade disclosing to a guardian, for a guardian's
+// request) are removed from every line, and a line left with none is
+// dropped.
 v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& entries,
                                              const v1::Policy& policy, const OrgLookup& orgs,
-                                             absl::Time now);
+                                             absl::Time now,
+                                             const std::vector<v1::Category>& left_out = {});
+
+// The categories of the guardian prohibitions (refusals naming the
+// guardian) in force at `now` among `refusals`.
+std::vector<v1::Category> ForbiddenToGuardian(const std::vector<v1::Refusal>& refusals,
+                                              absl::Time now);
 
 // [start, end) of a "YYYY-MM" month in UTC. INVALID_ARGUMENT otherwise.
 absl::StatusOr<std::pair<absl::Time, absl::Time>> ParseMonth(absl::string_view month);
@@ -89,7 +98,10 @@ class ReportService {
         clock_(std::move(clock)) {}
 
   // Audited as SUBJECT_REPORT_PRODUCED (the registrar and worker, the
-  // subject_ref), so the subject can see who asked.
+  // subject_ref, and the requester in detail), so the subject can see who
+  // asked. A guardian's or representative's request is refused once the
+  // subject is 18 (FAILED_PRECONDITION), and before that leaves out what
+  // the young person forbade disclosing to a guardian.
   absl::StatusOr<v1::SubjectReportResponse> SubjectReport(const identity::Caller& caller,
                                                           const v1::SubjectReportRequest& request);
   absl::StatusOr<v1::IndicatorsResponse> Indicators(const v1::IndicatorsRequest& request);

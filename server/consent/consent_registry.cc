@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/audit/log_entry.h"
+#include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
@@ -65,6 +66,7 @@ absl::Status ConsentRegistry::LoadEngine() {
   SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records, store_->ListConsentRecords(""));
   for (const v1::Consent& c : records.consents) engine_->PutConsent(c);
   for (const v1::Refusal& r : records.refusals) engine_->PutRefusal(r);
+  for (const v1::CompetenceAssessment& a : records.assessments) engine_->PutAssessment(a);
   return absl::OkStatus();
 }
 
@@ -99,15 +101,17 @@ absl::Status ConsentRegistry::CheckMayRecord(const identity::Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status ConsentRegistry::ValidateRecipients(
-    const google::protobuf::RepeatedPtrField<v1::Recipient>& recipients,
-    absl::string_view field) const {
-  if (recipients.empty()) return Invalid(field, "at least one recipient is required");
-  if (recipients.size() > kMaxListEntries) {
-    return Invalid(field, absl::StrCat("at most ", kMaxListEntries, " recipients"));
+absl::Status ConsentRegistry::ValidateOrgTargets(
+    const google::protobuf::RepeatedPtrField<v1::Recipient>& targets, absl::string_view field,
+    absl::string_view what, bool required, bool allow_guardian) const {
+  if (required && targets.empty()) {
+    return Invalid(field, absl::StrCat("at least one ", what, " is required"));
   }
-  for (int i = 0; i < recipients.size(); ++i) {
-    const v1::Recipient& r = recipients.Get(i);
+  if (targets.size() > kMaxListEntries) {
+    return Invalid(field, absl::StrCat("at most ", kMaxListEntries, " ", what, "s"));
+  }
+  for (int i = 0; i < targets.size(); ++i) {
+    const v1::Recipient& r = targets.Get(i);
     const std::string where = absl::StrCat(field, "[", i, "]");
     switch (r.target_case()) {
       case v1::Recipient::kOrgId:
@@ -120,8 +124,64 @@ absl::Status ConsentRegistry::ValidateRecipients(
           return Invalid(where, "unknown organisation kind");
         }
         break;
+      case v1::Recipient::kGuardian:
+        if (!allow_guardian || !r.guardian()) {
+          return Invalid(where,
+                         absl::StrCat("a ", what,
+                                      " is an organisation (org_id or org_kind); only a "
+                                      "refusal's recipients may name the guardian"));
+        }
+        break;
       case v1::Recipient::TARGET_NOT_SET:
         return Invalid(where, "set org_id or org_kind");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConsentRegistry::Subject> ConsentRegistry::ResolveSubject(
+    const v1::SubjectIdentifier& subject) const {
+  SILTA_ASSIGN_OR_RETURN(std::string ref, subject_refs_->RefFor(subject.hetu()));
+  SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, cases::HetuBirthDate(subject.hetu()));
+  return Subject{std::move(ref), birth};
+}
+
+absl::Status ConsentRegistry::CheckGrantorMay(
+    v1::GrantorKind grantor, const Subject& subject,
+    const google::protobuf::RepeatedField<int>& categories,
+    const google::protobuf::RepeatedPtrField<std::string>* purposes, absl::string_view field,
+    absl::Time now) const {
+  const std::optional<bool> adult = cases::IsAdultAt(subject.birth_date, now);
+  if (!adult.has_value()) return cases::CheckFinnishTime();
+  if (grantor == v1::GUARDIAN) {
+    if (*adult) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          field, ": the young person is 18 or older and decides alone; a guardian's consent or "
+                 "refusal no longer counts (812/2000 10 §)"));
+    }
+    return absl::OkStatus();
+  }
+  if (*adult) return absl::OkStatus();
+  // A minor's own grant: each category (for each purpose) needs an
+  // assessment in force.
+  for (int c : categories) {
+    const auto category = static_cast<v1::Category>(c);
+    if (purposes == nullptr || purposes->empty()) {
+      if (!engine_->IsAssessedCompetent(subject.ref, category, "", now)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            field, ": the young person is under 18 and no competence assessment in force covers ",
+            v1::Category_Name(category),
+            "; record the assessment first (siltactl consent assess), or the guardian's grant"));
+      }
+      continue;
+    }
+    for (const std::string& purpose : *purposes) {
+      if (!engine_->IsAssessedCompetent(subject.ref, category, purpose, now)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            field, ": the young person is under 18 and no competence assessment in force covers ",
+            v1::Category_Name(category), " for ", purpose,
+            "; record the assessment first (siltactl consent assess), or the guardian's grant"));
+      }
     }
   }
   return absl::OkStatus();
@@ -143,27 +203,44 @@ absl::Status ConsentRegistry::ValidateCategories(
   return absl::OkStatus();
 }
 
+absl::Status ValidateGrantor(v1::GrantorKind grantor, absl::string_view field) {
+  if (grantor == v1::MINOR_ASSESSED_COMPETENT) {
+    return Invalid(field,
+                   "MINOR_ASSESSED_COMPETENT is no longer accepted: record the competence "
+                   "assessment (RecordCompetenceAssessment) and use SUBJECT");
+  }
+  if (grantor != v1::SUBJECT && grantor != v1::GUARDIAN) return Invalid(field, "SUBJECT or GUARDIAN");
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePurposes(const google::protobuf::RepeatedPtrField<std::string>& purposes,
+                              absl::string_view field, const v1::Policy& policy) {
+  if (purposes.empty()) return Invalid(field, "at least one is required");
+  if (purposes.size() > kMaxListEntries) {
+    return Invalid(field, absl::StrCat("at most ", kMaxListEntries));
+  }
+  for (int i = 0; i < purposes.size(); ++i) {
+    if (!PolicyHasPurpose(policy, purposes.Get(i))) {
+      return Invalid(absl::StrCat(field, "[", i, "]"), "not a purpose code of the policy");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
     const identity::Caller& caller, const v1::RecordConsentRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
-  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  const std::string& subject_ref = subject.ref;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   v1::Consent consent = request.consent();
-  if (consent.grantor() == v1::GRANTOR_KIND_UNSPECIFIED ||
-      !v1::GrantorKind_IsValid(consent.grantor())) {
-    return Invalid("consent.grantor", "SUBJECT, GUARDIAN or MINOR_ASSESSED_COMPETENT");
-  }
-  SILTA_RETURN_IF_ERROR(ValidateRef("consent.competence_assessment_ref",
-                                    consent.competence_assessment_ref(),
-                                    consent.grantor() == v1::MINOR_ASSESSED_COMPETENT));
-  if (consent.purposes().empty()) return Invalid("consent.purposes", "at least one is required");
-  for (int i = 0; i < consent.purposes_size(); ++i) {
-    if (!PolicyHasPurpose(*policy, consent.purposes(i))) {
-      return Invalid(absl::StrCat("consent.purposes[", i, "]"), "not a purpose code of the policy");
-    }
-  }
+  SILTA_RETURN_IF_ERROR(ValidateGrantor(consent.grantor(), "consent.grantor"));
+  SILTA_RETURN_IF_ERROR(ValidatePurposes(consent.purposes(), "consent.purposes", *policy));
   SILTA_RETURN_IF_ERROR(ValidateCategories(consent.categories(), "consent.categories", *policy));
-  SILTA_RETURN_IF_ERROR(ValidateRecipients(consent.recipients(), "consent.recipients"));
+  SILTA_RETURN_IF_ERROR(ValidateOrgTargets(consent.recipients(), "consent.recipients", "recipient",
+                                           /*required=*/true, /*allow_guardian=*/false));
+  SILTA_RETURN_IF_ERROR(ValidateOrgTargets(consent.disclosers(), "consent.disclosers", "discloser",
+                                           /*required=*/true, /*allow_guardian=*/false));
   SILTA_RETURN_IF_ERROR(ValidateRef("consent.evidence_ref", consent.evidence_ref(), true));
   const absl::Time now = clock_();
   SILTA_RETURN_IF_ERROR(
@@ -177,10 +254,14 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
     }
   }
   SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject_ref, consent.case_id()));
+  SILTA_RETURN_IF_ERROR(CheckGrantorMay(consent.grantor(), subject, consent.categories(),
+                                        &consent.purposes(), "consent.grantor", now));
 
   SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
   consent.set_consent_id(id);
   consent.set_subject_ref(subject_ref);
+  consent.set_subject_birth_date(cases::FormatBirthDate(subject.birth_date));
+  consent.clear_competence_assessment_ref();
   consent.clear_history();
   *consent.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
   store::AuditEntries audit = {ConsentEntry(v1::CONSENT_GIVEN, caller, request.acting_user(),
@@ -205,6 +286,9 @@ v1::AuditEntry ConsentRegistry::ConsentEntry(
   e.set_subject_ref(std::string(subject_ref));
   e.set_rule(type == v1::REFUSAL_RECORDED || type == v1::REFUSAL_WITHDRAWN ? v1::RULE_REFUSAL
                                                                            : v1::RULE_CONSENT);
+  if (type == v1::COMPETENCE_ASSESSED || type == v1::COMPETENCE_ASSESSMENT_WITHDRAWN) {
+    e.set_rule(v1::RULE_KIND_UNSPECIFIED);
+  }
   e.set_rule_id(std::string(record_id));
   for (int c : categories) e.add_categories(static_cast<v1::Category>(c));
   return e;
@@ -213,15 +297,23 @@ v1::AuditEntry ConsentRegistry::ConsentEntry(
 absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
     const identity::Caller& caller, const v1::RecordRefusalRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
-  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  const std::string& subject_ref = subject.ref;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   v1::Refusal refusal = request.refusal();
-  if (refusal.grantor() == v1::GRANTOR_KIND_UNSPECIFIED ||
-      !v1::GrantorKind_IsValid(refusal.grantor())) {
-    return Invalid("refusal.grantor", "SUBJECT, GUARDIAN or MINOR_ASSESSED_COMPETENT");
-  }
+  SILTA_RETURN_IF_ERROR(ValidateGrantor(refusal.grantor(), "refusal.grantor"));
   SILTA_RETURN_IF_ERROR(ValidateCategories(refusal.categories(), "refusal.categories", *policy));
-  SILTA_RETURN_IF_ERROR(ValidateRecipients(refusal.recipients(), "refusal.recipients"));
+  SILTA_RETURN_IF_ERROR(ValidateOrgTargets(refusal.recipients(), "refusal.recipients", "recipient",
+                                           /*required=*/true, /*allow_guardian=*/true));
+  SILTA_RETURN_IF_ERROR(ValidateOrgTargets(refusal.disclosers(), "refusal.disclosers", "discloser",
+                                           /*required=*/false, /*allow_guardian=*/false));
+  const bool prohibition = std::any_of(refusal.recipients().begin(), refusal.recipients().end(),
+                                       [](const v1::Recipient& r) { return r.has_guardian(); });
+  if (prohibition && refusal.recipients_size() != 1) {
+    return Invalid("refusal.recipients",
+                   "a prohibition of disclosure to the guardian names only the guardian; record "
+                   "a refusal to organisations separately");
+  }
   SILTA_RETURN_IF_ERROR(ValidateRef("refusal.evidence_ref", refusal.evidence_ref(), true));
   const absl::Time now = clock_();
   SILTA_RETURN_IF_ERROR(
@@ -229,15 +321,37 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
                        refusal.has_valid_until() ? &refusal.valid_until() : nullptr,
                        /*until_required=*/false, "refusal", now));
   SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject_ref, ""));
+  if (prohibition) {
+    // Only the minor forbids, and only one able to judge the matter
+    // (812/2000 11 § 2 mom; potilaslaki 9 § 2 mom).
+    if (refusal.grantor() != v1::SUBJECT) {
+      return Invalid("refusal.grantor",
+                     "a prohibition of disclosure to the guardian is the young person's own "
+                     "(SUBJECT)");
+    }
+    const std::optional<bool> adult = cases::IsAdultAt(subject.birth_date, now);
+    if (!adult.has_value()) return cases::CheckFinnishTime();
+    if (*adult) {
+      return absl::FailedPreconditionError(
+          "refusal.recipients: the young person is 18 or older; a guardian has no right to "
+          "their data, so there is nothing to forbid");
+    }
+    SILTA_RETURN_IF_ERROR(CheckGrantorMay(v1::SUBJECT, subject, refusal.categories(), nullptr,
+                                          "refusal.recipients", now));
+  } else if (refusal.grantor() == v1::GUARDIAN) {
+    SILTA_RETURN_IF_ERROR(CheckGrantorMay(v1::GUARDIAN, subject, refusal.categories(), nullptr,
+                                          "refusal.grantor", now));
+  }
 
   SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
   refusal.set_refusal_id(id);
   refusal.set_subject_ref(subject_ref);
+  refusal.set_subject_birth_date(cases::FormatBirthDate(subject.birth_date));
   refusal.clear_history();
   *refusal.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
   store::AuditEntries audit = {ConsentEntry(v1::REFUSAL_RECORDED, caller, request.acting_user(),
                                             subject_ref, id, refusal.categories())};
-  audit[0].set_detail(v1::GrantorKind_Name(refusal.grantor()));
+  audit[0].set_detail(prohibition ? "GUARDIAN_PROHIBITED" : v1::GrantorKind_Name(refusal.grantor()));
   SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal, &audit));
   engine_->PutRefusal(refusal);
   common::Log(common::LogLevel::kInfo, "refusal_recorded",
@@ -247,50 +361,100 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
   return response;
 }
 
+absl::StatusOr<v1::RecordCompetenceAssessmentResponse> ConsentRegistry::RecordCompetenceAssessment(
+    const identity::Caller& caller, const v1::RecordCompetenceAssessmentRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  v1::CompetenceAssessment assessment = request.assessment();
+  SILTA_RETURN_IF_ERROR(
+      ValidateCategories(assessment.categories(), "assessment.categories", *policy));
+  SILTA_RETURN_IF_ERROR(ValidatePurposes(assessment.purposes(), "assessment.purposes", *policy));
+  if (!identity::ValidateActingUser(assessment.assessed_by()).ok()) {
+    return Invalid("assessment.assessed_by.worker_id",
+                   "the assessing worker's id in your own directory is required (1-128 printable "
+                   "characters, never a HETU)");
+  }
+  SILTA_RETURN_IF_ERROR(ValidateRef("assessment.evidence_ref", assessment.evidence_ref(), true));
+  const absl::Time now = clock_();
+  if (!assessment.has_assessed_at()) {
+    return Invalid("assessment.assessed_at", "the date of the assessment is required");
+  }
+  if (ToTime(assessment.assessed_at()) > now) {
+    return Invalid("assessment.assessed_at", "must not be in the future");
+  }
+  if (assessment.has_valid_until() &&
+      ToTime(assessment.valid_until()) <= ToTime(assessment.assessed_at())) {
+    return Invalid("assessment.valid_until", "must be after assessed_at");
+  }
+  const std::optional<bool> adult = cases::IsAdultAt(subject.birth_date, now);
+  if (!adult.has_value()) return cases::CheckFinnishTime();
+  if (*adult) {
+    return absl::FailedPreconditionError(
+        "assessment: the young person is 18 or older and decides alone; no competence "
+        "assessment is needed");
+  }
+  SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, subject.ref, ""));
+
+  SILTA_ASSIGN_OR_RETURN(std::string id, crypto::NewUuidV7(now));
+  assessment.set_assessment_id(id);
+  assessment.set_subject_ref(subject.ref);
+  assessment.set_assessed_by_org_id(caller.org.org_id());
+  assessment.set_subject_birth_date(cases::FormatBirthDate(subject.birth_date));
+  assessment.clear_history();
+  *assessment.add_history() = MakeEvent(caller, v1::GIVEN, request.acting_user());
+  store::AuditEntries audit = {ConsentEntry(v1::COMPETENCE_ASSESSED, caller, request.acting_user(),
+                                            subject.ref, id, assessment.categories())};
+  audit[0].set_purpose(absl::StrJoin(assessment.purposes(), ","));
+  SILTA_RETURN_IF_ERROR(store_->InsertAssessment(assessment, &audit));
+  engine_->PutAssessment(assessment);
+  common::Log(common::LogLevel::kInfo, "competence_assessed",
+              {{"assessment_id", id}, {"org_id", caller.org.org_id()}});
+  v1::RecordCompetenceAssessmentResponse response;
+  *response.mutable_assessment() = std::move(assessment);
+  return response;
+}
+
 absl::StatusOr<v1::WithdrawConsentResponse> ConsentRegistry::WithdrawConsent(
     const identity::Caller& caller, const v1::WithdrawConsentRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   if (!crypto::IsCanonicalUuid(request.record_id())) {
-    return Invalid("record_id", "must be a consent or refusal id");
+    return Invalid("record_id", "must be a consent, refusal or competence assessment id");
   }
   SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords all,
                          store_->GetConsentRecord(request.record_id()));
-  const v1::Consent* consent = nullptr;
-  const v1::Refusal* refusal = nullptr;
-  for (const v1::Consent& c : all.consents) {
-    if (c.consent_id() == request.record_id()) consent = &c;
-  }
-  for (const v1::Refusal& r : all.refusals) {
-    if (r.refusal_id() == request.record_id()) refusal = &r;
-  }
-  if (consent == nullptr && refusal == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no consent or refusal ", request.record_id()));
-  }
-  const auto& history = consent != nullptr ? consent->history() : refusal->history();
-  if (WithdrawnAt(history) != absl::InfiniteFuture()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(request.record_id(), " has already been withdrawn"));
-  }
-  SILTA_RETURN_IF_ERROR(
-      CheckMayRecord(caller, consent != nullptr ? consent->subject_ref() : refusal->subject_ref(),
-                     consent != nullptr ? consent->case_id() : ""));
   const v1::ConsentEvent event = MakeEvent(caller, v1::WITHDRAWN, request.acting_user());
-  store::AuditEntries audit = {
-      consent != nullptr
-          ? ConsentEntry(v1::CONSENT_WITHDRAWN, caller, request.acting_user(),
-                         consent->subject_ref(), consent->consent_id(), consent->categories())
-          : ConsentEntry(v1::REFUSAL_WITHDRAWN, caller, request.acting_user(),
-                         refusal->subject_ref(), refusal->refusal_id(), refusal->categories())};
-  if (consent != nullptr) audit[0].set_case_id(consent->case_id());
-  SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event, &audit));
-  if (consent != nullptr) {
-    v1::Consent updated = *consent;
-    *updated.add_history() = event;
-    engine_->PutConsent(updated);
+  // Withdraws one record of any kind: checks, audits, stores, feeds the engine.
+  auto withdraw = [&](auto record, v1::AuditEventType type, absl::string_view case_id,
+                      auto put) -> absl::Status {
+    if (WithdrawnAt(record.history()) != absl::InfiniteFuture()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(request.record_id(), " has already been withdrawn"));
+    }
+    SILTA_RETURN_IF_ERROR(CheckMayRecord(caller, record.subject_ref(), case_id));
+    store::AuditEntries audit = {ConsentEntry(type, caller, request.acting_user(),
+                                              record.subject_ref(), request.record_id(),
+                                              record.categories())};
+    audit[0].set_case_id(std::string(case_id));
+    SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event, &audit));
+    *record.add_history() = event;
+    put(record);
+    return absl::OkStatus();
+  };
+  if (!all.consents.empty()) {
+    const v1::Consent& c = all.consents.front();
+    SILTA_RETURN_IF_ERROR(withdraw(c, v1::CONSENT_WITHDRAWN, c.case_id(),
+                                   [&](const v1::Consent& r) { engine_->PutConsent(r); }));
+  } else if (!all.refusals.empty()) {
+    SILTA_RETURN_IF_ERROR(withdraw(all.refusals.front(), v1::REFUSAL_WITHDRAWN, "",
+                                   [&](const v1::Refusal& r) { engine_->PutRefusal(r); }));
+  } else if (!all.assessments.empty()) {
+    SILTA_RETURN_IF_ERROR(
+        withdraw(all.assessments.front(), v1::COMPETENCE_ASSESSMENT_WITHDRAWN, "",
+                 [&](const v1::CompetenceAssessment& r) { engine_->PutAssessment(r); }));
   } else {
-    v1::Refusal updated = *refusal;
-    *updated.add_history() = event;
-    engine_->PutRefusal(updated);
+    return absl::NotFoundError(
+        absl::StrCat("no consent, refusal or competence assessment ", request.record_id()));
   }
   common::Log(common::LogLevel::kInfo, "consent_withdrawn",
               {{"record_id", request.record_id()}, {"org_id", caller.org.org_id()}});
@@ -319,6 +483,9 @@ absl::StatusOr<v1::ListSubjectConsentsResponse> ConsentRegistry::ListSubjectCons
   }
   for (auto it = records.refusals.rbegin(); it != records.refusals.rend(); ++it) {
     *response.add_refusals() = std::move(*it);
+  }
+  for (auto it = records.assessments.rbegin(); it != records.assessments.rend(); ++it) {
+    *response.add_assessments() = std::move(*it);
   }
   return response;
 }

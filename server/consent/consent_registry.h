@@ -60,6 +60,8 @@ class ConsentRegistry {
                                                           const v1::RecordConsentRequest& request);
   absl::StatusOr<v1::RecordRefusalResponse> RecordRefusal(const identity::Caller& caller,
                                                           const v1::RecordRefusalRequest& request);
+  absl::StatusOr<v1::RecordCompetenceAssessmentResponse> RecordCompetenceAssessment(
+      const identity::Caller& caller, const v1::RecordCompetenceAssessmentRequest& request);
   absl::StatusOr<v1::WithdrawConsentResponse> WithdrawConsent(
       const identity::Caller& caller, const v1::WithdrawConsentRequest& request);
   absl::StatusOr<v1::ListSubjectConsentsResponse> ListSubjectConsents(
@@ -72,8 +74,24 @@ class ConsentRegistry {
   // `subject_ref` (optionally scoped to `case_id`).
   absl::Status CheckMayRecord(const identity::Caller& caller, absl::string_view subject_ref,
                               absl::string_view case_id);
-  absl::Status ValidateRecipients(const google::protobuf::RepeatedPtrField<v1::Recipient>& r,
-                                  absl::string_view field) const;
+  // Org ids and kinds; `what` names them in errors ("recipient",
+  // "discloser"). A guardian target is accepted only if `allow_guardian`.
+  absl::Status ValidateOrgTargets(const google::protobuf::RepeatedPtrField<v1::Recipient>& r,
+                                  absl::string_view field, absl::string_view what,
+                                  bool required, bool allow_guardian) const;
+  // The subject's reference and date of birth, from a request's HETU.
+  struct Subject {
+    std::string ref;
+    absl::CivilDay birth_date;
+  };
+  absl::StatusOr<Subject> ResolveSubject(const v1::SubjectIdentifier& subject) const;
+  // FAILED_PRECONDITION unless `grantor` may give a grant for `subject`
+  // now: a guardian only before the 18th birthday, the subject from it or
+  // where an assessment covers every category (for every purpose, if any).
+  absl::Status CheckGrantorMay(v1::GrantorKind grantor, const Subject& subject,
+                               const google::protobuf::RepeatedField<int>& categories,
+                               const google::protobuf::RepeatedPtrField<std::string>* purposes,
+                               absl::string_view field, absl::Time now) const;
   absl::Status ValidateCategories(const google::protobuf::RepeatedField<int>& categories,
                                   absl::string_view field, const v1::Policy& policy) const;
   // The audit entry of a consent or refusal change (rule_id = its id).

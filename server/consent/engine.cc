@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/cases/age.h"
 #include "server/common/time_util.h"
 #include "server/consent/policy.h"
 
@@ -28,13 +29,12 @@ v1::Decision MakeDecision(const DecisionQuery& q, v1::Verdict verdict, v1::RuleK
   return d;
 }
 
-template <typename Record>
-void FillCommon(const Record& record, uint64_t* categories, uint64_t* kinds,
+// Fills `set` from org targets; a guardian target names no organisation.
+void FillOrgSet(const google::protobuf::RepeatedPtrField<v1::Recipient>& targets, uint64_t* kinds,
                 std::vector<std::string>* orgs) {
-  for (int c : record.categories()) *categories |= Bit(c);
-  for (const v1::Recipient& r : record.recipients()) {
+  for (const v1::Recipient& r : targets) {
     if (r.has_org_kind()) *kinds |= Bit(r.org_kind());
-    if (!r.org_id().empty()) orgs->push_back(r.org_id());
+    if (r.has_org_id()) orgs->push_back(r.org_id());
   }
 }
 
@@ -68,9 +68,9 @@ absl::Time WithdrawnAt(const google::protobuf::RepeatedPtrField<v1::ConsentEvent
   return withdrawn;
 }
 
-bool DecisionEngine::Rule::CoversRecipient(const v1::Organization& recipient) const {
-  if ((recipient_kinds & Bit(recipient.kind())) != 0) return true;
-  return Contains(recipient_orgs, recipient.org_id());
+bool DecisionEngine::OrgSet::Covers(const v1::Organization& org) const {
+  if ((kinds & Bit(org.kind())) != 0) return true;
+  return Contains(orgs, org.org_id());
 }
 
 void DecisionEngine::Put(std::vector<Rule>& rules, Rule rule) {
@@ -83,35 +83,91 @@ void DecisionEngine::Put(std::vector<Rule>& rules, Rule rule) {
   rules.push_back(std::move(rule));
 }
 
+void DecisionEngine::NoteBirthDate(const std::string& subject_ref, absl::string_view birth_date) {
+  std::optional<absl::CivilDay> day = cases::ParseBirthDate(birth_date);
+  if (day.has_value()) subjects_[subject_ref].birth_date = day;
+}
+
 void DecisionEngine::PutConsent(const v1::Consent& consent) {
   Rule rule;
   rule.id = consent.consent_id();
-  FillCommon(consent, &rule.categories, &rule.recipient_kinds, &rule.recipient_orgs);
+  rule.grantor = consent.grantor();
+  for (int c : consent.categories()) rule.categories |= Bit(c);
+  FillOrgSet(consent.recipients(), &rule.recipients.kinds, &rule.recipients.orgs);
+  FillOrgSet(consent.disclosers(), &rule.disclosers.kinds, &rule.disclosers.orgs);
   rule.purposes.assign(consent.purposes().begin(), consent.purposes().end());
   rule.case_id = consent.case_id();
   if (consent.has_valid_from()) rule.valid_from = ToTime(consent.valid_from());
   if (consent.has_valid_until()) rule.valid_until = ToTime(consent.valid_until());
   rule.withdrawn_at = WithdrawnAt(consent.history());
   absl::MutexLock lock(&mu_);
+  NoteBirthDate(consent.subject_ref(), consent.subject_birth_date());
   Put(subjects_[consent.subject_ref()].consents, std::move(rule));
 }
 
 void DecisionEngine::PutRefusal(const v1::Refusal& refusal) {
   Rule rule;
   rule.id = refusal.refusal_id();
-  FillCommon(refusal, &rule.categories, &rule.recipient_kinds, &rule.recipient_orgs);
+  rule.grantor = refusal.grantor();
+  for (int c : refusal.categories()) rule.categories |= Bit(c);
+  FillOrgSet(refusal.recipients(), &rule.recipients.kinds, &rule.recipients.orgs);
+  FillOrgSet(refusal.disclosers(), &rule.disclosers.kinds, &rule.disclosers.orgs);
+  rule.any_discloser = refusal.disclosers().empty();
   if (refusal.has_valid_from()) rule.valid_from = ToTime(refusal.valid_from());
   if (refusal.has_valid_until()) rule.valid_until = ToTime(refusal.valid_until());
   rule.withdrawn_at = WithdrawnAt(refusal.history());
   absl::MutexLock lock(&mu_);
+  NoteBirthDate(refusal.subject_ref(), refusal.subject_birth_date());
   Put(subjects_[refusal.subject_ref()].refusals, std::move(rule));
+}
+
+void DecisionEngine::PutAssessment(const v1::CompetenceAssessment& assessment) {
+  Rule rule;
+  rule.id = assessment.assessment_id();
+  for (int c : assessment.categories()) rule.categories |= Bit(c);
+  rule.purposes.assign(assessment.purposes().begin(), assessment.purposes().end());
+  if (assessment.has_assessed_at()) rule.valid_from = ToTime(assessment.assessed_at());
+  if (assessment.has_valid_until()) rule.valid_until = ToTime(assessment.valid_until());
+  rule.withdrawn_at = WithdrawnAt(assessment.history());
+  absl::MutexLock lock(&mu_);
+  NoteBirthDate(assessment.subject_ref(), assessment.subject_birth_date());
+  Put(subjects_[assessment.subject_ref()].assessments, std::move(rule));
+}
+
+bool DecisionEngine::Competent(const SubjectRules& rules, uint64_t category_bit,
+                               absl::string_view purpose, absl::Time at) {
+  return std::any_of(rules.assessments.begin(), rules.assessments.end(), [&](const Rule& a) {
+    return (a.categories & category_bit) != 0 && a.InForce(at) &&
+           (purpose.empty() || Contains(a.purposes, purpose));
+  });
+}
+
+bool DecisionEngine::IsAssessedCompetent(absl::string_view subject_ref, v1::Category category,
+                                         absl::string_view purpose, absl::Time at) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = subjects_.find(subject_ref);
+  return it != subjects_.end() && Competent(it->second, Bit(category), purpose, at);
+}
+
+bool DecisionEngine::GrantorCounts(const Rule& rule, bool is_refusal, std::optional<bool> adult,
+                                   bool competent) {
+  switch (rule.grantor) {
+    case v1::SUBJECT:
+    case v1::MINOR_ASSESSED_COMPETENT:
+      return is_refusal || adult.value_or(false) || competent;
+    case v1::GUARDIAN:
+      if (!adult.has_value()) return is_refusal;
+      return !*adult && !competent;
+    default:
+      return is_refusal;
+  }
 }
 
 size_t DecisionEngine::RecordCount() const {
   absl::ReaderMutexLock lock(&mu_);
   size_t count = 0;
   for (const auto& [subject, rules] : subjects_) {
-    count += rules.consents.size() + rules.refusals.size();
+    count += rules.consents.size() + rules.refusals.size() + rules.assessments.size();
   }
   return count;
 }
@@ -173,30 +229,61 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
 
   absl::ReaderMutexLock lock(&mu_);
   auto it = subjects_.find(q.subject_ref);
+  std::string consent_note;
   if (it != subjects_.end()) {
+    const SubjectRules& subject = it->second;
     const uint64_t bit = Bit(q.category);
+    const std::optional<bool> adult = subject.birth_date.has_value()
+                                          ? cases::IsAdultAt(*subject.birth_date, q.at)
+                                          : std::nullopt;
+    const bool competent = Competent(subject, bit, q.purpose, q.at);
     // 4. Refusals override consents.
-    for (const Rule& r : it->second.refusals) {
-      if ((r.categories & bit) != 0 && r.InForce(q.at) && r.CoversRecipient(*q.recipient)) {
-        return MakeDecision(
-            q, v1::DENY, v1::RULE_REFUSAL, r.id,
-            absl::StrCat("refusal ", r.id, " forbids ", category, " to ", recipient, statute_note));
+    for (const Rule& r : subject.refusals) {
+      if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
+          (r.any_discloser || r.disclosers.Covers(*q.sender)) &&
+          GrantorCounts(r, /*is_refusal=*/true, adult, competent)) {
+        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id,
+                            absl::StrCat("refusal ", r.id, " (", v1::GrantorKind_Name(r.grantor),
+                                         ") forbids ", category, " to ", recipient,
+                                         statute_note));
       }
     }
     // 5. Consents.
-    for (const Rule& r : it->second.consents) {
-      if ((r.categories & bit) != 0 && r.InForce(q.at) && r.CoversRecipient(*q.recipient) &&
-          Contains(r.purposes, q.purpose) && (r.case_id.empty() || r.case_id == q.case_id)) {
-        return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
-                            absl::StrCat("consent ", r.id, " permits ", category, " to ", recipient,
-                                         " for ", q.purpose));
+    for (const Rule& r : subject.consents) {
+      if ((r.categories & bit) == 0 || !r.InForce(q.at) || !r.recipients.Covers(*q.recipient) ||
+          !Contains(r.purposes, q.purpose) || (!r.case_id.empty() && r.case_id != q.case_id)) {
+        continue;
       }
+      if (!r.disclosers.Covers(*q.sender)) {
+        if (consent_note.empty()) {
+          consent_note = absl::StrCat("; consent ", r.id, " does not name ", q.sender->org_id(),
+                                      " as a discloser");
+        }
+        continue;
+      }
+      if (!GrantorCounts(r, /*is_refusal=*/false, adult, competent)) {
+        if (consent_note.empty()) {
+          consent_note = absl::StrCat(
+              "; consent ", r.id, " was given by ", v1::GrantorKind_Name(r.grantor), ", but ",
+              !adult.has_value() ? "the young person's age is unknown (record the consent again)"
+              : r.grantor == v1::GUARDIAN
+                  ? (*adult ? "the young person is 18 or older and decides"
+                            : "the young person is assessed competent and decides")
+                  : "the young person is under 18 and not assessed competent for this");
+        }
+        continue;
+      }
+      return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
+                          absl::StrCat("consent ", r.id, " (", v1::GrantorKind_Name(r.grantor),
+                                       ") permits ", category, " from ", q.sender->org_id(),
+                                       " to ", recipient, " for ", q.purpose));
     }
   }
   // 6. Default deny.
   return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
                       absl::StrCat("no consent in force or statutory basis permits ", category,
-                                   " to ", recipient, " for ", q.purpose, statute_note));
+                                   " to ", recipient, " for ", q.purpose, consent_note,
+                                   statute_note));
 }
 
 }  // namespace silta::consent

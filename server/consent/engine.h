@@ -15,10 +15,23 @@
 //      its scope, and a justification is present where it requires one
 //      (RULE_STATUTE). It overrides refusals. Outside its scope it does not
 //      apply and the consent rules decide.
-//   4. A refusal in force for the category and recipient denies (RULE_REFUSAL).
-//   5. A consent in force for the category, recipient, purpose and case
+//   4. A refusal in force for the category, recipient and sender (its
+//      disclosers; none named means every sender), by a grantor whose word
+//      counts, denies (RULE_REFUSAL).
+//   5. A consent in force for the category, recipient, sender (one of its
+//      disclosers), purpose and case, by a grantor whose word counts,
 //      permits (RULE_CONSENT).
-//   6. Otherwise default deny (RULE_DEFAULT_DENY).
+//   6. Otherwise default deny; the reason names a consent that nearly
+//      applied (wrong discloser, or a grantor whose word does not count).
+// Whose word counts (812/2000 10-11 §), on the decision's day in Finland,
+// with the birth date the records carry from the HETU:
+//   * SUBJECT: a consent from the 18th birthday, or before it where a
+//     competence assessment in force covers the category and purpose; a
+//     refusal always.
+//   * GUARDIAN: before the 18th birthday and where no competence assessment
+//     covers the category and purpose.
+//   * Unknown birth date (records from before it was kept): consents that
+//     depend on the age do not count; refusals do (fail closed).
 // Validity is [valid_from, valid_until): inclusive of from, exclusive of
 // until; a withdrawal takes effect at its time.
 //
@@ -36,6 +49,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
@@ -72,24 +86,40 @@ class DecisionEngine {
   DecisionEngine(const DecisionEngine&) = delete;
   DecisionEngine& operator=(const DecisionEngine&) = delete;
 
-  // Adds (or replaces, by id) a consent or refusal with its history; the
-  // last WITHDRAWN event, if any, ends it. Records must already be valid.
+  // Adds (or replaces, by id) a consent, refusal or competence assessment
+  // with its history; the last WITHDRAWN event, if any, ends it. Records
+  // must already be valid.
   void PutConsent(const v1::Consent& consent);
   void PutRefusal(const v1::Refusal& refusal);
+  void PutAssessment(const v1::CompetenceAssessment& assessment);
+
+  // Whether a competence assessment in force at `at` lets the subject
+  // decide on `category` for `purpose` (any purpose if empty).
+  bool IsAssessedCompetent(absl::string_view subject_ref, v1::Category category,
+                           absl::string_view purpose, absl::Time at) const;
 
   // Decides one field for one recipient under `policy`.
   v1::Decision Decide(const DecisionQuery& query, const v1::Policy& policy) const;
 
-  // Number of records held (for start-up logs and tests).
+  // Number of consents, refusals and assessments held (for start-up logs
+  // and tests).
   size_t RecordCount() const;
 
  private:
+  // An organisation set: org ids and kinds.
+  struct OrgSet {
+    uint64_t kinds = 0;  // bit per OrgKind number
+    std::vector<std::string> orgs;
+    bool Covers(const v1::Organization& org) const;
+  };
   struct Rule {
     std::string id;
-    uint64_t categories = 0;      // bit per Category number
-    uint64_t recipient_kinds = 0; // bit per OrgKind number
-    std::vector<std::string> recipient_orgs;
-    std::vector<std::string> purposes;  // consents only
+    v1::GrantorKind grantor = v1::GRANTOR_KIND_UNSPECIFIED;
+    uint64_t categories = 0;  // bit per Category number
+    OrgSet recipients;
+    OrgSet disclosers;
+    bool any_discloser = false;         // refusals naming no discloser
+    std::vector<std::string> purposes;  // consents and assessments
     std::string case_id;                // consents only; empty = any case
     absl::Time valid_from = absl::InfinitePast();
     absl::Time valid_until = absl::InfiniteFuture();
@@ -98,12 +128,22 @@ class DecisionEngine {
     bool InForce(absl::Time at) const {
       return at >= valid_from && at < valid_until && at < withdrawn_at;
     }
-    bool CoversRecipient(const v1::Organization& recipient) const;
   };
   struct SubjectRules {
+    std::optional<absl::CivilDay> birth_date;
     std::vector<Rule> consents;
     std::vector<Rule> refusals;
+    std::vector<Rule> assessments;
   };
+
+  // Whether `rule`'s grantor has the say for the query (see the class
+  // comment); `adult` is nullopt when the age is unknown.
+  static bool GrantorCounts(const Rule& rule, bool is_refusal, std::optional<bool> adult,
+                            bool competent);
+  static bool Competent(const SubjectRules& rules, uint64_t category_bit,
+                        absl::string_view purpose, absl::Time at);
+  void NoteBirthDate(const std::string& subject_ref, absl::string_view birth_date)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   static void Put(std::vector<Rule>& rules, Rule rule);
 

@@ -34,6 +34,7 @@ const std::vector<MethodRoles>& Table() {
       // Consent: registrars, and agencies as a case's coordinator (checked per case).
       {"/silta.v1.ConsentService/RecordConsent", {CONSENT_REGISTRAR, AGENCY}},
       {"/silta.v1.ConsentService/RecordRefusal", {CONSENT_REGISTRAR, AGENCY}},
+      {"/silta.v1.ConsentService/RecordCompetenceAssessment", {CONSENT_REGISTRAR, AGENCY}},
       {"/silta.v1.ConsentService/WithdrawConsent", {CONSENT_REGISTRAR, AGENCY}},
       {"/silta.v1.ConsentService/ListSubjectConsents", {CONSENT_REGISTRAR, AGENCY}},
       {"/silta.v1.ConsentService/PreviewDisclosure", {AGENCY}},
@@ -81,6 +82,7 @@ bool TakesHetu(absl::string_view method) {
   static constexpr absl::string_view kHetuMethods[] = {
       "/silta.v1.CaseService/CreateCase",        "/silta.v1.CaseService/CheckExistingCase",
       "/silta.v1.ConsentService/RecordConsent",  "/silta.v1.ConsentService/RecordRefusal",
+      "/silta.v1.ConsentService/RecordCompetenceAssessment",
       "/silta.v1.AuditService/SubjectReport"};
   return std::find(std::begin(kHetuMethods), std::end(kHetuMethods), method) !=
          std::end(kHetuMethods);

@@ -20,6 +20,16 @@ grpc::ServerUnaryReactor* ConsentService::RecordRefusal(grpc::CallbackServerCont
       [&](const identity::Caller& caller) { return consents_->RecordRefusal(caller, *request); });
 }
 
+grpc::ServerUnaryReactor* ConsentService::RecordCompetenceAssessment(
+    grpc::CallbackServerContext* context, const v1::RecordCompetenceAssessmentRequest* request,
+    v1::RecordCompetenceAssessmentResponse* response) {
+  return HandleUnary(context, *authenticator_,
+                     "/silta.v1.ConsentService/RecordCompetenceAssessment", response,
+                     [&](const identity::Caller& caller) {
+                       return consents_->RecordCompetenceAssessment(caller, *request);
+                     });
+}
+
 grpc::ServerUnaryReactor* ConsentService::WithdrawConsent(grpc::CallbackServerContext* context,
                                                           const v1::WithdrawConsentRequest* request,
                                                           v1::WithdrawConsentResponse* response) {

@@ -22,6 +22,9 @@ class ConsentService final : public v1::ConsentService::CallbackService {
   grpc::ServerUnaryReactor* RecordRefusal(grpc::CallbackServerContext* context,
                                           const v1::RecordRefusalRequest* request,
                                           v1::RecordRefusalResponse* response) override;
+  grpc::ServerUnaryReactor* RecordCompetenceAssessment(
+      grpc::CallbackServerContext* context, const v1::RecordCompetenceAssessmentRequest* request,
+      v1::RecordCompetenceAssessmentResponse* response) override;
   grpc::ServerUnaryReactor* WithdrawConsent(grpc::CallbackServerContext* context,
                                             const v1::WithdrawConsentRequest* request,
                                             v1::WithdrawConsentResponse* response) override;

@@ -11,6 +11,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/audit/log_entry.h"
+#include "server/cases/age.h"
 #include "server/common/files.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -116,6 +117,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       [policy_holder](absl::string_view purpose) {
         return consent::PolicyHasPurpose(*policy_holder->Get(), purpose);
       });
+  // The consent rules tell minors from adults by the day in Finland.
+  SILTA_RETURN_IF_ERROR(cases::CheckFinnishTime());
   self->engine_ = std::make_unique<consent::DecisionEngine>();
   self->consents_ = std::make_unique<consent::ConsentRegistry>(
       self->store_.get(), self->registry_.get(), self->subject_refs_.get(), self->cases_.get(),

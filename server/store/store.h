@@ -129,25 +129,33 @@ class Store {
   // A case's events, oldest first.
   virtual absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) = 0;
 
-  // ---- Consents and refusals: records plus append-only events. ----
+  // ---- Consents, refusals and competence assessments: records plus
+  // append-only events. ----
 
   // Inserts a consent whose history holds its GIVEN event. ALREADY_EXISTS
   // for a taken id.
   virtual absl::Status InsertConsent(const v1::Consent& consent, AuditEntries* audit) = 0;
   // Inserts a refusal whose history holds its GIVEN event.
   virtual absl::Status InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) = 0;
-  // Appends an event to a consent's or refusal's history. NOT_FOUND if absent.
+  // Inserts a competence assessment whose history holds its GIVEN event.
+  virtual absl::Status InsertAssessment(const v1::CompetenceAssessment& assessment,
+                                        AuditEntries* audit) = 0;
+  // Appends an event to a consent's, refusal's or assessment's history.
+  // NOT_FOUND if absent.
   virtual absl::Status AppendConsentEvent(absl::string_view record_id,
                                           const v1::ConsentEvent& event, AuditEntries* audit) = 0;
 
-  // A subject's consents and refusals with full histories; an empty
-  // subject_ref lists every subject's (engine rebuild at start-up).
+  // A subject's consents, refusals and competence assessments with full
+  // histories; an empty subject_ref lists every subject's (engine rebuild
+  // at start-up).
   struct ConsentRecords {
     std::vector<v1::Consent> consents;
     std::vector<v1::Refusal> refusals;
+    std::vector<v1::CompetenceAssessment> assessments;
   };
   virtual absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) = 0;
-  // The one consent or refusal with this id (both vectors empty if none).
+  // The one consent, refusal or assessment with this id (all vectors empty
+  // if none).
   virtual absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) = 0;
 
   // ---- Key bundles. ----

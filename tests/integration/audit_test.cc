@@ -251,21 +251,21 @@ TEST_F(AuditTest, AnInclusionProofIsCheckedAgainstTheSignedHead) {
 }
 
 TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
-  CommandResult r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  CommandResult r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, AllOf(HasSubstr("received (confirmed)"), HasSubstr("withheld"),
                               HasSubstr("2 of 2 disclosures were confirmed received"),
                               HasSubstr("law: lastensuojelulaki (417/2007) 25 §"),
                               HasSubstr("mental_health"), HasSubstr("child_welfare")));
   EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
-  r = world_->Siltactl("wba-registrar", {"report", "subject", "--markdown", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--markdown", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("| When | From | To |"));
   // Only registrars; and producing a report is recorded.
-  r = world_->Siltactl("police-hame", {"report", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  r = world_->Siltactl("police-hame", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
-  r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"}, "");
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"}, "");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_REPORT_PRODUCED", "--json"});
   EXPECT_THAT(r.output, HasSubstr("wba-registrar"));

@@ -72,7 +72,8 @@ TEST_F(SiltactlAdminTest, PolicyReloadIsAllOrNothingAuditedAndForAdminsOnly) {
                               HasSubstr("unchanged")));
   r = world_.Siltactl("wba-registrar",
                       {"consent", "record", "--grantor", "GUARDIAN", "--purpose", "referral",
-                       "--category", "health", "--to", "wba-psychiatry", "--evidence", "form-1",
+                       "--category", "health", "--to", "wba-psychiatry", "--from-kind",
+                       "WELLBEING_AREA", "--evidence", "form-1",
                        "--valid-days", "30", "--worker", "reg-1"},
                       std::string(kHetu) + "\n");
   EXPECT_EQ(r.exit_code, 0) << "the policy in force still works: " << r.output;

@@ -23,31 +23,54 @@ std::string RecordedId(const std::string& output) {
 TEST(SiltactlConsentTest, RegistrarRecordsListsAndWithdrawsWithTheHetuOnlyOnStdin) {
   World world("siltactl-consent");
   const std::string hetu = std::string(kYouth17) + "\n";
-  CommandResult r = world.Siltactl("wba-registrar",
-                                   {"consent",
-                                    "record",
-                                    "--grantor",
-                                    "MINOR_ASSESSED_COMPETENT",
-                                    "--competence-ref",
-                                    "assessment-42",
-                                    "--purpose",
-                                    "youth_coaching",
-                                    "--category",
-                                    "education_employment",
-                                    "--category",
-                                    "social_welfare",
-                                    "--to",
-                                    "asenne-ry",
-                                    "--valid-days",
-                                    "183",
-                                    "--evidence",
-                                    "form-118",
-                                    "--worker",
-                                    "registrar-1"},
-                                   hetu);
+  const std::vector<std::string> record = {"consent",
+                                           "record",
+                                           "--grantor",
+                                           "SUBJECT",
+                                           "--purpose",
+                                           "youth_coaching",
+                                           "--category",
+                                           "education_employment",
+                                           "--category",
+                                           "social_welfare",
+                                           "--from",
+                                           "hml-youth",
+                                           "--from-kind",
+                                           "WELLBEING_AREA",
+                                           "--to",
+                                           "asenne-ry",
+                                           "--valid-days",
+                                           "183",
+                                           "--evidence",
+                                           "form-118",
+                                           "--worker",
+                                           "registrar-1"};
+  // A 17-year-old's own consent needs a competence assessment first.
+  CommandResult r = world.Siltactl("wba-registrar", record, hetu);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("under 18"), HasSubstr("consent assess")));
+  r = world.Siltactl("wba-registrar",
+                     {"consent", "assess", "--category", "education_employment", "--category",
+                      "social_welfare", "--purpose", "youth_coaching", "--assessed-by",
+                      "dr-virtanen", "--evidence", "assessment-42", "--worker", "registrar-1"},
+                     hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("competence assessment"), HasSubstr("dr-virtanen")));
+  const std::vector<std::string> words = absl::StrSplit(r.output, ' ');
+  ASSERT_GT(words.size(), 2u);
+  const std::string assessment_id = words[2];
+  // A consent must name who may disclose.
+  std::vector<std::string> no_discloser = record;
+  no_discloser.erase(no_discloser.begin() + 10, no_discloser.begin() + 14);
+  r = world.Siltactl("wba-registrar", no_discloser, hetu);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--from"));
+
+  r = world.Siltactl("wba-registrar", record, hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output,
-              AllOf(HasSubstr("recorded: education_employment,social_welfare to asenne-ry"),
+              AllOf(HasSubstr("recorded: education_employment,social_welfare from "
+                              "hml-youth,kind:WELLBEING_AREA to asenne-ry"),
                     HasSubstr("youth_coaching")));
   const std::string consent_id = RecordedId(r.output);
 
@@ -61,7 +84,8 @@ TEST(SiltactlConsentTest, RegistrarRecordsListsAndWithdrawsWithTheHetuOnlyOnStdi
   r = world.Siltactl("wba-registrar", {"consent", "list", "--worker", "registrar-1"}, hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output,
-              AllOf(HasSubstr(consent_id), HasSubstr("in force"), HasSubstr("kind:POLICE")));
+              AllOf(HasSubstr(consent_id), HasSubstr("in force"), HasSubstr("kind:POLICE"),
+                    HasSubstr(assessment_id), HasSubstr("by dr-virtanen"), HasSubstr("SUBJECT")));
 
   r = world.Siltactl("wba-registrar",
                      {"consent", "withdraw", consent_id, "--worker", "registrar-1"});
@@ -82,9 +106,9 @@ TEST(SiltactlConsentTest, RegistrarRecordsListsAndWithdrawsWithTheHetuOnlyOnStdi
 TEST(SiltactlConsentTest, WrongFlagsMissingCertificatesAndRefusals) {
   World world("siltactl-consent-errors");
   const std::string hetu = std::string(kYouth15) + "\n";
-  const std::vector<std::string> base = {"consent",    "record",    "--purpose",    "referral",
-                                         "--to",       "hml-youth", "--valid-days", "30",
-                                         "--evidence", "form-1",    "--worker",     "registrar-1"};
+  const std::vector<std::string> base = {
+      "consent",  "record",   "--purpose", "referral",    "--to",       "hml-youth", "--from-kind",
+      "POLICE",   "--valid-days", "30",    "--evidence",  "form-1",     "--worker",  "registrar-1"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = base;
     args.insert(args.end(), extra.begin(), extra.end());

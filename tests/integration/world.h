@@ -32,10 +32,12 @@
 #include "silta/v1/org.grpc.pb.h"
 #include "tests/integration/siltad_fixture.h"
 #include "tests/testing/process.h"
+#include "tests/testing/test_hetu.h"
 
 namespace silta::testing {
 
-inline constexpr const char* kHetu = "020412E960K";  // test code (individual number 960)
+// A 14-year-old (test code, individual number 960).
+inline const std::string kHetu = testing::TestHetu(14, 960);
 
 // One running siltad with keys, a case and consents, as the orgs see it.
 class World {
@@ -123,6 +125,7 @@ class World {
     c->add_purposes("referral");
     c->add_categories(category);
     c->add_recipients()->set_org_id(recipient);
+    AnySender(c->mutable_disclosers());
     *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + absl::Hours(24 * 30));
     c->set_evidence_ref("form-1");
     request.mutable_acting_user()->set_worker_id("registrar");
@@ -133,21 +136,31 @@ class World {
     return response.consent().consent_id();
   }
 
-  // A consent with everything chosen by the caller (the registrar records it).
+  // Every organisation kind, as the disclosers of a consent that does not
+  // care who sends.
+  static void AnySender(google::protobuf::RepeatedPtrField<v1::Recipient>* disclosers) {
+    for (int k = 1; v1::OrgKind_IsValid(k); ++k) {
+      disclosers->Add()->set_org_kind(static_cast<v1::OrgKind>(k));
+    }
+  }
+
+  // A consent with everything chosen by the caller (the registrar records
+  // it); `disclosers` are org ids, empty meaning every kind of sender.
   std::string ConsentTo(const std::string& hetu, const std::vector<v1::Category>& categories,
                         const std::string& recipient, const std::vector<std::string>& purposes,
                         v1::GrantorKind grantor = v1::GUARDIAN,
                         absl::Duration valid_for = absl::Hours(24 * 30),
-                        const std::string& competence_ref = "") {
+                        const std::vector<std::string>& disclosers = {}) {
     grpc::ClientContext context;
     v1::RecordConsentRequest request;
     request.mutable_subject()->set_hetu(hetu);
     v1::Consent* c = request.mutable_consent();
     c->set_grantor(grantor);
-    c->set_competence_assessment_ref(competence_ref);
     for (const auto& p : purposes) c->add_purposes(p);
     for (v1::Category category : categories) c->add_categories(category);
     c->add_recipients()->set_org_id(recipient);
+    for (const auto& d : disclosers) c->add_disclosers()->set_org_id(d);
+    if (disclosers.empty()) AnySender(c->mutable_disclosers());
     *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + valid_for);
     c->set_evidence_ref("form-1");
     request.mutable_acting_user()->set_worker_id("registrar");
@@ -156,6 +169,27 @@ class World {
                                     ->RecordConsent(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.consent().consent_id();
+  }
+
+  // The registrar records that the young person is competent to decide on
+  // `categories` for `purposes` (assessed an hour ago).
+  std::string Assess(const std::string& hetu, const std::vector<v1::Category>& categories,
+                     const std::vector<std::string>& purposes) {
+    grpc::ClientContext context;
+    v1::RecordCompetenceAssessmentRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    v1::CompetenceAssessment* a = request.mutable_assessment();
+    for (v1::Category category : categories) a->add_categories(category);
+    for (const auto& p : purposes) a->add_purposes(p);
+    a->mutable_assessed_by()->set_worker_id("dr-assessor");
+    *a->mutable_assessed_at() = common::ToTimestamp(absl::Now() - absl::Hours(1));
+    a->set_evidence_ref("assessment-1");
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::RecordCompetenceAssessmentResponse response;
+    const grpc::Status status = v1::ConsentService::NewStub(Channel("wba-registrar"))
+                                    ->RecordCompetenceAssessment(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.assessment().assessment_id();
   }
 
   // A refusal of `categories` to `recipient` (the registrar records it).

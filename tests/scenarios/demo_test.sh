@@ -23,7 +23,7 @@ expect() {
 }
 expect "published key"
 expect "WITHHOLD"                                  # Ankkuri: fields withheld per member
-expect "refusal"                                   # ... by the guardian's refusal
+expect "does not name wba-social as a discloser"    # ... a consent names who may disclose
 expect "field(s) withheld from your organisation"  # ... and the recipient is told
 expect "lastensuojelulaki"                         # the statutory override, flagged
 expect "<5"                                        # collective impact: suppressed counts

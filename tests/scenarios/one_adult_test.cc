@@ -68,8 +68,9 @@ TEST(OneAdultScenario, OneCaseOneCoordinatorAndEveryDisclosureReported) {
                               HasSubstr("child-welfare client now")));
 
   // Two disclosures under consent, both in the report.
+  world.Assess(kYouth17, {v1::CATEGORY_EDUCATION_EMPLOYMENT}, {"referral"});
   world.ConsentTo(kYouth17, {v1::CATEGORY_EDUCATION_EMPLOYMENT}, "wba-social", {"referral"},
-                  v1::MINOR_ASSESSED_COMPETENT, absl::Hours(24 * 30), "assessment-17");
+                  v1::SUBJECT, absl::Hours(24 * 30));
   for (int i = 0; i < 2; ++i) {
     v1::Referral referral;
     referral.set_education_employment(i == 0 ? "vocational school" : "apprenticeship");
@@ -81,7 +82,7 @@ TEST(OneAdultScenario, OneCaseOneCoordinatorAndEveryDisclosureReported) {
     ASSERT_TRUE(delivery.has_value());
     ASSERT_TRUE(world.Ack("wba-social", delivery->delivery_id()).ok());
   }
-  r = world.Siltactl("wba-registrar", {"report", "subject", "--json", "--worker", "registrar-1"},
+  r = world.Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--json", "--worker", "registrar-1"},
                      std::string(kYouth17) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   v1::SubjectReportResponse report;

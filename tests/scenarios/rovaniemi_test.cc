@@ -19,11 +19,15 @@ TEST(RovaniemiScenario, AWithdrawalReachesAMessageAlreadyQueued) {
   for (const char* org : {"hml-youth", "asenne-ry"}) world.Keys(org);
   const std::string case_id = world.OpenCase("hml-youth", {"asenne-ry"}, kYouth17);
   const absl::Duration six_months = absl::Hours(24 * 183);
+  // A professional assessed the 17-year-old able to decide on coaching;
+  // from then on her own consent counts (812/2000 10-11 §).
+  world.Assess(kYouth17, {v1::CATEGORY_EDUCATION_EMPLOYMENT, v1::CATEGORY_SOCIAL_WELFARE},
+               {"youth_coaching"});
   world.ConsentTo(kYouth17, {v1::CATEGORY_EDUCATION_EMPLOYMENT}, "asenne-ry", {"youth_coaching"},
-                  v1::MINOR_ASSESSED_COMPETENT, six_months, "competence-assessment-2026-10-02");
+                  v1::SUBJECT, six_months);
   const std::string welfare =
       world.ConsentTo(kYouth17, {v1::CATEGORY_SOCIAL_WELFARE}, "asenne-ry", {"youth_coaching"},
-                      v1::MINOR_ASSESSED_COMPETENT, six_months, "competence-assessment-2026-10-02");
+                      v1::SUBJECT, six_months);
 
   // The youth worker sends coaching data; the NGO is not connected yet.
   v1::Referral coaching;

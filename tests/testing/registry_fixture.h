@@ -12,13 +12,16 @@
 #include "server/consent/consent_registry.h"
 #include "server/store/sqlite/sqlite_store.h"
 #include "tests/testing/policy_fixture.h"
+#include "tests/testing/test_hetu.h"
 
 namespace silta::testing {
 
-// Test HETUs (individual numbers 900-999).
-inline constexpr const char* kYouth15 = "150609B934Y";
-inline constexpr const char* kYouth17 = "010311D950J";
-inline constexpr const char* kAdult = "241185Y912P";
+// Test HETUs (individual numbers 900-999), their ages counted from the
+// real date (the fixture's clock is September 2026; the minors stay minors
+// and the adult an adult there too).
+inline const std::string kYouth15 = TestHetu(15, 934);
+inline const std::string kYouth17 = TestHetu(17, 950);
+inline const std::string kAdult = "241185Y912P";
 
 class RegistryFixture : public ::testing::Test {
  protected:

@@ -185,6 +185,7 @@ absl::StatusOr<std::optional<T>> ReadOptionalBlob(Statement& stmt, absl::string_
 
 constexpr int kConsentKind = 1;
 constexpr int kRefusalKind = 2;
+constexpr int kAssessmentKind = 3;
 
 }  // namespace
 
@@ -612,6 +613,18 @@ absl::Status SqliteStore::InsertRefusal(const v1::Refusal& refusal, AuditEntries
                                    record, refusal.history(0), audit);
 }
 
+absl::Status SqliteStore::InsertAssessment(const v1::CompetenceAssessment& assessment,
+                                           AuditEntries* audit) {
+  if (assessment.history_size() != 1) {
+    return absl::InvalidArgumentError("a new assessment must carry exactly its GIVEN event");
+  }
+  v1::CompetenceAssessment record = assessment;
+  record.clear_history();
+  absl::MutexLock lock(&mu_);
+  return InsertConsentRecordLocked(assessment.assessment_id(), assessment.subject_ref(),
+                                   kAssessmentKind, record, assessment.history(0), audit);
+}
+
 absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
                                              const v1::ConsentEvent& event, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
@@ -645,21 +658,43 @@ absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(absl::st
     const std::string id = stmt.Text(0);
     SILTA_ASSIGN_OR_RETURN(v1::ConsentEvent event,
                            ParseBlob<v1::ConsentEvent>(stmt.Blob(3), "consent event"));
-    const bool is_consent = stmt.Int(1) == kConsentKind;
+    const int kind = stmt.Int(1);
     if (id != current_id) {
       current_id = id;
-      if (is_consent) {
-        SILTA_ASSIGN_OR_RETURN(v1::Consent c, ParseBlob<v1::Consent>(stmt.Blob(2), "consent"));
-        records.consents.push_back(std::move(c));
-      } else {
-        SILTA_ASSIGN_OR_RETURN(v1::Refusal r, ParseBlob<v1::Refusal>(stmt.Blob(2), "refusal"));
-        records.refusals.push_back(std::move(r));
+      switch (kind) {
+        case kConsentKind: {
+          SILTA_ASSIGN_OR_RETURN(v1::Consent c, ParseBlob<v1::Consent>(stmt.Blob(2), "consent"));
+          records.consents.push_back(std::move(c));
+          break;
+        }
+        case kRefusalKind: {
+          SILTA_ASSIGN_OR_RETURN(v1::Refusal r, ParseBlob<v1::Refusal>(stmt.Blob(2), "refusal"));
+          records.refusals.push_back(std::move(r));
+          break;
+        }
+        case kAssessmentKind: {
+          SILTA_ASSIGN_OR_RETURN(v1::CompetenceAssessment a,
+                                 ParseBlob<v1::CompetenceAssessment>(stmt.Blob(2), "assessment"));
+          records.assessments.push_back(std::move(a));
+          break;
+        }
+        default:
+          // A kind this build does not know: refuse rather than decide
+          // without a record.
+          return absl::DataLossError(
+              absl::StrCat("consent record ", id, " has unknown kind ", kind));
       }
     }
-    if (is_consent) {
-      *records.consents.back().add_history() = std::move(event);
-    } else {
-      *records.refusals.back().add_history() = std::move(event);
+    switch (kind) {
+      case kConsentKind:
+        *records.consents.back().add_history() = std::move(event);
+        break;
+      case kRefusalKind:
+        *records.refusals.back().add_history() = std::move(event);
+        break;
+      default:
+        *records.assessments.back().add_history() = std::move(event);
+        break;
     }
   }
   return records;

@@ -84,6 +84,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) override;
   absl::Status InsertConsent(const v1::Consent& consent, AuditEntries* audit) override;
   absl::Status InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) override;
+  absl::Status InsertAssessment(const v1::CompetenceAssessment& assessment,
+                                AuditEntries* audit) override;
   absl::Status AppendConsentEvent(absl::string_view record_id, const v1::ConsentEvent& event,
                                   AuditEntries* audit) override;
   absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/time_util.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -9,9 +10,11 @@ namespace silta::consent {
 namespace {
 
 using ::silta::testing::IsOk;
+using ::silta::testing::kAdult;
 using ::silta::testing::kYouth15;
 using ::silta::testing::kYouth17;
 using ::silta::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -26,6 +29,9 @@ class ConsentRegistryTest : public silta::testing::RegistryFixture {
     c->add_purposes("service_coordination");
     c->add_categories(category);
     c->add_recipients()->set_org_id(recipient_org);
+    for (v1::OrgKind kind : {v1::WELLBEING_AREA, v1::POLICE, v1::MUNICIPAL_YOUTH, v1::NGO}) {
+      c->add_disclosers()->set_org_kind(kind);
+    }
     *c->mutable_valid_until() = Ts(now_ + absl::Hours(24 * 180));
     c->set_evidence_ref("form-2026-117");
     *request.mutable_acting_user() = Worker("registrar-1");
@@ -221,7 +227,7 @@ TEST_P(BadConsentTest, IsInvalidArgumentNamingFieldAndNothingIsStored) {
   const absl::Status status = consents_->RecordConsent(As("wba-registrar"), request).status();
 
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(GetParam().field)));
-  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("150609")));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr(kYouth15.substr(0, 6))));
   auto all = store_->ListConsentRecords("");
   ASSERT_THAT(all, IsOk());
   EXPECT_TRUE(all->consents.empty());
@@ -243,16 +249,172 @@ INSTANTIATE_TEST_SUITE_P(
         BadConsent{"UnknownOrg", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_org_id("no-such-org"); }, "consent.recipients[1]"},
         BadConsent{"UnknownOrgKind", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_org_kind(static_cast<v1::OrgKind>(42)); }, "consent.recipients[1]"},
         BadConsent{"UnspecifiedOrgKind", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_org_kind(v1::ORG_KIND_UNSPECIFIED); }, "consent.recipients[1]"},
-        BadConsent{"MinorWithoutAssessment", [](v1::RecordConsentRequest* r) { r->mutable_consent()->set_grantor(v1::MINOR_ASSESSED_COMPETENT); }, "competence_assessment_ref"},
+        BadConsent{"MinorAssessedCompetentIsNoLongerAccepted", [](v1::RecordConsentRequest* r) { r->mutable_consent()->set_grantor(v1::MINOR_ASSESSED_COMPETENT); }, "MINOR_ASSESSED_COMPETENT is no longer accepted"},
+        BadConsent{"NoDisclosers", [](v1::RecordConsentRequest* r) { r->mutable_consent()->clear_disclosers(); }, "consent.disclosers: at least one discloser"},
+        BadConsent{"UnknownDiscloser", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_disclosers()->set_org_id("no-such-org"); }, "consent.disclosers[4]"},
+        BadConsent{"GuardianAsDiscloser", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_disclosers()->set_guardian(true); }, "consent.disclosers[4]"},
+        BadConsent{"GuardianAsConsentRecipient", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_guardian(true); }, "consent.recipients[1]"},
         BadConsent{"NoGrantor", [](v1::RecordConsentRequest* r) { r->mutable_consent()->clear_grantor(); }, "consent.grantor"},
         BadConsent{"NoEvidence", [](v1::RecordConsentRequest* r) { r->mutable_consent()->clear_evidence_ref(); }, "consent.evidence_ref"},
         BadConsent{"NoActingUser", [](v1::RecordConsentRequest* r) { r->clear_acting_user(); }, "acting_user.worker_id"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// ---- Who may consent, from the age (812/2000 10-11 §). ----
+
+v1::RecordCompetenceAssessmentRequest AssessmentRequest(const std::string& hetu,
+                                                        v1::Category category,
+                                                        const std::string& purpose,
+                                                        absl::Time assessed_at) {
+  v1::RecordCompetenceAssessmentRequest request;
+  request.mutable_subject()->set_hetu(hetu);
+  v1::CompetenceAssessment* a = request.mutable_assessment();
+  a->add_categories(category);
+  a->add_purposes(purpose);
+  a->mutable_assessed_by()->set_worker_id("dr-virtanen");
+  *a->mutable_assessed_at() = common::ToTimestamp(assessed_at);
+  a->set_evidence_ref("assessment-2026-42");
+  request.mutable_acting_user()->set_worker_id("registrar-1");
+  return request;
+}
+
+TEST_F(ConsentRegistryTest, AGuardianCannotGrantForAnAdult) {
+  v1::RecordConsentRequest consent = ConsentRequest(kAdult, v1::CATEGORY_HEALTH, "wba-psychiatry");
+
+  EXPECT_THAT(consents_->RecordConsent(As("wba-registrar"), consent),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("18 or older")));
+  consent.mutable_consent()->set_grantor(v1::SUBJECT);
+  EXPECT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+}
+
+TEST_F(ConsentRegistryTest, AMinorsOwnConsentNeedsACompetenceAssessmentInForce) {
+  const v1::Case c = OpenCase("wba-social", kYouth15, {"wba-psychiatry"});
+  v1::RecordConsentRequest own =
+      ConsentRequest(kYouth15, v1::CATEGORY_HEALTH, "wba-psychiatry");
+  own.mutable_consent()->set_grantor(v1::SUBJECT);
+  EXPECT_THAT(consents_->RecordConsent(As("wba-registrar"), own),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("under 18"), HasSubstr("CATEGORY_HEALTH"))));
+  // An assessment for another purpose does not do.
+  ASSERT_THAT(consents_->RecordCompetenceAssessment(
+                  As("wba-registrar"), AssessmentRequest(kYouth15, v1::CATEGORY_HEALTH,
+                                                         "youth_coaching", now_ - absl::Hours(1))),
+              IsOk());
+  EXPECT_THAT(consents_->RecordConsent(As("wba-registrar"), own),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  auto assessment = consents_->RecordCompetenceAssessment(
+      As("wba-registrar"), AssessmentRequest(kYouth15, v1::CATEGORY_HEALTH, "service_coordination",
+                                             now_ - absl::Hours(1)));
+  ASSERT_THAT(assessment, IsOk());
+  EXPECT_EQ(assessment->assessment().assessed_by_org_id(), "wba-registrar");
+  ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), own), IsOk());
+  EXPECT_EQ(Preview("wba-social", c, "wba-psychiatry", v1::CATEGORY_HEALTH).verdict(), v1::PERMIT);
+  // The guardian no longer decides on this.
+  EXPECT_THAT(consents_->RecordConsent(
+                  As("wba-registrar"),
+                  ConsentRequest(kYouth15, v1::CATEGORY_SOCIAL_WELFARE, "wba-psychiatry")),
+              IsOk());
+
+  // Ending the assessment ends the minor's say, at once.
+  v1::WithdrawConsentRequest end;
+  end.set_record_id(assessment->assessment().assessment_id());
+  *end.mutable_acting_user() = Worker("registrar-1");
+  ASSERT_THAT(consents_->WithdrawConsent(As("wba-registrar"), end), IsOk());
+  const v1::Decision after = Preview("wba-social", c, "wba-psychiatry", v1::CATEGORY_HEALTH);
+  EXPECT_EQ(after.verdict(), v1::DENY);
+  EXPECT_THAT(after.reason(), HasSubstr("not assessed competent"));
+  auto listed = consents_->ListSubjectConsents(As("wba-registrar"), [&] {
+    v1::ListSubjectConsentsRequest r;
+    r.mutable_subject()->set_hetu(kYouth15);
+    *r.mutable_acting_user() = Worker("registrar-1");
+    return r;
+  }());
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->assessments_size(), 2);
+  EXPECT_EQ(listed->assessments(0).history_size(), 2);  // newest first: given, withdrawn
+}
+
+TEST_F(ConsentRegistryTest, AssessmentsAreCheckedAndAudited) {
+  const absl::Time earlier = now_ - absl::Hours(1);
+  auto bad = [&](auto mutate) {
+    v1::RecordCompetenceAssessmentRequest r =
+        AssessmentRequest(kYouth15, v1::CATEGORY_HEALTH, "referral", earlier);
+    mutate(&r);
+    return consents_->RecordCompetenceAssessment(As("wba-registrar"), r).status();
+  };
+  EXPECT_THAT(bad([&](auto* r) { *r->mutable_assessment()->mutable_assessed_at() = Ts(now_ + absl::Hours(1)); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("assessment.assessed_at")));
+  EXPECT_THAT(bad([](auto* r) { r->mutable_assessment()->clear_assessed_at(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("assessment.assessed_at")));
+  EXPECT_THAT(bad([](auto* r) { r->mutable_assessment()->clear_assessed_by(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("assessment.assessed_by")));
+  EXPECT_THAT(bad([](auto* r) { r->mutable_assessment()->clear_purposes(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("assessment.purposes")));
+  EXPECT_THAT(bad([](auto* r) { r->mutable_assessment()->clear_evidence_ref(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("assessment.evidence_ref")));
+  EXPECT_THAT(bad([](auto* r) { r->mutable_subject()->set_hetu(kAdult); }),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("18 or older")));
+  EXPECT_THAT(consents_->RecordCompetenceAssessment(
+                  As("police-hame"), AssessmentRequest(kYouth15, v1::CATEGORY_HEALTH, "referral",
+                                                       earlier)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  ASSERT_THAT(consents_->RecordCompetenceAssessment(
+                  As("wba-registrar"),
+                  AssessmentRequest(kYouth15, v1::CATEGORY_HEALTH, "referral", earlier)),
+              IsOk());
+  store::AuditQuery query;
+  query.types = {v1::COMPETENCE_ASSESSED};
+  auto entries = store_->QueryAudit(query);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].purpose(), "referral");
+  EXPECT_EQ((*entries)[0].actor_org_id(), "wba-registrar");
+}
+
+TEST_F(ConsentRegistryTest, OnlyACompetentMinorMayForbidDisclosureToTheGuardian) {
+  v1::RecordRefusalRequest prohibition;
+  prohibition.mutable_subject()->set_hetu(kYouth15);
+  v1::Refusal* r = prohibition.mutable_refusal();
+  r->set_grantor(v1::SUBJECT);
+  r->add_categories(v1::CATEGORY_MENTAL_HEALTH);
+  r->add_recipients()->set_guardian(true);
+  r->set_evidence_ref("prohibition-1");
+  *prohibition.mutable_acting_user() = Worker("registrar-1");
+
+  v1::RecordRefusalRequest by_guardian = prohibition;
+  by_guardian.mutable_refusal()->set_grantor(v1::GUARDIAN);
+  EXPECT_THAT(consents_->RecordRefusal(As("wba-registrar"), by_guardian),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("refusal.grantor")));
+  v1::RecordRefusalRequest mixed = prohibition;
+  mixed.mutable_refusal()->add_recipients()->set_org_id("police-hame");
+  EXPECT_THAT(consents_->RecordRefusal(As("wba-registrar"), mixed),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names only the guardian")));
+  v1::RecordRefusalRequest adult = prohibition;
+  adult.mutable_subject()->set_hetu(kAdult);
+  EXPECT_THAT(consents_->RecordRefusal(As("wba-registrar"), adult),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("18 or older")));
+  EXPECT_THAT(consents_->RecordRefusal(As("wba-registrar"), prohibition),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no competence assessment in force covers CATEGORY_MENTAL_HEALTH")));
+
+  ASSERT_THAT(consents_->RecordCompetenceAssessment(
+                  As("wba-registrar"), AssessmentRequest(kYouth15, v1::CATEGORY_MENTAL_HEALTH,
+                                                         "referral", now_ - absl::Hours(1))),
+              IsOk());
+  auto recorded = consents_->RecordRefusal(As("wba-registrar"), prohibition);
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_TRUE(recorded->refusal().recipients(0).guardian());
+  EXPECT_FALSE(recorded->refusal().subject_birth_date().empty());
+}
+
 TEST_F(ConsentRegistryTest, EngineIsRebuiltFromTheStore) {
   const v1::Case c = OpenCase("wba-social", kYouth15, {"hml-youth"});
   ASSERT_THAT(consents_->RecordConsent(
                   As("wba-registrar"), ConsentRequest(kYouth15, v1::CATEGORY_SOCIAL_WELFARE, "hml-youth")),
+              IsOk());
+  ASSERT_THAT(consents_->RecordCompetenceAssessment(
+                  As("wba-registrar"), AssessmentRequest(kYouth17, v1::CATEGORY_HEALTH, "referral",
+                                                         now_ - absl::Hours(1))),
               IsOk());
   DecisionEngine rebuilt;
   ConsentRegistry restarted(store_.get(), orgs_.get(), refs_.get(), cases_.get(), policy_.get(),
@@ -260,7 +422,10 @@ TEST_F(ConsentRegistryTest, EngineIsRebuiltFromTheStore) {
 
   ASSERT_THAT(restarted.LoadEngine(), IsOk());
 
-  EXPECT_EQ(rebuilt.RecordCount(), 1u);
+  EXPECT_EQ(rebuilt.RecordCount(), 2u);
+  EXPECT_TRUE(rebuilt.IsAssessedCompetent(
+      *refs_->RefFor(kYouth17), v1::CATEGORY_HEALTH, "referral", now_))
+      << "the assessment recorded below must come back from the store";
   v1::PreviewDisclosureRequest request;
   request.set_case_id(c.case_id());
   request.set_purpose("service_coordination");

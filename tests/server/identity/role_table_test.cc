@@ -67,6 +67,7 @@ constexpr MatrixRow kMatrix[] = {
     {"/silta.v1.CaseService/CheckExistingCase", true, false, false, false},
     {"/silta.v1.ConsentService/RecordConsent", true, true, false, false},
     {"/silta.v1.ConsentService/RecordRefusal", true, true, false, false},
+    {"/silta.v1.ConsentService/RecordCompetenceAssessment", true, true, false, false},
     {"/silta.v1.ConsentService/WithdrawConsent", true, true, false, false},
     {"/silta.v1.ConsentService/ListSubjectConsents", true, true, false, false},
     {"/silta.v1.ConsentService/PreviewDisclosure", true, false, false, false},

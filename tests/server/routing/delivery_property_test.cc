@@ -38,16 +38,13 @@ const std::vector<std::string> kRecipients = {"wba-social", "wba-psychiatry", "h
                                               "asenne-ry"};
 const std::vector<std::string> kPurposes = {"referral", "service_coordination", "youth_coaching"};
 
-// A valid test HETU (individual number 900-999) of someone born in 2005-2010.
+// A valid test HETU of an adult born in the 1990s (the records are the
+// young person's own; whose word counts at which age is engine_test's).
 std::string RandomHetu(std::mt19937& rng) {
-  const int day = 1 + static_cast<int>(rng() % 28), month = 1 + static_cast<int>(rng() % 12);
-  const int year = 5 + static_cast<int>(rng() % 6), number = 900 + static_cast<int>(rng() % 100);
-  const std::string digits = absl::StrCat(absl::Dec(day, absl::kZeroPad2),
-                                          absl::Dec(month, absl::kZeroPad2),
-                                          absl::Dec(year, absl::kZeroPad2));
-  const long value = std::stol(absl::StrCat(digits, number));
-  return absl::StrCat(digits, "A", number,
-                      std::string(1, "0123456789ABCDEFHJKLMNPRSTUVWXY"[value % 31]));
+  return silta::testing::HetuBornOn(
+      absl::CivilDay(1990 + static_cast<int>(rng() % 10), 1 + static_cast<int>(rng() % 12),
+                     1 + static_cast<int>(rng() % 28)),
+      900 + static_cast<int>(rng() % 100));
 }
 
 // A consent or refusal as the reference sees it.
@@ -59,12 +56,19 @@ struct NaiveRecord {
   std::set<int> kinds;
   std::set<std::string> purposes;
   std::string case_id;  // empty: any case
+  // Who may disclose; both empty (refusals only) means any sender.
+  std::set<std::string> discloser_orgs;
+  std::set<int> discloser_kinds;
   absl::Time from, until, withdrawn = absl::InfiniteFuture();
 
   bool InForce(absl::Time at) const { return at >= from && at < until && at < withdrawn; }
-  bool Covers(const v1::Organization& recipient, int category) const {
+  bool Covers(const v1::Organization& sender, const v1::Organization& recipient,
+              int category) const {
+    const bool any_sender = discloser_orgs.empty() && discloser_kinds.empty();
     return categories.contains(category) &&
-           (orgs.contains(recipient.org_id()) || kinds.contains(recipient.kind()));
+           (orgs.contains(recipient.org_id()) || kinds.contains(recipient.kind())) &&
+           ((refusal && any_sender) || discloser_orgs.contains(sender.org_id()) ||
+            discloser_kinds.contains(sender.kind()));
   }
 };
 
@@ -94,7 +98,7 @@ struct NaiveWorld {
     }
     bool refused = false, consented = false;
     for (const NaiveRecord& r : records) {
-      if (!r.InForce(at) || !r.Covers(recipient, category)) continue;
+      if (!r.InForce(at) || !r.Covers(sender, recipient, category)) continue;
       if (r.refusal) {
         refused = true;
       } else if (r.purposes.contains(header.purpose()) &&
@@ -192,6 +196,16 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
     } else {
       r.kinds.insert(orgs_->Find(Pick(kRecipients))->kind());
     }
+    // Disclosers: mostly the sender (by id or kind), sometimes someone else;
+    // a refusal sometimes names none (every sender).
+    const int discloser_choice = static_cast<int>(rng_() % 10);
+    if (discloser_choice < 5) {
+      r.discloser_orgs.insert(std::string(kSender));
+    } else if (discloser_choice < 8) {
+      r.discloser_kinds.insert(v1::POLICE);
+    } else if (discloser_choice < 9 || !r.refusal) {
+      r.discloser_orgs.insert(Pick(kRecipients));
+    }
     r.from = now_ + absl::Minutes(static_cast<int>(rng_() % 120) - 90);
     r.until = r.from + absl::Minutes(30 + static_cast<int>(rng_() % (60 * 24)));
     v1::Recipient recipient;
@@ -204,6 +218,10 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
       record->set_grantor(v1::SUBJECT);
       for (int c : r.categories) record->add_categories(static_cast<v1::Category>(c));
       *record->add_recipients() = recipient;
+      for (const std::string& org : r.discloser_orgs) record->add_disclosers()->set_org_id(org);
+      for (int kind : r.discloser_kinds) {
+        record->add_disclosers()->set_org_kind(static_cast<v1::OrgKind>(kind));
+      }
       *record->mutable_valid_from() = common::ToTimestamp(r.from);
       *record->mutable_valid_until() = common::ToTimestamp(r.until);
       record->set_evidence_ref("form-1");

@@ -80,11 +80,12 @@ class RouterTest : public silta::testing::RegistryFixture {
     return status.ok() ? status->recipients(0).state() : v1::RECIPIENT_STATE_UNSPECIFIED;
   }
 
-  // The young person consents to education data going to youth services.
+  // A guardian consents to the police passing education data to youth services.
   void ConsentToYouthServices() {
     v1::RecordConsentRequest consent;
     consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
-    consent.mutable_consent()->set_grantor(v1::SUBJECT);
+    consent.mutable_consent()->set_grantor(v1::GUARDIAN);
+    consent.mutable_consent()->add_disclosers()->set_org_kind(v1::POLICE);
     consent.mutable_consent()->add_purposes("referral");
     consent.mutable_consent()->add_categories(v1::CATEGORY_EDUCATION_EMPLOYMENT);
     consent.mutable_consent()->add_recipients()->set_org_id("hml-youth");
