@@ -268,7 +268,69 @@ TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
   r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"}, "");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_REPORT_PRODUCED", "--json"});
-  EXPECT_THAT(r.output, HasSubstr("wba-registrar"));
+  EXPECT_THAT(r.output, AllOf(HasSubstr("wba-registrar"), HasSubstr("REQUESTER_SUBJECT")));
+  // Who asked must be said.
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--worker", "registrar-1"},
+                       std::string(kHetu) + "\n");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--requester"));
+}
+
+// 812/2000 11 § 2 mom: a competent minor may forbid disclosing data to the
+// guardian; the guardian's report then leaves those categories out, and a
+// guardian has no report once the young person is 18.
+TEST_F(AuditTest, AGuardiansReportLeavesOutWhatTheMinorForbade) {
+  const std::string hetu = std::string(kHetu) + "\n";
+  CommandResult r = world_->Siltactl(
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("mental_health"), HasSubstr("forbidden disclosing")));
+  // Without a competence assessment the minor cannot forbid.
+  const std::vector<std::string> forbid = {"consent",  "refuse",        "--grantor",
+                                           "SUBJECT",  "--to-guardian", "--category",
+                                           "mental_health", "--evidence", "prohibition-7",
+                                           "--worker", "registrar-1"};
+  r = world_->Siltactl("wba-registrar", forbid, hetu);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("competence assessment"));
+  r = world_->Siltactl("wba-registrar",
+                       {"consent", "assess", "--category", "mental_health", "--purpose",
+                        "referral", "--assessed-by", "dr-1", "--evidence", "assessment-7",
+                        "--worker", "registrar-1"},
+                       hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = world_->Siltactl("wba-registrar", forbid, hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("to guardian"));
+
+  r = world_->Siltactl(
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(Not(HasSubstr("mental_health")), HasSubstr("child_welfare"),
+                              HasSubstr("forbidden disclosing to a guardian is left out")));
+  r = world_->Siltactl("wba-registrar",
+                       {"report", "subject", "--requester", "representative", "--json",
+                        "--worker", "registrar-1"},
+                       hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("MENTAL_HEALTH")));
+  // The young person's own report keeps everything.
+  r = world_->Siltactl(
+      "wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"},
+      hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("mental_health"), Not(HasSubstr("forbidden"))));
+  r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_REPORT_PRODUCED", "--json"});
+  EXPECT_THAT(r.output, AllOf(HasSubstr("REQUESTER_GUARDIAN"), HasSubstr("REQUESTER_REPRESENTATIVE")));
+
+  // An adult's guardian gets nothing.
+  r = world_->Siltactl(
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      std::string("241185Y912P\n"));  // an adult (test code)
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("18 or older"));
 }
 
 TEST_F(AuditTest, IndicatorsAreSuppressedBelowFive) {

@@ -177,6 +177,50 @@ const v1::IndicatorCell& CellOf(const v1::IndicatorsResponse& r, const std::stri
   return *missing;
 }
 
+TEST(SubjectReportTest, ForAGuardianLeavesOutTheForbiddenCategoriesAndLinesLeftEmpty) {
+  History h;
+  v1::AuditEntry& both = h.Add(v1::MESSAGE_DELIVERED, kOct, "wba-social");
+  both.set_counterpart_org_id("hml-youth");
+  both.add_categories(v1::CATEGORY_MENTAL_HEALTH);
+  both.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+  v1::AuditEntry& only = h.Add(v1::FIELD_WITHHELD, kOct + absl::Hours(1), "wba-social");
+  only.set_counterpart_org_id("police-hame");
+  only.add_categories(v1::CATEGORY_MENTAL_HEALTH);
+
+  const v1::SubjectReportResponse r = BuildSubjectReport(
+      h.entries(), v1::Policy(), Orgs(), kOct + absl::Hours(2), {v1::CATEGORY_MENTAL_HEALTH});
+
+  ASSERT_EQ(r.disclosures_size(), 1);
+  EXPECT_THAT(r.disclosures(0).categories(), ElementsAre(v1::CATEGORY_SOCIAL_WELFARE));
+}
+
+TEST(SubjectReportTest, OnlyProhibitionsInForceNamingTheGuardianCount) {
+  auto refusal = [](v1::Category category, bool guardian) {
+    v1::Refusal r;
+    r.add_categories(category);
+    if (guardian) {
+      r.add_recipients()->set_guardian(true);
+    } else {
+      r.add_recipients()->set_org_id("police-hame");
+    }
+    *r.mutable_valid_from() = common::ToTimestamp(kOct);
+    return r;
+  };
+  std::vector<v1::Refusal> refusals = {refusal(v1::CATEGORY_MENTAL_HEALTH, true),
+                                       refusal(v1::CATEGORY_HEALTH, false),
+                                       refusal(v1::CATEGORY_SUBSTANCE_USE, true),
+                                       refusal(v1::CATEGORY_FAMILY, true)};
+  v1::ConsentEvent* lifted = refusals[2].add_history();
+  lifted->set_type(v1::WITHDRAWN);
+  *lifted->mutable_at() = common::ToTimestamp(kOct + absl::Hours(1));
+  *refusals[3].mutable_valid_from() = common::ToTimestamp(kOct + absl::Hours(5));
+
+  EXPECT_THAT(ForbiddenToGuardian(refusals, kOct + absl::Hours(2)),
+              ElementsAre(v1::CATEGORY_MENTAL_HEALTH));
+  EXPECT_THAT(ForbiddenToGuardian(refusals, kOct + absl::Minutes(30)),
+              ElementsAre(v1::CATEGORY_MENTAL_HEALTH, v1::CATEGORY_SUBSTANCE_USE));
+}
+
 TEST(SuppressionTest, SmallCellsAndTheCellThatWouldRevealThem) {
   v1::Indicator t;
   for (auto [label, value] : std::vector<std::pair<std::string, double>>{
