@@ -273,6 +273,7 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
   // no more than a file of that many lines could need, up to a bound (a
   // one-line file announcing 10^15 entries must not exhaust memory).
   constexpr uint64_t kMaxReserve = 1 << 20;
+  constexpr uint64_t kMaxGap = 1 << 16;
   const size_t reserve = static_cast<size_t>(std::min<uint64_t>(header.entries(), kMaxReserve));
   leaves.reserve(reserve);
   std::vector<uint64_t> line_of;  // entry offset → its line (0 = missing)
@@ -333,6 +334,16 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
             absl::StrCat("line ", line_no, ": entry ", index, " where entry ", expected,
                          " belongs: ", index - expected == 1 ? "an entry is" : "entries are",
                          " missing (a line was removed or moved)"));
+        // Missing entries get placeholder leaves, so that later lines are
+        // still checked at their places; an index far ahead (a changed
+        // number, not removed lines) must not make room for all of them.
+        if (index - expected > kMaxGap) {
+          problems.Add(absl::StrCat("line ", line_no, ": more than ", kMaxGap,
+                                    " entries would be missing; the rest of the file is not "
+                                    "checked"));
+          done = true;
+          break;
+        }
         for (; expected < index; ++expected) {
           leaves.push_back(std::string(kHashSize, '\0'));
           line_of.push_back(0);

@@ -27,6 +27,7 @@ namespace {
 
 using ::silta::testing::IsOk;
 using ::silta::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class ExportFileTest : public ::testing::Test {
@@ -120,6 +121,20 @@ TEST_F(ExportFileTest, AHugeAnnouncedCountIsAProblemNotACrash) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(Problems(r), HasSubstr("the header announced 1000000000000000"));
   EXPECT_FALSE(Verify({HeaderLine(header)}).ok());
+}
+
+// Found by fuzzing: an entry index changed to a huge number made the
+// verifier fill the gap with placeholders until memory ran out.
+TEST_F(ExportFileTest, AnIndexFarAheadIsAProblemNotAnAllocation) {
+  auto lines = ExportLines(5, 30);
+  const std::string edited =
+      absl::StrReplaceAll(lines[3], {{"\"index\":\"7\"", "\"index\":\"12222222222222221\""}});
+  ASSERT_NE(edited, lines[3]) << lines[3];
+  lines[3] = edited;
+  const VerifyResult r = Verify(lines);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(Problems(r), AllOf(HasSubstr("line 4: entry 12222222222222221 where entry 7 belongs"),
+                                 HasSubstr("the rest of the file is not checked")));
 }
 
 TEST_F(ExportFileTest, AnEditedLineIsNamed) {
