@@ -195,6 +195,8 @@ absl::StatusOr<v1::PreviewDisclosureResponse> SiltaClient::Preview(
   }
   preview.set_statutory_basis(request.statutory_basis);
   preview.set_has_justification(!request.justification.empty());
+  preview.set_reply_to(request.reply_to);
+  preview.set_payload_type(payload.GetDescriptor()->full_name());
   preview.mutable_acting_user()->set_worker_id(request.worker_id);
   preview.mutable_acting_user()->set_role(request.worker_role);
   v1::PreviewDisclosureResponse decisions;

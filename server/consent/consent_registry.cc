@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "server/audit/log_entry.h"
 #include "server/cases/age.h"
+#include "server/consent/request_link.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
@@ -545,11 +546,19 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   const absl::Time now = clock_();
   v1::PreviewDisclosureResponse response;
   for (const v1::Organization& recipient : recipients) {
+    bool answers = false;
+    if (NeedsRequestLink(*policy, request.statutory_basis())) {
+      SILTA_ASSIGN_OR_RETURN(answers, RepliesToRecipientRequest(
+                                          *store_, caller.org.org_id(), recipient.org_id(),
+                                          request.payload_type(), request.reply_to()));
+    }
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
-      *d = engine_->Decide(QueryInCase(c, caller.org, recipient, request.purpose(), f.category(),
-                                       now, request.statutory_basis(), request.has_justification()),
-                           *policy);
+      DecisionQuery query =
+          QueryInCase(c, caller.org, recipient, request.purpose(), f.category(), now,
+                      request.statutory_basis(), request.has_justification());
+      query.answers_recipient_request = answers;
+      *d = engine_->Decide(query, *policy);
       d->set_field_path(f.path());
     }
   }

@@ -219,6 +219,11 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
       statute_note = absl::StrCat("; ", s->citation(), " does not cover ", category);
     } else if (s->justification_required() && !q.has_justification) {
       statute_note = absl::StrCat("; ", s->citation(), " requires a written justification");
+    } else if (s->only_in_reply_to_recipient_request() && !q.answers_recipient_request) {
+      statute_note = absl::StrCat("; ", s->citation(),
+                                  " applies only to an InformationResponse answering an "
+                                  "InformationRequest that ",
+                                  recipient, " sent (header.reply_to)");
     } else {
       return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(),
                           absl::StrCat(s->citation(), " permits ", category, " from ",

@@ -13,8 +13,9 @@
 //   3. A statutory basis claimed in the message applies when it is in the
 //      policy, the sender's kind, the recipient's kind and the category are in
 //      its scope, and a justification is present where it requires one
-//      (RULE_STATUTE). It overrides refusals. Outside its scope it does not
-//      apply and the consent rules decide.
+//      (RULE_STATUTE); a basis for information on request applies only to
+//      an answer to the recipient's own request. It overrides refusals.
+//      Outside its scope it does not apply and the consent rules decide.
 //   4. A refusal in force for the category, recipient and sender (its
 //      disclosers; none named means every sender), by a grantor whose word
 //      counts, denies (RULE_REFUSAL).
@@ -70,6 +71,10 @@ struct DecisionQuery {
   absl::Time at;
   absl::string_view statute_code;  // empty: none claimed
   bool has_justification = false;
+  // The message is an InformationResponse answering an InformationRequest
+  // the recipient sent to the sender (RepliesToRecipientRequest); needed by
+  // bases with only_in_reply_to_recipient_request.
+  bool answers_recipient_request = false;
 };
 
 // The query for one field sent in case `c` (nullopt: a message without a

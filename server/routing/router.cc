@@ -12,6 +12,7 @@
 #include "server/crypto/key_bundle.h"
 #include "server/crypto/primitives.h"
 #include "server/crypto/random.h"
+#include "server/consent/request_link.h"
 #include "server/crypto/wire_format.h"
 #include "server/routing/message_audit.h"
 #include "server/routing/message_checks.h"
@@ -174,14 +175,23 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
 
 v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
                             const v1::Organization& sender, const v1::Organization& recipient,
-                            const v1::SealedField& field, bool has_justification, absl::Time at,
-                            const v1::Policy& policy) const {
-  v1::Decision d =
-      engine_->Decide(consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(),
-                                           at, header.statutory_basis(), has_justification),
-                      policy);
+                            const v1::SealedField& field, bool has_justification,
+                            bool answers_request, absl::Time at, const v1::Policy& policy) const {
+  consent::DecisionQuery query =
+      consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(), at,
+                           header.statutory_basis(), has_justification);
+  query.answers_recipient_request = answers_request;
+  v1::Decision d = engine_->Decide(query, policy);
   d.set_field_path(field.path());
   return d;
+}
+
+absl::StatusOr<bool> Router::AnswersRequest(const v1::MessageHeader& header,
+                                            absl::string_view recipient_org_id,
+                                            const v1::Policy& policy) const {
+  if (!consent::NeedsRequestLink(policy, header.statutory_basis())) return false;
+  return consent::RepliesToRecipientRequest(*store_, header.sender_org_id(), recipient_org_id,
+                                            header.payload_type(), header.reply_to());
 }
 
 absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
@@ -275,11 +285,14 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   record.accepted_at_us = absl::ToUnixMicros(now);
   record.expires_at_us = absl::ToUnixMicros(now + options_.message_ttl);
   std::vector<std::string> pending_recipients;
+  receipt.set_payload_type(header.payload_type());
   for (const std::string& recipient_id : header.recipient_org_ids()) {
     const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
+    SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
     int permitted = 0;
     for (v1::SealedField& field : *stored.mutable_fields()) {
-      v1::Decision d = Decide(header, c, caller.org, *recipient, field, justified, now, *policy);
+      v1::Decision d =
+          Decide(header, c, caller.org, *recipient, field, justified, answers, now, *policy);
       const bool has_key = std::any_of(
           field.wrapped_keys().begin(), field.wrapped_keys().end(),
           [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
@@ -362,14 +375,22 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     }
     const std::optional<v1::Organization> sender = orgs_->Find(m->sender_org_id);
     const bool justified = crypto::HasJustification(body);
+    absl::StatusOr<bool> answers = AnswersRequest(body.header(), caller.org.org_id(), *policy);
+    if (!answers.ok()) {
+      // Fail closed, as for the case: try again later.
+      d.next_attempt_us = absl::ToUnixMicros(now + kDecisionRetry);
+      d.updated_at_us = absl::ToUnixMicros(now);
+      updates.push_back(d);
+      continue;
+    }
     // Re-decide at delivery: a withdrawn consent or removed member strips fields now.
     absl::flat_hash_set<std::string> permitted;
     std::vector<v1::Decision> permitted_decisions;
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
       if (!sender.has_value()) break;
-      v1::Decision decision =
-          Decide(body.header(), c, *sender, caller.org, field, justified, now, *policy);
+      v1::Decision decision = Decide(body.header(), c, *sender, caller.org, field, justified,
+                                     *answers, now, *policy);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
         permitted_decisions.push_back(std::move(decision));

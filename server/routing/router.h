@@ -97,11 +97,18 @@ class Router {
  private:
   absl::Status ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,
                                const v1::Policy& policy) const;
-  // Decision for one field to one recipient, now.
+  // Decision for one field to one recipient, now. `answers_request`: the
+  // message answers the recipient's own InformationRequest (AnswersRequest).
   v1::Decision Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
                       const v1::Organization& sender, const v1::Organization& recipient,
-                      const v1::SealedField& field, bool has_justification, absl::Time at,
-                      const v1::Policy& policy) const;
+                      const v1::SealedField& field, bool has_justification,
+                      bool answers_request, absl::Time at, const v1::Policy& policy) const;
+  // Whether `header` answers an InformationRequest from `recipient_org_id`,
+  // looked up only when its claimed basis needs it (false otherwise). An
+  // error when the store cannot be read: the caller must not decide.
+  absl::StatusOr<bool> AnswersRequest(const v1::MessageHeader& header,
+                                      absl::string_view recipient_org_id,
+                                      const v1::Policy& policy) const;
   // Queues a wake-up for the ticker thread (empty: everyone).
   void ScheduleWake(const std::vector<std::string>& org_ids);
   // Calls the listeners of `org_ids` (empty: all) on this thread.

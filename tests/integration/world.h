@@ -242,11 +242,14 @@ class World {
                          const std::vector<std::string>& recipients,
                          const std::string& statutory_basis = "",
                          const std::string& justification = "",
-                         const std::string& purpose = "referral") {
+                         const std::string& purpose = "referral",
+                         const std::string& reply_to = "") {
     v1::PreviewDisclosureRequest preview;
     preview.set_case_id(case_id);
     preview.set_purpose(purpose);
     preview.set_statutory_basis(statutory_basis);
+    preview.set_reply_to(reply_to);
+    preview.set_payload_type(payload.GetDescriptor()->full_name());
     preview.set_has_justification(!justification.empty());
     for (const auto& r : recipients) preview.add_recipient_org_ids(r);
     std::vector<const google::protobuf::FieldDescriptor*> set;
@@ -277,6 +280,7 @@ class World {
     header.mutable_acting_user()->set_worker_id("officer-12");
     header.set_purpose(purpose);
     header.set_statutory_basis(statutory_basis);
+    header.set_reply_to(reply_to);
     *header.mutable_created_at() = common::ToTimestamp(absl::Now());
     auto sealed = sdk::SealPayload(
         payload, header, sender_keys, keys,
