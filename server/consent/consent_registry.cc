@@ -7,10 +7,10 @@
 #include "absl/strings/str_join.h"
 #include "server/audit/log_entry.h"
 #include "server/cases/age.h"
-#include "server/consent/request_link.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/consent/request_link.h"
 #include "server/crypto/random.h"
 #include "server/identity/org_admin.h"
 #include "server/identity/spiffe_id.h"
@@ -204,6 +204,8 @@ absl::Status ConsentRegistry::ValidateCategories(
   return absl::OkStatus();
 }
 
+namespace {
+
 absl::Status ValidateGrantor(v1::GrantorKind grantor, absl::string_view field) {
   if (grantor == v1::MINOR_ASSESSED_COMPETENT) {
     return Invalid(field,
@@ -228,6 +230,8 @@ absl::Status ValidatePurposes(const google::protobuf::RepeatedPtrField<std::stri
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
     const identity::Caller& caller, const v1::RecordConsentRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
@@ -238,6 +242,15 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   SILTA_RETURN_IF_ERROR(ValidateGrantor(consent.grantor(), "consent.grantor"));
   SILTA_RETURN_IF_ERROR(ValidatePurposes(consent.purposes(), "consent.purposes", *policy));
   SILTA_RETURN_IF_ERROR(ValidateCategories(consent.categories(), "consent.categories", *policy));
+  for (int i = 0; i < consent.categories_size(); ++i) {
+    const v1::CategoryPolicy* category = FindCategory(*policy, consent.categories(i));
+    if (category != nullptr && category->statute_only()) {
+      return Invalid(absl::StrCat("consent.categories[", i, "]"),
+                     absl::StrCat(v1::Category_Name(consent.categories(i)),
+                                  " is released only under a statute: it is about someone other "
+                                  "than the young person, who cannot consent for them"));
+    }
+  }
   SILTA_RETURN_IF_ERROR(ValidateOrgTargets(consent.recipients(), "consent.recipients", "recipient",
                                            /*required=*/true, /*allow_guardian=*/false));
   SILTA_RETURN_IF_ERROR(ValidateOrgTargets(consent.disclosers(), "consent.disclosers", "discloser",

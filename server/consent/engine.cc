@@ -253,7 +253,14 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
                                          statute_note));
       }
     }
-    // 5. Consents.
+    // 5. Consents, unless only a statute may release the category.
+    const v1::CategoryPolicy* category_policy = FindCategory(policy, q.category);
+    if (category_policy != nullptr && category_policy->statute_only()) {
+      return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
+                          absl::StrCat(category, " is released only under a statutory basis, "
+                                                 "never on consent",
+                                       statute_note));
+    }
     for (const Rule& r : subject.consents) {
       if ((r.categories & bit) == 0 || !r.InForce(q.at) || !r.recipients.Covers(*q.recipient) ||
           !Contains(r.purposes, q.purpose) || (!r.case_id.empty() && r.case_id != q.case_id)) {

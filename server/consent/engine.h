@@ -21,7 +21,8 @@
 //      counts, denies (RULE_REFUSAL).
 //   5. A consent in force for the category, recipient, sender (one of its
 //      disclosers), purpose and case, by a grantor whose word counts,
-//      permits (RULE_CONSENT).
+//      permits (RULE_CONSENT) — unless the policy marks the category
+//      statute_only (THIRD_PARTY): no consent releases it.
 //   6. Otherwise default deny; the reason names a consent that nearly
 //      applied (wrong discloser, or a grantor whose word does not count).
 // Whose word counts (812/2000 10-11 §), on the decision's day in Finland,

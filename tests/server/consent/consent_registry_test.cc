@@ -250,6 +250,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConsent{"UnknownOrgKind", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_org_kind(static_cast<v1::OrgKind>(42)); }, "consent.recipients[1]"},
         BadConsent{"UnspecifiedOrgKind", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_recipients()->set_org_kind(v1::ORG_KIND_UNSPECIFIED); }, "consent.recipients[1]"},
         BadConsent{"MinorAssessedCompetentIsNoLongerAccepted", [](v1::RecordConsentRequest* r) { r->mutable_consent()->set_grantor(v1::MINOR_ASSESSED_COMPETENT); }, "MINOR_ASSESSED_COMPETENT is no longer accepted"},
+        BadConsent{"ThirdPartyData", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_categories(v1::CATEGORY_THIRD_PARTY); }, "consent.categories[1]: CATEGORY_THIRD_PARTY is released only under a statute"},
         BadConsent{"NoDisclosers", [](v1::RecordConsentRequest* r) { r->mutable_consent()->clear_disclosers(); }, "consent.disclosers: at least one discloser"},
         BadConsent{"UnknownDiscloser", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_disclosers()->set_org_id("no-such-org"); }, "consent.disclosers[4]"},
         BadConsent{"GuardianAsDiscloser", [](v1::RecordConsentRequest* r) { r->mutable_consent()->add_disclosers()->set_guardian(true); }, "consent.disclosers[4]"},

@@ -331,6 +331,18 @@ std::vector<Row> Rows() {
        .sender = &o->police, .recipient = &o->social, .category = v1::CATEGORY_HEALTH,
        .verdict = v1::DENY, .rule = v1::RULE_REFUSAL, .rule_id = "r-from-police"});
 
+  // ---- THIRD_PARTY: only a statute releases it (issue #13 §5). ----
+  const v1::Consent third_party = MakeConsent("c-third", "subj-1", v1::CATEGORY_THIRD_PARTY,
+                                              ToKind(v1::WELLBEING_AREA), "child_welfare_notification",
+                                              from, until);
+  row({.name = "NoConsentReleasesThirdPartyData", .consents = {third_party},
+       .sender = &o->police, .recipient = &o->social, .purpose = "child_welfare_notification",
+       .category = v1::CATEGORY_THIRD_PARTY, .verdict = v1::DENY, .rule = v1::RULE_DEFAULT_DENY});
+  row({.name = "AStatuteReleasesThirdPartyData", .consents = {third_party},
+       .sender = &o->police, .recipient = &o->social, .purpose = "child_welfare_notification",
+       .category = v1::CATEGORY_THIRD_PARTY, .statute = "lsl_25", .justification = true,
+       .verdict = v1::PERMIT, .rule = v1::RULE_STATUTE, .rule_id = "lsl_25"});
+
   // ---- Who may consent, from the age (issue #13 §2). "minor" is 16. ----
   const v1::Consent minor_own = MakeConsent("c-own", "minor", v1::CATEGORY_HEALTH,
                                             ToOrg("asenne-ry"), "youth_coaching", from, until);

@@ -35,14 +35,16 @@ const std::vector<Basis>& Table() {
        {WELLBEING_AREA, POLICE, PROBATION, PRISON, MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION, NGO},
        {WELLBEING_AREA},
        {v1::CATEGORY_IDENTITY, v1::CATEGORY_CONTACT, v1::CATEGORY_CHILD_WELFARE,
-        v1::CATEGORY_CRIMINAL_OFFENCE, v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT},
+        v1::CATEGORY_CRIMINAL_OFFENCE, v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT,
+        v1::CATEGORY_THIRD_PARTY},
        true, false},
       // 25 § 3 mom: the obliged (other than the police itself) to the police.
       {"lsl_25_3",
        {WELLBEING_AREA, PROBATION, PRISON, MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION, NGO},
        {POLICE},
        {v1::CATEGORY_IDENTITY, v1::CATEGORY_CONTACT, v1::CATEGORY_CHILD_WELFARE,
-        v1::CATEGORY_CRIMINAL_OFFENCE, v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT},
+        v1::CATEGORY_CRIMINAL_OFFENCE, v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT,
+        v1::CATEGORY_THIRD_PARTY},
        true, false},
       // 25 c §: the advance notification, by the obliged of 25 §.
       {"lsl_25c",
@@ -77,9 +79,10 @@ const std::vector<Basis>& Table() {
        {POLICE},
        {v1::CATEGORY_IDENTITY, v1::CATEGORY_CONTACT, v1::CATEGORY_SOCIAL_WELFARE,
         v1::CATEGORY_CHILD_WELFARE, v1::CATEGORY_MENTAL_HEALTH, v1::CATEGORY_SUBSTANCE_USE,
-        v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT},
+        v1::CATEGORY_FAMILY, v1::CATEGORY_FREE_TEXT, v1::CATEGORY_THIRD_PARTY},
        true, false},
       // lsl 41 §, 812/2000 20 §: anyone, to social welfare, only answering its request.
+      // The notifications and these two may name others involved (THIRD_PARTY).
       {"information_on_request",
        {WELLBEING_AREA, POLICE, PROBATION, PRISON, MUNICIPAL_YOUTH, EMPLOYMENT, EDUCATION, NGO},
        {WELLBEING_AREA},
@@ -87,7 +90,7 @@ const std::vector<Basis>& Table() {
         v1::CATEGORY_SOCIAL_WELFARE, v1::CATEGORY_CHILD_WELFARE, v1::CATEGORY_HEALTH,
         v1::CATEGORY_MENTAL_HEALTH, v1::CATEGORY_SUBSTANCE_USE, v1::CATEGORY_CRIMINAL_OFFENCE,
         v1::CATEGORY_EDUCATION_EMPLOYMENT, v1::CATEGORY_HOUSING, v1::CATEGORY_FAMILY,
-        v1::CATEGORY_FREE_TEXT},
+        v1::CATEGORY_FREE_TEXT, v1::CATEGORY_THIRD_PARTY},
        true, true},
   };
   return *table;
@@ -124,10 +127,10 @@ TEST_P(StatuteTableTest, PermitsExactlyItsScopeAndOverridesARefusalThere) {
       refusal.set_refusal_id("r-all");
       refusal.set_subject_ref("subj");
       refusal.set_grantor(v1::SUBJECT);
-      for (int c = 1; c <= 15; ++c) refusal.add_categories(static_cast<v1::Category>(c));
+      for (int c = 1; v1::Category_IsValid(c); ++c) refusal.add_categories(static_cast<v1::Category>(c));
       refusal.add_recipients()->set_org_kind(recipient_kind);
       engine.PutRefusal(refusal);
-      for (int c = 1; c <= 15; ++c) {
+      for (int c = 1; v1::Category_IsValid(c); ++c) {
         const auto category = static_cast<v1::Category>(c);
         for (bool justified : {false, true}) {
           for (bool linked : {false, true}) {
