@@ -334,13 +334,14 @@ absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
         "requester: say who asked for the report: REQUESTER_SUBJECT, REQUESTER_GUARDIAN or "
         "REQUESTER_REPRESENTATIVE");
   }
-  SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
-  SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, cases::HetuBirthDate(request.subject().hetu()));
+  SILTA_ASSIGN_OR_RETURN(cases::SubjectRefs::Subject subject,
+                         subject_refs_->Resolve(request.subject().hetu()));
+  const std::string& subject_ref = subject.ref;
   const absl::Time now = clock_();
   std::vector<v1::Category> left_out;
   const bool for_guardian = requester != v1::REQUESTER_SUBJECT;
   if (for_guardian) {
-    const std::optional<bool> adult = cases::IsAdultAt(birth, now);
+    const std::optional<bool> adult = cases::IsAdultAt(subject.birth_date, now);
     if (!adult.has_value()) return cases::CheckFinnishTime();
     if (*adult) {
       return absl::FailedPreconditionError(

@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/cases/age.h"
 #include "server/cases/hetu.h"
 #include "server/common/files.h"
 #include "server/common/status_macros.h"
@@ -41,6 +42,13 @@ absl::StatusOr<std::string> SubjectRefs::RefFor(absl::string_view hetu,
   if (!mac.ok()) return mac.status();
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(mac->data()), mac->size()));
+}
+
+absl::StatusOr<SubjectRefs::Subject> SubjectRefs::Resolve(absl::string_view hetu,
+                                                         absl::string_view field) const {
+  SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, HetuBirthDate(hetu, field));
+  SILTA_ASSIGN_OR_RETURN(std::string ref, RefFor(hetu, field));
+  return Subject{std::move(ref), birth};
 }
 
 }  // namespace silta::cases

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "server/crypto/secret_data.h"
 
 namespace silta::cases {
@@ -36,6 +37,15 @@ class SubjectRefs {
   // INVALID_ARGUMENT (never echoing the code) for an invalid code.
   absl::StatusOr<std::string> RefFor(absl::string_view hetu,
                                      absl::string_view field = "subject.hetu") const;
+
+  // A subject as the consent rules need it: the reference and the date of
+  // birth the HETU gives. Errors as RefFor's.
+  struct Subject {
+    std::string ref;
+    absl::CivilDay birth_date;
+  };
+  absl::StatusOr<Subject> Resolve(absl::string_view hetu,
+                                  absl::string_view field = "subject.hetu") const;
 
  private:
   explicit SubjectRefs(crypto::SecretData pepper) : pepper_(std::move(pepper)) {}

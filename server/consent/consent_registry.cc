@@ -140,13 +140,6 @@ absl::Status ConsentRegistry::ValidateOrgTargets(
   return absl::OkStatus();
 }
 
-absl::StatusOr<ConsentRegistry::Subject> ConsentRegistry::ResolveSubject(
-    const v1::SubjectIdentifier& subject) const {
-  SILTA_ASSIGN_OR_RETURN(std::string ref, subject_refs_->RefFor(subject.hetu()));
-  SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, cases::HetuBirthDate(subject.hetu()));
-  return Subject{std::move(ref), birth};
-}
-
 absl::Status ConsentRegistry::CheckGrantorMay(
     v1::GrantorKind grantor, const Subject& subject,
     const google::protobuf::RepeatedField<int>& categories,
@@ -163,24 +156,17 @@ absl::Status ConsentRegistry::CheckGrantorMay(
     return absl::OkStatus();
   }
   if (*adult) return absl::OkStatus();
-  // A minor's own grant: each category (for each purpose) needs an
-  // assessment in force.
+  // A minor's own grant: each category, for each purpose (any purpose when
+  // none is given), needs an assessment in force.
+  std::vector<std::string> wanted = {""};
+  if (purposes != nullptr && !purposes->empty()) wanted.assign(purposes->begin(), purposes->end());
   for (int c : categories) {
     const auto category = static_cast<v1::Category>(c);
-    if (purposes == nullptr || purposes->empty()) {
-      if (!engine_->IsAssessedCompetent(subject.ref, category, "", now)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            field, ": the young person is under 18 and no competence assessment in force covers ",
-            v1::Category_Name(category),
-            "; record the assessment first (siltactl consent assess), or the guardian's grant"));
-      }
-      continue;
-    }
-    for (const std::string& purpose : *purposes) {
+    for (const std::string& purpose : wanted) {
       if (!engine_->IsAssessedCompetent(subject.ref, category, purpose, now)) {
         return absl::FailedPreconditionError(absl::StrCat(
             field, ": the young person is under 18 and no competence assessment in force covers ",
-            v1::Category_Name(category), " for ", purpose,
+            v1::Category_Name(category), purpose.empty() ? "" : " for ", purpose,
             "; record the assessment first (siltactl consent assess), or the guardian's grant"));
       }
     }
@@ -235,7 +221,7 @@ absl::Status ValidatePurposes(const google::protobuf::RepeatedPtrField<std::stri
 absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
     const identity::Caller& caller, const v1::RecordConsentRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
-  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, subject_refs_->Resolve(request.subject().hetu()));
   const std::string& subject_ref = subject.ref;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   v1::Consent consent = request.consent();
@@ -311,7 +297,7 @@ v1::AuditEntry ConsentRegistry::ConsentEntry(
 absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
     const identity::Caller& caller, const v1::RecordRefusalRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
-  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, subject_refs_->Resolve(request.subject().hetu()));
   const std::string& subject_ref = subject.ref;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   v1::Refusal refusal = request.refusal();
@@ -378,7 +364,7 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
 absl::StatusOr<v1::RecordCompetenceAssessmentResponse> ConsentRegistry::RecordCompetenceAssessment(
     const identity::Caller& caller, const v1::RecordCompetenceAssessmentRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
-  SILTA_ASSIGN_OR_RETURN(Subject subject, ResolveSubject(request.subject()));
+  SILTA_ASSIGN_OR_RETURN(Subject subject, subject_refs_->Resolve(request.subject().hetu()));
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   v1::CompetenceAssessment assessment = request.assessment();
   SILTA_RETURN_IF_ERROR(
@@ -559,12 +545,10 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   const absl::Time now = clock_();
   v1::PreviewDisclosureResponse response;
   for (const v1::Organization& recipient : recipients) {
-    bool answers = false;
-    if (NeedsRequestLink(*policy, request.statutory_basis())) {
-      SILTA_ASSIGN_OR_RETURN(answers, RepliesToRecipientRequest(
-                                          *store_, caller.org.org_id(), recipient.org_id(),
-                                          request.payload_type(), request.reply_to()));
-    }
+    SILTA_ASSIGN_OR_RETURN(
+        const bool answers,
+        AnswersRecipientRequest(*store_, *policy, request.statutory_basis(), caller.org.org_id(),
+                                recipient.org_id(), request.payload_type(), request.reply_to()));
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
       DecisionQuery query =

@@ -79,12 +79,7 @@ class ConsentRegistry {
   absl::Status ValidateOrgTargets(const google::protobuf::RepeatedPtrField<v1::Recipient>& r,
                                   absl::string_view field, absl::string_view what,
                                   bool required, bool allow_guardian) const;
-  // The subject's reference and date of birth, from a request's HETU.
-  struct Subject {
-    std::string ref;
-    absl::CivilDay birth_date;
-  };
-  absl::StatusOr<Subject> ResolveSubject(const v1::SubjectIdentifier& subject) const;
+  using Subject = cases::SubjectRefs::Subject;
   // FAILED_PRECONDITION unless `grantor` may give a grant for `subject`
   // now: a guardian only before the 18th birthday, the subject from it or
   // where an assessment covers every category (for every purpose, if any).

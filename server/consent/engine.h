@@ -73,7 +73,7 @@ struct DecisionQuery {
   absl::string_view statute_code;  // empty: none claimed
   bool has_justification = false;
   // The message is an InformationResponse answering an InformationRequest
-  // the recipient sent to the sender (RepliesToRecipientRequest); needed by
+  // the recipient sent to the sender (AnswersRecipientRequest); needed by
   // bases with only_in_reply_to_recipient_request.
   bool answers_recipient_request = false;
 };

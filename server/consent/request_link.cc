@@ -6,11 +6,14 @@
 
 namespace silta::consent {
 
-absl::StatusOr<bool> RepliesToRecipientRequest(store::Store& store,
-                                               absl::string_view sender_org_id,
-                                               absl::string_view recipient_org_id,
-                                               absl::string_view payload_type,
-                                               absl::string_view reply_to) {
+absl::StatusOr<bool> AnswersRecipientRequest(store::Store& store, const v1::Policy& policy,
+                                             absl::string_view statute_code,
+                                             absl::string_view sender_org_id,
+                                             absl::string_view recipient_org_id,
+                                             absl::string_view payload_type,
+                                             absl::string_view reply_to) {
+  const v1::StatutoryBasis* basis = FindStatute(policy, statute_code);
+  if (basis == nullptr || !basis->only_in_reply_to_recipient_request()) return false;
   if (reply_to.empty() || payload_type != kInformationResponseType) return false;
   absl::StatusOr<std::optional<store::MessageRecord>> request =
       store.GetMessage(recipient_org_id, reply_to);
@@ -27,12 +30,6 @@ absl::StatusOr<bool> RepliesToRecipientRequest(store::Store& store,
   }
   return std::any_of(r.receipt.decisions().begin(), r.receipt.decisions().end(),
                      [&](const v1::Decision& d) { return d.recipient_org_id() == sender_org_id; });
-}
-
-bool NeedsRequestLink(const v1::Policy& policy, absl::string_view statute_code) {
-  if (statute_code.empty()) return false;
-  const v1::StatutoryBasis* s = FindStatute(policy, statute_code);
-  return s != nullptr && s->only_in_reply_to_recipient_request();
 }
 
 }  // namespace silta::consent

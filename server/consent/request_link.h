@@ -19,19 +19,19 @@ namespace silta::consent {
 inline constexpr absl::string_view kInformationRequestType = "silta.v1.InformationRequest";
 inline constexpr absl::string_view kInformationResponseType = "silta.v1.InformationResponse";
 
-// Whether a message of `payload_type` from `sender_org_id` replying to
-// `reply_to` answers an InformationRequest that `recipient_org_id` sent to
-// the sender. False without reply_to, for another payload type, or when no
-// such request exists; an error only when the store cannot be read (the
-// caller must then not decide).
-absl::StatusOr<bool> RepliesToRecipientRequest(store::Store& store,
-                                               absl::string_view sender_org_id,
-                                               absl::string_view recipient_org_id,
-                                               absl::string_view payload_type,
-                                               absl::string_view reply_to);
-
-// Whether `statute_code` names a basis of `policy` that needs the link.
-bool NeedsRequestLink(const v1::Policy& policy, absl::string_view statute_code);
+// DecisionQuery.answers_recipient_request for a message claiming
+// `statute_code`: false unless that basis of `policy` needs the link (then
+// the store is not read). Otherwise whether a message of `payload_type` from
+// `sender_org_id` replying to `reply_to` answers an InformationRequest that
+// `recipient_org_id` sent to the sender: false without reply_to, for another
+// payload type, or when no such request exists; an error only when the
+// store cannot be read (the caller must then not decide).
+absl::StatusOr<bool> AnswersRecipientRequest(store::Store& store, const v1::Policy& policy,
+                                             absl::string_view statute_code,
+                                             absl::string_view sender_org_id,
+                                             absl::string_view recipient_org_id,
+                                             absl::string_view payload_type,
+                                             absl::string_view reply_to);
 
 }  // namespace silta::consent
 

@@ -189,9 +189,9 @@ v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional
 absl::StatusOr<bool> Router::AnswersRequest(const v1::MessageHeader& header,
                                             absl::string_view recipient_org_id,
                                             const v1::Policy& policy) const {
-  if (!consent::NeedsRequestLink(policy, header.statutory_basis())) return false;
-  return consent::RepliesToRecipientRequest(*store_, header.sender_org_id(), recipient_org_id,
-                                            header.payload_type(), header.reply_to());
+  return consent::AnswersRecipientRequest(*store_, policy, header.statutory_basis(),
+                                          header.sender_org_id(), recipient_org_id,
+                                          header.payload_type(), header.reply_to());
 }
 
 absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
