@@ -1,5 +1,6 @@
 // Benchmark of the disclosure decision engine and PreviewDisclosure
-// (issue #4): 100,000 subjects × 5 consents each.
+// (issue #4): 100,000 subjects × 5 consents each, half of them minors
+// (guardians' consents, some competence assessments), with disclosers.
 //
 //   build/tests/bench/decide_bench
 //
@@ -52,10 +53,30 @@ struct Fixture {
     for (int s = 0; s < kSubjects; ++s) {
       subjects.push_back(absl::StrCat("subject-ref-", s, "-", rng()));
       baseline_index[subjects.back()] = s;
+      // Half adults giving their own consents, half minors whose guardians
+      // consent (and every fifth of those assessed competent for one
+      // category), so that the age and competence rules run as in use.
+      const bool adult = s % 2 == 0;
+      const std::string birth = adult ? "1995-05-05" : "2012-05-05";
+      if (!adult && s % 5 == 1) {
+        v1::CompetenceAssessment a;
+        a.set_assessment_id(absl::StrCat("a-", s));
+        a.set_subject_ref(subjects.back());
+        a.set_subject_birth_date(birth);
+        a.add_categories(static_cast<v1::Category>(1 + rng() % 15));
+        a.add_purposes("service_coordination");
+        *a.mutable_assessed_at() = Ts(kNow - absl::Hours(24 * 10));
+        a.add_history()->set_type(v1::GIVEN);
+        engine.PutAssessment(a);
+      }
       for (int c = 0; c < kConsentsPerSubject; ++c) {
         v1::Consent consent;
         consent.set_consent_id(absl::StrCat("c-", s, "-", c));
         consent.set_subject_ref(subjects.back());
+        consent.set_subject_birth_date(birth);
+        consent.set_grantor(adult ? v1::SUBJECT : v1::GUARDIAN);
+        const v1::Organization& from = orgs[rng() % orgs.size()];
+        consent.add_disclosers()->set_org_kind(from.kind());
         consent.add_categories(static_cast<v1::Category>(1 + rng() % 15));
         consent.add_categories(static_cast<v1::Category>(1 + rng() % 15));
         consent.add_purposes(purposes[rng() % 3]);
