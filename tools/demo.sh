@@ -158,6 +158,25 @@ as police-hame message send --type ChildWelfareNotification --payload "$WORK/not
 as wba-social message inbox --max 1 --wait 10
 say "The data-protection officer sees the statutory override flagged in the audit log."
 as wba-dpo audit query --case "$CASE1" --type STATUTORY_BASIS_USED
+cat > "$WORK/ngo-notification.json" <<'EOF'
+{"concern": "seen alone at the railway station at 1 a.m.", "urgent": true}
+EOF
+echo "night-walk report 2026-10-14, walker 2" > "$WORK/ngo-justification.txt"
+say "Two nights later an NGO's night-walker, in no case of this child, sees the child again. \
+The notification must be made without delay (25 §), so it does not wait to be let into a case: \
+it names the child by HETU at a prompt, and the broker keeps only the pseudonym. Outside a case \
+only the notification basis releases anything; no consent does."
+NOTE=$(printf '%s\n' "$YOUTH15" | quiet asenne-ry --json message send \
+  --type ChildWelfareNotification --payload "$WORK/ngo-notification.json" --to wba-social \
+  --purpose child_welfare_notification --statutory-basis lsl_25 \
+  --justification-file "$WORK/ngo-justification.txt" --subject-stdin --worker walker-2 --yes \
+  | json_field message_id)
+echo "    notification $NOTE sent by asenne-ry, outside any case"
+as wba-social message inbox --max 1 --wait 10
+say "Social services attach it to the child's case, and the police, who coordinate the case, \
+now see that it was made."
+as wba-social message link --from asenne-ry "$NOTE" --case "$CASE1" --worker sw-3
+as police-hame audit query --case "$CASE1" --type NOTIFICATION_LINKED
 
 # ---- 2. Collective impact ----------------------------------------------------
 chapter "2. Collective impact (Oulu): referral, network meeting, plan, follow-up, indicators"

@@ -179,6 +179,7 @@ absl::StatusOr<v1::PreviewDisclosureResponse> SiltaClient::Preview(
     const google::protobuf::Message& payload, const SealRequest& request) {
   v1::PreviewDisclosureRequest preview;
   preview.set_case_id(request.case_id);
+  if (!request.subject_hetu.empty()) preview.mutable_subject()->set_hetu(request.subject_hetu);
   preview.set_purpose(request.purpose);
   for (const std::string& r : request.recipients) preview.add_recipient_org_ids(r);
   std::vector<const google::protobuf::FieldDescriptor*> set;
@@ -244,9 +245,11 @@ absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Mess
       request.justification, SystemRandom());
 }
 
-absl::StatusOr<v1::DeliveryReceipt> SiltaClient::Send(const v1::SealedMessage& message) {
+absl::StatusOr<v1::DeliveryReceipt> SiltaClient::Send(const v1::SealedMessage& message,
+                                                      absl::string_view subject_hetu) {
   v1::SendRequest request;
   *request.mutable_message() = message;
+  if (!subject_hetu.empty()) request.mutable_subject()->set_hetu(std::string(subject_hetu));
   grpc::Status status;
   for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
     grpc::ClientContext context;
@@ -335,6 +338,23 @@ absl::StatusOr<v1::GetMessageStatusResponse> SiltaClient::Status(absl::string_vi
   v1::GetMessageStatusResponse response;
   SILTA_RETURN_IF_ERROR(FromGrpcStatus(messages_->GetMessageStatus(&context, request, &response)));
   return response;
+}
+
+absl::StatusOr<uint64_t> SiltaClient::LinkNotification(absl::string_view sender_org_id,
+                                                       absl::string_view message_id,
+                                                       absl::string_view case_id,
+                                                       const v1::ActingUser& acting_user) {
+  v1::LinkNotificationRequest request;
+  request.set_sender_org_id(std::string(sender_org_id));
+  request.set_message_id(std::string(message_id));
+  request.set_case_id(std::string(case_id));
+  *request.mutable_acting_user() = acting_user;
+  v1::LinkNotificationResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  SILTA_RETURN_IF_ERROR(
+      FromGrpcStatus(messages_->LinkNotification(&context, request, &response)));
+  return response.audit_index();
 }
 
 }  // namespace silta::sdk

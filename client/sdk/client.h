@@ -67,6 +67,10 @@ struct SealRequest {
   std::string statutory_basis;  // optional statute code
   std::string justification;    // required with a statutory basis
   std::string reply_to;
+  // A notification sent outside a case (case_id empty, a statutory basis
+  // marked `notification`): the HETU of the person it is about. The broker
+  // keeps only its pseudonymous ref. Empty otherwise.
+  std::string subject_hetu;
 };
 
 class SiltaClient {
@@ -120,7 +124,10 @@ class SiltaClient {
   absl::StatusOr<v1::SealedMessage> Seal(const google::protobuf::Message& payload,
                                          const SealRequest& request,
                                          const v1::PreviewDisclosureResponse& preview);
-  absl::StatusOr<v1::DeliveryReceipt> Send(const v1::SealedMessage& message);
+  // Sends a sealed message; `subject_hetu` as in SealRequest (a
+  // notification outside a case). Retries UNAVAILABLE with the same id.
+  absl::StatusOr<v1::DeliveryReceipt> Send(const v1::SealedMessage& message,
+                                           absl::string_view subject_hetu = "");
   // Calls `on_delivery` for each delivery until it returns false, the
   // stream ends, or `max_wait` passes. OK on a normal end. A delivery with
   // key_notice set carries no message and needs no ack.
@@ -130,6 +137,13 @@ class SiltaClient {
                                      google::protobuf::Message* payload);
   absl::Status Ack(absl::string_view delivery_id);
   absl::StatusOr<v1::GetMessageStatusResponse> Status(absl::string_view message_id);
+  // Attaches a notification this org received outside a case to `case_id`
+  // (a case of the same person this org is a member of), so that the
+  // case's coordinator sees it. Returns the link's audit index. Idempotent.
+  absl::StatusOr<uint64_t> LinkNotification(absl::string_view sender_org_id,
+                                            absl::string_view message_id,
+                                            absl::string_view case_id,
+                                            const v1::ActingUser& acting_user);
 
  private:
   SiltaClient(Options options, std::string org_id, std::shared_ptr<grpc::Channel> channel,

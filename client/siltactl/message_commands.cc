@@ -137,8 +137,13 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
       "  Example: siltactl message send --type Referral --payload referral.textproto \\\n"
       "             --case 0193a1c2-... --to wba-social --to hml-youth --purpose referral\n"
       "  Example: siltactl message send --type ChildWelfareNotification --payload n.json \\\n"
-      "             --case 0193a1c2-... --to wba-social --purpose child_welfare \\\n"
-      "             --statutory-basis LSL_25 --justification-file why.txt --yes");
+      "             --case 0193a1c2-... --to wba-social --purpose child_welfare_notification \\\n"
+      "             --statutory-basis lsl_25 --justification-file why.txt --yes\n"
+      "  A notification outside any case (no --case; a basis marked notification in the\n"
+      "  policy) names its person with --subject-stdin:\n"
+      "  Example: printf '%s\\n' \"$HETU\" | siltactl message send --type ChildWelfareNotification \\\n"
+      "             --payload n.json --to wba-social --purpose child_welfare_notification \\\n"
+      "             --statutory-basis lsl_25 --justification-file why.txt --subject-stdin --yes");
   send->add_option("--type", payload_type_, "Payload type, e.g. Referral")->required();
   send->add_option("--payload", payload_file_, "Payload file (.textproto or .json)")
       ->required();
@@ -151,6 +156,8 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
   send->add_option("--reply-to", reply_to_, "Message id this replies to");
   send->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
   send->add_option("--worker-role", worker_role_, "Your professional role, e.g. social_worker");
+  send->add_flag("--subject-stdin", subject_stdin_,
+                 "A notification outside a case: read the person's HETU from stdin (not shown)");
   send->add_flag("-y,--yes", yes_, "Send without asking for confirmation");
   Add(send, [this] { return Send(); });
 
@@ -174,6 +181,17 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
                                              "  Example: siltactl message status 0193a1c2-...");
   status->add_option("message_id", message_id_, "Message id")->required();
   Add(status, [this] { return Status(); });
+
+  CLI::App* link = message->add_subcommand(
+      "link",
+      "Attach a notification your organisation received outside a case to a case of the same\n"
+      "person you are a member of, so that the case's coordinator sees it.\n"
+      "  Example: siltactl message link --from hml-youth 0193a1c2-... --case 0193b2d3-...");
+  link->add_option("message_id", message_id_, "The notification's message id")->required();
+  link->add_option("--from", link_sender_, "The organisation that sent it")->required();
+  link->add_option("--case", link_case_, "The case to attach it to")->required();
+  link->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
+  Add(link, [this] { return Link(); });
 }
 
 int MessageCommands::KeysList() {
@@ -318,7 +336,16 @@ int MessageCommands::Send() {
                            .worker_role = worker_role_,
                            .statutory_basis = statutory_basis_,
                            .justification = {},
-                           .reply_to = reply_to_};
+                           .reply_to = reply_to_,
+                           .subject_hetu = {}};
+  if (subject_stdin_) {
+    if (!case_id_.empty()) {
+      return UsageError("--subject-stdin is for a notification outside a case; drop --case "
+                        "(a case names its person)");
+    }
+    request.subject_hetu = ReadHetu("HETU of the young person (not shown): ");
+    if (request.subject_hetu.empty()) return UsageError("no HETU entered");
+  }
   if (!justification_file_.empty()) {
     absl::StatusOr<std::string> text =
         common::ReadFile(justification_file_, kMaxJustificationBytes);
@@ -351,8 +378,9 @@ int MessageCommands::Send() {
     if (d.rule() == v1::RULE_IDENTIFYING_WITHOUT_SUBJECT) {
       std::fprintf(stderr,
                    "siltactl: message send: refused: field %s (%s) identifies the young person "
-                   "but the message has no case; remove the field, or send it in a case. Nothing "
-                   "was sent\n",
+                   "but the message has no case; remove the field, or send it in a case (a "
+                   "statutory notification may instead name its person: --subject-stdin). "
+                   "Nothing was sent\n",
                    d.field_path().c_str(), v1::Category_Name(d.category()).c_str());
       return kExitRefused;
     }
@@ -370,7 +398,7 @@ int MessageCommands::Send() {
   }
   absl::StatusOr<v1::SealedMessage> sealed = client->Seal(*payload, request, *preview);
   if (!sealed.ok()) return ReportError("message send: seal", sealed.status());
-  absl::StatusOr<v1::DeliveryReceipt> receipt = client->Send(*sealed);
+  absl::StatusOr<v1::DeliveryReceipt> receipt = client->Send(*sealed, request.subject_hetu);
   if (!receipt.ok()) return ReportError("message send", receipt.status());
   if (flags_->json) {
     PrintJson(*receipt);
@@ -480,6 +508,29 @@ int MessageCommands::Status() {
         }
         PrintTable({"RECIPIENT", "STATE"}, rows);
       });
+}
+
+int MessageCommands::Link() {
+  if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  int exit_code = kExitOk;
+  std::unique_ptr<sdk::SiltaClient> client = ClientOrExit(&exit_code);
+  if (client == nullptr) return exit_code;
+  v1::ActingUser user;
+  user.set_worker_id(worker_);
+  absl::StatusOr<uint64_t> index =
+      client->LinkNotification(link_sender_, message_id_, link_case_, user);
+  if (!index.ok()) return ReportError("message link", index.status());
+  if (flags_->json) {
+    v1::LinkNotificationResponse response;
+    response.set_audit_index(*index);
+    PrintJson(response);
+    return kExitOk;
+  }
+  std::printf("notification %s of %s linked to case %s (audit entry %llu); its coordinator "
+              "now sees it\n",
+              message_id_.c_str(), link_sender_.c_str(), link_case_.c_str(),
+              static_cast<unsigned long long>(*index));
+  return kExitOk;
 }
 
 }  // namespace silta::siltactl

@@ -30,6 +30,7 @@ class MessageCommands : public CommandSet {
   int Send();
   int Inbox();
   int Status();
+  int Link();
 
   // An SDK client for the caller's organisation with the keys in
   // --keys-dir, or nullptr after printing why (and setting *exit_code).
@@ -46,13 +47,15 @@ class MessageCommands : public CommandSet {
   std::vector<std::string> recipients_;
   std::string statutory_basis_, justification_file_, reply_to_, worker_role_;
   bool yes_ = false;
+  bool subject_stdin_ = false;
   std::string worker_ = DefaultWorker();
   // message inbox
   int wait_seconds_ = 5;
   int max_messages_ = 0;
   bool no_ack_ = false;
-  // message status
+  // message status, message link
   std::string message_id_;
+  std::string link_sender_, link_case_;
 };
 
 }  // namespace silta::siltactl

@@ -65,12 +65,13 @@ const std::vector<v1::AuditEventType>& CounterpartVisibleTypes() {
   // What an org already knows as the other party: what it was delivered and
   // what it acked, and changes to cases and to itself. Never a withheld
   // field, a statutory permit it may not have received, an expiry of a
-  // message it never got, or anyone's consents.
+  // message it never got, or anyone's consents. A coordinator sees a
+  // notification linked to its case.
   static const std::vector<v1::AuditEventType>* types = new std::vector<v1::AuditEventType>{
       v1::MESSAGE_DELIVERED,   v1::MESSAGE_ACKED,         v1::CASE_CREATED,
       v1::CASE_MEMBER_ADDED,   v1::CASE_MEMBER_REMOVED,   v1::COORDINATOR_TRANSFERRED,
       v1::CASE_CLOSED,         v1::ORG_ADDED,             v1::ORG_SUSPENDED,
-      v1::ORG_RESUMED,         v1::EXISTING_CASE_CHECKED};
+      v1::ORG_RESUMED,         v1::EXISTING_CASE_CHECKED, v1::NOTIFICATION_LINKED};
   return *types;
 }
 

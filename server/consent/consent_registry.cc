@@ -536,11 +536,22 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   }
   std::optional<v1::Case> c;
   if (!request.case_id().empty()) {
+    if (request.has_subject()) {
+      return Invalid("subject", "a case names its person: leave subject unset");
+    }
     SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, request.case_id()));
     if (loaded.state() != v1::OPEN) {
       return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
     }
     c = std::move(loaded);
+  }
+  // A notification outside a case: only its statutory basis decides, so the
+  // preview reveals nothing about the person's consents.
+  std::string outside_case_subject_ref;
+  if (request.has_subject()) {
+    SILTA_ASSIGN_OR_RETURN(cases::SubjectRefs::Subject subject,
+                           subject_refs_->Resolve(request.subject().hetu()));
+    outside_case_subject_ref = std::move(subject.ref);
   }
   const absl::Time now = clock_();
   v1::PreviewDisclosureResponse response;
@@ -552,8 +563,8 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
       DecisionQuery query =
-          QueryInCase(c, caller.org, recipient, request.purpose(), f.category(), now,
-                      request.statutory_basis(), request.has_justification());
+          QueryInCase(c, outside_case_subject_ref, caller.org, recipient, request.purpose(),
+                      f.category(), now, request.statutory_basis(), request.has_justification());
       query.answers_recipient_request = answers;
       *d = engine_->Decide(query, *policy);
       d->set_field_path(f.path());

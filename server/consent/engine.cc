@@ -40,7 +40,9 @@ void FillOrgSet(const google::protobuf::RepeatedPtrField<v1::Recipient>& targets
 
 }  // namespace
 
-DecisionQuery QueryInCase(const std::optional<v1::Case>& c, const v1::Organization& sender,
+DecisionQuery QueryInCase(const std::optional<v1::Case>& c,
+                          absl::string_view outside_case_subject_ref,
+                          const v1::Organization& sender,
                           const v1::Organization& recipient, absl::string_view purpose,
                           v1::Category category, absl::Time at, absl::string_view statute_code,
                           bool has_justification) {
@@ -51,6 +53,9 @@ DecisionQuery QueryInCase(const std::optional<v1::Case>& c, const v1::Organizati
     q.subject_ref = c->subject_ref();
     q.case_id = c->case_id();
     q.recipient_is_member = Contains(c->member_org_ids(), recipient.org_id());
+  } else {
+    q.subject_ref = outside_case_subject_ref;
+    q.outside_case = !outside_case_subject_ref.empty();
   }
   q.purpose = purpose;
   q.category = category;
@@ -172,6 +177,42 @@ size_t DecisionEngine::RecordCount() const {
   return count;
 }
 
+namespace {
+
+// The statutory basis the query claims, if it applies: in the policy, and
+// the sender's kind, the recipient's kind and the category in its scope,
+// with a justification where required, and for a basis of information on
+// request only in answer to the recipient's own request. Otherwise nullptr,
+// and `note` says why ("; ..."), for the reason of a denial.
+const v1::StatutoryBasis* ApplicableStatute(const DecisionQuery& q, const v1::Policy& policy,
+                                            std::string* note) {
+  if (q.statute_code.empty()) return nullptr;
+  const v1::StatutoryBasis* s = FindStatute(policy, q.statute_code);
+  if (s == nullptr) {
+    *note = absl::StrCat("; statutory basis ", q.statute_code, " is not in the policy");
+  } else if (!Contains(s->sender_kinds(), static_cast<int>(q.sender->kind()))) {
+    *note = absl::StrCat("; ", s->citation(), " cannot be used by a ",
+                         v1::OrgKind_Name(q.sender->kind()), " sender");
+  } else if (!Contains(s->recipient_kinds(), static_cast<int>(q.recipient->kind()))) {
+    *note = absl::StrCat("; ", s->citation(), " does not allow disclosure to a ",
+                         v1::OrgKind_Name(q.recipient->kind()));
+  } else if (!Contains(s->categories(), static_cast<int>(q.category))) {
+    *note = absl::StrCat("; ", s->citation(), " does not cover ", v1::Category_Name(q.category));
+  } else if (s->justification_required() && !q.has_justification) {
+    *note = absl::StrCat("; ", s->citation(), " requires a written justification");
+  } else if (s->only_in_reply_to_recipient_request() && !q.answers_recipient_request) {
+    *note = absl::StrCat("; ", s->citation(),
+                         " applies only to an InformationResponse answering an "
+                         "InformationRequest that ",
+                         q.recipient->org_id(), " sent (header.reply_to)");
+  } else {
+    return s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& policy) const {
   const std::string category = v1::Category_Name(q.category);
   const std::string& recipient = q.recipient->org_id();
@@ -197,39 +238,33 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
                                      "consultation may carry it"));
   }
 
-  // 2. Case membership.
-  if (!q.case_id.empty() && !q.recipient_is_member) {
+  // 2-3. The claimed statutory basis, within its scope; then membership,
+  // which a statutory notification does not wait for.
+  std::string statute_note;
+  const v1::StatutoryBasis* statute = ApplicableStatute(q, policy, &statute_note);
+  if (!q.case_id.empty() && !q.recipient_is_member &&
+      (statute == nullptr || !statute->notification())) {
     return MakeDecision(q, v1::DENY, v1::RULE_NOT_A_MEMBER, "",
                         absl::StrCat(recipient, " is not a member of case ", q.case_id));
   }
-
-  // 3. A claimed statutory basis, within its scope.
-  std::string statute_note;
-  if (!q.statute_code.empty()) {
-    const v1::StatutoryBasis* s = FindStatute(policy, q.statute_code);
-    if (s == nullptr) {
-      statute_note = absl::StrCat("; statutory basis ", q.statute_code, " is not in the policy");
-    } else if (!Contains(s->sender_kinds(), static_cast<int>(q.sender->kind()))) {
-      statute_note = absl::StrCat("; ", s->citation(), " cannot be used by a ",
-                                  v1::OrgKind_Name(q.sender->kind()), " sender");
-    } else if (!Contains(s->recipient_kinds(), static_cast<int>(q.recipient->kind()))) {
-      statute_note = absl::StrCat("; ", s->citation(), " does not allow disclosure to a ",
-                                  v1::OrgKind_Name(q.recipient->kind()));
-    } else if (!Contains(s->categories(), static_cast<int>(q.category))) {
-      statute_note = absl::StrCat("; ", s->citation(), " does not cover ", category);
-    } else if (s->justification_required() && !q.has_justification) {
-      statute_note = absl::StrCat("; ", s->citation(), " requires a written justification");
-    } else if (s->only_in_reply_to_recipient_request() && !q.answers_recipient_request) {
-      statute_note = absl::StrCat("; ", s->citation(),
-                                  " applies only to an InformationResponse answering an "
-                                  "InformationRequest that ",
-                                  recipient, " sent (header.reply_to)");
-    } else {
-      return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(),
-                          absl::StrCat(s->citation(), " permits ", category, " from ",
-                                       v1::OrgKind_Name(q.sender->kind()), " to ",
-                                       v1::OrgKind_Name(q.recipient->kind()), " without consent"));
-    }
+  if (statute != nullptr && q.outside_case && !statute->notification()) {
+    statute_note = absl::StrCat("; ", statute->citation(),
+                                " is not a notification: open a case and send it there");
+    statute = nullptr;
+  }
+  if (statute != nullptr) {
+    return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, statute->code(),
+                        absl::StrCat(statute->citation(), " permits ", category, " from ",
+                                     v1::OrgKind_Name(q.sender->kind()), " to ",
+                                     v1::OrgKind_Name(q.recipient->kind()), " without consent"));
+  }
+  // A message about a person outside any case is a notification: only its
+  // statutory basis releases anything.
+  if (q.outside_case) {
+    return MakeDecision(q, v1::DENY, v1::RULE_OUTSIDE_CASE, "",
+                        absl::StrCat("outside a case only a statutory notification basis "
+                                     "releases ",
+                                     category, statute_note));
   }
 
   absl::ReaderMutexLock lock(&mu_);

@@ -9,13 +9,17 @@
 //   1. No subject (an anonymous consultation, NERO): identifying categories
 //      are denied (RULE_IDENTIFYING_WITHOUT_SUBJECT); others are permitted by
 //      policy (RULE_POLICY), since nothing identifies the person.
-//   2. With a case, the recipient must be a member (RULE_NOT_A_MEMBER).
-//   3. A statutory basis claimed in the message applies when it is in the
+//   2. A statutory basis claimed in the message applies when it is in the
 //      policy, the sender's kind, the recipient's kind and the category are in
-//      its scope, and a justification is present where it requires one
-//      (RULE_STATUTE); a basis for information on request applies only to
-//      an answer to the recipient's own request. It overrides refusals.
-//      Outside its scope it does not apply and the consent rules decide.
+//      its scope, and a justification is present where it requires one; a
+//      basis for information on request applies only to an answer to the
+//      recipient's own request. Outside its scope it does not apply.
+//   3. With a case, the recipient must be a member (RULE_NOT_A_MEMBER),
+//      unless the basis that applies is a notification (lsl 25 §, shl 35 §):
+//      a notification does not wait for membership. A basis that applies
+//      then permits (RULE_STATUTE), overriding refusals. A message about a
+//      person outside any case (a notification sent with SendRequest.subject)
+//      is released by nothing else (RULE_OUTSIDE_CASE).
 //   4. A refusal in force for the category, recipient and sender (its
 //      disclosers; none named means every sender), by a grantor whose word
 //      counts, denies (RULE_REFUSAL).
@@ -66,6 +70,9 @@ struct DecisionQuery {
   const v1::Organization* recipient = nullptr;
   absl::string_view subject_ref;  // empty: no subject (consultation)
   absl::string_view case_id;      // empty: no case
+  // A notification about subject_ref sent outside any case
+  // (SendRequest.subject): only a notification basis releases anything.
+  bool outside_case = false;
   bool recipient_is_member = false;
   absl::string_view purpose;
   v1::Category category = v1::CATEGORY_UNSPECIFIED;
@@ -78,10 +85,14 @@ struct DecisionQuery {
   bool answers_recipient_request = false;
 };
 
-// The query for one field sent in case `c` (nullopt: a message without a
-// subject): subject, case and the recipient's membership come from the case.
+// The query for one field sent in case `c`: subject, case and the
+// recipient's membership come from the case. nullopt: a message in no case,
+// about `outside_case_subject_ref` (a notification) or, if that is empty,
+// about no one (an anonymous consultation).
 // `c`, `sender`, `recipient`, `purpose` and `statute_code` must outlive it.
-DecisionQuery QueryInCase(const std::optional<v1::Case>& c, const v1::Organization& sender,
+DecisionQuery QueryInCase(const std::optional<v1::Case>& c,
+                          absl::string_view outside_case_subject_ref,
+                          const v1::Organization& sender,
                           const v1::Organization& recipient, absl::string_view purpose,
                           v1::Category category, absl::Time at, absl::string_view statute_code,
                           bool has_justification);

@@ -9,6 +9,8 @@
 namespace silta::consent {
 namespace {
 
+constexpr uint32_t kMaxNotificationTtlHours = 72;
+
 bool IsCode(const std::string& code) {
   if (code.empty() || code.size() > 64) return false;
   for (char c : code) {
@@ -87,6 +89,20 @@ absl::Status ValidatePolicy(const v1::Policy& policy) {
         return Invalid(where, absl::StrCat("category ", v1::Category_Name(category),
                                            " is not listed in the policy's categories"));
       }
+    }
+    if (s.notification() &&
+        (s.notification_ttl_hours() < 1 || s.notification_ttl_hours() > kMaxNotificationTtlHours)) {
+      return Invalid(where, absl::StrCat("a notification needs notification_ttl_hours of 1-",
+                                         kMaxNotificationTtlHours,
+                                         ": an undelivered one must be raised within hours"));
+    }
+    if (!s.notification() && s.notification_ttl_hours() != 0) {
+      return Invalid(where, "notification_ttl_hours is only for a basis with notification: true");
+    }
+    if (s.notification() && s.only_in_reply_to_recipient_request()) {
+      return Invalid(where,
+                     "a notification is not an answer: set notification or "
+                     "only_in_reply_to_recipient_request, not both");
     }
   }
   return absl::OkStatus();

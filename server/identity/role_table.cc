@@ -43,6 +43,7 @@ const std::vector<MethodRoles>& Table() {
       {"/silta.v1.MessageService/Subscribe", {AGENCY}},
       {"/silta.v1.MessageService/Ack", {AGENCY}},
       {"/silta.v1.MessageService/GetMessageStatus", {AGENCY}},
+      {"/silta.v1.MessageService/LinkNotification", {AGENCY}},
       // Audit: auditors; agencies only about their own traffic (checked per entry).
       {"/silta.v1.AuditService/QueryEntries", {AUDITOR, AGENCY}},
       {"/silta.v1.AuditService/GetTreeHead", {AUDITOR, AGENCY, CONSENT_REGISTRAR, ADMIN}},

@@ -8,6 +8,7 @@
 //   siltad_grpc_request_duration_seconds{method}        histogram
 //   siltad_grpc_open_streams{method}                    gauge
 //   siltad_hetu_quota_alerts_total                      counter (AddCounter)
+//   siltad_notifications_undelivered_total              counter (AddCounter)
 //
 // Thread-safe.
 #ifndef SILTA_SERVER_OPS_METRICS_H_

@@ -14,12 +14,12 @@ namespace {
 
 // The entry every event of this message starts from.
 v1::AuditEntry MessageEntry(v1::AuditEventType type, const v1::MessageHeader& header,
-                            const std::optional<v1::Case>& c, absl::string_view sender_org_id,
+                            absl::string_view subject_ref, absl::string_view sender_org_id,
                             absl::Time now) {
   v1::AuditEntry e = audit::NewEntry(type, now, sender_org_id, header.acting_user());
   e.set_purpose(header.purpose());
   e.set_case_id(header.case_id());
-  if (c.has_value()) e.set_subject_ref(c->subject_ref());
+  e.set_subject_ref(std::string(subject_ref));
   e.set_message_id(header.message_id());
   e.set_payload_type(header.payload_type());
   return e;
@@ -68,13 +68,13 @@ bool Justified(const v1::SealedMessage& message) {
 }  // namespace
 
 store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
-                                      const std::optional<v1::Case>& c,
+                                      absl::string_view subject_ref,
                                       const v1::DeliveryReceipt& receipt, const v1::Policy& policy,
                                       absl::Time now) {
   const v1::MessageHeader& header = message.header();
   const bool justified = Justified(message);
   v1::AuditEntry accepted =
-      MessageEntry(v1::MESSAGE_ACCEPTED, header, c, header.sender_org_id(), now);
+      MessageEntry(v1::MESSAGE_ACCEPTED, header, subject_ref, header.sender_org_id(), now);
   std::set<int> categories;
   for (const v1::SealedField& f : message.fields()) {
     if (categories.insert(f.category()).second) accepted.add_categories(f.category());
@@ -91,7 +91,7 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
                                    " fields=", message.fields_size()));
   store::AuditEntries out = {accepted};
   const v1::AuditEntry base =
-      MessageEntry(v1::STATUTORY_BASIS_USED, header, c, header.sender_org_id(), now);
+      MessageEntry(v1::STATUTORY_BASIS_USED, header, subject_ref, header.sender_org_id(), now);
   std::vector<const v1::Decision*> statute;
   std::vector<const v1::Decision*> denied;
   for (const v1::Decision& d : receipt.decisions()) {
@@ -106,7 +106,7 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
 }
 
 store::AuditEntries DeliveryEntries(const store::MessageRecord& message,
-                                    const std::optional<v1::Case>& c,
+                                    absl::string_view subject_ref,
                                     const std::vector<v1::Decision>& permitted,
                                     const std::vector<v1::Decision>& revoked, uint32_t attempt,
                                     const v1::Policy& policy, absl::Time now) {
@@ -118,19 +118,19 @@ store::AuditEntries DeliveryEntries(const store::MessageRecord& message,
   for (const v1::Decision& d : permitted) delivered.push_back(&d);
   std::vector<const v1::Decision*> withheld;
   for (const v1::Decision& d : revoked) withheld.push_back(&d);
-  AppendGroups(MessageEntry(v1::MESSAGE_DELIVERED, header, c, message.sender_org_id, now),
+  AppendGroups(MessageEntry(v1::MESSAGE_DELIVERED, header, subject_ref, message.sender_org_id, now),
                delivered, policy, justified, absl::StrCat("attempt=", attempt), &out);
-  AppendGroups(MessageEntry(v1::FIELD_WITHHELD, header, c, message.sender_org_id, now), withheld,
+  AppendGroups(MessageEntry(v1::FIELD_WITHHELD, header, subject_ref, message.sender_org_id, now), withheld,
                policy, justified, "at_delivery", &out);
   return out;
 }
 
-v1::AuditEntry AckEntry(const store::MessageRecord& message, const std::optional<v1::Case>& c,
+v1::AuditEntry AckEntry(const store::MessageRecord& message, absl::string_view subject_ref,
                         absl::string_view recipient_org_id, absl::Time now) {
   v1::AuditEntry e = audit::NewEntry(v1::MESSAGE_ACKED, now, recipient_org_id);
   e.set_counterpart_org_id(message.sender_org_id);
   e.set_case_id(message.case_id);
-  if (c.has_value()) e.set_subject_ref(c->subject_ref());
+  e.set_subject_ref(std::string(subject_ref));
   e.set_message_id(message.message_id);
   return e;
 }
@@ -140,8 +140,31 @@ v1::AuditEntry ExpiryEntry(const store::MessageRecord& message, absl::string_vie
   v1::AuditEntry e = audit::NewEntry(v1::MESSAGE_EXPIRED, now, "");
   e.set_counterpart_org_id(std::string(recipient_org_id));
   e.set_case_id(message.case_id);
+  e.set_subject_ref(message.subject_ref);
   e.set_message_id(message.message_id);
   e.set_detail(absl::StrCat("sender=", message.sender_org_id));
+  return e;
+}
+
+v1::AuditEntry LinkEntry(const store::MessageRecord& message, const v1::Case& c,
+                         absl::string_view linker_org_id, const v1::ActingUser& acting_user,
+                         const std::vector<v1::Category>& permitted, absl::Time now) {
+  v1::AuditEntry e = audit::NewEntry(v1::NOTIFICATION_LINKED, now, linker_org_id, acting_user);
+  e.set_counterpart_org_id(c.coordinator().org_id());
+  e.set_case_id(c.case_id());
+  e.set_subject_ref(c.subject_ref());
+  e.set_message_id(message.message_id);
+  e.set_payload_type(message.receipt.payload_type());
+  for (v1::Category category : permitted) e.add_categories(category);
+  for (const v1::Decision& d : message.receipt.decisions()) {
+    if (d.recipient_org_id() == linker_org_id && d.verdict() == v1::PERMIT &&
+        d.rule() == v1::RULE_STATUTE) {
+      e.set_rule(v1::RULE_STATUTE);
+      e.set_rule_id(d.rule_id());
+      break;
+    }
+  }
+  e.set_detail(absl::StrCat("notifier=", message.sender_org_id));
   return e;
 }
 

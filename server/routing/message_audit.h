@@ -10,7 +10,11 @@
 //                disclosures — and FIELD_WITHHELD for fields permitted at
 //                Send but no longer (a withdrawn consent, a removed member);
 //   at Ack       MESSAGE_ACKED by the recipient;
-//   at expiry    MESSAGE_EXPIRED per recipient that never acknowledged.
+//   at expiry    MESSAGE_EXPIRED per recipient that never acknowledged;
+//   at a link    NOTIFICATION_LINKED when a recipient attaches a
+//                notification sent outside a case to a case.
+// `subject_ref` is the case's subject, or a notification's outside a case
+// (empty for an anonymous consultation).
 // The sender is the actor of every entry but Ack, the recipient the
 // counterpart. Entries carry categories, never field paths or values.
 #ifndef SILTA_SERVER_ROUTING_MESSAGE_AUDIT_H_
@@ -30,7 +34,7 @@ namespace silta::routing {
 
 // Entries of an accepted message, MESSAGE_ACCEPTED first.
 store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
-                                      const std::optional<v1::Case>& c,
+                                      absl::string_view subject_ref,
                                       const v1::DeliveryReceipt& receipt, const v1::Policy& policy,
                                       absl::Time now);
 
@@ -38,14 +42,22 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
 // decisions (PERMIT) of the fields delivered, `revoked` those permitted at
 // Send and denied now.
 store::AuditEntries DeliveryEntries(const store::MessageRecord& message,
-                                    const std::optional<v1::Case>& c,
+                                    absl::string_view subject_ref,
                                     const std::vector<v1::Decision>& permitted,
                                     const std::vector<v1::Decision>& revoked, uint32_t attempt,
                                     const v1::Policy& policy, absl::Time now);
 
 // MESSAGE_ACKED by the recipient.
-v1::AuditEntry AckEntry(const store::MessageRecord& message, const std::optional<v1::Case>& c,
+v1::AuditEntry AckEntry(const store::MessageRecord& message, absl::string_view subject_ref,
                         absl::string_view recipient_org_id, absl::Time now);
+
+// NOTIFICATION_LINKED: `linker_org_id` attached the notification `message`
+// (sent outside a case) to case `c`, which makes it visible to the case's
+// coordinator (the counterpart). `permitted` are the categories the linker
+// received.
+v1::AuditEntry LinkEntry(const store::MessageRecord& message, const v1::Case& c,
+                         absl::string_view linker_org_id, const v1::ActingUser& acting_user,
+                         const std::vector<v1::Category>& permitted, absl::Time now);
 
 // MESSAGE_EXPIRED for one recipient, by siltad.
 v1::AuditEntry ExpiryEntry(const store::MessageRecord& message, absl::string_view recipient_org_id,

@@ -48,6 +48,18 @@ std::string ContentHash(const v1::SealedMessage& m) {
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
+// The person a message is about: its case's subject, or a notification's
+// outside a case (empty for an anonymous consultation).
+std::string SubjectRefOf(const std::optional<v1::Case>& c, const store::MessageRecord& m) {
+  return c.has_value() ? c->subject_ref() : m.subject_ref;
+}
+
+// The claimed basis if it is a notification (policy), else nullptr.
+const v1::StatutoryBasis* NotificationBasis(const v1::Policy& policy, absl::string_view code) {
+  const v1::StatutoryBasis* b = code.empty() ? nullptr : consent::FindStatute(policy, code);
+  return b != nullptr && b->notification() ? b : nullptr;
+}
+
 // Whether the receipt permitted `path` to `recipient_org_id` at Send.
 bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recipient_org_id,
                      absl::string_view path) {
@@ -61,12 +73,14 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
 }  // namespace
 
 Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
-               cases::CaseRegistry* cases, const consent::PolicyHolder* policy,
-               const consent::DecisionEngine* engine, RouterOptions options, Clock clock)
+               cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
+               const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
+               RouterOptions options, Clock clock)
     : store_(store),
       orgs_(orgs),
       keys_(keys),
       cases_(cases),
+      subject_refs_(subject_refs),
       policy_(policy),
       engine_(engine),
       options_(options),
@@ -140,9 +154,20 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
 
 void Router::Tick() {
   const absl::Time now = clock_();
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   absl::StatusOr<std::vector<store::DeliveryRecord>> expired = store_->ExpireMessages(
       absl::ToUnixMicros(now),
-      [now](const store::DeliveryRecord& d, const store::MessageRecord& m) -> store::AuditEntries {
+      [&](const store::DeliveryRecord& d, const store::MessageRecord& m) -> store::AuditEntries {
+        // An undelivered notification is an alert: the law wanted it
+        // delivered without delay. The sender sees EXPIRED_UNDELIVERED.
+        if (NotificationBasis(*policy, m.receipt.statutory_basis()) != nullptr) {
+          undelivered_notifications_.fetch_add(1, std::memory_order_relaxed);
+          common::Log(common::LogLevel::kError, "notification_undelivered",
+                      {{"message_id", m.message_id},
+                       {"sender_org_id", m.sender_org_id},
+                       {"recipient_org_id", d.recipient_org_id},
+                       {"statutory_basis", m.receipt.statutory_basis()}});
+        }
         return {ExpiryEntry(m, d.recipient_org_id, now)};
       });
   if (!expired.ok()) {
@@ -174,12 +199,13 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
 }
 
 v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
+                            absl::string_view outside_case_subject_ref,
                             const v1::Organization& sender, const v1::Organization& recipient,
                             const v1::SealedField& field, bool has_justification,
                             bool answers_request, absl::Time at, const v1::Policy& policy) const {
   consent::DecisionQuery query =
-      consent::QueryInCase(c, sender, recipient, header.purpose(), field.category(), at,
-                           header.statutory_basis(), has_justification);
+      consent::QueryInCase(c, outside_case_subject_ref, sender, recipient, header.purpose(),
+                           field.category(), at, header.statutory_basis(), has_justification);
   query.answers_recipient_request = answers_request;
   v1::Decision d = engine_->Decide(query, policy);
   d.set_field_path(field.path());
@@ -200,9 +226,33 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
   const v1::MessageHeader& header = message.header();
-  // A message without a case (an anonymous consultation) may not carry
-  // identifying data at all: it is refused whole, before anything is stored.
-  if (header.case_id().empty()) {
+  const v1::StatutoryBasis* notification = NotificationBasis(*policy, header.statutory_basis());
+  // A notification outside a case names its person; the broker keeps only
+  // the pseudonymous subject_ref.
+  std::string outside_case_subject_ref;
+  if (request.has_subject()) {
+    if (!header.case_id().empty()) {
+      return Invalid("subject",
+                     "a message in a case is about the case's person: leave subject unset");
+    }
+    if (notification == nullptr) {
+      return Invalid("subject",
+                     absl::StrCat("only a notification may be sent about a person outside a case, "
+                                  "and ",
+                                  header.statutory_basis().empty()
+                                      ? std::string("no statutory basis is claimed")
+                                      : absl::StrCat(header.statutory_basis(),
+                                                     " is not a notification basis"),
+                                  "; claim one (e.g. lsl_25) or open a case and send it there"));
+    }
+    SILTA_ASSIGN_OR_RETURN(cases::SubjectRefs::Subject subject,
+                           subject_refs_->Resolve(request.subject().hetu()));
+    outside_case_subject_ref = std::move(subject.ref);
+  }
+  // A message without a case or a person (an anonymous consultation) may not
+  // carry identifying data at all: it is refused whole, before anything is
+  // stored.
+  if (header.case_id().empty() && outside_case_subject_ref.empty()) {
     for (int i = 0; i < message.fields_size(); ++i) {
       const v1::SealedField& field = message.fields(i);
       const v1::CategoryPolicy* category = consent::FindCategory(*policy, field.category());
@@ -222,7 +272,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
                          store_->GetMessage(caller.org.org_id(), header.message_id()));
   if (existing.has_value()) {
-    if (existing->content_hash == hash) {
+    if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
       v1::SendResponse response;
       *response.mutable_receipt() = existing->receipt;
       return response;
@@ -281,18 +331,25 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   record.message_id = header.message_id();
   record.sender_org_id = caller.org.org_id();
   record.case_id = header.case_id();
+  record.subject_ref = outside_case_subject_ref;
   record.content_hash = hash;
   record.accepted_at_us = absl::ToUnixMicros(now);
-  record.expires_at_us = absl::ToUnixMicros(now + options_.message_ttl);
+  // A notification the law wants delivered without delay expires within
+  // hours, so that an undelivered one is raised while it still matters.
+  const absl::Duration ttl = notification != nullptr
+                                 ? absl::Hours(notification->notification_ttl_hours())
+                                 : options_.message_ttl;
+  record.expires_at_us = absl::ToUnixMicros(now + ttl);
   std::vector<std::string> pending_recipients;
   receipt.set_payload_type(header.payload_type());
+  receipt.set_statutory_basis(header.statutory_basis());
   for (const std::string& recipient_id : header.recipient_org_ids()) {
     const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
     SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
     int permitted = 0;
     for (v1::SealedField& field : *stored.mutable_fields()) {
-      v1::Decision d =
-          Decide(header, c, caller.org, *recipient, field, justified, answers, now, *policy);
+      v1::Decision d = Decide(header, c, outside_case_subject_ref, caller.org, *recipient, field,
+                              justified, answers, now, *policy);
       const bool has_key = std::any_of(
           field.wrapped_keys().begin(), field.wrapped_keys().end(),
           [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
@@ -322,7 +379,8 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
     record.deliveries.push_back(std::move(delivery));
     if (permitted > 0) pending_recipients.push_back(recipient_id);
   }
-  store::AuditEntries audit = AcceptanceEntries(message, c, receipt, *policy, now);
+  store::AuditEntries audit = AcceptanceEntries(message, SubjectRefOf(c, record), receipt,
+                                                *policy, now);
   record.body = std::move(stored);
   record.receipt = receipt;
   SILTA_RETURN_IF_ERROR(store_->InsertMessage(record, &audit));
@@ -389,8 +447,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
       if (!sender.has_value()) break;
-      v1::Decision decision = Decide(body.header(), c, *sender, caller.org, field, justified,
-                                     *answers, now, *policy);
+      v1::Decision decision = Decide(body.header(), c, m->subject_ref, *sender, caller.org, field,
+                                     justified, *answers, now, *policy);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
         permitted_decisions.push_back(std::move(decision));
@@ -409,7 +467,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     if (redacted.fields().empty()) {
       d.state = v1::NOTHING_PERMITTED;
       updates.push_back(d);
-      for (v1::AuditEntry& e : DeliveryEntries(*m, c, {}, revoked, d.attempts, *policy, now)) {
+      for (v1::AuditEntry& e : DeliveryEntries(*m, SubjectRefOf(c, *m), {}, revoked, d.attempts,
+                                                   *policy, now)) {
         audit.push_back(std::move(e));
       }
       continue;
@@ -427,7 +486,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     d.state = v1::DELIVERED;
     ++d.attempts;
     for (v1::AuditEntry& e :
-         DeliveryEntries(*m, c, permitted_decisions, revoked, d.attempts, *policy, now)) {
+         DeliveryEntries(*m, SubjectRefOf(c, *m), permitted_decisions, revoked, d.attempts,
+                         *policy, now)) {
       audit.push_back(std::move(e));
     }
     d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
@@ -471,7 +531,7 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
   const absl::Time now = clock_();
   d->state = v1::ACKED;
   d->updated_at_us = absl::ToUnixMicros(now);
-  store::AuditEntries audit = {AckEntry(*m, c, caller.org.org_id(), now)};
+  store::AuditEntries audit = {AckEntry(*m, SubjectRefOf(c, *m), caller.org.org_id(), now)};
   SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(*d, &audit));
   return v1::AckResponse();
 }
@@ -495,6 +555,101 @@ absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(
     s->set_attempts(d.attempts);
   }
   return response;
+}
+
+absl::StatusOr<v1::LinkNotificationResponse> Router::LinkNotification(
+    const identity::Caller& caller, const v1::LinkNotificationRequest& request) {
+  if (!identity::IsValidOrgId(request.sender_org_id())) {
+    return Invalid("sender_org_id", "must be the notification's header.sender_org_id");
+  }
+  if (!crypto::IsCanonicalUuid(request.message_id())) {
+    return Invalid("message_id", "must be the notification's header.message_id");
+  }
+  if (!crypto::IsCanonicalUuid(request.case_id())) {
+    return Invalid("case_id", "must be the id of a case you are a member of");
+  }
+  // Only a recipient that was given the notification may link it; to anyone
+  // else it does not exist.
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                         store_->GetMessage(request.sender_org_id(), request.message_id()));
+  const auto received = [&](const store::DeliveryRecord& d) {
+    return d.recipient_org_id == caller.org.org_id() &&
+           (d.state == v1::DELIVERED || d.state == v1::ACKED);
+  };
+  if (!m.has_value() || std::none_of(m->deliveries.begin(), m->deliveries.end(), received)) {
+    return absl::NotFoundError(absl::StrCat("no message ", request.message_id(), " of ",
+                                            request.sender_org_id(), " was delivered to you"));
+  }
+  if (m->subject_ref.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "message ", request.message_id(),
+        " is not a notification sent outside a case; only those are linked to a case"));
+  }
+  SILTA_ASSIGN_OR_RETURN(v1::Case c, cases_->GetCaseForMember(caller, request.case_id()));
+  if (c.state() != v1::OPEN) {
+    return absl::FailedPreconditionError(absl::StrCat("case ", c.case_id(), " is closed"));
+  }
+  if (c.subject_ref() != m->subject_ref) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "case ", c.case_id(), " is about another person than notification ", request.message_id(),
+        "; link it to a case of the person it names"));
+  }
+  if (!m->linked_case_id.empty()) {
+    if (m->linked_case_id != c.case_id()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("notification ", request.message_id(), " is already linked to case ",
+                       m->linked_case_id));
+    }
+    return LinkResponse(caller, *m);
+  }
+  std::vector<v1::Category> permitted;
+  for (const v1::Decision& d : m->receipt.decisions()) {
+    if (d.recipient_org_id() == caller.org.org_id() && d.verdict() == v1::PERMIT &&
+        std::find(permitted.begin(), permitted.end(), d.category()) == permitted.end()) {
+      permitted.push_back(d.category());
+    }
+  }
+  store::AuditEntries audit = {
+      LinkEntry(*m, c, caller.org.org_id(), request.acting_user(), permitted, clock_())};
+  const absl::Status linked = store_->LinkMessageToCase(request.sender_org_id(),
+                                                        request.message_id(), c.case_id(), &audit);
+  if (absl::IsFailedPrecondition(linked)) {
+    // Linked by a concurrent call: to this case it is the same link.
+    SILTA_ASSIGN_OR_RETURN(m, store_->GetMessage(request.sender_org_id(), request.message_id()));
+    if (m.has_value() && m->linked_case_id == c.case_id()) return LinkResponse(caller, *m);
+  }
+  SILTA_RETURN_IF_ERROR(linked);
+  common::Log(common::LogLevel::kInfo, "notification_linked",
+              {{"message_id", request.message_id()},
+               {"sender_org_id", request.sender_org_id()},
+               {"org_id", caller.org.org_id()},
+               {"case_id", c.case_id()}});
+  v1::LinkNotificationResponse response;
+  response.set_audit_index(audit.front().index());
+  return response;
+}
+
+absl::StatusOr<v1::LinkNotificationResponse> Router::LinkResponse(
+    const identity::Caller& caller, const store::MessageRecord& m) const {
+  // The first link's entry, found in the caller's own view of the log.
+  store::AuditQuery q;
+  q.case_id = m.linked_case_id;
+  q.types = {v1::NOTIFICATION_LINKED};
+  q.limit = 1000;
+  v1::LinkNotificationResponse response;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, store_->QueryAudit(q));
+    for (const v1::AuditEntry& e : entries) {
+      if (e.message_id() == m.message_id && e.detail() == "notifier=" + m.sender_org_id) {
+        response.set_audit_index(e.index());
+        return response;
+      }
+    }
+    if (entries.size() < q.limit) break;
+    q.after_index = entries.back().index() + 1;
+  }
+  return absl::InternalError(absl::StrCat("the link of notification ", m.message_id,
+                                          " has no audit entry"));
 }
 
 }  // namespace silta::routing

@@ -13,7 +13,13 @@
 //   Ack       marks ACKED; once every recipient is done the ciphertext is
 //             purged and only metadata stays.
 //   expiry    unfinished deliveries of expired messages become
-//             EXPIRED_UNDELIVERED (the sender sees a dead letter).
+//             EXPIRED_UNDELIVERED (the sender sees a dead letter). A
+//             notification (a basis marked so) expires after its basis's
+//             notification_ttl_hours, and its expiry is an alert.
+//   notification outside a case: SendRequest.subject names the person
+//             (kept as subject_ref); only the notification basis decides.
+//             A recipient may link it to a case of that person
+//             (LinkNotification), which shows it to the coordinator.
 // Same message id and content: the original receipt; same id, other
 // content: ALREADY_EXISTS.
 //
@@ -22,6 +28,7 @@
 #ifndef SILTA_SERVER_ROUTING_ROUTER_H_
 #define SILTA_SERVER_ROUTING_ROUTER_H_
 
+#include <atomic>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -33,6 +40,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/cases/case_registry.h"
+#include "server/cases/subject_refs.h"
 #include "server/consent/engine.h"
 #include "server/consent/policy.h"
 #include "server/identity/authenticator.h"
@@ -58,8 +66,9 @@ class Router {
 
   // All pointers must outlive the router.
   Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
-         cases::CaseRegistry* cases, const consent::PolicyHolder* policy,
-         const consent::DecisionEngine* engine, RouterOptions options, Clock clock = absl::Now);
+         cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
+         const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
+         RouterOptions options, Clock clock = absl::Now);
   // Stops the background ticker.
   ~Router();
   Router(const Router&) = delete;
@@ -77,6 +86,15 @@ class Router {
                                       const v1::AckRequest& request);
   absl::StatusOr<v1::GetMessageStatusResponse> GetMessageStatus(
       const identity::Caller& caller, const v1::GetMessageStatusRequest& request);
+  // Attaches a notification sent outside a case, which the caller received,
+  // to a case of the same person of which the caller is a member.
+  absl::StatusOr<v1::LinkNotificationResponse> LinkNotification(
+      const identity::Caller& caller, const v1::LinkNotificationRequest& request);
+
+  // Notifications that expired undelivered since start (an alert).
+  uint64_t undelivered_notifications() const {
+    return undelivered_notifications_.load(std::memory_order_relaxed);
+  }
 
   // The caller's due deliveries, re-checked and redacted, now marked
   // DELIVERED with the ack deadline now + ack_timeout (0: the default).
@@ -99,8 +117,9 @@ class Router {
                                const v1::Policy& policy) const;
   // Decision for one field to one recipient, now. `answers_request`: the
   // message answers the recipient's own InformationRequest (AnswersRequest).
+  // `outside_case_subject_ref`: a notification's person when `c` is nullopt.
   v1::Decision Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
-                      const v1::Organization& sender, const v1::Organization& recipient,
+                      absl::string_view outside_case_subject_ref, const v1::Organization& sender, const v1::Organization& recipient,
                       const v1::SealedField& field, bool has_justification,
                       bool answers_request, absl::Time at, const v1::Policy& policy) const;
   // Whether `header` answers an InformationRequest from `recipient_org_id`,
@@ -109,6 +128,9 @@ class Router {
   absl::StatusOr<bool> AnswersRequest(const v1::MessageHeader& header,
                                       absl::string_view recipient_org_id,
                                       const v1::Policy& policy) const;
+  // The response to a repeated link: the first link's audit index.
+  absl::StatusOr<v1::LinkNotificationResponse> LinkResponse(const identity::Caller& caller,
+                                                            const store::MessageRecord& m) const;
   // Queues a wake-up for the ticker thread (empty: everyone).
   void ScheduleWake(const std::vector<std::string>& org_ids);
   // Calls the listeners of `org_ids` (empty: all) on this thread.
@@ -119,6 +141,7 @@ class Router {
   const identity::OrgRegistry* const orgs_;
   identity::KeyDirectory* const keys_;
   cases::CaseRegistry* const cases_;
+  const cases::SubjectRefs* const subject_refs_;
   const consent::PolicyHolder* const policy_;
   const consent::DecisionEngine* const engine_;
   const RouterOptions options_;
@@ -133,6 +156,7 @@ class Router {
   absl::CondVar wake_cv_;
   std::vector<std::string> wake_pending_ ABSL_GUARDED_BY(wake_mu_);
   bool wake_all_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::atomic<uint64_t> undelivered_notifications_{0};
 };
 
 }  // namespace silta::routing

@@ -48,4 +48,13 @@ grpc::ServerUnaryReactor* MessageService::GetMessageStatus(
                      });
 }
 
+grpc::ServerUnaryReactor* MessageService::LinkNotification(
+    grpc::CallbackServerContext* context, const v1::LinkNotificationRequest* request,
+    v1::LinkNotificationResponse* response) {
+  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/LinkNotification",
+                     response, [&](const identity::Caller& caller) {
+                       return router_->LinkNotification(caller, *request);
+                     });
+}
+
 }  // namespace silta::service

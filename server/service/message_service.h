@@ -29,6 +29,9 @@ class MessageService final : public v1::MessageService::CallbackService {
   grpc::ServerUnaryReactor* GetMessageStatus(grpc::CallbackServerContext* context,
                                              const v1::GetMessageStatusRequest* request,
                                              v1::GetMessageStatusResponse* response) override;
+  grpc::ServerUnaryReactor* LinkNotification(grpc::CallbackServerContext* context,
+                                             const v1::LinkNotificationRequest* request,
+                                             v1::LinkNotificationResponse* response) override;
 
  private:
   const identity::Authenticator* const authenticator_;

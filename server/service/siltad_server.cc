@@ -139,7 +139,12 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   router_options.max_fields = static_cast<int>(config.routing().max_fields());
   self->router_ = std::make_unique<routing::Router>(
       self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
-      self->policy_.get(), self->engine_.get(), router_options);
+      self->subject_refs_.get(), self->policy_.get(), self->engine_.get(), router_options);
+  self->metrics_.AddCounter(
+      "siltad_notifications_undelivered_total",
+      "Statutory notifications that expired undelivered (an alert: the sender sees "
+      "EXPIRED_UNDELIVERED and must notify another way).",
+      [router = self->router_.get()] { return router->undelivered_notifications(); });
   self->message_service_ = std::make_unique<MessageService>(
       self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get());
   SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,

@@ -74,6 +74,11 @@ struct MessageRecord {
   std::string message_id;
   std::string sender_org_id;
   std::string case_id;
+  // A notification sent outside a case: the person it is about (the
+  // subject_ref of SendRequest.subject), and the case a recipient later
+  // attached it to (LinkNotification). Both empty for other messages.
+  std::string subject_ref;
+  std::string linked_case_id;
   std::string content_hash;  // SHA-256 of the deterministic serialization as sent
   int64_t accepted_at_us = 0;
   int64_t expires_at_us = 0;
@@ -197,6 +202,12 @@ class Store {
       std::function<AuditEntries(const DeliveryRecord& delivery, const MessageRecord& message)>;
   virtual absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(
       int64_t now_us, const ExpiryAudit& audit_for) = 0;
+  // Attaches a notification sent outside a case to `case_id`, with its audit
+  // entries, durably. FAILED_PRECONDITION if it is linked to a case already
+  // (the caller checks first; this closes the race), NOT_FOUND if absent.
+  virtual absl::Status LinkMessageToCase(absl::string_view sender_org_id,
+                                         absl::string_view message_id, absl::string_view case_id,
+                                         AuditEntries* audit) = 0;
   // A delivery by id, or nullopt.
   virtual absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(
       absl::string_view delivery_id) = 0;

@@ -243,9 +243,11 @@ class World {
                          const std::string& statutory_basis = "",
                          const std::string& justification = "",
                          const std::string& purpose = "referral",
-                         const std::string& reply_to = "") {
+                         const std::string& reply_to = "",
+                         const std::string& subject_hetu = "") {
     v1::PreviewDisclosureRequest preview;
     preview.set_case_id(case_id);
+    if (!subject_hetu.empty()) preview.mutable_subject()->set_hetu(subject_hetu);
     preview.set_purpose(purpose);
     preview.set_statutory_basis(statutory_basis);
     preview.set_reply_to(reply_to);
@@ -292,11 +294,13 @@ class World {
     return *sealed;
   }
 
+  // `subject_hetu`: the person of a notification sent outside a case.
   grpc::Status Send(const std::string& sender, const v1::SealedMessage& m,
-                    v1::SendResponse* response) {
+                    v1::SendResponse* response, const std::string& subject_hetu = "") {
     grpc::ClientContext context;
     v1::SendRequest request;
     *request.mutable_message() = m;
+    if (!subject_hetu.empty()) request.mutable_subject()->set_hetu(subject_hetu);
     return v1::MessageService::NewStub(Channel(sender))->Send(&context, request, response);
   }
 

@@ -26,6 +26,8 @@ expect "WITHHOLD"                                  # Ankkuri: fields withheld pe
 expect "does not name wba-social as a discloser"    # ... a consent names who may disclose
 expect "field(s) withheld from your organisation"  # ... and the recipient is told
 expect "lastensuojelulaki"                         # the statutory override, flagged
+expect "its coordinator now sees it"               # a notification from outside the case, linked
+expect "NOTIFICATION_LINKED"                       # ... and the coordinator sees the link
 expect "<5"                                        # collective impact: suppressed counts
 expect "already has an open case"                  # one adult: no duplicate case
 expect "identifies the young person"               # NERO: refused whole

@@ -124,6 +124,10 @@ UPDATE deliveries SET message_id =
   || '/' || message_id;
 UPDATE messages SET message_id = sender_org_id || '/' || message_id;
 )sql"},
+      {7, "notifications outside a case: the subject, and the case a recipient linked", R"sql(
+ALTER TABLE messages ADD COLUMN subject_ref TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN linked_case_id TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return *migrations;
 }

@@ -823,8 +823,8 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
       Statement stmt,
       Statement::Prepare(db_,
                          "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
-                         "accepted_at_us, expires_at_us, body, receipt) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+                         "accepted_at_us, expires_at_us, body, receipt, subject_ref, "
+                         "linked_case_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   const std::string key = MessageKey(message.sender_org_id, message.message_id);
   stmt.BindText(1, key);
   stmt.BindText(2, message.sender_org_id);
@@ -834,6 +834,8 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
   stmt.BindInt(6, message.expires_at_us);
   stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
   stmt.BindBlob(8, receipt.SerializeAsString());
+  stmt.BindText(9, message.subject_ref);
+  stmt.BindText(10, message.linked_case_id);
   absl::Status inserted = stmt.Run();
   if (absl::IsAlreadyExists(inserted)) {
     return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
@@ -906,7 +908,8 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
       Statement stmt,
       Statement::Prepare(db,
                          "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
-                         "expires_at_us, body, receipt FROM messages WHERE message_id = ?"));
+                         "expires_at_us, body, receipt, subject_ref, linked_case_id "
+                         "FROM messages WHERE message_id = ?"));
   stmt.BindText(1, key);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<MessageRecord>();
@@ -923,6 +926,8 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
     m.body = std::move(parsed);
   }
   SILTA_ASSIGN_OR_RETURN(m.receipt, ParseBlob<v1::DeliveryReceipt>(stmt.Blob(7), "receipt"));
+  m.subject_ref = stmt.Text(8);
+  m.linked_case_id = stmt.Text(9);
   SILTA_ASSIGN_OR_RETURN(
       Statement deliveries,
       Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
@@ -1051,7 +1056,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
             Statement messages,
             Statement::Prepare(
                 db_,
-                "SELECT message_id, sender_org_id, case_id, receipt FROM messages "
+                "SELECT message_id, sender_org_id, case_id, receipt, subject_ref FROM messages "
                 "WHERE expires_at_us <= ? AND body IS NOT NULL ORDER BY accepted_at_us"));
         messages.BindInt(1, now_us);
         while (true) {
@@ -1064,6 +1069,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
           m.case_id = messages.Text(2);
           SILTA_ASSIGN_OR_RETURN(m.receipt,
                                  ParseBlob<v1::DeliveryReceipt>(messages.Blob(3), "receipt"));
+          m.subject_ref = messages.Text(4);
           SILTA_ASSIGN_OR_RETURN(
               Statement open,
               Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
@@ -1094,6 +1100,34 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
       },
       &audit));
   return expired;
+}
+
+absl::Status SqliteStore::LinkMessageToCase(absl::string_view sender_org_id,
+                                             absl::string_view message_id,
+                                             absl::string_view case_id, AuditEntries* audit) {
+  const std::string key = MessageKey(sender_org_id, message_id);
+  absl::MutexLock lock(&mu_);
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_,
+                               "UPDATE messages SET linked_case_id = ? WHERE message_id = ? "
+                               "AND linked_case_id = ''"));
+        stmt.BindText(1, case_id);
+        stmt.BindText(2, key);
+        SILTA_RETURN_IF_ERROR(stmt.Run());
+        if (sqlite3_changes(db_) == 1) return absl::OkStatus();
+        SILTA_ASSIGN_OR_RETURN(
+            Statement exists,
+            Statement::Prepare(db_, "SELECT linked_case_id FROM messages WHERE message_id = ?"));
+        exists.BindText(1, key);
+        SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
+        if (!row) return absl::NotFoundError(absl::StrCat("message ", message_id, " not found"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("message ", message_id, " is already linked to case ", exists.Text(0)));
+      },
+      audit);
 }
 
 absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(

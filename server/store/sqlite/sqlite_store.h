@@ -104,6 +104,8 @@ class SqliteStore final : public Store {
                                 AuditEntries* audit) override;
   absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(int64_t now_us,
                                                              const ExpiryAudit& audit_for) override;
+  absl::Status LinkMessageToCase(absl::string_view sender_org_id, absl::string_view message_id,
+                                 absl::string_view case_id, AuditEntries* audit) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;

@@ -75,6 +75,7 @@ constexpr MatrixRow kMatrix[] = {
     {"/silta.v1.MessageService/Subscribe", true, false, false, false},
     {"/silta.v1.MessageService/Ack", true, false, false, false},
     {"/silta.v1.MessageService/GetMessageStatus", true, false, false, false},
+    {"/silta.v1.MessageService/LinkNotification", true, false, false, false},
     {"/silta.v1.AuditService/QueryEntries", true, false, true, false},
     {"/silta.v1.AuditService/GetTreeHead", true, true, true, true},
     {"/silta.v1.AuditService/GetInclusionProof", true, true, true, true},

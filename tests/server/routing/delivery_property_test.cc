@@ -85,7 +85,7 @@ struct NaiveWorld {
                absl::Time at) const {
     recipient.set_state(state.at(recipient.org_id()));
     if (recipient.state() != v1::ACTIVE) return false;
-    if (!members.contains(recipient.org_id())) return false;
+    // A notification basis does not wait for membership (lsl 25 §).
     for (const v1::StatutoryBasis& s : policy.statutory_bases()) {
       if (s.code() != header.statutory_basis()) continue;
       auto has = [](const auto& list, int v) {
@@ -93,9 +93,10 @@ struct NaiveWorld {
       };
       if (has(s.sender_kinds(), sender.kind()) && has(s.recipient_kinds(), recipient.kind()) &&
           has(s.categories(), category) && (!s.justification_required() || justified)) {
-        return true;
+        return s.notification() || members.contains(recipient.org_id());
       }
     }
+    if (!members.contains(recipient.org_id())) return false;
     bool refused = false, consented = false;
     for (const NaiveRecord& r : records) {
       if (!r.InForce(at) || !r.Covers(sender, recipient, category)) continue;
@@ -116,6 +117,9 @@ struct Outstanding {
   std::map<std::string, std::set<std::string>> permitted_at_send;
   // The payload field values by path, to compare with what is opened.
   std::map<std::string, std::string> values;
+  // When it expires: a notification within hours (its basis's
+  // notification_ttl_hours at Send), anything else after 14 days.
+  absl::Time expires;
 };
 
 class DeliveryPropertyTest : public silta::testing::RegistryFixture {
@@ -129,7 +133,7 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
                                                      [this] { return now_; });
     RouterOptions options;
     options.message_ttl = absl::Hours(24 * 14);
-    router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(),
+    router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(), refs_.get(),
                                        policy_.get(), engine_.get(), options,
                                        [this] { return now_; });
     signing_ = *crypto::GenerateEd25519KeyPair();
@@ -338,6 +342,12 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
     *request.mutable_message() = *sealed;
     ASSERT_THAT(router_->Send(As(std::string(kSender)), request), IsOk());
     o.message = *sealed;
+    o.expires = now_ + absl::Hours(24 * 14);
+    for (const v1::StatutoryBasis& s : naive_.policy.statutory_bases()) {
+      if (s.code() == header.statutory_basis() && s.notification()) {
+        o.expires = now_ + absl::Hours(s.notification_ttl_hours());
+      }
+    }
     for (const sdk::RecipientPublicKey& r : recipients) {
       o.permitted_at_send[r.org_id] = PermittedNow(o.message, r.org_id);
     }
@@ -379,6 +389,7 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
         const std::set<std::string> now = PermittedNow(it->message, r);
         std::set_intersection(send->second.begin(), send->second.end(), now.begin(), now.end(),
                               std::inserter(expected, expected.begin()));
+        if (now_ >= it->expires) expected.clear();  // expired undelivered
         const auto delivered = got.find(id);
         if (expected.empty()) {
           EXPECT_EQ(delivered, got.end()) << r << " received message " << id

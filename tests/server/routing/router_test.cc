@@ -38,7 +38,7 @@ class RouterTest : public silta::testing::RegistryFixture {
                                                      [this] { return now_; });
     RouterOptions options;
     options.message_ttl = absl::Hours(24);
-    router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(),
+    router_ = std::make_unique<Router>(store_.get(), orgs_.get(), keys_.get(), cases_.get(), refs_.get(),
                                        policy_.get(), engine_.get(), options,
                                        [this] { return now_; });
     signing_ = *crypto::GenerateEd25519KeyPair();
@@ -125,6 +125,67 @@ TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
   auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
   ASSERT_THAT(due, IsOk());
   EXPECT_TRUE(due->empty());
+}
+
+TEST_F(RouterTest, AnUndeliveredNotificationExpiresWithinHoursAndRaisesAnAlert) {
+  // The police notify social services about a child in no case (lsl 25 §,
+  // notification_ttl_hours 4 in the example policy); social services never
+  // connect.
+  const v1::KeyBundle social = Publish("wba-social", crypto::GenerateEd25519KeyPair()->public_key);
+  v1::ChildWelfareNotification notification;
+  notification.set_concern("left alone at night");
+  v1::MessageHeader header;
+  header.set_message_id(*crypto::NewUuidV7(now_));
+  header.mutable_acting_user()->set_worker_id("officer-12");
+  header.set_purpose("child_welfare_notification");
+  header.set_statutory_basis("lsl_25");
+  *header.mutable_created_at() = common::ToTimestamp(now_);
+  auto sealed = sdk::SealPayload(
+      notification, header, {"police-hame", police_bundle_.key_id(), signing_.private_key},
+      {{"wba-social", social.key_id(), youth_hpke_.public_key}},
+      [](absl::string_view, absl::string_view) { return true; }, "found alone at 3 a.m.",
+      sdk::SystemRandom());
+  ASSERT_THAT(sealed, IsOk());
+  v1::SendRequest request;
+  *request.mutable_message() = *sealed;
+  request.mutable_subject()->set_hetu(silta::testing::kYouth15);
+  auto sent = router_->Send(As("police-hame"), request);
+  ASSERT_THAT(sent, IsOk());
+  for (const v1::Decision& d : sent->receipt().decisions()) {
+    EXPECT_EQ(d.verdict(), v1::PERMIT) << d.field_path() << ": " << d.reason();
+  }
+  const std::string id = header.message_id();
+
+  now_ += absl::Hours(3) + absl::Minutes(59);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 0u);
+  v1::GetMessageStatusRequest status_request;
+  status_request.set_message_id(id);
+  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
+            v1::PENDING);
+
+  now_ += absl::Minutes(2);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 1u);
+  // The sender sees it, and the log names the person's ref (for the
+  // subject report), never the HETU.
+  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
+            v1::EXPIRED_UNDELIVERED);
+  store::AuditQuery q;
+  q.types = {v1::MESSAGE_EXPIRED};
+  auto expired = store_->QueryAudit(q);
+  ASSERT_THAT(expired, IsOk());
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].message_id(), id);
+  EXPECT_EQ((*expired)[0].subject_ref(), refs_->Resolve(silta::testing::kYouth15)->ref);
+
+  // An ordinary message in a case keeps the routing TTL and is no alert.
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  now_ += absl::Hours(25);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 1u);
 }
 
 TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
