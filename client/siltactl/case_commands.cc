@@ -47,7 +47,8 @@ CaseCommands::CaseCommands(CLI::App* app, const GlobalFlags* flags) : flags_(fla
   CLI::App* create = cases->add_subcommand(
       "create",
       "Open a case for a young person, coordinated by your organisation (the HETU is asked\n"
-      "for, or read from stdin). Refused, naming the coordinator, if one is already open.\n"
+      "for, or read from stdin). Refused if one is already open; the refusal names its\n"
+      "coordinator only if you may learn it (see case check).\n"
       "  Example: siltactl case create --member wba-social --member hml-youth \\\n"
       "             --coordinator-worker sw-12");
   create->add_option("--member", members_, "Another member organisation; repeat");
@@ -56,7 +57,26 @@ CaseCommands::CaseCommands(CLI::App* app, const GlobalFlags* flags) : flags_(fla
       ->add_option("--coordinator-worker", coordinator_worker_,
                    "Your worker who is the young person's one adult")
       ->required();
+  create->add_option("--statutory-basis", statutory_basis_,
+                     "If a case exists: a statute code that lets you learn its coordinator");
+  create->add_option("--justification", justification_,
+                     "Why the basis applies (recorded only as given)");
   Add(create, [this] { return Create(); });
+
+  CLI::App* check = cases->add_subcommand(
+      "check",
+      "Ask whether a young person has an open case, and who coordinates it (the HETU is asked\n"
+      "for, or read from stdin). That someone is a client is personal data: answered only with\n"
+      "the young person's consent to service_relationship for --purpose, or under a statutory\n"
+      "right to request information with its justification. Every check is audited.\n"
+      "  Example: siltactl case check --purpose referral\n"
+      "  Example: siltactl case check --purpose referral --statutory-basis information_on_request \\\n"
+      "             --justification 'assessing a child-welfare notification'");
+  check->add_option("--purpose", purpose_, "Purpose code from the policy")->capture_default_str();
+  check->add_option("--statutory-basis", statutory_basis_, "Statute code claimed instead of consent");
+  check->add_option("--justification", justification_,
+                    "Why the basis applies (recorded only as given)");
+  Add(check, [this] { return Check(); });
 
   CLI::App* list = cases->add_subcommand(
       "list", "Cases your organisation is a member of.\n  Example: siltactl case list --state all");
@@ -92,7 +112,7 @@ CaseCommands::CaseCommands(CLI::App* app, const GlobalFlags* flags) : flags_(fla
   close->add_option("case_id", case_id_, "Case id")->required();
   Add(close, [this] { return Close(); });
 
-  for (CLI::App* cmd : {create, add, transfer, close}) {
+  for (CLI::App* cmd : {create, check, add, transfer, close}) {
     cmd->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
   }
 }
@@ -105,12 +125,42 @@ int CaseCommands::Create() {
   request.mutable_subject()->set_hetu(hetu);
   request.set_purpose(purpose_);
   request.set_coordinator_worker_id(coordinator_worker_);
+  request.set_statutory_basis(statutory_basis_);
+  request.set_justification(justification_);
   for (const auto& m : members_) request.add_member_org_ids(m);
   *request.mutable_acting_user() = Worker(worker_);
   return CaseCall<v1::CreateCaseResponse>(*flags_, "case create",
                                           [&](auto& stub, auto* context, auto* response) {
                                             return stub.CreateCase(context, request, response);
                                           });
+}
+
+int CaseCommands::Check() {
+  if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
+  const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
+  if (hetu.empty()) return UsageError("no HETU entered");
+  v1::CheckExistingCaseRequest request;
+  request.mutable_subject()->set_hetu(hetu);
+  request.set_purpose(purpose_);
+  request.set_statutory_basis(statutory_basis_);
+  request.set_justification(justification_);
+  *request.mutable_acting_user() = Worker(worker_);
+  return RunUnary<v1::CaseService, v1::CheckExistingCaseResponse>(
+      *flags_, "case check",
+      [&](auto& stub, auto* context, auto* response) {
+        return stub.CheckExistingCase(context, request, response);
+      },
+      [&](const v1::CheckExistingCaseResponse& response) {
+        if (flags_->json) {
+          PrintJson(response);
+        } else if (!response.open_case_exists()) {
+          std::printf("no open case\n");
+        } else {
+          std::printf("an open case, coordinated by %s (%s)\n",
+                      response.coordinator_org_id().c_str(),
+                      response.coordinator_org_name().c_str());
+        }
+      });
 }
 
 int CaseCommands::List() {

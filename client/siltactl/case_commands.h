@@ -21,6 +21,7 @@ class CaseCommands : public CommandSet {
 
  private:
   int Create();
+  int Check();
   int List();
   int Show();
   int AddMember();
@@ -31,6 +32,7 @@ class CaseCommands : public CommandSet {
   std::string case_id_, purpose_ = "referral", coordinator_worker_, state_ = "open";
   std::vector<std::string> members_;
   std::string org_id_, to_worker_, reason_;
+  std::string statutory_basis_, justification_;
   std::string worker_ = DefaultWorker();
 };
 

@@ -40,6 +40,9 @@ bool IsMember(const v1::Case& c, absl::string_view org_id) {
          c.member_org_ids().end();
 }
 
+// A justification is only recorded as given; its text is not kept.
+constexpr size_t kMaxJustificationBytes = 4096;
+
 absl::Status ValidateWorkerId(absl::string_view field, absl::string_view worker_id) {
   if (worker_id.empty() || worker_id.size() > kMaxWorkerId) {
     return absl::InvalidArgumentError(
@@ -140,6 +143,10 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
     return absl::InvalidArgumentError("purpose: not a purpose code of the policy");
   }
   SILTA_RETURN_IF_ERROR(ValidateWorkerId("coordinator_worker_id", request.coordinator_worker_id()));
+  if (request.justification().size() > kMaxJustificationBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("justification: at most ", kMaxJustificationBytes, " bytes"));
+  }
   if (request.member_org_ids_size() + 1 > kMaxMembers) {
     return absl::InvalidArgumentError(
         absl::StrCat("member_org_ids: a case has at most ", kMaxMembers, " members"));
@@ -166,6 +173,35 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
   absl::MutexLock lock(&write_mu_);
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, store_->FindOpenCase(subject_ref));
   if (open.has_value()) {
+    // One case per person. The refusal itself tells that the person is a
+    // client somewhere, which cannot be helped; who coordinates is told
+    // only to a member of that case or to an organisation that may learn
+    // it (consent or a right to request information). Either way the
+    // check is evidence.
+    const v1::Decision may_learn =
+        IsMember(*open, caller.org.org_id())
+            ? v1::Decision()
+            : MayLearnExistence(caller, subject_ref, request.purpose(),
+                                request.statutory_basis(), request.justification());
+    const bool named = IsMember(*open, caller.org.org_id()) || may_learn.verdict() == v1::PERMIT;
+    v1::AuditEntry entry =
+        ExistenceEntry(caller, request.acting_user(), subject_ref, request.purpose(), may_learn,
+                       !request.justification().empty(),
+                       named ? "create_case_refused_named" : "create_case_refused");
+    if (named) {
+      entry.set_case_id(open->case_id());
+      entry.set_counterpart_org_id(open->coordinator().org_id());
+    }
+    store::AuditEntries audit = {std::move(entry)};
+    SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+    if (!named) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the young person already has an open case; your organisation may not learn who "
+          "coordinates it (",
+          may_learn.reason(),
+          "). Ask the young person or the guardian, or check again with a basis "
+          "(CheckExistingCase)"));
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "the young person already has an open case coordinated by ", open->coordinator().org_id(),
         "; ask them to add your organisation as a member"));
@@ -335,25 +371,83 @@ absl::StatusOr<v1::CloseCaseResponse> CaseRegistry::CloseCase(const identity::Ca
   return response;
 }
 
+v1::Decision CaseRegistry::MayLearnExistence(const identity::Caller& caller,
+                                             absl::string_view subject_ref,
+                                             absl::string_view purpose,
+                                             absl::string_view statute_code,
+                                             absl::string_view justification) const {
+  if (!may_learn_existence_) {
+    v1::Decision denied;
+    denied.set_verdict(v1::DENY);
+    denied.set_rule(v1::RULE_DEFAULT_DENY);
+    denied.set_reason("no consent or statutory basis can be checked");
+    return denied;
+  }
+  return may_learn_existence_(ExistenceQuestion{.asker = &caller.org,
+                                                .subject_ref = subject_ref,
+                                                .purpose = purpose,
+                                                .statute_code = statute_code,
+                                                .has_justification = !justification.empty()});
+}
+
+v1::AuditEntry CaseRegistry::ExistenceEntry(const identity::Caller& caller,
+                                            const v1::ActingUser& user,
+                                            absl::string_view subject_ref,
+                                            absl::string_view purpose,
+                                            const v1::Decision& decision, bool justified,
+                                            absl::string_view detail) const {
+  v1::AuditEntry entry =
+      audit::NewEntry(v1::EXISTING_CASE_CHECKED, clock_(), caller.org.org_id(), user);
+  entry.set_subject_ref(std::string(subject_ref));
+  entry.set_purpose(std::string(purpose));
+  entry.add_categories(v1::CATEGORY_SERVICE_RELATIONSHIP);
+  entry.set_rule(decision.rule());
+  entry.set_rule_id(decision.rule_id());
+  entry.set_justification_present(justified);
+  entry.set_detail(std::string(detail));
+  return entry;
+}
+
 absl::StatusOr<v1::CheckExistingCaseResponse> CaseRegistry::CheckExistingCase(
     const identity::Caller& caller, const v1::CheckExistingCaseRequest& request) {
   SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  if (!purpose_known_(request.purpose())) {
+    return absl::InvalidArgumentError(
+        "purpose: required, a purpose code of the policy (what you would open the case for)");
+  }
+  if (request.justification().size() > kMaxJustificationBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("justification: at most ", kMaxJustificationBytes, " bytes"));
+  }
   SILTA_ASSIGN_OR_RETURN(std::string subject_ref, subject_refs_->RefFor(request.subject().hetu()));
+  const v1::Decision may_learn =
+      MayLearnExistence(caller, subject_ref, request.purpose(), request.statutory_basis(),
+                        request.justification());
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> open, store_->FindOpenCase(subject_ref));
+  // A member of the case knows of it already; anyone else is answered only
+  // when permitted, and refused alike whether or not a case exists.
+  const bool member = open.has_value() && IsMember(*open, caller.org.org_id());
+  const bool answered = member || may_learn.verdict() == v1::PERMIT;
   // Asking is itself a disclosure (that the person is a client of some
-  // service), so it is evidence too.
-  v1::AuditEntry entry = audit::NewEntry(v1::EXISTING_CASE_CHECKED, clock_(), caller.org.org_id(),
-                                         request.acting_user());
-  entry.set_subject_ref(subject_ref);
-  if (open.has_value()) {
+  // service), so it is evidence too, answered or not.
+  v1::AuditEntry entry = ExistenceEntry(
+      caller, request.acting_user(), subject_ref, request.purpose(), may_learn,
+      !request.justification().empty(),
+      !answered ? "refused" : (open.has_value() ? "found" : "not_found"));
+  if (answered && open.has_value()) {
     entry.set_case_id(open->case_id());
     entry.set_counterpart_org_id(open->coordinator().org_id());
   }
-  entry.set_detail(open.has_value() ? "found" : "not_found");
   store::AuditEntries audit = {std::move(entry)};
   SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
   common::Log(common::LogLevel::kInfo, "existing_case_checked",
-              {{"org_id", caller.org.org_id()}, {"found", open.has_value() ? "yes" : "no"}});
+              {{"org_id", caller.org.org_id()},
+               {"answered", answered ? "yes" : "no"},
+               {"found", answered ? (open.has_value() ? "yes" : "no") : "not told"}});
+  if (!answered) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "not told whether the young person has a case: ", may_learn.reason()));
+  }
   v1::CheckExistingCaseResponse response;
   if (open.has_value()) {
     response.set_open_case_exists(true);

@@ -37,6 +37,18 @@ class CaseRegistry {
  public:
   // True if a purpose code is in the current policy.
   using PurposeCheck = std::function<bool(absl::string_view)>;
+  // Whether `asker` may learn if the person `subject_ref` is a client of a
+  // service and who coordinates the case (the consent engine's
+  // DecideExistenceCheck; cases cannot depend on consent, so siltad
+  // injects it). Must not depend on whether a case exists.
+  struct ExistenceQuestion {
+    const v1::Organization* asker = nullptr;
+    absl::string_view subject_ref;
+    absl::string_view purpose;
+    absl::string_view statute_code;
+    bool has_justification = false;
+  };
+  using ExistenceDecider = std::function<v1::Decision(const ExistenceQuestion&)>;
   using Clock = std::function<absl::Time()>;
 
   static constexpr uint32_t kDefaultPageSize = 100;
@@ -44,13 +56,15 @@ class CaseRegistry {
   static constexpr int kMaxMembers = 64;
 
   // All pointers must outlive the registry.
+  // Without `may_learn_existence` nobody outside a case learns of it.
   CaseRegistry(store::Store* store, const identity::OrgRegistry* orgs,
                const SubjectRefs* subject_refs, PurposeCheck purpose_known,
-               Clock clock = absl::Now)
+               ExistenceDecider may_learn_existence, Clock clock = absl::Now)
       : store_(store),
         orgs_(orgs),
         subject_refs_(subject_refs),
         purpose_known_(std::move(purpose_known)),
+        may_learn_existence_(std::move(may_learn_existence)),
         clock_(std::move(clock)) {}
 
   absl::StatusOr<v1::CreateCaseResponse> CreateCase(const identity::Caller& caller,
@@ -83,6 +97,17 @@ class CaseRegistry {
   absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref);
 
  private:
+  // The decision whether the caller may learn of an open case of the person
+  // (default deny without a decider).
+  v1::Decision MayLearnExistence(const identity::Caller& caller, absl::string_view subject_ref,
+                                 absl::string_view purpose, absl::string_view statute_code,
+                                 absl::string_view justification) const;
+  // The EXISTING_CASE_CHECKED entry of a check by the caller, with the
+  // decision's rule; `detail` says how it ended.
+  v1::AuditEntry ExistenceEntry(const identity::Caller& caller, const v1::ActingUser& user,
+                                absl::string_view subject_ref, absl::string_view purpose,
+                                const v1::Decision& decision, bool justified,
+                                absl::string_view detail) const;
   // Loads a case the caller coordinates and that is open.
   absl::StatusOr<v1::Case> LoadForCoordinator(const identity::Caller& caller,
                                               absl::string_view case_id);
@@ -99,6 +124,7 @@ class CaseRegistry {
   const identity::OrgRegistry* const orgs_;
   const SubjectRefs* const subject_refs_;
   const PurposeCheck purpose_known_;
+  const ExistenceDecider may_learn_existence_;
   const Clock clock_;
   // Serialises read-modify-write of cases (one siltad instance per store).
   absl::Mutex write_mu_;

@@ -573,4 +573,20 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   return response;
 }
 
+cases::CaseRegistry::ExistenceDecider ExistenceDecider(const DecisionEngine* engine,
+                                                       const PolicyHolder* policy,
+                                                       std::function<absl::Time()> clock) {
+  return [engine, policy,
+          clock = std::move(clock)](const cases::CaseRegistry::ExistenceQuestion& question) {
+    DecisionQuery query;
+    query.recipient = question.asker;
+    query.subject_ref = question.subject_ref;
+    query.purpose = question.purpose;
+    query.at = clock();
+    query.statute_code = question.statute_code;
+    query.has_justification = question.has_justification;
+    return engine->DecideExistenceCheck(query, *policy->Get());
+  };
+}
+
 }  // namespace silta::consent

@@ -109,6 +109,13 @@ class ConsentRegistry {
 // True if `purpose` is a purpose code of `policy`.
 bool PolicyHasPurpose(const v1::Policy& policy, absl::string_view purpose);
 
+// The CaseRegistry's existence-check decider: `engine` under the policy
+// `policy` holds at the time of each call, at `clock()`. Both must outlive
+// the decider.
+cases::CaseRegistry::ExistenceDecider ExistenceDecider(const DecisionEngine* engine,
+                                                       const PolicyHolder* policy,
+                                                       std::function<absl::Time()> clock);
+
 }  // namespace silta::consent
 
 #endif  // SILTA_SERVER_CONSENT_CONSENT_REGISTRY_H_

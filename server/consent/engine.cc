@@ -333,4 +333,74 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
                                    statute_note));
 }
 
+v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
+                                                  const v1::Policy& policy) const {
+  constexpr v1::Category kCategory = v1::CATEGORY_SERVICE_RELATIONSHIP;
+  DecisionQuery q = query;
+  q.category = kCategory;
+  const std::string& asker = q.recipient->org_id();
+  if (q.recipient->state() != v1::ACTIVE) {
+    return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
+                        absl::StrCat(asker, " is suspended"));
+  }
+  std::string statute_note;
+  if (!q.statute_code.empty()) {
+    const v1::StatutoryBasis* s = FindStatute(policy, q.statute_code);
+    if (s == nullptr) {
+      statute_note = absl::StrCat("; statutory basis ", q.statute_code, " is not in the policy");
+    } else if (!s->only_in_reply_to_recipient_request()) {
+      statute_note = absl::StrCat("; ", s->citation(),
+                                  " is not a right to request information, so it does not "
+                                  "let you ask");
+    } else if (!Contains(s->recipient_kinds(), static_cast<int>(q.recipient->kind()))) {
+      statute_note = absl::StrCat("; ", s->citation(), " gives no right to ask to a ",
+                                  v1::OrgKind_Name(q.recipient->kind()));
+    } else if (!Contains(s->categories(), static_cast<int>(kCategory))) {
+      statute_note = absl::StrCat("; ", s->citation(), " does not cover ",
+                                  v1::Category_Name(kCategory));
+    } else if (s->justification_required() && !q.has_justification) {
+      statute_note = absl::StrCat("; ", s->citation(), " requires a written justification");
+    } else {
+      return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(),
+                          absl::StrCat(s->citation(), " lets a ",
+                                       v1::OrgKind_Name(q.recipient->kind()),
+                                       " ask whether the person is a client"));
+    }
+  }
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = subjects_.find(q.subject_ref);
+  if (it != subjects_.end()) {
+    const SubjectRules& subject = it->second;
+    const uint64_t bit = Bit(kCategory);
+    const std::optional<bool> adult = subject.birth_date.has_value()
+                                          ? cases::IsAdultAt(*subject.birth_date, q.at)
+                                          : std::nullopt;
+    const bool competent = Competent(subject, bit, q.purpose, q.at);
+    for (const Rule& r : subject.refusals) {
+      if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
+          GrantorCounts(r, /*is_refusal=*/true, adult, competent)) {
+        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id,
+                            absl::StrCat("refusal ", r.id, " forbids telling ", asker,
+                                         " whether the person is a client"));
+      }
+    }
+    for (const Rule& r : subject.consents) {
+      if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
+          Contains(r.purposes, q.purpose) && r.case_id.empty() &&
+          GrantorCounts(r, /*is_refusal=*/false, adult, competent)) {
+        return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
+                            absl::StrCat("consent ", r.id, " lets ", asker,
+                                         " learn whether the person is a client, for ",
+                                         q.purpose));
+      }
+    }
+  }
+  return MakeDecision(
+      q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
+      absl::StrCat("whether the person is a client of a service is ",
+                   v1::Category_Name(kCategory), ": ", asker,
+                   " needs the person's consent to it for ", q.purpose,
+                   ", or a statutory right to request information", statute_note));
+}
+
 }  // namespace silta::consent

@@ -118,6 +118,23 @@ class DecisionEngine {
   // Decides one field for one recipient under `policy`.
   v1::Decision Decide(const DecisionQuery& query, const v1::Policy& policy) const;
 
+  // Whether `asker` may learn that the person `subject_ref` is a client of
+  // a service in the network, and which organisation coordinates the case
+  // (CheckExistingCase, and the refusal of a second CreateCase): that is
+  // CATEGORY_SERVICE_RELATIONSHIP to `asker` for `purpose`, permitted
+  //   * by the claimed basis, when it covers that category to the asker's
+  //     kind and lets the asker request information
+  //     (only_in_reply_to_recipient_request: the check is the asker's own
+  //     request), with a justification where it requires one; or
+  //   * by a consent in force for it, of a grantor whose word counts, and
+  //     no refusal in force of it to the asker.
+  // Who would tell is not consulted (the consent's and the refusal's
+  // disclosers, the basis's sender kinds): the answer must not depend on
+  // whether a case exists, or a refusal would itself tell that one does.
+  // `query.sender`, `case_id` and `recipient_is_member` are ignored;
+  // `query.recipient` is the asker. Default deny.
+  v1::Decision DecideExistenceCheck(const DecisionQuery& query, const v1::Policy& policy) const;
+
   // Number of consents, refusals and assessments held (for start-up logs
   // and tests).
   size_t RecordCount() const;

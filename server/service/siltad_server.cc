@@ -112,14 +112,15 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   SILTA_ASSIGN_OR_RETURN(self->subject_refs_,
                          cases::SubjectRefs::FromPepperFile(config.pepper_file()));
   consent::PolicyHolder* policy_holder = self->policy_.get();
+  // The consent rules tell minors from adults by the day in Finland.
+  SILTA_RETURN_IF_ERROR(cases::CheckFinnishTime());
+  self->engine_ = std::make_unique<consent::DecisionEngine>();
   self->cases_ = std::make_unique<cases::CaseRegistry>(
       self->store_.get(), self->registry_.get(), self->subject_refs_.get(),
       [policy_holder](absl::string_view purpose) {
         return consent::PolicyHasPurpose(*policy_holder->Get(), purpose);
-      });
-  // The consent rules tell minors from adults by the day in Finland.
-  SILTA_RETURN_IF_ERROR(cases::CheckFinnishTime());
-  self->engine_ = std::make_unique<consent::DecisionEngine>();
+      },
+      consent::ExistenceDecider(self->engine_.get(), policy_holder, absl::Now));
   self->consents_ = std::make_unique<consent::ConsentRegistry>(
       self->store_.get(), self->registry_.get(), self->subject_refs_.get(), self->cases_.get(),
       self->policy_.get(), self->engine_.get());

@@ -67,16 +67,46 @@ TEST_F(CasesConsentTest, CaseConsentAndPreviewEndToEnd) {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // A second agency learns that a case exists and who coordinates it.
-  auto youth_cases = StubAs<v1::CaseService>("hml-youth");
+  // An agency outside the case learns that a case exists and who
+  // coordinates it, once the guardian consents to it (issue #13 §7);
+  // before, it is not told.
+  auto ngo_cases = StubAs<v1::CaseService>("asenne-ry");
+  v1::CheckExistingCaseRequest check;
+  check.mutable_subject()->set_hetu(kHetu);
+  check.set_purpose("service_coordination");
+  *check.mutable_acting_user() = Worker("youth-1");
   {
     grpc::ClientContext context;
     Deadline(&context);
-    v1::CheckExistingCaseRequest check;
-    check.mutable_subject()->set_hetu(kHetu);
-    *check.mutable_acting_user() = Worker("youth-1");
     v1::CheckExistingCaseResponse found;
-    ASSERT_TRUE(youth_cases->CheckExistingCase(&context, check, &found).ok());
+    const grpc::Status status = ngo_cases->CheckExistingCase(&context, check, &found);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_FALSE(found.open_case_exists());
+  }
+  {
+    v1::RecordConsentRequest may_learn;
+    may_learn.mutable_subject()->set_hetu(kHetu);
+    may_learn.mutable_consent()->set_grantor(v1::GUARDIAN);
+    may_learn.mutable_consent()->add_purposes("service_coordination");
+    may_learn.mutable_consent()->add_categories(v1::CATEGORY_SERVICE_RELATIONSHIP);
+    may_learn.mutable_consent()->add_recipients()->set_org_id("asenne-ry");
+    may_learn.mutable_consent()->add_disclosers()->set_org_kind(v1::POLICE);
+    may_learn.mutable_consent()->mutable_valid_until()->set_seconds(4102444800);  // 2100
+    may_learn.mutable_consent()->set_evidence_ref("signed-form-54");
+    *may_learn.mutable_acting_user() = Worker("registrar-1");
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::RecordConsentResponse recorded;
+    const grpc::Status status =
+        StubAs<v1::ConsentService>("wba-registrar")->RecordConsent(&context, may_learn, &recorded);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::CheckExistingCaseResponse found;
+    const grpc::Status status = ngo_cases->CheckExistingCase(&context, check, &found);
+    ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_TRUE(found.open_case_exists());
     EXPECT_EQ(found.coordinator_org_id(), "police-hame");
   }

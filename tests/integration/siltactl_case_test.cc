@@ -26,11 +26,19 @@ TEST(SiltactlCaseTest, ACaseFromOpeningToClosing) {
   const std::string case_id = created.case_().case_id();
   EXPECT_THAT(r.output, Not(HasSubstr(kYouth15)));
 
-  // One adult: a second case is refused, naming the coordinator.
+  // One adult: a second case is refused; without the young person's
+  // consent the coordinator is not named (issue #13 §7).
   r = world.Siltactl("police-hame",
                      {"case", "create", "--coordinator-worker", "o-1", "--worker", "o-1"}, hetu);
   EXPECT_EQ(r.exit_code, 3) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("coordinated by hml-youth"));
+  EXPECT_THAT(r.output, HasSubstr("already has an open case"));
+  EXPECT_THAT(r.output, Not(HasSubstr("hml-youth")));
+  r = world.Siltactl("police-hame", {"case", "check", "--worker", "o-1"}, hetu);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED: not told whether"));
+  r = world.Siltactl("wba-social", {"case", "check", "--worker", "sw-1"}, hetu);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("an open case, coordinated by hml-youth"));
 
   r = world.Siltactl("wba-social", {"case", "list"});
   ASSERT_EQ(r.exit_code, 0) << r.output;

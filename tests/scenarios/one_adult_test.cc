@@ -19,8 +19,10 @@ TEST(OneAdultScenario, OneCaseOneCoordinatorAndEveryDisclosureReported) {
   for (const char* org : {"hml-youth", "police-hame", "wba-social"}) world.Keys(org);
   const std::string case_id = world.OpenCase("hml-youth", {"wba-social"}, kYouth17);
 
-  // Police would open a second case: refused, naming the coordinator.
-  {
+  // Police would open a second case: refused. Who coordinates is named
+  // only once the young person's guardian consents to the police learning
+  // it (issue #13 §7); the check itself is then answered too.
+  const auto create = [&]() {
     grpc::ClientContext context;
     v1::CreateCaseRequest request;
     request.mutable_subject()->set_hetu(kYouth17);
@@ -28,24 +30,33 @@ TEST(OneAdultScenario, OneCaseOneCoordinatorAndEveryDisclosureReported) {
     request.set_coordinator_worker_id("officer-12");
     request.mutable_acting_user()->set_worker_id("officer-12");
     v1::CreateCaseResponse response;
-    const grpc::Status status = v1::CaseService::NewStub(world.Channel("police-hame"))
-                                    ->CreateCase(&context, request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-    EXPECT_THAT(status.error_message(), HasSubstr("coordinated by hml-youth"));
-    EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr(kYouth17)));
-  }
-  {
+    return v1::CaseService::NewStub(world.Channel("police-hame"))
+        ->CreateCase(&context, request, &response);
+  };
+  const auto check = [&](v1::CheckExistingCaseResponse* response) {
     grpc::ClientContext context;
     v1::CheckExistingCaseRequest request;
     request.mutable_subject()->set_hetu(kYouth17);
+    request.set_purpose("referral");
     request.mutable_acting_user()->set_worker_id("officer-12");
-    v1::CheckExistingCaseResponse response;
-    ASSERT_TRUE(v1::CaseService::NewStub(world.Channel("police-hame"))
-                    ->CheckExistingCase(&context, request, &response)
-                    .ok());
-    EXPECT_TRUE(response.open_case_exists());
-    EXPECT_EQ(response.coordinator_org_id(), "hml-youth");
-  }
+    return v1::CaseService::NewStub(world.Channel("police-hame"))
+        ->CheckExistingCase(&context, request, response);
+  };
+  grpc::Status status = create();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("already has an open case"));
+  EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("hml-youth")));
+  v1::CheckExistingCaseResponse response;
+  EXPECT_EQ(check(&response).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  world.ConsentTo(kYouth17, {v1::CATEGORY_SERVICE_RELATIONSHIP}, "police-hame", {"referral"});
+  status = create();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("coordinated by hml-youth"));
+  EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr(kYouth17)));
+  ASSERT_TRUE(check(&response).ok());
+  EXPECT_TRUE(response.open_case_exists());
+  EXPECT_EQ(response.coordinator_org_id(), "hml-youth");
   // The youth worker hands the one-adult role to social services.
   {
     grpc::ClientContext context;

@@ -46,11 +46,11 @@ class RegistryFixture : public ::testing::Test {
     refs_ = *std::move(refs);
     policy_ = std::make_unique<consent::PolicyHolder>(ExamplePolicy());
     auto clock = [this] { return now_; };
+    engine_ = std::make_unique<consent::DecisionEngine>();
     cases_ = std::make_unique<cases::CaseRegistry>(
         store_.get(), orgs_.get(), refs_.get(),
         [this](absl::string_view p) { return consent::PolicyHasPurpose(*policy_->Get(), p); },
-        clock);
-    engine_ = std::make_unique<consent::DecisionEngine>();
+        consent::ExistenceDecider(engine_.get(), policy_.get(), clock), clock);
     consents_ = std::make_unique<consent::ConsentRegistry>(store_.get(), orgs_.get(), refs_.get(),
                                                            cases_.get(), policy_.get(),
                                                            engine_.get(), clock);

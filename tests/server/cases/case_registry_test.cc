@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/consent/consent_registry.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -31,36 +32,160 @@ TEST_F(CaseRegistryTest, CreateCaseMakesCallerTheCoordinatorAndStoresOnlyTheRef)
   EXPECT_EQ(*refs_->RefFor(kYouth15), c.subject_ref());
 }
 
-TEST_F(CaseRegistryTest, SecondCaseForSameSubjectNamesTheCoordinator) {
-  OpenCase("wba-social", kYouth15, {});
-  v1::CreateCaseRequest request;
-  request.mutable_subject()->set_hetu(kYouth15);
-  request.set_purpose("referral");
-  request.set_coordinator_worker_id("w2");
-  *request.mutable_acting_user() = Worker();
+class ExistenceTest : public CaseRegistryTest {
+ protected:
+  // The subject's consent (the guardian's for a minor) that `org_id` may
+  // learn whether the person is a client of a service, for referral.
+  void ConsentToExistence(const std::string& hetu, const std::string& org_id,
+                          v1::GrantorKind grantor) {
+    v1::RecordConsentRequest consent;
+    consent.mutable_subject()->set_hetu(hetu);
+    consent.mutable_consent()->set_grantor(grantor);
+    consent.mutable_consent()->add_disclosers()->set_org_kind(v1::WELLBEING_AREA);
+    consent.mutable_consent()->add_purposes("referral");
+    consent.mutable_consent()->add_categories(v1::CATEGORY_SERVICE_RELATIONSHIP);
+    consent.mutable_consent()->add_recipients()->set_org_id(org_id);
+    *consent.mutable_consent()->mutable_valid_until() = Ts(now_ + absl::Hours(24 * 90));
+    consent.mutable_consent()->set_evidence_ref("form");
+    *consent.mutable_acting_user() = Worker();
+    ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+  }
+  absl::StatusOr<v1::CreateCaseResponse> SecondCase(const std::string& org_id) {
+    v1::CreateCaseRequest request;
+    request.mutable_subject()->set_hetu(kYouth15);
+    request.set_purpose("referral");
+    request.set_coordinator_worker_id("w2");
+    *request.mutable_acting_user() = Worker();
+    return cases_->CreateCase(As(org_id), request);
+  }
+  absl::StatusOr<v1::CheckExistingCaseResponse> Check(const std::string& org_id,
+                                                      const std::string& hetu,
+                                                      const std::string& basis = "",
+                                                      const std::string& justification = "") {
+    v1::CheckExistingCaseRequest request;
+    request.mutable_subject()->set_hetu(hetu);
+    request.set_purpose("referral");
+    request.set_statutory_basis(basis);
+    request.set_justification(justification);
+    *request.mutable_acting_user() = Worker();
+    return cases_->CheckExistingCase(As(org_id), request);
+  }
+  // The EXISTING_CASE_CHECKED entries, oldest first.
+  std::vector<v1::AuditEntry> Checks() {
+    store::AuditQuery q;
+    q.types = {v1::EXISTING_CASE_CHECKED};
+    auto entries = store_->QueryAudit(q);
+    EXPECT_THAT(entries, IsOk());
+    return entries.ok() ? *entries : std::vector<v1::AuditEntry>();
+  }
+};
 
-  EXPECT_THAT(cases_->CreateCase(As("hml-youth"), request),
+TEST_F(ExistenceTest, ASecondCaseIsRefusedButTheCoordinatorIsNamedOnlyToWhoMayLearnIt) {
+  OpenCase("wba-social", kYouth15, {"police-hame"});
+
+  // Youth services have no consent: refused, and not told who coordinates.
+  absl::StatusOr<v1::CreateCaseResponse> refused = SecondCase("hml-youth");
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                HasSubstr("may not learn who coordinates it")));
+  EXPECT_THAT(refused.status().message(), Not(HasSubstr("wba-social")));
+  // A member knows already.
+  EXPECT_THAT(SecondCase("police-hame"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("wba-social")));
+  // With the guardian's consent the coordinator is named.
+  ConsentToExistence(kYouth15, "hml-youth", v1::GUARDIAN);
+  EXPECT_THAT(SecondCase("hml-youth"), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                HasSubstr("coordinated by wba-social")));
+
+  // Each attempt is evidence; the one not named carries neither case nor
+  // coordinator, since its asker reads its own entries.
+  const std::vector<v1::AuditEntry> checks = Checks();
+  ASSERT_EQ(checks.size(), 3u);
+  EXPECT_EQ(checks[0].actor_org_id(), "hml-youth");
+  EXPECT_EQ(checks[0].detail(), "create_case_refused");
+  EXPECT_TRUE(checks[0].case_id().empty());
+  EXPECT_TRUE(checks[0].counterpart_org_id().empty());
+  EXPECT_EQ(checks[1].detail(), "create_case_refused_named");
+  EXPECT_EQ(checks[2].detail(), "create_case_refused_named");
+  EXPECT_EQ(checks[2].rule(), v1::RULE_CONSENT);
+  EXPECT_EQ(checks[2].counterpart_org_id(), "wba-social");
+  for (const v1::AuditEntry& e : checks) EXPECT_FALSE(e.subject_ref().empty());
 }
 
-TEST_F(CaseRegistryTest, CheckExistingCaseRevealsOnlyExistenceAndCoordinator) {
-  const v1::Case c = OpenCase("wba-social", kYouth15, {"police-hame"});
-  v1::CheckExistingCaseRequest request;
-  request.mutable_subject()->set_hetu(kYouth15);
-  *request.mutable_acting_user() = Worker();
+TEST_F(ExistenceTest, WithoutConsentOrBasisTheCheckIsRefusedAlikeWhetherOrNotACaseExists) {
+  OpenCase("police-hame", kYouth15, {});
+  const absl::Status exists = Check("hml-youth", kYouth15).status();
+  const absl::Status absent = Check("hml-youth", kAdult).status();
+  EXPECT_EQ(exists.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(absent.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(exists.message(), absent.message()) << "the refusal must not tell";
+  EXPECT_THAT(exists.message(), HasSubstr("consent"));
+  for (const v1::AuditEntry& e : Checks()) {
+    EXPECT_EQ(e.detail(), "refused");
+    EXPECT_TRUE(e.case_id().empty());
+    EXPECT_TRUE(e.counterpart_org_id().empty());
+  }
+  // A purpose is required.
+  v1::CheckExistingCaseRequest no_purpose;
+  no_purpose.mutable_subject()->set_hetu(kYouth15);
+  *no_purpose.mutable_acting_user() = Worker();
+  EXPECT_THAT(cases_->CheckExistingCase(As("hml-youth"), no_purpose),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("purpose")));
+}
 
-  auto found = cases_->CheckExistingCase(As("hml-youth"), request);
-  request.mutable_subject()->set_hetu(kAdult);
-  auto not_found = cases_->CheckExistingCase(As("hml-youth"), request);
-
+TEST_F(ExistenceTest, ConsentOrARightToRequestInformationAnswersTheCheck) {
+  const v1::Case c = OpenCase("police-hame", kYouth15, {});
+  // The guardian's consent for the minor, the adult's own for himself.
+  ConsentToExistence(kYouth15, "hml-youth", v1::GUARDIAN);
+  ConsentToExistence(kAdult, "hml-youth", v1::SUBJECT);
+  auto found = Check("hml-youth", kYouth15);
   ASSERT_THAT(found, IsOk());
   EXPECT_TRUE(found->open_case_exists());
-  EXPECT_EQ(found->coordinator_org_id(), "wba-social");
-  EXPECT_EQ(found->coordinator_org_name(), "Org wba-social");
+  EXPECT_EQ(found->coordinator_org_id(), "police-hame");
+  EXPECT_EQ(found->coordinator_org_name(), "Org police-hame");
   EXPECT_THAT(found->DebugString(), Not(HasSubstr(c.case_id())));
+  auto not_found = Check("hml-youth", kAdult);
   ASSERT_THAT(not_found, IsOk());
   EXPECT_FALSE(not_found->open_case_exists());
   EXPECT_TRUE(not_found->coordinator_org_id().empty());
+
+  // Social welfare may ask under its right to request information, with a
+  // justification; a notification basis is no right to ask.
+  EXPECT_THAT(Check("wba-social", kYouth15, "information_on_request"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("justification")));
+  EXPECT_THAT(Check("wba-social", kYouth15, "lsl_25", "assessing a notification"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not a right to request")));
+  auto asked = Check("wba-social", kYouth15, "information_on_request", "assessing a notification");
+  ASSERT_THAT(asked, IsOk());
+  EXPECT_EQ(asked->coordinator_org_id(), "police-hame");
+  // An NGO, not a WELLBEING_AREA, may not use it.
+  EXPECT_EQ(Check("asenne-ry", kYouth15, "information_on_request", "x").status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  const std::vector<v1::AuditEntry> checks = Checks();
+  const v1::AuditEntry& by_statute = checks[checks.size() - 2];
+  EXPECT_EQ(by_statute.actor_org_id(), "wba-social");
+  EXPECT_EQ(by_statute.rule(), v1::RULE_STATUTE);
+  EXPECT_EQ(by_statute.rule_id(), "information_on_request");
+  EXPECT_TRUE(by_statute.justification_present());
+  EXPECT_EQ(by_statute.detail(), "found");
+  EXPECT_EQ(by_statute.counterpart_org_id(), "police-hame");
+  EXPECT_THAT(by_statute.DebugString(), Not(HasSubstr("assessing")));
+}
+
+TEST_F(ExistenceTest, TheYoungPersonsRefusalBeatsTheGuardiansConsent) {
+  OpenCase("police-hame", kYouth15, {});
+  ConsentToExistence(kYouth15, "hml-youth", v1::GUARDIAN);
+  ASSERT_THAT(Check("hml-youth", kYouth15), IsOk());
+  v1::RecordRefusalRequest refusal;
+  refusal.mutable_subject()->set_hetu(kYouth15);
+  refusal.mutable_refusal()->set_grantor(v1::SUBJECT);
+  refusal.mutable_refusal()->add_categories(v1::CATEGORY_SERVICE_RELATIONSHIP);
+  refusal.mutable_refusal()->add_recipients()->set_org_id("hml-youth");
+  refusal.mutable_refusal()->set_evidence_ref("form");
+  *refusal.mutable_acting_user() = Worker();
+  ASSERT_THAT(consents_->RecordRefusal(As("wba-registrar"), refusal), IsOk());
+  EXPECT_THAT(Check("hml-youth", kYouth15),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("refusal")));
 }
 
 TEST_F(CaseRegistryTest, NonMemberCannotTellWhetherACaseExists) {
@@ -172,8 +297,7 @@ TEST_F(CaseRegistryTest, CoordinatorCannotBeRemoved) {
 }
 
 TEST_F(CaseRegistryTest, ListCasesPagesNewestFirstAndOnlyOwnCases) {
-  const char* hetus[] = {"150609B934Y", "010311D950J", "241185Y912P", "070777X913F",
-                         "080888W914T"};
+  const char* hetus[] = {"150609B934Y", "010311D950J", "241185Y912P", "070777X913F", "080888W914T"};
   std::vector<std::string> opened;
   for (const char* hetu : hetus) {
     now_ += absl::Seconds(1);
