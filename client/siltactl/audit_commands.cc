@@ -172,6 +172,9 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
   subject->add_option("--requester", requester_, "Who asked: subject, guardian or representative")
       ->required()
       ->check(CLI::IsMember({"subject", "guardian", "representative"}, CLI::ignore_case));
+  subject->add_flag("--include-law-enforcement", include_law_enforcement_,
+                    "Keep entries to or from the police, probation and prison services (only when "
+                    "that controller has agreed; by default the report names whom to ask)");
   subject->add_option("--worker", worker_, "Your worker id (default $SILTA_WORKER or $USER)");
   Add(subject, [this] { return Subject(); });
 }
@@ -551,6 +554,7 @@ int AuditCommands::Subject() {
   v1::ReportRequester_Parse(absl::StrCat("REQUESTER_", absl::AsciiStrToUpper(requester_)),
                             &requester);
   request.set_requester(requester);
+  request.set_include_law_enforcement(include_law_enforcement_);
   v1::SubjectReportResponse response;
   const grpc::Status status = stub->SubjectReport(&context, request, &response);
   if (!status.ok()) return ReportRpcError("report subject", status);
@@ -582,12 +586,28 @@ int AuditCommands::Subject() {
       response.confirmed_receipts(), " of ", disclosed,
       " disclosures were confirmed received by the recipient's system; the others were sent "
       "but their arrival was not confirmed.");
-  const char* deferred_note =
-      "Some entries may be deferred by law (for example during an ongoing police matter); "
-      "they will appear once the deferral ends.";
   const char* guardian_note =
       "Information the young person has forbidden disclosing to a guardian is left out "
       "(812/2000 11 \u00a7 2 mom, potilaslaki 9 \u00a7 2 mom).";
+  // Other processing, and what was left out and why.
+  std::vector<std::vector<std::string>> events;
+  for (const v1::ReportEvent& e : response.events()) {
+    std::string what = absl::AsciiStrToLower(v1::AuditEventType_Name(e.type()));
+    std::replace(what.begin(), what.end(), '_', ' ');
+    events.push_back({TimeText(e.at()), e.by_org(), what, e.other_org(), e.purpose(), e.detail()});
+  }
+  std::vector<std::string> notes;
+  for (const v1::LeftOutController& c : response.left_out_controllers()) {
+    notes.push_back(absl::StrCat(c.entries(), " entries of ", c.org(),
+                                 " are left out: their own law governs access to them; ",
+                                 c.ask(), "."));
+  }
+  for (const v1::RestrictionNotice& r : response.restrictions()) {
+    notes.push_back(absl::StrCat(r.entries(), " entries are restricted under ", r.ground(),
+                                 " until ", TimeText(r.review_at()),
+                                 ", when the restriction is reviewed."));
+  }
+  if (response.forbidden_to_guardian_left_out()) notes.push_back(guardian_note);
   if (markdown_) {
     std::printf(
         "# Disclosure report\n\nWho has received information about you through Silta, "
@@ -602,8 +622,15 @@ int AuditCommands::Subject() {
     }
     if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
     std::printf("\n%s\n", receipts.c_str());
-    if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
-    if (response.forbidden_to_guardian_left_out()) std::printf("\n%s\n", guardian_note);
+    if (!events.empty()) {
+      std::printf(
+          "\n## Other processing of your data\n\n| When | By | What | Other party | Purpose | "
+          "Detail |\n|---|---|---|---|---|---|\n");
+      for (const auto& row : events) {
+        std::printf("| %s |\n", absl::StrJoin(row, " | ").c_str());
+      }
+    }
+    for (const std::string& note : notes) std::printf("\n%s\n", note.c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
@@ -613,8 +640,11 @@ int AuditCommands::Subject() {
   }
   PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);
   std::printf("\n%s\n", receipts.c_str());
-  if (response.may_contain_deferred_entries()) std::printf("\n%s\n", deferred_note);
-  if (response.forbidden_to_guardian_left_out()) std::printf("\n%s\n", guardian_note);
+  if (!events.empty()) {
+    std::printf("\nOther processing of the young person's data:\n");
+    PrintTable({"WHEN", "BY", "WHAT", "OTHER PARTY", "PURPOSE", "DETAIL"}, events);
+  }
+  for (const std::string& note : notes) std::printf("\n%s\n", note.c_str());
   return kExitOk;
 }
 

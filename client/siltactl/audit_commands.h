@@ -52,6 +52,7 @@ class AuditCommands : public CommandSet {
   std::string month_, region_;
   bool csv_ = false;
   bool markdown_ = false;
+  bool include_law_enforcement_ = false;
   std::string requester_;
   std::string worker_ = DefaultWorker();
 };

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/audit/log_entry.h"
 #include "server/cases/age.h"
 #include "server/common/status_macros.h"
@@ -29,12 +30,21 @@ std::string OrgName(const OrgLookup& orgs, absl::string_view org_id) {
                                                          : std::string(org_id);
 }
 
-// True while a statutory entry is still under its deferral.
-bool Deferred(const v1::AuditEntry& e, const v1::Policy& policy, absl::Time now) {
-  if (e.rule() != v1::RULE_STATUTE) return false;
-  const v1::StatutoryBasis* b = consent::FindStatute(policy, e.rule_id());
-  if (b == nullptr || b->subject_report_deferral_days() == 0) return false;
-  return now < At(e) + absl::Hours(24) * b->subject_report_deferral_days();
+// The organisations whose own laws govern the subject's access to their
+// entries, and whom to ask.
+bool LawEnforcement(const std::optional<v1::Organization>& org) {
+  return org.has_value() &&
+         (org->kind() == v1::POLICE || org->kind() == v1::PROBATION || org->kind() == v1::PRISON);
+}
+
+std::string AskText(const v1::Organization& org) {
+  return org.kind() == v1::POLICE
+             ? absl::StrCat("ask ", org.display_name(),
+                            " (laki henkilötietojen käsittelystä poliisitoimessa 616/2019; "
+                            "laki henkilötietojen käsittelystä rikosasioissa 1054/2018)")
+             : absl::StrCat("ask ", org.display_name(),
+                            " (Rikosseuraamuslaitos; laki henkilötietojen käsittelystä "
+                            "rikosasioissa 1054/2018)");
 }
 
 std::string KindLabel(const std::optional<v1::Organization>& org) {
@@ -90,34 +100,95 @@ std::vector<v1::Category> ForbiddenToGuardian(const std::vector<v1::Refusal>& re
   return out;
 }
 
-v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& entries,
+const std::vector<v1::AuditEventType>& SubjectReportEventTypes() {
+  static const auto* types = new std::vector<v1::AuditEventType>{
+      v1::EXISTING_CASE_CHECKED,   v1::CASE_CREATED,    v1::CASE_MEMBER_ADDED,
+      v1::CASE_MEMBER_REMOVED,     v1::COORDINATOR_TRANSFERRED, v1::CASE_CLOSED,
+      v1::CONSENTS_LISTED,         v1::NOTIFICATION_LINKED,     v1::SUBJECT_REPORT_PRODUCED};
+  return *types;
+}
+
+v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& unsorted,
                                              const v1::Policy& policy, const OrgLookup& orgs,
-                                             absl::Time now,
-                                             const std::vector<v1::Category>& left_out) {
+                                             const SubjectReportOptions& options) {
   v1::SubjectReportResponse report;
+  std::vector<const v1::AuditEntry*> entries;
+  for (const v1::AuditEntry& e : unsorted) entries.push_back(&e);
+  std::sort(entries.begin(), entries.end(), [](const v1::AuditEntry* a, const v1::AuditEntry* b) {
+    return a->index() < b->index();
+  });
   // Receipts the recipients confirmed: (sender, message, recipient) of each
   // ack (message ids are unique per sender only).
   std::set<std::tuple<std::string, std::string, std::string>> acked;
-  for (const v1::AuditEntry& e : entries) {
-    if (e.type() == v1::MESSAGE_ACKED) {
-      acked.emplace(e.counterpart_org_id(), e.message_id(), e.actor_org_id());
+  for (const v1::AuditEntry* e : entries) {
+    if (e->type() == v1::MESSAGE_ACKED) {
+      acked.emplace(e->counterpart_org_id(), e->message_id(), e->actor_org_id());
     }
   }
-  std::vector<const v1::AuditEntry*> shown;
-  for (const v1::AuditEntry& e : entries) {
-    if (e.type() != v1::MESSAGE_DELIVERED && e.type() != v1::FIELD_WITHHELD) continue;
-    if (Deferred(e, policy, now)) continue;
-    shown.push_back(&e);
+  // Restrictions in force, by (sender, message).
+  std::map<std::pair<std::string, std::string>, const store::ReportRestriction*> restricted;
+  for (const store::ReportRestriction& r : options.restrictions) {
+    if (options.now < absl::FromUnixMicros(r.review_at_us)) {
+      restricted[{r.sender_org_id, r.message_id}] = &r;
+    }
   }
-  std::sort(shown.begin(), shown.end(), [](const v1::AuditEntry* a, const v1::AuditEntry* b) {
-    return a->index() < b->index();
-  });
+  std::map<std::pair<std::string, int64_t>, uint32_t> restricted_counts;  // (ground, review)
+  std::map<std::string, uint32_t> law_enforcement_counts;                // org id → entries
+  // Whether an entry stays in: not restricted, not law enforcement's.
+  const auto kept = [&](const v1::AuditEntry& e) {
+    for (const std::string* org_id : {&e.actor_org_id(), &e.counterpart_org_id()}) {
+      if (!options.include_law_enforcement && LawEnforcement(orgs(*org_id))) {
+        ++law_enforcement_counts[*org_id];
+        return false;
+      }
+    }
+    if (!e.message_id().empty()) {
+      auto it = restricted.find({e.actor_org_id(), e.message_id()});
+      if (it != restricted.end()) {
+        ++restricted_counts[{it->second->ground, it->second->review_at_us}];
+        return false;
+      }
+    }
+    return true;
+  };
+  // The categories left after the guardian cut; nullopt if none is left.
+  const auto categories_of =
+      [&](const v1::AuditEntry& e) -> std::optional<google::protobuf::RepeatedField<int>> {
+    google::protobuf::RepeatedField<int> categories;
+    for (int c : e.categories()) {
+      if (std::find(options.left_out.begin(), options.left_out.end(), c) ==
+          options.left_out.end()) {
+        categories.Add(c);
+      }
+    }
+    if (categories.empty() && !e.categories().empty()) return std::nullopt;
+    return categories;
+  };
+  const std::vector<v1::AuditEventType>& event_types = SubjectReportEventTypes();
   // A delivery handed out again (after a lost connection or ack) is one
   // disclosure with several attempts, listed at its first.
   std::map<std::tuple<std::string, std::string, std::string, int, std::string>, v1::Disclosure*>
       first;
-  for (const v1::AuditEntry* e : shown) {
+  for (const v1::AuditEntry* e : entries) {
     const bool delivered = e->type() == v1::MESSAGE_DELIVERED;
+    const bool line = delivered || e->type() == v1::FIELD_WITHHELD;
+    const bool event =
+        std::find(event_types.begin(), event_types.end(), e->type()) != event_types.end();
+    if ((!line && !event) || !kept(*e)) continue;
+    std::optional<google::protobuf::RepeatedField<int>> categories = categories_of(*e);
+    if (!categories.has_value()) continue;
+    if (event) {
+      v1::ReportEvent* ev = report.add_events();
+      *ev->mutable_at() = e->at();
+      ev->set_type(e->type());
+      ev->set_by_org(e->actor_org_id().empty() ? "siltad" : OrgName(orgs, e->actor_org_id()));
+      if (!e->counterpart_org_id().empty()) {
+        ev->set_other_org(OrgName(orgs, e->counterpart_org_id()));
+      }
+      ev->set_purpose(e->purpose());
+      ev->set_detail(e->detail());
+      continue;
+    }
     const auto key = std::make_tuple(e->actor_org_id(), e->message_id(), e->counterpart_org_id(),
                                      static_cast<int>(e->rule()), e->rule_id());
     if (delivered && !e->message_id().empty()) {
@@ -126,16 +197,11 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
         continue;
       }
     }
-    google::protobuf::RepeatedField<int> categories;
-    for (int c : e->categories()) {
-      if (std::find(left_out.begin(), left_out.end(), c) == left_out.end()) categories.Add(c);
-    }
-    if (categories.empty() && !e->categories().empty()) continue;
     v1::Disclosure* d = report.add_disclosures();
     *d->mutable_at() = e->at();
     d->set_from_org(OrgName(orgs, e->actor_org_id()));
     d->set_to_org(OrgName(orgs, e->counterpart_org_id()));
-    *d->mutable_categories() = std::move(categories);
+    *d->mutable_categories() = *std::move(categories);
     d->set_purpose(e->purpose());
     d->set_basis(e->rule());
     d->set_basis_reference(e->rule() == v1::RULE_STATUTE && !e->statute_citation().empty()
@@ -152,9 +218,21 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
   for (const v1::Disclosure& d : report.disclosures()) {
     if (d.confirmed()) report.set_confirmed_receipts(report.confirmed_receipts() + 1);
   }
-  report.set_may_contain_deferred_entries(std::any_of(
-      policy.statutory_bases().begin(), policy.statutory_bases().end(),
-      [](const v1::StatutoryBasis& b) { return b.subject_report_deferral_days() > 0; }));
+  for (const auto& [org_id, count] : law_enforcement_counts) {
+    const std::optional<v1::Organization> org = orgs(org_id);
+    v1::LeftOutController* c = report.add_left_out_controllers();
+    c->set_org(OrgName(orgs, org_id));
+    c->set_kind(org->kind());
+    c->set_entries(count);
+    c->set_ask(AskText(*org));
+  }
+  for (const auto& [ground_review, count] : restricted_counts) {
+    v1::RestrictionNotice* n = report.add_restrictions();
+    const v1::RestrictionGround* ground = consent::FindRestrictionGround(policy, ground_review.first);
+    n->set_ground(ground != nullptr ? ground->citation() : ground_review.first);
+    *n->mutable_review_at() = common::ToTimestamp(absl::FromUnixMicros(ground_review.second));
+    n->set_entries(count);
+  }
   return report;
 }
 
@@ -355,18 +433,85 @@ absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
   store::AuditQuery query;
   query.subject_ref = subject_ref;
   query.types = {v1::MESSAGE_DELIVERED, v1::FIELD_WITHHELD, v1::MESSAGE_ACKED};
+  for (v1::AuditEventType type : SubjectReportEventTypes()) query.types.push_back(type);
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
+  SubjectReportOptions options;
+  options.now = now;
+  options.left_out = std::move(left_out);
+  options.include_law_enforcement = request.include_law_enforcement();
+  SILTA_ASSIGN_OR_RETURN(options.restrictions, store_->ListReportRestrictions(subject_ref));
   v1::AuditEntry produced =
       NewEntry(v1::SUBJECT_REPORT_PRODUCED, now, caller.org.org_id(), request.acting_user());
   produced.set_subject_ref(subject_ref);
-  produced.set_detail(v1::ReportRequester_Name(requester));
+  produced.set_detail(absl::StrCat(v1::ReportRequester_Name(requester),
+                                   request.include_law_enforcement() ? " law_enforcement" : ""));
   store::AuditEntries audit = {std::move(produced)};
   SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
   v1::SubjectReportResponse report = BuildSubjectReport(
-      entries, *policy_->Get(), [this](absl::string_view id) { return orgs_->Find(id); }, now,
-      left_out);
+      entries, *policy_->Get(), [this](absl::string_view id) { return orgs_->Find(id); }, options);
   report.set_forbidden_to_guardian_left_out(for_guardian);
   return report;
+}
+
+absl::StatusOr<v1::RestrictInSubjectReportResponse> ReportService::RestrictInSubjectReport(
+    const identity::Caller& caller, const v1::RestrictInSubjectReportRequest& request) {
+  if (request.acting_user().worker_id().empty()) {
+    return absl::InvalidArgumentError("acting_user.worker_id: required");
+  }
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  const v1::RestrictionGround* ground = consent::FindRestrictionGround(*policy, request.ground());
+  if (ground == nullptr) {
+    std::vector<std::string> codes;
+    for (const v1::RestrictionGround& g : policy->restriction_grounds()) codes.push_back(g.code());
+    return absl::InvalidArgumentError(
+        absl::StrCat("ground: not a restriction ground of the policy; use one of: ",
+                     codes.empty() ? std::string("(none configured)") : absl::StrJoin(codes, ", ")));
+  }
+  if (!request.has_review_at()) {
+    return absl::InvalidArgumentError("review_at: required (a restriction is always reviewed)");
+  }
+  const absl::Time now = clock_();
+  const absl::Time review_at = common::ToTime(request.review_at());
+  if (review_at > now + absl::Hours(24) * ground->max_review_days()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("review_at: at most ", ground->max_review_days(), " days from now for ",
+                     ground->code(), "; review it then and restrict again if it still applies"));
+  }
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                         store_->GetMessage(caller.org.org_id(), request.message_id()));
+  if (!m.has_value()) {
+    return absl::NotFoundError(absl::StrCat("you sent no message ", request.message_id()));
+  }
+  std::string subject_ref = m->subject_ref;
+  if (!m->case_id.empty()) {
+    SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, store_->GetCase(m->case_id));
+    if (!c.has_value()) return absl::InternalError("a message without its case");
+    subject_ref = c->subject_ref();
+  }
+  if (subject_ref.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "message ", request.message_id(), " is about no one (an anonymous consultation)"));
+  }
+  store::ReportRestriction restriction{.sender_org_id = caller.org.org_id(),
+                                       .message_id = request.message_id(),
+                                       .subject_ref = subject_ref,
+                                       .ground = ground->code(),
+                                       .review_at_us = absl::ToUnixMicros(review_at),
+                                       .set_at_us = absl::ToUnixMicros(now)};
+  v1::AuditEntry entry =
+      NewEntry(v1::SUBJECT_ACCESS_RESTRICTED, now, caller.org.org_id(), request.acting_user());
+  entry.set_subject_ref(subject_ref);
+  entry.set_case_id(m->case_id);
+  entry.set_message_id(request.message_id());
+  entry.set_rule_id(ground->code());
+  entry.set_statute_citation(ground->citation());
+  entry.set_detail(absl::StrCat(
+      "review=", absl::FormatTime("%Y-%m-%d", review_at, absl::UTCTimeZone())));
+  store::AuditEntries audit = {std::move(entry)};
+  SILTA_RETURN_IF_ERROR(store_->PutReportRestriction(restriction, &audit));
+  v1::RestrictInSubjectReportResponse response;
+  response.set_audit_index(audit.front().index());
+  return response;
 }
 
 absl::StatusOr<v1::IndicatorsResponse> ReportService::Indicators(

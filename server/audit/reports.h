@@ -4,12 +4,14 @@
 //
 // * the subject disclosure report (Act 703/2023 § 11 style): every
 //   disclosure about one young person (MESSAGE_DELIVERED: when, from which
-//   org to which, which categories, for which purpose, on which basis) and
-//   every withholding (FIELD_WITHHELD). Entries under a statutory basis the
-//   policy marks deferrable (subject_report_deferral_days > 0) are left out
-//   until that many days after the event; whenever the policy allows any
-//   deferral the report says some entries may be deferred by law — always,
-//   so that the sentence itself reveals nothing.
+//   org to which, which categories, for which purpose, on which basis),
+//   every withholding (FIELD_WITHHELD), and the other processing of the
+//   person's data (existence checks, case membership and coordinator
+//   changes, consent listings, linked notifications). Left out, and said
+//   so: entries a sender restricted on a legal ground until a review date;
+//   entries to or from the police, probation and prison services unless
+//   asked for (their own laws govern access: the report names whom to ask);
+//   for a guardian, what the young person forbade disclosing to a guardian.
 //
 // * the steering-group indicators for one month and region (see
 //   ComputeIndicators), with small-cell and complementary suppression.
@@ -40,15 +42,29 @@ inline constexpr int kMinPublishedCount = 5;
 
 using OrgLookup = std::function<std::optional<v1::Organization>(absl::string_view org_id)>;
 
-// The report from a subject's MESSAGE_DELIVERED and FIELD_WITHHELD entries
-// (any order; others are ignored), as of `now`. Categories in `left_out`
-// (what the young person forbade disclosing to a guardian, for a guardian's
-// request) are removed from every line, and a line left with none is
-// dropped.
+// How a subject report is cut.
+struct SubjectReportOptions {
+  absl::Time now;
+  // Categories the young person forbade disclosing to a guardian (for a
+  // guardian's request): removed from every line; a line left with none is
+  // dropped.
+  std::vector<v1::Category> left_out;
+  // Keep entries to or from POLICE, PROBATION and PRISON.
+  bool include_law_enforcement = false;
+  // Senders' restrictions; those with review_at after `now` leave their
+  // message's disclosure lines out.
+  std::vector<store::ReportRestriction> restrictions;
+};
+
+// The report from a subject's entries (any order): MESSAGE_DELIVERED,
+// MESSAGE_ACKED and FIELD_WITHHELD make the disclosure lines, the types of
+// SubjectReportEventTypes() the events; others are ignored.
 v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& entries,
                                              const v1::Policy& policy, const OrgLookup& orgs,
-                                             absl::Time now,
-                                             const std::vector<v1::Category>& left_out = {});
+                                             const SubjectReportOptions& options);
+
+// The event types the subject report lists as other processing.
+const std::vector<v1::AuditEventType>& SubjectReportEventTypes();
 
 // The categories of the guardian prohibitions (refusals naming the
 // guardian) in force at `now` among `refusals`.
@@ -105,6 +121,13 @@ class ReportService {
   absl::StatusOr<v1::SubjectReportResponse> SubjectReport(const identity::Caller& caller,
                                                           const v1::SubjectReportRequest& request);
   absl::StatusOr<v1::IndicatorsResponse> Indicators(const v1::IndicatorsRequest& request);
+  // The sender restricts its message's lines in the subject report (see
+  // AuditService.RestrictInSubjectReport): INVALID_ARGUMENT for an unknown
+  // ground or a review date past its max_review_days, NOT_FOUND if the
+  // caller sent no such message, FAILED_PRECONDITION for a message about no
+  // one. Audited as SUBJECT_ACCESS_RESTRICTED.
+  absl::StatusOr<v1::RestrictInSubjectReportResponse> RestrictInSubjectReport(
+      const identity::Caller& caller, const v1::RestrictInSubjectReportRequest& request);
 
  private:
   // Every entry matching `query`, following pages.

@@ -477,6 +477,15 @@ absl::StatusOr<v1::ListSubjectConsentsResponse> ConsentRegistry::ListSubjectCons
   }
   SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records,
                          store_->ListConsentRecords(subject_ref));
+  // Reading a person's consent records is processing of their data: it
+  // appears in their subject report.
+  v1::AuditEntry listed = audit::NewEntry(v1::CONSENTS_LISTED, clock_(), caller.org.org_id(),
+                                          request.acting_user());
+  listed.set_subject_ref(subject_ref);
+  listed.set_detail(absl::StrCat("records=", records.consents.size() + records.refusals.size() +
+                                                 records.assessments.size()));
+  store::AuditEntries audit = {std::move(listed)};
+  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
   v1::ListSubjectConsentsResponse response;
   for (auto it = records.consents.rbegin(); it != records.consents.rend(); ++it) {
     *response.add_consents() = std::move(*it);

@@ -10,6 +10,7 @@ namespace silta::consent {
 namespace {
 
 constexpr uint32_t kMaxNotificationTtlHours = 72;
+constexpr uint32_t kMaxRestrictionReviewDays = 730;
 
 bool IsCode(const std::string& code) {
   if (code.empty() || code.size() > 64) return false;
@@ -45,6 +46,14 @@ const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category ca
 const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code) {
   for (const v1::StatutoryBasis& s : policy.statutory_bases()) {
     if (s.code() == code) return &s;
+  }
+  return nullptr;
+}
+
+const v1::RestrictionGround* FindRestrictionGround(const v1::Policy& policy,
+                                                  absl::string_view code) {
+  for (const v1::RestrictionGround& g : policy.restriction_grounds()) {
+    if (g.code() == code) return &g;
   }
   return nullptr;
 }
@@ -99,10 +108,30 @@ absl::Status ValidatePolicy(const v1::Policy& policy) {
     if (!s.notification() && s.notification_ttl_hours() != 0) {
       return Invalid(where, "notification_ttl_hours is only for a basis with notification: true");
     }
+    if (s.subject_report_deferral_days() != 0) {
+      return Invalid(where,
+                     "subject_report_deferral_days is replaced by restriction markers: remove it, "
+                     "list the legal ground under restriction_grounds, and let the sender "
+                     "restrict the entries (RestrictInSubjectReport)");
+    }
     if (s.notification() && s.only_in_reply_to_recipient_request()) {
       return Invalid(where,
                      "a notification is not an answer: set notification or "
                      "only_in_reply_to_recipient_request, not both");
+    }
+  }
+  absl::flat_hash_set<std::string> grounds;
+  for (int i = 0; i < policy.restriction_grounds_size(); ++i) {
+    const v1::RestrictionGround& g = policy.restriction_grounds(i);
+    const std::string where = absl::StrCat("restriction_grounds[", i, "]");
+    if (!IsCode(g.code())) return Invalid(where, "code must be 1-64 characters of a-z, 0-9 and _");
+    if (!grounds.insert(g.code()).second) {
+      return Invalid(where, "code " + g.code() + " is listed twice");
+    }
+    if (g.citation().empty()) return Invalid(where, "citation is required");
+    if (g.max_review_days() < 1 || g.max_review_days() > kMaxRestrictionReviewDays) {
+      return Invalid(where, absl::StrCat("max_review_days must be 1-", kMaxRestrictionReviewDays,
+                                         ": a restriction is reviewed, never open-ended"));
     }
   }
   return absl::OkStatus();

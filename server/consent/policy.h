@@ -33,6 +33,9 @@ const v1::CategoryPolicy* FindCategory(const v1::Policy& policy, v1::Category ca
 
 // The statutory basis with this code, or nullptr.
 const v1::StatutoryBasis* FindStatute(const v1::Policy& policy, absl::string_view code);
+// The restriction ground with `code`, or nullptr.
+const v1::RestrictionGround* FindRestrictionGround(const v1::Policy& policy,
+                                                  absl::string_view code);
 
 // Holds the current policy. Thread-safe.
 class PolicyHolder {

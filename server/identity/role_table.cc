@@ -52,6 +52,8 @@ const std::vector<MethodRoles>& Table() {
       {"/silta.v1.AuditService/Export", {AUDITOR}},
       {"/silta.v1.AuditService/SubjectReport", {CONSENT_REGISTRAR}},
       {"/silta.v1.AuditService/Indicators", {AUDITOR, ADMIN}},
+      // A sender restricts its own message's lines in the subject report.
+      {"/silta.v1.AuditService/RestrictInSubjectReport", {AGENCY}},
       // The broker itself.
       {"/silta.v1.BrokerService/WhoAmI", {AGENCY, CONSENT_REGISTRAR, AUDITOR, ADMIN}},
       {"/silta.v1.BrokerService/ReloadConfig", {ADMIN}},

@@ -133,6 +133,15 @@ grpc::ServerUnaryReactor* AuditService::SubjectReport(grpc::CallbackServerContex
       [&](const identity::Caller& caller) { return reports_->SubjectReport(caller, *request); });
 }
 
+grpc::ServerUnaryReactor* AuditService::RestrictInSubjectReport(
+    grpc::CallbackServerContext* context, const v1::RestrictInSubjectReportRequest* request,
+    v1::RestrictInSubjectReportResponse* response) {
+  return HandleUnary(context, *authenticator_, "/silta.v1.AuditService/RestrictInSubjectReport",
+                     response, [&](const identity::Caller& caller) {
+                       return reports_->RestrictInSubjectReport(caller, *request);
+                     });
+}
+
 grpc::ServerUnaryReactor* AuditService::Indicators(grpc::CallbackServerContext* context,
                                                    const v1::IndicatorsRequest* request,
                                                    v1::IndicatorsResponse* response) {

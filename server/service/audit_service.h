@@ -40,6 +40,9 @@ class AuditService final : public v1::AuditService::CallbackService {
   grpc::ServerUnaryReactor* SubjectReport(grpc::CallbackServerContext* context,
                                           const v1::SubjectReportRequest* request,
                                           v1::SubjectReportResponse* response) override;
+  grpc::ServerUnaryReactor* RestrictInSubjectReport(
+      grpc::CallbackServerContext* context, const v1::RestrictInSubjectReportRequest* request,
+      v1::RestrictInSubjectReportResponse* response) override;
   grpc::ServerUnaryReactor* Indicators(grpc::CallbackServerContext* context,
                                        const v1::IndicatorsRequest* request,
                                        v1::IndicatorsResponse* response) override;

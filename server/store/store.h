@@ -87,6 +87,16 @@ struct MessageRecord {
   std::vector<DeliveryRecord> deliveries;
 };
 
+// A sender's restriction of one message's entries in the subject report.
+struct ReportRestriction {
+  std::string sender_org_id;
+  std::string message_id;
+  std::string subject_ref;
+  std::string ground;       // a RestrictionGround code of the policy
+  int64_t review_at_us = 0;  // left out while now < review_at
+  int64_t set_at_us = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -208,6 +218,13 @@ class Store {
   virtual absl::Status LinkMessageToCase(absl::string_view sender_org_id,
                                          absl::string_view message_id, absl::string_view case_id,
                                          AuditEntries* audit) = 0;
+  // Sets (or replaces) the restriction of a message's entries in the
+  // subject report, with its audit entries, durably.
+  virtual absl::Status PutReportRestriction(const ReportRestriction& restriction,
+                                            AuditEntries* audit) = 0;
+  // Every restriction recorded for a subject (in force or not).
+  virtual absl::StatusOr<std::vector<ReportRestriction>> ListReportRestrictions(
+      absl::string_view subject_ref) = 0;
   // A delivery by id, or nullopt.
   virtual absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(
       absl::string_view delivery_id) = 0;

@@ -58,6 +58,7 @@ class AuditTest : public ::testing::Test {
                                           "lsl_25", "police patrol report 4711"),
                              &sent)
                     .ok());
+    notification_id_ = sent.receipt().message_id();
     delivery = world_->Receive("wba-social");
     ASSERT_TRUE(delivery.has_value());
     ASSERT_TRUE(world_->Ack("wba-social", delivery->delivery_id()).ok());
@@ -65,8 +66,22 @@ class AuditTest : public ::testing::Test {
 
   std::string Dir() const { return world_->setup().dir; }
 
+  grpc::Status Restrict(const std::string& org, const std::string& message_id,
+                        const std::string& ground, absl::Duration review_in,
+                        v1::RestrictInSubjectReportResponse* response) {
+    grpc::ClientContext context;
+    v1::RestrictInSubjectReportRequest request;
+    request.set_message_id(message_id);
+    request.set_ground(ground);
+    *request.mutable_review_at() = common::ToTimestamp(absl::Now() + review_in);
+    request.mutable_acting_user()->set_worker_id("officer-12");
+    return v1::AuditService::NewStub(world_->Channel(org))
+        ->RestrictInSubjectReport(&context, request, response);
+  }
+
   std::unique_ptr<World> world_;
   std::string case_id_;
+  std::string notification_id_;
 };
 
 TEST_F(AuditTest, EveryStepOfTheCaseIsInTheLogWithItsBasis) {
@@ -251,14 +266,24 @@ TEST_F(AuditTest, AnInclusionProofIsCheckedAgainstTheSignedHead) {
 }
 
 TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
+  // Every message came from the police: by default their entries are left
+  // out, and the report says whom to ask (issue #13 §6).
   CommandResult r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("entries of Hämeen poliisilaitos are left out"),
+                              HasSubstr("ask Hämeen poliisilaitos"), Not(HasSubstr("mental_health")),
+                              HasSubstr("0 of 0 disclosures")));
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--include-law-enforcement", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, AllOf(HasSubstr("received (confirmed)"), HasSubstr("withheld"),
                               HasSubstr("2 of 2 disclosures were confirmed received"),
                               HasSubstr("law: lastensuojelulaki (417/2007) 25 §"),
                               HasSubstr("mental_health"), HasSubstr("child_welfare")));
+  // The other processing: the case and its members.
+  EXPECT_THAT(r.output, AllOf(HasSubstr("Other processing"), HasSubstr("case created"),
+                              HasSubstr("case member added")));
   EXPECT_THAT(r.output, Not(HasSubstr(kHetu)));
-  r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--markdown", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
+  r = world_->Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--markdown", "--include-law-enforcement", "--worker", "registrar-1"}, std::string(kHetu) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("| When | From | To |"));
   // Only registrars; and producing a report is recorded.
@@ -276,13 +301,52 @@ TEST_F(AuditTest, TheSubjectReportListsDisclosuresWithheldFieldsAndTheLaw) {
   EXPECT_THAT(r.output, HasSubstr("--requester"));
 }
 
+// Issue #13 §6: a sender restricts its entries in the subject report on a
+// legal ground of the policy, until a review date; the report says so.
+TEST_F(AuditTest, ASenderRestrictsItsEntriesUntilAReviewDateAndTheReportSaysSo) {
+  const std::string hetu = std::string(kHetu) + "\n";
+  const std::vector<std::string> report = {"report", "subject", "--requester", "subject",
+                                           "--include-law-enforcement", "--worker", "registrar-1"};
+  v1::RestrictInSubjectReportResponse restricted;
+  // Only on a ground of the policy, only so far ahead, only one's own message.
+  grpc::Status status = Restrict("police-hame", notification_id_, "ongoing_matter",
+                                 absl::Hours(24 * 30), &restricted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("crime_investigation"));
+  status = Restrict("police-hame", notification_id_, "crime_investigation",
+                    absl::Hours(24 * 200), &restricted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("at most 180 days"));
+  status = Restrict("wba-social", notification_id_, "crime_investigation", absl::Hours(24 * 30),
+                    &restricted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  status = Restrict("police-hame", notification_id_, "crime_investigation", absl::Hours(24 * 30),
+                    &restricted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  CommandResult r = world_->Siltactl("wba-registrar", report, hetu);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, AllOf(Not(HasSubstr("child_welfare")), HasSubstr("mental_health"),
+                              HasSubstr("entries are restricted under tietosuojalaki"),
+                              HasSubstr("when the restriction is reviewed")));
+  r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_ACCESS_RESTRICTED",
+                                   "--json"});
+  EXPECT_THAT(r.output, AllOf(HasSubstr("crime_investigation"), HasSubstr("review=")));
+  // A review date in the past lifts it.
+  ASSERT_TRUE(
+      Restrict("police-hame", notification_id_, "crime_investigation", -absl::Hours(1), &restricted)
+          .ok());
+  r = world_->Siltactl("wba-registrar", report, hetu);
+  EXPECT_THAT(r.output, AllOf(HasSubstr("child_welfare"), Not(HasSubstr("restricted"))));
+}
+
 // 812/2000 11 § 2 mom: a competent minor may forbid disclosing data to the
 // guardian; the guardian's report then leaves those categories out, and a
 // guardian has no report once the young person is 18.
 TEST_F(AuditTest, AGuardiansReportLeavesOutWhatTheMinorForbade) {
   const std::string hetu = std::string(kHetu) + "\n";
   CommandResult r = world_->Siltactl(
-      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--include-law-enforcement", "--worker", "registrar-1"},
       hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, AllOf(HasSubstr("mental_health"), HasSubstr("forbidden disclosing")));
@@ -305,20 +369,20 @@ TEST_F(AuditTest, AGuardiansReportLeavesOutWhatTheMinorForbade) {
   EXPECT_THAT(r.output, HasSubstr("to guardian"));
 
   r = world_->Siltactl(
-      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--include-law-enforcement", "--worker", "registrar-1"},
       hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, AllOf(Not(HasSubstr("mental_health")), HasSubstr("child_welfare"),
                               HasSubstr("forbidden disclosing to a guardian is left out")));
   r = world_->Siltactl("wba-registrar",
-                       {"report", "subject", "--requester", "representative", "--json",
+                       {"report", "subject", "--requester", "representative", "--json", "--include-law-enforcement",
                         "--worker", "registrar-1"},
                        hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, Not(HasSubstr("MENTAL_HEALTH")));
   // The young person's own report keeps everything.
   r = world_->Siltactl(
-      "wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"},
+      "wba-registrar", {"report", "subject", "--requester", "subject", "--include-law-enforcement", "--worker", "registrar-1"},
       hetu);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, AllOf(HasSubstr("mental_health"), Not(HasSubstr("forbidden"))));
@@ -327,7 +391,7 @@ TEST_F(AuditTest, AGuardiansReportLeavesOutWhatTheMinorForbade) {
 
   // An adult's guardian gets nothing.
   r = world_->Siltactl(
-      "wba-registrar", {"report", "subject", "--requester", "guardian", "--worker", "registrar-1"},
+      "wba-registrar", {"report", "subject", "--requester", "guardian", "--include-law-enforcement", "--worker", "registrar-1"},
       std::string("241185Y912P\n"));  // an adult (test code)
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("18 or older"));

@@ -98,7 +98,7 @@ TEST(AnkkuriScenario, EachMemberGetsItsFieldsAndTheNotificationIsEvidence) {
   EXPECT_THAT(r.output, AllOf(HasSubstr("lastensuojelulaki (417/2007) 25 §"),
                               HasSubstr("\"justification_present\":true")));
   // ... and so does the young person's report, with every withholding.
-  r = world.Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--worker", "registrar-1"},
+  r = world.Siltactl("wba-registrar", {"report", "subject", "--requester", "subject", "--include-law-enforcement", "--worker", "registrar-1"},
                      std::string(kYouth15) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output,

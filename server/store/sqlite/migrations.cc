@@ -128,6 +128,16 @@ UPDATE messages SET message_id = sender_org_id || '/' || message_id;
 ALTER TABLE messages ADD COLUMN subject_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN linked_case_id TEXT NOT NULL DEFAULT '';
 )sql"},
+      {8, "senders' restrictions of entries in the subject report", R"sql(
+CREATE TABLE report_restrictions (
+  message_id   TEXT PRIMARY KEY NOT NULL,  -- <sender>/<message id>, as in messages
+  subject_ref  TEXT NOT NULL,
+  ground       TEXT NOT NULL,
+  review_at_us INTEGER NOT NULL,
+  set_at_us    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX report_restrictions_by_subject ON report_restrictions(subject_ref);
+)sql"},
   };
   return *migrations;
 }

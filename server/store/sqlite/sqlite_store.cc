@@ -1130,6 +1130,50 @@ absl::Status SqliteStore::LinkMessageToCase(absl::string_view sender_org_id,
       audit);
 }
 
+absl::Status SqliteStore::PutReportRestriction(const ReportRestriction& r, AuditEntries* audit) {
+  absl::MutexLock lock(&mu_);
+  return InAuditedTransactionLocked(
+      [&]() -> absl::Status {
+        SILTA_ASSIGN_OR_RETURN(
+            Statement stmt,
+            Statement::Prepare(db_,
+                               "INSERT OR REPLACE INTO report_restrictions(message_id, "
+                               "subject_ref, ground, review_at_us, set_at_us) "
+                               "VALUES(?, ?, ?, ?, ?)"));
+        stmt.BindText(1, MessageKey(r.sender_org_id, r.message_id));
+        stmt.BindText(2, r.subject_ref);
+        stmt.BindText(3, r.ground);
+        stmt.BindInt(4, r.review_at_us);
+        stmt.BindInt(5, r.set_at_us);
+        return stmt.Run();
+      },
+      audit);
+}
+
+absl::StatusOr<std::vector<ReportRestriction>> SqliteStore::ListReportRestrictions(
+    absl::string_view subject_ref) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(),
+                         "SELECT message_id, subject_ref, ground, review_at_us, set_at_us "
+                         "FROM report_restrictions WHERE subject_ref = ? ORDER BY message_id"));
+  stmt.BindText(1, subject_ref);
+  std::vector<ReportRestriction> out;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    ReportRestriction r;
+    std::tie(r.sender_org_id, r.message_id) = SplitMessageKey(stmt.Text(0));
+    r.subject_ref = stmt.Text(1);
+    r.ground = stmt.Text(2);
+    r.review_at_us = stmt.Int(3);
+    r.set_at_us = stmt.Int(4);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
     absl::string_view delivery_id) {
   ReadLock reader(this);

@@ -106,6 +106,10 @@ class SqliteStore final : public Store {
                                                              const ExpiryAudit& audit_for) override;
   absl::Status LinkMessageToCase(absl::string_view sender_org_id, absl::string_view message_id,
                                  absl::string_view case_id, AuditEntries* audit) override;
+  absl::Status PutReportRestriction(const ReportRestriction& restriction,
+                                    AuditEntries* audit) override;
+  absl::StatusOr<std::vector<ReportRestriction>> ListReportRestrictions(
+      absl::string_view subject_ref) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;

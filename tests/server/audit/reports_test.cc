@@ -41,15 +41,15 @@ OrgLookup Orgs() {
   };
 }
 
-v1::Policy PolicyWithDeferral() {
+v1::Policy PolicyWithGrounds() {
   v1::Policy p;
   v1::StatutoryBasis* lsl = p.add_statutory_bases();
   lsl->set_code("lsl_25");
   lsl->set_citation("lastensuojelulaki 25 §");
-  v1::StatutoryBasis* police = p.add_statutory_bases();
-  police->set_code("police_pretrial");
-  police->set_citation("esitutkintalaki 11:1");
-  police->set_subject_report_deferral_days(90);
+  v1::RestrictionGround* ground = p.add_restriction_grounds();
+  ground->set_code("crime_investigation");
+  ground->set_citation("tietosuojalaki 34 § 1 mom 3 k");
+  ground->set_max_review_days(180);
   return p;
 }
 
@@ -66,38 +66,59 @@ class History {
   std::vector<v1::AuditEntry> entries_;
 };
 
-TEST(SubjectReportTest, ListsDisclosuresAndWithholdingsAndDefersPoliceMatters) {
+TEST(SubjectReportTest, ListsDisclosuresWithholdingsAndOtherProcessing) {
   History h;
-  auto& consent = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(1), "police-oulu");
+  auto& consent = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(1), "wba-social");
   consent.set_counterpart_org_id("hml-youth");
+  consent.set_message_id("m-1");
   consent.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
   consent.set_purpose("referral");
   consent.set_rule(v1::RULE_CONSENT);
   consent.set_rule_id("0193-consent");
-  auto& withheld = h.Add(v1::FIELD_WITHHELD, kOct + absl::Hours(1), "police-oulu");
+  auto& withheld = h.Add(v1::FIELD_WITHHELD, kOct + absl::Hours(1), "wba-social");
   withheld.set_counterpart_org_id("hml-youth");
+  withheld.set_message_id("m-1");
   withheld.add_categories(v1::CATEGORY_HEALTH);
   withheld.set_rule(v1::RULE_REFUSAL);
   withheld.set_rule_id("0193-refusal");
-  auto& notification = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(2), "police-oulu");
+  auto& notification = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(2), "asenne-ry");
   notification.set_counterpart_org_id("wba-social");
-  notification.add_categories(v1::CATEGORY_CRIMINAL_OFFENCE);
+  notification.set_message_id("m-2");
+  notification.add_categories(v1::CATEGORY_CHILD_WELFARE);
   notification.set_rule(v1::RULE_STATUTE);
   notification.set_rule_id("lsl_25");
   notification.set_statute_citation("lastensuojelulaki 25 §");
-  auto& pretrial = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(3), "wba-social");
-  pretrial.set_counterpart_org_id("police-oulu");
-  pretrial.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
-  pretrial.set_rule(v1::RULE_STATUTE);
-  pretrial.set_rule_id("police_pretrial");
-  pretrial.set_statute_citation("esitutkintalaki 11:1");
-  h.Add(v1::MESSAGE_ACKED, kOct + absl::Hours(4), "hml-youth");  // not a disclosure
+  auto& to_police = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(3), "wba-social");
+  to_police.set_counterpart_org_id("police-oulu");
+  to_police.set_message_id("m-3");
+  to_police.add_categories(v1::CATEGORY_SOCIAL_WELFARE);
+  auto& from_prison = h.Add(v1::MESSAGE_DELIVERED, kOct + absl::Hours(3), "rise-prison");
+  from_prison.set_counterpart_org_id("wba-social");
+  from_prison.set_message_id("m-4");
+  from_prison.add_categories(v1::CATEGORY_CRIMINAL_OFFENCE);
+  h.Add(v1::MESSAGE_ACCEPTED, kOct + absl::Hours(1), "wba-social");  // not listed
+  // Other processing.
+  auto& check = h.Add(v1::EXISTING_CASE_CHECKED, kOct + absl::Hours(5), "hml-youth");
+  check.set_purpose("referral");
+  check.set_detail("refused");
+  auto& added = h.Add(v1::CASE_MEMBER_ADDED, kOct + absl::Hours(6), "wba-social");
+  added.set_counterpart_org_id("asenne-ry");
+  h.Add(v1::CONSENTS_LISTED, kOct + absl::Hours(7), "wba-social").set_detail("records=2");
+  h.Add(v1::EXISTING_CASE_CHECKED, kOct + absl::Hours(8), "police-oulu").set_detail("found");
+  // The NGO restricted its notification while the police investigate.
+  const std::vector<store::ReportRestriction> restrictions = {
+      {.sender_org_id = "asenne-ry",
+       .message_id = "m-2",
+       .subject_ref = "s",
+       .ground = "crime_investigation",
+       .review_at_us = absl::ToUnixMicros(kOct + absl::Hours(24 * 90)),
+       .set_at_us = absl::ToUnixMicros(kOct + absl::Hours(3))}};
 
-  // 30 days later the police matter is still deferred.
-  v1::SubjectReportResponse r =
-      BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(24 * 30));
-  ASSERT_EQ(r.disclosures_size(), 3);
-  EXPECT_EQ(r.disclosures(0).from_org(), "Oulun poliisi");
+  v1::SubjectReportResponse r = BuildSubjectReport(
+      h.entries(), PolicyWithGrounds(), Orgs(),
+      {.now = kOct + absl::Hours(24 * 30), .restrictions = restrictions});
+  ASSERT_EQ(r.disclosures_size(), 2);
+  EXPECT_EQ(r.disclosures(0).from_org(), "Sosiaalipalvelut");
   EXPECT_EQ(r.disclosures(0).to_org(), "Nuorisopalvelut");
   EXPECT_EQ(r.disclosures(0).basis(), v1::RULE_CONSENT);
   EXPECT_EQ(r.disclosures(0).basis_reference(), "0193-consent");
@@ -105,23 +126,42 @@ TEST(SubjectReportTest, ListsDisclosuresAndWithholdingsAndDefersPoliceMatters) {
   EXPECT_FALSE(r.disclosures(0).withheld());
   EXPECT_TRUE(r.disclosures(1).withheld());
   EXPECT_THAT(r.disclosures(1).categories(), ElementsAre(v1::CATEGORY_HEALTH));
-  EXPECT_EQ(r.disclosures(2).basis(), v1::RULE_STATUTE);
-  EXPECT_EQ(r.disclosures(2).basis_reference(), "lastensuojelulaki 25 §");
-  EXPECT_EQ(r.disclosures(2).to_org(), "Sosiaalipalvelut");
-  EXPECT_TRUE(r.may_contain_deferred_entries());
+  // Existence checks, membership, listings; the police's check is theirs.
+  ASSERT_EQ(r.events_size(), 3);
+  EXPECT_EQ(r.events(0).type(), v1::EXISTING_CASE_CHECKED);
+  EXPECT_EQ(r.events(0).by_org(), "Nuorisopalvelut");
+  EXPECT_EQ(r.events(0).detail(), "refused");
+  EXPECT_EQ(r.events(1).type(), v1::CASE_MEMBER_ADDED);
+  EXPECT_EQ(r.events(1).other_org(), "Asenne ry");
+  EXPECT_EQ(r.events(2).type(), v1::CONSENTS_LISTED);
+  // Whom to ask for the rest.
+  ASSERT_EQ(r.left_out_controllers_size(), 2);
+  EXPECT_EQ(r.left_out_controllers(0).org(), "Oulun poliisi");
+  EXPECT_EQ(r.left_out_controllers(0).kind(), v1::POLICE);
+  EXPECT_EQ(r.left_out_controllers(0).entries(), 2u);
+  EXPECT_THAT(r.left_out_controllers(0).ask(), ::testing::HasSubstr("616/2019"));
+  EXPECT_EQ(r.left_out_controllers(1).org(), "Vankila");
+  EXPECT_EQ(r.left_out_controllers(1).entries(), 1u);
+  ASSERT_EQ(r.restrictions_size(), 1);
+  EXPECT_EQ(r.restrictions(0).ground(), "tietosuojalaki 34 § 1 mom 3 k");
+  EXPECT_EQ(r.restrictions(0).entries(), 1u);
+  EXPECT_EQ(common::ToTime(r.restrictions(0).review_at()), kOct + absl::Hours(24 * 90));
 
-  // After 90 days it appears.
-  r = BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(24 * 91));
-  ASSERT_EQ(r.disclosures_size(), 4);
-  EXPECT_EQ(r.disclosures(3).basis_reference(), "esitutkintalaki 11:1");
-  EXPECT_EQ(r.disclosures(3).to_org(), "Oulun poliisi");
-
-  // A policy without deferrable bases says nothing about deferral.
-  v1::Policy plain = PolicyWithDeferral();
-  plain.mutable_statutory_bases(1)->set_subject_report_deferral_days(0);
-  r = BuildSubjectReport(h.entries(), plain, Orgs(), kOct + absl::Hours(24 * 30));
+  // When the law-enforcement controllers agreed, their entries are in.
+  r = BuildSubjectReport(h.entries(), PolicyWithGrounds(), Orgs(),
+                         {.now = kOct + absl::Hours(24 * 30),
+                          .include_law_enforcement = true,
+                          .restrictions = restrictions});
   EXPECT_EQ(r.disclosures_size(), 4);
-  EXPECT_FALSE(r.may_contain_deferred_entries());
+  EXPECT_EQ(r.events_size(), 4);
+  EXPECT_EQ(r.left_out_controllers_size(), 0);
+
+  // After the review date the restriction no longer holds.
+  r = BuildSubjectReport(h.entries(), PolicyWithGrounds(), Orgs(),
+                         {.now = kOct + absl::Hours(24 * 91), .restrictions = restrictions});
+  ASSERT_EQ(r.disclosures_size(), 3);
+  EXPECT_EQ(r.disclosures(2).basis_reference(), "lastensuojelulaki 25 §");
+  EXPECT_EQ(r.restrictions_size(), 0);
 }
 
 // Issue #12 item 7: "delivered" in the report means a receipt the
@@ -152,7 +192,8 @@ TEST(SubjectReportTest, CountsConfirmedReceiptsOnceAndSaysWhatWasOnlySent) {
   other_sender.set_counterpart_org_id("hml-youth");
 
   const v1::SubjectReportResponse r =
-      BuildSubjectReport(h.entries(), PolicyWithDeferral(), Orgs(), kOct + absl::Hours(6));
+      BuildSubjectReport(h.entries(), PolicyWithGrounds(), Orgs(),
+                         {.now = kOct + absl::Hours(6), .include_law_enforcement = true});
 
   ASSERT_EQ(r.disclosures_size(), 2);
   EXPECT_EQ(r.disclosures(0).to_org(), "Nuorisopalvelut");
@@ -187,8 +228,10 @@ TEST(SubjectReportTest, ForAGuardianLeavesOutTheForbiddenCategoriesAndLinesLeftE
   only.set_counterpart_org_id("police-hame");
   only.add_categories(v1::CATEGORY_MENTAL_HEALTH);
 
-  const v1::SubjectReportResponse r = BuildSubjectReport(
-      h.entries(), v1::Policy(), Orgs(), kOct + absl::Hours(2), {v1::CATEGORY_MENTAL_HEALTH});
+  const v1::SubjectReportResponse r = BuildSubjectReport(h.entries(), v1::Policy(), Orgs(),
+                                                         {.now = kOct + absl::Hours(2),
+                                                          .left_out = {v1::CATEGORY_MENTAL_HEALTH},
+                                                          .include_law_enforcement = true});
 
   ASSERT_EQ(r.disclosures_size(), 1);
   EXPECT_THAT(r.disclosures(0).categories(), ElementsAre(v1::CATEGORY_SOCIAL_WELFARE));

@@ -103,6 +103,16 @@ TEST_F(ConsentRegistryTest, HistoryIsAppendOnly) {
   EXPECT_EQ(c.history(1).type(), v1::WITHDRAWN);
   EXPECT_EQ(c.history(1).recorded_by().worker_id(), "registrar-2");
   EXPECT_EQ(c.evidence_ref(), "form-2026-117");
+  // Reading them is processing of the person's data: it is in the log,
+  // under their subject_ref, for their report (issue #13 §6).
+  store::AuditQuery q;
+  q.types = {v1::CONSENTS_LISTED};
+  auto entries = store_->QueryAudit(q);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].actor_org_id(), "wba-registrar");
+  EXPECT_EQ((*entries)[0].subject_ref(), *refs_->RefFor(kYouth15));
+  EXPECT_EQ((*entries)[0].detail(), "records=1");
 }
 
 TEST_F(ConsentRegistryTest, CoordinatorMayRecordButOtherAgenciesMayNot) {

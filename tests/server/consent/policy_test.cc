@@ -54,6 +54,51 @@ TEST(ValidatePolicyTest, RejectsStatuteWithoutCitation) {
   EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("citation")));
 }
 
+v1::StatutoryBasis* AddBasis(v1::Policy* policy) {
+  v1::StatutoryBasis* basis = policy->add_statutory_bases();
+  basis->set_code("lsl_25");
+  basis->set_citation("lastensuojelulaki 25 §");
+  basis->add_sender_kinds(v1::POLICE);
+  basis->add_recipient_kinds(v1::WELLBEING_AREA);
+  basis->add_categories(v1::CATEGORY_IDENTITY);
+  return basis;
+}
+
+// Issue #13 §4: an undelivered notification must be raised within hours.
+TEST(ValidatePolicyTest, ANotificationNeedsATtlOfHoursAndOnlyANotificationHasOne) {
+  v1::Policy policy = Parse(kMinimal);
+  v1::StatutoryBasis* basis = AddBasis(&policy);
+  basis->set_notification(true);
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("notification_ttl_hours of 1-72")));
+  basis->set_notification_ttl_hours(73);
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument));
+  basis->set_notification_ttl_hours(4);
+  EXPECT_THAT(ValidatePolicy(policy), IsOk());
+  basis->set_notification(false);
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("only for a basis with notification")));
+}
+
+// Issue #13 §6: fixed deferral days are replaced by reviewed restrictions.
+TEST(ValidatePolicyTest, DeferralDaysAreRefusedAndRestrictionGroundsAreReviewed) {
+  v1::Policy policy = Parse(kMinimal);
+  AddBasis(&policy)->set_subject_report_deferral_days(90);
+  EXPECT_THAT(ValidatePolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("restriction markers")));
+  policy.mutable_statutory_bases(0)->set_subject_report_deferral_days(0);
+  v1::RestrictionGround* ground = policy.add_restriction_grounds();
+  ground->set_code("crime_investigation");
+  ground->set_citation("tietosuojalaki 34 §");
+  EXPECT_THAT(ValidatePolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("never open-ended")));
+  ground->set_max_review_days(180);
+  EXPECT_THAT(ValidatePolicy(policy), IsOk());
+  *policy.add_restriction_grounds() = *ground;
+  EXPECT_THAT(ValidatePolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
+}
+
 TEST(PolicyHolderTest, InvalidReplacementKeepsOldPolicy) {
   PolicyHolder holder(Parse(kMinimal));
   v1::Policy bad = Parse(kMinimal);

@@ -83,6 +83,7 @@ constexpr MatrixRow kMatrix[] = {
     {"/silta.v1.AuditService/Export", false, false, true, false},
     {"/silta.v1.AuditService/SubjectReport", false, true, false, false},
     {"/silta.v1.AuditService/Indicators", false, false, true, true},
+    {"/silta.v1.AuditService/RestrictInSubjectReport", true, false, false, false},
     {"/silta.v1.BrokerService/WhoAmI", true, true, true, true},
     {"/silta.v1.BrokerService/ReloadConfig", false, false, false, true},
 };
