@@ -188,7 +188,7 @@ echo "    case $CASE2 opened by rise-probation"
 NETWORK=(--from rise-probation --from rise-prison --from asenne-ry --from wba-social
          --from wba-psychiatry --from hml-youth --from police-hame)
 printf '%s\n' "$ADULT" | as wba-registrar consent record --grantor SUBJECT --purpose referral \
-  --purpose follow_up --category social_welfare --category housing --category criminal_offence \
+  --purpose follow_up --category social_welfare --category housing \
   --category service_plan --category free_text "${NETWORK[@]}" --to asenne-ry --evidence form-O7 \
   --valid-days 365 --worker registrar-1 >/dev/null
 for org in wba-social wba-psychiatry hml-youth police-hame rise-probation; do
@@ -199,10 +199,12 @@ for org in wba-social wba-psychiatry hml-youth police-hame rise-probation; do
 done
 echo "    (the registrar recorded his consents for asenne-ry and five services)"
 cat > "$WORK/release-referral.textproto" <<'EOF'
-offence_summary: "released on parole in October"
+sentence_enforcement: "released on parole in October"
 housing: "no address after release"
 support_needs: "needs a contact person"
 EOF
+say "His sentence stays with probation: data on offences and sentences goes to an NGO, which is \
+not an authority, only under a law, never on consent alone (GDPR Art. 10, tietosuojalaki 7 §)."
 as rise-probation message send --type Referral --payload "$WORK/release-referral.textproto" \
   --case "$CASE2" --to asenne-ry --purpose referral --worker probation-4 --yes
 as asenne-ry message inbox --max 1 --wait 10

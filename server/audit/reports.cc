@@ -44,7 +44,7 @@ std::string AskText(const v1::Organization& org) {
                             "laki henkilötietojen käsittelystä rikosasioissa 1054/2018)")
              : absl::StrCat("ask ", org.display_name(),
                             " (Rikosseuraamuslaitos; laki henkilötietojen käsittelystä "
-                            "rikosasioissa 1054/2018)");
+                            "Rikosseuraamuslaitoksessa 1301/2021)");
 }
 
 std::string KindLabel(const std::optional<v1::Organization>& org) {

@@ -236,6 +236,24 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
                                   " is released only under a statute: it is about someone other "
                                   "than the young person, who cannot consent for them"));
     }
+    if (category == nullptr) continue;
+    for (int r = 0; r < consent.recipients_size(); ++r) {
+      const v1::Recipient& target = consent.recipients(r);
+      v1::OrgKind kind = target.org_kind();
+      if (!target.org_id().empty()) {
+        const std::optional<v1::Organization> org = orgs_->Find(target.org_id());
+        kind = org.has_value() ? org->kind() : v1::ORG_KIND_UNSPECIFIED;
+      }
+      if (std::find(category->statute_only_to().begin(), category->statute_only_to().end(),
+                    static_cast<int>(kind)) != category->statute_only_to().end()) {
+        return Invalid(
+            absl::StrCat("consent.categories[", i, "]"),
+            absl::StrCat(v1::Category_Name(consent.categories(i)), " goes to a ",
+                         v1::OrgKind_Name(kind), " (consent.recipients[", r,
+                         "]) only under a statutory basis, never on consent alone (GDPR Art. 10, "
+                         "tietosuojalaki 7 §): leave the category out for that recipient"));
+      }
+    }
   }
   SILTA_RETURN_IF_ERROR(ValidateOrgTargets(consent.recipients(), "consent.recipients", "recipient",
                                            /*required=*/true, /*allow_guardian=*/false));

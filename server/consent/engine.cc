@@ -296,6 +296,14 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
                                                  "never on consent",
                                        statute_note));
     }
+    if (category_policy != nullptr &&
+        Contains(category_policy->statute_only_to(), static_cast<int>(q.recipient->kind()))) {
+      return MakeDecision(
+          q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
+          absl::StrCat(category, " goes to a ", v1::OrgKind_Name(q.recipient->kind()),
+                       " only under a statutory basis, never on consent alone (GDPR Art. 10)",
+                       statute_note));
+    }
     for (const Rule& r : subject.consents) {
       if ((r.categories & bit) == 0 || !r.InForce(q.at) || !r.recipients.Covers(*q.recipient) ||
           !Contains(r.purposes, q.purpose) || (!r.case_id.empty() && r.case_id != q.case_id)) {

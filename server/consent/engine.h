@@ -26,7 +26,9 @@
 //   5. A consent in force for the category, recipient, sender (one of its
 //      disclosers), purpose and case, by a grantor whose word counts,
 //      permits (RULE_CONSENT) — unless the policy marks the category
-//      statute_only (THIRD_PARTY): no consent releases it.
+//      statute_only (THIRD_PARTY): no consent releases it; nor to a
+//      recipient kind in its statute_only_to (criminal-offence data to an
+//      NGO, GDPR Art. 10).
 //   6. Otherwise default deny; the reason names a consent that nearly
 //      applied (wrong discloser, or a grantor whose word does not count).
 // Whose word counts (812/2000 10-11 §), on the decision's day in Finland,

@@ -40,10 +40,32 @@ TEST(CollectiveImpactScenario, ReferralMeetingPlanFollowUpAndIndicators) {
   const std::string case_id =
       world.OpenCase("rise-probation", {"rise-prison", "asenne-ry"}, kAdult);
   // The young adult consents (as the subject) to what each service may get.
+  // Offence and sentence data are not among it for the NGO: they go to a
+  // recipient that is not an authority only under a law (GDPR Art. 10,
+  // tietosuojalaki 7 §), and the registrar cannot record such a consent.
   world.ConsentTo(kAdult,
-                  {v1::CATEGORY_SOCIAL_WELFARE, v1::CATEGORY_HOUSING, v1::CATEGORY_CRIMINAL_OFFENCE,
-                   v1::CATEGORY_SERVICE_PLAN, v1::CATEGORY_FREE_TEXT},
+                  {v1::CATEGORY_SOCIAL_WELFARE, v1::CATEGORY_HOUSING, v1::CATEGORY_SERVICE_PLAN,
+                   v1::CATEGORY_FREE_TEXT},
                   "asenne-ry", {"referral", "follow_up"}, v1::SUBJECT);
+  {
+    grpc::ClientContext context;
+    v1::RecordConsentRequest request;
+    request.mutable_subject()->set_hetu(kAdult);
+    v1::Consent* c = request.mutable_consent();
+    c->set_grantor(v1::SUBJECT);
+    c->add_purposes("referral");
+    c->add_categories(v1::CATEGORY_SENTENCE_ENFORCEMENT);
+    c->add_recipients()->set_org_id("asenne-ry");
+    c->add_disclosers()->set_org_id("rise-probation");
+    *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + absl::Hours(24 * 30));
+    c->set_evidence_ref("form-O8");
+    request.mutable_acting_user()->set_worker_id("registrar");
+    v1::RecordConsentResponse response;
+    const grpc::Status status = v1::ConsentService::NewStub(world.Channel("wba-registrar"))
+                                    ->RecordConsent(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("never on consent alone"));
+  }
   for (const auto& org : kServices) {
     world.ConsentTo(
         kAdult, {v1::CATEGORY_MEETING_LOGISTICS, v1::CATEGORY_SERVICE_PLAN, v1::CATEGORY_FREE_TEXT},
@@ -51,7 +73,7 @@ TEST(CollectiveImpactScenario, ReferralMeetingPlanFollowUpAndIndicators) {
   }
 
   v1::Referral referral;
-  referral.set_offence_summary("released on parole in October");
+  referral.set_sentence_enforcement("released on parole in October");
   referral.set_housing("no address after release");
   referral.set_support_needs("needs a contact person");
   v1::SendResponse sent;
@@ -59,8 +81,14 @@ TEST(CollectiveImpactScenario, ReferralMeetingPlanFollowUpAndIndicators) {
                   .Send("rise-probation",
                         world.Seal("rise-probation", case_id, referral, {"asenne-ry"}), &sent)
                   .ok());
-  EXPECT_EQ(ReceiveOpenAck<v1::Referral>(world, "rise-probation", "asenne-ry").housing(),
-            referral.housing());
+  for (const v1::Decision& d : sent.receipt().decisions()) {
+    if (d.field_path() != "sentence_enforcement") continue;
+    EXPECT_EQ(d.verdict(), v1::DENY);
+    EXPECT_THAT(d.reason(), ::testing::HasSubstr("never on consent alone"));
+  }
+  const v1::Referral got = ReceiveOpenAck<v1::Referral>(world, "rise-probation", "asenne-ry");
+  EXPECT_EQ(got.housing(), referral.housing());
+  EXPECT_TRUE(got.sentence_enforcement().empty());
 
   // The contact person's organisation takes the one-adult role and builds the network.
   {

@@ -28,6 +28,7 @@ expect "field(s) withheld from your organisation"  # ... and the recipient is to
 expect "lastensuojelulaki"                         # the statutory override, flagged
 expect "its coordinator now sees it"               # a notification from outside the case, linked
 expect "NOTIFICATION_LINKED"                       # ... and the coordinator sees the link
+expect "never on consent alone"                     # collective impact: Art. 10 data to an NGO
 expect "<5"                                        # collective impact: suppressed counts
 expect "already has an open case"                  # one adult: no duplicate case
 expect "identifies the young person"               # NERO: refused whole

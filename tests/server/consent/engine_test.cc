@@ -343,6 +343,24 @@ std::vector<Row> Rows() {
        .category = v1::CATEGORY_THIRD_PARTY, .statute = "lsl_25", .justification = true,
        .verdict = v1::PERMIT, .rule = v1::RULE_STATUTE, .rule_id = "lsl_25"});
 
+  // ---- Criminal data to an NGO needs a statute (GDPR Art. 10, issue #13 §5). ----
+  // A consent stored before the rule (RecordConsent now refuses it) counts
+  // for nothing there; to an authority the same consent still permits.
+  for (const v1::Category criminal :
+       {v1::CATEGORY_CRIMINAL_OFFENCE, v1::CATEGORY_SENTENCE_ENFORCEMENT}) {
+    const std::string name = criminal == v1::CATEGORY_CRIMINAL_OFFENCE ? "Offence" : "Sentence";
+    const v1::Consent to_ngo =
+        MakeConsent("c-crime-ngo", "subj-1", criminal, ToKind(v1::NGO), "referral", from, until);
+    row({.name = name + "DataGoesToAnNgoNeverOnConsentAlone", .consents = {to_ngo},
+         .sender = &o->police, .recipient = &o->ngo, .purpose = "referral", .category = criminal,
+         .verdict = v1::DENY, .rule = v1::RULE_DEFAULT_DENY});
+    const v1::Consent to_youth = MakeConsent("c-crime-youth", "subj-1", criminal,
+                                             ToKind(v1::MUNICIPAL_YOUTH), "referral", from, until);
+    row({.name = name + "DataGoesToAnAuthorityOnConsent", .consents = {to_youth},
+         .sender = &o->police, .recipient = &o->youth, .purpose = "referral", .category = criminal,
+         .verdict = v1::PERMIT, .rule = v1::RULE_CONSENT, .rule_id = "c-crime-youth"});
+  }
+
   // ---- Who may consent, from the age (issue #13 §2). "minor" is 16. ----
   const v1::Consent minor_own = MakeConsent("c-own", "minor", v1::CATEGORY_HEALTH,
                                             ToOrg("asenne-ry"), "youth_coaching", from, until);

@@ -79,6 +79,16 @@ struct NaiveWorld {
   std::map<std::string, v1::OrgState> state;
   std::vector<NaiveRecord> records;
 
+  // Whether the policy releases `category` to `kind` only under a statute.
+  bool StatuteOnlyTo(int category, v1::OrgKind kind) const {
+    for (const v1::CategoryPolicy& c : policy.categories()) {
+      if (c.category() != category) continue;
+      return std::find(c.statute_only_to().begin(), c.statute_only_to().end(),
+                       static_cast<int>(kind)) != c.statute_only_to().end();
+    }
+    return false;
+  }
+
   // Whether `field_category` may go from `sender` to `recipient` now.
   bool Permits(const v1::Organization& sender, v1::Organization recipient,
                const v1::MessageHeader& header, int category, bool justified,
@@ -97,6 +107,7 @@ struct NaiveWorld {
       }
     }
     if (!members.contains(recipient.org_id())) return false;
+    if (StatuteOnlyTo(category, recipient.kind())) return false;
     bool refused = false, consented = false;
     for (const NaiveRecord& r : records) {
       if (!r.InForce(at) || !r.Covers(sender, recipient, category)) continue;
@@ -217,6 +228,17 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
       recipient.set_org_id(*r.orgs.begin());
     } else {
       recipient.set_org_kind(static_cast<v1::OrgKind>(*r.kinds.begin()));
+    }
+    // A consent cannot name a category the policy releases to the
+    // recipient's kind only under a statute (criminal data to an NGO).
+    const v1::OrgKind recipient_kind =
+        r.orgs.empty() ? static_cast<v1::OrgKind>(*r.kinds.begin())
+                       : orgs_->Find(*r.orgs.begin())->kind();
+    if (!r.refusal) {
+      std::erase_if(r.categories, [&](int c) {
+        return naive_.StatuteOnlyTo(c, recipient_kind);
+      });
+      if (r.categories.empty()) r.categories.insert(v1::CATEGORY_SOCIAL_WELFARE);
     }
     auto fill = [&](auto* record) {
       record->set_grantor(v1::SUBJECT);
