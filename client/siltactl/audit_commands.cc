@@ -459,9 +459,10 @@ int AuditCommands::Verify() {
   if (progress) std::fprintf(stderr, "\n");
   if (flags_->json) {
     std::printf(
-        "{\"verified\":%s,\"entries\":%llu,\"first_index\":%llu,\"tree_size\":%llu,"
-        "\"problems\":[%s]}\n",
+        "{\"verified\":%s,\"entries\":%llu,\"purged\":%llu,\"first_index\":%llu,"
+        "\"tree_size\":%llu,\"problems\":[%s]}\n",
         result.ok() ? "true" : "false", static_cast<unsigned long long>(result.entries),
+        static_cast<unsigned long long>(result.purged),
         static_cast<unsigned long long>(result.first_index),
         static_cast<unsigned long long>(result.tree_head.tree_size()),
         absl::StrJoin(result.problems, ",", [](std::string* out, const std::string& p) {
@@ -481,6 +482,11 @@ int AuditCommands::Verify() {
                                             previous->tree_size(), " entries")
                                    .c_str()
                              : "");
+    if (result.purged > 0) {
+      std::printf("  %llu of them were purged under the retention policy: only their leaf hash "
+                  "is left, and the tree proves it\n",
+                  static_cast<unsigned long long>(result.purged));
+    }
   } else {
     std::fprintf(stderr, "NOT VERIFIED: %s\n", verify_file_.c_str());
     for (const std::string& p : result.problems) std::fprintf(stderr, "  %s\n", p.c_str());

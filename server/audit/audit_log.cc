@@ -69,7 +69,16 @@ AuditLog::~AuditLog() { Stop(); }
 void AuditLog::Start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
+    absl::Time next_retention = absl::Now();
     while (!stop_.WaitForNotificationWithTimeout(options_.tree_head_interval)) {
+      if (options_.retention && absl::Now() >= next_retention) {
+        next_retention = absl::Now() + options_.retention_interval;
+        absl::StatusOr<uint64_t> purged = ApplyRetention(options_.retention(), options_.clock());
+        if (!purged.ok()) {
+          common::Log(common::LogLevel::kError, "audit_retention_failed",
+                      {{"error", std::string(purged.status().message())}});
+        }
+      }
       absl::StatusOr<std::optional<v1::SignedTreeHead>> latest = store_->LatestTreeHead();
       absl::StatusOr<uint64_t> size = store_->AuditSize();
       if (!latest.ok() || !size.ok()) continue;
@@ -81,6 +90,35 @@ void AuditLog::Start() {
       }
     }
   });
+}
+
+absl::StatusOr<uint64_t> AuditLog::ApplyRetention(const std::vector<v1::RetentionRule>& rules,
+                                                  absl::Time now) {
+  constexpr uint32_t kBatch = 10000;  // one transaction each, so writers are not held up
+  std::vector<v1::AuditEventType> named;
+  for (const v1::RetentionRule& rule : rules) {
+    for (int type : rule.types()) named.push_back(static_cast<v1::AuditEventType>(type));
+  }
+  uint64_t total = 0;
+  for (const v1::RetentionRule& rule : rules) {
+    if (rule.keep_days() == 0) continue;  // for ever
+    std::vector<v1::AuditEventType> types;
+    for (int type : rule.types()) types.push_back(static_cast<v1::AuditEventType>(type));
+    const std::vector<v1::AuditEventType> except =
+        types.empty() ? named : std::vector<v1::AuditEventType>();
+    const int64_t before_us = absl::ToUnixMicros(now - absl::Hours(24) * rule.keep_days());
+    while (true) {
+      SILTA_ASSIGN_OR_RETURN(const uint64_t purged,
+                             store_->PurgeAuditEntries(types, except, before_us, kBatch));
+      total += purged;
+      if (purged < kBatch) break;
+    }
+  }
+  if (total > 0) {
+    common::Log(common::LogLevel::kInfo, "audit_retention_purged",
+                {{"entries", absl::StrCat(total)}});
+  }
+  return total;
 }
 
 void AuditLog::Stop() {

@@ -28,6 +28,7 @@
 #include "server/identity/authenticator.h"
 #include "server/store/store.h"
 #include "silta/v1/audit.pb.h"
+#include "silta/v1/config.pb.h"
 
 namespace silta::audit {
 
@@ -37,6 +38,11 @@ struct AuditLogOptions {
   // The log's name in every signed tree head (config audit.log_id).
   std::string log_id = "silta-audit";
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // The retention rules in force (the policy's), read at each run; unset:
+  // nothing is purged.
+  std::function<std::vector<v1::RetentionRule>()> retention;
+  // Between retention runs of the periodic thread.
+  absl::Duration retention_interval = absl::Hours(1);
 };
 
 // The entries an export holds: [begin, end) of the tree `head` commits to.
@@ -62,7 +68,14 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Starts / stops the periodic tree-head thread.
+  // Purges every entry past its rule's keep_days at `now` (a rule with
+  // types covers them; the one without covers every other type; keep_days
+  // 0 keeps for ever): its content is deleted and its leaf hash kept, so the
+  // tree, later heads, proofs and exports still verify. Returns how many.
+  absl::StatusOr<uint64_t> ApplyRetention(const std::vector<v1::RetentionRule>& rules,
+                                          absl::Time now);
+
+  // Starts / stops the periodic thread: tree heads, and retention runs.
   void Start();
   void Stop();
 

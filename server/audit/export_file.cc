@@ -101,10 +101,20 @@ struct ParsedLine {
 
 // Fills `p` from a parsed line.
 void Finish(ParsedLine* p) {
-  if (p->status.ok() && p->line.has_entry()) {
-    p->leaf = EntryLeafHash(p->line.entry().entry());
-    p->leaf_matches = absl::BytesToHexString(p->leaf) == p->line.entry().leaf_hash();
+  if (!p->status.ok() || !p->line.has_entry()) return;
+  const v1::ExportFileEntry& e = p->line.entry();
+  if (e.purged()) {
+    // Purged under retention: the leaf hash is all that is left; the tree
+    // proves it is that leaf. A purged line carries nothing else to check.
+    const bool hex = e.leaf_hash().size() == 2 * kHashSize &&
+                     std::all_of(e.leaf_hash().begin(), e.leaf_hash().end(),
+                                 [](char c) { return absl::ascii_isxdigit(c); });
+    p->leaf_matches = hex;
+    p->leaf = hex ? absl::HexStringToBytes(e.leaf_hash()) : std::string(kHashSize, '\0');
+    return;
   }
+  p->leaf = EntryLeafHash(e.entry());
+  p->leaf_matches = absl::BytesToHexString(p->leaf) == e.leaf_hash();
 }
 
 // Whether a line looks like one JSON object, so that joining lines into an
@@ -203,6 +213,15 @@ std::string HeaderLine(const v1::ExportFileHeader& header) {
 
 std::string EntryLine(const v1::AuditEntry& entry) {
   v1::ExportFileLine line;
+  if (!entry.purged_leaf_hash().empty()) {
+    v1::AuditEntry* kept = line.mutable_entry()->mutable_entry();
+    kept->set_index(entry.index());
+    kept->set_type(entry.type());
+    *kept->mutable_at() = entry.at();
+    line.mutable_entry()->set_leaf_hash(absl::BytesToHexString(entry.purged_leaf_hash()));
+    line.mutable_entry()->set_purged(true);
+    return Json(line);
+  }
   *line.mutable_entry()->mutable_entry() = entry;
   line.mutable_entry()->set_leaf_hash(absl::BytesToHexString(EntryLeafHash(entry)));
   return Json(line);
@@ -350,9 +369,12 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
         }
       }
       if (!p.leaf_matches) {
-        problems.Add(absl::StrCat("line ", line_no, ": entry ", index,
-                                  " does not match its leaf hash: the line was changed"));
+        problems.Add(absl::StrCat(
+            "line ", line_no, ": entry ", index,
+            p.line.entry().purged() ? " is marked purged but its leaf hash is not 32 bytes of hex"
+                                    : " does not match its leaf hash: the line was changed"));
       }
+      if (p.line.entry().purged()) ++result.purged;
       leaves.push_back(p.leaf);
       line_of.push_back(line_no);
       ++expected;

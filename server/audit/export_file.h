@@ -42,6 +42,7 @@ std::string TreeHeadJson(const v1::SignedTreeHead& head);
 struct VerifyResult {
   std::vector<std::string> problems;  // each names the line; empty = verified
   uint64_t entries = 0;
+  uint64_t purged = 0;  // entries purged under retention: only their leaf hash
   uint64_t first_index = 0;
   v1::SignedTreeHead tree_head;
   bool ok() const { return problems.empty(); }

@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint32_t kMaxNotificationTtlHours = 72;
 constexpr uint32_t kMaxRestrictionReviewDays = 730;
+constexpr uint32_t kMaxRetentionDays = 36500;
 
 bool IsCode(const std::string& code) {
   if (code.empty() || code.size() > 64) return false;
@@ -118,6 +119,32 @@ absl::Status ValidatePolicy(const v1::Policy& policy) {
       return Invalid(where,
                      "a notification is not an answer: set notification or "
                      "only_in_reply_to_recipient_request, not both");
+    }
+  }
+  absl::flat_hash_set<int> retained_types;
+  bool has_default_rule = false;
+  for (int i = 0; i < policy.retention_size(); ++i) {
+    const v1::RetentionRule& rule = policy.retention(i);
+    const std::string where = absl::StrCat("retention[", i, "]");
+    if (rule.source().empty()) {
+      return Invalid(where, "source is required: say where the period comes from");
+    }
+    if (rule.keep_days() > kMaxRetentionDays) {
+      return Invalid(where, absl::StrCat("keep_days: at most ", kMaxRetentionDays,
+                                         " (0 keeps for ever)"));
+    }
+    if (rule.types().empty()) {
+      if (has_default_rule) return Invalid(where, "only one rule may leave types empty");
+      has_default_rule = true;
+    }
+    for (int type : rule.types()) {
+      if (type == v1::AUDIT_EVENT_TYPE_UNSPECIFIED || !v1::AuditEventType_IsValid(type)) {
+        return Invalid(where, absl::StrCat("type ", type, " is not an audit event type"));
+      }
+      if (!retained_types.insert(type).second) {
+        return Invalid(where, absl::StrCat(v1::AuditEventType_Name(type),
+                                           " is named by two retention rules"));
+      }
     }
   }
   absl::flat_hash_set<std::string> grounds;

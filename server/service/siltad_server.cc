@@ -153,6 +153,10 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   audit::AuditLogOptions audit_options;
   audit_options.tree_head_interval = absl::Seconds(config.audit().tree_head_interval_seconds());
   audit_options.log_id = config.audit().log_id();
+  audit_options.retention = [policy_holder] {
+    const std::shared_ptr<const v1::Policy> policy = policy_holder->Get();
+    return std::vector<v1::RetentionRule>(policy->retention().begin(), policy->retention().end());
+  };
   SILTA_ASSIGN_OR_RETURN(self->audit_log_,
                          audit::AuditLog::Create(self->store_.get(), self->subject_refs_.get(),
                                                  std::move(log_key), audit_options));

@@ -251,6 +251,15 @@ class Store {
   // read (at most 2 · n / 2^min_level rows), to warm a cache at start-up.
   virtual absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> ReadAuditNodesFrom(
       int min_level) = 0;
+  // Purges the entries before `before_us` whose type is in `types` (empty:
+  // any) and not in `except_types`: each keeps only index, type, time and
+  // its leaf hash (AuditEntry.purged_leaf_hash, from the tree's own leaf),
+  // and drops out of every query. The tree is untouched, so heads and
+  // proofs still verify. At most `limit` entries per call (the oldest);
+  // returns how many were purged.
+  virtual absl::StatusOr<uint64_t> PurgeAuditEntries(
+      const std::vector<v1::AuditEventType>& types,
+      const std::vector<v1::AuditEventType>& except_types, int64_t before_us, uint32_t limit) = 0;
   // Stores a signed tree head (idempotent for a size already stored).
   virtual absl::Status InsertTreeHead(const v1::SignedTreeHead& head) = 0;
   // The tree head of the largest size, or nullopt.

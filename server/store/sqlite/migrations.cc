@@ -138,6 +138,10 @@ CREATE TABLE report_restrictions (
 ) STRICT;
 CREATE INDEX report_restrictions_by_subject ON report_restrictions(subject_ref);
 )sql"},
+      {9, "audit entries purged under the retention policy keep only their leaf hash", R"sql(
+ALTER TABLE audit_entries ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX audit_unpurged_by_time ON audit_entries(at_us) WHERE purged = 0;
+)sql"},
   };
   return *migrations;
 }

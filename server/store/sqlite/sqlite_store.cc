@@ -1316,7 +1316,7 @@ absl::StatusOr<uint64_t> SqliteStore::FirstAuditIndexAt(int64_t at_us) {
 
 absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQuery& q) {
   // Conditions and their parameters, in the order they appear.
-  std::vector<std::string> where = {"idx >= ?"};
+  std::vector<std::string> where = {"idx >= ?", "purged = 0"};
   std::vector<std::variant<int64_t, std::string>> params = {static_cast<int64_t>(q.after_index)};
   const auto add = [&](std::string condition, auto... values) {
     where.push_back(std::move(condition));
@@ -1349,6 +1349,57 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQ
     }
   }
   return ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry");
+}
+
+absl::StatusOr<uint64_t> SqliteStore::PurgeAuditEntries(
+    const std::vector<v1::AuditEventType>& types,
+    const std::vector<v1::AuditEventType>& except_types, int64_t before_us, uint32_t limit) {
+  std::string condition = "purged = 0 AND at_us < ?";
+  if (!types.empty()) absl::StrAppend(&condition, " AND type IN (", absl::StrJoin(types, ","), ")");
+  if (!except_types.empty()) {
+    absl::StrAppend(&condition, " AND type NOT IN (", absl::StrJoin(except_types, ","), ")");
+  }
+  uint64_t purged = 0;
+  absl::MutexLock lock(&mu_);
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    purged = 0;
+    SILTA_ASSIGN_OR_RETURN(
+        Statement select,
+        Statement::Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash FROM audit_entries e "
+                                             "JOIN audit_nodes n ON n.level = 0 AND n.idx = e.idx "
+                                             "WHERE ",
+                                             condition, " ORDER BY e.idx LIMIT ?")));
+    select.BindInt(1, before_us);
+    select.BindInt(2, limit);
+    std::vector<std::pair<int64_t, std::string>> tombstones;
+    while (true) {
+      SILTA_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      SILTA_ASSIGN_OR_RETURN(v1::AuditEntry entry,
+                             ParseBlob<v1::AuditEntry>(select.Blob(1), "audit entry"));
+      v1::AuditEntry tombstone;
+      tombstone.set_index(entry.index());
+      tombstone.set_type(entry.type());
+      *tombstone.mutable_at() = entry.at();
+      tombstone.set_purged_leaf_hash(select.Blob(2));
+      tombstones.emplace_back(select.Int(0), tombstone.SerializeAsString());
+    }
+    SILTA_ASSIGN_OR_RETURN(
+        Statement update,
+        Statement::Prepare(db_,
+                           "UPDATE audit_entries SET entry = ?, actor_org_id = '', "
+                           "counterpart_org_id = '', subject_ref = '', case_id = '', "
+                           "message_id = '', purged = 1 WHERE idx = ?"));
+    for (const auto& [idx, blob] : tombstones) {
+      update.Reset();
+      update.BindBlob(1, blob);
+      update.BindInt(2, idx);
+      SILTA_RETURN_IF_ERROR(update.Run());
+      ++purged;
+    }
+    return absl::OkStatus();
+  }));
+  return purged;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(

@@ -110,6 +110,9 @@ class SqliteStore final : public Store {
                                     AuditEntries* audit) override;
   absl::StatusOr<std::vector<ReportRestriction>> ListReportRestrictions(
       absl::string_view subject_ref) override;
+  absl::StatusOr<uint64_t> PurgeAuditEntries(const std::vector<v1::AuditEventType>& types,
+                                             const std::vector<v1::AuditEventType>& except_types,
+                                             int64_t before_us, uint32_t limit) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;

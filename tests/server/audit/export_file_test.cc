@@ -26,6 +26,7 @@ namespace silta::audit {
 namespace {
 
 using ::silta::testing::IsOk;
+using ::silta::testing::IsOkAndHolds;
 using ::silta::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -266,6 +267,78 @@ TEST_F(ExportFileTest, ConsistencyWithAnEarlierHead) {
   forged = Verify(lines, rewritten);
   ASSERT_FALSE(forged.ok());
   EXPECT_THAT(Problems(forged), HasSubstr("is not an extension of the previous tree head"));
+}
+
+// Issue #13 §8: entries past their retention are purged; only their leaf
+// hash stays. The log, earlier heads, proofs and exports still verify
+// offline, and nothing of a purged entry's content remains.
+TEST_F(ExportFileTest, PurgedEntriesKeepTheLogVerifiableAndTheirContentIsGone) {
+  // The log's time only moves forward, so retention is applied 13 years on:
+  // SetUp's 40 disclosures (0-39) are then past 12 years.
+  const absl::Time now = absl::Now();
+  const absl::Time later = now + absl::Hours(24 * 365 * 13);
+  const auto add = [&](v1::AuditEventType type, absl::Time at, const std::string& subject) {
+    store::AuditEntries batch = {NewEntry(type, at, "police-hame")};
+    batch[0].set_counterpart_org_id("wba-social");
+    batch[0].set_subject_ref(subject);
+    batch[0].set_message_id("m-old");
+    ASSERT_THAT(store_->AppendAudit(&batch), IsOk());
+  };
+  add(v1::EXISTING_CASE_CHECKED, now, "subject-old");            // 40: purged
+  add(v1::ORG_ADDED, now, "");                                    // 41: kept for ever
+  add(v1::ACCESS_REFUSED, now, "");                               // 42: purged
+  add(v1::ACCESS_REFUSED, later - absl::Hours(24 * 100), "");     // 43: kept
+  add(v1::MESSAGE_DELIVERED, later, "subject-new");               // 44: kept
+  auto earlier = log_->TreeHead(/*fresh=*/true);
+  ASSERT_THAT(earlier, IsOk());
+
+  std::vector<v1::RetentionRule> rules(3);
+  rules[0].add_types(v1::MESSAGE_DELIVERED);
+  rules[0].add_types(v1::EXISTING_CASE_CHECKED);
+  rules[0].set_keep_days(4383);
+  rules[1].add_types(v1::ACCESS_REFUSED);
+  rules[1].set_keep_days(730);
+  rules[2].set_keep_days(0);  // everything else for ever
+  auto purged = log_->ApplyRetention(rules, later);
+  ASSERT_THAT(purged, IsOk());
+  EXPECT_EQ(*purged, 42u);
+  EXPECT_THAT(log_->ApplyRetention(rules, later), IsOkAndHolds(0u)) << "idempotent";
+
+  // The whole log verifies offline, against the head given out before too.
+  const auto lines = ExportLines(0, 45, earlier->tree_size());
+  const VerifyResult r = Verify(lines, *earlier);
+  EXPECT_TRUE(r.ok()) << Problems(r);
+  EXPECT_EQ(r.entries, 45u);
+  EXPECT_EQ(r.purged, 42u);
+  for (const int index : {0, 39, 40, 42}) {
+    const std::string& line = lines[1 + index];
+    EXPECT_THAT(line, HasSubstr("\"purged\":true")) << index;
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("subject-old"))) << index;
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("police-hame"))) << index;
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("m-"))) << index;
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("salt"))) << index;
+  }
+  for (const int index : {41, 43, 44}) {
+    EXPECT_THAT(lines[1 + index], ::testing::Not(HasSubstr("purged"))) << index;
+  }
+  // Queries no longer find purged entries.
+  store::AuditQuery q;
+  q.subject_ref = "subject-old";
+  EXPECT_THAT(store_->QueryAudit(q), IsOkAndHolds(::testing::IsEmpty()));
+  q.subject_ref = "subject-new";
+  EXPECT_THAT(store_->QueryAudit(q), IsOkAndHolds(::testing::SizeIs(1)));
+
+  // A purged line with another leaf hash breaks the root; a kept line that
+  // is edited is still named.
+  std::vector<std::string> forged = lines;
+  const size_t at = forged[1 + 40].find("\"leaf_hash\":\"") + 13;
+  forged[1 + 40][at] = forged[1 + 40][at] == '0' ? '1' : '0';
+  EXPECT_FALSE(Verify(forged, *earlier).ok());
+  forged = lines;
+  forged[1 + 44] = absl::StrReplaceAll(forged[1 + 44], {{"subject-new", "subject-xyz"}});
+  const VerifyResult edited = Verify(forged, *earlier);
+  ASSERT_FALSE(edited.ok());
+  EXPECT_THAT(Problems(edited), HasSubstr("line 46"));
 }
 
 // Issue #11 item 7: heads name their log, and an older head cannot pass as

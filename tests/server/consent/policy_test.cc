@@ -99,6 +99,26 @@ TEST(ValidatePolicyTest, DeferralDaysAreRefusedAndRestrictionGroundsAreReviewed)
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
 }
 
+// Issue #13 §8: every retention rule names its source; a type has one rule.
+TEST(ValidatePolicyTest, RetentionRulesNameTheirSourceAndEachTypeOnce) {
+  v1::Policy policy = Parse(kMinimal);
+  v1::RetentionRule* rule = policy.add_retention();
+  rule->add_types(v1::MESSAGE_DELIVERED);
+  rule->set_keep_days(4383);
+  EXPECT_THAT(ValidatePolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("source is required")));
+  rule->set_source("703/2023");
+  EXPECT_THAT(ValidatePolicy(policy), IsOk());
+  *policy.add_retention() = *rule;
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("named by two retention rules")));
+  policy.mutable_retention(1)->clear_types();
+  EXPECT_THAT(ValidatePolicy(policy), IsOk());
+  *policy.add_retention() = policy.retention(1);
+  EXPECT_THAT(ValidatePolicy(policy), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("only one rule may leave types empty")));
+}
+
 TEST(PolicyHolderTest, InvalidReplacementKeepsOldPolicy) {
   PolicyHolder holder(Parse(kMinimal));
   v1::Policy bad = Parse(kMinimal);
