@@ -73,10 +73,14 @@ void AuditLog::Start() {
     while (!stop_.WaitForNotificationWithTimeout(options_.tree_head_interval)) {
       if (options_.retention && absl::Now() >= next_retention) {
         next_retention = absl::Now() + options_.retention_interval;
-        absl::StatusOr<uint64_t> purged = ApplyRetention(options_.retention(), options_.clock());
-        if (!purged.ok()) {
-          common::Log(common::LogLevel::kError, "audit_retention_failed",
-                      {{"error", std::string(purged.status().message())}});
+        const std::vector<v1::RetentionRule> rules = options_.retention();
+        absl::StatusOr<uint64_t> purged = ApplyRetention(rules, options_.clock());
+        absl::Status records = absl::OkStatus();
+        if (options_.retain_records) records = options_.retain_records(rules, options_.clock());
+        if (!purged.ok() || !records.ok()) {
+          common::Log(common::LogLevel::kError, "retention_failed",
+                      {{"error", std::string(!purged.ok() ? purged.status().message()
+                                                          : records.message())}});
         }
       }
       absl::StatusOr<std::optional<v1::SignedTreeHead>> latest = store_->LatestTreeHead();
@@ -90,6 +94,18 @@ void AuditLog::Start() {
       }
     }
   });
+}
+
+uint32_t KeepDaysFor(const std::vector<v1::RetentionRule>& rules, v1::AuditEventType type) {
+  const v1::RetentionRule* fallback = nullptr;
+  for (const v1::RetentionRule& rule : rules) {
+    if (rule.types().empty()) fallback = &rule;
+    if (std::find(rule.types().begin(), rule.types().end(), static_cast<int>(type)) !=
+        rule.types().end()) {
+      return rule.keep_days();
+    }
+  }
+  return fallback != nullptr ? fallback->keep_days() : 0;
 }
 
 absl::StatusOr<uint64_t> AuditLog::ApplyRetention(const std::vector<v1::RetentionRule>& rules,

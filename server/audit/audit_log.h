@@ -43,6 +43,10 @@ struct AuditLogOptions {
   std::function<std::vector<v1::RetentionRule>()> retention;
   // Between retention runs of the periodic thread.
   absl::Duration retention_interval = absl::Hours(1);
+  // The retention of the records beside the log (closed cases, ended
+  // consent records, old messages' metadata), run after the log's with the
+  // same rules (KeepDaysFor); unset: only the log is purged.
+  std::function<absl::Status(const std::vector<v1::RetentionRule>&, absl::Time)> retain_records;
 };
 
 // The entries an export holds: [begin, end) of the tree `head` commits to.
@@ -51,6 +55,10 @@ struct ExportPlan {
   uint64_t begin = 0;
   uint64_t end = 0;
 };
+
+// The days `rules` keep entries of `type` (the rule naming it, else the
+// rule without types); 0 means for ever, as when no rule applies.
+uint32_t KeepDaysFor(const std::vector<v1::RetentionRule>& rules, v1::AuditEventType type);
 
 class AuditLog {
  public:

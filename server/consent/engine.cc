@@ -139,6 +139,20 @@ void DecisionEngine::PutAssessment(const v1::CompetenceAssessment& assessment) {
   Put(subjects_[assessment.subject_ref()].assessments, std::move(rule));
 }
 
+void DecisionEngine::Forget(absl::string_view subject_ref, absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = subjects_.find(subject_ref);
+  if (it == subjects_.end()) return;
+  for (std::vector<Rule>* rules :
+       {&it->second.consents, &it->second.refusals, &it->second.assessments}) {
+    std::erase_if(*rules, [&](const Rule& r) { return r.id == record_id; });
+  }
+  if (it->second.consents.empty() && it->second.refusals.empty() &&
+      it->second.assessments.empty()) {
+    subjects_.erase(it);
+  }
+}
+
 bool DecisionEngine::Competent(const SubjectRules& rules, uint64_t category_bit,
                                absl::string_view purpose, absl::Time at) {
   return std::any_of(rules.assessments.begin(), rules.assessments.end(), [&](const Rule& a) {

@@ -112,6 +112,10 @@ class DecisionEngine {
   void PutRefusal(const v1::Refusal& refusal);
   void PutAssessment(const v1::CompetenceAssessment& assessment);
 
+  // Drops a record purged under the retention policy (an ended one: it
+  // decides nothing any more).
+  void Forget(absl::string_view subject_ref, absl::string_view record_id);
+
   // Whether a competence assessment in force at `at` lets the subject
   // decide on `category` for `purpose` (any purpose if empty).
   bool IsAssessedCompetent(absl::string_view subject_ref, v1::Category category,

@@ -20,7 +20,39 @@
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace silta::service {
+
 namespace {
+
+// The retention of the records beside the audit log, with the log's rules:
+// closed cases as CASE_CLOSED entries, ended consent records as
+// CONSENT_WITHDRAWN entries, messages' metadata as MESSAGE_ACCEPTED entries.
+absl::Status RetainRecords(store::Store* store, consent::DecisionEngine* engine,
+                           const std::vector<v1::RetentionRule>& rules, absl::Time now) {
+  const auto cutoff = [&](v1::AuditEventType type) -> std::optional<int64_t> {
+    const uint32_t days = audit::KeepDaysFor(rules, type);
+    if (days == 0) return std::nullopt;  // for ever
+    return absl::ToUnixMicros(now - absl::Hours(24) * days);
+  };
+  uint64_t cases = 0, records = 0, messages = 0;
+  if (const std::optional<int64_t> before = cutoff(v1::CASE_CLOSED)) {
+    SILTA_ASSIGN_OR_RETURN(cases, store->PurgeClosedCases(*before));
+  }
+  if (const std::optional<int64_t> before = cutoff(v1::CONSENT_WITHDRAWN)) {
+    SILTA_ASSIGN_OR_RETURN(auto purged, store->PurgeEndedConsentRecords(*before));
+    for (const auto& [subject_ref, id] : purged) engine->Forget(subject_ref, id);
+    records = purged.size();
+  }
+  if (const std::optional<int64_t> before = cutoff(v1::MESSAGE_ACCEPTED)) {
+    SILTA_ASSIGN_OR_RETURN(messages, store->PurgeOldMessages(*before));
+  }
+  if (cases + records + messages > 0) {
+    common::Log(common::LogLevel::kInfo, "records_retention_purged",
+                {{"cases", absl::StrCat(cases)},
+                 {"consent_records", absl::StrCat(records)},
+                 {"messages", absl::StrCat(messages)}});
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
   v1::OrgRegistryFile file;
@@ -153,6 +185,10 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   audit::AuditLogOptions audit_options;
   audit_options.tree_head_interval = absl::Seconds(config.audit().tree_head_interval_seconds());
   audit_options.log_id = config.audit().log_id();
+  audit_options.retain_records = [store = self->store_.get(), engine = self->engine_.get()](
+                                     const std::vector<v1::RetentionRule>& rules, absl::Time now) {
+    return RetainRecords(store, engine, rules, now);
+  };
   audit_options.retention = [policy_holder] {
     const std::shared_ptr<const v1::Policy> policy = policy_holder->Get();
     return std::vector<v1::RetentionRule>(policy->retention().begin(), policy->retention().end());

@@ -260,6 +260,21 @@ class Store {
   virtual absl::StatusOr<uint64_t> PurgeAuditEntries(
       const std::vector<v1::AuditEventType>& types,
       const std::vector<v1::AuditEventType>& except_types, int64_t before_us, uint32_t limit) = 0;
+  // ---- Retention of the records beside the log (GDPR Art. 5(1)(e)). ----
+
+  // Deletes cases closed before `closed_before_us`, with their members and
+  // events. Returns how many cases.
+  virtual absl::StatusOr<uint64_t> PurgeClosedCases(int64_t closed_before_us) = 0;
+  // Deletes consents, refusals and competence assessments that ended (their
+  // valid_until passed, or they were withdrawn) before `ended_before_us`,
+  // with their events; returns (subject_ref, record id) of each.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  PurgeEndedConsentRecords(int64_t ended_before_us) = 0;
+  // Deletes the metadata (receipt, deliveries) of messages accepted before
+  // `accepted_before_us` whose ciphertext is already gone, and restrictions
+  // reviewed before it. Returns how many messages.
+  virtual absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) = 0;
+
   // Stores a signed tree head (idempotent for a size already stored).
   virtual absl::Status InsertTreeHead(const v1::SignedTreeHead& head) = 0;
   // The tree head of the largest size, or nullopt.

@@ -1402,6 +1402,117 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeAuditEntries(
   return purged;
 }
 
+namespace {
+
+// When a consent record stops being in force: its valid_until or its
+// withdrawal, whichever is first; nullopt while it has neither.
+template <typename Record>
+std::optional<int64_t> EndedAtUs(const Record& r) {
+  std::optional<int64_t> end;
+  if (r.has_valid_until()) end = ToMicros(r.valid_until());
+  for (const v1::ConsentEvent& e : r.history()) {
+    if (e.type() == v1::WITHDRAWN && (!end.has_value() || ToMicros(e.at()) < *end)) {
+      end = ToMicros(e.at());
+    }
+  }
+  return end;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> SqliteStore::PurgeClosedCases(int64_t closed_before_us) {
+  absl::MutexLock lock(&mu_);
+  uint64_t purged = 0;
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    purged = 0;
+    SILTA_ASSIGN_OR_RETURN(
+        Statement closed,
+        Statement::Prepare(db_, "SELECT case_id, record FROM cases WHERE state = ?"));
+    closed.BindInt(1, v1::CLOSED);
+    std::vector<std::string> ids;
+    while (true) {
+      SILTA_ASSIGN_OR_RETURN(bool row, closed.Step());
+      if (!row) break;
+      SILTA_ASSIGN_OR_RETURN(v1::Case c, ParseBlob<v1::Case>(closed.Blob(1), "case"));
+      if (c.has_closed_at() && ToMicros(c.closed_at()) < closed_before_us) {
+        ids.push_back(closed.Text(0));
+      }
+    }
+    for (const char* table : {"case_members", "case_events", "cases"}) {
+      SILTA_ASSIGN_OR_RETURN(
+          Statement remove,
+          Statement::Prepare(db_, absl::StrCat("DELETE FROM ", table, " WHERE case_id = ?")));
+      for (const std::string& id : ids) {
+        remove.Reset();
+        remove.BindText(1, id);
+        SILTA_RETURN_IF_ERROR(remove.Run());
+      }
+    }
+    purged = ids.size();
+    return absl::OkStatus();
+  }));
+  return purged;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+SqliteStore::PurgeEndedConsentRecords(int64_t ended_before_us) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> purged;
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    purged.clear();
+    SILTA_ASSIGN_OR_RETURN(ConsentRecords all,
+                           ConsentRecordsLocked("(?1 = '' OR r.subject_ref = ?1)", ""));
+    const auto collect = [&](const auto& records, auto id_of) {
+      for (const auto& r : records) {
+        const std::optional<int64_t> end = EndedAtUs(r);
+        if (end.has_value() && *end < ended_before_us) purged.emplace_back(r.subject_ref(), id_of(r));
+      }
+    };
+    collect(all.consents, [](const v1::Consent& c) { return c.consent_id(); });
+    collect(all.refusals, [](const v1::Refusal& r) { return r.refusal_id(); });
+    collect(all.assessments,
+            [](const v1::CompetenceAssessment& a) { return a.assessment_id(); });
+    for (const char* table : {"consent_events", "consent_records"}) {
+      SILTA_ASSIGN_OR_RETURN(
+          Statement remove,
+          Statement::Prepare(db_, absl::StrCat("DELETE FROM ", table, " WHERE record_id = ?")));
+      for (const auto& [subject, id] : purged) {
+        remove.Reset();
+        remove.BindText(1, id);
+        SILTA_RETURN_IF_ERROR(remove.Run());
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return purged;
+}
+
+absl::StatusOr<uint64_t> SqliteStore::PurgeOldMessages(int64_t accepted_before_us) {
+  absl::MutexLock lock(&mu_);
+  uint64_t purged = 0;
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement deliveries,
+        Statement::Prepare(db_,
+                           "DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM "
+                           "messages WHERE accepted_at_us < ? AND body IS NULL)"));
+    deliveries.BindInt(1, accepted_before_us);
+    SILTA_RETURN_IF_ERROR(deliveries.Run());
+    SILTA_ASSIGN_OR_RETURN(
+        Statement messages,
+        Statement::Prepare(db_, "DELETE FROM messages WHERE accepted_at_us < ? AND body IS NULL"));
+    messages.BindInt(1, accepted_before_us);
+    SILTA_RETURN_IF_ERROR(messages.Run());
+    purged = static_cast<uint64_t>(sqlite3_changes(db_));
+    SILTA_ASSIGN_OR_RETURN(
+        Statement restrictions,
+        Statement::Prepare(db_, "DELETE FROM report_restrictions WHERE review_at_us < ?"));
+    restrictions.BindInt(1, accepted_before_us);
+    return restrictions.Run();
+  }));
+  return purged;
+}
+
 absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
     const std::vector<audit::NodeId>& nodes) {
   ReadLock reader(this);

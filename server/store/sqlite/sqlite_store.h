@@ -113,6 +113,10 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> PurgeAuditEntries(const std::vector<v1::AuditEventType>& types,
                                              const std::vector<v1::AuditEventType>& except_types,
                                              int64_t before_us, uint32_t limit) override;
+  absl::StatusOr<uint64_t> PurgeClosedCases(int64_t closed_before_us) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PurgeEndedConsentRecords(
+      int64_t ended_before_us) override;
+  absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;
