@@ -174,9 +174,11 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
     const bool line = delivered || e->type() == v1::FIELD_WITHHELD;
     const bool event =
         std::find(event_types.begin(), event_types.end(), e->type()) != event_types.end();
-    if ((!line && !event) || !kept(*e)) continue;
+    if (!line && !event) continue;
+    // The guardian's cut first: what the young person forbade is not even
+    // counted among the entries left out below.
     std::optional<google::protobuf::RepeatedField<int>> categories = categories_of(*e);
-    if (!categories.has_value()) continue;
+    if (!categories.has_value() || !kept(*e)) continue;
     if (event) {
       v1::ReportEvent* ev = report.add_events();
       *ev->mutable_at() = e->at();

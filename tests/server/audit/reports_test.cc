@@ -235,6 +235,14 @@ TEST(SubjectReportTest, ForAGuardianLeavesOutTheForbiddenCategoriesAndLinesLeftE
 
   ASSERT_EQ(r.disclosures_size(), 1);
   EXPECT_THAT(r.disclosures(0).categories(), ElementsAre(v1::CATEGORY_SOCIAL_WELFARE));
+
+  // Left out by default, the police's entry is not even counted for the
+  // guardian: its only category is one the young person forbade.
+  const v1::SubjectReportResponse by_default = BuildSubjectReport(
+      h.entries(), v1::Policy(), Orgs(),
+      {.now = kOct + absl::Hours(2), .left_out = {v1::CATEGORY_MENTAL_HEALTH}});
+  EXPECT_EQ(by_default.disclosures_size(), 1);
+  EXPECT_EQ(by_default.left_out_controllers_size(), 0);
 }
 
 TEST(SubjectReportTest, OnlyProhibitionsInForceNamingTheGuardianCount) {
