@@ -153,6 +153,10 @@ void DecisionEngine::Forget(absl::string_view subject_ref, absl::string_view rec
   }
 }
 
+std::optional<bool> DecisionEngine::AdultAt(const SubjectRules& rules, absl::Time at) {
+  return rules.birth_date.has_value() ? cases::IsAdultAt(*rules.birth_date, at) : std::nullopt;
+}
+
 bool DecisionEngine::Competent(const SubjectRules& rules, uint64_t category_bit,
                                absl::string_view purpose, absl::Time at) {
   return std::any_of(rules.assessments.begin(), rules.assessments.end(), [&](const Rule& a) {
@@ -287,9 +291,7 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
   if (it != subjects_.end()) {
     const SubjectRules& subject = it->second;
     const uint64_t bit = Bit(q.category);
-    const std::optional<bool> adult = subject.birth_date.has_value()
-                                          ? cases::IsAdultAt(*subject.birth_date, q.at)
-                                          : std::nullopt;
+    const std::optional<bool> adult = AdultAt(subject, q.at);
     const bool competent = Competent(subject, bit, q.purpose, q.at);
     // 4. Refusals override consents.
     for (const Rule& r : subject.refusals) {
@@ -394,9 +396,7 @@ v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
   if (it != subjects_.end()) {
     const SubjectRules& subject = it->second;
     const uint64_t bit = Bit(kCategory);
-    const std::optional<bool> adult = subject.birth_date.has_value()
-                                          ? cases::IsAdultAt(*subject.birth_date, q.at)
-                                          : std::nullopt;
+    const std::optional<bool> adult = AdultAt(subject, q.at);
     const bool competent = Competent(subject, bit, q.purpose, q.at);
     for (const Rule& r : subject.refusals) {
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&

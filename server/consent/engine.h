@@ -180,6 +180,9 @@ class DecisionEngine {
   // comment); `adult` is nullopt when the age is unknown.
   static bool GrantorCounts(const Rule& rule, bool is_refusal, std::optional<bool> adult,
                             bool competent);
+  // Whether the subject is 18 or older at `at`; nullopt if the birth date
+  // is unknown.
+  static std::optional<bool> AdultAt(const SubjectRules& rules, absl::Time at);
   static bool Competent(const SubjectRules& rules, uint64_t category_bit,
                         absl::string_view purpose, absl::Time at);
   void NoteBirthDate(const std::string& subject_ref, absl::string_view birth_date)
