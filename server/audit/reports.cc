@@ -104,8 +104,32 @@ const std::vector<v1::AuditEventType>& SubjectReportEventTypes() {
   static const auto* types = new std::vector<v1::AuditEventType>{
       v1::EXISTING_CASE_CHECKED,   v1::CASE_CREATED,    v1::CASE_MEMBER_ADDED,
       v1::CASE_MEMBER_REMOVED,     v1::COORDINATOR_TRANSFERRED, v1::CASE_CLOSED,
-      v1::CONSENTS_LISTED,         v1::NOTIFICATION_LINKED,     v1::SUBJECT_REPORT_PRODUCED};
+      v1::CONSENTS_LISTED,         v1::NOTIFICATION_LINKED,     v1::SUBJECT_REPORT_PRODUCED,
+      v1::ACCESS_REFUSED};
   return *types;
+}
+
+const std::vector<v1::AuditEventType>& SubjectAreaEventTypes() {
+  static const auto* types = new std::vector<v1::AuditEventType>{
+      v1::MESSAGE_ACCEPTED,    v1::MESSAGE_DELIVERED, v1::CASE_CREATED,
+      v1::CASE_MEMBER_ADDED,   v1::NOTIFICATION_LINKED, v1::CONSENT_GIVEN,
+      v1::REFUSAL_RECORDED,    v1::COMPETENCE_ASSESSED};
+  return *types;
+}
+
+std::set<std::string> SubjectAreas(const std::vector<v1::AuditEntry>& entries,
+                                   const OrgLookup& orgs) {
+  const std::vector<v1::AuditEventType>& types = SubjectAreaEventTypes();
+  std::set<std::string> areas;
+  for (const v1::AuditEntry& e : entries) {
+    if (std::find(types.begin(), types.end(), e.type()) == types.end()) continue;
+    for (const std::string* org_id : {&e.actor_org_id(), &e.counterpart_org_id()}) {
+      if (org_id->empty()) continue;
+      const std::optional<v1::Organization> org = orgs(*org_id);
+      if (org.has_value() && !org->region().empty()) areas.insert(org->region());
+    }
+  }
+  return areas;
 }
 
 v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& unsorted,
@@ -402,6 +426,41 @@ absl::StatusOr<std::vector<v1::AuditEntry>> ReportService::ReadAll(store::AuditQ
   }
 }
 
+absl::Status ReportService::CheckSubjectsArea(const identity::Caller& caller,
+                                              const std::string& subject_ref,
+                                              const v1::ActingUser& acting_user, absl::Time now) {
+  const std::string& region = caller.org.region();
+  if (region.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "your organisation (", caller.org.org_id(),
+        ") has no region in the organisation registry, so Silta cannot tell whether you are "
+        "the registrar of the person's wellbeing area; an administrator sets it in the "
+        "registry file (region: \"...\")"));
+  }
+  store::AuditQuery query;
+  query.subject_ref = subject_ref;
+  query.types = SubjectAreaEventTypes();
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, ReadAll(query));
+  if (SubjectAreas(entries, [this](absl::string_view id) { return orgs_->Find(id); })
+          .contains(region)) {
+    return absl::OkStatus();
+  }
+  // The same answer whether the person has data in another area or none:
+  // a registrar elsewhere learns nothing about them. The attempt is
+  // evidence the person sees in their own report.
+  v1::AuditEntry refused = NewEntry(v1::ACCESS_REFUSED, now, caller.org.org_id(), acting_user);
+  refused.set_subject_ref(subject_ref);
+  refused.set_detail(absl::StrCat("/silta.v1.AuditService/SubjectReport not_subjects_area region=",
+                                  region));
+  store::AuditEntries audit = {std::move(refused)};
+  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+  return absl::PermissionDeniedError(absl::StrCat(
+      "subject: no organisation of your region (", region,
+      ") has processed this person's data in Silta; the report is produced by the registrar "
+      "of a wellbeing area whose organisations did (laki sosiaali- ja terveydenhuollon "
+      "asiakastietojen käsittelystä 703/2023). The attempt is recorded"));
+}
+
 absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
     const identity::Caller& caller, const v1::SubjectReportRequest& request) {
   if (request.acting_user().worker_id().empty()) {
@@ -418,6 +477,7 @@ absl::StatusOr<v1::SubjectReportResponse> ReportService::SubjectReport(
                          subject_refs_->Resolve(request.subject().hetu()));
   const std::string& subject_ref = subject.ref;
   const absl::Time now = clock_();
+  SILTA_RETURN_IF_ERROR(CheckSubjectsArea(caller, subject_ref, request.acting_user(), now));
   std::vector<v1::Category> left_out;
   const bool for_guardian = requester != v1::REQUESTER_SUBJECT;
   if (for_guardian) {

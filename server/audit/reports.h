@@ -23,6 +23,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,20 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
 
 // The event types the subject report lists as other processing.
 const std::vector<v1::AuditEventType>& SubjectReportEventTypes();
+
+// The event types that tie a person to the organisations that processed
+// their data: messages about them (senders and recipients), their cases
+// (coordinators and members), linked notifications, and the registrars that
+// recorded their consents, refusals and competence assessments. Existence
+// checks, listings and reports do not count: anyone could make themselves a
+// person's area by asking.
+const std::vector<v1::AuditEventType>& SubjectAreaEventTypes();
+
+// The regions (wellbeing areas) of the organisations that processed the
+// subject's data, from their entries of SubjectAreaEventTypes(): the
+// actors' and counterparts' regions. Orgs without a region add none.
+std::set<std::string> SubjectAreas(const std::vector<v1::AuditEntry>& entries,
+                                   const OrgLookup& orgs);
 
 // The categories of the guardian prohibitions (refusals naming the
 // guardian) in force at `now` among `refusals`.
@@ -115,9 +130,14 @@ class ReportService {
 
   // Audited as SUBJECT_REPORT_PRODUCED (the registrar and worker, the
   // subject_ref, and the requester in detail), so the subject can see who
-  // asked. A guardian's or representative's request is refused once the
-  // subject is 18 (FAILED_PRECONDITION), and before that leaves out what
-  // the young person forbade disclosing to a guardian.
+  // asked. Only a registrar of the subject's own wellbeing area may run it:
+  // its org's region must be one of SubjectAreas(); otherwise
+  // PERMISSION_DENIED, with the same message whether the person has data
+  // elsewhere or none, audited as ACCESS_REFUSED with the subject_ref (so
+  // the attempt shows in the person's report). A guardian's or
+  // representative's request is refused once the subject is 18
+  // (FAILED_PRECONDITION), and before that leaves out what the young
+  // person forbade disclosing to a guardian.
   absl::StatusOr<v1::SubjectReportResponse> SubjectReport(const identity::Caller& caller,
                                                           const v1::SubjectReportRequest& request);
   absl::StatusOr<v1::IndicatorsResponse> Indicators(const v1::IndicatorsRequest& request);
@@ -132,6 +152,10 @@ class ReportService {
  private:
   // Every entry matching `query`, following pages.
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAll(store::AuditQuery query);
+  // OK if the caller's region is one of the subject's areas; otherwise
+  // records the attempt and returns PERMISSION_DENIED (see SubjectReport).
+  absl::Status CheckSubjectsArea(const identity::Caller& caller, const std::string& subject_ref,
+                                 const v1::ActingUser& acting_user, absl::Time now);
 
   store::Store* const store_;
   const cases::SubjectRefs* const subject_refs_;

@@ -389,7 +389,9 @@ TEST_F(AuditTest, AGuardiansReportLeavesOutWhatTheMinorForbade) {
   r = world_->Siltactl("wba-dpo", {"audit", "query", "--type", "SUBJECT_REPORT_PRODUCED", "--json"});
   EXPECT_THAT(r.output, AllOf(HasSubstr("REQUESTER_GUARDIAN"), HasSubstr("REQUESTER_REPRESENTATIVE")));
 
-  // An adult's guardian gets nothing.
+  // An adult's guardian gets nothing (asked of the registrar of the area
+  // that handles the adult's case).
+  world_->OpenCase("wba-social", {"hml-youth"}, "241185Y912P");
   r = world_->Siltactl(
       "wba-registrar", {"report", "subject", "--requester", "guardian", "--include-law-enforcement", "--worker", "registrar-1"},
       std::string("241185Y912P\n"));  // an adult (test code)
