@@ -4,13 +4,13 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/certificate.h"
-#include "server/crypto/key_bundle.h"
-#include "server/identity/spiffe_id.h"
-#include "server/crypto/random.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/certificate.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/random.h"
+#include "lib/identity/spiffe_id.h"
 #include "silta/v1/options.pb.h"
 
 namespace silta::sdk {

@@ -50,7 +50,7 @@
 #include "client/sdk/org_keys.h"
 #include "client/sdk/peer_bundles.h"
 #include "client/sdk/sealer.h"
-#include "server/crypto/key_bundle.h"
+#include "lib/crypto/key_bundle.h"
 #include "silta/v1/consent.grpc.pb.h"
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"

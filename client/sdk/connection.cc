@@ -5,9 +5,9 @@
 #include "absl/time/clock.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
-#include "server/common/files.h"
-#include "server/crypto/certificate.h"
-#include "server/common/status_macros.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/crypto/certificate.h"
 
 namespace silta::sdk {
 

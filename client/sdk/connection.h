@@ -22,7 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
-#include "server/identity/spiffe_id.h"
+#include "lib/identity/spiffe_id.h"
 
 namespace silta::sdk {
 

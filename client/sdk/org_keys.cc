@@ -1,22 +1,21 @@
 #include "client/sdk/org_keys.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <openssl/crypto.h>
-
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/files.h"
-#include "server/common/time_util.h"
-#include "server/common/status_macros.h"
-#include "server/crypto/key_bundle.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
 
 namespace silta::sdk {
 namespace {

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/sdk/sealer.h"
-#include "server/crypto/primitives.h"
+#include "lib/crypto/primitives.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::sdk {

@@ -2,11 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/sdk/org_keys.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/key_bundle.h"
-#include "server/identity/spiffe_id.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/identity/spiffe_id.h"
 
 namespace silta::sdk {
 namespace {

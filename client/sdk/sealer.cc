@@ -5,10 +5,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/status_macros.h"
-#include "server/crypto/hpke.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/random.h"
+#include "lib/common/status_macros.h"
+#include "lib/crypto/hpke.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/random.h"
 #include "silta/v1/options.pb.h"
 
 namespace silta::sdk {

@@ -29,8 +29,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "google/protobuf/message.h"
-#include "server/crypto/secret_data.h"
-#include "server/crypto/wire_format.h"
+#include "lib/crypto/secret_data.h"
+#include "lib/crypto/wire_format.h"
 #include "silta/v1/message.pb.h"
 
 namespace silta::sdk {

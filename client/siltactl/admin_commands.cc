@@ -5,9 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-
 #include "client/siltactl/output.h"
-#include "server/consent/policy.h"
+#include "lib/policy/policy.h"
 
 namespace silta::siltactl {
 
@@ -81,7 +80,7 @@ int AdminCommands::WhoAmI() {
 }
 
 int AdminCommands::PolicyCheck() {
-  absl::StatusOr<v1::Policy> policy = consent::LoadPolicyFile(policy_file_);
+  absl::StatusOr<v1::Policy> policy = policy::LoadPolicyFile(policy_file_);
   if (!policy.ok()) {
     std::fprintf(stderr, "siltactl: policy check: %s\n",
                  std::string(policy.status().message()).c_str());

@@ -14,11 +14,11 @@
 #include "absl/strings/str_join.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
-#include "server/audit/export_file.h"
-#include "server/audit/log_entry.h"
-#include "server/audit/merkle.h"
-#include "server/audit/tree_head.h"
-#include "server/common/time_util.h"
+#include "lib/audit/export_file.h"
+#include "lib/audit/log_entry.h"
+#include "lib/audit/merkle.h"
+#include "lib/audit/tree_head.h"
+#include "lib/common/time_util.h"
 #include "silta/v1/audit.grpc.pb.h"
 
 namespace silta::siltactl {

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/common/files.h"
+#include "lib/common/files.h"
 
 namespace silta::siltactl {
 

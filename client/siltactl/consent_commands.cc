@@ -5,7 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/siltactl/output.h"
-#include "server/common/time_util.h"
+#include "lib/common/time_util.h"
 #include "silta/v1/consent.grpc.pb.h"
 
 namespace silta::siltactl {

@@ -8,11 +8,11 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
-#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "client/siltactl/output.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
 
 namespace silta::siltactl {
 

@@ -12,8 +12,8 @@
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/output.h"
-#include "server/identity/spiffe_id.h"
 #include "grpcpp/grpcpp.h"
+#include "lib/identity/spiffe_id.h"
 #include "silta/v1/broker.grpc.pb.h"
 
 namespace silta::siltactl {

@@ -15,10 +15,10 @@
 #include "client/sdk/org_keys.h"
 #include "client/siltactl/output.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "lib/common/files.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/certificate.h"
 #include "silta/v1/org.grpc.pb.h"
-#include "server/common/files.h"
-#include "server/common/time_util.h"
-#include "server/crypto/certificate.h"
 
 namespace silta::siltactl {
 namespace {

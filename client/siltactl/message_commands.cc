@@ -13,9 +13,9 @@
 #include "client/siltactl/payload_file.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
-#include "server/common/files.h"
-#include "server/common/time_util.h"
-#include "server/crypto/wire_format.h"
+#include "lib/common/files.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/wire_format.h"
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"
 

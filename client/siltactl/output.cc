@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "server/common/time_util.h"
+#include "lib/common/time_util.h"
 
 namespace silta::siltactl {
 namespace {

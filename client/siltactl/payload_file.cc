@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
-#include "server/crypto/wire_format.h"
-#include "server/ops/textproto.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/textproto.h"
+#include "lib/crypto/wire_format.h"
 
 namespace silta::siltactl {
 namespace {
@@ -38,7 +38,7 @@ std::unique_ptr<google::protobuf::Message> NewPayload(absl::string_view type) {
 
 absl::Status ParsePayload(absl::string_view name, absl::string_view text,
                           google::protobuf::Message* payload) {
-  if (!absl::EndsWithIgnoreCase(name, ".json")) return ops::ParseTextProto(name, text, payload);
+  if (!absl::EndsWithIgnoreCase(name, ".json")) return common::ParseTextProto(name, text, payload);
   payload->Clear();
   const auto parsed = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(text.data(), text.size()), payload);

@@ -4,13 +4,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/audit/merkle.h"
-#include "server/audit/tree_head.h"
-#include "server/common/files.h"
+#include "lib/audit/log_entry.h"
+#include "lib/audit/merkle.h"
+#include "lib/audit/tree_head.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/primitives.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/primitives.h"
 
 namespace silta::audit {
 namespace {

@@ -8,12 +8,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
 #include "server/cases/age.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
 #include "server/consent/engine.h"
-#include "server/consent/policy.h"
+#include "server/consent/policy_holder.h"
 
 namespace silta::audit {
 namespace {
@@ -254,7 +254,8 @@ v1::SubjectReportResponse BuildSubjectReport(const std::vector<v1::AuditEntry>& 
   }
   for (const auto& [ground_review, count] : restricted_counts) {
     v1::RestrictionNotice* n = report.add_restrictions();
-    const v1::RestrictionGround* ground = consent::FindRestrictionGround(policy, ground_review.first);
+    const v1::RestrictionGround* ground =
+        policy::FindRestrictionGround(policy, ground_review.first);
     n->set_ground(ground != nullptr ? ground->citation() : ground_review.first);
     *n->mutable_review_at() = common::ToTimestamp(absl::FromUnixMicros(ground_review.second));
     n->set_entries(count);
@@ -521,7 +522,7 @@ absl::StatusOr<v1::RestrictInSubjectReportResponse> ReportService::RestrictInSub
     return absl::InvalidArgumentError("acting_user.worker_id: required");
   }
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
-  const v1::RestrictionGround* ground = consent::FindRestrictionGround(*policy, request.ground());
+  const v1::RestrictionGround* ground = policy::FindRestrictionGround(*policy, request.ground());
   if (ground == nullptr) {
     std::vector<std::string> codes;
     for (const v1::RestrictionGround& g : policy->restriction_grounds()) codes.push_back(g.code());

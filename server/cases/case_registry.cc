@@ -5,13 +5,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/random.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/random.h"
 #include "server/identity/org_admin.h"
-#include "server/identity/spiffe_id.h"
 
 namespace silta::cases {
 namespace {

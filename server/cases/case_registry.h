@@ -26,7 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/cases/subject_refs.h"
-#include "server/identity/authenticator.h"
+#include "server/identity/caller.h"
 #include "server/identity/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/case.pb.h"

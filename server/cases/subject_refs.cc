@@ -4,11 +4,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/crypto/hmac.h"
 #include "server/cases/age.h"
 #include "server/cases/hetu.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
-#include "server/crypto/hmac.h"
 
 namespace silta::cases {
 

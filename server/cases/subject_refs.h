@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
-#include "server/crypto/secret_data.h"
+#include "lib/crypto/secret_data.h"
 
 namespace silta::cases {
 

@@ -5,15 +5,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/random.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/cases/age.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
 #include "server/consent/request_link.h"
-#include "server/crypto/random.h"
 #include "server/identity/org_admin.h"
-#include "server/identity/spiffe_id.h"
 
 namespace silta::consent {
 namespace {
@@ -229,7 +229,7 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   SILTA_RETURN_IF_ERROR(ValidatePurposes(consent.purposes(), "consent.purposes", *policy));
   SILTA_RETURN_IF_ERROR(ValidateCategories(consent.categories(), "consent.categories", *policy));
   for (int i = 0; i < consent.categories_size(); ++i) {
-    const v1::CategoryPolicy* category = FindCategory(*policy, consent.categories(i));
+    const v1::CategoryPolicy* category = policy::FindCategory(*policy, consent.categories(i));
     if (category != nullptr && category->statute_only()) {
       return Invalid(absl::StrCat("consent.categories[", i, "]"),
                      absl::StrCat(v1::Category_Name(consent.categories(i)),

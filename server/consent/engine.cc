@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/time_util.h"
 #include "server/cases/age.h"
-#include "server/common/time_util.h"
-#include "server/consent/policy.h"
+#include "server/consent/policy_holder.h"
 
 namespace silta::consent {
 namespace {
@@ -205,7 +205,7 @@ namespace {
 const v1::StatutoryBasis* ApplicableStatute(const DecisionQuery& q, const v1::Policy& policy,
                                             std::string* note) {
   if (q.statute_code.empty()) return nullptr;
-  const v1::StatutoryBasis* s = FindStatute(policy, q.statute_code);
+  const v1::StatutoryBasis* s = policy::FindStatute(policy, q.statute_code);
   if (s == nullptr) {
     *note = absl::StrCat("; statutory basis ", q.statute_code, " is not in the policy");
   } else if (!Contains(s->sender_kinds(), static_cast<int>(q.sender->kind()))) {
@@ -243,7 +243,7 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
 
   // 1. No subject: only non-identifying categories.
   if (q.subject_ref.empty()) {
-    const v1::CategoryPolicy* c = FindCategory(policy, q.category);
+    const v1::CategoryPolicy* c = policy::FindCategory(policy, q.category);
     if (c == nullptr || c->identifying()) {
       return MakeDecision(q, v1::DENY, v1::RULE_IDENTIFYING_WITHOUT_SUBJECT, "",
                           absl::StrCat(category,
@@ -305,7 +305,7 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
       }
     }
     // 5. Consents, unless only a statute may release the category.
-    const v1::CategoryPolicy* category_policy = FindCategory(policy, q.category);
+    const v1::CategoryPolicy* category_policy = policy::FindCategory(policy, q.category);
     if (category_policy != nullptr && category_policy->statute_only()) {
       return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
                           absl::StrCat(category, " is released only under a statutory basis, "
@@ -369,7 +369,7 @@ v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
   }
   std::string statute_note;
   if (!q.statute_code.empty()) {
-    const v1::StatutoryBasis* s = FindStatute(policy, q.statute_code);
+    const v1::StatutoryBasis* s = policy::FindStatute(policy, q.statute_code);
     if (s == nullptr) {
       statute_note = absl::StrCat("; statutory basis ", q.statute_code, " is not in the policy");
     } else if (!s->only_in_reply_to_recipient_request()) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/consent/policy.h"
+#include "server/consent/policy_holder.h"
 
 namespace silta::consent {
 
@@ -12,7 +12,7 @@ absl::StatusOr<bool> AnswersRecipientRequest(store::Store& store, const v1::Poli
                                              absl::string_view recipient_org_id,
                                              absl::string_view payload_type,
                                              absl::string_view reply_to) {
-  const v1::StatutoryBasis* basis = FindStatute(policy, statute_code);
+  const v1::StatutoryBasis* basis = policy::FindStatute(policy, statute_code);
   if (basis == nullptr || !basis->only_in_reply_to_recipient_request()) return false;
   if (reply_to.empty() || payload_type != kInformationResponseType) return false;
   absl::StatusOr<std::optional<store::MessageRecord>> request =

@@ -3,7 +3,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
 #include "server/common/logging.h"
 #include "server/identity/role_table.h"
 

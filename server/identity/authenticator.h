@@ -28,19 +28,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/security/auth_context.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/identity/call_limiter.h"
+#include "server/identity/caller.h"
 #include "server/identity/registry.h"
 #include "server/store/store.h"
-#include "server/identity/spiffe_id.h"
 #include "silta/v1/common.pb.h"
 
 namespace silta::identity {
-
-// The authenticated caller of one RPC.
-struct Caller {
-  SpiffeId spiffe_id;
-  v1::Organization org;  // snapshot at the time of the call
-};
 
 class Authenticator {
  public:

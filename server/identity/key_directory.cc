@@ -1,14 +1,14 @@
 #include "server/identity/key_directory.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/log_entry.h"
-#include "server/common/files.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/key_bundle.h"
 #include "server/identity/org_admin.h"
-#include "server/identity/spiffe_id.h"
 
 namespace silta::identity {
 namespace {

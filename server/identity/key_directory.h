@@ -24,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/common/listeners.h"
-#include "server/identity/authenticator.h"
+#include "server/identity/caller.h"
 #include "server/store/store.h"
 #include "silta/v1/org.pb.h"
 

@@ -4,9 +4,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/identity/spiffe_id.h"
 
 namespace silta::identity {
 namespace {

@@ -11,7 +11,7 @@
 #define SILTA_SERVER_IDENTITY_ORG_ADMIN_H_
 
 #include "absl/status/statusor.h"
-#include "server/identity/authenticator.h"
+#include "server/identity/caller.h"
 #include "server/identity/registry.h"
 #include "silta/v1/org.pb.h"
 

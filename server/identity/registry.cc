@@ -7,9 +7,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/identity/spiffe_id.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/identity/spiffe_id.h"
 
 namespace silta::identity {
 namespace {

@@ -27,7 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
 #include "server/store/store.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"

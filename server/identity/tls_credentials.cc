@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
 
 namespace silta::identity {
 namespace {

@@ -5,10 +5,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/files.h"
-#include "server/common/status_macros.h"
-#include "server/identity/spiffe_id.h"
-#include "server/ops/textproto.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/textproto.h"
+#include "lib/identity/spiffe_id.h"
 
 namespace silta::ops {
 namespace {
@@ -135,8 +135,8 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
 
 absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   v1::SiltadConfig config;
-  SILTA_RETURN_IF_ERROR(ParseTextProtoFile(
-      path, &config, [](const google::protobuf::Message& parsed) {
+  SILTA_RETURN_IF_ERROR(
+      common::ParseTextProtoFile(path, &config, [](const google::protobuf::Message& parsed) {
         return ValidateConfig(static_cast<const v1::SiltadConfig&>(parsed));
       }));
   auto resolve = [path](std::string* field) {

@@ -5,9 +5,9 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/log_entry.h"
-#include "server/consent/policy.h"
-#include "server/crypto/wire_format.h"
+#include "lib/audit/log_entry.h"
+#include "lib/crypto/wire_format.h"
+#include "server/consent/policy_holder.h"
 
 namespace silta::routing {
 namespace {
@@ -50,7 +50,7 @@ void AppendGroups(const v1::AuditEntry& base, const std::vector<const v1::Decisi
     e.set_rule(std::get<1>(key));
     e.set_rule_id(std::get<2>(key));
     if (e.rule() == v1::RULE_STATUTE) {
-      if (const v1::StatutoryBasis* b = consent::FindStatute(policy, e.rule_id())) {
+      if (const v1::StatutoryBasis* b = policy::FindStatute(policy, e.rule_id())) {
         e.set_statute_citation(b->citation());
       }
       e.set_justification_present(justified);
@@ -82,7 +82,7 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
   if (!header.statutory_basis().empty()) {
     accepted.set_rule(v1::RULE_STATUTE);
     accepted.set_rule_id(header.statutory_basis());
-    if (const v1::StatutoryBasis* b = consent::FindStatute(policy, header.statutory_basis())) {
+    if (const v1::StatutoryBasis* b = policy::FindStatute(policy, header.statutory_basis())) {
       accepted.set_statute_citation(b->citation());
     }
     accepted.set_justification_present(justified);

@@ -6,11 +6,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/random.h"
-#include "server/crypto/wire_format.h"
-#include "server/identity/spiffe_id.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/random.h"
+#include "lib/crypto/wire_format.h"
+#include "lib/identity/spiffe_id.h"
 #include "silta/v1/options.pb.h"
 
 namespace silta::routing {

@@ -6,14 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/random.h"
+#include "lib/crypto/wire_format.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/random.h"
 #include "server/consent/request_link.h"
-#include "server/crypto/wire_format.h"
 #include "server/routing/message_audit.h"
 #include "server/routing/message_checks.h"
 #include "silta/v1/payloads.pb.h"
@@ -56,7 +56,7 @@ std::string SubjectRefOf(const std::optional<v1::Case>& c, const store::MessageR
 
 // The claimed basis if it is a notification (policy), else nullptr.
 const v1::StatutoryBasis* NotificationBasis(const v1::Policy& policy, absl::string_view code) {
-  const v1::StatutoryBasis* b = code.empty() ? nullptr : consent::FindStatute(policy, code);
+  const v1::StatutoryBasis* b = code.empty() ? nullptr : policy::FindStatute(policy, code);
   return b != nullptr && b->notification() ? b : nullptr;
 }
 
@@ -255,7 +255,7 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   if (header.case_id().empty() && outside_case_subject_ref.empty()) {
     for (int i = 0; i < message.fields_size(); ++i) {
       const v1::SealedField& field = message.fields(i);
-      const v1::CategoryPolicy* category = consent::FindCategory(*policy, field.category());
+      const v1::CategoryPolicy* category = policy::FindCategory(*policy, field.category());
       if (category == nullptr || category->identifying()) {
         return Invalid(absl::StrCat("fields[", i, "] (", field.path(), ")"),
                        absl::StrCat(v1::Category_Name(field.category()),

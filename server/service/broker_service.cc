@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/common/time_util.h"
+#include "lib/common/time_util.h"
 #include "server/service/unary_call.h"
 
 namespace silta::service {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
 #include "server/identity/authenticator.h"
 #include "silta/v1/broker.grpc.pb.h"
 

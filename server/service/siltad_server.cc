@@ -10,13 +10,13 @@
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/files.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/textproto.h"
 #include "server/cases/age.h"
-#include "server/common/files.h"
 #include "server/common/logging.h"
-#include "server/common/status_macros.h"
 #include "server/identity/tls_credentials.h"
-#include "server/ops/textproto.h"
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace silta::service {
@@ -57,7 +57,7 @@ absl::Status RetainRecords(store::Store* store, consent::DecisionEngine* engine,
 absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
   v1::OrgRegistryFile file;
   SILTA_RETURN_IF_ERROR(
-      ops::ParseTextProtoFile(path, &file, [](const google::protobuf::Message& m) {
+      common::ParseTextProtoFile(path, &file, [](const google::protobuf::Message& m) {
         return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
       }));
   return file;
@@ -100,7 +100,7 @@ absl::Status WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 absl::Status CheckConfig(const v1::SiltadConfig& config) {
-  SILTA_RETURN_IF_ERROR(consent::LoadPolicyFile(config.policy_file()).status());
+  SILTA_RETURN_IF_ERROR(policy::LoadPolicyFile(config.policy_file()).status());
   SILTA_RETURN_IF_ERROR(LoadRegistryFile(config.registry_file()).status());
   SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
   SILTA_RETURN_IF_ERROR(cases::SubjectRefs::FromPepperFile(config.pepper_file()).status());
@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   auto self = std::unique_ptr<SiltadServer>(new SiltadServer());
   self->config_ = config;
 
-  SILTA_ASSIGN_OR_RETURN(v1::Policy policy, consent::LoadPolicyFile(config.policy_file()));
+  SILTA_ASSIGN_OR_RETURN(v1::Policy policy, policy::LoadPolicyFile(config.policy_file()));
   self->policy_ = std::make_unique<consent::PolicyHolder>(std::move(policy));
   SILTA_ASSIGN_OR_RETURN(v1::OrgRegistryFile seed, LoadRegistryFile(config.registry_file()));
 
@@ -261,7 +261,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
 absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor& actor) {
   absl::MutexLock lock(&reload_mu_);
   // Read and check everything first: a reload changes all or nothing.
-  absl::StatusOr<v1::Policy> policy = consent::LoadPolicyFile(config_.policy_file());
+  absl::StatusOr<v1::Policy> policy = policy::LoadPolicyFile(config_.policy_file());
   absl::StatusOr<v1::OrgRegistryFile> seed = LoadRegistryFile(config_.registry_file());
   absl::Status result = policy.status();
   result.Update(seed.status());

@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/audit/merkle.h"
+#include "lib/audit/merkle.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"

@@ -14,12 +14,12 @@
 // request bytes to a plain gRPC mTLS unary echo service (same certificates,
 // same machine) and the ratio is printed.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <future>
-#include <sys/stat.h>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,8 +31,8 @@
 #include "client/sdk/org_keys.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "server/common/time_util.h"
-#include "server/crypto/random.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/random.h"
 #include "server/identity/tls_credentials.h"
 #include "silta/v1/audit.grpc.pb.h"
 #include "silta/v1/case.grpc.pb.h"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
-#include "server/audit/export_file.h"
+#include "lib/audit/export_file.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace silta::fuzz {

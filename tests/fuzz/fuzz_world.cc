@@ -5,11 +5,11 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/files.h"
-#include "server/consent/policy.h"
-#include "server/crypto/primitives.h"
+#include "lib/common/files.h"
+#include "lib/common/textproto.h"
+#include "lib/crypto/primitives.h"
+#include "server/consent/policy_holder.h"
 #include "server/identity/registry.h"
-#include "server/ops/textproto.h"
 
 namespace silta::fuzz {
 namespace {
@@ -73,16 +73,15 @@ crypto::TrustAnchors Anchors() {
 }
 
 const v1::Policy& Policy() {
-  static const v1::Policy* policy = new v1::Policy(Need(
-      consent::LoadPolicyFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto"), "policy"));
+  static const v1::Policy* policy = new v1::Policy(
+      Need(policy::LoadPolicyFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto"), "policy"));
   return *policy;
 }
 
 bool IsRegistered(absl::string_view org_id) {
   static const v1::OrgRegistryFile* registry = [] {
     auto* file = new v1::OrgRegistryFile();
-    const absl::Status parsed =
-        ops::ParseTextProtoFile(PkiDir() + "/registry.textproto", file);
+    const absl::Status parsed = common::ParseTextProtoFile(PkiDir() + "/registry.textproto", file);
     if (!parsed.ok()) Need(absl::StatusOr<int>(parsed), "registry seed");
     return file;
   }();

@@ -17,7 +17,7 @@
 
 #include "absl/strings/string_view.h"
 #include "client/sdk/sealer.h"
-#include "server/crypto/key_bundle.h"
+#include "lib/crypto/key_bundle.h"
 #include "silta/v1/config.pb.h"
 
 namespace silta::fuzz {

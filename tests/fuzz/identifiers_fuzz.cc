@@ -7,10 +7,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/random.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/cases/hetu.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/random.h"
-#include "server/identity/spiffe_id.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace silta::fuzz {

@@ -6,10 +6,10 @@
 // kMaxKeyBundleValidity; a pair that continues has a higher epoch and names
 // the previous key.
 #include "absl/time/clock.h"
-#include "server/common/time_util.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/wire_format.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/wire_format.h"
 #include "silta/v1/org.pb.h"
 #include "tests/fuzz/fuzz_world.h"
 

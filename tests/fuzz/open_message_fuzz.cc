@@ -11,9 +11,9 @@
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
-#include "server/crypto/hpke.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/wire_format.h"
+#include "lib/crypto/hpke.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/wire_format.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace silta::fuzz {

@@ -7,7 +7,7 @@
 #include "client/siltactl/payload_file.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "server/crypto/wire_format.h"
+#include "lib/crypto/wire_format.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace silta::fuzz {

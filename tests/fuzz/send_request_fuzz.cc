@@ -4,7 +4,7 @@
 // redacting it for any recipient under any field policy leaves the signed
 // manifest bytes unchanged (so the sender's signature still verifies).
 #include "absl/strings/str_cat.h"
-#include "server/crypto/wire_format.h"
+#include "lib/crypto/wire_format.h"
 #include "server/routing/message_checks.h"
 #include "tests/fuzz/fuzz_world.h"
 

@@ -3,10 +3,10 @@
 // seed; the rest is the file.
 // Property: a refusal names the file.
 #include "absl/strings/match.h"
-#include "server/consent/policy.h"
+#include "lib/common/textproto.h"
+#include "server/consent/policy_holder.h"
 #include "server/identity/registry.h"
 #include "server/ops/config.h"
-#include "server/ops/textproto.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace silta::fuzz {
@@ -18,29 +18,26 @@ SILTA_FUZZ_TARGET(textproto) {
   switch (data[0] % 3) {
     case 0: {
       v1::SiltadConfig config;
-      status = ops::ParseTextProto("siltad.textproto", text, &config,
-                                   [](const google::protobuf::Message& m) {
-                                     return ops::ValidateConfig(
-                                         static_cast<const v1::SiltadConfig&>(m));
-                                   });
+      status = common::ParseTextProto(
+          "siltad.textproto", text, &config, [](const google::protobuf::Message& m) {
+            return ops::ValidateConfig(static_cast<const v1::SiltadConfig&>(m));
+          });
       break;
     }
     case 1: {
       v1::Policy policy;
-      status = ops::ParseTextProto("policy.textproto", text, &policy,
-                                   [](const google::protobuf::Message& m) {
-                                     return consent::ValidatePolicy(
-                                         static_cast<const v1::Policy&>(m));
-                                   });
+      status = common::ParseTextProto(
+          "policy.textproto", text, &policy, [](const google::protobuf::Message& m) {
+            return policy::ValidatePolicy(static_cast<const v1::Policy&>(m));
+          });
       break;
     }
     default: {
       v1::OrgRegistryFile registry;
-      status = ops::ParseTextProto("registry.textproto", text, &registry,
-                                   [](const google::protobuf::Message& m) {
-                                     return identity::ValidateRegistryFile(
-                                         static_cast<const v1::OrgRegistryFile&>(m));
-                                   });
+      status = common::ParseTextProto(
+          "registry.textproto", text, &registry, [](const google::protobuf::Message& m) {
+            return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
+          });
       break;
     }
   }

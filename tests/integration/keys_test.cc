@@ -5,15 +5,15 @@
 // keys of small order.
 #include <sys/stat.h>
 
+#include "client/sdk/org_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "client/sdk/org_keys.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/wire_format.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/wire_format.h"
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"
 #include "silta/v1/payloads.pb.h"
-#include "server/crypto/primitives.h"
 #include "tests/integration/siltad_fixture.h"
 #include "tests/testing/bundle_forge.h"
 #include "tests/testing/process.h"

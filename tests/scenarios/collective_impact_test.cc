@@ -6,7 +6,7 @@
 // steering-group indicators show the referral with small counts suppressed.
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/time_util.h"
+#include "lib/common/time_util.h"
 #include "silta/v1/payloads.pb.h"
 #include "tests/integration/world.h"
 #include "tests/testing/registry_fixture.h"

@@ -8,7 +8,7 @@
 #ifndef SILTA_TESTS_TESTING_AUDIT_BATCH_H_
 #define SILTA_TESTS_TESTING_AUDIT_BATCH_H_
 
-#include "server/audit/log_entry.h"
+#include "lib/audit/log_entry.h"
 #include "server/store/store.h"
 
 namespace silta::testing {

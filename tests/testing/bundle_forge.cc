@@ -4,9 +4,9 @@
 #include <openssl/pem.h>
 
 #include "gtest/gtest.h"
-#include "server/common/time_util.h"
-#include "server/crypto/primitives.h"
-#include "server/crypto/wire_format.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/wire_format.h"
 #include "tests/testing/process.h"
 
 namespace silta::testing {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "server/crypto/secret_data.h"
+#include "lib/crypto/secret_data.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::testing {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "client/sdk/sealer.h"
-#include "server/crypto/primitives.h"
+#include "lib/crypto/primitives.h"
 
 namespace silta::testing {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "lib/audit/export_file.h"
 #include "server/audit/audit_log.h"
-#include "server/audit/export_file.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::testing {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
-#include "server/crypto/key_bundle.h"
+#include "lib/crypto/key_bundle.h"
 #include "server/identity/key_directory.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"

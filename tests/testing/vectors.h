@@ -11,7 +11,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "server/crypto/secret_data.h"
+#include "lib/crypto/secret_data.h"
 #include "tests/testing/process.h"
 
 namespace silta::testing {

@@ -1,8 +1,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
-#include <sys/stat.h>
-
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <tuple>
@@ -18,9 +17,9 @@
 #include "absl/time/time.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "server/audit/log_entry.h"
-#include "server/common/status_macros.h"
-#include "server/common/time_util.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
 
 namespace silta::store {
 namespace {

@@ -5,19 +5,20 @@
 // foreign certificates, messages signed as someone else, messages addressed
 // to others, and key ids that walk out of the keys directory. The SDK must
 // refuse each, and still work with an honest broker.
+#include "tests/testing/hostile_broker.h"
+
 #include <filesystem>
 
 #include "client/sdk/client.h"
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/time_util.h"
-#include "server/crypto/key_bundle.h"
-#include "server/crypto/random.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/random.h"
 #include "silta/v1/payloads.pb.h"
 #include "tests/integration/world.h"
 #include "tests/testing/bundle_forge.h"
-#include "tests/testing/hostile_broker.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::testing {

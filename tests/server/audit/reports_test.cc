@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/audit/log_entry.h"
-#include "server/common/time_util.h"
+#include "lib/audit/log_entry.h"
+#include "lib/common/time_util.h"
 
 namespace silta::audit {
 namespace {

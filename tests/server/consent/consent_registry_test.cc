@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/time_util.h"
+#include "lib/common/time_util.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/status_matchers.h"
 

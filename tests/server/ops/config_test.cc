@@ -4,10 +4,10 @@
 #include <fstream>
 
 #include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "google/protobuf/text_format.h"
-#include "server/consent/policy.h"
-#include "server/ops/textproto.h"
+#include "gtest/gtest.h"
+#include "lib/common/textproto.h"
+#include "server/consent/policy_holder.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::ops {
@@ -151,22 +151,24 @@ TEST(LoadConfigTest, MissingFileIsNotFound) {
 TEST(PolicyFileTest, ShippedExamplePolicyIsValid) {
   v1::Policy policy;
 
-  EXPECT_THAT(ParseTextProtoFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto", &policy,
+  EXPECT_THAT(
+      common::ParseTextProtoFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto", &policy,
                                  [](const google::protobuf::Message& m) {
-                                   return consent::ValidatePolicy(static_cast<const v1::Policy&>(m));
+                                   return policy::ValidatePolicy(static_cast<const v1::Policy&>(m));
                                  }),
-              IsOk());
+      IsOk());
   EXPECT_GE(policy.statutory_bases_size(), 3);
 }
 
 TEST(PolicyFileTest, ShippedExampleConfigParses) {
   v1::SiltadConfig config;
 
-  EXPECT_THAT(ParseTextProtoFile(SILTA_SOURCE_DIR "/deploy/siltad.example.textproto", &config,
+  EXPECT_THAT(
+      common::ParseTextProtoFile(SILTA_SOURCE_DIR "/deploy/siltad.example.textproto", &config,
                                  [](const google::protobuf::Message& m) {
                                    return ValidateConfig(static_cast<const v1::SiltadConfig&>(m));
                                  }),
-              IsOk());
+      IsOk());
 }
 
 TEST(PolicyFileTest, StatuteWithUnlistedCategoryIsRejectedWithLine) {
@@ -182,12 +184,13 @@ statutory_bases {
 )pb");
   v1::Policy policy;
 
-  EXPECT_THAT(ParseTextProtoFile(path, &policy,
+  EXPECT_THAT(
+      common::ParseTextProtoFile(path, &policy,
                                  [](const google::protobuf::Message& m) {
-                                   return consent::ValidatePolicy(static_cast<const v1::Policy&>(m));
+                                   return policy::ValidatePolicy(static_cast<const v1::Policy&>(m));
                                  }),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("policy.textproto:3:1: statutory_bases[0]: category CATEGORY_HEALTH")));
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("policy.textproto:3:1: statutory_bases[0]: category CATEGORY_HEALTH")));
 }
 
 }  // namespace

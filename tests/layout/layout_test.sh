@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The layout rules of DESIGN.md §3, checked on the sources (ctest
+# layout_test). Each rule says what it protects:
+#   - lib/ includes nothing from server/ or client/: it is what both share;
+#   - client/ includes nothing from server/, and server/ nothing from client/:
+#     the SDK installs without the broker, and the broker trusts no client code;
+#   - server/consent, cases, routing and audit reach no gRPC header, directly
+#     or through the project's own headers: the domain code takes plain
+#     protos and an identity::Caller, and the gRPC layer is server/service
+#     and server/identity alone.
+# Usage: layout_test.sh SOURCE_DIR. Exit 0 when every rule holds; otherwise
+# one line per breach, naming the file and the include chain.
+set -euo pipefail
+root=${1:?usage: layout_test.sh SOURCE_DIR}
+cd "$root"
+
+status=0
+breach() {
+  echo "layout: $*"
+  status=1
+}
+
+# The quoted includes of a file, one per line.
+includes() { sed -n 's/^#include "\([^"]*\)".*/\1/p' "$1"; }
+
+sources() { find "$@" -name '*.h' -o -name '*.cc'; }
+
+for f in $(sources lib); do
+  for i in $(includes "$f"); do
+    case $i in server/* | client/*) breach "$f includes $i (lib/ uses neither server/ nor client/)" ;; esac
+  done
+done
+for f in $(sources client); do
+  for i in $(includes "$f"); do
+    case $i in server/*) breach "$f includes $i (client/ never includes server/; shared code goes to lib/)" ;; esac
+  done
+done
+for f in $(sources server); do
+  for i in $(includes "$f"); do
+    case $i in client/*) breach "$f includes $i (server/ never includes client/)" ;; esac
+  done
+done
+
+# gRPC reached from a file, following the project's own headers. Prints the
+# chain to the first gRPC header found, or nothing.
+declare -A seen
+grpc_chain() {  # file chain
+  local f=$1 chain=$2 i
+  [[ -n ${seen[$f]:-} ]] && return 0
+  seen[$f]=1
+  if grep -qE '^#include [<"](grpcpp/|grpc/)' "$f"; then
+    echo "$chain -> $(grep -m1 -oE '^#include [<"](grpcpp/|grpc/)[^">]*' "$f" | sed 's/^#include [<"]//')"
+    return 0
+  fi
+  for i in $(includes "$f"); do
+    case $i in
+      *.grpc.pb.h) echo "$chain -> $i"; return 0 ;;
+    esac
+    if [[ -f $i ]]; then
+      local found
+      found=$(grpc_chain "$i" "$chain -> $i")
+      if [[ -n $found ]]; then echo "$found"; return 0; fi
+    fi
+  done
+}
+for dir in server/consent server/cases server/routing server/audit; do
+  for f in $(sources "$dir"); do
+    seen=()
+    chain=$(grpc_chain "$f" "$f")
+    [[ -n $chain ]] && breach "gRPC in $dir: $chain"
+  done
+done
+
+exit $status
