@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "lib/crypto/secret_data.h"
 #include "server/cases/subject_refs.h"
 #include "server/identity/caller.h"
@@ -37,7 +38,7 @@ struct AuditLogOptions {
   absl::Duration tree_head_interval = absl::Minutes(5);
   // The log's name in every signed tree head (config audit.log_id).
   std::string log_id = "silta-audit";
-  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  common::Clock clock = common::SystemClock();
   // The retention rules in force (the policy's), read at each run; unset:
   // nothing is purged.
   std::function<std::vector<v1::RetentionRule>()> retention;

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "server/cases/subject_refs.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/caller.h"
@@ -121,7 +122,7 @@ class ReportService {
   ReportService(
       store::Store* store, const cases::SubjectRefs* subject_refs,
       const consent::PolicyHolder* policy, const identity::OrgRegistry* orgs,
-      std::function<absl::Time()> clock = [] { return absl::Now(); })
+      common::Clock clock = common::SystemClock())
       : store_(store),
         subject_refs_(subject_refs),
         policy_(policy),
@@ -161,7 +162,7 @@ class ReportService {
   const cases::SubjectRefs* const subject_refs_;
   const consent::PolicyHolder* const policy_;
   const identity::OrgRegistry* const orgs_;
-  const std::function<absl::Time()> clock_;
+  const common::Clock clock_;
 };
 
 }  // namespace silta::audit

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "server/cases/subject_refs.h"
 #include "server/identity/caller.h"
 #include "server/identity/registry.h"
@@ -49,7 +50,6 @@ class CaseRegistry {
     bool has_justification = false;
   };
   using ExistenceDecider = std::function<v1::Decision(const ExistenceQuestion&)>;
-  using Clock = std::function<absl::Time()>;
 
   static constexpr uint32_t kDefaultPageSize = 100;
   static constexpr uint32_t kMaxPageSize = 1000;
@@ -59,7 +59,7 @@ class CaseRegistry {
   // Without `may_learn_existence` nobody outside a case learns of it.
   CaseRegistry(store::Store* store, const identity::OrgRegistry* orgs,
                const SubjectRefs* subject_refs, PurposeCheck purpose_known,
-               ExistenceDecider may_learn_existence, Clock clock = absl::Now)
+               ExistenceDecider may_learn_existence, common::Clock clock = common::SystemClock())
       : store_(store),
         orgs_(orgs),
         subject_refs_(subject_refs),
@@ -125,7 +125,7 @@ class CaseRegistry {
   const SubjectRefs* const subject_refs_;
   const PurposeCheck purpose_known_;
   const ExistenceDecider may_learn_existence_;
-  const Clock clock_;
+  const common::Clock clock_;
   // Serialises read-modify-write of cases (one siltad instance per store).
   absl::Mutex write_mu_;
 };

@@ -602,7 +602,7 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
 
 cases::CaseRegistry::ExistenceDecider ExistenceDecider(const DecisionEngine* engine,
                                                        const PolicyHolder* policy,
-                                                       std::function<absl::Time()> clock) {
+                                                       common::Clock clock) {
   return [engine, policy,
           clock = std::move(clock)](const cases::CaseRegistry::ExistenceQuestion& question) {
     DecisionQuery query;

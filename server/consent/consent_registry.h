@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "server/cases/case_registry.h"
 #include "server/cases/subject_refs.h"
 #include "server/consent/engine.h"
@@ -35,7 +36,6 @@ namespace silta::consent {
 
 class ConsentRegistry {
  public:
-  using Clock = std::function<absl::Time()>;
 
   // Most recipients and fields in one PreviewDisclosure.
   static constexpr int kMaxPreviewRecipients = 64;
@@ -44,7 +44,7 @@ class ConsentRegistry {
   // All pointers must outlive the registry.
   ConsentRegistry(store::Store* store, const identity::OrgRegistry* orgs,
                   const cases::SubjectRefs* subject_refs, cases::CaseRegistry* cases,
-                  const PolicyHolder* policy, DecisionEngine* engine, Clock clock = absl::Now)
+                  const PolicyHolder* policy, DecisionEngine* engine, common::Clock clock = common::SystemClock())
       : store_(store),
         orgs_(orgs),
         subject_refs_(subject_refs),
@@ -103,7 +103,7 @@ class ConsentRegistry {
   cases::CaseRegistry* const cases_;
   const PolicyHolder* const policy_;
   DecisionEngine* const engine_;
-  const Clock clock_;
+  const common::Clock clock_;
 };
 
 // True if `purpose` is a purpose code of `policy`.
@@ -114,7 +114,7 @@ bool PolicyHasPurpose(const v1::Policy& policy, absl::string_view purpose);
 // the decider.
 cases::CaseRegistry::ExistenceDecider ExistenceDecider(const DecisionEngine* engine,
                                                        const PolicyHolder* policy,
-                                                       std::function<absl::Time()> clock);
+                                                       common::Clock clock);
 
 }  // namespace silta::consent
 

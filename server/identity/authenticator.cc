@@ -37,7 +37,7 @@ absl::Status Authenticator::Refuse(absl::StatusCode code, absl::string_view meth
                  {"correlation_id", correlation_id},
                  {"unrecorded_before", absl::StrCat(*unrecorded)}});
     if (audit_ != nullptr) {
-      v1::AuditEntry e = audit::NewEntry(v1::ACCESS_REFUSED, absl::Now(), org_id);
+      v1::AuditEntry e = audit::NewEntry(v1::ACCESS_REFUSED, clock_(), org_id);
       e.set_detail(absl::StrCat(method, " ", reason, " ", correlation_id,
                                 *unrecorded > 0
                                     ? absl::StrCat(" (after ", *unrecorded,

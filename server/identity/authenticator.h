@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/security/auth_context.h"
+#include "lib/common/clock.h"
 #include "lib/identity/spiffe_id.h"
 #include "server/identity/call_limiter.h"
 #include "server/identity/caller.h"
@@ -42,13 +43,16 @@ class Authenticator {
   // `registry` must outlive the authenticator.
   // Refusals are logged and, if `audit` is set, appended to its audit log
   // as ACCESS_REFUSED (actor: the org the certificate names, if any).
-  // `limiter` (optional) must outlive the authenticator.
+  // `limiter` (optional) must outlive the authenticator. `clock` dates the
+  // ACCESS_REFUSED entries.
   Authenticator(const OrgRegistry* registry, std::string trust_domain,
-                store::Store* audit = nullptr, CallLimiter* limiter = nullptr)
+                store::Store* audit = nullptr, CallLimiter* limiter = nullptr,
+                common::Clock clock = common::SystemClock())
       : registry_(registry),
         trust_domain_(std::move(trust_domain)),
         audit_(audit),
-        limiter_(limiter) {}
+        limiter_(limiter),
+        clock_(std::move(clock)) {}
 
   // Authenticates the peer of `auth_context` and authorises it for the full
   // method name `method`. `peer` is the transport address, for the log only.
@@ -74,6 +78,7 @@ class Authenticator {
   const std::string trust_domain_;
   store::Store* const audit_;
   CallLimiter* const limiter_;
+  const common::Clock clock_;
 };
 
 }  // namespace silta::identity

@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 
 namespace silta::identity {
 
@@ -53,9 +54,8 @@ class CallLimiter {
     bool alert = false;
     double remaining = 0;
   };
-  using Clock = std::function<absl::Time()>;
 
-  explicit CallLimiter(Options options, Clock clock = [] { return absl::Now(); })
+  explicit CallLimiter(Options options, common::Clock clock = common::SystemClock())
       : options_(options), clock_(std::move(clock)) {}
 
   // Takes one call from `org_id`'s bucket; false if it is empty.
@@ -85,7 +85,7 @@ class CallLimiter {
   static bool Take(Bucket& bucket, double per_second, double burst, absl::Time now);
 
   const Options options_;
-  const Clock clock_;
+  const common::Clock clock_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Bucket> refusals_ ABSL_GUARDED_BY(mu_);

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "server/common/listeners.h"
 #include "server/identity/caller.h"
 #include "server/store/store.h"
@@ -32,13 +33,12 @@ namespace silta::identity {
 
 class KeyDirectory {
  public:
-  using Clock = std::function<absl::Time()>;
 
   // `store` must outlive the directory. `ca_file` is re-read on each
   // publication, so a rotated CA file is honoured.
   // `crl_directory` may be empty (then revocation is left to the SDKs).
   KeyDirectory(store::Store* store, std::string ca_file, std::string trust_domain,
-               std::string crl_directory = "", Clock clock = absl::Now)
+               std::string crl_directory = "", common::Clock clock = common::SystemClock())
       : store_(store),
         ca_file_(std::move(ca_file)),
         trust_domain_(std::move(trust_domain)),
@@ -67,7 +67,7 @@ class KeyDirectory {
   const std::string ca_file_;
   const std::string trust_domain_;
   const std::string crl_directory_;
-  const Clock clock_;
+  const common::Clock clock_;
 
   common::OrgListeners<NoticeListener> listeners_;
 };

@@ -17,14 +17,6 @@ namespace {
 constexpr size_t kMaxDisplayName = 200;
 constexpr size_t kMaxRegion = 64;
 
-google::protobuf::Timestamp NowTimestamp() {
-  const absl::Time now = absl::Now();
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(now));
-  ts.set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(ts.seconds()))));
-  return ts;
-}
 
 // The part of an entry that a seed file may change.
 bool SameSeedFields(const v1::Organization& a, const v1::Organization& b) {
@@ -93,9 +85,9 @@ absl::Status ValidateRegistryFile(const v1::OrgRegistryFile& file) {
 namespace {
 
 // The audit entry of a registry change: the org concerned is the counterpart.
-v1::AuditEntry OrgEntry(v1::AuditEventType type, const v1::Organization& org,
+v1::AuditEntry OrgEntry(v1::AuditEventType type, absl::Time at, const v1::Organization& org,
                         const audit::Actor& actor, absl::string_view detail) {
-  v1::AuditEntry e = audit::NewEntry(type, absl::Now(), actor);
+  v1::AuditEntry e = audit::NewEntry(type, at, actor);
   e.set_counterpart_org_id(org.org_id());
   e.set_detail(std::string(detail));
   return e;
@@ -103,8 +95,9 @@ v1::AuditEntry OrgEntry(v1::AuditEventType type, const v1::Organization& org,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* store) {
-  auto registry = std::unique_ptr<OrgRegistry>(new OrgRegistry(store));
+absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* store,
+                                                                common::Clock clock) {
+  auto registry = std::unique_ptr<OrgRegistry>(new OrgRegistry(store, std::move(clock)));
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::Organization> orgs, store->ListOrgs());
   absl::MutexLock lock(&registry->mu_);
   for (v1::Organization& org : orgs) {
@@ -125,9 +118,9 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
       if (it == orgs_.end()) {
         v1::Organization org = entry;
         if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
-        *org.mutable_created_at() = NowTimestamp();
+        *org.mutable_created_at() = common::ToTimestamp(clock_());
         *org.mutable_updated_at() = org.created_at();
-        store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, {}, "registry_file")};
+        store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, {}, "registry_file")};
         SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
         orgs_.emplace(org.org_id(), org);
         changed.push_back(org);
@@ -143,8 +136,8 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
       org.set_kind(entry.kind());
       *org.mutable_roles() = entry.roles();
       org.set_region(entry.region());
-      *org.mutable_updated_at() = NowTimestamp();
-      store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, {}, "registry_file_update")};
+      *org.mutable_updated_at() = common::ToTimestamp(clock_());
+      store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, {}, "registry_file_update")};
       SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
       changed.push_back(org);
       it->second = std::move(org);
@@ -178,7 +171,7 @@ std::vector<v1::Organization> OrgRegistry::List() const {
 absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org, const audit::Actor& actor) {
   if (org.state() == v1::ORG_STATE_UNSPECIFIED) org.set_state(v1::ACTIVE);
   SILTA_RETURN_IF_ERROR(ValidateOrg(org));
-  *org.mutable_created_at() = NowTimestamp();
+  *org.mutable_created_at() = common::ToTimestamp(clock_());
   *org.mutable_updated_at() = org.created_at();
   {
     absl::MutexLock lock(&mu_);
@@ -186,7 +179,7 @@ absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org, const au
       return absl::AlreadyExistsError(
           absl::StrCat("organisation ", org.org_id(), " already exists"));
     }
-    store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, org, actor, "")};
+    store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, actor, "")};
     SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
     orgs_.emplace(org.org_id(), org);
   }
@@ -207,9 +200,10 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
     if (it->second.state() == state) return it->second;
     org = it->second;
     org.set_state(state);
-    *org.mutable_updated_at() = NowTimestamp();
+    *org.mutable_updated_at() = common::ToTimestamp(clock_());
     store::AuditEntries audit = {
-        OrgEntry(state == v1::SUSPENDED ? v1::ORG_SUSPENDED : v1::ORG_RESUMED, org, actor, reason)};
+        OrgEntry(state == v1::SUSPENDED ? v1::ORG_SUSPENDED : v1::ORG_RESUMED,
+                 clock_(), org, actor, reason)};
     SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
     it->second = org;
   }

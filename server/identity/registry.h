@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "lib/audit/log_entry.h"
+#include "lib/common/clock.h"
 #include "server/store/store.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"
@@ -53,7 +54,9 @@ struct SeedResult {
 class OrgRegistry {
  public:
   // Loads the registry from `store`, which must outlive the registry.
-  static absl::StatusOr<std::unique_ptr<OrgRegistry>> Create(store::Store* store);
+  // `clock` dates the entries' created_at/updated_at and their audit entries.
+  static absl::StatusOr<std::unique_ptr<OrgRegistry>> Create(
+      store::Store* store, common::Clock clock = common::SystemClock());
 
   OrgRegistry(const OrgRegistry&) = delete;
   OrgRegistry& operator=(const OrgRegistry&) = delete;
@@ -94,10 +97,12 @@ class OrgRegistry {
   void RemoveListener(int id);
 
  private:
-  explicit OrgRegistry(store::Store* store) : store_(store) {}
+  OrgRegistry(store::Store* store, common::Clock clock)
+      : store_(store), clock_(std::move(clock)) {}
   void Notify(const std::vector<v1::Organization>& changed) const;
 
   store::Store* const store_;
+  const common::Clock clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, v1::Organization> orgs_ ABSL_GUARDED_BY(mu_);
 

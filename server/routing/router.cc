@@ -75,7 +75,7 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
 Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
                cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
                const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
-               RouterOptions options, Clock clock)
+               RouterOptions options, common::Clock clock)
     : store_(store),
       orgs_(orgs),
       keys_(keys),

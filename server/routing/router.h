@@ -38,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "lib/common/clock.h"
 #include "server/cases/case_registry.h"
 #include "server/cases/subject_refs.h"
 #include "server/common/listeners.h"
@@ -62,13 +63,12 @@ struct RouterOptions {
 
 class Router {
  public:
-  using Clock = std::function<absl::Time()>;
 
   // All pointers must outlive the router.
   Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
          cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
          const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
-         RouterOptions options, Clock clock = absl::Now);
+         RouterOptions options, common::Clock clock = common::SystemClock());
   // Stops the background ticker.
   ~Router();
   Router(const Router&) = delete;
@@ -145,7 +145,7 @@ class Router {
   const consent::PolicyHolder* const policy_;
   const consent::DecisionEngine* const engine_;
   const RouterOptions options_;
-  const Clock clock_;
+  const common::Clock clock_;
 
   common::OrgListeners<WakeListener> listeners_;
 

@@ -7,7 +7,7 @@ namespace {
 
 class CallLimiterTest : public ::testing::Test {
  protected:
-  CallLimiter::Clock Clock() {
+  common::Clock Clock() {
     return [this] { return now_; };
   }
   absl::Time now_ = absl::FromUnixSeconds(1790000000);

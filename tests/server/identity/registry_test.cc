@@ -28,10 +28,11 @@ class RegistryTest : public ::testing::Test {
     auto store = store::SqliteStore::Open(":memory:", {});
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    auto registry = OrgRegistry::Create(store_.get());
+    auto registry = OrgRegistry::Create(store_.get(), [this] { return now_; });
     ASSERT_THAT(registry, IsOk());
     registry_ = *std::move(registry);
   }
+  absl::Time now_ = absl::FromUnixSeconds(1790000000);
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<OrgRegistry> registry_;
 };
@@ -52,6 +53,28 @@ TEST_F(RegistryTest, SeedAddsThenUpdatesButNeverChangesState) {
   ASSERT_TRUE(org.has_value());
   EXPECT_EQ(org->display_name(), "Renamed");
   EXPECT_EQ(org->state(), v1::SUSPENDED);
+}
+
+// The registry's dates and audit entries come from its clock (one clock,
+// issue #14), not from the system's.
+TEST_F(RegistryTest, EntriesAndTheirEvidenceAreDatedByTheClock) {
+  v1::OrgRegistryFile seed;
+  *seed.add_orgs() = MakeOrg("wba-social");
+  ASSERT_THAT(registry_->ApplySeed(seed), IsOk());
+  now_ += absl::Hours(30);
+  ASSERT_THAT(registry_->SetState("wba-social", v1::SUSPENDED, {"silta-admin", {}}, ""), IsOk());
+
+  const auto org = registry_->Find("wba-social");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_EQ(org->created_at().seconds(), 1790000000);
+  EXPECT_EQ(org->updated_at().seconds(), 1790000000 + 30 * 3600);
+  store::AuditQuery query;
+  query.types = {v1::ORG_ADDED, v1::ORG_SUSPENDED};
+  auto entries = store_->QueryAudit(query);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 2);
+  EXPECT_EQ((*entries)[0].at().seconds(), 1790000000);
+  EXPECT_EQ((*entries)[1].at().seconds(), 1790000000 + 30 * 3600);
 }
 
 TEST_F(RegistryTest, SeedKeepsOrgsAddedOverTheApi) {
