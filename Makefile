@@ -36,8 +36,12 @@ test: build
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
 # (CI runs it after `make test`; it found a real undefined shift in HPKE).
-test-sanitize: deps
-	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON
+# clang-14 builds it in about half the time GCC takes (16 s → 8.5 s for a
+# test file), which keeps CI's two builds within its time budget.
+test-sanitize:
+	@tools/install-deps.sh clang
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON \
+	  COMPILERS="CC=clang-14 CXX=clang++-14"
 
 # The whole suite again with ThreadSanitizer (clang-14). Debian's Abseil and
 # gRPC are not instrumented: tests/tsan/absl_sync_bridge.cc shows Abseil's
