@@ -11,9 +11,9 @@
 #include "lib/audit/log_entry.h"
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
+#include "lib/policy/policy.h"
 #include "server/cases/age.h"
 #include "server/consent/engine.h"
-#include "server/consent/policy_holder.h"
 
 namespace silta::audit {
 namespace {

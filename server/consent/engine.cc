@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/time_util.h"
+#include "lib/policy/policy.h"
 #include "server/cases/age.h"
-#include "server/consent/policy_holder.h"
 
 namespace silta::consent {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/consent/policy_holder.h"
+#include "lib/policy/policy.h"
 
 namespace silta::consent {
 

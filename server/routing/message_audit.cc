@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/audit/log_entry.h"
 #include "lib/crypto/wire_format.h"
-#include "server/consent/policy_holder.h"
+#include "lib/policy/policy.h"
 
 namespace silta::routing {
 namespace {

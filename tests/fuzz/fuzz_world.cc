@@ -8,7 +8,7 @@
 #include "lib/common/files.h"
 #include "lib/common/textproto.h"
 #include "lib/crypto/primitives.h"
-#include "server/consent/policy_holder.h"
+#include "lib/policy/policy.h"
 #include "server/identity/registry.h"
 
 namespace silta::fuzz {

@@ -4,7 +4,7 @@
 // Property: a refusal names the file.
 #include "absl/strings/match.h"
 #include "lib/common/textproto.h"
-#include "server/consent/policy_holder.h"
+#include "lib/policy/policy.h"
 #include "server/identity/registry.h"
 #include "server/ops/config.h"
 #include "tests/fuzz/fuzz_world.h"

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "lib/policy/policy.h"
 #include "server/consent/engine.h"
-#include "server/consent/policy_holder.h"
 #include "tests/testing/policy_fixture.h"
 
 namespace silta::consent {

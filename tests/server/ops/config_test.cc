@@ -7,7 +7,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "lib/common/textproto.h"
-#include "server/consent/policy_holder.h"
+#include "lib/policy/policy.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::ops {
