@@ -14,33 +14,30 @@
 #include "silta/v1/options.pb.h"
 
 namespace silta::sdk {
-namespace {
-
-constexpr int kSendAttempts = 3;
-
-}  // namespace
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
 
 SiltaClient::SiltaClient(Options options, std::string org_id,
-                         std::shared_ptr<grpc::Channel> channel, crypto::TrustAnchors anchors,
+                         std::shared_ptr<const Connection> connection, crypto::TrustAnchors anchors,
                          OrgKeys current)
     : options_(std::move(options)),
       org_id_(std::move(org_id)),
-      channel_(std::move(channel)),
-      consent_(v1::ConsentService::NewStub(channel_)),
-      keys_(v1::KeyService::NewStub(channel_)),
-      messages_(v1::MessageService::NewStub(channel_)),
+      connection_(std::move(connection)),
+      consent_(connection_),
+      keys_(connection_),
+      messages_(connection_),
       anchors_(std::move(anchors)),
       peers_(options_.keys_dir),
       current_(std::move(current)) {}
 
 absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options,
                                                                  std::string org_id) {
-  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options.connection));
+  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<const Connection> connection,
+                         Connection::Open(options.connection));
+  return Create(std::move(connection), std::move(options), std::move(org_id));
+}
+
+absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(
+    std::shared_ptr<const Connection> connection, Options options, std::string org_id) {
+  options.connection = connection->options();
   crypto::TrustAnchors anchors;
   SILTA_ASSIGN_OR_RETURN(anchors.ca_pem, common::ReadFile(options.connection.ca_file));
   // Who we are and which trust domain we are in: from our own certificate,
@@ -81,7 +78,7 @@ absl::StatusOr<std::unique_ptr<SiltaClient>> SiltaClient::Create(Options options
                                                    current.bundle.org_id(), ", not ", me.org_id));
   }
   return std::unique_ptr<SiltaClient>(new SiltaClient(std::move(options), me.org_id,
-                                                      std::move(channel), std::move(anchors),
+                                                      std::move(connection), std::move(anchors),
                                                       std::move(current)));
 }
 
@@ -90,18 +87,11 @@ bool SiltaClient::IsOwnKey(absl::string_view key_id) const {
          (crypto::IsKeyId(key_id) && LoadOrgKeys(options_.keys_dir, key_id).ok());
 }
 
-void SiltaClient::SetDeadline(grpc::ClientContext* context) const {
-  context->set_deadline(DeadlineAfter(options_.timeout));
-}
-
 absl::StatusOr<std::vector<v1::KeyBundle>> SiltaClient::FetchBundles(absl::string_view org_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   v1::GetKeyBundlesRequest request;
   request.set_org_id(std::string(org_id));
   request.set_include_retired(true);  // the continuity chain; `retired` itself is ignored
-  v1::GetKeyBundlesResponse response;
-  SILTA_RETURN_IF_ERROR(FromGrpcStatus(keys_->GetKeyBundles(&context, request, &response)));
+  SILTA_ASSIGN_OR_RETURN(v1::GetKeyBundlesResponse response, keys_.GetKeyBundles(request));
   return std::vector<v1::KeyBundle>(response.bundles().begin(), response.bundles().end());
 }
 
@@ -200,11 +190,7 @@ absl::StatusOr<v1::PreviewDisclosureResponse> SiltaClient::Preview(
   preview.set_payload_type(payload.GetDescriptor()->full_name());
   preview.mutable_acting_user()->set_worker_id(request.worker_id);
   preview.mutable_acting_user()->set_role(request.worker_role);
-  v1::PreviewDisclosureResponse decisions;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  SILTA_RETURN_IF_ERROR(FromGrpcStatus(consent_->PreviewDisclosure(&context, preview, &decisions)));
-  return decisions;
+  return consent_.PreviewDisclosure(preview);
 }
 
 absl::StatusOr<v1::SealedMessage> SiltaClient::Seal(const google::protobuf::Message& payload,
@@ -250,39 +236,15 @@ absl::StatusOr<v1::DeliveryReceipt> SiltaClient::Send(const v1::SealedMessage& m
   v1::SendRequest request;
   *request.mutable_message() = message;
   if (!subject_hetu.empty()) request.mutable_subject()->set_hetu(std::string(subject_hetu));
-  grpc::Status status;
-  for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    v1::SendResponse response;
-    status = messages_->Send(&context, request, &response);
-    if (status.ok()) return response.receipt();
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
-  }
-  return FromGrpcStatus(status);
+  SILTA_ASSIGN_OR_RETURN(v1::SendResponse response, messages_.Send(request));
+  return response.receipt();
 }
 
 absl::Status SiltaClient::Subscribe(const std::function<bool(const v1::Delivery&)>& on_delivery,
                                     absl::Duration ack_timeout, absl::Duration max_wait) {
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineAfter(max_wait));
   v1::SubscribeRequest request;
   request.set_ack_timeout_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(ack_timeout)));
-  std::unique_ptr<grpc::ClientReader<v1::Delivery>> reader = messages_->Subscribe(&context, request);
-  v1::Delivery delivery;
-  bool stopped = false;
-  while (reader->Read(&delivery)) {
-    if (!on_delivery(delivery)) {
-      stopped = true;
-      context.TryCancel();
-      break;
-    }
-  }
-  const grpc::Status status = reader->Finish();
-  if (stopped || status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::OkStatus();
-  }
-  return FromGrpcStatus(status);
+  return messages_.Subscribe(request, on_delivery, max_wait);
 }
 
 absl::StatusOr<OpenedMessage> SiltaClient::Open(const v1::Delivery& delivery,
@@ -322,22 +284,15 @@ absl::StatusOr<OpenedMessage> SiltaClient::Open(const v1::Delivery& delivery,
 }
 
 absl::Status SiltaClient::Ack(absl::string_view delivery_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   v1::AckRequest request;
   request.set_delivery_id(std::string(delivery_id));
-  v1::AckResponse response;
-  return FromGrpcStatus(messages_->Ack(&context, request, &response));
+  return messages_.Ack(request).status();
 }
 
 absl::StatusOr<v1::GetMessageStatusResponse> SiltaClient::Status(absl::string_view message_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   v1::GetMessageStatusRequest request;
   request.set_message_id(std::string(message_id));
-  v1::GetMessageStatusResponse response;
-  SILTA_RETURN_IF_ERROR(FromGrpcStatus(messages_->GetMessageStatus(&context, request, &response)));
-  return response;
+  return messages_.GetMessageStatus(request);
 }
 
 absl::StatusOr<uint64_t> SiltaClient::LinkNotification(absl::string_view sender_org_id,
@@ -349,11 +304,8 @@ absl::StatusOr<uint64_t> SiltaClient::LinkNotification(absl::string_view sender_
   request.set_message_id(std::string(message_id));
   request.set_case_id(std::string(case_id));
   *request.mutable_acting_user() = acting_user;
-  v1::LinkNotificationResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  SILTA_RETURN_IF_ERROR(
-      FromGrpcStatus(messages_->LinkNotification(&context, request, &response)));
+  SILTA_ASSIGN_OR_RETURN(v1::LinkNotificationResponse response,
+                         messages_.LinkNotification(request));
   return response.audit_index();
 }
 

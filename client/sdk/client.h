@@ -6,7 +6,8 @@
 //   Seal      asks PreviewDisclosure first, fetches each recipient's key
 //             bundle, verifies it (below), then seals, wrapping field keys
 //             only for permitted pairs, and signs.
-//   Send      sends (retried on UNAVAILABLE: Send is idempotent by id).
+//   Send      sends (retried on UNAVAILABLE: Send is idempotent by id;
+//             retry.h says when the SDK retries).
 //   Subscribe streams deliveries (and key notices) to a callback.
 //   Open      refuses a message not addressed to this org, verifies the
 //             sender's key bundle (below) and the message signature,
@@ -47,13 +48,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
+#include "client/sdk/consent_client.h"
+#include "client/sdk/key_client.h"
+#include "client/sdk/message_client.h"
 #include "client/sdk/org_keys.h"
 #include "client/sdk/peer_bundles.h"
 #include "client/sdk/sealer.h"
 #include "lib/crypto/key_bundle.h"
-#include "silta/v1/consent.grpc.pb.h"
-#include "silta/v1/message.grpc.pb.h"
-#include "silta/v1/org.grpc.pb.h"
+#include "silta/v1/message.pb.h"
 
 namespace silta::sdk {
 
@@ -90,8 +92,6 @@ class SiltaClient {
     // older ones still open old messages.
     std::string keys_dir;
     std::string current_key_id;
-    // Deadline of each unary call.
-    absl::Duration timeout = absl::Seconds(10);
     // Oldest header.created_at that Open accepts (the broker keeps a message
     // at most 90 days), and how far ahead of this clock it may be.
     absl::Duration max_message_age = absl::Hours(24 * 90);
@@ -103,6 +103,10 @@ class SiltaClient {
   // Errors name the file or option.
   static absl::StatusOr<std::unique_ptr<SiltaClient>> Create(Options options,
                                                              std::string org_id = "");
+  // The same on an open connection, whose channel this client then shares
+  // with the other clients made from it; options.connection is ignored.
+  static absl::StatusOr<std::unique_ptr<SiltaClient>> Create(
+      std::shared_ptr<const Connection> connection, Options options, std::string org_id = "");
 
   // This client's organisation and trust domain (from its own certificate).
   const std::string& org_id() const { return org_id_; }
@@ -146,7 +150,7 @@ class SiltaClient {
                                             const v1::ActingUser& acting_user);
 
  private:
-  SiltaClient(Options options, std::string org_id, std::shared_ptr<grpc::Channel> channel,
+  SiltaClient(Options options, std::string org_id, std::shared_ptr<const Connection> connection,
               crypto::TrustAnchors anchors, OrgKeys current);
   // Every bundle the broker has for `org_id`, retired ones included.
   absl::StatusOr<std::vector<v1::KeyBundle>> FetchBundles(absl::string_view org_id);
@@ -155,22 +159,18 @@ class SiltaClient {
   absl::StatusOr<v1::KeyBundle> RecipientBundle(absl::string_view org_id);
   // The bundle that signed `header`, verified at its created_at.
   absl::StatusOr<v1::KeyBundle> SenderBundle(const v1::MessageHeader& header);
-  void SetDeadline(grpc::ClientContext* context) const;
 
   const Options options_;
   const std::string org_id_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::ConsentService::Stub> consent_;
-  std::unique_ptr<v1::KeyService::Stub> keys_;
-  std::unique_ptr<v1::MessageService::Stub> messages_;
+  const std::shared_ptr<const Connection> connection_;
+  const ConsentClient consent_;
+  const KeyClient keys_;
+  const MessageClient messages_;
   const crypto::TrustAnchors anchors_;
   PeerBundles peers_;
   const OrgKeys current_;
   std::map<std::string, OrgKeys> old_keys_;
 };
-
-// absl::Status of a finished gRPC call (same canonical codes).
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace silta::sdk
 

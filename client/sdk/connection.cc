@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/grpc.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "lib/common/files.h"
@@ -52,6 +53,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   }
   return grpc::CreateCustomChannel(options.address, credentials, args);
 }
+
+absl::StatusOr<std::shared_ptr<const Connection>> Connection::Open(ConnectionOptions options) {
+  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options));
+  absl::StatusOr<std::string> pem = common::ReadFile(options.cert_file);
+  absl::StatusOr<identity::SpiffeId> id =
+      pem.ok() ? SystemIdentity(*pem, options.cert_file) : pem.status();
+  return std::shared_ptr<const Connection>(
+      new Connection(std::move(options), std::move(channel), std::move(id)));
+}
+
+GrpcRuntime::GrpcRuntime() { grpc_init(); }
+
+GrpcRuntime::~GrpcRuntime() { grpc_shutdown_blocking(); }
 
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "client/sdk/broker_client.h"
 #include "client/siltactl/output.h"
 #include "lib/policy/policy.h"
 
@@ -40,10 +41,9 @@ AdminCommands::AdminCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
 int AdminCommands::PolicyReload() {
   v1::ReloadConfigRequest request;
   request.mutable_acting_user()->set_worker_id(worker_);
-  return RunUnary<v1::BrokerService, v1::ReloadConfigResponse>(
+  return RunUnary<sdk::BrokerClient>(
       *flags_, "policy reload",
-      [&](v1::BrokerService::Stub& stub, grpc::ClientContext* context,
-          v1::ReloadConfigResponse* response) { return stub.ReloadConfig(context, request, response); },
+      [&](const sdk::BrokerClient& broker) { return broker.ReloadConfig(request); },
       [&](const v1::ReloadConfigResponse& response) {
         if (flags_->json) {
           PrintJson(response);
@@ -59,12 +59,8 @@ int AdminCommands::PolicyReload() {
 }
 
 int AdminCommands::WhoAmI() {
-  return RunUnary<v1::BrokerService, v1::WhoAmIResponse>(
-      *flags_, "whoami",
-      [&](v1::BrokerService::Stub& stub, grpc::ClientContext* context,
-          v1::WhoAmIResponse* response) {
-        return stub.WhoAmI(context, v1::WhoAmIRequest(), response);
-      },
+  return RunUnary<sdk::BrokerClient>(
+      *flags_, "whoami", [](const sdk::BrokerClient& broker) { return broker.WhoAmI(); },
       [&](const v1::WhoAmIResponse& response) {
         if (flags_->json) {
           PrintJson(response);

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/sdk/audit_client.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
 #include "lib/audit/export_file.h"
@@ -19,7 +20,7 @@
 #include "lib/audit/merkle.h"
 #include "lib/audit/tree_head.h"
 #include "lib/common/time_util.h"
-#include "silta/v1/audit.grpc.pb.h"
+#include "silta/v1/audit.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -28,6 +29,16 @@ std::string RuleText(v1::RuleKind rule) {
   if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
   std::string name = v1::RuleKind_Name(rule);
   return absl::AsciiStrToLower(name.substr(5));  // drop "RULE_"
+}
+
+// Moves the next entries of `entries`, at most `limit`, into *out.
+absl::Status ReadEntries(sdk::Pager<v1::AuditEntry> entries, uint64_t limit,
+                         v1::QueryEntriesResponse* out) {
+  v1::AuditEntry entry;
+  while (static_cast<uint64_t>(out->entries_size()) < limit && entries.Next(&entry)) {
+    *out->add_entries() = std::move(entry);
+  }
+  return entries.status();
 }
 
 void PrintEntries(const GlobalFlags& flags, const v1::QueryEntriesResponse& response) {
@@ -181,16 +192,14 @@ AuditCommands::AuditCommands(CLI::App* app, const GlobalFlags* flags) : flags_(f
 
 int AuditCommands::Head() {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
   v1::GetTreeHeadRequest request;
   request.set_fresh(fresh_);
-  v1::SignedTreeHead head;
-  const grpc::Status status = stub->GetTreeHead(&context, request, &head);
-  if (!status.ok()) return ReportRpcError("audit head", status);
+  absl::StatusOr<v1::SignedTreeHead> signed_head = audit.GetTreeHead(request);
+  if (!signed_head.ok()) return ReportError("audit head", signed_head.status());
+  const v1::SignedTreeHead& head = *signed_head;
   if (!head_out_.empty()) {
     std::ofstream out(head_out_);
     out << audit::TreeHeadJson(head) << "\n";
@@ -208,29 +217,21 @@ int AuditCommands::Head() {
 
 int AuditCommands::Tail() {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  v1::SignedTreeHead head;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
-    v1::GetTreeHeadRequest request;
-    request.set_fresh(true);
-    const grpc::Status status = stub->GetTreeHead(&context, request, &head);
-    if (!status.ok()) return ReportRpcError("audit tail", status);
-  }
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
+  v1::GetTreeHeadRequest head_request;
+  head_request.set_fresh(true);
+  absl::StatusOr<v1::SignedTreeHead> head = audit.GetTreeHead(head_request);
+  if (!head.ok()) return ReportError("audit tail", head.status());
   v1::QueryEntriesRequest request;
   const uint64_t count = static_cast<uint64_t>(tail_count_);
   // The page token is the index to continue from.
-  request.set_page_token(absl::StrCat(head.tree_size() > count ? head.tree_size() - count : 0));
+  request.set_page_token(absl::StrCat(head->tree_size() > count ? head->tree_size() - count : 0));
   request.set_page_size(static_cast<uint32_t>(count));
   v1::QueryEntriesResponse response;
-  const grpc::Status status = stub->QueryEntries(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("audit tail", status);
-  response.clear_next_page_token();
+  absl::Status read = ReadEntries(audit.QueryEntries(request), count, &response);
+  if (!read.ok()) return ReportError("audit tail", read);
   PrintEntries(*flags_, response);
   return kExitOk;
 }
@@ -262,20 +263,13 @@ int AuditCommands::Query() {
     request.mutable_subject()->set_hetu(hetu);
   }
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
+  request.set_page_size(static_cast<uint32_t>(std::min(1000, limit_)));
   v1::QueryEntriesResponse all;
-  do {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
-    request.set_page_size(static_cast<uint32_t>(std::min(1000, limit_ - all.entries_size())));
-    v1::QueryEntriesResponse page;
-    const grpc::Status status = stub->QueryEntries(&context, request, &page);
-    if (!status.ok()) return ReportRpcError("audit query", status);
-    for (auto& e : *page.mutable_entries()) *all.add_entries() = std::move(e);
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty() && all.entries_size() < limit_);
+  absl::Status read = ReadEntries(audit.QueryEntries(request), static_cast<uint64_t>(limit_), &all);
+  if (!read.ok()) return ReportError("audit query", read);
   PrintEntries(*flags_, all);
   return kExitOk;
 }
@@ -284,18 +278,14 @@ int AuditCommands::Proof() {
   absl::StatusOr<std::string> key = audit::ReadLogPublicKey(log_key_);
   if (!key.ok()) return UsageError(absl::StrCat("--log-key: ", key.status().message()));
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  v1::SignedTreeHead head;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
-    v1::GetTreeHeadRequest request;
-    request.set_fresh(true);
-    const grpc::Status status = stub->GetTreeHead(&context, request, &head);
-    if (!status.ok()) return ReportRpcError("audit proof", status);
-  }
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
+  v1::GetTreeHeadRequest head_request;
+  head_request.set_fresh(true);
+  absl::StatusOr<v1::SignedTreeHead> signed_head = audit.GetTreeHead(head_request);
+  if (!signed_head.ok()) return ReportError("audit proof", signed_head.status());
+  const v1::SignedTreeHead& head = *signed_head;
   if (proof_tree_size_ != 0 && proof_tree_size_ != head.tree_size()) {
     return UsageError(
         "--tree-size: only the current (fresh) tree head can be checked here; "
@@ -303,29 +293,23 @@ int AuditCommands::Proof() {
   }
   v1::QueryEntriesResponse entry;
   {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
     v1::QueryEntriesRequest request;
     request.set_page_token(absl::StrCat(proof_index_));
     request.set_page_size(1);
-    const grpc::Status status = stub->QueryEntries(&context, request, &entry);
-    if (!status.ok()) return ReportRpcError("audit proof", status);
+    absl::Status read = ReadEntries(audit.QueryEntries(request), 1, &entry);
+    if (!read.ok()) return ReportError("audit proof", read);
     if (entry.entries_size() != 1 || entry.entries(0).index() != proof_index_) {
       std::fprintf(stderr, "siltactl: audit proof: entry %llu is not in the log or not yours\n",
                    static_cast<unsigned long long>(proof_index_));
       return kExitRefused;
     }
   }
-  v1::InclusionProof proof;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
-    v1::GetInclusionProofRequest request;
-    request.set_index(proof_index_);
-    request.set_tree_size(head.tree_size());
-    const grpc::Status status = stub->GetInclusionProof(&context, request, &proof);
-    if (!status.ok()) return ReportRpcError("audit proof", status);
-  }
+  v1::GetInclusionProofRequest proof_request;
+  proof_request.set_index(proof_index_);
+  proof_request.set_tree_size(head.tree_size());
+  absl::StatusOr<v1::InclusionProof> inclusion = audit.GetInclusionProof(proof_request);
+  if (!inclusion.ok()) return ReportError("audit proof", inclusion.status());
+  const v1::InclusionProof& proof = *inclusion;
   const absl::Status signed_ok = audit::VerifyTreeHead(*key, head);
   const std::vector<std::string> path(proof.path().begin(), proof.path().end());
   const bool included =
@@ -371,46 +355,47 @@ int AuditCommands::Export() {
   std::ofstream out(partial, std::ios::trunc);
   if (!out) return UsageError(absl::StrCat("--out: cannot write ", partial));
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  grpc::ClientContext context;  // no deadline: exports can be long
-  std::unique_ptr<grpc::ClientReader<v1::ExportChunk>> reader = stub->Export(&context, request);
-  v1::ExportChunk chunk;
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
   bool first = true;
   uint64_t total = 0;
   uint64_t written = 0;
   uint64_t first_index = 0;
   v1::ExportFileTrailer trailer;
   const bool progress = WantProgress(*flags_);
-  while (reader->Read(&chunk)) {
-    if (first) {
-      total = chunk.total_entries();
-      first_index = chunk.entries_size() > 0 ? chunk.entries(0).index() : 0;
-      v1::ExportFileHeader header;
-      header.set_format(std::string(audit::kExportFormat));
-      header.set_first_index(first_index);
-      header.set_entries(total);
-      if (request.has_from()) *header.mutable_from() = request.from();
-      if (request.has_until()) *header.mutable_until() = request.until();
-      out << audit::HeaderLine(header) << "\n";
-      first = false;
-    }
-    for (const v1::AuditEntry& e : chunk.entries()) out << audit::EntryLine(e) << "\n";
-    written += static_cast<uint64_t>(chunk.entries_size());
-    if (progress) ShowProgress("exported", written, total);
-    if (chunk.has_tree_head()) {
-      *trailer.mutable_tree_head() = chunk.tree_head();
-      if (chunk.has_range_proof()) *trailer.mutable_range_proof() = chunk.range_proof();
-      if (chunk.has_consistency()) *trailer.mutable_consistency() = chunk.consistency();
-    }
-  }
+  // Exports can be long: a day, not --timeout, bounds the stream.
+  const absl::Status status = audit.Export(
+      request,
+      [&](const v1::ExportChunk& chunk) {
+        if (first) {
+          total = chunk.total_entries();
+          first_index = chunk.entries_size() > 0 ? chunk.entries(0).index() : 0;
+          v1::ExportFileHeader header;
+          header.set_format(std::string(audit::kExportFormat));
+          header.set_first_index(first_index);
+          header.set_entries(total);
+          if (request.has_from()) *header.mutable_from() = request.from();
+          if (request.has_until()) *header.mutable_until() = request.until();
+          out << audit::HeaderLine(header) << "\n";
+          first = false;
+        }
+        for (const v1::AuditEntry& e : chunk.entries()) out << audit::EntryLine(e) << "\n";
+        written += static_cast<uint64_t>(chunk.entries_size());
+        if (progress) ShowProgress("exported", written, total);
+        if (chunk.has_tree_head()) {
+          *trailer.mutable_tree_head() = chunk.tree_head();
+          if (chunk.has_range_proof()) *trailer.mutable_range_proof() = chunk.range_proof();
+          if (chunk.has_consistency()) *trailer.mutable_consistency() = chunk.consistency();
+        }
+        return absl::OkStatus();
+      },
+      absl::Hours(24));
   if (progress) std::fprintf(stderr, "\n");
-  const grpc::Status status = reader->Finish();
   if (!status.ok()) {
     out.close();
     std::remove(partial.c_str());
-    return ReportRpcError("audit export", status);
+    return ReportError("audit export", status);
   }
   if (!trailer.has_tree_head() || written != total) {
     std::remove(partial.c_str());
@@ -496,17 +481,15 @@ int AuditCommands::Verify() {
 
 int AuditCommands::Indicators() {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
   v1::IndicatorsRequest request;
   request.set_month(month_);
   request.set_region(region_);
-  v1::IndicatorsResponse response;
-  const grpc::Status status = stub->Indicators(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("report indicators", status);
+  absl::StatusOr<v1::IndicatorsResponse> indicators = audit.Indicators(request);
+  if (!indicators.ok()) return ReportError("report indicators", indicators.status());
+  const v1::IndicatorsResponse& response = *indicators;
   if (flags_->json) {
     PrintJson(response);
     return kExitOk;
@@ -547,11 +530,9 @@ int AuditCommands::Subject() {
   const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
   if (hetu.empty()) return UsageError("report subject: no HETU entered");
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::AuditService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::AuditClient audit(connection);
   v1::SubjectReportRequest request;
   request.mutable_subject()->set_hetu(hetu);
   request.mutable_acting_user()->set_worker_id(worker_);
@@ -561,9 +542,9 @@ int AuditCommands::Subject() {
                             &requester);
   request.set_requester(requester);
   request.set_include_law_enforcement(include_law_enforcement_);
-  v1::SubjectReportResponse response;
-  const grpc::Status status = stub->SubjectReport(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("report subject", status);
+  absl::StatusOr<v1::SubjectReportResponse> report = audit.SubjectReport(request);
+  if (!report.ok()) return ReportError("report subject", report.status());
+  const v1::SubjectReportResponse& response = *report;
   if (flags_->json) {
     PrintJson(response);
     return kExitOk;

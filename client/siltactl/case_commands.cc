@@ -4,8 +4,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/sdk/case_client.h"
 #include "client/siltactl/output.h"
-#include "silta/v1/case.grpc.pb.h"
+#include "silta/v1/case.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -32,9 +33,9 @@ v1::ActingUser Worker(const std::string& worker) {
 }
 
 // One unary CaseService call, printing the case in its response.
-template <typename Response, typename Call>
+template <typename Call>
 int CaseCall(const GlobalFlags& flags, const std::string& what, Call call) {
-  return RunUnary<v1::CaseService, Response>(flags, what, call, [&](const Response& response) {
+  return RunUnary<sdk::CaseClient>(flags, what, call, [&](const auto& response) {
     PrintCases(flags, response, {&response.case_()});
   });
 }
@@ -129,10 +130,8 @@ int CaseCommands::Create() {
   request.set_justification(justification_);
   for (const auto& m : members_) request.add_member_org_ids(m);
   *request.mutable_acting_user() = Worker(worker_);
-  return CaseCall<v1::CreateCaseResponse>(*flags_, "case create",
-                                          [&](auto& stub, auto* context, auto* response) {
-                                            return stub.CreateCase(context, request, response);
-                                          });
+  return CaseCall(*flags_, "case create",
+                  [&](const sdk::CaseClient& cases) { return cases.CreateCase(request); });
 }
 
 int CaseCommands::Check() {
@@ -145,11 +144,9 @@ int CaseCommands::Check() {
   request.set_statutory_basis(statutory_basis_);
   request.set_justification(justification_);
   *request.mutable_acting_user() = Worker(worker_);
-  return RunUnary<v1::CaseService, v1::CheckExistingCaseResponse>(
+  return RunUnary<sdk::CaseClient>(
       *flags_, "case check",
-      [&](auto& stub, auto* context, auto* response) {
-        return stub.CheckExistingCase(context, request, response);
-      },
+      [&](const sdk::CaseClient& cases) { return cases.CheckExistingCase(request); },
       [&](const v1::CheckExistingCaseResponse& response) {
         if (flags_->json) {
           PrintJson(response);
@@ -174,23 +171,15 @@ int CaseCommands::List() {
     return UsageError("--state: use open, closed or all");
   }
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::CaseService::NewStub(channel);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  v1::ListCasesRequest request;
+  request.set_state(state);
+  sdk::Pager<v1::Case> pager = sdk::CaseClient(connection).ListCases(request);
   v1::ListCasesResponse all;
-  std::string token;
-  do {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
-    v1::ListCasesRequest request;
-    request.set_state(state);
-    request.set_page_token(token);
-    v1::ListCasesResponse page;
-    const grpc::Status status = stub->ListCases(&context, request, &page);
-    if (!status.ok()) return ReportRpcError("case list", status);
-    for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
-    token = page.next_page_token();
-  } while (!token.empty());
+  v1::Case c;
+  while (pager.Next(&c)) *all.add_cases() = std::move(c);
+  if (!pager.status().ok()) return ReportError("case list", pager.status());
   std::vector<const v1::Case*> cases;
   for (const auto& c : all.cases()) cases.push_back(&c);
   PrintCases(*flags_, all, cases);
@@ -201,10 +190,8 @@ int CaseCommands::Show() {
   v1::GetCaseRequest request;
   request.set_case_id(case_id_);
   *request.mutable_acting_user() = Worker(worker_);
-  return CaseCall<v1::GetCaseResponse>(*flags_, "case show",
-                                       [&](auto& stub, auto* context, auto* response) {
-                                         return stub.GetCase(context, request, response);
-                                       });
+  return CaseCall(*flags_, "case show",
+                  [&](const sdk::CaseClient& cases) { return cases.GetCase(request); });
 }
 
 int CaseCommands::AddMember() {
@@ -212,10 +199,8 @@ int CaseCommands::AddMember() {
   request.set_case_id(case_id_);
   request.set_org_id(org_id_);
   *request.mutable_acting_user() = Worker(worker_);
-  return CaseCall<v1::AddMemberResponse>(*flags_, "case add-member",
-                                         [&](auto& stub, auto* context, auto* response) {
-                                           return stub.AddMember(context, request, response);
-                                         });
+  return CaseCall(*flags_, "case add-member",
+                  [&](const sdk::CaseClient& cases) { return cases.AddMember(request); });
 }
 
 int CaseCommands::Transfer() {
@@ -225,20 +210,16 @@ int CaseCommands::Transfer() {
   request.mutable_new_coordinator()->set_worker_id(to_worker_);
   request.set_reason(reason_);
   *request.mutable_acting_user() = Worker(worker_);
-  return CaseCall<v1::TransferCoordinatorResponse>(
-      *flags_, "case transfer", [&](auto& stub, auto* context, auto* response) {
-        return stub.TransferCoordinator(context, request, response);
-      });
+  return CaseCall(*flags_, "case transfer",
+                  [&](const sdk::CaseClient& cases) { return cases.TransferCoordinator(request); });
 }
 
 int CaseCommands::Close() {
   v1::CloseCaseRequest request;
   request.set_case_id(case_id_);
   *request.mutable_acting_user() = Worker(worker_);
-  return CaseCall<v1::CloseCaseResponse>(*flags_, "case close",
-                                         [&](auto& stub, auto* context, auto* response) {
-                                           return stub.CloseCase(context, request, response);
-                                         });
+  return CaseCall(*flags_, "case close",
+                  [&](const sdk::CaseClient& cases) { return cases.CloseCase(request); });
 }
 
 }  // namespace silta::siltactl

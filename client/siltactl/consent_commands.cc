@@ -4,9 +4,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/sdk/consent_client.h"
 #include "client/siltactl/output.h"
 #include "lib/common/time_util.h"
-#include "silta/v1/consent.grpc.pb.h"
+#include "silta/v1/consent.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -200,11 +201,9 @@ int ConsentCommands::Record(bool refusal) {
   if (hetu.empty()) return UsageError("no HETU entered");
 
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::ConsentService::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::ConsentClient consents(connection);
   if (refusal) {
     v1::RecordRefusalRequest request;
     request.mutable_subject()->set_hetu(hetu);
@@ -216,9 +215,9 @@ int ConsentCommands::Record(bool refusal) {
     if (has_until) *r->mutable_valid_until() = until;
     r->set_evidence_ref(evidence_);
     request.mutable_acting_user()->set_worker_id(worker_);
-    v1::RecordRefusalResponse response;
-    const grpc::Status status = stub->RecordRefusal(&context, request, &response);
-    if (!status.ok()) return ReportRpcError("consent refuse", status);
+    absl::StatusOr<v1::RecordRefusalResponse> recorded = consents.RecordRefusal(request);
+    if (!recorded.ok()) return ReportError("consent refuse", recorded.status());
+    const v1::RecordRefusalResponse& response = *recorded;
     if (flags_->json) {
       PrintJson(response);
     } else {
@@ -242,9 +241,9 @@ int ConsentCommands::Record(bool refusal) {
   *c->mutable_valid_until() = until;
   c->set_evidence_ref(evidence_);
   request.mutable_acting_user()->set_worker_id(worker_);
-  v1::RecordConsentResponse response;
-  const grpc::Status status = stub->RecordConsent(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("consent record", status);
+  absl::StatusOr<v1::RecordConsentResponse> recorded = consents.RecordConsent(request);
+  if (!recorded.ok()) return ReportError("consent record", recorded.status());
+  const v1::RecordConsentResponse& response = *recorded;
   if (flags_->json) {
     PrintJson(response);
   } else {
@@ -284,14 +283,12 @@ int ConsentCommands::Assess() {
   request.mutable_subject()->set_hetu(hetu);
   request.mutable_acting_user()->set_worker_id(worker_);
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
-  v1::RecordCompetenceAssessmentResponse response;
-  const grpc::Status status = v1::ConsentService::NewStub(channel)->RecordCompetenceAssessment(
-      &context, request, &response);
-  if (!status.ok()) return ReportRpcError("consent assess", status);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  absl::StatusOr<v1::RecordCompetenceAssessmentResponse> recorded =
+      sdk::ConsentClient(connection).RecordCompetenceAssessment(request);
+  if (!recorded.ok()) return ReportError("consent assess", recorded.status());
+  const v1::RecordCompetenceAssessmentResponse& response = *recorded;
   if (flags_->json) {
     PrintJson(response);
   } else {
@@ -307,17 +304,15 @@ int ConsentCommands::Assess() {
 int ConsentCommands::Withdraw() {
   if (worker_.empty()) return UsageError("--worker is required (or set SILTA_WORKER)");
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
   v1::WithdrawConsentRequest request;
   request.set_record_id(record_id_);
   request.mutable_acting_user()->set_worker_id(worker_);
-  v1::WithdrawConsentResponse response;
-  const grpc::Status status =
-      v1::ConsentService::NewStub(channel)->WithdrawConsent(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("consent withdraw", status);
+  absl::StatusOr<v1::WithdrawConsentResponse> withdrawn =
+      sdk::ConsentClient(connection).WithdrawConsent(request);
+  if (!withdrawn.ok()) return ReportError("consent withdraw", withdrawn.status());
+  const v1::WithdrawConsentResponse& response = *withdrawn;
   if (flags_->json) {
     PrintJson(response);
   } else {
@@ -332,17 +327,15 @@ int ConsentCommands::List() {
   const std::string hetu = ReadHetu("HETU of the young person (not shown): ");
   if (hetu.empty()) return UsageError("no HETU entered");
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
   v1::ListSubjectConsentsRequest request;
   request.mutable_subject()->set_hetu(hetu);
   request.mutable_acting_user()->set_worker_id(worker_);
-  v1::ListSubjectConsentsResponse response;
-  const grpc::Status status =
-      v1::ConsentService::NewStub(channel)->ListSubjectConsents(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("consent list", status);
+  absl::StatusOr<v1::ListSubjectConsentsResponse> listed =
+      sdk::ConsentClient(connection).ListSubjectConsents(request);
+  if (!listed.ok()) return ReportError("consent list", listed.status());
+  const v1::ListSubjectConsentsResponse& response = *listed;
   if (flags_->json) {
     PrintJson(response);
     return kExitOk;

@@ -22,19 +22,18 @@ std::string DefaultWorker() {
   return worker == nullptr ? "" : worker;
 }
 
-std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::Connect(flags.connection);
-  if (!channel.ok()) {
+std::shared_ptr<const sdk::Connection> ConnectOrExit(const GlobalFlags& flags, int* exit_code) {
+  sdk::ConnectionOptions options = flags.connection;
+  options.timeout = absl::Seconds(flags.timeout_seconds);
+  absl::StatusOr<std::shared_ptr<const sdk::Connection>> connection =
+      sdk::Connection::Open(std::move(options));
+  if (!connection.ok()) {
     std::fprintf(stderr, "siltactl: cannot connect: %s\n",
-                 std::string(channel.status().message()).c_str());
+                 std::string(connection.status().message()).c_str());
     *exit_code = kExitUsage;
     return nullptr;
   }
-  return *channel;
-}
-
-void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags) {
-  context->set_deadline(sdk::DeadlineAfter(absl::Seconds(flags.timeout_seconds)));
+  return *std::move(connection);
 }
 
 absl::StatusOr<identity::SpiffeId> OwnIdentity(const GlobalFlags& flags) {

@@ -9,12 +9,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/sdk/connection.h"
 #include "client/siltactl/output.h"
-#include "grpcpp/grpcpp.h"
 #include "lib/identity/spiffe_id.h"
-#include "silta/v1/broker.grpc.pb.h"
 
 namespace silta::siltactl {
 
@@ -39,28 +38,30 @@ struct GlobalFlags {
 // $SILTA_WORKER, else $USER, else "".
 std::string DefaultWorker();
 
-// Builds a channel or prints why not and sets *exit_code to kExitUsage.
-std::shared_ptr<grpc::Channel> ChannelOrExit(const GlobalFlags& flags, int* exit_code);
+// Opens the connection the flags describe (deadline --timeout per
+// attempt, the SDK's retry rules), or prints why not and sets *exit_code
+// to kExitUsage. Every SDK client of one command shares it.
+std::shared_ptr<const sdk::Connection> ConnectOrExit(const GlobalFlags& flags, int* exit_code);
 
-// Sets the --timeout deadline on a call.
-void SetDeadline(grpc::ClientContext* context, const GlobalFlags& flags);
+// Prints `result` with `print`, or reports its error as `what`; returns the
+// exit code.
+template <typename Response, typename Print>
+int PrintResult(const std::string& what, const absl::StatusOr<Response>& result, Print print) {
+  if (!result.ok()) return ReportError(what, result.status());
+  print(*result);
+  return kExitOk;
+}
 
-// Connects, makes one unary call of `Service` under the --timeout
-// deadline and hands the response to `print`; returns the exit code.
-//   call:  grpc::Status(Service::Stub&, grpc::ClientContext*, Response*)
-template <typename Service, typename Response, typename Call, typename Print>
+// Connects, makes one call with an SDK client of type `Client` and hands
+// its response to `print`; returns the exit code.
+//   call:  absl::StatusOr<Response>(const Client&)
+template <typename Client, typename Call, typename Print>
 int RunUnary(const GlobalFlags& flags, const std::string& what, Call call, Print print) {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = Service::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
-  Response response;
-  const grpc::Status status = call(*stub, &context, &response);
-  if (!status.ok()) return ReportRpcError(what, status);
-  print(response);
-  return kExitOk;
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(flags, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const Client client(connection);
+  return PrintResult(what, call(client), print);
 }
 
 // This system's identity from its own client certificate (--cert), never

@@ -12,13 +12,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/sdk/broker_client.h"
+#include "client/sdk/key_client.h"
 #include "client/sdk/org_keys.h"
 #include "client/siltactl/output.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "lib/common/files.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/certificate.h"
-#include "silta/v1/org.grpc.pb.h"
+#include "silta/v1/org.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -141,17 +142,14 @@ std::optional<std::string> ReadPem(Report* report, const std::string& name, cons
 }
 
 // Whether `key_id` is `org_id`'s current published bundle.
-bool IsPublished(const std::shared_ptr<grpc::Channel>& channel, const GlobalFlags& flags,
+bool IsPublished(const std::shared_ptr<const sdk::Connection>& connection,
                  const std::string& org_id, const std::string& key_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
   v1::GetKeyBundlesRequest request;
   request.set_org_id(org_id);
-  v1::GetKeyBundlesResponse response;
-  if (!v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response).ok()) {
-    return false;
-  }
-  for (const v1::KeyBundle& b : response.bundles()) {
+  absl::StatusOr<v1::GetKeyBundlesResponse> response =
+      sdk::KeyClient(connection).GetKeyBundles(request);
+  if (!response.ok()) return false;
+  for (const v1::KeyBundle& b : response->bundles()) {
     if (b.key_id() == key_id && !b.retired()) return true;
   }
   return false;
@@ -258,47 +256,45 @@ int DoctorCommand::Check() {
   }
 
   if (!report.failed()) {
-    absl::StatusOr<std::shared_ptr<grpc::Channel>> connected = sdk::Connect(c);
+    // The doctor reports what is now: one attempt per call, no retries.
+    sdk::ConnectionOptions once = c;
+    once.timeout = absl::Seconds(flags_->timeout_seconds);
+    once.retry.max_attempts = 1;
+    absl::StatusOr<std::shared_ptr<const sdk::Connection>> connected = sdk::Connection::Open(once);
     if (!connected.ok()) {
       report.Fail("siltad", std::string(connected.status().message()),
                   "fix the connection settings named above");
     } else {
-      const std::shared_ptr<grpc::Channel>& channel = *connected;
-      grpc::ClientContext context;
-      SetDeadline(&context, *flags_);
-      grpc::health::v1::HealthCheckResponse health;
-      const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-          &context, grpc::health::v1::HealthCheckRequest(), &health);
-      if (!status.ok()) {
-        report.Fail("siltad", absl::StrCat(c.address, ": ", status.error_message()),
-                    status.error_code() == grpc::StatusCode::UNAVAILABLE
+      const std::shared_ptr<const sdk::Connection>& connection = *connected;
+      const sdk::BrokerClient broker(connection);
+      const absl::StatusOr<bool> serving = broker.Serving();
+      if (!serving.ok()) {
+        report.Fail("siltad", absl::StrCat(c.address, ": ", serving.status().message()),
+                    absl::IsUnavailable(serving.status())
                         ? "is siltad running and listening there? If it is, the TLS handshake "
                           "failed: the server certificate must match the host (or "
                           "--server-name) and be from the CA in --ca, and your certificate "
                           "must be from the broker's CA and not revoked"
                         : "see the broker's log for this time");
-      } else if (health.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+      } else if (!*serving) {
         report.Fail("siltad", "reachable but not serving (starting or draining)",
                     "wait, or see the broker's log");
       } else {
         report.Ok("siltad", absl::StrCat(c.address, ": SERVING over mutual TLS"));
         std::optional<v1::WhoAmIResponse> me;
         {
-          grpc::ClientContext who_context;
-          SetDeadline(&who_context, *flags_);
-          v1::WhoAmIResponse response;
           const absl::Time asked = absl::Now();
-          const grpc::Status who = v1::BrokerService::NewStub(channel)->WhoAmI(
-              &who_context, v1::WhoAmIRequest(), &response);
+          const absl::StatusOr<v1::WhoAmIResponse> who = broker.WhoAmI();
           const absl::Time answered = absl::Now();
           if (!who.ok()) {
-            report.Fail("identity", who.error_message(),
-                        who.error_code() == grpc::StatusCode::UNAUTHENTICATED
+            report.Fail("identity", std::string(who.status().message()),
+                        absl::IsUnauthenticated(who.status())
                             ? "ask the broker's administrator to register your organisation "
                               "(siltactl org add)"
                             : "ask the broker's administrator why your organisation is "
                               "suspended (siltactl org resume)");
           } else {
+            const v1::WhoAmIResponse& response = *who;
             me = response;
             std::vector<std::string> roles;
             for (int r : response.org().roles()) roles.push_back(v1::Role_Name(r));
@@ -354,7 +350,7 @@ int DoctorCommand::Check() {
               // --if-expires-within 10` from a daily timer).
               report.Warn("message keys", absl::StrCat("key ", *key_id, " expires on ",
                                                        DateText(until)), republish);
-            } else if (!IsPublished(channel, *flags_, me->org().org_id(), *key_id)) {
+            } else if (!IsPublished(connection, me->org().org_id(), *key_id)) {
               report.Fail("message keys",
                           absl::StrCat("key ", *key_id, " is not the broker's current key of ",
                                        me->org().org_id()),

@@ -19,13 +19,14 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "grpc/grpc.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/sdk/broker_client.h"
 #include "client/sdk/connection.h"
+#include "client/sdk/org_client.h"
 #include "client/siltactl/admin_commands.h"
 #include "client/siltactl/audit_commands.h"
 #include "client/siltactl/case_commands.h"
@@ -36,8 +37,7 @@
 #include "client/siltactl/message_commands.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
-#include "grpc/health/v1/health.grpc.pb.h"
-#include "silta/v1/org.grpc.pb.h"
+#include "silta/v1/org.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -64,25 +64,17 @@ void PrintOrgs(const GlobalFlags& flags, const google::protobuf::Message& messag
 
 int RunHealth(const GlobalFlags& flags, const std::string& service) {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context, flags);
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("health", status);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(flags, &exit_code);
+  if (connection == nullptr) return exit_code;
+  absl::StatusOr<bool> serving = sdk::BrokerClient(connection).Serving(service);
+  if (!serving.ok()) return ReportError("health", serving.status());
+  const char* name = *serving ? "SERVING" : "NOT_SERVING";
   if (flags.json) {
-    PrintJson(response);
+    std::printf("{\"status\":\"%s\"}\n", name);
   } else {
-    std::printf(
-        "%s\n",
-        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
+    std::printf("%s\n", name);
   }
-  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
-                                                                             : kExitFailure;
+  return *serving ? kExitOk : kExitFailure;
 }
 
 struct OrgAddFlags {
@@ -96,32 +88,23 @@ struct OrgAddFlags {
 
 int RunOrgList(const GlobalFlags& flags) {
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(flags, &exit_code);
-  if (channel == nullptr) return exit_code;
-  auto stub = v1::OrgService::NewStub(channel);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(flags, &exit_code);
+  if (connection == nullptr) return exit_code;
+  sdk::Pager<v1::Organization> pager = sdk::OrgClient(connection).ListOrgs(v1::ListOrgsRequest());
   v1::ListOrgsResponse all;
-  std::string token;
-  do {
-    grpc::ClientContext context;
-    SetDeadline(&context, flags);
-    v1::ListOrgsRequest request;
-    request.set_page_token(token);
-    v1::ListOrgsResponse page;
-    const grpc::Status status = stub->ListOrgs(&context, request, &page);
-    if (!status.ok()) return ReportRpcError("org list", status);
-    for (auto& org : *page.mutable_orgs()) *all.add_orgs() = std::move(org);
-    token = page.next_page_token();
-  } while (!token.empty());
+  v1::Organization org;
+  while (pager.Next(&org)) *all.add_orgs() = std::move(org);
+  if (!pager.status().ok()) return ReportError("org list", pager.status());
   std::vector<const v1::Organization*> orgs;
   for (const auto& org : all.orgs()) orgs.push_back(&org);
   PrintOrgs(flags, all, orgs);
   return kExitOk;
 }
 
-// One unary OrgService call, printing the organisation in its response.
-template <typename Response, typename Call>
+// One OrgService call, printing the organisation in its response.
+template <typename Call>
 int RunOrgCall(const GlobalFlags& flags, const std::string& what, Call call) {
-  return RunUnary<v1::OrgService, Response>(flags, what, call, [&](const Response& response) {
+  return RunUnary<sdk::OrgClient>(flags, what, call, [&](const auto& response) {
     PrintOrgs(flags, response, {&response.org()});
   });
 }
@@ -129,11 +112,8 @@ int RunOrgCall(const GlobalFlags& flags, const std::string& what, Call call) {
 int RunOrgGet(const GlobalFlags& flags, const std::string& org_id) {
   v1::GetOrgRequest request;
   request.set_org_id(org_id);
-  return RunOrgCall<v1::GetOrgResponse>(
-      flags, "org get",
-      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context, v1::GetOrgResponse* response) {
-        return stub.GetOrg(context, request, response);
-      });
+  return RunOrgCall(flags, "org get",
+                    [&](const sdk::OrgClient& orgs) { return orgs.GetOrg(request); });
 }
 
 int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
@@ -163,11 +143,8 @@ int RunOrgAdd(const GlobalFlags& flags, const OrgAddFlags& add) {
     org->add_roles(role);
   }
   request.mutable_acting_user()->set_worker_id(add.worker);
-  return RunOrgCall<v1::AddOrgResponse>(
-      flags, "org add",
-      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context, v1::AddOrgResponse* response) {
-        return stub.AddOrg(context, request, response);
-      });
+  return RunOrgCall(flags, "org add",
+                    [&](const sdk::OrgClient& orgs) { return orgs.AddOrg(request); });
 }
 
 int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id, const std::string& reason,
@@ -176,24 +153,10 @@ int RunOrgSetState(const GlobalFlags& flags, const std::string& org_id, const st
   request.set_org_id(org_id);
   request.set_reason(reason);
   request.mutable_acting_user()->set_worker_id(worker);
-  return RunOrgCall<v1::SetOrgStateResponse>(
-      flags, suspend ? "org suspend" : "org resume",
-      [&](v1::OrgService::Stub& stub, grpc::ClientContext* context,
-          v1::SetOrgStateResponse* response) {
-        return suspend ? stub.SuspendOrg(context, request, response)
-                       : stub.ResumeOrg(context, request, response);
-      });
+  return RunOrgCall(flags, suspend ? "org suspend" : "org resume", [&](const sdk::OrgClient& orgs) {
+    return suspend ? orgs.SuspendOrg(request) : orgs.ResumeOrg(request);
+  });
 }
-
-// Holds gRPC initialised for the whole run and shuts it down blocking at
-// the end, so that gRPC's threads have finished (and released what they
-// hold, e.g. OpenSSL's per-thread error state) before the process exits.
-struct GrpcLibrary {
-  GrpcLibrary() { grpc_init(); }
-  ~GrpcLibrary() { grpc_shutdown_blocking(); }
-  GrpcLibrary(const GrpcLibrary&) = delete;
-  GrpcLibrary& operator=(const GrpcLibrary&) = delete;
-};
 
 }  // namespace
 }  // namespace silta::siltactl
@@ -201,7 +164,7 @@ struct GrpcLibrary {
 int main(int argc, char** argv) {
   using namespace silta::siltactl;  // NOLINT(build/namespaces): main only
   // First, so that it is destroyed last, after every channel of the run.
-  const GrpcLibrary grpc_library;
+  const silta::sdk::GrpcRuntime grpc_runtime;
   CLI::App app{
       "siltactl: Silta's command-line tool for administrators, consent registrars, auditors\n"
       "and agency workers, over mutual TLS.\n\n"

@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/sdk/key_client.h"
+#include "client/sdk/message_client.h"
 #include "client/sdk/org_keys.h"
 #include "client/siltactl/output.h"
 #include "client/siltactl/payload_file.h"
@@ -16,8 +18,8 @@
 #include "lib/common/files.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/wire_format.h"
-#include "silta/v1/message.grpc.pb.h"
-#include "silta/v1/org.grpc.pb.h"
+#include "silta/v1/message.pb.h"
+#include "silta/v1/org.pb.h"
 
 namespace silta::siltactl {
 namespace {
@@ -198,12 +200,8 @@ int MessageCommands::KeysList() {
   v1::GetKeyBundlesRequest request;
   request.set_org_id(org_id_);
   request.set_include_retired(retired_);
-  return RunUnary<v1::KeyService, v1::GetKeyBundlesResponse>(
-      *flags_, "keys list",
-      [&](v1::KeyService::Stub& stub, grpc::ClientContext* context,
-          v1::GetKeyBundlesResponse* response) {
-        return stub.GetKeyBundles(context, request, response);
-      },
+  return RunUnary<sdk::KeyClient>(
+      *flags_, "keys list", [&](const sdk::KeyClient& keys) { return keys.GetKeyBundles(request); },
       [&](const v1::GetKeyBundlesResponse& response) {
         if (flags_->json) {
           PrintJson(response);
@@ -245,34 +243,27 @@ int MessageCommands::KeysPublish(bool rotate) {
     }
   }
   int exit_code = kExitOk;
-  auto channel = ChannelOrExit(*flags_, &exit_code);
-  if (channel == nullptr) return exit_code;
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
+  if (connection == nullptr) return exit_code;
+  const sdk::KeyClient key_service(connection);
   // The broker's current epoch, so that a new keys directory starts above it.
   uint64_t min_epoch = 1;
   {
-    grpc::ClientContext context;
-    SetDeadline(&context, *flags_);
     v1::GetKeyBundlesRequest request;
     request.set_org_id(me->org_id);
-    v1::GetKeyBundlesResponse response;
-    const grpc::Status status =
-        v1::KeyService::NewStub(channel)->GetKeyBundles(&context, request, &response);
-    if (!status.ok()) return ReportRpcError(what, status);
-    for (const v1::KeyBundle& b : response.bundles()) min_epoch = std::max(min_epoch, b.epoch() + 1);
+    absl::StatusOr<v1::GetKeyBundlesResponse> served = key_service.GetKeyBundles(request);
+    if (!served.ok()) return ReportError(what, served.status());
+    for (const v1::KeyBundle& b : served->bundles()) min_epoch = std::max(min_epoch, b.epoch() + 1);
   }
   absl::StatusOr<sdk::OrgKeys> keys =
       sdk::CreateOrgKeys(me->org_id, flags_->signer_cert, flags_->signer_key,
                          absl::Hours(24) * validity_days_, flags_->keys_dir, min_epoch);
   if (!keys.ok()) return UsageError(absl::StrCat(what, ": ", keys.status().message()));
-  grpc::ClientContext context;
-  SetDeadline(&context, *flags_);
   v1::PublishKeyBundleRequest request;
   *request.mutable_bundle() = keys->bundle;
   request.mutable_acting_user()->set_worker_id(worker_);
-  v1::PublishKeyBundleResponse response;
-  const grpc::Status status =
-      v1::KeyService::NewStub(channel)->PublishKeyBundle(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(what, status);
+  absl::StatusOr<v1::PublishKeyBundleResponse> published = key_service.PublishKeyBundle(request);
+  if (!published.ok()) return ReportError(what, published.status());
   const absl::Status current = sdk::SetCurrentKeyId(flags_->keys_dir, keys->bundle.key_id());
   if (!current.ok()) return ReportError(what, current);
   if (flags_->json) {
@@ -300,12 +291,13 @@ std::unique_ptr<sdk::SiltaClient> MessageCommands::ClientOrExit(int* exit_code) 
   // Who we are and our trust domain come from our own certificate and
   // configuration, never from the broker.
   sdk::SiltaClient::Options options;
-  options.connection = flags_->connection;
   options.trust_domain = flags_->trust_domain;
   options.crl_directory = flags_->crl_dir;
   options.keys_dir = flags_->keys_dir;
-  options.timeout = absl::Seconds(flags_->timeout_seconds);
-  absl::StatusOr<std::unique_ptr<sdk::SiltaClient>> client = sdk::SiltaClient::Create(options);
+  std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, exit_code);
+  if (connection == nullptr) return nullptr;
+  absl::StatusOr<std::unique_ptr<sdk::SiltaClient>> client =
+      sdk::SiltaClient::Create(std::move(connection), options);
   if (!client.ok()) {
     *exit_code = UsageError(std::string(client.status().message()));
     return nullptr;
@@ -491,12 +483,9 @@ int MessageCommands::Inbox() {
 int MessageCommands::Status() {
   v1::GetMessageStatusRequest request;
   request.set_message_id(message_id_);
-  return RunUnary<v1::MessageService, v1::GetMessageStatusResponse>(
+  return RunUnary<sdk::MessageClient>(
       *flags_, "message status",
-      [&](v1::MessageService::Stub& stub, grpc::ClientContext* context,
-          v1::GetMessageStatusResponse* response) {
-        return stub.GetMessageStatus(context, request, response);
-      },
+      [&](const sdk::MessageClient& messages) { return messages.GetMessageStatus(request); },
       [&](const v1::GetMessageStatusResponse& response) {
         if (flags_->json) {
           PrintJson(response);

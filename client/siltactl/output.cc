@@ -13,14 +13,6 @@
 #include "lib/common/time_util.h"
 
 namespace silta::siltactl {
-namespace {
-
-// gRPC status codes have the same numbers as absl's canonical codes.
-std::string CodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-}
-
-}  // namespace
 
 std::string JsonText(const google::protobuf::Message& message) {
   std::string json;
@@ -65,26 +57,22 @@ void PrintTable(const std::vector<std::string>& header,
   for (const auto& row : rows) print_row(row);
 }
 
-int ReportRpcError(const std::string& what, const grpc::Status& status) {
+int ReportError(const std::string& what, const absl::Status& status) {
   std::fprintf(stderr, "siltactl: %s: %s: %s\n", what.c_str(),
-               CodeName(status.error_code()).c_str(), status.error_message().c_str());
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAUTHENTICATED:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::ALREADY_EXISTS:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+               absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kResourceExhausted:
       return kExitRefused;
     default:
       return kExitFailure;
   }
-}
-
-int ReportError(const std::string& what, const absl::Status& status) {
-  return ReportRpcError(what, grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                                           std::string(status.message())));
 }
 
 int UsageError(const std::string& message) {

@@ -13,7 +13,6 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_field.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "grpcpp/support/status.h"
 #include "silta/v1/options.pb.h"
 
 namespace silta::siltactl {
@@ -38,10 +37,7 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 
 // Prints "siltactl: <what>: <code>: <message>" to stderr and returns the
-// exit code for the status.
-int ReportRpcError(const std::string& what, const grpc::Status& status);
-
-// The same for an SDK call's absl::Status (same canonical codes).
+// exit code for the status of an SDK call or local step.
 int ReportError(const std::string& what, const absl::Status& status);
 
 // Prints "siltactl: <message>" to stderr and returns kExitUsage.

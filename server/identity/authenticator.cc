@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/audit/log_entry.h"
+#include "lib/common/retry_after.h"
 #include "server/common/logging.h"
 #include "server/identity/role_table.h"
 
@@ -76,10 +77,13 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::AuthContext& auth_co
                   id.status().message());
   }
   if (limiter_ != nullptr && !limiter_->AdmitCall(id->org_id)) {
-    return Refuse(absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "rate_limited",
-                  absl::StrCat("organisation ", id->org_id, " made more than ",
-                               limiter_->calls_per_second(),
-                               " calls per second; retry later, with backoff"));
+    absl::Status refused = Refuse(
+        absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "rate_limited",
+        absl::StrCat("organisation ", id->org_id, " made more than ", limiter_->calls_per_second(),
+                     " calls per second; retry later, after at least ",
+                     absl::FormatDuration(limiter_->CallRetryAfter()), ", with backoff"));
+    common::SetRetryAfter(&refused, limiter_->CallRetryAfter());
+    return refused;
   }
   if (id->trust_domain != trust_domain_) {
     return Refuse(absl::StatusCode::kUnauthenticated, method, peer, id->org_id,
@@ -104,12 +108,17 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::AuthContext& auth_co
                    {"per_hour", absl::StrCat(limiter_->hetu_calls_per_hour())}});
     }
     if (!hetu.admitted) {
-      return Refuse(absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "hetu_quota",
-                    absl::StrCat("organisation ", id->org_id, " made more than ",
-                                 limiter_->hetu_calls_per_hour(),
-                                 " calls with a personal identity code this hour; retry later, "
-                                 "or ask the Silta administrator about "
-                                 "limits.hetu_calls_per_hour_per_org"));
+      absl::Status refused = Refuse(
+          absl::StatusCode::kResourceExhausted, method, peer, id->org_id, "hetu_quota",
+          absl::StrCat("organisation ", id->org_id, " made more than ",
+                       limiter_->hetu_calls_per_hour(),
+                       " calls with a personal identity code this hour; retry later, after at "
+                       "least ",
+                       absl::FormatDuration(limiter_->HetuRetryAfter()),
+                       ", or ask the Silta administrator about "
+                       "limits.hetu_calls_per_hour_per_org"));
+      common::SetRetryAfter(&refused, limiter_->HetuRetryAfter());
+      return refused;
     }
   }
   return Caller{*std::move(id), *std::move(org)};

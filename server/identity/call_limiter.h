@@ -71,6 +71,13 @@ class CallLimiter {
 
   double calls_per_second() const { return options_.calls_per_second; }
   double hetu_calls_per_hour() const { return options_.hetu_calls_per_hour; }
+  // How long a refused caller waits at most before its bucket holds a call
+  // again: the time one token takes to refill. Sent to the client as
+  // silta-retry-after-ms (lib/common/retry_after.h).
+  absl::Duration CallRetryAfter() const { return absl::Seconds(1 / options_.calls_per_second); }
+  absl::Duration HetuRetryAfter() const {
+    return absl::Seconds(3600 / options_.hetu_calls_per_hour);
+  }
   // Alerts raised so far (for the metrics endpoint).
   uint64_t hetu_alerts() const;
 

@@ -119,7 +119,7 @@ grpc::ServerWriteReactor<v1::ExportChunk>* AuditService::Export(
     grpc::CallbackServerContext* context, const v1::ExportRequest* request) {
   absl::StatusOr<identity::Caller> caller = authenticator_->Authorize(
       *context->auth_context(), "/silta.v1.AuditService/Export", context->peer());
-  if (!caller.ok()) return new RefusedExport(ToGrpcStatus(caller.status()));
+  if (!caller.ok()) return new RefusedExport(ToGrpcStatus(caller.status(), context));
   absl::StatusOr<audit::ExportPlan> plan = log_->PlanExport(*request);
   if (!plan.ok()) return new RefusedExport(ToGrpcStatus(plan.status()));
   return new ExportReactor(log_, *std::move(plan), request->consistent_with_size());

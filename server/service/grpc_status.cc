@@ -1,6 +1,9 @@
 #include "server/service/grpc_status.h"
 
+#include <optional>
 #include <string>
+
+#include "lib/common/retry_after.h"
 
 namespace silta::service {
 
@@ -62,6 +65,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
       break;
   }
   return grpc::Status(code, std::string(status.message()));
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* context) {
+  if (std::optional<absl::Duration> wait = common::RetryAfterOf(status); wait.has_value()) {
+    context->AddTrailingMetadata(common::kRetryAfterMetadata, common::RetryAfterValue(*wait));
+  }
+  return ToGrpcStatus(status);
 }
 
 }  // namespace silta::service

@@ -6,11 +6,17 @@
 #define SILTA_SERVER_SERVICE_GRPC_STATUS_H_
 
 #include "absl/status/status.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 
 namespace silta::service {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The same, and a refusal that says when to retry (common::SetRetryAfter)
+// also sets the silta-retry-after-ms trailer on `context`. Use this one
+// for the caller's authorisation.
+grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* context);
 
 }  // namespace silta::service
 

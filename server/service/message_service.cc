@@ -22,7 +22,7 @@ grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
   absl::StatusOr<identity::Caller> caller =
       authenticator_->Authorize(*context->auth_context(), kSubscribe, context->peer());
-  if (!caller.ok()) return SubscribeReactor::Refuse(ToGrpcStatus(caller.status()));
+  if (!caller.ok()) return SubscribeReactor::Refuse(ToGrpcStatus(caller.status(), context));
   if (request->ack_timeout_seconds() > kMaxAckTimeoutSeconds) {
     return SubscribeReactor::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                                  "ack_timeout_seconds: at most 3600 (0 = default)"));

@@ -60,7 +60,7 @@ grpc::ServerWriteReactor<v1::OrgEvent>* OrgService::WatchOrgs(
     grpc::CallbackServerContext* context, const v1::WatchOrgsRequest* /*request*/) {
   absl::StatusOr<identity::Caller> caller =
       authenticator_->Authorize(*context->auth_context(), kWatchOrgs, context->peer());
-  if (!caller.ok()) return OrgWatchReactor::Refuse(ToGrpcStatus(caller.status()));
+  if (!caller.ok()) return OrgWatchReactor::Refuse(ToGrpcStatus(caller.status(), context));
   return OrgWatchReactor::Start(authenticator_, registry_, *std::move(caller),
                                 std::string(kWatchOrgs), context->peer());
 }

@@ -26,7 +26,7 @@ grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context,
   absl::StatusOr<identity::Caller> caller =
       authenticator.Authorize(*context->auth_context(), method, context->peer());
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
+    reactor->Finish(ToGrpcStatus(caller.status(), context));
     return reactor;
   }
   absl::StatusOr<Response> result = std::forward<Handler>(handler)(*caller);

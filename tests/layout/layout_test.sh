@@ -7,7 +7,10 @@
 #   - server/consent, cases, routing and audit reach no gRPC header, directly
 #     or through the project's own headers: the domain code takes plain
 #     protos and an identity::Caller, and the gRPC layer is server/service
-#     and server/identity alone.
+#     and server/identity alone;
+#   - siltactl uses the SDK's public API only: no gRPC header or generated
+#     stub of its own (the SDK's typed clients make every call, with their
+#     deadlines and retries), and nothing of the SDK's implementation files.
 # Usage: layout_test.sh SOURCE_DIR. Exit 0 when every rule holds; otherwise
 # one line per breach, naming the file and the include chain.
 set -euo pipefail
@@ -68,6 +71,18 @@ for dir in server/consent server/cases server/routing server/audit; do
     seen=()
     chain=$(grpc_chain "$f" "$f")
     [[ -n $chain ]] && breach "gRPC in $dir: $chain"
+  done
+done
+
+for f in $(sources client/siltactl); do
+  if grep -qE '^#include [<"](grpcpp/|grpc/)' "$f"; then
+    breach "$f includes $(grep -m1 -oE '^#include [<"](grpcpp/|grpc/)[^">]*' "$f" | sed 's/^#include [<"]//') (siltactl calls siltad through the SDK's typed clients only)"
+  fi
+  for i in $(includes "$f"); do
+    case $i in
+      *.grpc.pb.h) breach "$f includes $i (siltactl calls siltad through the SDK's typed clients only)" ;;
+      client/sdk/*.cc) breach "$f includes $i (an SDK source file)" ;;
+    esac
   done
 done
 
