@@ -1,7 +1,9 @@
 #include "client/sdk/org_keys.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -32,19 +34,33 @@ std::string PathFor(absl::string_view dir, absl::string_view key_id, absl::strin
 // Writes `bytes` to `path` with `mode`, atomically (temp file + rename).
 absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  const mode_t old_mask = ::umask(077);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      ::umask(old_mask);
-      return absl::UnavailableError(absl::StrCat(path, ": cannot write"));
-    }
+  const auto failed = [&](const char* step) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat(path, ": cannot ", step, ": ", why));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return failed("create");
+  // open() applies the umask; the mode asked for is the mode given.
+  bool ok = ::fchmod(fd, mode) == 0;
+  for (size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
   }
-  ::umask(old_mask);
-  if (::chmod(tmp.c_str(), mode) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-  }
+  ok = ok && ::fsync(fd) == 0;
+  if (::close(fd) != 0) ok = false;
+  if (!ok) return failed("write");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return failed("rename");
+  // The rename itself is durable once the directory is synced.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return failed("open its directory");
+  const bool synced = ::fsync(dir_fd) == 0;
+  ::close(dir_fd);
+  if (!synced) return failed("sync its directory");
   return absl::OkStatus();
 }
 

@@ -49,7 +49,9 @@ absl::StatusOr<OrgKeys> CreateOrgKeys(absl::string_view org_id, absl::string_vie
                                       absl::string_view signer_key_file, absl::Duration validity,
                                       absl::string_view dir, uint64_t min_epoch = 1);
 
-// Writes `bytes` to `path` with `mode`, atomically (temp file + rename).
+// Writes `bytes` to `path` with `mode`, atomically and durably: a temp
+// file, fsynced, renamed over `path`, and the directory fsynced, so that
+// after a crash `path` holds either its old or its new bytes.
 absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes, mode_t mode);
 
 // Creates directory `d` with mode 700 (its parents as the umask says).

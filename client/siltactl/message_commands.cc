@@ -11,8 +11,8 @@
 #include "client/sdk/key_client.h"
 #include "client/sdk/message_client.h"
 #include "client/sdk/org_keys.h"
+#include "client/sdk/payload_file.h"
 #include "client/siltactl/output.h"
-#include "client/siltactl/payload_file.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
 #include "lib/common/files.h"
@@ -135,17 +135,22 @@ MessageCommands::MessageCommands(CLI::App* app, const GlobalFlags* flags) : flag
       "Seal a payload on this machine and send it. First shows, per recipient and field, what\n"
       "the broker will let through and why, and asks for confirmation (--yes in scripts).\n"
       "The payload file is protobuf text format, or JSON if it ends in .json.\n"
-      "Payload types: " + ShortTypeNames() + ".\n"
-      "  Example: siltactl message send --type Referral --payload referral.textproto \\\n"
-      "             --case 0193a1c2-... --to wba-social --to hml-youth --purpose referral\n"
-      "  Example: siltactl message send --type ChildWelfareNotification --payload n.json \\\n"
-      "             --case 0193a1c2-... --to wba-social --purpose child_welfare_notification \\\n"
-      "             --statutory-basis lsl_25 --justification-file why.txt --yes\n"
-      "  A notification outside any case (no --case; a basis marked notification in the\n"
-      "  policy) names its person with --subject-stdin:\n"
-      "  Example: printf '%s\\n' \"$HETU\" | siltactl message send --type ChildWelfareNotification \\\n"
-      "             --payload n.json --to wba-social --purpose child_welfare_notification \\\n"
-      "             --statutory-basis lsl_25 --justification-file why.txt --subject-stdin --yes");
+      "Payload types: " +
+          sdk::ShortTypeNames() +
+          ".\n"
+          "  Example: siltactl message send --type Referral --payload referral.textproto \\\n"
+          "             --case 0193a1c2-... --to wba-social --to hml-youth --purpose referral\n"
+          "  Example: siltactl message send --type ChildWelfareNotification --payload n.json \\\n"
+          "             --case 0193a1c2-... --to wba-social --purpose child_welfare_notification "
+          "\\\n"
+          "             --statutory-basis lsl_25 --justification-file why.txt --yes\n"
+          "  A notification outside any case (no --case; a basis marked notification in the\n"
+          "  policy) names its person with --subject-stdin:\n"
+          "  Example: printf '%s\\n' \"$HETU\" | siltactl message send --type "
+          "ChildWelfareNotification \\\n"
+          "             --payload n.json --to wba-social --purpose child_welfare_notification \\\n"
+          "             --statutory-basis lsl_25 --justification-file why.txt --subject-stdin "
+          "--yes");
   send->add_option("--type", payload_type_, "Payload type, e.g. Referral")->required();
   send->add_option("--payload", payload_file_, "Payload file (.textproto or .json)")
       ->required();
@@ -306,12 +311,12 @@ std::unique_ptr<sdk::SiltaClient> MessageCommands::ClientOrExit(int* exit_code) 
 }
 
 int MessageCommands::Send() {
-  std::unique_ptr<google::protobuf::Message> payload = NewPayload(payload_type_);
+  std::unique_ptr<google::protobuf::Message> payload = sdk::NewPayload(payload_type_);
   if (payload == nullptr) {
-    return UsageError(absl::StrCat("--type: unknown payload type '", payload_type_, "'; use one of ",
-                                   ShortTypeNames()));
+    return UsageError(absl::StrCat("--type: unknown payload type '", payload_type_,
+                                   "'; use one of ", sdk::ShortTypeNames()));
   }
-  if (const absl::Status read = ReadPayload(payload_file_, payload.get()); !read.ok()) {
+  if (const absl::Status read = sdk::ReadPayload(payload_file_, payload.get()); !read.ok()) {
     return UsageError(std::string(read.message()));
   }
   std::vector<const google::protobuf::FieldDescriptor*> set_fields;
@@ -417,7 +422,7 @@ int MessageCommands::Inbox() {
         }
         ++received;
         const v1::MessageHeader& header = delivery.message().header();
-        std::unique_ptr<google::protobuf::Message> payload = NewPayload(header.payload_type());
+        std::unique_ptr<google::protobuf::Message> payload = sdk::NewPayload(header.payload_type());
         absl::StatusOr<sdk::OpenedMessage> opened =
             payload == nullptr ? absl::InvalidArgumentError(absl::StrCat(
                                      "unknown payload type ", header.payload_type()))

@@ -4,7 +4,7 @@
 // (what siltactl shows is what it sends).
 #include <memory>
 
-#include "client/siltactl/payload_file.h"
+#include "client/sdk/payload_file.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "lib/crypto/wire_format.h"
@@ -18,16 +18,15 @@ SILTA_FUZZ_TARGET(payload) {
   const std::string& type = types[(data[0] & 0x7f) % types.size()];
   const bool json = (data[0] & 0x80) != 0;
   const absl::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  std::unique_ptr<google::protobuf::Message> payload = siltactl::NewPayload(type);
+  std::unique_ptr<google::protobuf::Message> payload = sdk::NewPayload(type);
   if (payload == nullptr) Fail("a payload type without a message");
-  if (!siltactl::ParsePayload(json ? "payload.json" : "payload.textproto", text, payload.get())
-           .ok()) {
+  if (!sdk::ParsePayload(json ? "payload.json" : "payload.textproto", text, payload.get()).ok()) {
     return 0;
   }
   std::string printed;
   if (!google::protobuf::TextFormat::PrintToString(*payload, &printed)) Fail("cannot print");
-  std::unique_ptr<google::protobuf::Message> again = siltactl::NewPayload(type);
-  if (!siltactl::ParsePayload("again.textproto", printed, again.get()).ok() ||
+  std::unique_ptr<google::protobuf::Message> again = sdk::NewPayload(type);
+  if (!sdk::ParsePayload("again.textproto", printed, again.get()).ok() ||
       !google::protobuf::util::MessageDifferencer::Equals(*payload, *again)) {
     Fail("a payload does not survive printing");
   }

@@ -1,4 +1,4 @@
-#include "client/siltactl/payload_file.h"
+#include "client/sdk/payload_file.h"
 
 #include <vector>
 
@@ -11,7 +11,7 @@
 #include "lib/common/textproto.h"
 #include "lib/crypto/wire_format.h"
 
-namespace silta::siltactl {
+namespace silta::sdk {
 namespace {
 
 constexpr absl::string_view kTypePrefix = "silta.v1.";
@@ -33,7 +33,8 @@ std::unique_ptr<google::protobuf::Message> NewPayload(absl::string_view type) {
   if (descriptor == nullptr) return nullptr;
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
-  return prototype == nullptr ? nullptr : std::unique_ptr<google::protobuf::Message>(prototype->New());
+  return prototype == nullptr ? nullptr
+                              : std::unique_ptr<google::protobuf::Message>(prototype->New());
 }
 
 absl::Status ParsePayload(absl::string_view name, absl::string_view text,
@@ -43,9 +44,9 @@ absl::Status ParsePayload(absl::string_view name, absl::string_view text,
   const auto parsed = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(text.data(), text.size()), payload);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": not a ", payload->GetDescriptor()->name(), " in JSON: ",
-                     std::string(parsed.message())));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not a ",
+                                                   payload->GetDescriptor()->name(),
+                                                   " in JSON: ", std::string(parsed.message())));
   }
   return absl::OkStatus();
 }
@@ -55,4 +56,4 @@ absl::Status ReadPayload(const std::string& path, google::protobuf::Message* pay
   return ParsePayload(path, text, payload);
 }
 
-}  // namespace silta::siltactl
+}  // namespace silta::sdk

@@ -1,10 +1,15 @@
-// File: client/siltactl/payload_file.h
+// File: client/sdk/payload_file.h
 //
-// The payload files of `siltactl message send`: a payload type by its short
-// or full name, read from a textproto or (by the .json suffix) from the
-// protobuf JSON mapping.
-#ifndef SILTA_CLIENT_SILTACTL_PAYLOAD_FILE_H_
-#define SILTA_CLIENT_SILTACTL_PAYLOAD_FILE_H_
+// Payloads as files: a payload type (silta/v1/payloads.proto) by its short
+// or full name, read from a textproto or, by the .json suffix, from the
+// protobuf JSON mapping. `siltactl message send --payload` and the
+// agency-bridge example read their payloads with these.
+//
+// Example:
+//   std::unique_ptr<google::protobuf::Message> referral = sdk::NewPayload("Referral");
+//   absl::Status read = sdk::ReadPayload("referral.json", referral.get());
+#ifndef SILTA_CLIENT_SDK_PAYLOAD_FILE_H_
+#define SILTA_CLIENT_SDK_PAYLOAD_FILE_H_
 
 #include <memory>
 #include <string>
@@ -13,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 
-namespace silta::siltactl {
+namespace silta::sdk {
 
 // "Referral, ConsultationRequest, ...": the payload types by short name.
 std::string ShortTypeNames();
@@ -31,6 +36,6 @@ absl::Status ParsePayload(absl::string_view name, absl::string_view text,
 // Reads the file at `path` and parses it as ParsePayload does.
 absl::Status ReadPayload(const std::string& path, google::protobuf::Message* payload);
 
-}  // namespace silta::siltactl
+}  // namespace silta::sdk
 
-#endif  // SILTA_CLIENT_SILTACTL_PAYLOAD_FILE_H_
+#endif  // SILTA_CLIENT_SDK_PAYLOAD_FILE_H_
