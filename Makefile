@@ -2,7 +2,7 @@
 #   make run    install packages, build, create dev PKI + config, start siltad
 #   make test   install packages, build, run every test (ctest)
 # Other targets: demo (the five practice models, narrated), build, deps, pki,
-# dev-config, bench, test-sanitize, clean.
+# dev-config, bench, package, test-sanitize, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= Release
@@ -15,7 +15,7 @@ JOBS        ?= $(shell nproc)
 DEV_DIR     ?= var/dev
 CERTS_DIR   ?= certs/dev
 
-.PHONY: all deps configure build test test-sanitize test-tsan fuzz run demo pki dev-config bench clean
+.PHONY: all deps configure build package test test-sanitize test-tsan fuzz run demo pki dev-config bench clean
 
 all: build
 
@@ -33,6 +33,12 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The Debian packages siltad, siltactl and libsilta-sdk-dev, into
+# $(BUILD_DIR)/packages (deploy/CMakeLists.txt; `make test` checks them).
+package: build
+	cd $(BUILD_DIR) && cpack -B packages
+	@ls $(BUILD_DIR)/packages/*.deb
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
 # (CI runs it after `make test`; it found a real undefined shift in HPKE).

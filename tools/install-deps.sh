@@ -13,6 +13,7 @@ PACKAGES=(
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl tzdata
+  dpkg-dev lintian
 )
 # `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
 if [ "${1:-}" = "clang" ]; then

@@ -218,7 +218,7 @@ TEST(SiltadLifecycleTest, SystemdUnitPassesVerify) {
   // The unit names the installed path; point it at this build's binary.
   const std::string unit = absl::StrReplaceAll(
       ReadTextFile(SILTA_SOURCE_DIR "/deploy/siltad.service"),
-      {{"/usr/local/bin/siltad", SILTAD_PATH}});
+      {{"/usr/bin/siltad", SILTAD_PATH}});
   WriteTextFile(dir + "/siltad.service", unit);
 
   const CommandResult result = RunCommand({"/usr/bin/systemd-analyze", "verify", dir + "/siltad.service"});
