@@ -33,7 +33,7 @@
 #include "server/cases/subject_refs.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/caller.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/audit.pb.h"
 
@@ -121,7 +121,7 @@ class ReportService {
   // All must outlive the service.
   ReportService(
       store::Store* store, const cases::SubjectRefs* subject_refs,
-      const consent::PolicyHolder* policy, const identity::OrgRegistry* orgs,
+      const consent::PolicyHolder* policy, const orgs::OrgRegistry* orgs,
       common::Clock clock = common::SystemClock())
       : store_(store),
         subject_refs_(subject_refs),
@@ -161,7 +161,7 @@ class ReportService {
   store::Store* const store_;
   const cases::SubjectRefs* const subject_refs_;
   const consent::PolicyHolder* const policy_;
-  const identity::OrgRegistry* const orgs_;
+  const orgs::OrgRegistry* const orgs_;
   const common::Clock clock_;
 };
 

@@ -11,7 +11,7 @@
 #include "lib/crypto/random.h"
 #include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
-#include "server/identity/org_admin.h"
+#include "server/identity/caller.h"
 
 namespace silta::cases {
 namespace {

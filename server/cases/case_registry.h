@@ -28,7 +28,7 @@
 #include "lib/common/clock.h"
 #include "server/cases/subject_refs.h"
 #include "server/identity/caller.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/case.pb.h"
 
@@ -57,7 +57,7 @@ class CaseRegistry {
 
   // All pointers must outlive the registry.
   // Without `may_learn_existence` nobody outside a case learns of it.
-  CaseRegistry(store::Store* store, const identity::OrgRegistry* orgs,
+  CaseRegistry(store::Store* store, const orgs::OrgRegistry* orgs,
                const SubjectRefs* subject_refs, PurposeCheck purpose_known,
                ExistenceDecider may_learn_existence, common::Clock clock = common::SystemClock())
       : store_(store),
@@ -121,7 +121,7 @@ class CaseRegistry {
                           v1::CaseEventType type, const v1::ActingUser& user) const;
 
   store::Store* const store_;
-  const identity::OrgRegistry* const orgs_;
+  const orgs::OrgRegistry* const orgs_;
   const SubjectRefs* const subject_refs_;
   const PurposeCheck purpose_known_;
   const ExistenceDecider may_learn_existence_;

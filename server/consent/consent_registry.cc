@@ -13,7 +13,7 @@
 #include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/consent/request_link.h"
-#include "server/identity/org_admin.h"
+#include "server/identity/caller.h"
 
 namespace silta::consent {
 namespace {

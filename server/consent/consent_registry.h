@@ -27,7 +27,7 @@
 #include "server/consent/engine.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/caller.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/consent.pb.h"
@@ -42,7 +42,7 @@ class ConsentRegistry {
   static constexpr int kMaxPreviewFields = 256;
 
   // All pointers must outlive the registry.
-  ConsentRegistry(store::Store* store, const identity::OrgRegistry* orgs,
+  ConsentRegistry(store::Store* store, const orgs::OrgRegistry* orgs,
                   const cases::SubjectRefs* subject_refs, cases::CaseRegistry* cases,
                   const PolicyHolder* policy, DecisionEngine* engine, common::Clock clock = common::SystemClock())
       : store_(store),
@@ -98,7 +98,7 @@ class ConsentRegistry {
                              const v1::ActingUser& user) const;
 
   store::Store* const store_;
-  const identity::OrgRegistry* const orgs_;
+  const orgs::OrgRegistry* const orgs_;
   const cases::SubjectRefs* const subject_refs_;
   cases::CaseRegistry* const cases_;
   const PolicyHolder* const policy_;

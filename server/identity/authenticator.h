@@ -32,7 +32,7 @@
 #include "lib/identity/spiffe_id.h"
 #include "server/identity/call_limiter.h"
 #include "server/identity/caller.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/common.pb.h"
 
@@ -45,7 +45,7 @@ class Authenticator {
   // as ACCESS_REFUSED (actor: the org the certificate names, if any).
   // `limiter` (optional) must outlive the authenticator. `clock` dates the
   // ACCESS_REFUSED entries.
-  Authenticator(const OrgRegistry* registry, std::string trust_domain,
+  Authenticator(const orgs::OrgRegistry* registry, std::string trust_domain,
                 store::Store* audit = nullptr, CallLimiter* limiter = nullptr,
                 common::Clock clock = common::SystemClock())
       : registry_(registry),
@@ -74,7 +74,7 @@ class Authenticator {
                       absl::string_view org_id, absl::string_view reason,
                       absl::string_view hint) const;
 
-  const OrgRegistry* const registry_;
+  const orgs::OrgRegistry* const registry_;
   const std::string trust_domain_;
   store::Store* const audit_;
   CallLimiter* const limiter_;

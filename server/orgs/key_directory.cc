@@ -1,4 +1,4 @@
-#include "server/identity/key_directory.h"
+#include "server/orgs/key_directory.h"
 
 #include "absl/strings/str_cat.h"
 #include "lib/audit/log_entry.h"
@@ -8,9 +8,9 @@
 #include "lib/crypto/key_bundle.h"
 #include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
-#include "server/identity/org_admin.h"
+#include "server/orgs/org_admin.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 namespace {
 
 // A new bundle must have a higher epoch than `current`, and continue it
@@ -45,7 +45,7 @@ absl::Status CheckSuccession(const v1::KeyBundle& bundle, const v1::KeyBundle* c
   return absl::OkStatus();
 }
 
-std::string SpiffeUri(const Caller& caller) {
+std::string SpiffeUri(const identity::Caller& caller) {
   return absl::StrCat("spiffe://", caller.spiffe_id.trust_domain, "/org/", caller.spiffe_id.org_id,
                       "/sys/", caller.spiffe_id.system);
 }
@@ -53,8 +53,8 @@ std::string SpiffeUri(const Caller& caller) {
 }  // namespace
 
 absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
-    const Caller& caller, const v1::PublishKeyBundleRequest& request) {
-  SILTA_RETURN_IF_ERROR(ValidateActingUser(request.acting_user()));
+    const identity::Caller& caller, const v1::PublishKeyBundleRequest& request) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   const v1::KeyBundle& bundle = request.bundle();
   if (bundle.org_id() != caller.org.org_id()) {
     return absl::PermissionDeniedError(
@@ -100,7 +100,7 @@ void KeyDirectory::RemoveNoticeListener(int id) { listeners_.Remove(id); }
 
 absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(
     const v1::GetKeyBundlesRequest& request) {
-  if (!IsValidOrgId(request.org_id())) {
+  if (!identity::IsValidOrgId(request.org_id())) {
     return absl::InvalidArgumentError("org_id: must be 1-64 characters of a-z, 0-9 and '-'");
   }
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,
@@ -141,4 +141,4 @@ absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_i
       absl::StrCat(field, ": ", org_id, " has published no key bundle ", key_id));
 }
 
-}  // namespace silta::identity
+}  // namespace silta::orgs

@@ -1,4 +1,4 @@
-// File: server/identity/key_directory.h
+// File: server/orgs/key_directory.h
 //
 // The organisations' published key bundles (KeyService). A bundle is
 // accepted only if it verifies as every SDK will verify it
@@ -15,8 +15,8 @@
 // FAILED_PRECONDITION (epoch or continuity), PERMISSION_DENIED (publishing
 // for another org), NOT_FOUND, UNAVAILABLE.
 // Thread-safe.
-#ifndef SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
-#define SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
+#ifndef SILTA_SERVER_ORGS_KEY_DIRECTORY_H_
+#define SILTA_SERVER_ORGS_KEY_DIRECTORY_H_
 
 #include <functional>
 #include <string>
@@ -29,7 +29,7 @@
 #include "server/store/store.h"
 #include "silta/v1/org.pb.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 
 class KeyDirectory {
  public:
@@ -46,7 +46,7 @@ class KeyDirectory {
         clock_(std::move(clock)) {}
 
   absl::StatusOr<v1::PublishKeyBundleResponse> PublishKeyBundle(
-      const Caller& caller, const v1::PublishKeyBundleRequest& request);
+      const identity::Caller& caller, const v1::PublishKeyBundleRequest& request);
   absl::StatusOr<v1::GetKeyBundlesResponse> GetKeyBundles(const v1::GetKeyBundlesRequest& request);
 
   // The bundle `key_id` of `org_id` if it may sign or be sealed to at
@@ -72,6 +72,6 @@ class KeyDirectory {
   common::OrgListeners<NoticeListener> listeners_;
 };
 
-}  // namespace silta::identity
+}  // namespace silta::orgs
 
-#endif  // SILTA_SERVER_IDENTITY_KEY_DIRECTORY_H_
+#endif  // SILTA_SERVER_ORGS_KEY_DIRECTORY_H_

@@ -1,4 +1,4 @@
-#include "server/identity/org_admin.h"
+#include "server/orgs/org_admin.h"
 
 #include <algorithm>
 
@@ -8,31 +8,16 @@
 #include "lib/identity/spiffe_id.h"
 #include "server/common/logging.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 namespace {
 
-constexpr size_t kMaxWorkerId = 128;
 constexpr size_t kMaxReason = 500;
 
 }  // namespace
 
-absl::Status ValidateActingUser(const v1::ActingUser& user) {
-  if (user.worker_id().empty() || user.worker_id().size() > kMaxWorkerId) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("acting_user.worker_id: required, 1-", kMaxWorkerId,
-                     " characters (the worker's id in your own directory, never a HETU)"));
-  }
-  for (char c : user.worker_id()) {
-    if (!absl::ascii_isprint(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError("acting_user.worker_id: printable ASCII only");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<v1::AddOrgResponse> OrgAdmin::AddOrg(const Caller& caller,
+absl::StatusOr<v1::AddOrgResponse> OrgAdmin::AddOrg(const identity::Caller& caller,
                                                     const v1::AddOrgRequest& request) {
-  SILTA_RETURN_IF_ERROR(ValidateActingUser(request.acting_user()));
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
   v1::Organization org = request.org();
   org.clear_created_at();
   org.clear_updated_at();
@@ -58,7 +43,7 @@ absl::StatusOr<v1::ListOrgsResponse> OrgAdmin::ListOrgs(const v1::ListOrgsReques
   }
   const uint32_t page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
   // The page token is the last org id of the previous page.
-  if (!request.page_token().empty() && !IsValidOrgId(request.page_token())) {
+  if (!request.page_token().empty() && !identity::IsValidOrgId(request.page_token())) {
     return absl::InvalidArgumentError("page_token: not a token returned by ListOrgs");
   }
   const std::vector<v1::Organization> orgs = registry_->List();
@@ -79,7 +64,7 @@ absl::StatusOr<v1::ListOrgsResponse> OrgAdmin::ListOrgs(const v1::ListOrgsReques
 }
 
 absl::StatusOr<v1::GetOrgResponse> OrgAdmin::GetOrg(const v1::GetOrgRequest& request) const {
-  if (!IsValidOrgId(request.org_id())) {
+  if (!identity::IsValidOrgId(request.org_id())) {
     return absl::InvalidArgumentError("org_id: must be 1-64 characters of a-z, 0-9 and '-'");
   }
   std::optional<v1::Organization> org = registry_->Find(request.org_id());
@@ -92,11 +77,11 @@ absl::StatusOr<v1::GetOrgResponse> OrgAdmin::GetOrg(const v1::GetOrgRequest& req
   return response;
 }
 
-absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(const Caller& caller,
+absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(const identity::Caller& caller,
                                                               const v1::SetOrgStateRequest& request,
                                                               v1::OrgState state) {
-  SILTA_RETURN_IF_ERROR(ValidateActingUser(request.acting_user()));
-  if (!IsValidOrgId(request.org_id())) {
+  SILTA_RETURN_IF_ERROR(identity::ValidateActingUser(request.acting_user()));
+  if (!identity::IsValidOrgId(request.org_id())) {
     return absl::InvalidArgumentError("org_id: must be 1-64 characters of a-z, 0-9 and '-'");
   }
   if (request.reason().size() > kMaxReason) {
@@ -119,4 +104,4 @@ absl::StatusOr<v1::SetOrgStateResponse> OrgAdmin::SetOrgState(const Caller& call
   return response;
 }
 
-}  // namespace silta::identity
+}  // namespace silta::orgs

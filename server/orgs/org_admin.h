@@ -1,4 +1,4 @@
-// File: server/identity/org_admin.h
+// File: server/orgs/org_admin.h
 //
 // The organisation registry's admin operations behind OrgService: request
 // validation, paging and the rules that are not storage (an admin cannot
@@ -7,15 +7,15 @@
 // Errors: INVALID_ARGUMENT (names the field), NOT_FOUND, ALREADY_EXISTS,
 // FAILED_PRECONDITION (self-suspension), UNAVAILABLE (store).
 // Thread-safe.
-#ifndef SILTA_SERVER_IDENTITY_ORG_ADMIN_H_
-#define SILTA_SERVER_IDENTITY_ORG_ADMIN_H_
+#ifndef SILTA_SERVER_ORGS_ORG_ADMIN_H_
+#define SILTA_SERVER_ORGS_ORG_ADMIN_H_
 
 #include "absl/status/statusor.h"
 #include "server/identity/caller.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "silta/v1/org.pb.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 
 class OrgAdmin {
  public:
@@ -26,12 +26,12 @@ class OrgAdmin {
   // `registry` must outlive this object.
   explicit OrgAdmin(OrgRegistry* registry) : registry_(registry) {}
 
-  absl::StatusOr<v1::AddOrgResponse> AddOrg(const Caller& caller,
+  absl::StatusOr<v1::AddOrgResponse> AddOrg(const identity::Caller& caller,
                                             const v1::AddOrgRequest& request);
   absl::StatusOr<v1::ListOrgsResponse> ListOrgs(const v1::ListOrgsRequest& request) const;
   absl::StatusOr<v1::GetOrgResponse> GetOrg(const v1::GetOrgRequest& request) const;
   // Suspends (state SUSPENDED) or resumes (ACTIVE) an organisation.
-  absl::StatusOr<v1::SetOrgStateResponse> SetOrgState(const Caller& caller,
+  absl::StatusOr<v1::SetOrgStateResponse> SetOrgState(const identity::Caller& caller,
                                                       const v1::SetOrgStateRequest& request,
                                                       v1::OrgState state);
 
@@ -39,9 +39,6 @@ class OrgAdmin {
   OrgRegistry* const registry_;
 };
 
-// Checks the acting user of a change: worker_id 1-128 printable characters.
-absl::Status ValidateActingUser(const v1::ActingUser& user);
+}  // namespace silta::orgs
 
-}  // namespace silta::identity
-
-#endif  // SILTA_SERVER_IDENTITY_ORG_ADMIN_H_
+#endif  // SILTA_SERVER_ORGS_ORG_ADMIN_H_

@@ -1,4 +1,4 @@
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 
 #include <algorithm>
 
@@ -11,7 +11,7 @@
 #include "lib/common/time_util.h"
 #include "lib/identity/spiffe_id.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 namespace {
 
 constexpr size_t kMaxDisplayName = 200;
@@ -27,7 +27,7 @@ bool SameSeedFields(const v1::Organization& a, const v1::Organization& b) {
 }  // namespace
 
 absl::Status ValidateOrg(const v1::Organization& org) {
-  if (!IsValidOrgId(org.org_id())) {
+  if (!identity::IsValidOrgId(org.org_id())) {
     return absl::InvalidArgumentError(
         "org_id: must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit");
   }
@@ -235,4 +235,4 @@ void OrgRegistry::Notify(const std::vector<v1::Organization>& changed) const {
   }
 }
 
-}  // namespace silta::identity
+}  // namespace silta::orgs

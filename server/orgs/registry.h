@@ -1,4 +1,4 @@
-// File: server/identity/registry.h
+// File: server/orgs/registry.h
 //
 // The organisation registry: who may call siltad, as what, and whether they
 // are currently allowed to. The store is the source of truth; the registry
@@ -13,8 +13,8 @@
 // added over the API and absent from the file stay.
 //
 // Thread-safe.
-#ifndef SILTA_SERVER_IDENTITY_REGISTRY_H_
-#define SILTA_SERVER_IDENTITY_REGISTRY_H_
+#ifndef SILTA_SERVER_ORGS_REGISTRY_H_
+#define SILTA_SERVER_ORGS_REGISTRY_H_
 
 #include <functional>
 #include <map>
@@ -33,7 +33,7 @@
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 
 // Checks one registry entry: org id form, display name (1-200 chars), kind
 // set, at least one role, no unspecified or repeated role. INVALID_ARGUMENT
@@ -111,6 +111,6 @@ class OrgRegistry {
   std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
-}  // namespace silta::identity
+}  // namespace silta::orgs
 
-#endif  // SILTA_SERVER_IDENTITY_REGISTRY_H_
+#endif  // SILTA_SERVER_ORGS_REGISTRY_H_

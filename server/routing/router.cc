@@ -72,7 +72,7 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
 
 }  // namespace
 
-Router::Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
+Router::Router(store::Store* store, const orgs::OrgRegistry* orgs, orgs::KeyDirectory* keys,
                cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
                const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
                RouterOptions options, common::Clock clock)

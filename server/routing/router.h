@@ -45,8 +45,8 @@
 #include "server/consent/engine.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/caller.h"
-#include "server/identity/key_directory.h"
-#include "server/identity/registry.h"
+#include "server/orgs/key_directory.h"
+#include "server/orgs/registry.h"
 #include "server/store/store.h"
 #include "silta/v1/message.pb.h"
 
@@ -65,7 +65,7 @@ class Router {
  public:
 
   // All pointers must outlive the router.
-  Router(store::Store* store, const identity::OrgRegistry* orgs, identity::KeyDirectory* keys,
+  Router(store::Store* store, const orgs::OrgRegistry* orgs, orgs::KeyDirectory* keys,
          cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
          const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
          RouterOptions options, common::Clock clock = common::SystemClock());
@@ -138,8 +138,8 @@ class Router {
   void Tick();
 
   store::Store* const store_;
-  const identity::OrgRegistry* const orgs_;
-  identity::KeyDirectory* const keys_;
+  const orgs::OrgRegistry* const orgs_;
+  orgs::KeyDirectory* const keys_;
   cases::CaseRegistry* const cases_;
   const cases::SubjectRefs* const subject_refs_;
   const consent::PolicyHolder* const policy_;

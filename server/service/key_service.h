@@ -1,11 +1,11 @@
 // File: server/service/key_service.h
 //
-// silta.v1.KeyService over identity::KeyDirectory. Thin: no business logic.
+// silta.v1.KeyService over orgs::KeyDirectory. Thin: no business logic.
 #ifndef SILTA_SERVER_SERVICE_KEY_SERVICE_H_
 #define SILTA_SERVER_SERVICE_KEY_SERVICE_H_
 
 #include "server/identity/authenticator.h"
-#include "server/identity/key_directory.h"
+#include "server/orgs/key_directory.h"
 #include "silta/v1/org.grpc.pb.h"
 
 namespace silta::service {
@@ -13,7 +13,7 @@ namespace silta::service {
 class KeyService final : public v1::KeyService::CallbackService {
  public:
   // Both must outlive the service.
-  KeyService(const identity::Authenticator* authenticator, identity::KeyDirectory* keys)
+  KeyService(const identity::Authenticator* authenticator, orgs::KeyDirectory* keys)
       : authenticator_(authenticator), keys_(keys) {}
 
   grpc::ServerUnaryReactor* PublishKeyBundle(grpc::CallbackServerContext* context,
@@ -25,7 +25,7 @@ class KeyService final : public v1::KeyService::CallbackService {
 
  private:
   const identity::Authenticator* const authenticator_;
-  identity::KeyDirectory* const keys_;
+  orgs::KeyDirectory* const keys_;
 };
 
 }  // namespace silta::service

@@ -5,8 +5,8 @@
 #define SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 
 #include "server/identity/authenticator.h"
-#include "server/identity/registry.h"
-#include "server/identity/key_directory.h"
+#include "server/orgs/registry.h"
+#include "server/orgs/key_directory.h"
 #include "server/routing/router.h"
 #include "silta/v1/message.grpc.pb.h"
 
@@ -15,8 +15,8 @@ namespace silta::service {
 class MessageService final : public v1::MessageService::CallbackService {
  public:
   // All must outlive the service.
-  MessageService(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
-                 routing::Router* router, identity::KeyDirectory* keys)
+  MessageService(const identity::Authenticator* authenticator, orgs::OrgRegistry* registry,
+                 routing::Router* router, orgs::KeyDirectory* keys)
       : authenticator_(authenticator), registry_(registry), router_(router), keys_(keys) {}
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
@@ -35,9 +35,9 @@ class MessageService final : public v1::MessageService::CallbackService {
 
  private:
   const identity::Authenticator* const authenticator_;
-  identity::OrgRegistry* const registry_;
+  orgs::OrgRegistry* const registry_;
   routing::Router* const router_;
-  identity::KeyDirectory* const keys_;
+  orgs::KeyDirectory* const keys_;
 };
 
 }  // namespace silta::service

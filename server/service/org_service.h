@@ -1,11 +1,11 @@
 // File: server/service/org_service.h
 //
-// silta.v1.OrgService over identity::OrgAdmin. Thin: no business logic here.
+// silta.v1.OrgService over orgs::OrgAdmin. Thin: no business logic here.
 #ifndef SILTA_SERVER_SERVICE_ORG_SERVICE_H_
 #define SILTA_SERVER_SERVICE_ORG_SERVICE_H_
 
 #include "server/identity/authenticator.h"
-#include "server/identity/org_admin.h"
+#include "server/orgs/org_admin.h"
 #include "silta/v1/org.grpc.pb.h"
 
 namespace silta::service {
@@ -13,8 +13,8 @@ namespace silta::service {
 class OrgService final : public v1::OrgService::CallbackService {
  public:
   // All must outlive the service.
-  OrgService(const identity::Authenticator* authenticator, identity::OrgAdmin* admin,
-             identity::OrgRegistry* registry)
+  OrgService(const identity::Authenticator* authenticator, orgs::OrgAdmin* admin,
+             orgs::OrgRegistry* registry)
       : authenticator_(authenticator), admin_(admin), registry_(registry) {}
 
   grpc::ServerUnaryReactor* AddOrg(grpc::CallbackServerContext* context,
@@ -37,8 +37,8 @@ class OrgService final : public v1::OrgService::CallbackService {
 
  private:
   const identity::Authenticator* const authenticator_;
-  identity::OrgAdmin* const admin_;
-  identity::OrgRegistry* const registry_;
+  orgs::OrgAdmin* const admin_;
+  orgs::OrgRegistry* const registry_;
 };
 
 }  // namespace silta::service

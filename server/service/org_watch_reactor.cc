@@ -19,7 +19,7 @@ grpc::ServerWriteReactor<v1::OrgEvent>* OrgWatchReactor::Refuse(const grpc::Stat
 }
 
 OrgWatchReactor::OrgWatchReactor(const identity::Authenticator* authenticator,
-                                 identity::OrgRegistry* registry, identity::Caller caller,
+                                 orgs::OrgRegistry* registry, identity::Caller caller,
                                  std::string method, std::string peer)
     : authenticator_(authenticator),
       registry_(registry),
@@ -28,7 +28,7 @@ OrgWatchReactor::OrgWatchReactor(const identity::Authenticator* authenticator,
       peer_(std::move(peer)) {}
 
 OrgWatchReactor* OrgWatchReactor::Start(const identity::Authenticator* authenticator,
-                                        identity::OrgRegistry* registry, identity::Caller caller,
+                                        orgs::OrgRegistry* registry, identity::Caller caller,
                                         std::string method, std::string peer) {
   auto* reactor = new OrgWatchReactor(authenticator, registry, std::move(caller),
                                       std::move(method), std::move(peer));

@@ -23,7 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/identity/authenticator.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::service {
@@ -37,7 +37,7 @@ class OrgWatchReactor final : public grpc::ServerWriteReactor<v1::OrgEvent> {
   // Starts a watch for an authorised caller. `authenticator` and `registry`
   // must outlive the call (siltad drains streams before destroying them).
   static OrgWatchReactor* Start(const identity::Authenticator* authenticator,
-                                identity::OrgRegistry* registry, identity::Caller caller,
+                                orgs::OrgRegistry* registry, identity::Caller caller,
                                 std::string method, std::string peer);
 
   // A reactor that finishes at once with `status` (refused callers).
@@ -53,7 +53,7 @@ class OrgWatchReactor final : public grpc::ServerWriteReactor<v1::OrgEvent> {
     OrgWatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
   };
 
-  OrgWatchReactor(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
+  OrgWatchReactor(const identity::Authenticator* authenticator, orgs::OrgRegistry* registry,
                   identity::Caller caller, std::string method, std::string peer);
 
   void OnRegistryChangeLocked(const v1::Organization& org);
@@ -62,7 +62,7 @@ class OrgWatchReactor final : public grpc::ServerWriteReactor<v1::OrgEvent> {
   void FinishLocked(const grpc::Status& status);
 
   const identity::Authenticator* const authenticator_;
-  identity::OrgRegistry* const registry_;
+  orgs::OrgRegistry* const registry_;
   const identity::Caller caller_;
   const std::string method_;
   const std::string peer_;

@@ -58,7 +58,7 @@ absl::StatusOr<v1::OrgRegistryFile> LoadRegistryFile(const std::string& path) {
   v1::OrgRegistryFile file;
   SILTA_RETURN_IF_ERROR(
       common::ParseTextProtoFile(path, &file, [](const google::protobuf::Message& m) {
-        return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
+        return orgs::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
       }));
   return file;
 }
@@ -123,8 +123,8 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
                          store::SqliteStore::Open(config.store().sqlite().path(), sqlite_options));
   SILTA_ASSIGN_OR_RETURN(const int schema_version, self->store_->SchemaVersion());
 
-  SILTA_ASSIGN_OR_RETURN(self->registry_, identity::OrgRegistry::Create(self->store_.get()));
-  SILTA_ASSIGN_OR_RETURN(identity::SeedResult seeded, self->registry_->ApplySeed(seed));
+  SILTA_ASSIGN_OR_RETURN(self->registry_, orgs::OrgRegistry::Create(self->store_.get()));
+  SILTA_ASSIGN_OR_RETURN(orgs::SeedResult seeded, self->registry_->ApplySeed(seed));
 
   identity::CallLimiter::Options limits;
   limits.calls_per_second = config.limits().calls_per_second_per_org();
@@ -138,7 +138,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->authenticator_ = std::make_unique<identity::Authenticator>(
       self->registry_.get(), config.tls().trust_domain(), self->store_.get(),
       self->limiter_.get());
-  self->org_admin_ = std::make_unique<identity::OrgAdmin>(self->registry_.get());
+  self->org_admin_ = std::make_unique<orgs::OrgAdmin>(self->registry_.get());
   self->org_service_ = std::make_unique<OrgService>(self->authenticator_.get(),
                                                     self->org_admin_.get(), self->registry_.get());
   SILTA_ASSIGN_OR_RETURN(self->subject_refs_,
@@ -161,7 +161,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       std::make_unique<CaseService>(self->authenticator_.get(), self->cases_.get());
   self->consent_service_ =
       std::make_unique<ConsentService>(self->authenticator_.get(), self->consents_.get());
-  self->keys_ = std::make_unique<identity::KeyDirectory>(self->store_.get(), config.tls().ca_file(),
+  self->keys_ = std::make_unique<orgs::KeyDirectory>(self->store_.get(), config.tls().ca_file(),
                                                          config.tls().trust_domain(),
                                                          config.tls().crl_directory());
   self->key_service_ = std::make_unique<KeyService>(self->authenticator_.get(), self->keys_.get());
@@ -268,7 +268,7 @@ absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor
   result.Update(identity::CheckTlsFiles(config_.tls()));
   v1::ReloadConfigResponse response;
   if (result.ok()) {
-    absl::StatusOr<identity::SeedResult> applied = registry_->ApplySeed(*seed);
+    absl::StatusOr<orgs::SeedResult> applied = registry_->ApplySeed(*seed);
     if (applied.ok()) {
       response.set_orgs_added(static_cast<uint32_t>(applied->added));
       response.set_orgs_updated(static_cast<uint32_t>(applied->updated));

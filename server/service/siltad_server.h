@@ -23,9 +23,9 @@
 #include "server/consent/engine.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/authenticator.h"
-#include "server/identity/key_directory.h"
-#include "server/identity/org_admin.h"
-#include "server/identity/registry.h"
+#include "server/orgs/key_directory.h"
+#include "server/orgs/org_admin.h"
+#include "server/orgs/registry.h"
 #include "server/ops/metrics.h"
 #include "server/routing/router.h"
 #include "server/service/audit_service.h"
@@ -82,11 +82,11 @@ class SiltadServer {
   v1::SiltadConfig config_;
   ops::Metrics metrics_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<identity::OrgRegistry> registry_;
+  std::unique_ptr<orgs::OrgRegistry> registry_;
   std::unique_ptr<consent::PolicyHolder> policy_;
   std::unique_ptr<identity::CallLimiter> limiter_;
   std::unique_ptr<identity::Authenticator> authenticator_;
-  std::unique_ptr<identity::OrgAdmin> org_admin_;
+  std::unique_ptr<orgs::OrgAdmin> org_admin_;
   std::unique_ptr<OrgService> org_service_;
   std::unique_ptr<cases::SubjectRefs> subject_refs_;
   std::unique_ptr<cases::CaseRegistry> cases_;
@@ -94,7 +94,7 @@ class SiltadServer {
   std::unique_ptr<consent::ConsentRegistry> consents_;
   std::unique_ptr<CaseService> case_service_;
   std::unique_ptr<ConsentService> consent_service_;
-  std::unique_ptr<identity::KeyDirectory> keys_;
+  std::unique_ptr<orgs::KeyDirectory> keys_;
   std::unique_ptr<KeyService> key_service_;
   std::unique_ptr<routing::Router> router_;
   std::unique_ptr<MessageService> message_service_;

@@ -19,8 +19,8 @@ grpc::ServerWriteReactor<v1::Delivery>* SubscribeReactor::Refuse(const grpc::Sta
 }
 
 SubscribeReactor::SubscribeReactor(const identity::Authenticator* authenticator,
-                                   identity::OrgRegistry* registry, routing::Router* router,
-                                   identity::KeyDirectory* keys, identity::Caller caller,
+                                   orgs::OrgRegistry* registry, routing::Router* router,
+                                   orgs::KeyDirectory* keys, identity::Caller caller,
                                    absl::Duration ack_timeout, std::string method, std::string peer)
     : authenticator_(authenticator),
       registry_(registry),
@@ -32,8 +32,8 @@ SubscribeReactor::SubscribeReactor(const identity::Authenticator* authenticator,
       peer_(std::move(peer)) {}
 
 SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authenticator,
-                                          identity::OrgRegistry* registry, routing::Router* router,
-                                          identity::KeyDirectory* keys, identity::Caller caller,
+                                          orgs::OrgRegistry* registry, routing::Router* router,
+                                          orgs::KeyDirectory* keys, identity::Caller caller,
                                           absl::Duration ack_timeout, std::string method,
                                           std::string peer) {
   auto* reactor = new SubscribeReactor(authenticator, registry, router, keys, std::move(caller),

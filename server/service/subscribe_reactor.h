@@ -22,8 +22,8 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/identity/authenticator.h"
-#include "server/identity/key_directory.h"
-#include "server/identity/registry.h"
+#include "server/orgs/key_directory.h"
+#include "server/orgs/registry.h"
 #include "server/routing/router.h"
 #include "silta/v1/message.pb.h"
 
@@ -36,8 +36,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
 
   // Starts the stream for an authorised caller. All pointers must outlive it.
   static SubscribeReactor* Start(const identity::Authenticator* authenticator,
-                                 identity::OrgRegistry* registry, routing::Router* router,
-                                 identity::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
+                                 orgs::OrgRegistry* registry, routing::Router* router,
+                                 orgs::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
                                  std::string method, std::string peer);
   // A stream that finishes at once with `status`.
   static grpc::ServerWriteReactor<v1::Delivery>* Refuse(const grpc::Status& status);
@@ -52,8 +52,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
     SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
   };
 
-  SubscribeReactor(const identity::Authenticator* authenticator, identity::OrgRegistry* registry,
-                   routing::Router* router, identity::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
+  SubscribeReactor(const identity::Authenticator* authenticator, orgs::OrgRegistry* registry,
+                   routing::Router* router, orgs::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
                    std::string method, std::string peer);
 
   void FillAndWriteLocked();
@@ -61,9 +61,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   void OnRegistryChangeLocked();
 
   const identity::Authenticator* const authenticator_;
-  identity::OrgRegistry* const registry_;
+  orgs::OrgRegistry* const registry_;
   routing::Router* const router_;
-  identity::KeyDirectory* const keys_;
+  orgs::KeyDirectory* const keys_;
   const identity::Caller caller_;
   const absl::Duration ack_timeout_;
   const std::string method_;

@@ -9,7 +9,7 @@
 #include "lib/common/textproto.h"
 #include "lib/crypto/primitives.h"
 #include "lib/policy/policy.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 
 namespace silta::fuzz {
 namespace {

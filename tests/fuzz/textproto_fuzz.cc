@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "lib/common/textproto.h"
 #include "lib/policy/policy.h"
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 #include "server/ops/config.h"
 #include "tests/fuzz/fuzz_world.h"
 
@@ -36,7 +36,7 @@ SILTA_FUZZ_TARGET(textproto) {
       v1::OrgRegistryFile registry;
       status = common::ParseTextProto(
           "registry.textproto", text, &registry, [](const google::protobuf::Message& m) {
-            return identity::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
+            return orgs::ValidateRegistryFile(static_cast<const v1::OrgRegistryFile&>(m));
           });
       break;
     }

@@ -4,7 +4,7 @@
 #   - lib/ includes nothing from server/ or client/: it is what both share;
 #   - client/ includes nothing from server/, and server/ nothing from client/:
 #     the SDK installs without the broker, and the broker trusts no client code;
-#   - server/consent, cases, routing and audit reach no gRPC header, directly
+#   - server/orgs, consent, cases, routing and audit reach no gRPC header, directly
 #     or through the project's own headers: the domain code takes plain
 #     protos and an identity::Caller, and the gRPC layer is server/service
 #     and server/identity alone;
@@ -66,7 +66,7 @@ grpc_chain() {  # file chain
     fi
   done
 }
-for dir in server/consent server/cases server/routing server/audit; do
+for dir in server/orgs server/consent server/cases server/routing server/audit; do
   for f in $(sources "$dir"); do
     seen=()
     chain=$(grpc_chain "$f" "$f")

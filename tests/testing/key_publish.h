@@ -10,14 +10,14 @@
 
 #include "gmock/gmock.h"
 #include "lib/crypto/key_bundle.h"
-#include "server/identity/key_directory.h"
+#include "server/orgs/key_directory.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
 namespace silta::testing {
 
 // Epoch 1, valid [not_before, not_after); expects success and returns the bundle.
-inline v1::KeyBundle PublishTestBundle(identity::KeyDirectory* keys, const identity::Caller& as,
+inline v1::KeyBundle PublishTestBundle(orgs::KeyDirectory* keys, const identity::Caller& as,
                                        const std::string& org, const std::string& signing_public,
                                        const std::string& hpke_public, absl::Time not_before,
                                        absl::Time not_after) {

@@ -29,7 +29,7 @@ class RegistryFixture : public ::testing::Test {
     auto store = store::SqliteStore::Open(":memory:", store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    auto orgs = identity::OrgRegistry::Create(store_.get());
+    auto orgs = orgs::OrgRegistry::Create(store_.get());
     ASSERT_TRUE(orgs.ok());
     orgs_ = *std::move(orgs);
     v1::OrgRegistryFile seed;
@@ -89,7 +89,7 @@ class RegistryFixture : public ::testing::Test {
   // Set before SetUp (e.g. fault_injection) to open the store with them.
   store::SqliteOptions store_options_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<identity::OrgRegistry> orgs_;
+  std::unique_ptr<orgs::OrgRegistry> orgs_;
   std::unique_ptr<cases::SubjectRefs> refs_;
   std::unique_ptr<consent::PolicyHolder> policy_;
   std::unique_ptr<cases::CaseRegistry> cases_;

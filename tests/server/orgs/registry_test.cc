@@ -1,12 +1,12 @@
-#include "server/identity/registry.h"
+#include "server/orgs/registry.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/identity/org_admin.h"
+#include "server/orgs/org_admin.h"
 #include "server/store/sqlite/sqlite_store.h"
 #include "tests/testing/status_matchers.h"
 
-namespace silta::identity {
+namespace silta::orgs {
 namespace {
 
 using ::silta::testing::IsOk;
@@ -131,8 +131,8 @@ TEST(ValidateOrgTest, NamesTheBadField) {
 
 class OrgAdminTest : public RegistryTest {
  protected:
-  Caller AdminCaller() {
-    Caller caller;
+  identity::Caller AdminCaller() {
+    identity::Caller caller;
     caller.org = MakeOrg("silta-admin", v1::ADMIN);
     return caller;
   }
@@ -194,4 +194,4 @@ TEST_F(OrgAdminTest, RejectsOversizedPage) {
 }
 
 }  // namespace
-}  // namespace silta::identity
+}  // namespace silta::orgs

@@ -139,7 +139,7 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
     RegistryFixture::SetUp();
     // The dev PKI's certificates are valid from when it was made.
     now_ = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
-    keys_ = std::make_unique<identity::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
+    keys_ = std::make_unique<orgs::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
                                                      "silta.test", SILTA_TEST_PKI_DIR "/crl",
                                                      [this] { return now_; });
     RouterOptions options;
@@ -464,7 +464,7 @@ class DeliveryPropertyTest : public silta::testing::RegistryFixture {
   std::mt19937 rng_{20261202};
   NaiveWorld naive_;
   std::string hetu_, case_id_;
-  std::unique_ptr<identity::KeyDirectory> keys_;
+  std::unique_ptr<orgs::KeyDirectory> keys_;
   std::unique_ptr<Router> router_;
   crypto::KeyPair signing_;
   v1::KeyBundle sender_bundle_;

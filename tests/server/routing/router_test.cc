@@ -33,7 +33,7 @@ class RouterTest : public silta::testing::RegistryFixture {
     };
     RegistryFixture::SetUp();
     now_ = absl::Now();
-    keys_ = std::make_unique<identity::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
+    keys_ = std::make_unique<orgs::KeyDirectory>(store_.get(), SILTA_TEST_PKI_DIR "/ca.pem",
                                                      "silta.test", SILTA_TEST_PKI_DIR "/crl",
                                                      [this] { return now_; });
     RouterOptions options;
@@ -96,7 +96,7 @@ class RouterTest : public silta::testing::RegistryFixture {
     ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
   }
 
-  std::unique_ptr<identity::KeyDirectory> keys_;
+  std::unique_ptr<orgs::KeyDirectory> keys_;
   std::unique_ptr<Router> router_;
   crypto::KeyPair signing_, youth_hpke_;
   v1::KeyBundle police_bundle_, youth_bundle_;
