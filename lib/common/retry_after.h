@@ -6,7 +6,7 @@
 //   silta-retry-after-ms: <milliseconds>
 // the time after which the same call can be admitted. The SDK waits at
 // least that long before it retries (client/sdk/retry.h). No other status
-// carries it. docs/api.md lists it with the other metadata.
+// carries it. docs/wire-format.md §11 documents it.
 //
 // Example (server):
 //   absl::Status refused = absl::ResourceExhaustedError("...");
