@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "bridge.h"
 #include "client/sdk/connection.h"
 
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
     if (!received.ok()) {
       std::fprintf(stderr, "agency-bridge: inbox: %s\n", received.status().ToString().c_str());
       if (once) return 1;
+      // siltad unreachable: wait before the next pass instead of spinning.
+      absl::SleepFor(absl::Seconds(wait_seconds));
     }
   } while (!once && !stop);
   return 0;
