@@ -289,6 +289,12 @@ absl::Status SiltaClient::Ack(absl::string_view delivery_id) {
   return messages_.Ack(request).status();
 }
 
+absl::StatusOr<v1::AckResponse> SiltaClient::AckAll(const std::vector<std::string>& delivery_ids) {
+  v1::AckRequest request;
+  for (const std::string& id : delivery_ids) request.add_delivery_ids(id);
+  return messages_.Ack(request);
+}
+
 absl::StatusOr<v1::GetMessageStatusResponse> SiltaClient::Status(absl::string_view message_id) {
   v1::GetMessageStatusRequest request;
   request.set_message_id(std::string(message_id));

@@ -13,7 +13,7 @@
 //             sender's key bundle (below) and the message signature,
 //             decrypts, reassembles the payload, and reports how many
 //             fields were withheld.
-//   Ack       confirms a delivery.
+//   Ack       confirms a delivery; AckAll many in one call and one commit.
 //
 // What the SDK trusts (docs/threat-model.md "What the SDK trusts"): the
 // broker is not trusted with keys. A bundle is used for org X only if its
@@ -140,6 +140,11 @@ class SiltaClient {
   absl::StatusOr<OpenedMessage> Open(const v1::Delivery& delivery,
                                      google::protobuf::Message* payload);
   absl::Status Ack(absl::string_view delivery_id);
+  // Confirms many deliveries in one call (one commit at siltad), at most
+  // 1000: the response lists those that were not acked (unknown, or no
+  // longer DELIVERED) while the others count. A system that opens a batch
+  // of deliveries acks them together after storing them.
+  absl::StatusOr<v1::AckResponse> AckAll(const std::vector<std::string>& delivery_ids);
   absl::StatusOr<v1::GetMessageStatusResponse> Status(absl::string_view message_id);
   // Attaches a notification this org received outside a case to `case_id`
   // (a case of the same person this org is a member of), so that the

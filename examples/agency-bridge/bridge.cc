@@ -22,6 +22,9 @@ namespace bridge {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Delivery ids per Ack call (siltad takes at most 1000).
+constexpr size_t kAckBatch = 500;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
@@ -277,7 +280,9 @@ OutboxPass ProcessOutbox(silta::sdk::SiltaClient& client, const Directories& dir
 
 absl::StatusOr<int> ReceiveInbox(silta::sdk::SiltaClient& client, const Directories& dirs,
                                  absl::Duration wait) {
-  int written = 0;
+  // Acked together after the window, in one call (one commit at siltad);
+  // each is already durable in the inbox.
+  std::vector<std::string> written;
   const absl::Status streamed = client.Subscribe(
       [&](const silta::v1::Delivery& delivery) {
         if (delivery.has_key_notice()) return true;
@@ -309,17 +314,27 @@ absl::StatusOr<int> ReceiveInbox(silta::sdk::SiltaClient& client, const Director
           Report(header.message_id(), std::string(s.message()));
           return false;  // the inbox is unusable: stop, ack nothing more
         }
-        if (absl::Status s = client.Ack(delivery.delivery_id()); !s.ok()) {
-          Report(header.message_id(), absl::StrCat("written, not acked: ", s.message()));
-        }
-        ++written;
+        written.push_back(delivery.delivery_id());
         std::printf("received %s from %s\n", header.message_id().c_str(),
                     header.sender_org_id().c_str());
         return true;
       },
       absl::Minutes(5), wait);
+  for (size_t at = 0; at < written.size(); at += kAckBatch) {
+    const std::vector<std::string> batch(
+        written.begin() + at, written.begin() + std::min(written.size(), at + kAckBatch));
+    absl::StatusOr<silta::v1::AckResponse> acked = client.AckAll(batch);
+    if (!acked.ok()) {
+      // Not acked: delivered again after the ack timeout, written again.
+      Report(dirs.inbox, absl::StrCat("written, not acked: ", acked.status().message()));
+      continue;
+    }
+    for (const silta::v1::AckRejection& r : acked->rejected()) {
+      Report(r.delivery_id(), absl::StrCat("written, not acked: ", r.reason()));
+    }
+  }
   if (!streamed.ok()) return streamed;
-  return written;
+  return static_cast<int>(written.size());
 }
 
 }  // namespace bridge

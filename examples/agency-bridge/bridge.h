@@ -44,8 +44,8 @@ absl::Status PrepareDirectories(const Directories& dirs);
 OutboxPass ProcessOutbox(silta::sdk::SiltaClient& client, const Directories& dirs);
 
 // Receives for up to `wait`: every delivery it can open is written to the
-// inbox and then acked. One it cannot open is not acked (it stays queued at
-// siltad and is reported on stderr). Returns how many were written.
+// inbox, and at the end of the window all written ones are acked together. One it cannot open is
+// not acked (it stays queued at siltad and is reported on stderr). Returns how many were written.
 absl::StatusOr<int> ReceiveInbox(silta::sdk::SiltaClient& client, const Directories& dirs,
                                  absl::Duration wait);
 

@@ -32,6 +32,9 @@ constexpr absl::Duration kClockSkew = absl::Minutes(5);
 // after this long (the message stays pending; nothing is decided without it).
 constexpr absl::Duration kDecisionRetry = absl::Seconds(5);
 
+// Deliveries one Ack call may confirm.
+constexpr size_t kMaxAckBatch = 1000;
+
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
@@ -385,6 +388,9 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   record.receipt = receipt;
   SILTA_RETURN_IF_ERROR(store_->InsertMessage(record, &audit));
   receipt.set_audit_index(audit.front().index());
+  PathStats::Decisions decided;
+  for (const v1::Decision& d : receipt.decisions()) decided.Add(PathStats::kAtSend, d);
+  stats_.Accepted(decided);
   common::Log(common::LogLevel::kInfo, "message_accepted",
               {{"message_id", record.message_id},
                {"sender_org_id", record.sender_org_id},
@@ -409,6 +415,9 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
   std::vector<v1::Delivery> out;
   std::vector<store::DeliveryRecord> updates;
   store::AuditEntries audit;
+  PathStats::Decisions decided;
+  uint64_t first_attempts = 0;
+  uint64_t later_attempts = 0;
   for (store::DeliveryRecord& d : due) {
     SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
                            store_->GetMessage(d.sender_org_id, d.message_id));
@@ -449,6 +458,7 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
       if (!sender.has_value()) break;
       v1::Decision decision = Decide(body.header(), c, m->subject_ref, *sender, caller.org, field,
                                      justified, *answers, now, *policy);
+      decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
         permitted_decisions.push_back(std::move(decision));
@@ -485,6 +495,7 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
         permitted_decisions.end());
     d.state = v1::DELIVERED;
     ++d.attempts;
+    ++(d.attempts == 1 ? first_attempts : later_attempts);
     for (v1::AuditEntry& e :
          DeliveryEntries(*m, SubjectRefOf(c, *m), permitted_decisions, revoked, d.attempts,
                          *policy, now)) {
@@ -502,38 +513,68 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
   // One transaction marks the whole batch, with the evidence of every
   // disclosure, before any of it is written.
   SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
+  stats_.Delivered(first_attempts, later_attempts, decided);
   return out;
 }
 
 absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
                                             const v1::AckRequest& request) {
-  if (!crypto::IsCanonicalUuid(request.delivery_id())) {
-    return Invalid("delivery_id", "must be a delivery_id from Subscribe");
+  // One id alone keeps the first round's errors; a batch reports per id.
+  const bool batch = request.delivery_ids_size() > 0;
+  const char* field = batch ? "delivery_ids" : "delivery_id";
+  std::vector<std::string> ids;
+  if (!batch || !request.delivery_id().empty()) ids.push_back(request.delivery_id());
+  ids.insert(ids.end(), request.delivery_ids().begin(), request.delivery_ids().end());
+  if (ids.size() > kMaxAckBatch) {
+    return Invalid(field, absl::StrCat("at most ", kMaxAckBatch, " per call"));
   }
-  SILTA_ASSIGN_OR_RETURN(std::optional<store::DeliveryRecord> d,
-                         store_->GetDelivery(request.delivery_id()));
-  if (!d.has_value() || d->recipient_org_id != caller.org.org_id()) {
-    return absl::NotFoundError(absl::StrCat("no delivery ", request.delivery_id(), " to you"));
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& id : ids) {
+    if (!crypto::IsCanonicalUuid(id)) return Invalid(field, "must be delivery_ids from Subscribe");
   }
-  if (d->state == v1::ACKED) return v1::AckResponse();
-  if (d->state != v1::DELIVERED) {
-    return absl::FailedPreconditionError(absl::StrCat("delivery ", request.delivery_id(), " is ",
-                                                      v1::RecipientState_Name(d->state)));
-  }
-  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
-                         store_->GetMessage(d->sender_org_id, d->message_id));
-  if (!m.has_value()) return absl::InternalError("a delivery without its message");
-  std::optional<v1::Case> c;
-  if (!m->case_id.empty()) {
-    absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
-    if (loaded.ok()) c = *std::move(loaded);
-  }
+  v1::AckResponse response;
+  const auto reject = [&](const std::string& id, std::string reason) {
+    v1::AckRejection* r = response.add_rejected();
+    r->set_delivery_id(id);
+    r->set_reason(std::move(reason));
+  };
   const absl::Time now = clock_();
-  d->state = v1::ACKED;
-  d->updated_at_us = absl::ToUnixMicros(now);
-  store::AuditEntries audit = {AckEntry(*m, SubjectRefOf(c, *m), caller.org.org_id(), now)};
-  SILTA_RETURN_IF_ERROR(store_->UpdateDelivery(*d, &audit));
-  return v1::AckResponse();
+  std::vector<store::DeliveryRecord> updates;
+  store::AuditEntries audit;
+  for (const std::string& id : ids) {
+    if (!seen.insert(id).second) continue;
+    SILTA_ASSIGN_OR_RETURN(std::optional<store::DeliveryRecord> d, store_->GetDelivery(id));
+    if (!d.has_value() || d->recipient_org_id != caller.org.org_id()) {
+      if (!batch) return absl::NotFoundError(absl::StrCat("no delivery ", id, " to you"));
+      reject(id, "not found");
+      continue;
+    }
+    if (d->state == v1::ACKED) continue;
+    if (d->state != v1::DELIVERED) {
+      if (!batch) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("delivery ", id, " is ", v1::RecipientState_Name(d->state)));
+      }
+      reject(id, v1::RecipientState_Name(d->state));
+      continue;
+    }
+    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                           store_->GetMessage(d->sender_org_id, d->message_id));
+    if (!m.has_value()) return absl::InternalError("a delivery without its message");
+    std::optional<v1::Case> c;
+    if (!m->case_id.empty()) {
+      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
+      if (loaded.ok()) c = *std::move(loaded);
+    }
+    d->state = v1::ACKED;
+    d->updated_at_us = absl::ToUnixMicros(now);
+    audit.push_back(AckEntry(*m, SubjectRefOf(c, *m), caller.org.org_id(), now));
+    updates.push_back(*std::move(d));
+  }
+  // Every ack of the call in one transaction, with its evidence.
+  if (!updates.empty()) SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
+  stats_.Acked(updates.size());
+  return response;
 }
 
 absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(

@@ -131,6 +131,65 @@ TEST(MessagesTest, SdkClientSealsSendsSubscribesOpensAndAcksAcrossKeyRotation) {
   EXPECT_EQ(StateOf(*status, "wba-social"), v1::NOTHING_PERMITTED);
 }
 
+TEST(MessagesTest, ManyDeliveriesAreAckedInOneCallAndTheRestAreNamed) {
+  World world("messages-ack-batch");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("hml-youth");
+  auto police = world.Client("police-hame");
+  ASSERT_NE(police, nullptr);
+  sdk::SealRequest request{.case_id = case_id,
+                           .purpose = "referral",
+                           .recipients = {"hml-youth"},
+                           .worker_id = "officer-12"};
+  std::vector<std::string> message_ids;
+  for (int i = 0; i < 3; ++i) {
+    auto sealed = police->Seal(MixedReferral(), request);
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    ASSERT_TRUE(police->Send(*sealed).ok());
+    message_ids.push_back(sealed->header().message_id());
+  }
+  auto youth = world.Client("hml-youth");
+  ASSERT_NE(youth, nullptr);
+  std::vector<std::string> delivery_ids;
+  ASSERT_TRUE(youth
+                  ->Subscribe(
+                      [&](const v1::Delivery& d) {
+                        if (d.has_message()) delivery_ids.push_back(d.delivery_id());
+                        return delivery_ids.size() < 3;
+                      },
+                      absl::Seconds(30), absl::Seconds(5))
+                  .ok());
+  ASSERT_EQ(delivery_ids.size(), 3u);
+  // Another org's delivery id, and one nobody has: named, and the rest count.
+  const std::string unknown = *crypto::NewUuidV7(absl::Now());
+  std::vector<std::string> batch = delivery_ids;
+  batch.push_back(unknown);
+  batch.push_back(delivery_ids[0]);  // twice in one call is once
+
+  absl::StatusOr<v1::AckResponse> acked = youth->AckAll(batch);
+
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  ASSERT_EQ(acked->rejected_size(), 1);
+  EXPECT_EQ(acked->rejected(0).delivery_id(), unknown);
+  EXPECT_EQ(acked->rejected(0).reason(), "not found");
+  for (const std::string& id : message_ids) {
+    auto status = police->Status(id);
+    ASSERT_TRUE(status.ok());
+    EXPECT_EQ(StateOf(*status, "hml-youth"), v1::ACKED) << id;
+  }
+  // Again: acked deliveries ack OK; a malformed id refuses the whole call.
+  acked = youth->AckAll(delivery_ids);
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  EXPECT_EQ(acked->rejected_size(), 0);
+  EXPECT_EQ(youth->AckAll({delivery_ids[0], "not-a-uuid"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The police cannot ack the youth services' deliveries.
+  auto others = police->AckAll(delivery_ids);
+  ASSERT_TRUE(others.ok());
+  EXPECT_EQ(others->rejected_size(), 3);
+}
+
 TEST(MessagesTest, SameIdSameContentIsIdempotentOtherContentIsRefused) {
   World world("messages-idempotent");
   const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
