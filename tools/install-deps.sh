@@ -27,15 +27,31 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# promtool, from Debian's prometheus package, checks siltad's /metrics in a
+# test. Only the binary is unpacked, into var/tools/, so that no Prometheus
+# server is installed, let alone started, on a developer's machine.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" != "clang" ] && [ ! -x "$ROOT/var/tools/promtool" ]; then
+  echo "install-deps: unpacking promtool from the prometheus package into var/tools" >&2
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  if ! (cd "$work" && apt-get download -q prometheus >/dev/null 2>&1); then
+    $SUDO apt-get update -q
+    (cd "$work" && apt-get download -q prometheus)
+  fi
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
+  mkdir -p "$ROOT/var/tools"
+  install -m 0755 "$work/root/usr/bin/promtool" "$ROOT/var/tools/promtool"
+fi

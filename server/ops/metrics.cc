@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 
 namespace silta::ops {
 namespace {
@@ -50,17 +52,52 @@ void Metrics::StreamClosed(absl::string_view method) {
 }
 
 void Metrics::AddCounter(std::string name, std::string help, std::function<uint64_t()> value) {
-  absl::MutexLock lock(&mu_);
-  counters_.push_back({std::move(name), std::move(help), std::move(value)});
+  AddFamily(std::move(name), std::move(help), Type::kCounter, [value = std::move(value)] {
+    return std::vector<Sample>{{.value = static_cast<double>(value())}};
+  });
 }
 
-std::string Metrics::RenderPrometheus() const {
+void Metrics::AddFamily(std::string name, std::string help, Type type,
+                        std::function<std::vector<Sample>()> samples) {
   absl::MutexLock lock(&mu_);
-  std::string out;
-  for (const Counter& c : counters_) {
-    absl::StrAppend(&out, "# HELP ", c.name, " ", c.help, "\n# TYPE ", c.name, " counter\n",
-                    c.name, " ", c.value(), "\n");
+  families_.push_back({std::move(name), std::move(help), type, std::move(samples)});
+}
+
+namespace {
+
+// A label value in the text format: backslash, quote and newline escaped.
+std::string LabelValue(absl::string_view value) {
+  return absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+}
+
+}  // namespace
+
+std::string Metrics::RenderPrometheus() const {
+  std::vector<Family> families;
+  {
+    absl::MutexLock lock(&mu_);
+    families = families_;
   }
+  std::string out;
+  // Read outside the lock: a family may ask the store.
+  for (const Family& f : families) {
+    absl::StrAppend(&out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name,
+                    f.type == Type::kCounter ? " counter\n" : " gauge\n");
+    for (const Sample& sample : f.samples()) {
+      absl::StrAppend(&out, f.name);
+      if (!sample.labels.empty()) {
+        absl::StrAppend(&out, "{",
+                        absl::StrJoin(sample.labels, ",",
+                                      [](std::string* o, const auto& label) {
+                                        absl::StrAppend(o, label.first, "=\"",
+                                                        LabelValue(label.second), "\"");
+                                      }),
+                        "}");
+      }
+      absl::StrAppend(&out, " ", absl::StrFormat("%.17g", sample.value), "\n");
+    }
+  }
+  absl::MutexLock lock(&mu_);
   absl::StrAppend(&out,
                   "# HELP siltad_grpc_requests_total Finished gRPC calls by method and status code.\n"
                   "# TYPE siltad_grpc_requests_total counter\n");

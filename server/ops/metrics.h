@@ -9,6 +9,10 @@
 //   siltad_grpc_open_streams{method}                    gauge
 //   siltad_hetu_quota_alerts_total                      counter (AddCounter)
 //   siltad_notifications_undelivered_total              counter (AddCounter)
+// and the families siltad registers with AddFamily (docs/operations.md
+// lists them: the message path's backlog per recipient org, deliveries,
+// acks, decisions). Org ids of organisations are labels; nothing about a
+// person or a case ever is.
 //
 // Thread-safe.
 #ifndef SILTA_SERVER_OPS_METRICS_H_
@@ -46,6 +50,17 @@ class Metrics {
   // A counter read from `value` at each scrape (no labels).
   void AddCounter(std::string name, std::string help, std::function<uint64_t()> value);
 
+  // One sample of a family: its labels (name, value) and its value.
+  struct Sample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  enum class Type { kCounter, kGauge };
+  // A family of counters or gauges whose samples are read from `samples`
+  // at each scrape (outside the metrics lock, so it may take its own).
+  void AddFamily(std::string name, std::string help, Type type,
+                 std::function<std::vector<Sample>()> samples);
+
   // The Prometheus text exposition (version 0.0.4).
   std::string RenderPrometheus() const;
 
@@ -59,11 +74,12 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> requests_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Histogram> latency_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> open_streams_ ABSL_GUARDED_BY(mu_);
-  struct Counter {
+  struct Family {
     std::string name, help;
-    std::function<uint64_t()> value;
+    Type type;
+    std::function<std::vector<Sample>()> samples;
   };
-  std::vector<Counter> counters_ ABSL_GUARDED_BY(mu_);
+  std::vector<Family> families_ ABSL_GUARDED_BY(mu_);
 };
 
 // The HTTP endpoint. Stops when destroyed.

@@ -47,6 +47,7 @@
 #include "server/identity/caller.h"
 #include "server/orgs/key_directory.h"
 #include "server/orgs/registry.h"
+#include "server/routing/path_stats.h"
 #include "server/store/store.h"
 #include "silta/v1/message.pb.h"
 
@@ -90,6 +91,9 @@ class Router {
   // to a case of the same person of which the caller is a member.
   absl::StatusOr<v1::LinkNotificationResponse> LinkNotification(
       const identity::Caller& caller, const v1::LinkNotificationRequest& request);
+
+  // What the path has done since start (for /metrics).
+  const PathStats& stats() const { return stats_; }
 
   // Notifications that expired undelivered since start (an alert).
   uint64_t undelivered_notifications() const {
@@ -138,6 +142,7 @@ class Router {
   void Tick();
 
   store::Store* const store_;
+  PathStats stats_;
   const orgs::OrgRegistry* const orgs_;
   orgs::KeyDirectory* const keys_;
   cases::CaseRegistry* const cases_;

@@ -23,6 +23,77 @@ namespace silta::service {
 
 namespace {
 
+// The message path as an operator of a broker watches it (docs/operations.md,
+// "Metrics"): the backlog per recipient org and the age of its oldest
+// delivery, read from the store at each scrape; deliveries, redeliveries,
+// acks and decisions, counted by the router.
+void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Metrics* metrics) {
+  using Sample = ops::Metrics::Sample;
+  using Type = ops::Metrics::Type;
+  const auto counter = [&](const char* name, const char* help,
+                           uint64_t routing::PathStats::Snapshot::*field) {
+    metrics->AddFamily(name, help, Type::kCounter, [router, field] {
+      return std::vector<Sample>{{.value = static_cast<double>(router->stats().Read().*field)}};
+    });
+  };
+  counter("siltad_messages_accepted_total", "Messages accepted: durable, receipt given.",
+          &routing::PathStats::Snapshot::accepted);
+  counter("siltad_deliveries_total", "Deliveries taken for a recipient's stream, first attempts.",
+          &routing::PathStats::Snapshot::deliveries);
+  counter("siltad_redeliveries_total",
+          "Deliveries taken again: unacked before the ack timeout, or released by a closed stream.",
+          &routing::PathStats::Snapshot::redeliveries);
+  counter("siltad_acks_total", "Deliveries acknowledged by their recipients.",
+          &routing::PathStats::Snapshot::acks);
+  metrics->AddFamily(
+      "siltad_decisions_total",
+      "Field decisions by stage (send, delivery), verdict and the rule that decided.",
+      Type::kCounter, [router] {
+        std::vector<Sample> out;
+        for (const auto& [key, n] : router->stats().Read().decisions) {
+          const auto& [stage, verdict, rule] = key;
+          out.push_back(Sample{
+              .labels = {{"stage", stage == routing::PathStats::kAtSend ? "send" : "delivery"},
+                         {"verdict", v1::Verdict_Name(verdict)},
+                         {"rule", v1::RuleKind_Name(rule)}},
+              .value = static_cast<double>(n)});
+        }
+        return out;
+      });
+  // Both backlog families read the store; a failed read shows no samples
+  // (and a warning in the log) rather than a backlog of zero.
+  const auto backlog = [store]() -> std::vector<store::RecipientBacklog> {
+    absl::StatusOr<std::vector<store::RecipientBacklog>> read = store->Backlog();
+    if (read.ok()) return *std::move(read);
+    common::Log(common::LogLevel::kWarn, "metrics_backlog_unreadable",
+                {{"error", std::string(read.status().message())}});
+    return {};
+  };
+  metrics->AddFamily(
+      "siltad_pending_deliveries",
+      "Unfinished deliveries per recipient org: pending, or delivered and not acked.", Type::kGauge,
+      [backlog] {
+        std::vector<Sample> out;
+        for (const store::RecipientBacklog& b : backlog()) {
+          out.push_back(Sample{.labels = {{"recipient_org", b.recipient_org_id}},
+                               .value = static_cast<double>(b.deliveries)});
+        }
+        return out;
+      });
+  metrics->AddFamily(
+      "siltad_oldest_pending_delivery_age_seconds",
+      "Per recipient org, how long ago the message of its oldest unfinished delivery was accepted.",
+      Type::kGauge, [backlog] {
+        std::vector<Sample> out;
+        const int64_t now_us = absl::ToUnixMicros(absl::Now());
+        for (const store::RecipientBacklog& b : backlog()) {
+          out.push_back(Sample{.labels = {{"recipient_org", b.recipient_org_id}},
+                               .value = static_cast<double>(now_us - b.oldest_accepted_us) / 1e6});
+        }
+        return out;
+      });
+}
+
 // The retention of the records beside the audit log, with the log's rules:
 // closed cases as CASE_CLOSED entries, ended consent records as
 // CONSENT_WITHDRAWN entries, messages' metadata as MESSAGE_ACCEPTED entries.
@@ -178,6 +249,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       "Statutory notifications that expired undelivered (an alert: the sender sees "
       "EXPIRED_UNDELIVERED and must notify another way).",
       [router = self->router_.get()] { return router->undelivered_notifications(); });
+  AddPathMetrics(self->router_.get(), self->store_.get(), &self->metrics_);
   self->message_service_ = std::make_unique<MessageService>(
       self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get());
   SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,

@@ -68,6 +68,15 @@ struct DeliveryRecord {
   int64_t updated_at_us = 0;
 };
 
+// One recipient organisation's unfinished deliveries: PENDING, or
+// DELIVERED and not yet acked. What an operator watches, as RabbitMQ's
+// queue view shows a queue's depth and the age of its head.
+struct RecipientBacklog {
+  std::string recipient_org_id;
+  uint64_t deliveries = 0;
+  int64_t oldest_accepted_us = 0;  // when the oldest one's message was accepted
+};
+
 // An accepted message: metadata kept for the audit retention period, the
 // sealed body only until every recipient has acknowledged it (or expiry).
 struct MessageRecord {
@@ -201,6 +210,8 @@ class Store {
   // of the message is ACKED, EXPIRED_UNDELIVERED or NOTHING_PERMITTED, the
   // body is purged in the same transaction. NOT_FOUND if absent.
   virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) = 0;
+  // Every recipient organisation with unfinished deliveries, by org id.
+  virtual absl::StatusOr<std::vector<RecipientBacklog>> Backlog() = 0;
   // UpdateDelivery for several deliveries in one transaction (one fsync).
   virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                         AuditEntries* audit) = 0;

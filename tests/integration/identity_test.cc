@@ -397,17 +397,12 @@ TEST_F(SiltadIdentityTest, MetricsCountRequestsByMethodAndCode) {
   auto admin = OrgStubAs("silta-admin");
   v1::ListOrgsResponse response;
   ASSERT_TRUE(ListOrgs(*admin, &response).ok());
-  const std::string log = siltad_->Log();
-  const size_t at = log.find(R"("metrics_port":")");
-  ASSERT_NE(at, std::string::npos);
-  const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
+  const std::string metrics = ScrapeMetrics(*siltad_);
 
-  const CommandResult curl = RunCommand({"/usr/bin/curl", "-s", "http://127.0.0.1:" + port + "/metrics"});
-
-  EXPECT_EQ(curl.exit_code, 0);
-  EXPECT_THAT(curl.output,
-              HasSubstr(R"(siltad_grpc_requests_total{method="/silta.v1.OrgService/ListOrgs",code="OK"})"));
-  EXPECT_THAT(curl.output, HasSubstr("siltad_grpc_request_duration_seconds_bucket"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(R"(siltad_grpc_requests_total{method="/silta.v1.OrgService/ListOrgs",code="OK"})"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_grpc_request_duration_seconds_bucket"));
 }
 
 TEST_F(SiltadIdentityTest, SighupReloadsRegistry) {

@@ -107,13 +107,7 @@ TEST(RateLimitTest, HetuLookupsHaveTheirOwnSmallQuota) {
   ASSERT_EQ(entries.entries_size(), 1);
   EXPECT_THAT(entries.entries(0).detail(), HasSubstr("CheckExistingCase hetu_quota"));
   // And the alert is a metric.
-  const std::string log = siltad->Log();
-  const size_t at = log.find(R"("metrics_port":")");
-  ASSERT_NE(at, std::string::npos);
-  const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
-  const CommandResult metrics =
-      RunCommand({"/usr/bin/curl", "-s", "http://127.0.0.1:" + port + "/metrics"});
-  EXPECT_THAT(metrics.output, HasSubstr("siltad_hetu_quota_alerts_total 1"));
+  EXPECT_THAT(ScrapeMetrics(*siltad), HasSubstr("siltad_hetu_quota_alerts_total 1"));
 }
 
 TEST(RateLimitTest, AHammeringSuspendedOrgCannotFloodTheAuditLog) {

@@ -91,6 +91,18 @@ std::unique_ptr<SiltadProcess> StartSiltad(const SiltadSetup& setup) {
   return process.ok() ? *std::move(process) : nullptr;
 }
 
+std::string ScrapeMetrics(const SiltadProcess& siltad) {
+  const std::string log = siltad.Log();
+  const size_t at = log.find(R"("metrics_port":")");
+  EXPECT_NE(at, std::string::npos) << "no metrics_port in siltad's log";
+  if (at == std::string::npos) return "";
+  const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
+  const CommandResult curl =
+      RunCommand({"/usr/bin/curl", "-sf", "http://127.0.0.1:" + port + "/metrics"});
+  EXPECT_EQ(curl.exit_code, 0) << curl.output;
+  return curl.output;
+}
+
 std::shared_ptr<grpc::Channel> ChannelWith(const std::string& address, const std::string& cert,
                                            const std::string& key) {
   sdk::ConnectionOptions options;

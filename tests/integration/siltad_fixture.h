@@ -42,6 +42,10 @@ std::string WriteSiltadConfig(const SiltadSetup& setup);
 // Starts siltad for `setup`; fails the test on error.
 std::unique_ptr<SiltadProcess> StartSiltad(const SiltadSetup& setup);
 
+// The text of siltad's /metrics (its port from the start-up log line),
+// or "" with a test failure.
+std::string ScrapeMetrics(const SiltadProcess& siltad);
+
 // An mTLS channel to `address` with the given client certificate.
 std::shared_ptr<grpc::Channel> ChannelWith(const std::string& address,
                                            const std::string& cert, const std::string& key);

@@ -1187,6 +1187,28 @@ absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
   return std::optional<DeliveryRecord>(ReadDelivery(stmt));
 }
 
+absl::StatusOr<std::vector<RecipientBacklog>> SqliteStore::Backlog() {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(),
+                         "SELECT d.recipient_org_id, COUNT(*), MIN(m.accepted_at_us) "
+                         "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+                         "WHERE d.state IN (?, ?) GROUP BY d.recipient_org_id "
+                         "ORDER BY d.recipient_org_id"));
+  stmt.BindInt(1, v1::PENDING);
+  stmt.BindInt(2, v1::DELIVERED);
+  std::vector<RecipientBacklog> out;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back(RecipientBacklog{.recipient_org_id = stmt.Text(0),
+                                   .deliveries = static_cast<uint64_t>(stmt.Int(1)),
+                                   .oldest_accepted_us = stmt.Int(2)});
+  }
+  return out;
+}
+
 // ---- The audit log. ----
 
 absl::Status SqliteStore::InAuditedTransactionLocked(const std::function<absl::Status()>& body,

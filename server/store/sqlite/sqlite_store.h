@@ -118,6 +118,7 @@ class SqliteStore final : public Store {
       int64_t ended_before_us) override;
   absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
+  absl::StatusOr<std::vector<RecipientBacklog>> Backlog() override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAuditRange(uint64_t begin, uint64_t end) override;

@@ -1,0 +1,88 @@
+// The message path in /metrics, as a broker's operator watches it: the
+// backlog per recipient org and the age of its oldest delivery, then
+// deliveries, acks and decisions once the recipient has taken and acked
+// them; nothing about a person or a case in any series; and the whole
+// exposition passes `promtool check metrics` (Debian's prometheus package).
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/integration/world.h"
+
+namespace silta::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+void ExpectPromtoolAccepts(const std::string& metrics) {
+  const CommandResult check = RunCommandWithInput({PROMTOOL_PATH, "check", "metrics"}, metrics);
+  EXPECT_EQ(check.exit_code, 0) << "promtool (" PROMTOOL_PATH
+                                   ", unpacked by tools/install-deps.sh): "
+                                << check.output << "\n"
+                                << metrics;
+}
+
+TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThem) {
+  World world("path-metrics");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("hml-youth");
+  auto police = world.Client("police-hame");
+  ASSERT_NE(police, nullptr);
+  v1::Referral referral;
+  referral.set_education_employment("9th grade");
+  referral.set_mental_health_notes("not for the youth services");
+  sdk::SealRequest request{.case_id = case_id,
+                           .purpose = "referral",
+                           .recipients = {"hml-youth"},
+                           .worker_id = "officer-12"};
+  for (int i = 0; i < 2; ++i) {
+    auto sealed = police->Seal(referral, request);
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    ASSERT_TRUE(police->Send(*sealed).ok());
+  }
+
+  std::string metrics = ScrapeMetrics(world.siltad());
+
+  EXPECT_THAT(metrics, HasSubstr("siltad_messages_accepted_total 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_pending_deliveries{recipient_org=\"hml-youth\"} 2\n"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("siltad_oldest_pending_delivery_age_seconds{recipient_org=\"hml-youth\"} "));
+  EXPECT_THAT(metrics, HasSubstr("siltad_decisions_total{stage=\"send\",verdict=\"PERMIT\","));
+  EXPECT_THAT(metrics, HasSubstr("siltad_decisions_total{stage=\"send\",verdict=\"DENY\","));
+  EXPECT_THAT(metrics, HasSubstr("siltad_deliveries_total 0\n"));
+  ExpectPromtoolAccepts(metrics);
+
+  auto youth = world.Client("hml-youth");
+  ASSERT_NE(youth, nullptr);
+  std::vector<std::string> delivery_ids;
+  ASSERT_TRUE(youth
+                  ->Subscribe(
+                      [&](const v1::Delivery& d) {
+                        if (d.has_message()) delivery_ids.push_back(d.delivery_id());
+                        return delivery_ids.size() < 2;
+                      },
+                      absl::Seconds(30), absl::Seconds(5))
+                  .ok());
+  ASSERT_EQ(delivery_ids.size(), 2u);
+  ASSERT_TRUE(youth->AckAll(delivery_ids).ok());
+
+  metrics = ScrapeMetrics(world.siltad());
+
+  EXPECT_THAT(metrics, HasSubstr("siltad_deliveries_total 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_redeliveries_total 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_acks_total 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_decisions_total{stage=\"delivery\",verdict=\"PERMIT\","));
+  EXPECT_THAT(metrics, Not(HasSubstr("recipient_org=\"hml-youth\"")))
+      << "nothing is left unfinished";
+  EXPECT_THAT(metrics, Not(HasSubstr(case_id)));
+  EXPECT_THAT(metrics, Not(HasSubstr(kHetu)));
+  ExpectPromtoolAccepts(metrics);
+}
+
+}  // namespace
+}  // namespace silta::testing
