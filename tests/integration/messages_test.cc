@@ -151,15 +151,7 @@ TEST(MessagesTest, ManyDeliveriesAreAckedInOneCallAndTheRestAreNamed) {
   }
   auto youth = world.Client("hml-youth");
   ASSERT_NE(youth, nullptr);
-  std::vector<std::string> delivery_ids;
-  ASSERT_TRUE(youth
-                  ->Subscribe(
-                      [&](const v1::Delivery& d) {
-                        if (d.has_message()) delivery_ids.push_back(d.delivery_id());
-                        return delivery_ids.size() < 3;
-                      },
-                      absl::Seconds(30), absl::Seconds(5))
-                  .ok());
+  const std::vector<std::string> delivery_ids = world.TakeDeliveryIds("hml-youth", 3);
   ASSERT_EQ(delivery_ids.size(), 3u);
   // Another org's delivery id, and one nobody has: named, and the rest count.
   const std::string unknown = *crypto::NewUuidV7(absl::Now());

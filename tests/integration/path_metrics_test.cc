@@ -59,15 +59,7 @@ TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThe
 
   auto youth = world.Client("hml-youth");
   ASSERT_NE(youth, nullptr);
-  std::vector<std::string> delivery_ids;
-  ASSERT_TRUE(youth
-                  ->Subscribe(
-                      [&](const v1::Delivery& d) {
-                        if (d.has_message()) delivery_ids.push_back(d.delivery_id());
-                        return delivery_ids.size() < 2;
-                      },
-                      absl::Seconds(30), absl::Seconds(5))
-                  .ok());
+  const std::vector<std::string> delivery_ids = world.TakeDeliveryIds("hml-youth", 2);
   ASSERT_EQ(delivery_ids.size(), 2u);
   ASSERT_TRUE(youth->AckAll(delivery_ids).ok());
 

@@ -321,6 +321,22 @@ class World {
     return delivery;
   }
 
+  // Subscribes with `org`'s SDK client until `n` deliveries carrying a
+  // message have come (at most 5 s), acking none; returns their ids.
+  std::vector<std::string> TakeDeliveryIds(const std::string& org, size_t n) {
+    std::vector<std::string> ids;
+    auto client = Client(org);
+    if (client == nullptr) return ids;
+    const absl::Status status = client->Subscribe(
+        [&](const v1::Delivery& d) {
+          if (d.has_message()) ids.push_back(d.delivery_id());
+          return ids.size() < n;
+        },
+        absl::Seconds(30), absl::Seconds(5));
+    EXPECT_TRUE(status.ok()) << status;
+    return ids;
+  }
+
   grpc::Status Ack(const std::string& org, const std::string& delivery_id) {
     grpc::ClientContext context;
     v1::AckRequest request;
