@@ -2,7 +2,7 @@
 #   make run    install packages, build, create dev PKI + config, start siltad
 #   make test   install packages, build, run every test (ctest)
 # Other targets: demo (the five practice models, narrated), build, deps, pki,
-# dev-config, bench, package, test-sanitize, clean.
+# dev-config, bench, bench-messages, package, test-sanitize, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= Release
@@ -15,7 +15,7 @@ JOBS        ?= $(shell nproc)
 DEV_DIR     ?= var/dev
 CERTS_DIR   ?= certs/dev
 
-.PHONY: all deps configure build package test test-sanitize test-tsan fuzz run demo pki dev-config bench clean
+.PHONY: all deps configure build package test test-sanitize test-tsan fuzz run demo pki dev-config bench bench-messages clean
 
 all: build
 
@@ -90,8 +90,15 @@ demo: build pki
 
 bench: build
 	$(BUILD_DIR)/tests/bench/decide_bench
-	$(BUILD_DIR)/tests/bench/message_bench
+	$(BUILD_DIR)/tests/bench/message_bench --secs 5 --senders 1,16 --targets silta
 	$(BUILD_DIR)/tests/bench/audit_bench
+
+# The message path side by side with the relay ceiling and RabbitMQ quorum
+# queues (../shared/peers), one table and a RESULT line (issue #15). About
+# 5 minutes; run it on an idle machine.
+bench-messages: build
+	@tools/install-deps.sh bench
+	tests/bench/bench_messages.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

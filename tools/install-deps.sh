@@ -19,6 +19,12 @@ PACKAGES=(
 if [ "${1:-}" = "clang" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
 fi
+# `install-deps.sh bench`: the peer broker of `make bench-messages` and perf.
+# The bench starts its own throwaway RabbitMQ node on other ports; the
+# package's own service, if the system starts it, is not used.
+if [ "${1:-}" = "bench" ]; then
+  PACKAGES+=(rabbitmq-server librabbitmq-dev linux-perf)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -43,7 +49,7 @@ fi
 # test. Only the binary is unpacked, into var/tools/, so that no Prometheus
 # server is installed, let alone started, on a developer's machine.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ "${1:-}" != "clang" ] && [ ! -x "$ROOT/var/tools/promtool" ]; then
+if [ -z "${1:-}" ] && [ ! -x "$ROOT/var/tools/promtool" ]; then
   echo "install-deps: unpacking promtool from the prometheus package into var/tools" >&2
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

@@ -1,38 +1,57 @@
-// Load generator for sealed messages (issue #5), on demand: `make bench`.
+// The message path under sustained load (issues #5 and #15), on demand:
+// `make bench-messages` runs this and the RabbitMQ peer and prints one table.
 //
-//   build/tests/bench/message_bench [senders] [messages_per_sender]
+//   build/tests/bench/message_bench [--secs 20] [--senders 1,16,64]
+//                                   [--targets silta,relay] [--half-load]
 //
-// Starts a real siltad (SQLite, mTLS, dev PKI made by certs/make-dev-pki.sh
-// in a temporary folder), publishes keys, opens a case with three member
-// organisations and consents for every category of the payload. Then N
-// sender threads send pre-sealed 4 KiB Referrals with 8 fields to the three
-// recipients over mTLS while the recipients subscribe and ack. Prints
-// accepted messages/s, Send latency p50/p99 and Send-to-delivery p50/p99.
-// Recipients ack each delivery synchronously, as a simple agency system would.
+// Two systems take the same calls from the same client code, over the same
+// mutual TLS with the same certificates:
+//   silta  a real siltad (SQLite, dev PKI made by certs/make-dev-pki.sh in a
+//          temporary folder) with keys published, a case with three member
+//          organisations and consent for every category;
+//   relay  the ceiling: a plain gRPC MessageService in this process that
+//          holds messages in memory (unary Send, one server stream per
+//          recipient, Ack), with no storage, crypto or consent.
 //
-// In the same run, as the ceiling, the same number of threads send the same
-// request bytes to a plain gRPC mTLS unary echo service (same certificates,
-// same machine) and the ratio is printed.
+// For each number of senders, the senders send pre-sealed 4 KiB Referrals
+// with 8 fields to three recipients, one call at a time each, for --secs
+// seconds. The three recipients subscribe and ack, batching the ids they
+// have read into one Ack call (AckRequest.delivery_ids), as the SDK's
+// AckAll does. A message counts as delivered when all three have acked it.
+//
+// Throughput is sustained: messages delivered within the window, per
+// second, and it counts only when deliveries kept up with sends (the
+// backlog at the end of the window is under one second's worth). After the
+// window the run waits for the rest to be delivered and reports any lost.
+// --half-load adds a paced run of Silta at half of its best throughput.
+//
+// One line per run starts with ROW (key=value), for the table of
+// tests/bench/bench_messages.sh.
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <future>
+#include <deque>
 #include <thread>
 
+#include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "client/sdk/client.h"
 #include "client/sdk/connection.h"
 #include "client/sdk/org_keys.h"
-#include "grpcpp/generic/async_generic_service.h"
-#include "grpcpp/generic/generic_stub.h"
+#include "client/sdk/sealer.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/random.h"
+#include "lib/identity/spiffe_id.h"
 #include "server/identity/tls_credentials.h"
 #include "silta/v1/audit.grpc.pb.h"
 #include "silta/v1/case.grpc.pb.h"
@@ -50,6 +69,14 @@ using testing::RunCommand;
 
 constexpr const char* kHetu = "010101-901S";  // test code
 const std::vector<std::string> kRecipients = {"wba-social", "hml-youth", "wba-psychiatry"};
+constexpr const char* kSender = "police-hame";
+
+void Check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::fprintf(stderr, "message_bench: %s\n", what.c_str());
+    std::exit(1);
+  }
+}
 
 struct Percentiles {
   double p50_ms = 0, p99_ms = 0;
@@ -61,128 +88,228 @@ Percentiles Of(std::vector<double> ms) {
   return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
 }
 
-void Check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "message_bench: %s\n", what.c_str());
-    std::exit(1);
-  }
-}
+// The dev PKI of one bench run, in a temporary folder.
+struct Pki {
+  std::string dir;
 
-// The echo ceiling: a generic callback service that returns the request.
-class EchoService final : public grpc::CallbackGenericService {
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
-    class Echo final : public grpc::ServerGenericBidiReactor {
-     public:
-      Echo() { StartRead(&buffer_); }
-      void OnReadDone(bool ok) override {
-        if (ok) {
-          StartWriteAndFinish(&buffer_, grpc::WriteOptions(), grpc::Status::OK);
-        } else {
-          Finish(grpc::Status::OK);
-        }
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      grpc::ByteBuffer buffer_;
-    };
-    return new Echo();
-  }
-};
-
-class Bench {
- public:
-  Bench(int senders, int per_sender) : senders_(senders), per_sender_(per_sender) {
-    dir_ = testing::MakeTempDir("message-bench");
-    pki_ = dir_ + "/pki";
-    const CommandResult pki =
-        RunCommand({"/bin/bash", SILTA_SOURCE_DIR "/certs/make-dev-pki.sh", pki_}, {}, absl::Seconds(60));
-    Check(pki.exit_code == 0, "dev PKI: " + pki.output);
-    testing::WriteTextFile(dir_ + "/pepper", std::string(32, 'p'));
-    ::chmod((dir_ + "/pepper").c_str(), 0600);
-    testing::WriteTextFile(dir_ + "/policy.textproto",
-                           testing::ReadTextFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto"));
-    testing::WriteTextFile(
-        dir_ + "/siltad.textproto",
-        absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
-                     "tls { cert_file: \"", pki_, "/server.pem\" key_file: \"", pki_,
-                     "/server.key\" ca_file: \"", pki_, "/ca.pem\" trust_domain: \"silta.test\" }\n"
-                     "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"", pki_,
-                     "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
-                     "pepper_file: \"pepper\"\n"
-                     "audit { log_key_file: \"", pki_, "/audit/log-key.pem\" }\n"));
-    auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
-                                                dir_ + "/siltad.log");
-    Check(siltad.ok(), std::string(siltad.status().message()));
-    siltad_ = *std::move(siltad);
+  static Pki Make(const std::string& parent) {
+    Pki pki{parent + "/pki"};
+    const CommandResult made = RunCommand(
+        {"/bin/bash", SILTA_SOURCE_DIR "/certs/make-dev-pki.sh", pki.dir}, {}, absl::Seconds(60));
+    Check(made.exit_code == 0, "dev PKI: " + made.output);
+    return pki;
   }
 
-  std::shared_ptr<grpc::Channel> Channel(const std::string& org, const std::string& address) {
+  std::shared_ptr<grpc::Channel> Channel(const std::string& org, const std::string& address) const {
     sdk::ConnectionOptions o;
     o.address = address;
-    o.cert_file = pki_ + "/orgs/" + org + ".pem";
-    o.key_file = pki_ + "/orgs/" + org + ".key";
-    o.ca_file = pki_ + "/ca.pem";
+    o.cert_file = dir + "/orgs/" + org + ".pem";
+    o.key_file = dir + "/orgs/" + org + ".key";
+    o.ca_file = dir + "/ca.pem";
     o.server_name = "localhost";
-    // A separate connection per thread, as separate systems would have.
     auto channel = sdk::Connect(o);
     Check(channel.ok(), "connect");
     return *channel;
   }
+};
 
-  sdk::OrgKeys Keys(const std::string& org) {
-    auto keys = sdk::CreateOrgKeys(org, pki_ + "/orgs/" + org + ".signer.pem",
-                                   pki_ + "/orgs/" + org + ".signer.key",
-                                   absl::Hours(24), dir_ + "/keys-" + org);
-    Check(keys.ok(), "keys");
-    grpc::ClientContext context;
-    v1::PublishKeyBundleRequest request;
-    *request.mutable_bundle() = keys->bundle;
-    request.mutable_acting_user()->set_worker_id("bench");
-    v1::PublishKeyBundleResponse response;
-    Check(v1::KeyService::NewStub(Channel(org, siltad_->address()))
-              ->PublishKeyBundle(&context, request, &response)
-              .ok(),
-          "publish");
-    return *keys;
+// ---------------------------------------------------------------------------
+// The relay ceiling: MessageService in memory.
+
+class Relay final : public v1::MessageService::CallbackService {
+ public:
+  explicit Relay(const Pki& pki) {
+    v1::TlsConfig tls;
+    tls.set_cert_file(pki.dir + "/server.pem");
+    tls.set_key_file(pki.dir + "/server.key");
+    tls.set_ca_file(pki.dir + "/ca.pem");
+    auto credentials = identity::MakeServerCredentials(tls);
+    Check(credentials.ok(), "relay credentials");
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", *credentials, &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+    Check(server_ != nullptr && port_ != 0, "relay server");
+  }
+  ~Relay() override { server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2))); }
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const v1::SendRequest* request,
+                                 v1::SendResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto message = std::make_shared<const v1::SealedMessage>(request->message());
+    std::vector<std::shared_ptr<Queue>> woken;
+    for (const std::string& org : message->header().recipient_org_ids()) {
+      std::shared_ptr<Queue> q = QueueOf(org);
+      {
+        absl::MutexLock lock(&q->mu);
+        q->pending.push_back(message);
+      }
+      woken.push_back(std::move(q));
+    }
+    for (const auto& q : woken) Wake(*q);
+    response->mutable_receipt()->set_message_id(message->header().message_id());
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 
-  void Setup() {
-    police_keys_ = Keys("police-hame");
-    for (const auto& r : kRecipients) recipient_keys_[r] = Keys(r);
-    grpc::ClientContext context;
-    v1::CreateCaseRequest create;
-    create.mutable_subject()->set_hetu(kHetu);
-    create.set_purpose("referral");
-    create.set_coordinator_worker_id("bench");
-    for (const auto& r : kRecipients) create.add_member_org_ids(r);
-    create.mutable_acting_user()->set_worker_id("bench");
-    v1::CreateCaseResponse created;
-    Check(v1::CaseService::NewStub(Channel("police-hame", siltad_->address()))
-              ->CreateCase(&context, create, &created)
-              .ok(),
-          "case");
-    case_id_ = created.case_().case_id();
-    grpc::ClientContext consent_context;
-    v1::RecordConsentRequest consent;
-    consent.mutable_subject()->set_hetu(kHetu);
-    v1::Consent* c = consent.mutable_consent();
-    c->set_grantor(v1::SUBJECT);
-    c->add_purposes("referral");
-    for (int cat = 1; cat <= 15; ++cat) c->add_categories(static_cast<v1::Category>(cat));
-    for (const auto& r : kRecipients) c->add_recipients()->set_org_id(r);
-    *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + absl::Hours(24));
-    c->set_evidence_ref("bench");
-    consent.mutable_acting_user()->set_worker_id("bench");
-    v1::RecordConsentResponse recorded;
-    Check(v1::ConsentService::NewStub(Channel("wba-registrar", siltad_->address()))
-              ->RecordConsent(&consent_context, consent, &recorded)
-              .ok(),
-          "consent");
+  grpc::ServerWriteReactor<v1::Delivery>* Subscribe(grpc::CallbackServerContext* context,
+                                                    const v1::SubscribeRequest*) override {
+    return new Writer(this, QueueOf(OrgOf(*context)));
   }
+
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context, const v1::AckRequest* request,
+                                v1::AckResponse*) override {
+    std::shared_ptr<Queue> q = QueueOf(OrgOf(*context));
+    {
+      absl::MutexLock lock(&q->mu);
+      for (const std::string& id : request->delivery_ids()) q->unacked.erase(id);
+    }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  class Writer;
+  struct Queue {
+    absl::Mutex mu;
+    std::deque<std::shared_ptr<const v1::SealedMessage>> pending ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, std::shared_ptr<const v1::SealedMessage>> unacked
+        ABSL_GUARDED_BY(mu);
+    uint64_t next_id ABSL_GUARDED_BY(mu) = 0;
+    Writer* writer ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  // One recipient's stream: writes the queue's messages one at a time.
+  class Writer final : public grpc::ServerWriteReactor<v1::Delivery> {
+   public:
+    Writer(Relay* relay, std::shared_ptr<Queue> queue) : queue_(std::move(queue)) {
+      {
+        absl::MutexLock lock(&queue_->mu);
+        queue_->writer = this;
+      }
+      (void)relay;
+      Next();
+    }
+    void Next() {
+      absl::MutexLock lock(&queue_->mu);
+      if (writing_ || done_ || queue_->pending.empty()) return;
+      std::shared_ptr<const v1::SealedMessage> m = std::move(queue_->pending.front());
+      queue_->pending.pop_front();
+      const std::string id = absl::StrCat(++queue_->next_id);
+      queue_->unacked[id] = m;
+      out_.set_delivery_id(id);
+      *out_.mutable_message() = *m;
+      out_.set_attempt(1);
+      writing_ = true;
+      StartWrite(&out_);
+    }
+    void OnWriteDone(bool ok) override {
+      {
+        absl::MutexLock lock(&queue_->mu);
+        writing_ = false;
+        if (!ok) {
+          done_ = true;
+          Finish(grpc::Status::CANCELLED);
+          return;
+        }
+      }
+      Next();
+    }
+    void OnCancel() override {
+      absl::MutexLock lock(&queue_->mu);
+      if (!done_ && !writing_) {
+        done_ = true;
+        Finish(grpc::Status::CANCELLED);
+      }
+      done_ = true;
+    }
+    void OnDone() override {
+      {
+        absl::MutexLock lock(&queue_->mu);
+        if (queue_->writer == this) queue_->writer = nullptr;
+      }
+      delete this;
+    }
+
+   private:
+    const std::shared_ptr<Queue> queue_;
+    v1::Delivery out_;
+    bool writing_ = false;  // guarded by queue_->mu
+    bool done_ = false;     // guarded by queue_->mu
+  };
+
+  static std::string OrgOf(const grpc::CallbackServerContext& context) {
+    const auto uris = context.auth_context()->FindPropertyValues("peer_spiffe_id");
+    if (uris.empty()) return "";
+    auto id = identity::ParseSpiffeId(absl::string_view(uris[0].data(), uris[0].size()));
+    return id.ok() ? id->org_id : "";
+  }
+
+  std::shared_ptr<Queue> QueueOf(const std::string& org) {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Queue>& q = queues_[org];
+    if (q == nullptr) q = std::make_shared<Queue>();
+    return q;
+  }
+
+  static void Wake(Queue& q) {
+    Writer* writer;
+    {
+      absl::MutexLock lock(&q.mu);
+      writer = q.writer;
+    }
+    // A writer is only deleted in OnDone, after its stream ended; Send and
+    // Subscribe of one bench run never overlap a stream's end.
+    if (writer != nullptr) writer->Next();
+  }
+
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------
+// Silta under test.
+
+class Silta {
+ public:
+  Silta(const std::string& dir, const Pki& pki) : dir_(dir), pki_(pki) {
+    testing::WriteTextFile(dir_ + "/pepper", std::string(32, 'p'));
+    ::chmod((dir_ + "/pepper").c_str(), 0600);
+    testing::WriteTextFile(dir_ + "/policy.textproto",
+                           testing::ReadTextFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto"));
+    // The only change from a production config: no per-org call limit
+    // below the load this bench makes (the default is 1000 calls/s).
+    testing::WriteTextFile(
+        dir_ + "/siltad.textproto",
+        absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
+                     "tls { cert_file: \"", pki_.dir, "/server.pem\" key_file: \"", pki_.dir,
+                     "/server.key\" ca_file: \"", pki_.dir,
+                     "/ca.pem\" trust_domain: \"silta.test\" }\n"
+                     "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"", pki_.dir,
+                     "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
+                     "pepper_file: \"pepper\"\n"
+                     "limits { calls_per_second_per_org: 100000 }\n"
+                     "audit { log_key_file: \"", pki_.dir, "/audit/log-key.pem\" }\n"));
+    auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
+                                                dir_ + "/siltad.log");
+    Check(siltad.ok(), std::string(siltad.status().message()));
+    siltad_ = *std::move(siltad);
+    sender_keys_ = Publish(kSender);
+    for (const auto& r : kRecipients) recipient_keys_[r] = Publish(r);
+    OpenCase();
+  }
+
+  std::string address() const { return siltad_->address(); }
+  pid_t pid() const { return siltad_->pid(); }
 
   // A 4 KiB Referral with 8 fields, sealed to the three recipients.
-  v1::SendRequest Sealed() {
+  v1::SendRequest Sealed() const {
     v1::Referral r;
     const std::string text(512, 'x');
     r.set_reason(text);
@@ -201,10 +328,10 @@ class Bench {
     *header.mutable_created_at() = common::ToTimestamp(absl::Now());
     std::vector<sdk::RecipientPublicKey> recipients;
     for (const auto& name : kRecipients) {
-      const auto& k = recipient_keys_[name];
+      const auto& k = recipient_keys_.at(name);
       recipients.push_back({name, k.bundle.key_id(), k.bundle.hpke_public_key()});
     }
-    auto sealed = sdk::SealPayload(r, header, police_keys_.AsSender(), recipients,
+    auto sealed = sdk::SealPayload(r, header, sender_keys_.AsSender(), recipients,
                                    [](auto, auto) { return true; }, "", sdk::SystemRandom());
     Check(sealed.ok(), "seal");
     v1::SendRequest request;
@@ -212,176 +339,423 @@ class Bench {
     return request;
   }
 
-  void Run() {
-    Setup();
-    const int total = senders_ * per_sender_;
-    std::vector<std::vector<v1::SendRequest>> work(senders_);
-    for (int s = 0; s < senders_; ++s) {
-      for (int i = 0; i < per_sender_; ++i) work[s].push_back(Sealed());
-    }
-    const size_t request_bytes = work[0][0].ByteSizeLong();
-
-    // Recipients subscribe and ack.
-    absl::Mutex mu;
-    absl::flat_hash_map<std::string, absl::Time> sent_at;
-    std::vector<double> delivery_ms;
-    std::atomic<int> delivered{0};
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> receivers;
-    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-    for (size_t i = 0; i < kRecipients.size(); ++i) {
-      contexts.push_back(std::make_unique<grpc::ClientContext>());
-    }
-    for (size_t i = 0; i < kRecipients.size(); ++i) {
-      const std::string org = kRecipients[i];
-      grpc::ClientContext* subscription = contexts[i].get();
-      receivers.emplace_back([&, org, subscription] {
-        auto stub = v1::MessageService::NewStub(Channel(org, siltad_->address()));
-        {
-          grpc::ClientContext& context = *subscription;
-          auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
-          v1::Delivery d;
-          while (reader->Read(&d)) {
-            const absl::Time now = absl::Now();
-            {
-              absl::MutexLock lock(&mu);
-              auto it = sent_at.find(d.message().header().message_id());
-              if (it != sent_at.end()) delivery_ms.push_back(absl::ToDoubleMilliseconds(now - it->second));
-            }
-            grpc::ClientContext ack_context;
-            v1::AckRequest ack;
-            ack.set_delivery_id(d.delivery_id());
-            v1::AckResponse ack_response;
-            stub->Ack(&ack_context, ack, &ack_response).IgnoreError();
-            ++delivered;
-          }
-          reader->Finish().IgnoreError();
-        }
-      });
-    }
-
-    std::vector<double> send_ms;
-    const uint64_t audit_before = AuditSize();
-    const absl::Time start = absl::Now();
-    std::vector<std::thread> senders;
-    for (int s = 0; s < senders_; ++s) {
-      senders.emplace_back([&, s] {
-        auto stub = v1::MessageService::NewStub(Channel("police-hame", siltad_->address()));
-        for (const v1::SendRequest& request : work[s]) {
-          grpc::ClientContext context;
-          v1::SendResponse response;
-          const absl::Time t0 = absl::Now();
-          {
-            absl::MutexLock lock(&mu);
-            sent_at[request.message().header().message_id()] = t0;
-          }
-          const grpc::Status status = stub->Send(&context, request, &response);
-          const double ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
-          Check(status.ok(), "send: " + status.error_message());
-          absl::MutexLock lock(&mu);
-          send_ms.push_back(ms);
-        }
-      });
-    }
-    for (auto& t : senders) t.join();
-    const absl::Duration send_time = absl::Now() - start;
-    const absl::Time wait_until = absl::Now() + absl::Seconds(60);
-    while (delivered < total * 3 && absl::Now() < wait_until) absl::SleepFor(absl::Milliseconds(20));
-    const absl::Duration run_time = absl::Now() - start;
-    const uint64_t audit_entries = AuditSize() - audit_before;
-    stop = true;
-    for (auto& c : contexts) c->TryCancel();
-    for (auto& t : receivers) t.join();
-
-    // The ceiling: the same bytes through a plain mTLS unary echo.
-    const absl::Duration echo_time = RunEcho(work);
-
-    const double rate = total / absl::ToDoubleSeconds(send_time);
-    const double echo_rate = total / absl::ToDoubleSeconds(echo_time);
-    const Percentiles send = Of(send_ms);
-    const Percentiles delivery = Of(delivery_ms);
-    std::printf(
-        "\nmessage_bench: %d senders x %d messages, %zu-byte SendRequest (8 fields, 3 recipients)\n"
-        "  siltad Send            %.0f msgs/s   p50 %.2f ms  p99 %.2f ms\n"
-        "  Send-to-delivery       p50 %.2f ms  p99 %.2f ms   (%d of %d deliveries)\n"
-        "  ceiling: mTLS echo     %.0f msgs/s   (same bytes, same threads)\n"
-        "  ratio siltad/echo      %.2f\n"
-        "  audit entries          %llu (%.1f per message: accepted, withheld, delivered, acked),\n"
-        "                         %.0f entries/s appended in the same transactions as Send,\n"
-        "                         delivery and Ack\n",
-        senders_, per_sender_, request_bytes, rate, send.p50_ms, send.p99_ms, delivery.p50_ms,
-        delivery.p99_ms, delivered.load(), total * 3, echo_rate, rate / echo_rate,
-        static_cast<unsigned long long>(audit_entries),
-        static_cast<double>(audit_entries) / total,
-        static_cast<double>(audit_entries) / absl::ToDoubleSeconds(run_time));
-  }
-
   // The audit log's size, from a fresh tree head signed for the auditor.
-  uint64_t AuditSize() {
+  uint64_t AuditSize() const {
     grpc::ClientContext context;
     v1::GetTreeHeadRequest request;
     request.set_fresh(true);
     v1::SignedTreeHead head;
-    Check(v1::AuditService::NewStub(Channel("wba-dpo", siltad_->address()))
+    Check(v1::AuditService::NewStub(pki_.Channel("wba-dpo", address()))
               ->GetTreeHead(&context, request, &head)
               .ok(),
           "tree head");
     return head.tree_size();
   }
 
-  absl::Duration RunEcho(const std::vector<std::vector<v1::SendRequest>>& work) {
-    v1::TlsConfig tls;
-    tls.set_cert_file(pki_ + "/server.pem");
-    tls.set_key_file(pki_ + "/server.key");
-    tls.set_ca_file(pki_ + "/ca.pem");
-    auto credentials = identity::MakeServerCredentials(tls);
-    Check(credentials.ok(), "echo credentials");
-    EchoService echo;
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", *credentials, &port);
-    builder.RegisterCallbackGenericService(&echo);
-    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-    Check(server != nullptr && port != 0, "echo server");
-    const std::string address = absl::StrCat("127.0.0.1:", port);
-    const absl::Time start = absl::Now();
-    std::vector<std::thread> threads;
-    for (size_t s = 0; s < work.size(); ++s) {
-      threads.emplace_back([&, s] {
-        grpc::GenericStub stub(Channel("police-hame", address));
-        for (const v1::SendRequest& request : work[s]) {
-          const std::string bytes = request.SerializeAsString();
-          grpc::Slice slice(bytes);
-          grpc::ByteBuffer in(&slice, 1), out;
-          grpc::ClientContext context;
-          std::promise<grpc::Status> done;
-          stub.UnaryCall(&context, "/silta.bench.Echo/Echo", grpc::StubOptions(), &in, &out,
-                         [&done](grpc::Status st) { done.set_value(st); });
-          Check(done.get_future().get().ok(), "echo call");
-        }
-      });
+  // Resident memory of siltad, from /proc.
+  uint64_t RssKiB() const {
+    const std::string status = testing::ReadTextFile(absl::StrCat("/proc/", pid(), "/status"));
+    for (absl::string_view line : absl::StrSplit(status, '\n')) {
+      if (absl::ConsumePrefix(&line, "VmRSS:")) {
+        uint64_t kib = 0;
+        (void)absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(line), " kB"), &kib);
+        return kib;
+      }
     }
-    for (auto& t : threads) t.join();
-    const absl::Duration elapsed = absl::Now() - start;
-    server->Shutdown();
-    return elapsed;
+    return 0;
   }
 
  private:
-  const int senders_, per_sender_;
-  std::string dir_, pki_, case_id_;
+  sdk::OrgKeys Publish(const std::string& org) {
+    auto keys = sdk::CreateOrgKeys(org, pki_.dir + "/orgs/" + org + ".signer.pem",
+                                   pki_.dir + "/orgs/" + org + ".signer.key", absl::Hours(24),
+                                   dir_ + "/keys-" + org);
+    Check(keys.ok(), "keys");
+    grpc::ClientContext context;
+    v1::PublishKeyBundleRequest request;
+    *request.mutable_bundle() = keys->bundle;
+    request.mutable_acting_user()->set_worker_id("bench");
+    v1::PublishKeyBundleResponse response;
+    Check(v1::KeyService::NewStub(pki_.Channel(org, address()))
+              ->PublishKeyBundle(&context, request, &response)
+              .ok(),
+          "publish");
+    return *keys;
+  }
+
+  void OpenCase() {
+    grpc::ClientContext context;
+    v1::CreateCaseRequest create;
+    create.mutable_subject()->set_hetu(kHetu);
+    create.set_purpose("referral");
+    create.set_coordinator_worker_id("bench");
+    for (const auto& r : kRecipients) create.add_member_org_ids(r);
+    create.mutable_acting_user()->set_worker_id("bench");
+    v1::CreateCaseResponse created;
+    Check(v1::CaseService::NewStub(pki_.Channel(kSender, address()))
+              ->CreateCase(&context, create, &created)
+              .ok(),
+          "case");
+    case_id_ = created.case_().case_id();
+    grpc::ClientContext consent_context;
+    v1::RecordConsentRequest consent;
+    consent.mutable_subject()->set_hetu(kHetu);
+    v1::Consent* c = consent.mutable_consent();
+    c->set_grantor(v1::SUBJECT);
+    c->add_purposes("referral");
+    for (int cat = 1; cat <= 15; ++cat) c->add_categories(static_cast<v1::Category>(cat));
+    for (const auto& r : kRecipients) c->add_recipients()->set_org_id(r);
+    *c->mutable_valid_until() = common::ToTimestamp(absl::Now() + absl::Hours(24));
+    c->add_disclosers()->set_org_id(kSender);
+    c->set_evidence_ref("bench");
+    consent.mutable_acting_user()->set_worker_id("bench");
+    v1::RecordConsentResponse recorded;
+    const grpc::Status status = v1::ConsentService::NewStub(pki_.Channel("wba-registrar", address()))
+                                    ->RecordConsent(&consent_context, consent, &recorded);
+    Check(status.ok(), "consent: " + status.error_message());
+  }
+
+  const std::string dir_;
+  const Pki& pki_;
   std::unique_ptr<testing::SiltadProcess> siltad_;
-  sdk::OrgKeys police_keys_;
+  std::string case_id_;
+  sdk::OrgKeys sender_keys_;
   std::map<std::string, sdk::OrgKeys> recipient_keys_;
 };
+
+// Sealed requests, sealed before a run on every core so that sealing does
+// not compete with the system under test. Each is sent once.
+class Pool {
+ public:
+  explicit Pool(const Silta& silta) : silta_(silta) {}
+
+  // Makes sure `n` unsent requests are ready.
+  void Reserve(size_t n) {
+    const size_t used = std::min<size_t>(next_, requests_.size());
+    next_ = used;
+    if (requests_.size() - used >= n) return;
+    const size_t start = requests_.size();
+    const size_t add = n - (requests_.size() - used);
+    requests_.resize(start + add);
+    std::vector<std::thread> threads;
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned t = 0; t < cores; ++t) {
+      threads.emplace_back([&, t] {
+        for (size_t i = start + t; i < start + add; i += cores) requests_[i] = silta_.Sealed();
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  // The next unsent request, or nullptr when the pool is used up (`wrap`:
+  // the first again).
+  const v1::SendRequest* Take(bool wrap) {
+    const size_t i = next_.fetch_add(1);
+    if (wrap && !requests_.empty()) return &requests_[i % requests_.size()];
+    return i < requests_.size() ? &requests_[i] : nullptr;
+  }
+
+ private:
+  const Silta& silta_;
+  std::vector<v1::SendRequest> requests_;
+  std::atomic<size_t> next_{0};
+};
+
+// ---------------------------------------------------------------------------
+// One run: senders for `secs`, three recipients subscribing and acking.
+
+struct RunOptions {
+  std::string system;
+  std::string address;
+  int senders = 1;
+  absl::Duration window = absl::Seconds(20);
+  double rate = 0;  // messages/s over all senders; 0: as fast as each call returns
+  std::string label;
+  // The relay: the pool is reused, each send under a fresh message id of
+  // the same length (the relay checks no signature).
+  bool fresh_ids = false;
+};
+
+struct RunResult {
+  uint64_t sent = 0, delivered_in_window = 0, backlog = 0, lost = 0, redelivered = 0;
+  double delivered_per_s = 0, accepted_per_s = 0;
+  Percentiles send, e2e;
+  bool keeps_up = false;
+};
+
+class Run {
+ public:
+  Run(const Pki& pki, Pool& pool, RunOptions options) : pki_(pki), pool_(pool), o_(std::move(options)) {}
+
+  RunResult Go() {
+    for (const std::string& org : kRecipients) receivers_.emplace_back(this, org);
+    for (Receiver& r : receivers_) r.Start();
+    absl::SleepFor(absl::Milliseconds(300));  // the streams are open
+
+    const absl::Time start = absl::Now();
+    const absl::Time end = start + o_.window;
+    std::vector<std::thread> senders;
+    std::vector<std::vector<double>> send_ms(o_.senders);
+    for (int s = 0; s < o_.senders; ++s) {
+      senders.emplace_back([&, s] {
+        auto stub = v1::MessageService::NewStub(pki_.Channel(kSender, o_.address));
+        const absl::Duration interval =
+            o_.rate > 0 ? absl::Seconds(o_.senders / o_.rate) : absl::ZeroDuration();
+        absl::Time next = start + interval * s / o_.senders;
+        while (true) {
+          if (o_.rate > 0) {
+            if (next > absl::Now()) absl::SleepFor(next - absl::Now());
+            next += interval;
+          }
+          const absl::Time t0 = absl::Now();
+          if (t0 >= end) break;
+          const v1::SendRequest* request = pool_.Take(o_.fresh_ids);
+          if (request == nullptr) {
+            pool_exhausted_ = true;
+            break;
+          }
+          v1::SendRequest relabelled;
+          if (o_.fresh_ids) {
+            relabelled = *request;
+            relabelled.mutable_message()->mutable_header()->set_message_id(
+                absl::StrFormat("00000000-0000-7000-8000-%012x", next_id_.fetch_add(1)));
+            request = &relabelled;
+          }
+          const std::string& id = request->message().header().message_id();
+          {
+            absl::MutexLock lock(&mu_);
+            messages_[id].sent = t0;
+          }
+          grpc::ClientContext context;
+          v1::SendResponse response;
+          const grpc::Status status = stub->Send(&context, *request, &response);
+          Check(status.ok(), "send: " + status.error_message());
+          send_ms[s].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+          absl::MutexLock lock(&mu_);
+          ++sent_;
+        }
+      });
+    }
+    for (auto& t : senders) t.join();
+    const absl::Time sent_until = absl::Now();
+    RunResult result;
+    {
+      absl::MutexLock lock(&mu_);
+      result.sent = sent_;
+      result.delivered_in_window = done_in_window_;
+      window_closed_ = true;
+    }
+    const double secs = absl::ToDoubleSeconds(sent_until - start);
+    result.accepted_per_s = result.sent / secs;
+    result.delivered_per_s = result.delivered_in_window / secs;
+    result.backlog = result.sent - result.delivered_in_window;
+    result.keeps_up = result.backlog <= std::max<double>(result.delivered_per_s, o_.senders) &&
+                      !pool_exhausted_;
+
+    // The rest is delivered; anything not within a minute is lost.
+    const absl::Time drain_until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < drain_until) {
+      absl::MutexLock lock(&mu_);
+      if (done_ == sent_) break;
+      mu_.AwaitWithTimeout(absl::Condition(+[](Run* r) { return r->done_ == r->sent_; }, this),
+                           absl::Milliseconds(100));
+    }
+    for (Receiver& r : receivers_) r.Stop();
+    std::vector<double> all_send;
+    for (const auto& v : send_ms) all_send.insert(all_send.end(), v.begin(), v.end());
+    absl::MutexLock lock(&mu_);
+    result.lost = sent_ - done_;
+    result.redelivered = redelivered_;
+    result.send = Of(all_send);
+    result.e2e = Of(e2e_ms_);
+    return result;
+  }
+
+ private:
+  struct Message {
+    absl::Time sent;
+    int acks = 0;
+  };
+
+  // Subscribes as one recipient org; a reader thread takes deliveries and
+  // an acker thread acks what has been read, many ids per call.
+  class Receiver {
+   public:
+    Receiver(Run* run, std::string org) : run_(run), org_(std::move(org)) {}
+    Receiver(Receiver&&) = delete;
+    void Start() {
+      stub_ = v1::MessageService::NewStub(run_->pki_.Channel(org_, run_->o_.address));
+      reader_ = std::thread([this] { Read(); });
+      acker_ = std::thread([this] { AckLoop(); });
+    }
+    void Stop() {
+      subscription_.TryCancel();
+      {
+        absl::MutexLock lock(&mu_);
+        stopping_ = true;
+      }
+      reader_.join();
+      acker_.join();
+    }
+
+   private:
+    void Read() {
+      v1::SubscribeRequest request;
+      auto reader = stub_->Subscribe(&subscription_, request);
+      v1::Delivery d;
+      while (reader->Read(&d)) {
+        if (d.delivery_id().empty()) continue;  // a key notice
+        const absl::Time now = absl::Now();
+        run_->Received(d.message().header().message_id(), now);
+        absl::MutexLock lock(&mu_);
+        to_ack_.emplace_back(d.delivery_id(), d.message().header().message_id());
+      }
+      reader->Finish().IgnoreError();
+    }
+    void AckLoop() {
+      while (true) {
+        std::vector<std::pair<std::string, std::string>> batch;
+        {
+          absl::MutexLock lock(&mu_);
+          mu_.AwaitWithTimeout(absl::Condition(
+                                   +[](Receiver* r) { return r->stopping_ || !r->to_ack_.empty(); },
+                                   this),
+                               absl::Milliseconds(100));
+          if (to_ack_.empty()) {
+            if (stopping_) return;
+            continue;
+          }
+          const size_t n = std::min<size_t>(to_ack_.size(), 1000);
+          batch.assign(to_ack_.begin(), to_ack_.begin() + n);
+          to_ack_.erase(to_ack_.begin(), to_ack_.begin() + n);
+        }
+        v1::AckRequest ack;
+        for (const auto& [delivery, message] : batch) ack.add_delivery_ids(delivery);
+        grpc::ClientContext context;
+        v1::AckResponse response;
+        const grpc::Status status = stub_->Ack(&context, ack, &response);
+        Check(status.ok(), "ack: " + status.error_message());
+        const absl::Time now = absl::Now();
+        for (const auto& [delivery, message] : batch) run_->Acked(message, now);
+      }
+    }
+
+    Run* const run_;
+    const std::string org_;
+    std::unique_ptr<v1::MessageService::Stub> stub_;
+    grpc::ClientContext subscription_;
+    std::thread reader_, acker_;
+    absl::Mutex mu_;
+    std::vector<std::pair<std::string, std::string>> to_ack_ ABSL_GUARDED_BY(mu_);
+    bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  };
+
+  void Received(const std::string& message_id, absl::Time at) {
+    absl::MutexLock lock(&mu_);
+    auto it = messages_.find(message_id);
+    if (it == messages_.end()) return;  // from an earlier run
+    e2e_ms_.push_back(absl::ToDoubleMilliseconds(at - it->second.sent));
+  }
+
+  void Acked(const std::string& message_id, absl::Time) {
+    absl::MutexLock lock(&mu_);
+    auto it = messages_.find(message_id);
+    if (it == messages_.end()) return;
+    const int acks = ++it->second.acks;
+    if (acks > static_cast<int>(kRecipients.size())) {
+      ++redelivered_;
+    } else if (acks == static_cast<int>(kRecipients.size())) {
+      ++done_;
+      if (!window_closed_) ++done_in_window_;
+    }
+  }
+
+  const Pki& pki_;
+  Pool& pool_;
+  const RunOptions o_;
+  std::deque<Receiver> receivers_;
+  std::atomic<bool> pool_exhausted_{false};
+  static inline std::atomic<uint64_t> next_id_{1};
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Message> messages_ ABSL_GUARDED_BY(mu_);
+  std::vector<double> e2e_ms_ ABSL_GUARDED_BY(mu_);
+  uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t done_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t done_in_window_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t redelivered_ ABSL_GUARDED_BY(mu_) = 0;
+  bool window_closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void PrintRow(const RunOptions& o, const RunResult& r, const std::string& extra) {
+  std::printf(
+      "ROW system=%s label=%s senders=%d rate=%.0f secs=%.0f sent=%llu accepted_per_s=%.0f "
+      "delivered_per_s=%.0f backlog=%llu keeps_up=%d lost=%llu redelivered=%llu "
+      "send_p50_ms=%.2f send_p99_ms=%.2f e2e_p50_ms=%.2f e2e_p99_ms=%.2f%s\n",
+      o.system.c_str(), o.label.c_str(), o.senders, o.rate, absl::ToDoubleSeconds(o.window),
+      static_cast<unsigned long long>(r.sent), r.accepted_per_s, r.delivered_per_s,
+      static_cast<unsigned long long>(r.backlog), r.keeps_up ? 1 : 0,
+      static_cast<unsigned long long>(r.lost), static_cast<unsigned long long>(r.redelivered),
+      r.send.p50_ms, r.send.p99_ms, r.e2e.p50_ms, r.e2e.p99_ms, extra.c_str());
+  std::fflush(stdout);
+}
 
 }  // namespace
 }  // namespace silta::bench
 
 int main(int argc, char** argv) {
-  const int senders = argc > 1 ? std::atoi(argv[1]) : 4;
-  const int per_sender = argc > 2 ? std::atoi(argv[2]) : 250;
-  silta::bench::Bench bench(senders, per_sender);
-  bench.Run();
+  using namespace silta::bench;
+  CLI::App app{"Silta's message path under sustained load, beside an in-memory relay"};
+  double secs = 20;
+  std::string senders_list = "1,16,64";
+  std::string targets = "silta,relay";
+  bool half_load = false;
+  app.add_option("--secs", secs, "seconds of sending per run (at least 20 for a sustained figure)");
+  app.add_option("--senders", senders_list, "numbers of concurrent senders, comma-separated");
+  app.add_option("--targets", targets, "silta, relay or both");
+  app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
+  CLI11_PARSE(app, argc, argv);
+  std::vector<int> senders;
+  for (absl::string_view s : absl::StrSplit(senders_list, ',')) {
+    int n = 0;
+    Check(absl::SimpleAtoi(s, &n) && n > 0, "--senders: positive numbers, e.g. 1,16,64");
+    senders.push_back(n);
+  }
+  const absl::Duration window = absl::Seconds(secs);
+
+  const std::string dir = silta::testing::MakeTempDir("message-bench");
+  const Pki pki = Pki::Make(dir);
+  Silta silta(dir, pki);
+  Pool pool(silta);
+  std::fprintf(stderr, "message_bench: siltad on %s, %zu-byte SendRequest\n",
+               silta.address().c_str(), silta.Sealed().ByteSizeLong());
+
+  double best = 0;
+  if (absl::StrContains(targets, "silta")) {
+    for (int n : senders) {
+      // Enough for twice the best rate so far (at least 1500/s).
+      pool.Reserve(static_cast<size_t>(secs * std::max(1500.0, 2 * best)));
+      RunOptions o{"silta", silta.address(), n, window, 0, absl::StrCat("closed", n)};
+      const uint64_t audit_before = silta.AuditSize();
+      const RunResult r = Run(pki, pool, o).Go();
+      const uint64_t audit = silta.AuditSize() - audit_before;
+      PrintRow(o, r,
+               absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu",
+                               r.sent ? static_cast<double>(audit) / r.sent : 0.0,
+                               static_cast<unsigned long long>(silta.RssKiB() / 1024)));
+      if (r.keeps_up) best = std::max(best, r.delivered_per_s);
+    }
+    if (half_load && best > 0) {
+      pool.Reserve(static_cast<size_t>(secs * best));
+      RunOptions o{"silta", silta.address(), 16, window, best / 2, "half"};
+      PrintRow(o, Run(pki, pool, o).Go(), "");
+    }
+  }
+  if (absl::StrContains(targets, "relay")) {
+    Relay relay(pki);
+    pool.Reserve(2000);
+    for (int n : senders) {
+      RunOptions o{"relay", relay.address(), n, window, 0, absl::StrCat("closed", n), true};
+      PrintRow(o, Run(pki, pool, o).Go(), "");
+    }
+  }
   return 0;
 }

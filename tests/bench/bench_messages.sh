@@ -1,0 +1,67 @@
+#!/bin/bash
+# `make bench-messages` (issue #15): Silta's message path, the relay ceiling
+# and RabbitMQ quorum queues, side by side in one run on this machine.
+#
+#   tests/bench/bench_messages.sh [BUILD_DIR]
+#   env: SECS (20) seconds per run, SENDERS (1,16,64), PEERS_DIR (../shared/peers)
+#
+# message_bench runs Silta (a real siltad over mTLS) and the relay (a plain
+# gRPC MessageService in memory, same mTLS, same bytes, same calls) with the
+# same client code; ../shared/peers/rabbitmq/run.sh runs RabbitMQ 3.10 with
+# quorum queues, fanout to 3 consumers that ack every message. Prints one
+# table and, last, the RESULT line. Run it on an idle machine.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+SECS=${SECS:-20}
+SENDERS=${SENDERS:-1,16,64}
+PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+out=$(mktemp -d -t silta-bench.XXXX)
+trap 'rm -rf "$out"' EXIT
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$BUILD/tests/bench/message_bench" --secs "$SECS" --senders "$SENDERS" --half-load | tee "$out/rows"
+
+if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && [ -f "$PEERS_DIR/rabbitmq/run.sh" ]; then
+  # Its own copy, so that the peer's folder may be read-only; free ports.
+  cp -r "$PEERS_DIR/rabbitmq" "$out/rabbitmq"
+  RMQ_PORT=${RMQ_PORT:-5682} RMQ_DIST_PORT=${RMQ_DIST_PORT:-25682} SECS=$SECS REPS=1 PUBS="1 4" \
+    bash "$out/rabbitmq/run.sh" quorum 2>&1 | tee "$out/rmq" || true
+  grep '^rep=' "$out/rmq" | sed 's/^/RMQ /' >> "$out/rows" || true
+else
+  echo "# RabbitMQ not run: needs rabbitmq-server and librabbitmq-dev (tools/install-deps.sh bench)" \
+       "and $PEERS_DIR/rabbitmq"
+fi
+
+awk '
+  function kv(line,   i, a) { delete v; for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
+  /^ROW / { kv($0); n++
+    sys[n] = v["system"]; label[n] = v["label"]; rate[n] = v["delivered_per_s"]; up[n] = v["keeps_up"]
+    s50[n] = v["send_p50_ms"]; s99[n] = v["send_p99_ms"]; e50[n] = v["e2e_p50_ms"]; e99[n] = v["e2e_p99_ms"]
+    lost[n] = v["lost"]; redo[n] = v["redelivered"]; sent[n] = v["sent"]; acc[n] = v["accepted_per_s"]
+    if (up[n] == 1 && v["system"] == "silta" && rate[n] > silta) silta = rate[n]
+    if (up[n] == 1 && v["system"] == "relay" && rate[n] > relay) relay = rate[n]
+    if (v["system"] == "silta" && v["label"] == "closed1") { light_send = s50[n]; light_e2e = e50[n] }
+    if (v["system"] == "silta" && v["label"] == "half") half_e2e = e99[n]
+  }
+  /^RMQ / { kv($0); n++
+    sys[n] = "rabbitmq"; label[n] = "pub" v["publishers"] "w" v["window"]; rate[n] = v["consumed_per_s_per_queue"]
+    acc[n] = v["confirmed_per_s"]; up[n] = (rate[n] >= 0.95 * acc[n]) ? 1 : 0
+    s50[n] = v["p50_confirm_us"] / 1000; s99[n] = v["p99_confirm_us"] / 1000
+    e50[n] = v["p50_e2e_us"] / 1000; e99[n] = v["p99_e2e_us"] / 1000; lost[n] = v["lost"]; redo[n] = "-"
+    if (rate[n] > rmq) rmq = rate[n]
+  }
+  END {
+    printf "\n%-9s %-8s %10s %10s %5s %9s %9s %9s %9s %5s %5s\n", "system", "load", "accepted/s", "delivered/s",
+           "kept", "send p50", "send p99", "e2e p50", "e2e p99", "lost", "redel"
+    for (i = 1; i <= n; i++)
+      printf "%-9s %-8s %10.0f %10.0f %5s %9.2f %9.2f %9.2f %9.2f %5s %5s\n", sys[i], label[i], acc[i], rate[i],
+             up[i] ? "yes" : "NO", s50[i], s99[i], e50[i], e99[i], lost[i], redo[i]
+    printf "\n(delivered/s: messages acked by all 3 recipients per second within the window; it counts only\n"
+    printf " where deliveries kept up. Latencies in ms; RabbitMQ send = publish-to-confirm.)\n"
+    if (relay > 0) printf "silta/relay %.2f   ", silta / relay
+    if (rmq > 0) printf "silta/rabbitmq %.2f", silta / rmq
+    printf "\n"
+    printf "RESULT silta_msgs_per_s=%.0f relay_msgs_per_s=%.0f rabbitmq_msgs_per_s=%.0f light_send_p50_ms=%.2f " \
+           "light_e2e_p50_ms=%.2f half_load_e2e_p99_ms=%.2f\n", silta, relay, rmq, light_send, light_e2e, half_e2e
+  }' "$out/rows"
