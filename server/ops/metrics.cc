@@ -63,6 +63,12 @@ void Metrics::AddFamily(std::string name, std::string help, Type type,
   families_.push_back({std::move(name), std::move(help), type, std::move(samples)});
 }
 
+void Metrics::AddHistogram(std::string name, std::string help,
+                           std::function<common::Histogram()> read) {
+  absl::MutexLock lock(&mu_);
+  families_.push_back({std::move(name), std::move(help), Type::kHistogram, nullptr, std::move(read)});
+}
+
 namespace {
 
 // A label value in the text format: backslash, quote and newline escaped.
@@ -82,7 +88,19 @@ std::string Metrics::RenderPrometheus() const {
   // Read outside the lock: a family may ask the store.
   for (const Family& f : families) {
     absl::StrAppend(&out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name,
-                    f.type == Type::kCounter ? " counter\n" : " gauge\n");
+                    f.type == Type::kCounter ? " counter\n"
+                    : f.type == Type::kGauge ? " gauge\n"
+                                             : " histogram\n");
+    if (f.type == Type::kHistogram) {
+      const common::Histogram h = f.histogram();
+      for (size_t i = 0; i < h.bounds().size(); ++i) {
+        absl::StrAppend(&out, f.name, "_bucket{le=\"", absl::StrFormat("%g", h.bounds()[i]), "\"} ",
+                        h.cumulative()[i], "\n");
+      }
+      absl::StrAppend(&out, f.name, "_bucket{le=\"+Inf\"} ", h.count(), "\n", f.name, "_sum ",
+                      absl::StrFormat("%.9g", h.sum()), "\n", f.name, "_count ", h.count(), "\n");
+      continue;
+    }
     for (const Sample& sample : f.samples()) {
       absl::StrAppend(&out, f.name);
       if (!sample.labels.empty()) {

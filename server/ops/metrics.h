@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/common/histogram.h"
 
 struct mg_context;
 
@@ -55,11 +56,15 @@ class Metrics {
     std::vector<std::pair<std::string, std::string>> labels;
     double value = 0;
   };
-  enum class Type { kCounter, kGauge };
+  enum class Type { kCounter, kGauge, kHistogram };
   // A family of counters or gauges whose samples are read from `samples`
   // at each scrape (outside the metrics lock, so it may take its own).
   void AddFamily(std::string name, std::string help, Type type,
                  std::function<std::vector<Sample>()> samples);
+
+  // A histogram without labels, read from `read` at each scrape (outside
+  // the metrics lock).
+  void AddHistogram(std::string name, std::string help, std::function<common::Histogram()> read);
 
   // The Prometheus text exposition (version 0.0.4).
   std::string RenderPrometheus() const;
@@ -78,6 +83,7 @@ class Metrics {
     std::string name, help;
     Type type;
     std::function<std::vector<Sample>()> samples;
+    std::function<common::Histogram()> histogram;  // kHistogram
   };
   std::vector<Family> families_ ABSL_GUARDED_BY(mu_);
 };

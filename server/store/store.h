@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/audit/merkle.h"
+#include "lib/common/histogram.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
@@ -66,6 +67,14 @@ struct DeliveryRecord {
   uint32_t attempts = 0;
   int64_t next_attempt_us = 0;  // when an unacked delivery is due again
   int64_t updated_at_us = 0;
+};
+
+// How the store's group commits went since it was opened (for /metrics):
+// writes per committed transaction, and each commit's time, the fsync
+// included.
+struct CommitStats {
+  common::Histogram batch_writes;
+  common::Histogram commit_seconds;
 };
 
 // One recipient organisation's unfinished deliveries: PENDING, or
@@ -212,6 +221,8 @@ class Store {
   virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) = 0;
   // Every recipient organisation with unfinished deliveries, by org id.
   virtual absl::StatusOr<std::vector<RecipientBacklog>> Backlog() = 0;
+  // The group commits of messages, delivery marks and acks so far.
+  virtual CommitStats ReadCommitStats() = 0;
   // UpdateDelivery for several deliveries in one transaction (one fsync).
   virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                         AuditEntries* audit) = 0;

@@ -68,6 +68,11 @@ TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThe
   EXPECT_THAT(metrics, HasSubstr("siltad_deliveries_total 2\n"));
   EXPECT_THAT(metrics, HasSubstr("siltad_redeliveries_total 0\n"));
   EXPECT_THAT(metrics, HasSubstr("siltad_acks_total 2\n"));
+  // Two Sends, the delivery marks and an ack batch: at least four writes,
+  // in at most as many commits.
+  EXPECT_THAT(metrics, HasSubstr("# TYPE siltad_commit_batch_writes histogram\n"));
+  EXPECT_THAT(metrics, HasSubstr("siltad_commit_duration_seconds_bucket{le=\"+Inf\"} "));
+  EXPECT_THAT(metrics, Not(HasSubstr("siltad_commit_batch_writes_count 0\n")));
   EXPECT_THAT(metrics, HasSubstr("siltad_decisions_total{stage=\"delivery\",verdict=\"PERMIT\","));
   EXPECT_THAT(metrics, Not(HasSubstr("recipient_org=\"hml-youth\"")))
       << "nothing is left unfinished";

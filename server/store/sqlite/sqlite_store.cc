@@ -9,6 +9,9 @@
 #include <variant>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -43,11 +46,73 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
 }
 
 // A prepared statement that finalizes itself.
+// Prepared statements of each connection, kept and reused: parsing is most
+// of the cost of a small statement, and the message path runs the same few
+// hundred times a second. A statement in use is out of the cache, so a
+// nested use of the same SQL prepares its own. Each connection is used by
+// one thread at a time (its store mutex); the cache has its own lock too.
+class StatementCache {
+ public:
+  // At most this many distinct SQL texts per connection are kept.
+  static constexpr size_t kMaxTexts = 512;
+
+  static StatementCache& Of(sqlite3* db) {
+    static absl::Mutex mu(absl::kConstInit);
+    static auto* caches = new absl::flat_hash_map<sqlite3*, std::unique_ptr<StatementCache>>();
+    absl::MutexLock lock(&mu);
+    std::unique_ptr<StatementCache>& cache = (*caches)[db];
+    if (cache == nullptr) cache = std::make_unique<StatementCache>();
+    return *cache;
+  }
+  // Finalizes the connection's statements (before it is closed).
+  static void Close(sqlite3* db) {
+    StatementCache& cache = Of(db);
+    absl::MutexLock lock(&cache.mu_);
+    for (auto& [sql, stmts] : cache.free_) {
+      for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
+    }
+    cache.free_.clear();
+  }
+
+  // A ready statement for `sql`, or nullptr.
+  sqlite3_stmt* Take(absl::string_view sql) {
+    absl::MutexLock lock(&mu_);
+    auto it = free_.find(sql);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    sqlite3_stmt* stmt = it->second.back();
+    it->second.pop_back();
+    return stmt;
+  }
+  // Takes back a statement after use; finalizes it if the cache is full.
+  void Give(sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    absl::MutexLock lock(&mu_);
+    const char* sql = sqlite3_sql(stmt);
+    auto it = free_.find(sql);
+    if (it == free_.end()) {
+      if (free_.size() >= kMaxTexts) {
+        sqlite3_finalize(stmt);
+        return;
+      }
+      it = free_.emplace(sql, std::vector<sqlite3_stmt*>()).first;
+    }
+    it->second.push_back(stmt);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::vector<sqlite3_stmt*>> free_ ABSL_GUARDED_BY(mu_);
+};
+
+// A prepared statement, from the connection's cache, returned to it after use.
 class Statement {
  public:
   static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
-    sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    sqlite3_stmt* stmt = StatementCache::Of(db).Take(sql);
+    if (stmt != nullptr) return Statement(db, stmt);
+    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
     return Statement(db, stmt);
   }
@@ -55,7 +120,7 @@ class Statement {
       : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
   Statement& operator=(Statement&&) = delete;
   ~Statement() {
-    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    if (stmt_ != nullptr) StatementCache::Of(db_).Give(stmt_);
   }
 
   void BindText(int index, absl::string_view value) {
@@ -104,6 +169,13 @@ class Statement {
 };
 
 absl::Status Exec(sqlite3* db, absl::string_view sql) {
+  if (!absl::StrContains(sql, ';')) {  // one statement: prepared once, from the cache
+    SILTA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, sql));
+    while (true) {
+      SILTA_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) return absl::OkStatus();
+    }
+  }
   char* err = nullptr;
   const int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &err);
   absl::Cleanup free_err = [err] { sqlite3_free(err); };
@@ -189,14 +261,21 @@ constexpr int kAssessmentKind = 3;
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, SqliteOptions options)
-    : options_(std::move(options)), db_(db) {}
+    : options_(std::move(options)), db_(db) {
+  absl::MutexLock lock(&stats_mu_);
+  commit_stats_.batch_writes = common::Histogram({1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  commit_stats_.commit_seconds =
+      common::Histogram({0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+}
 
 SqliteStore::~SqliteStore() {
   if (read_db_ != nullptr) {
     absl::MutexLock read_lock(&read_mu_);
+    StatementCache::Close(read_db_);
     sqlite3_close_v2(read_db_);
   }
   absl::MutexLock lock(&mu_);
+  StatementCache::Close(db_);
   sqlite3_close_v2(db_);
 }
 
@@ -858,44 +937,68 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
   return AuditedLocked(audit);
 }
 
-// Group commit: every caller queues its message; whoever then holds the
-// database lock commits everything queued in one transaction (one fsync),
-// each message inside its own savepoint so that one failure (a taken id)
-// fails only that message. Callers whose message was committed by another
-// thread return its status without touching the database.
-absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
-  PendingInsert pending{.message = &message, .audit = audit, .done = false, .status = {}};
+// Group commit: every caller queues its write; whoever then holds the
+// connection commits everything queued in one transaction (one fsync), each
+// write inside its own savepoint so that one failure (a taken id) fails only
+// that write. While it commits, the next batch queues. Callers whose write
+// was committed by another thread return its status without touching the
+// database. A batch of writes none of which needs to be durable at once
+// (acks, releases) is committed without an fsync (synchronous=NORMAL, see
+// UpdateDeliveries); one durable write makes the whole batch durable.
+absl::Status SqliteStore::GroupCommit(const std::function<absl::Status()>& apply, bool durable) {
+  PendingWrite pending{.apply = &apply, .durable = durable, .done = false, .status = {}};
   {
     absl::MutexLock queue_lock(&queue_mu_);
-    insert_queue_.push_back(&pending);
+    write_queue_.push_back(&pending);
   }
   absl::MutexLock lock(&mu_);
+  std::vector<PendingWrite*> batch;
   {
     absl::MutexLock queue_lock(&queue_mu_);
     if (pending.done) return pending.status;
+    batch.swap(write_queue_);
   }
-  std::vector<PendingInsert*> batch;
+  const absl::Time start = absl::Now();
+  const bool fsync = std::any_of(batch.begin(), batch.end(),
+                                 [](const PendingWrite* p) { return p->durable; });
+  absl::Status committed = fsync ? absl::OkStatus() : Exec(db_, "PRAGMA synchronous=NORMAL");
+  if (committed.ok()) {
+    committed = InTransactionLocked([&]() -> absl::Status {
+      for (PendingWrite* p : batch) {
+        SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT group_write"));
+        p->status = (*p->apply)();
+        SILTA_RETURN_IF_ERROR(
+            Exec(db_, p->status.ok() ? "RELEASE group_write" : "ROLLBACK TO group_write"));
+        if (!p->status.ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE group_write"));
+      }
+      return absl::OkStatus();
+    });
+  }
+  if (!fsync) {
+    const absl::Status restored = Exec(db_, "PRAGMA synchronous=FULL");
+    if (committed.ok()) committed = restored;
+  }
   {
-    absl::MutexLock queue_lock(&queue_mu_);
-    batch.swap(insert_queue_);
+    absl::MutexLock stats_lock(&stats_mu_);
+    commit_stats_.batch_writes.Observe(static_cast<double>(batch.size()));
+    commit_stats_.commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
-  absl::Status committed = InTransactionLocked([&]() -> absl::Status {
-    for (PendingInsert* p : batch) {
-      SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT insert_message"));
-      p->status = InsertMessageLocked(*p->message, p->audit);
-      SILTA_RETURN_IF_ERROR(
-          Exec(db_, p->status.ok() ? "RELEASE insert_message" : "ROLLBACK TO insert_message"));
-      if (!p->status.ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE insert_message"));
-    }
-    return absl::OkStatus();
-  });
-  ++group_commits_;
   absl::MutexLock queue_lock(&queue_mu_);
-  for (PendingInsert* p : batch) {
+  for (PendingWrite* p : batch) {
     if (!committed.ok()) p->status = committed;
     p->done = true;
   }
   return pending.status;
+}
+
+CommitStats SqliteStore::ReadCommitStats() {
+  absl::MutexLock stats_lock(&stats_mu_);
+  return commit_stats_;
+}
+
+absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
+  return GroupCommit([&]() -> absl::Status { return InsertMessageLocked(message, audit); },
+                     /*durable=*/true);
 }
 
 absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
@@ -1016,22 +1119,15 @@ absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& de
   const bool discloses =
       std::any_of(deliveries.begin(), deliveries.end(),
                   [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
-  absl::MutexLock lock(&mu_);
-  if (discloses) return UpdateDeliveriesLocked(deliveries, audit);
-  SILTA_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=NORMAL"));
-  const absl::Status status = UpdateDeliveriesLocked(deliveries, audit);
-  const absl::Status restored = Exec(db_, "PRAGMA synchronous=FULL");
-  return status.ok() ? restored : status;
+  return GroupCommit(
+      [&]() -> absl::Status { return UpdateDeliveriesLocked(deliveries, audit); },
+      discloses);
 }
 
 absl::Status SqliteStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
                                                  AuditEntries* audit) {
-  return InAuditedTransactionLocked(
-      [&]() -> absl::Status {
-        for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
-        return absl::OkStatus();
-      },
-      audit);
+  for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+  return AuditedLocked(audit);
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(

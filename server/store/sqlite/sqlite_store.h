@@ -61,10 +61,10 @@ class SqliteStore final : public Store {
   // `siltactl doctor`).
   absl::StatusOr<std::string> PragmaForTest(absl::string_view name);
 
-  // Transactions that committed queued messages (group commits) so far.
+  // Transactions that committed queued writes (group commits) so far.
   int64_t GroupCommitsForTest() {
-    absl::MutexLock lock(&mu_);
-    return group_commits_;
+    absl::MutexLock lock(&stats_mu_);
+    return static_cast<int64_t>(commit_stats_.batch_writes.count());
   }
 
   absl::StatusOr<int> SchemaVersion() override;
@@ -119,6 +119,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
   absl::StatusOr<std::vector<RecipientBacklog>> Backlog() override;
+  CommitStats ReadCommitStats() override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAuditRange(uint64_t begin, uint64_t end) override;
@@ -143,6 +144,7 @@ class SqliteStore final : public Store {
   absl::Status AuditedLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends entries to the log and the Merkle tree (inside a transaction).
   absl::Status AppendAuditLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inside a transaction: the state changes, then their audit entries.
   absl::Status UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
                                       AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -170,13 +172,19 @@ class SqliteStore final : public Store {
   absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // A message waiting for a group commit.
-  struct PendingInsert {
-    const MessageRecord* message;
-    AuditEntries* audit;
+  // A write waiting for a group commit: `apply` runs with the connection
+  // held, inside the batch's transaction, in a savepoint of its own.
+  // `durable`: its commit must be fsynced before the caller is told.
+  struct PendingWrite {
+    const std::function<absl::Status()>* apply;
+    bool durable;
     bool done = false;
     absl::Status status;
   };
+  // Queues `apply`; whoever holds the connection next commits every queued
+  // write in one transaction (one fsync), while the next batch queues.
+  absl::Status GroupCommit(const std::function<absl::Status()>& apply, bool durable)
+      ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
 
   // Holds a connection for reading: the read-only one when there is one
   // (WAL readers do not wait for the writer's commits and fsyncs), else the
@@ -198,9 +206,11 @@ class SqliteStore final : public Store {
 
   absl::Mutex mu_;  // the connection; always taken before queue_mu_
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
-  int64_t group_commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::vector<PendingInsert*> insert_queue_ ABSL_GUARDED_BY(queue_mu_);
+  std::vector<PendingWrite*> write_queue_ ABSL_GUARDED_BY(queue_mu_);
+  // Read by /metrics without waiting for a commit in progress.
+  absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  CommitStats commit_stats_ ABSL_GUARDED_BY(stats_mu_);
 };
 
 }  // namespace silta::store
