@@ -135,24 +135,45 @@ void Router::ScheduleWake(const std::vector<std::string>& org_ids) {
   wake_cv_.Signal();
 }
 
+absl::Status Router::Recover() {
+  const absl::Time now = clock_();
+  absl::StatusOr<std::vector<store::UnfinishedDelivery>> unfinished =
+      store_->UnfinishedDeliveries(absl::ToUnixMicros(now));
+  if (!unfinished.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot read the unfinished deliveries: ",
+                                               unfinished.status().message()));
+  }
+  for (store::UnfinishedDelivery& u : *unfinished) {
+    queues_.Add({std::move(u.delivery), nullptr}, u.accepted_us, now);
+  }
+  common::Log(common::LogLevel::kInfo, "delivery_queues_loaded",
+              {{"deliveries", absl::StrCat(unfinished->size())}});
+  return absl::OkStatus();
+}
+
 void Router::Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids) {
-  std::vector<store::DeliveryRecord> released;
-  const int64_t now_us = absl::ToUnixMicros(clock_());
+  std::vector<QueuedDelivery> released;
+  std::vector<store::DeliveryRecord> records;
+  const absl::Time now = clock_();
   for (const std::string& id : delivery_ids) {
-    absl::StatusOr<std::optional<store::DeliveryRecord>> d = store_->GetDelivery(id);
-    if (!d.ok() || !d->has_value() || (*d)->recipient_org_id != caller.org.org_id() ||
-        (*d)->state != v1::DELIVERED) {
+    std::optional<QueuedDelivery> q = queues_.Find(id);
+    if (!q.has_value() || q->record.recipient_org_id != caller.org.org_id() ||
+        q->record.state != v1::DELIVERED) {
       continue;
     }
-    (*d)->next_attempt_us = now_us;
-    released.push_back(**d);
+    q->record.next_attempt_us = absl::ToUnixMicros(now);
+    records.push_back(q->record);
+    released.push_back(*std::move(q));
   }
   store::AuditEntries audit;  // a release changes nothing anyone sees
-  const absl::Status status = store_->UpdateDeliveries(released, &audit);
+  const absl::Status status = store_->UpdateDeliveries(records, &audit);
   if (!status.ok()) {
+    // They stay waiting for their ack deadline, after which they are due.
     common::Log(common::LogLevel::kWarn, "delivery_release_failed",
                 {{"org_id", caller.org.org_id()}, {"error", std::string(status.message())}});
+    return;
   }
+  for (QueuedDelivery& q : released) queues_.Schedule(std::move(q), now, now);
 }
 
 void Router::Tick() {
@@ -177,9 +198,11 @@ void Router::Tick() {
     common::Log(common::LogLevel::kError, "message_expiry_failed",
                 {{"error", std::string(expired.status().message())}});
   } else if (!expired->empty()) {
+    for (const store::DeliveryRecord& d : *expired) queues_.Forget(d.delivery_id);
     common::Log(common::LogLevel::kInfo, "deliveries_expired",
                 {{"count", absl::StrCat(expired->size())}});
   }
+  queues_.Advance(now);
   Wake({});  // every subscriber: redeliveries may be due
 }
 
@@ -388,13 +411,19 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   record.receipt = receipt;
   SILTA_RETURN_IF_ERROR(store_->InsertMessage(record, &audit));
   receipt.set_audit_index(audit.front().index());
+  // Committed: its deliveries join their recipients' queues, with the
+  // message, so that no delivery reads it back.
+  const auto held = std::make_shared<const store::MessageRecord>(std::move(record));
+  for (const store::DeliveryRecord& d : held->deliveries) {
+    if (d.state == v1::PENDING) queues_.Add({d, held}, held->accepted_at_us, now);
+  }
   PathStats::Decisions decided;
   for (const v1::Decision& d : receipt.decisions()) decided.Add(PathStats::kAtSend, d);
   stats_.Accepted(decided);
   common::Log(common::LogLevel::kInfo, "message_accepted",
-              {{"message_id", record.message_id},
-               {"sender_org_id", record.sender_org_id},
-               {"case_id", record.case_id},
+              {{"message_id", held->message_id},
+               {"sender_org_id", held->sender_org_id},
+               {"case_id", held->case_id},
                {"recipients", absl::StrCat(header.recipient_org_ids_size())},
                {"fields", absl::StrCat(message.fields_size())}});
   ScheduleWake(pending_recipients);
@@ -408,46 +437,73 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
                                                           uint32_t limit) {
   const absl::Time now = clock_();
   if (ack_timeout <= absl::ZeroDuration()) ack_timeout = options_.ack_timeout;
-  SILTA_ASSIGN_OR_RETURN(
-      std::vector<store::DeliveryRecord> due,
-      store_->DueDeliveries(caller.org.org_id(), absl::ToUnixMicros(now), limit));
+  queues_.Advance(now);
+  std::vector<QueuedDelivery> taken = queues_.Take(caller.org.org_id(), limit);
+  if (taken.empty()) return std::vector<v1::Delivery>();
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  // What becomes of each taken delivery in memory once the store has
+  // committed its new state: due again at `at`, or finished.
+  struct Next {
+    QueuedDelivery q;
+    absl::Time at;
+    bool finished = false;
+  };
+  std::vector<Next> next;
   std::vector<v1::Delivery> out;
   std::vector<store::DeliveryRecord> updates;
   store::AuditEntries audit;
   PathStats::Decisions decided;
   uint64_t first_attempts = 0;
   uint64_t later_attempts = 0;
-  for (store::DeliveryRecord& d : due) {
-    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
-                           store_->GetMessage(d.sender_org_id, d.message_id));
-    if (!m.has_value() || !m->body.has_value()) continue;
-    const v1::SealedMessage& body = *m->body;
+  // Fail closed: when something a decision needs cannot be read, the
+  // delivery stays pending and is tried again later; nothing is decided
+  // without it.
+  const auto defer = [&](QueuedDelivery q, absl::string_view why) {
+    common::Log(common::LogLevel::kWarn, "delivery_deferred",
+                {{"message_id", q.record.message_id},
+                 {"org_id", caller.org.org_id()},
+                 {"error", std::string(why)}});
+    q.record.next_attempt_us = absl::ToUnixMicros(now + kDecisionRetry);
+    q.record.updated_at_us = absl::ToUnixMicros(now);
+    updates.push_back(q.record);
+    next.push_back({std::move(q), now + kDecisionRetry});
+  };
+  for (QueuedDelivery& q : taken) {
+    if (q.message == nullptr || !q.message->body.has_value()) {
+      // Not held in memory (the bound, or loaded at start-up): read it back.
+      absl::StatusOr<std::optional<store::MessageRecord>> read =
+          store_->GetMessage(q.record.sender_org_id, q.record.message_id);
+      if (!read.ok()) {
+        defer(std::move(q), read.status().message());
+        continue;
+      }
+      if (!read->has_value() || !(*read)->body.has_value()) {
+        next.push_back({std::move(q), now, /*finished=*/true});  // purged or expired
+        continue;
+      }
+      q.message = std::make_shared<const store::MessageRecord>(**std::move(read));
+    }
+    const store::MessageRecord& m = *q.message;
+    if (m.expires_at_us <= absl::ToUnixMicros(now)) {
+      next.push_back({std::move(q), now, /*finished=*/true});  // the ticker marks it expired
+      continue;
+    }
+    const v1::SealedMessage& body = *m.body;
     std::optional<v1::Case> c;
-    if (!m->case_id.empty()) {
-      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
+    if (!m.case_id.empty()) {
+      // Without its case (subject, members) nothing about it can be decided.
+      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m.case_id);
       if (!loaded.ok()) {
-        // Fail closed: without its case (subject, members) nothing about
-        // this message can be decided. It stays pending and is tried again.
-        common::Log(common::LogLevel::kWarn, "delivery_deferred",
-                    {{"message_id", m->message_id},
-                     {"org_id", caller.org.org_id()},
-                     {"error", std::string(loaded.status().message())}});
-        d.next_attempt_us = absl::ToUnixMicros(now + kDecisionRetry);
-        d.updated_at_us = absl::ToUnixMicros(now);
-        updates.push_back(d);
+        defer(std::move(q), loaded.status().message());
         continue;
       }
       c = *std::move(loaded);
     }
-    const std::optional<v1::Organization> sender = orgs_->Find(m->sender_org_id);
+    const std::optional<v1::Organization> sender = orgs_->Find(m.sender_org_id);
     const bool justified = crypto::HasJustification(body);
     absl::StatusOr<bool> answers = AnswersRequest(body.header(), caller.org.org_id(), *policy);
     if (!answers.ok()) {
-      // Fail closed, as for the case: try again later.
-      d.next_attempt_us = absl::ToUnixMicros(now + kDecisionRetry);
-      d.updated_at_us = absl::ToUnixMicros(now);
-      updates.push_back(d);
+      defer(std::move(q), answers.status().message());
       continue;
     }
     // Re-decide at delivery: a withdrawn consent or removed member strips fields now.
@@ -456,38 +512,42 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
       if (!sender.has_value()) break;
-      v1::Decision decision = Decide(body.header(), c, m->subject_ref, *sender, caller.org, field,
+      v1::Decision decision = Decide(body.header(), c, m.subject_ref, *sender, caller.org, field,
                                      justified, *answers, now, *policy);
       decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
         permitted_decisions.push_back(std::move(decision));
-      } else if (PermittedAtSend(m->receipt, caller.org.org_id(), field.path())) {
+      } else if (PermittedAtSend(m.receipt, caller.org.org_id(), field.path())) {
         revoked.push_back(std::move(decision));
       }
     }
     int withheld = 0;
-    SILTA_ASSIGN_OR_RETURN(
-        v1::SealedMessage redacted,
-        crypto::RedactForRecipient(
-            body, caller.org.org_id(),
-            [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
-            &withheld));
+    absl::StatusOr<v1::SealedMessage> redacted = crypto::RedactForRecipient(
+        body, caller.org.org_id(),
+        [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
+        &withheld);
+    if (!redacted.ok()) {
+      defer(std::move(q), redacted.status().message());
+      continue;
+    }
+    store::DeliveryRecord& d = q.record;
     d.updated_at_us = absl::ToUnixMicros(now);
-    if (redacted.fields().empty()) {
+    if (redacted->fields().empty()) {
       d.state = v1::NOTHING_PERMITTED;
       updates.push_back(d);
-      for (v1::AuditEntry& e : DeliveryEntries(*m, SubjectRefOf(c, *m), {}, revoked, d.attempts,
-                                                   *policy, now)) {
+      for (v1::AuditEntry& e :
+           DeliveryEntries(m, SubjectRefOf(c, m), {}, revoked, d.attempts, *policy, now)) {
         audit.push_back(std::move(e));
       }
+      next.push_back({std::move(q), now, /*finished=*/true});
       continue;
     }
     // Only the fields the recipient can open are disclosed.
     permitted_decisions.erase(
         std::remove_if(permitted_decisions.begin(), permitted_decisions.end(),
                        [&](const v1::Decision& decision) {
-                         return std::none_of(redacted.fields().begin(), redacted.fields().end(),
+                         return std::none_of(redacted->fields().begin(), redacted->fields().end(),
                                              [&](const v1::SealedField& f) {
                                                return f.path() == decision.field_path();
                                              });
@@ -496,23 +556,40 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     d.state = v1::DELIVERED;
     ++d.attempts;
     ++(d.attempts == 1 ? first_attempts : later_attempts);
-    for (v1::AuditEntry& e :
-         DeliveryEntries(*m, SubjectRefOf(c, *m), permitted_decisions, revoked, d.attempts,
-                         *policy, now)) {
+    for (v1::AuditEntry& e : DeliveryEntries(m, SubjectRefOf(c, m), permitted_decisions, revoked,
+                                             d.attempts, *policy, now)) {
       audit.push_back(std::move(e));
     }
     d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
     updates.push_back(d);
     v1::Delivery delivery;
     delivery.set_delivery_id(d.delivery_id);
-    *delivery.mutable_message() = std::move(redacted);
+    *delivery.mutable_message() = *std::move(redacted);
     delivery.set_withheld_field_count(static_cast<uint32_t>(withheld));
     delivery.set_attempt(d.attempts);
     out.push_back(std::move(delivery));
+    next.push_back({std::move(q), now + ack_timeout});
   }
-  // One transaction marks the whole batch, with the evidence of every
+  // One commit marks the whole batch, with the evidence of every
   // disclosure, before any of it is written.
-  SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
+  const absl::Status committed = store_->UpdateDeliveries(updates, &audit);
+  if (!committed.ok()) {
+    // Nothing changed in the store: every taken delivery is due again, as
+    // it was, after the retry delay.
+    for (Next& n : next) {
+      const std::string id = n.q.record.delivery_id;
+      std::optional<QueuedDelivery> before = queues_.Find(id);
+      if (before.has_value()) queues_.Schedule(*std::move(before), now + kDecisionRetry, now);
+    }
+    return committed;
+  }
+  for (Next& n : next) {
+    if (n.finished) {
+      queues_.Forget(n.q.record.delivery_id);
+    } else {
+      queues_.Schedule(std::move(n.q), n.at, now);
+    }
+  }
   stats_.Delivered(first_attempts, later_attempts, decided);
   return out;
 }
@@ -543,7 +620,16 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
   store::AuditEntries audit;
   for (const std::string& id : ids) {
     if (!seen.insert(id).second) continue;
-    SILTA_ASSIGN_OR_RETURN(std::optional<store::DeliveryRecord> d, store_->GetDelivery(id));
+    // From the delivery queues when it is there (no store read), else from
+    // the store (delivered before a restart, or already finished).
+    std::optional<store::DeliveryRecord> d;
+    std::shared_ptr<const store::MessageRecord> held;
+    if (std::optional<QueuedDelivery> q = queues_.Find(id); q.has_value()) {
+      d = std::move(q->record);
+      held = std::move(q->message);
+    } else {
+      SILTA_ASSIGN_OR_RETURN(d, store_->GetDelivery(id));
+    }
     if (!d.has_value() || d->recipient_org_id != caller.org.org_id()) {
       if (!batch) return absl::NotFoundError(absl::StrCat("no delivery ", id, " to you"));
       reject(id, "not found");
@@ -558,21 +644,28 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
       reject(id, v1::RecipientState_Name(d->state));
       continue;
     }
-    SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
-                           store_->GetMessage(d->sender_org_id, d->message_id));
-    if (!m.has_value()) return absl::InternalError("a delivery without its message");
+    if (held == nullptr) {
+      SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> m,
+                             store_->GetMessage(d->sender_org_id, d->message_id));
+      if (!m.has_value()) return absl::InternalError("a delivery without its message");
+      held = std::make_shared<const store::MessageRecord>(*std::move(m));
+    }
+    const store::MessageRecord& m = *held;
     std::optional<v1::Case> c;
-    if (!m->case_id.empty()) {
-      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m->case_id);
+    if (!m.case_id.empty()) {
+      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m.case_id);
       if (loaded.ok()) c = *std::move(loaded);
     }
     d->state = v1::ACKED;
     d->updated_at_us = absl::ToUnixMicros(now);
-    audit.push_back(AckEntry(*m, SubjectRefOf(c, *m), caller.org.org_id(), now));
+    audit.push_back(AckEntry(m, SubjectRefOf(c, m), caller.org.org_id(), now));
     updates.push_back(*std::move(d));
   }
-  // Every ack of the call in one transaction, with its evidence.
+  // Every ack of the call in one commit, with its evidence; then they are
+  // finished, wherever they were in the queues (an ack that overtakes a
+  // redelivery ends it too).
   if (!updates.empty()) SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
+  for (const store::DeliveryRecord& d : updates) queues_.Forget(d.delivery_id);
   stats_.Acked(updates.size());
   return response;
 }

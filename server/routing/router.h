@@ -47,6 +47,7 @@
 #include "server/identity/caller.h"
 #include "server/orgs/key_directory.h"
 #include "server/orgs/registry.h"
+#include "server/routing/delivery_queues.h"
 #include "server/routing/path_stats.h"
 #include "server/store/store.h"
 #include "silta/v1/message.pb.h"
@@ -75,6 +76,11 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
+  // Loads the store's unfinished deliveries into the delivery queues: once,
+  // at start-up, before any call is served. An error if they cannot be read
+  // (siltad must not start without them).
+  absl::Status Recover();
+
   // Starts the ticker thread (expiry, and waking subscribers for redelivery).
   void Start();
 
@@ -94,6 +100,8 @@ class Router {
 
   // What the path has done since start (for /metrics).
   const PathStats& stats() const { return stats_; }
+  // The unfinished deliveries per recipient (for /metrics).
+  const DeliveryQueues& queues() const { return queues_; }
 
   // Notifications that expired undelivered since start (an alert).
   uint64_t undelivered_notifications() const {
@@ -143,6 +151,7 @@ class Router {
 
   store::Store* const store_;
   PathStats stats_;
+  DeliveryQueues queues_;
   const orgs::OrgRegistry* const orgs_;
   orgs::KeyDirectory* const keys_;
   cases::CaseRegistry* const cases_;

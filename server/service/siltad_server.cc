@@ -25,8 +25,8 @@ namespace {
 
 // The message path as an operator of a broker watches it (docs/operations.md,
 // "Metrics"): the backlog per recipient org and the age of its oldest
-// delivery, read from the store at each scrape; deliveries, redeliveries,
-// acks and decisions, counted by the router.
+// delivery, from the delivery queues in memory; deliveries, redeliveries,
+// acks and decisions, counted by the router; the store's group commits.
 void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Metrics* metrics) {
   using Sample = ops::Metrics::Sample;
   using Type = ops::Metrics::Type;
@@ -60,21 +60,14 @@ void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Met
         }
         return out;
       });
-  // Both backlog families read the store; a failed read shows no samples
-  // (and a warning in the log) rather than a backlog of zero.
-  const auto backlog = [store]() -> std::vector<store::RecipientBacklog> {
-    absl::StatusOr<std::vector<store::RecipientBacklog>> read = store->Backlog();
-    if (read.ok()) return *std::move(read);
-    common::Log(common::LogLevel::kWarn, "metrics_backlog_unreadable",
-                {{"error", std::string(read.status().message())}});
-    return {};
-  };
+  // Both backlog families read the delivery queues in memory.
+  const auto backlog = [router] { return router->queues().Backlog(); };
   metrics->AddFamily(
       "siltad_pending_deliveries",
       "Unfinished deliveries per recipient org: pending, or delivered and not acked.", Type::kGauge,
       [backlog] {
         std::vector<Sample> out;
-        for (const store::RecipientBacklog& b : backlog()) {
+        for (const routing::RecipientBacklog& b : backlog()) {
           out.push_back(Sample{.labels = {{"recipient_org", b.recipient_org_id}},
                                .value = static_cast<double>(b.deliveries)});
         }
@@ -86,7 +79,7 @@ void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Met
       Type::kGauge, [backlog] {
         std::vector<Sample> out;
         const int64_t now_us = absl::ToUnixMicros(absl::Now());
-        for (const store::RecipientBacklog& b : backlog()) {
+        for (const routing::RecipientBacklog& b : backlog()) {
           out.push_back(Sample{.labels = {{"recipient_org", b.recipient_org_id}},
                                .value = static_cast<double>(now_us - b.oldest_accepted_us) / 1e6});
         }
@@ -253,6 +246,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->router_ = std::make_unique<routing::Router>(
       self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
       self->subject_refs_.get(), self->policy_.get(), self->engine_.get(), router_options);
+  SILTA_RETURN_IF_ERROR(self->router_->Recover());
   self->metrics_.AddCounter(
       "siltad_notifications_undelivered_total",
       "Statutory notifications that expired undelivered (an alert: the sender sees "

@@ -69,6 +69,12 @@ struct DeliveryRecord {
   int64_t updated_at_us = 0;
 };
 
+// An unfinished delivery and when its message was accepted (start-up).
+struct UnfinishedDelivery {
+  DeliveryRecord delivery;
+  int64_t accepted_us = 0;
+};
+
 // How the store's group commits went since it was opened (for /metrics):
 // writes per committed transaction, and each commit's time, the fsync
 // included.
@@ -77,14 +83,6 @@ struct CommitStats {
   common::Histogram commit_seconds;
 };
 
-// One recipient organisation's unfinished deliveries: PENDING, or
-// DELIVERED and not yet acked. What an operator watches, as RabbitMQ's
-// queue view shows a queue's depth and the age of its head.
-struct RecipientBacklog {
-  std::string recipient_org_id;
-  uint64_t deliveries = 0;
-  int64_t oldest_accepted_us = 0;  // when the oldest one's message was accepted
-};
 
 // An accepted message: metadata kept for the audit retention period, the
 // sealed body only until every recipient has acknowledged it (or expiry).
@@ -215,12 +213,14 @@ class Store {
   // and unacked past next_attempt_us; of unexpired messages; oldest first.
   virtual absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(
       absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) = 0;
+  // Every delivery PENDING, or DELIVERED and not acked, of unexpired
+  // messages whose body is kept, oldest message first: what the delivery
+  // queues hold, read once at start-up.
+  virtual absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) = 0;
   // Sets a delivery's state (and attempts/next attempt). When every delivery
   // of the message is ACKED, EXPIRED_UNDELIVERED or NOTHING_PERMITTED, the
   // body is purged in the same transaction. NOT_FOUND if absent.
   virtual absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) = 0;
-  // Every recipient organisation with unfinished deliveries, by org id.
-  virtual absl::StatusOr<std::vector<RecipientBacklog>> Backlog() = 0;
   // The group commits of messages, delivery marks and acks so far.
   virtual CommitStats ReadCommitStats() = 0;
   // UpdateDelivery for several deliveries in one transaction (one fsync).

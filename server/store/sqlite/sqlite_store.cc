@@ -1071,6 +1071,28 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
   return due;
 }
 
+absl::StatusOr<std::vector<UnfinishedDelivery>> SqliteStore::UnfinishedDeliveries(int64_t now_us) {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(reader.db(),
+                         "SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
+                         "d.attempts, d.next_attempt_us, d.updated_at_us, m.accepted_at_us "
+                         "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+                         "WHERE d.state IN (?, ?) AND m.expires_at_us > ? AND m.body IS NOT NULL "
+                         "ORDER BY m.accepted_at_us, d.rowid"));
+  stmt.BindInt(1, v1::PENDING);
+  stmt.BindInt(2, v1::DELIVERED);
+  stmt.BindInt(3, now_us);
+  std::vector<UnfinishedDelivery> out;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back({ReadDelivery(stmt), stmt.Int(7)});
+  }
+  return out;
+}
+
 absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_key) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
@@ -1281,28 +1303,6 @@ absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<DeliveryRecord>();
   return std::optional<DeliveryRecord>(ReadDelivery(stmt));
-}
-
-absl::StatusOr<std::vector<RecipientBacklog>> SqliteStore::Backlog() {
-  ReadLock reader(this);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(reader.db(),
-                         "SELECT d.recipient_org_id, COUNT(*), MIN(m.accepted_at_us) "
-                         "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
-                         "WHERE d.state IN (?, ?) GROUP BY d.recipient_org_id "
-                         "ORDER BY d.recipient_org_id"));
-  stmt.BindInt(1, v1::PENDING);
-  stmt.BindInt(2, v1::DELIVERED);
-  std::vector<RecipientBacklog> out;
-  while (true) {
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    out.push_back(RecipientBacklog{.recipient_org_id = stmt.Text(0),
-                                   .deliveries = static_cast<uint64_t>(stmt.Int(1)),
-                                   .oldest_accepted_us = stmt.Int(2)});
-  }
-  return out;
 }
 
 // ---- The audit log. ----

@@ -99,6 +99,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
                                                             int64_t now_us,
                                                             uint32_t limit) override;
+  absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) override;
   absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) override;
   absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                 AuditEntries* audit) override;
@@ -118,7 +119,6 @@ class SqliteStore final : public Store {
       int64_t ended_before_us) override;
   absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) override;
   absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
-  absl::StatusOr<std::vector<RecipientBacklog>> Backlog() override;
   CommitStats ReadCommitStats() override;
   absl::Status AppendAudit(AuditEntries* audit) override;
   absl::StatusOr<uint64_t> AuditSize() override;
