@@ -1,0 +1,203 @@
+// Nothing lost across SIGKILL under load (#15). A sender sends without
+// pause, and a recipient subscribes and acks, while siltad is killed with
+// SIGKILL at random moments and restarted: SILTA_KILLS times (5 in
+// `make test`; `make kill-loop` runs 100). Then:
+//   - every message that got a receipt was delivered;
+//   - no delivery whose ack was confirmed (Ack returned OK) came again;
+//   - the audit log's export verifies offline.
+// A Send cut off by a kill is retried with the same message id, as the SDK
+// does, and gets the original receipt if the first one was committed.
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "client/sdk/sealer.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/random.h"
+#include "silta/v1/message.grpc.pb.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/integration/siltad_fixture.h"
+#include "tests/integration/world.h"
+
+namespace silta::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+int Kills() {
+  int n = 5;
+  const char* env = std::getenv("SILTA_KILLS");
+  if (env != nullptr && (!absl::SimpleAtoi(env, &n) || n < 1)) n = 5;
+  return n;
+}
+
+class KillLoop {
+ public:
+  explicit KillLoop(World& world, std::string case_id) : world_(world), case_id_(std::move(case_id)) {}
+
+  void Run(int kills) {
+    std::thread sender([this] { Send(); });
+    std::thread receiver([this] { Receive(); });
+    std::mt19937 rng(20261202);
+    for (int i = 0; i < kills; ++i) {
+      absl::SleepFor(absl::Milliseconds(150 + rng() % 350));
+      world_.Kill();
+      absl::WriterMutexLock lock(&restart_mu_);
+      world_.Restart();
+    }
+    absl::SleepFor(absl::Milliseconds(300));
+    stop_sending_ = true;
+    sender.join();
+    // Everything with a receipt is delivered within 30 s.
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < until && !AllReceived()) absl::SleepFor(absl::Milliseconds(100));
+    stop_receiving_ = true;
+    receiver.join();
+  }
+
+  bool AllReceived() {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : receipted_) {
+      if (!received_.contains(id)) return false;
+    }
+    return true;
+  }
+
+  absl::Mutex mu_;
+  absl::flat_hash_set<std::string> receipted_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> received_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> acked_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> redelivered_after_ack_ ABSL_GUARDED_BY(mu_);
+  int sends_retried_ ABSL_GUARDED_BY(mu_) = 0;
+
+ private:
+  std::shared_ptr<grpc::Channel> Channel(const std::string& org) {
+    absl::ReaderMutexLock lock(&restart_mu_);
+    return world_.Channel(org);
+  }
+
+  // Sealed here, without asking siltad for a preview (it may be down).
+  v1::SealedMessage Seal() {
+    v1::Referral payload;
+    payload.set_education_employment("9th grade, absent often");
+    v1::MessageHeader header;
+    header.set_message_id(*crypto::NewUuidV7(absl::Now()));
+    header.set_case_id(case_id_);
+    header.mutable_acting_user()->set_worker_id("officer-12");
+    header.set_purpose("referral");
+    *header.mutable_created_at() = common::ToTimestamp(absl::Now());
+    const sdk::OrgKeys& youth = world_.Keys("hml-youth");
+    absl::StatusOr<v1::SealedMessage> sealed = sdk::SealPayload(
+        payload, header, world_.Keys("police-hame").AsSender(),
+        {{"hml-youth", youth.bundle.key_id(), youth.bundle.hpke_public_key()}},
+        [](auto, auto) { return true; }, "", sdk::SystemRandom());
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return *sealed;
+  }
+
+  void Send() {
+    while (!stop_sending_) {
+      const v1::SealedMessage m = Seal();
+      v1::SendRequest request;
+      *request.mutable_message() = m;
+      // The same message until it has a receipt.
+      for (int attempt = 0;; ++attempt) {
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+        v1::SendResponse response;
+        const grpc::Status status =
+            v1::MessageService::NewStub(Channel("police-hame"))->Send(&context, request, &response);
+        if (status.ok()) {
+          absl::MutexLock lock(&mu_);
+          receipted_.insert(m.header().message_id());
+          if (attempt > 0) ++sends_retried_;
+          break;
+        }
+        ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+    }
+  }
+
+  void Receive() {
+    std::vector<std::string> unacked;
+    while (!stop_receiving_) {
+      auto stub = v1::MessageService::NewStub(Channel("hml-youth"));
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+      v1::SubscribeRequest request;
+      request.set_ack_timeout_seconds(5);
+      auto reader = stub->Subscribe(&context, request);
+      v1::Delivery d;
+      while (reader->Read(&d)) {
+        if (!d.has_message()) continue;  // a key notice
+        {
+          absl::MutexLock lock(&mu_);
+          if (acked_.contains(d.delivery_id())) redelivered_after_ack_.push_back(d.delivery_id());
+          received_.insert(d.message().header().message_id());
+        }
+        unacked.push_back(d.delivery_id());
+        grpc::ClientContext ack_context;
+        v1::AckRequest ack;
+        for (const std::string& id : unacked) ack.add_delivery_ids(id);
+        v1::AckResponse acked;
+        if (stub->Ack(&ack_context, ack, &acked).ok()) {
+          absl::MutexLock lock(&mu_);
+          for (const std::string& id : unacked) acked_.insert(id);
+          for (const v1::AckRejection& r : acked.rejected()) acked_.erase(r.delivery_id());
+          unacked.clear();
+        }
+      }
+      reader->Finish().IgnoreError();
+    }
+  }
+
+  World& world_;
+  const std::string case_id_;
+  absl::Mutex restart_mu_;  // held exclusively while siltad restarts
+  std::atomic<bool> stop_sending_{false};
+  std::atomic<bool> stop_receiving_{false};
+};
+
+TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerifies) {
+  World world("kill-loop");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("police-hame");
+  world.Keys("hml-youth");
+  const int kills = Kills();
+
+  KillLoop loop(world, case_id);
+  loop.Run(kills);
+
+  absl::MutexLock lock(&loop.mu_);
+  std::vector<std::string> lost;
+  for (const std::string& id : loop.receipted_) {
+    if (!loop.received_.contains(id)) lost.push_back(id);
+  }
+  std::printf("kill loop: %d kills, %zu messages with a receipt (%d after a retried Send), "
+              "%zu delivered, %zu acks confirmed, %zu lost, %zu redelivered after a confirmed ack\n",
+              kills, loop.receipted_.size(), loop.sends_retried_, loop.received_.size(),
+              loop.acked_.size(), lost.size(), loop.redelivered_after_ack_.size());
+  EXPECT_GT(loop.receipted_.size(), static_cast<size_t>(kills)) << "load between the kills";
+  EXPECT_TRUE(lost.empty()) << lost.size() << " messages with a receipt never came, e.g. "
+                            << lost.front();
+  EXPECT_TRUE(loop.redelivered_after_ack_.empty())
+      << loop.redelivered_after_ack_.size() << " deliveries came again after a confirmed ack";
+
+  const std::string file = world.setup().dir + "/export.jsonl";
+  CommandResult r = world.Siltactl("wba-dpo", {"audit", "export", "--out", file});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("verified"));
+}
+
+}  // namespace
+}  // namespace silta::testing
