@@ -246,8 +246,8 @@ absl::StatusOr<bool> Router::AnswersRequest(const v1::MessageHeader& header,
                                           header.payload_type(), header.reply_to());
 }
 
-absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
-                                              const v1::SendRequest& request) {
+absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller& caller,
+                                                         const v1::SendRequest& request) {
   const v1::SealedMessage& message = request.message();
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
@@ -299,9 +299,10 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
                          store_->GetMessage(caller.org.org_id(), header.message_id()));
   if (existing.has_value()) {
     if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
-      v1::SendResponse response;
-      *response.mutable_receipt() = existing->receipt;
-      return response;
+      PreparedSend repeated;
+      repeated.receipt = std::move(existing->receipt);
+      repeated.repeated = true;
+      return repeated;
     }
     return absl::AlreadyExistsError(absl::StrCat(
         "message ", header.message_id(),
@@ -409,27 +410,70 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
                                                 *policy, now);
   record.body = std::move(stored);
   record.receipt = receipt;
-  SILTA_RETURN_IF_ERROR(store_->InsertMessage(record, &audit));
-  receipt.set_audit_index(audit.front().index());
-  // Committed: its deliveries join their recipients' queues, with the
-  // message, so that no delivery reads it back.
-  const auto held = std::make_shared<const store::MessageRecord>(std::move(record));
-  for (const store::DeliveryRecord& d : held->deliveries) {
-    if (d.state == v1::PENDING) queues_.Add({d, held}, held->accepted_at_us, now);
+  PreparedSend prepared;
+  prepared.message = std::make_shared<const store::MessageRecord>(std::move(record));
+  prepared.audit = std::move(audit);
+  prepared.receipt = std::move(receipt);
+  prepared.pending_recipients = std::move(pending_recipients);
+  prepared.accepted = now;
+  return prepared;
+}
+
+void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& request,
+                       SendDone done) {
+  absl::StatusOr<PreparedSend> prepared = PrepareSend(caller, request);
+  if (!prepared.ok()) return done(prepared.status());
+  if (prepared->repeated) {
+    v1::SendResponse response;
+    *response.mutable_receipt() = std::move(prepared->receipt);
+    return done(std::move(response));
   }
-  PathStats::Decisions decided;
-  for (const v1::Decision& d : receipt.decisions()) decided.Add(PathStats::kAtSend, d);
-  stats_.Accepted(decided);
-  common::Log(common::LogLevel::kInfo, "message_accepted",
-              {{"message_id", held->message_id},
-               {"sender_org_id", held->sender_org_id},
-               {"case_id", held->case_id},
-               {"recipients", absl::StrCat(header.recipient_org_ids_size())},
-               {"fields", absl::StrCat(message.fields_size())}});
-  ScheduleWake(pending_recipients);
-  v1::SendResponse response;
-  *response.mutable_receipt() = std::move(receipt);
-  return response;
+  std::shared_ptr<const store::MessageRecord> held = prepared->message;
+  store::AuditEntries audit = std::move(prepared->audit);
+  // The receipt is given once the message is durable, on the committer's
+  // thread; the gRPC thread that took the call is free meanwhile.
+  store_->InsertMessageAsync(
+      held, std::move(audit),
+      [this, prepared = *std::move(prepared), fields = request.message().fields_size(),
+       done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
+        if (!status.ok()) return done(status);
+        const store::MessageRecord& m = *prepared.message;
+        prepared.receipt.set_audit_index(entries.front().index());
+        // Its deliveries join their recipients' queues, with the message,
+        // so that no delivery reads it back.
+        for (const store::DeliveryRecord& d : m.deliveries) {
+          if (d.state == v1::PENDING) {
+            queues_.Add({d, prepared.message}, m.accepted_at_us, prepared.accepted);
+          }
+        }
+        PathStats::Decisions decided;
+        for (const v1::Decision& d : prepared.receipt.decisions()) {
+          decided.Add(PathStats::kAtSend, d);
+        }
+        stats_.Accepted(decided);
+        common::Log(common::LogLevel::kInfo, "message_accepted",
+                    {{"message_id", m.message_id},
+                     {"sender_org_id", m.sender_org_id},
+                     {"case_id", m.case_id},
+                     {"recipients", absl::StrCat(m.deliveries.size())},
+                     {"fields", absl::StrCat(fields)}});
+        ScheduleWake(prepared.pending_recipients);
+        v1::SendResponse response;
+        *response.mutable_receipt() = std::move(prepared.receipt);
+        done(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
+                                              const v1::SendRequest& request) {
+  absl::Notification finished;
+  absl::StatusOr<v1::SendResponse> result;
+  SendAsync(caller, request, [&](absl::StatusOr<v1::SendResponse> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,

@@ -87,6 +87,12 @@ class Router {
   // One tick (expiry, wake-ups) now, without the thread.
   void TickForTest() { Tick(); }
 
+  // Send, and `done` with the receipt once the message is durable (or with
+  // the error). `done` runs on the calling thread for a refusal or a
+  // repeated Send, else on the store's committer thread; it must not block.
+  using SendDone = std::function<void(absl::StatusOr<v1::SendResponse>)>;
+  void SendAsync(const identity::Caller& caller, const v1::SendRequest& request, SendDone done);
+  // SendAsync, waiting for the result.
   absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
                                         const v1::SendRequest& request);
   absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller,
@@ -125,6 +131,18 @@ class Router {
   void RemoveWakeListener(int id);
 
  private:
+  // A Send checked and decided, ready to be stored; or, for a repeated
+  // Send of the same message, only the original receipt.
+  struct PreparedSend {
+    bool repeated = false;
+    v1::DeliveryReceipt receipt;
+    std::shared_ptr<const store::MessageRecord> message;
+    store::AuditEntries audit;
+    std::vector<std::string> pending_recipients;
+    absl::Time accepted;
+  };
+  absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
+                                           const v1::SendRequest& request);
   absl::Status ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,
                                const v1::Policy& policy) const;
   // Decision for one field to one recipient, now. `answers_request`: the

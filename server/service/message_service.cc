@@ -14,8 +14,10 @@ constexpr uint32_t kMaxAckTimeoutSeconds = 3600;
 grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* context,
                                                const v1::SendRequest* request,
                                                v1::SendResponse* response) {
-  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/Send", response,
-                     [&](const identity::Caller& caller) { return router_->Send(caller, *request); });
+  return HandleUnaryAsync(context, *authenticator_, "/silta.v1.MessageService/Send", response,
+                          [&](const identity::Caller& caller, routing::Router::SendDone done) {
+                            router_->SendAsync(caller, *request, std::move(done));
+                          });
 }
 
 grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(

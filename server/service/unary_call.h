@@ -6,6 +6,7 @@
 #ifndef SILTA_SERVER_SERVICE_UNARY_CALL_H_
 #define SILTA_SERVER_SERVICE_UNARY_CALL_H_
 
+#include <functional>
 #include <utility>
 
 #include "absl/strings/string_view.h"
@@ -32,6 +33,29 @@ grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context,
   absl::StatusOr<Response> result = std::forward<Handler>(handler)(*caller);
   if (result.ok()) *response = *std::move(result);
   reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+// As HandleUnary, for a handler that answers later:
+// `handler(const identity::Caller&, std::function<void(absl::StatusOr<Response>)> done)`
+// calls `done` once, on any thread, and the call finishes then. The gRPC
+// thread is free meanwhile (a Send waiting for its group commit).
+template <typename Response, typename Handler>
+grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
+                                           const identity::Authenticator& authenticator,
+                                           absl::string_view method, Response* response,
+                                           Handler&& handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<identity::Caller> caller =
+      authenticator.Authorize(*context->auth_context(), method, context->peer());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status(), context));
+    return reactor;
+  }
+  std::forward<Handler>(handler)(*caller, [reactor, response](absl::StatusOr<Response> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
   return reactor;
 }
 

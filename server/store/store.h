@@ -21,6 +21,7 @@
 #define SILTA_SERVER_STORE_STORE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,11 @@ struct DeliveryRecord {
   int64_t next_attempt_us = 0;  // when an unacked delivery is due again
   int64_t updated_at_us = 0;
 };
+
+// Called on the store's committer thread when a write queued with an
+// ...Async method is committed or has failed, with its audit entries (their
+// indices set). It must not block; it may call the store.
+using WriteDone = std::function<void(absl::Status status, AuditEntries audit)>;
 
 // An unfinished delivery and when its message was accepted (start-up).
 struct UnfinishedDelivery {
@@ -206,6 +212,11 @@ class Store {
   // (ids are unique per sender, not across senders). The index of the
   // first audit entry (MESSAGE_ACCEPTED) is stored as receipt.audit_index.
   virtual absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) = 0;
+  // InsertMessage without waiting: the message joins the next group commit,
+  // and `done` is called once it is durable (or has failed), with the
+  // entries and their indices. See WriteDone.
+  virtual void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
+                                  WriteDone done) = 0;
   // The message `message_id` of `sender_org_id` with its deliveries, or nullopt.
   virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                                   absl::string_view message_id) = 0;
@@ -226,6 +237,10 @@ class Store {
   // UpdateDelivery for several deliveries in one transaction (one fsync).
   virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                         AuditEntries* audit) = 0;
+  // UpdateDeliveries without waiting (durable before `done` only if one of
+  // them is marked DELIVERED, as there).
+  virtual void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
+                                     WriteDone done) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to
   // EXPIRED_UNDELIVERED and purges their bodies; returns them. `audit_for`
   // makes the audit entries of each expired delivery (with its message),

@@ -295,6 +295,7 @@ class Silta {
                      "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
                      "pepper_file: \"pepper\"\n"
                      "limits { calls_per_second_per_org: 100000 }\n"
+                     "metrics { listen_address: \"127.0.0.1:0\" }\n"
                      "audit { log_key_file: \"", pki_.dir, "/audit/log-key.pem\" }\n"));
     auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
                                                 dir_ + "/siltad.log");
@@ -350,6 +351,29 @@ class Silta {
               .ok(),
           "tree head");
     return head.tree_size();
+  }
+
+  // Counters of siltad's group commits: writes, commits, seconds.
+  struct Commits {
+    double writes = 0, commits = 0, seconds = 0;
+  };
+  Commits ReadCommits() const {
+    const std::string log = siltad_->Log();
+    const size_t at = log.find(R"("metrics_port":")");
+    if (at == std::string::npos) return {};
+    const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
+    const CommandResult curl =
+        RunCommand({"/usr/bin/curl", "-sf", "http://127.0.0.1:" + port + "/metrics"});
+    Commits c;
+    for (absl::string_view line : absl::StrSplit(curl.output, '\n')) {
+      const auto value = [&](absl::string_view name, double* out) {
+        if (absl::ConsumePrefix(&line, name)) (void)absl::SimpleAtod(absl::StripAsciiWhitespace(line), out);
+      };
+      value("siltad_commit_batch_writes_sum ", &c.writes);
+      value("siltad_commit_batch_writes_count ", &c.commits);
+      value("siltad_commit_duration_seconds_sum ", &c.seconds);
+    }
+    return c;
   }
 
   // Resident memory of siltad, from /proc.
@@ -735,12 +759,19 @@ int main(int argc, char** argv) {
       pool.Reserve(static_cast<size_t>(secs * std::max(1500.0, 2 * best)));
       RunOptions o{"silta", silta.address(), n, window, 0, absl::StrCat("closed", n)};
       const uint64_t audit_before = silta.AuditSize();
+      const Silta::Commits before = silta.ReadCommits();
       const RunResult r = Run(pki, pool, o).Go();
+      const Silta::Commits after = silta.ReadCommits();
       const uint64_t audit = silta.AuditSize() - audit_before;
+      const double commits = std::max(1.0, after.commits - before.commits);
       PrintRow(o, r,
-               absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu",
+               absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
+                               "writes_per_commit=%.1f commit_ms=%.2f",
                                r.sent ? static_cast<double>(audit) / r.sent : 0.0,
-                               static_cast<unsigned long long>(silta.RssKiB() / 1024)));
+                               static_cast<unsigned long long>(silta.RssKiB() / 1024),
+                               r.sent ? commits / r.sent : 0.0,
+                               (after.writes - before.writes) / commits,
+                               1000 * (after.seconds - before.seconds) / commits));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
     if (half_load && best > 0) {

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -269,6 +270,13 @@ SqliteStore::SqliteStore(sqlite3* db, SqliteOptions options)
 }
 
 SqliteStore::~SqliteStore() {
+  if (committer_.joinable()) {
+    {
+      absl::MutexLock queue_lock(&queue_mu_);
+      stopping_ = true;  // the committer commits what is queued, then ends
+    }
+    committer_.join();
+  }
   if (read_db_ != nullptr) {
     absl::MutexLock read_lock(&read_mu_);
     StatementCache::Close(read_db_);
@@ -344,6 +352,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     (void)Exec(reader, "PRAGMA cache_size=-65536");  // 64 MiB
     store->read_db_ = reader;
   }
+  store->StartCommitter();
   return store;
 }
 
@@ -937,39 +946,62 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
   return AuditedLocked(audit);
 }
 
-// Group commit: every caller queues its write; whoever then holds the
-// connection commits everything queued in one transaction (one fsync), each
-// write inside its own savepoint so that one failure (a taken id) fails only
-// that write. While it commits, the next batch queues. Callers whose write
-// was committed by another thread return its status without touching the
-// database. A batch of writes none of which needs to be durable at once
-// (acks, releases) is committed without an fsync (synchronous=NORMAL, see
-// UpdateDeliveries); one durable write makes the whole batch durable.
-absl::Status SqliteStore::GroupCommit(const std::function<absl::Status()>& apply, bool durable) {
-  PendingWrite pending{.apply = &apply, .durable = durable, .done = false, .status = {}};
-  {
-    absl::MutexLock queue_lock(&queue_mu_);
-    write_queue_.push_back(&pending);
+// The committer: every writer queues its write; one thread commits
+// everything queued in one transaction (one fsync), each write inside its
+// own savepoint so that one failure (a taken id) fails only that write.
+// While it commits, the next batch queues. A batch of writes none of which
+// needs to be durable at once (acks, releases) is committed without an
+// fsync (synchronous=NORMAL, see UpdateDeliveries); one durable write makes
+// the whole batch durable.
+namespace {
+thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
+}  // namespace
+
+void SqliteStore::StartCommitter() {
+  committer_ = std::thread([this] {
+    committer_of = this;
+    CommitLoop();
+  });
+}
+
+void SqliteStore::Enqueue(PendingWrite write) {
+  absl::MutexLock queue_lock(&queue_mu_);
+  write_queue_.push_back(std::move(write));
+}
+
+void SqliteStore::CommitLoop() {
+  while (true) {
+    std::vector<PendingWrite> batch;
+    {
+      absl::MutexLock queue_lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
+            return s->stopping_ || !s->write_queue_.empty();
+          },
+          this));
+      if (write_queue_.empty()) return;  // stopping, and nothing left
+      batch.swap(write_queue_);
+    }
+    const std::vector<absl::Status> statuses = CommitBatch(batch);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
   }
+}
+
+std::vector<absl::Status> SqliteStore::CommitBatch(const std::vector<PendingWrite>& batch) {
+  std::vector<absl::Status> statuses(batch.size());
   absl::MutexLock lock(&mu_);
-  std::vector<PendingWrite*> batch;
-  {
-    absl::MutexLock queue_lock(&queue_mu_);
-    if (pending.done) return pending.status;
-    batch.swap(write_queue_);
-  }
   const absl::Time start = absl::Now();
-  const bool fsync = std::any_of(batch.begin(), batch.end(),
-                                 [](const PendingWrite* p) { return p->durable; });
+  const bool fsync =
+      std::any_of(batch.begin(), batch.end(), [](const PendingWrite& p) { return p.durable; });
   absl::Status committed = fsync ? absl::OkStatus() : Exec(db_, "PRAGMA synchronous=NORMAL");
   if (committed.ok()) {
     committed = InTransactionLocked([&]() -> absl::Status {
-      for (PendingWrite* p : batch) {
+      for (size_t i = 0; i < batch.size(); ++i) {
         SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT group_write"));
-        p->status = (*p->apply)();
+        statuses[i] = batch[i].apply();
         SILTA_RETURN_IF_ERROR(
-            Exec(db_, p->status.ok() ? "RELEASE group_write" : "ROLLBACK TO group_write"));
-        if (!p->status.ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE group_write"));
+            Exec(db_, statuses[i].ok() ? "RELEASE group_write" : "ROLLBACK TO group_write"));
+        if (!statuses[i].ok()) SILTA_RETURN_IF_ERROR(Exec(db_, "RELEASE group_write"));
       }
       return absl::OkStatus();
     });
@@ -978,17 +1010,28 @@ absl::Status SqliteStore::GroupCommit(const std::function<absl::Status()>& apply
     const absl::Status restored = Exec(db_, "PRAGMA synchronous=FULL");
     if (committed.ok()) committed = restored;
   }
-  {
-    absl::MutexLock stats_lock(&stats_mu_);
-    commit_stats_.batch_writes.Observe(static_cast<double>(batch.size()));
-    commit_stats_.commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  if (!committed.ok()) {
+    for (absl::Status& status : statuses) status = committed;
   }
-  absl::MutexLock queue_lock(&queue_mu_);
-  for (PendingWrite* p : batch) {
-    if (!committed.ok()) p->status = committed;
-    p->done = true;
-  }
-  return pending.status;
+  absl::MutexLock stats_lock(&stats_mu_);
+  commit_stats_.batch_writes.Observe(static_cast<double>(batch.size()));
+  commit_stats_.commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  return statuses;
+}
+
+absl::Status SqliteStore::GroupCommit(std::function<absl::Status()> apply, bool durable) {
+  std::vector<PendingWrite> one;
+  one.push_back({std::move(apply), durable, nullptr});
+  if (committer_of == this) return CommitBatch(one).front();
+  absl::Notification committed;
+  absl::Status status;
+  one.front().done = [&](absl::Status s) {
+    status = std::move(s);
+    committed.Notify();
+  };
+  Enqueue(std::move(one.front()));
+  committed.WaitForNotification();
+  return status;
 }
 
 CommitStats SqliteStore::ReadCommitStats() {
@@ -999,6 +1042,18 @@ CommitStats SqliteStore::ReadCommitStats() {
 absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
   return GroupCommit([&]() -> absl::Status { return InsertMessageLocked(message, audit); },
                      /*durable=*/true);
+}
+
+void SqliteStore::InsertMessageAsync(std::shared_ptr<const MessageRecord> message,
+                                     AuditEntries audit, WriteDone done) {
+  auto entries = std::make_shared<AuditEntries>(std::move(audit));
+  Enqueue({[this, message, entries]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+             return InsertMessageLocked(*message, entries.get());
+           },
+           /*durable=*/true,
+           [entries, done = std::move(done)](absl::Status status) {
+             done(std::move(status), std::move(*entries));
+           }});
 }
 
 absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
@@ -1144,6 +1199,26 @@ absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& de
   return GroupCommit(
       [&]() -> absl::Status { return UpdateDeliveriesLocked(deliveries, audit); },
       discloses);
+}
+
+void SqliteStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
+                                        WriteDone done) {
+  if (deliveries.empty() && audit.empty()) {
+    done(absl::OkStatus(), std::move(audit));
+    return;
+  }
+  const bool discloses =
+      std::any_of(deliveries.begin(), deliveries.end(),
+                  [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
+  auto records = std::make_shared<std::vector<DeliveryRecord>>(std::move(deliveries));
+  auto entries = std::make_shared<AuditEntries>(std::move(audit));
+  Enqueue({[this, records, entries]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+             return UpdateDeliveriesLocked(*records, entries.get());
+           },
+           discloses,
+           [entries, done = std::move(done)](absl::Status status) {
+             done(std::move(status), std::move(*entries));
+           }});
 }
 
 absl::Status SqliteStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,

@@ -9,13 +9,16 @@
 //       SqliteStore::Open("/var/lib/silta/silta.db", {});
 //   if (!store.ok()) return store.status();
 //
-// Thread-safe: one connection, serialised by a mutex.
+// Thread-safe: one connection for writing, serialised by a mutex, and one
+// for reading. Messages, delivery marks and acks are written by one
+// committer thread in group commits (docs/message-path.md).
 #ifndef SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -94,6 +97,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                             bool include_retired) override;
   absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
+  void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
+                          WriteDone done) override;
   absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                           absl::string_view message_id) override;
   absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
@@ -103,6 +108,8 @@ class SqliteStore final : public Store {
   absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) override;
   absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                 AuditEntries* audit) override;
+  void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
+                             WriteDone done) override;
   absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(int64_t now_us,
                                                              const ExpiryAudit& audit_for) override;
   absl::Status LinkMessageToCase(absl::string_view sender_org_id, absl::string_view message_id,
@@ -172,19 +179,27 @@ class SqliteStore final : public Store {
   absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // A write waiting for a group commit: `apply` runs with the connection
+  // A write waiting for the committer: `apply` runs with the connection
   // held, inside the batch's transaction, in a savepoint of its own.
-  // `durable`: its commit must be fsynced before the caller is told.
+  // `durable`: its commit must be fsynced before `done` is called.
   struct PendingWrite {
-    const std::function<absl::Status()>* apply;
-    bool durable;
-    bool done = false;
-    absl::Status status;
+    std::function<absl::Status()> apply;
+    bool durable = false;
+    std::function<void(absl::Status)> done;
   };
-  // Queues `apply`; whoever holds the connection next commits every queued
-  // write in one transaction (one fsync), while the next batch queues.
-  absl::Status GroupCommit(const std::function<absl::Status()>& apply, bool durable)
+  // Queues a write for the committer thread.
+  void Enqueue(PendingWrite write) ABSL_LOCKS_EXCLUDED(queue_mu_);
+  // Queues `apply` and waits for its commit. On the committer thread (a
+  // `done` that writes) it commits at once instead.
+  absl::Status GroupCommit(std::function<absl::Status()> apply, bool durable)
       ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
+  // The committer thread: commits everything queued in one transaction
+  // while the next batch queues, then tells each writer.
+  void CommitLoop();
+  // One transaction for `batch`; each write's status.
+  std::vector<absl::Status> CommitBatch(const std::vector<PendingWrite>& batch)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void StartCommitter();
 
   // Holds a connection for reading: the read-only one when there is one
   // (WAL readers do not wait for the writer's commits and fsyncs), else the
@@ -207,7 +222,9 @@ class SqliteStore final : public Store {
   absl::Mutex mu_;  // the connection; always taken before queue_mu_
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::vector<PendingWrite*> write_queue_ ABSL_GUARDED_BY(queue_mu_);
+  std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_;
   // Read by /metrics without waiting for a commit in progress.
   absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
   CommitStats commit_stats_ ABSL_GUARDED_BY(stats_mu_);
