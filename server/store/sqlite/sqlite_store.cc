@@ -1,6 +1,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -959,6 +960,7 @@ thread_local const void* committer_of = nullptr;  // the store whose committer t
 
 void SqliteStore::StartCommitter() {
   committer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "silta-committer");
     committer_of = this;
     CommitLoop();
   });
