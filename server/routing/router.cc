@@ -638,8 +638,8 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
   return out;
 }
 
-absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
-                                            const v1::AckRequest& request) {
+absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& caller,
+                                                       const v1::AckRequest& request) {
   // One id alone keeps the first round's errors; a batch reports per id.
   const bool batch = request.delivery_ids_size() > 0;
   const char* field = batch ? "delivery_ids" : "delivery_id";
@@ -705,13 +705,44 @@ absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
     audit.push_back(AckEntry(m, SubjectRefOf(c, m), caller.org.org_id(), now));
     updates.push_back(*std::move(d));
   }
-  // Every ack of the call in one commit, with its evidence; then they are
-  // finished, wherever they were in the queues (an ack that overtakes a
-  // redelivery ends it too).
-  if (!updates.empty()) SILTA_RETURN_IF_ERROR(store_->UpdateDeliveries(updates, &audit));
-  for (const store::DeliveryRecord& d : updates) queues_.Forget(d.delivery_id);
-  stats_.Acked(updates.size());
-  return response;
+  PreparedAck prepared;
+  prepared.response = std::move(response);
+  prepared.updates = std::move(updates);
+  prepared.audit = std::move(audit);
+  return prepared;
+}
+
+void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& request,
+                      AckDone done) {
+  absl::StatusOr<PreparedAck> prepared = PrepareAck(caller, request);
+  if (!prepared.ok()) return done(prepared.status());
+  if (prepared->updates.empty()) return done(std::move(prepared->response));
+  std::vector<std::string> ids;
+  for (const store::DeliveryRecord& d : prepared->updates) ids.push_back(d.delivery_id);
+  // Every ack of the call rides the next commit, with its evidence; then
+  // they are finished, wherever they were in the queues (an ack that
+  // overtakes a redelivery ends it too).
+  store_->UpdateDeliveriesAsync(
+      std::move(prepared->updates), std::move(prepared->audit),
+      [this, ids = std::move(ids), response = std::move(prepared->response),
+       done = std::move(done)](absl::Status status, store::AuditEntries) mutable {
+        if (!status.ok()) return done(status);
+        for (const std::string& id : ids) queues_.Forget(id);
+        stats_.Acked(ids.size());
+        done(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
+                                            const v1::AckRequest& request) {
+  absl::Notification finished;
+  absl::StatusOr<v1::AckResponse> result;
+  AckAsync(caller, request, [&](absl::StatusOr<v1::AckResponse> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(

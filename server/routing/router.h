@@ -95,6 +95,10 @@ class Router {
   // SendAsync, waiting for the result.
   absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
                                         const v1::SendRequest& request);
+  // Ack, and `done` once the acks are committed (as SendAsync).
+  using AckDone = std::function<void(absl::StatusOr<v1::AckResponse>)>;
+  void AckAsync(const identity::Caller& caller, const v1::AckRequest& request, AckDone done);
+  // AckAsync, waiting for the result.
   absl::StatusOr<v1::AckResponse> Ack(const identity::Caller& caller,
                                       const v1::AckRequest& request);
   absl::StatusOr<v1::GetMessageStatusResponse> GetMessageStatus(
@@ -143,6 +147,14 @@ class Router {
   };
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
                                            const v1::SendRequest& request);
+  // An Ack checked: the response so far (ids rejected) and what to commit.
+  struct PreparedAck {
+    v1::AckResponse response;
+    std::vector<store::DeliveryRecord> updates;
+    store::AuditEntries audit;
+  };
+  absl::StatusOr<PreparedAck> PrepareAck(const identity::Caller& caller,
+                                         const v1::AckRequest& request);
   absl::Status ValidateMessage(const identity::Caller& caller, const v1::SealedMessage& m,
                                const v1::Policy& policy) const;
   // Decision for one field to one recipient, now. `answers_request`: the

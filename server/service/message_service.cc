@@ -37,8 +37,10 @@ grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(
 grpc::ServerUnaryReactor* MessageService::Ack(grpc::CallbackServerContext* context,
                                               const v1::AckRequest* request,
                                               v1::AckResponse* response) {
-  return HandleUnary(context, *authenticator_, "/silta.v1.MessageService/Ack", response,
-                     [&](const identity::Caller& caller) { return router_->Ack(caller, *request); });
+  return HandleUnaryAsync(context, *authenticator_, "/silta.v1.MessageService/Ack", response,
+                          [&](const identity::Caller& caller, routing::Router::AckDone done) {
+                            router_->AckAsync(caller, *request, std::move(done));
+                          });
 }
 
 grpc::ServerUnaryReactor* MessageService::GetMessageStatus(
