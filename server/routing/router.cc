@@ -165,15 +165,22 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
     records.push_back(q->record);
     released.push_back(*std::move(q));
   }
-  store::AuditEntries audit;  // a release changes nothing anyone sees
-  const absl::Status status = store_->UpdateDeliveries(records, &audit);
-  if (!status.ok()) {
-    // They stay waiting for their ack deadline, after which they are due.
-    common::Log(common::LogLevel::kWarn, "delivery_release_failed",
-                {{"org_id", caller.org.org_id()}, {"error", std::string(status.message())}});
-    return;
-  }
-  for (QueuedDelivery& q : released) queues_.Schedule(std::move(q), now, now);
+  if (records.empty()) return;
+  // A release changes nothing anyone sees: no audit entries, no fsync, and
+  // the caller (a stream ending) does not wait for it.
+  store_->UpdateDeliveriesAsync(
+      std::move(records), {},
+      [this, org = caller.org.org_id(), released = std::move(released), now](
+          absl::Status status, store::AuditEntries) mutable {
+        if (!status.ok()) {
+          // They stay waiting for their ack deadline, after which they are due.
+          common::Log(common::LogLevel::kWarn, "delivery_release_failed",
+                      {{"org_id", org}, {"error", std::string(status.message())}});
+          return;
+        }
+        for (QueuedDelivery& q : released) queues_.Schedule(std::move(q), now, now);
+        ScheduleWake({org});
+      });
 }
 
 void Router::Tick() {
@@ -476,14 +483,13 @@ absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
   return result;
 }
 
-absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
-                                                          absl::Duration ack_timeout,
-                                                          uint32_t limit) {
+bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout,
+                          uint32_t limit, DeliveriesDone done) {
   const absl::Time now = clock_();
   if (ack_timeout <= absl::ZeroDuration()) ack_timeout = options_.ack_timeout;
   queues_.Advance(now);
   std::vector<QueuedDelivery> taken = queues_.Take(caller.org.org_id(), limit);
-  if (taken.empty()) return std::vector<v1::Delivery>();
+  if (taken.empty()) return false;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   // What becomes of each taken delivery in memory once the store has
   // committed its new state: due again at `at`, or finished.
@@ -615,27 +621,48 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
     next.push_back({std::move(q), now + ack_timeout});
   }
   // One commit marks the whole batch, with the evidence of every
-  // disclosure, before any of it is written.
-  const absl::Status committed = store_->UpdateDeliveries(updates, &audit);
-  if (!committed.ok()) {
-    // Nothing changed in the store: every taken delivery is due again, as
-    // it was, after the retry delay.
-    for (Next& n : next) {
-      const std::string id = n.q.record.delivery_id;
-      std::optional<QueuedDelivery> before = queues_.Find(id);
-      if (before.has_value()) queues_.Schedule(*std::move(before), now + kDecisionRetry, now);
-    }
-    return committed;
+  // disclosure, before any of it is written: the deliveries go to `done`
+  // only from the commit's completion.
+  store_->UpdateDeliveriesAsync(
+      std::move(updates), std::move(audit),
+      [this, now, next = std::move(next), out = std::move(out), decided = std::move(decided),
+       first_attempts, later_attempts,
+       done = std::move(done)](absl::Status committed, store::AuditEntries) mutable {
+        if (!committed.ok()) {
+          // Nothing changed in the store: every taken delivery is due
+          // again, as it was, after the retry delay.
+          for (Next& n : next) {
+            std::optional<QueuedDelivery> before = queues_.Find(n.q.record.delivery_id);
+            if (before.has_value()) queues_.Schedule(*std::move(before), now + kDecisionRetry, now);
+          }
+          return done(committed);
+        }
+        for (Next& n : next) {
+          if (n.finished) {
+            queues_.Forget(n.q.record.delivery_id);
+          } else {
+            queues_.Schedule(std::move(n.q), n.at, now);
+          }
+        }
+        stats_.Delivered(first_attempts, later_attempts, decided);
+        done(std::move(out));
+      });
+  return true;
+}
+
+absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
+                                                          absl::Duration ack_timeout,
+                                                          uint32_t limit) {
+  absl::Notification finished;
+  absl::StatusOr<std::vector<v1::Delivery>> result;
+  if (!TakeDueAsync(caller, ack_timeout, limit, [&](absl::StatusOr<std::vector<v1::Delivery>> r) {
+        result = std::move(r);
+        finished.Notify();
+      })) {
+    return std::vector<v1::Delivery>();
   }
-  for (Next& n : next) {
-    if (n.finished) {
-      queues_.Forget(n.q.record.delivery_id);
-    } else {
-      queues_.Schedule(std::move(n.q), n.at, now);
-    }
-  }
-  stats_.Delivered(first_attempts, later_attempts, decided);
-  return out;
+  finished.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& caller,

@@ -118,13 +118,22 @@ class Router {
     return undelivered_notifications_.load(std::memory_order_relaxed);
   }
 
-  // The caller's due deliveries, re-checked and redacted, now marked
-  // DELIVERED with the ack deadline now + ack_timeout (0: the default).
+  // The caller's due deliveries from its queue, re-checked and redacted,
+  // then marked DELIVERED with the ack deadline now + ack_timeout (0: the
+  // default); `done` gets them once the marks and their audit entries are
+  // durable (evidence before disclosure), on the committer's thread, never
+  // before this returns. False, and `done` is not called, when nothing is
+  // ready. The calling thread decides (and may read a case or a message the
+  // queue does not hold) but never writes or waits for a commit.
+  using DeliveriesDone = std::function<void(absl::StatusOr<std::vector<v1::Delivery>>)>;
+  bool TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout, uint32_t limit,
+                    DeliveriesDone done);
+  // TakeDueAsync, waiting for the result.
   absl::StatusOr<std::vector<v1::Delivery>> TakeDue(const identity::Caller& caller,
                                                     absl::Duration ack_timeout, uint32_t limit);
 
   // Makes deliveries that were taken but not written (the stream closed)
-  // due again at once instead of after the ack timeout.
+  // due again at once instead of after the ack timeout. Does not wait.
   void Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids);
 
   // Called on the router's own thread (never on the caller of Send, so a

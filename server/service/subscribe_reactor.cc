@@ -6,6 +6,16 @@
 namespace silta::service {
 namespace {
 
+// The ids of deliveries carrying a message (not key notices).
+template <typename Deliveries>
+std::vector<std::string> DeliveryIds(const Deliveries& deliveries) {
+  std::vector<std::string> ids;
+  for (const v1::Delivery& d : deliveries) {
+    if (!d.delivery_id().empty()) ids.push_back(d.delivery_id());
+  }
+  return ids;
+}
+
 class RefusedReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
  public:
   explicit RefusedReactor(const grpc::Status& status) { Finish(status); }
@@ -72,21 +82,50 @@ void SubscribeReactor::FillAndWriteLocked() {
     return;
   }
   if (queue_.empty()) {
-    absl::StatusOr<std::vector<v1::Delivery>> due = router_->TakeDue(caller_, ack_timeout_, kBatch);
-    if (!due.ok()) {
-      common::Log(common::LogLevel::kError, "delivery_failed",
-                  {{"org_id", caller_.org.org_id()}, {"error", std::string(due.status().message())}});
-      FinishLocked(ToGrpcStatus(absl::UnavailableError(
-          "the broker could not read pending messages; reconnect to retry")));
+    // Ask the router for more; they come once their DELIVERED marks are
+    // durable, on the committer's thread (OnRefilledLocked). A wake-up
+    // meanwhile asks again after that.
+    if (refilling_) {
+      woken_while_refilling_ = true;
       return;
     }
-    for (v1::Delivery& d : *due) queue_.push_back(std::move(d));
+    woken_while_refilling_ = false;
+    refilling_ = router_->TakeDueAsync(
+        caller_, ack_timeout_, kBatch,
+        [state = state_, router = router_,
+         caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
+          absl::MutexLock l(&state->mu);
+          if (state->reactor != nullptr) {
+            state->reactor->OnRefilledLocked(std::move(due));
+          } else if (due.ok()) {
+            router->Release(caller, DeliveryIds(*due));  // the stream is gone
+          }
+        });
+    return;
   }
-  if (queue_.empty()) return;
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
   writing_ = true;
   StartWrite(&in_flight_);
+}
+
+void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due) {
+  refilling_ = false;
+  if (!due.ok()) {
+    common::Log(common::LogLevel::kError, "delivery_failed",
+                {{"org_id", caller_.org.org_id()}, {"error", std::string(due.status().message())}});
+    FinishLocked(ToGrpcStatus(absl::UnavailableError(
+        "the broker could not read pending messages; reconnect to retry")));
+    return;
+  }
+  if (finish_requested_ || finished_) {
+    router_->Release(caller_, DeliveryIds(*due));  // taken for a stream that is ending
+    FillAndWriteLocked();
+    return;
+  }
+  const bool got = !due->empty();
+  for (v1::Delivery& d : *due) queue_.push_back(std::move(d));
+  if (got || woken_while_refilling_) FillAndWriteLocked();
 }
 
 void SubscribeReactor::FinishLocked(const grpc::Status& status) {
@@ -94,10 +133,7 @@ void SubscribeReactor::FinishLocked(const grpc::Status& status) {
   finish_requested_ = true;
   finish_status_ = status;
   // Taken but unwritten deliveries are due again at once, not after the ack timeout.
-  std::vector<std::string> unwritten;
-  for (const v1::Delivery& d : queue_) {
-    if (!d.delivery_id().empty()) unwritten.push_back(d.delivery_id());  // not key notices
-  }
+  const std::vector<std::string> unwritten = DeliveryIds(queue_);
   queue_.clear();
   if (!unwritten.empty()) router_->Release(caller_, unwritten);
   FillAndWriteLocked();

@@ -11,7 +11,9 @@
 // Lifetime: `new` in the service, `delete this` in OnDone() (gRPC callback
 // API); listeners reach it through a shared state detached in OnDone().
 // gRPC 1.51 does not run user reactions inline, so StartWrite()/Finish()
-// are called with the state mutex held.
+// are called with the state mutex held. No store write and no wait for a
+// commit happens under it: deliveries are asked for with TakeDueAsync and
+// come back on the committer's thread once their marks are durable.
 #ifndef SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
 #define SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
 
@@ -57,6 +59,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
                    std::string method, std::string peer);
 
   void FillAndWriteLocked();
+  void OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due);
   void FinishLocked(const grpc::Status& status);
   void OnRegistryChangeLocked();
 
@@ -77,6 +80,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   std::deque<v1::Delivery> queue_;
   v1::Delivery in_flight_;
   bool writing_ = false;
+  bool refilling_ = false;  // a TakeDueAsync is out
+  bool woken_while_refilling_ = false;
   bool finish_requested_ = false;
   bool finished_ = false;
   grpc::Status finish_status_;

@@ -238,7 +238,8 @@ class Store {
   virtual absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                         AuditEntries* audit) = 0;
   // UpdateDeliveries without waiting (durable before `done` only if one of
-  // them is marked DELIVERED, as there).
+  // them is marked DELIVERED, as there). `done` is never called before this
+  // returns, even for nothing to write.
   virtual void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
                                      WriteDone done) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to

@@ -1205,10 +1205,6 @@ absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& de
 
 void SqliteStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
                                         WriteDone done) {
-  if (deliveries.empty() && audit.empty()) {
-    done(absl::OkStatus(), std::move(audit));
-    return;
-  }
   const bool discloses =
       std::any_of(deliveries.begin(), deliveries.end(),
                   [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
