@@ -75,38 +75,40 @@ SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authent
 }
 
 void SubscribeReactor::FillAndWriteLocked() {
-  if (finished_ || writing_) return;
+  if (finished_) return;
   if (finish_requested_) {
-    finished_ = true;
-    Finish(finish_status_);
-    return;
-  }
-  if (queue_.empty()) {
-    // Ask the router for more; they come once their DELIVERED marks are
-    // durable, on the committer's thread (OnRefilledLocked). A wake-up
-    // meanwhile asks again after that.
-    if (refilling_) {
-      woken_while_refilling_ = true;
-      return;
+    if (!writing_) {  // a finish requested while a write was in flight happens after it
+      finished_ = true;
+      Finish(finish_status_);
     }
-    woken_while_refilling_ = false;
-    refilling_ = router_->TakeDueAsync(
-        caller_, ack_timeout_, kBatch,
-        [state = state_, router = router_,
-         caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
-          absl::MutexLock l(&state->mu);
-          if (state->reactor != nullptr) {
-            state->reactor->OnRefilledLocked(std::move(due));
-          } else if (due.ok()) {
-            router->Release(caller, DeliveryIds(*due));  // the stream is gone
-          }
-        });
     return;
   }
+  // Ask for more before the queue runs dry, so that the next deliveries'
+  // commit overlaps the writes of these.
+  if (queue_.size() < kBatch / 2) RefillLocked();
+  if (writing_ || queue_.empty()) return;
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
   writing_ = true;
   StartWrite(&in_flight_);
+}
+
+void SubscribeReactor::RefillLocked() {
+  // They come once their DELIVERED marks are durable, on the committer's
+  // thread (OnRefilledLocked), which asks again: a wake-up meanwhile is
+  // not lost.
+  if (refilling_) return;
+  refilling_ = router_->TakeDueAsync(
+      caller_, ack_timeout_, kBatch,
+      [state = state_, router = router_,
+       caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
+        absl::MutexLock l(&state->mu);
+        if (state->reactor != nullptr) {
+          state->reactor->OnRefilledLocked(std::move(due));
+        } else if (due.ok()) {
+          router->Release(caller, DeliveryIds(*due));  // the stream is gone
+        }
+      });
 }
 
 void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due) {
@@ -123,9 +125,8 @@ void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>
     FillAndWriteLocked();
     return;
   }
-  const bool got = !due->empty();
   for (v1::Delivery& d : *due) queue_.push_back(std::move(d));
-  if (got || woken_while_refilling_) FillAndWriteLocked();
+  FillAndWriteLocked();  // asks again while the queue is low: more may be ready
 }
 
 void SubscribeReactor::FinishLocked(const grpc::Status& status) {

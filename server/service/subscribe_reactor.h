@@ -59,6 +59,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
                    std::string method, std::string peer);
 
   void FillAndWriteLocked();
+  void RefillLocked();
   void OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due);
   void FinishLocked(const grpc::Status& status);
   void OnRegistryChangeLocked();
@@ -81,7 +82,6 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   v1::Delivery in_flight_;
   bool writing_ = false;
   bool refilling_ = false;  // a TakeDueAsync is out
-  bool woken_while_refilling_ = false;
   bool finish_requested_ = false;
   bool finished_ = false;
   grpc::Status finish_status_;
