@@ -49,7 +49,7 @@ awk '
     acc[n] = v["confirmed_per_s"]; up[n] = (rate[n] >= 0.95 * acc[n]) ? 1 : 0
     s50[n] = v["p50_confirm_us"] / 1000; s99[n] = v["p99_confirm_us"] / 1000
     e50[n] = v["p50_e2e_us"] / 1000; e99[n] = v["p99_e2e_us"] / 1000; lost[n] = v["lost"]; redo[n] = "-"
-    if (rate[n] > rmq) rmq = rate[n]
+    if (up[n] == 1 && rate[n] > rmq) rmq = rate[n]
   }
   END {
     printf "\n%-9s %-8s %10s %10s %5s %9s %9s %9s %9s %5s %5s\n", "system", "load", "accepted/s", "delivered/s",
