@@ -219,7 +219,7 @@ class SqliteStore final : public Store {
   absl::Mutex read_mu_;
   sqlite3* read_db_ = nullptr;  // set once at open, then immutable; guarded by read_mu_ in use
 
-  absl::Mutex mu_;  // the connection; always taken before queue_mu_
+  absl::Mutex mu_;  // the write connection (the committer, and other writes)
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
