@@ -96,6 +96,20 @@ Router::~Router() {
     wake_cv_.SignalAll();
   }
   if (ticker_.joinable()) ticker_.join();
+  // The store outlives the router, and calls back into it when a write the
+  // router queued is committed: wait for the last of those.
+  absl::MutexLock lock(&in_flight_mu_);
+  in_flight_mu_.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &in_flight_));
+}
+
+std::shared_ptr<void> Router::InFlight() {
+  absl::MutexLock lock(&in_flight_mu_);
+  ++in_flight_;
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    absl::MutexLock lock(&in_flight_mu_);
+    --in_flight_;
+  });
 }
 
 void Router::Start() {
@@ -170,7 +184,8 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
   // the caller (a stream ending) does not wait for it.
   store_->UpdateDeliveriesAsync(
       std::move(records), {},
-      [this, org = caller.org.org_id(), released = std::move(released), now](
+      [this, in_flight = InFlight(), org = caller.org.org_id(), released = std::move(released),
+       now](
           absl::Status status, store::AuditEntries) mutable {
         if (!status.ok()) {
           // They stay waiting for their ack deadline, after which they are due.
@@ -441,7 +456,8 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
   // thread; the gRPC thread that took the call is free meanwhile.
   store_->InsertMessageAsync(
       held, std::move(audit),
-      [this, prepared = *std::move(prepared), fields = request.message().fields_size(),
+      [this, in_flight = InFlight(), prepared = *std::move(prepared),
+       fields = request.message().fields_size(),
        done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
         if (!status.ok()) return done(status);
         const store::MessageRecord& m = *prepared.message;
@@ -625,7 +641,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
   // only from the commit's completion.
   store_->UpdateDeliveriesAsync(
       std::move(updates), std::move(audit),
-      [this, now, next = std::move(next), out = std::move(out), decided = std::move(decided),
+      [this, in_flight = InFlight(), now, next = std::move(next), out = std::move(out),
+       decided = std::move(decided),
        first_attempts, later_attempts,
        done = std::move(done)](absl::Status committed, store::AuditEntries) mutable {
         if (!committed.ok()) {
@@ -751,7 +768,8 @@ void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& requ
   // overtakes a redelivery ends it too).
   store_->UpdateDeliveriesAsync(
       std::move(prepared->updates), std::move(prepared->audit),
-      [this, ids = std::move(ids), response = std::move(prepared->response),
+      [this, in_flight = InFlight(), ids = std::move(ids),
+       response = std::move(prepared->response),
        done = std::move(done)](absl::Status status, store::AuditEntries) mutable {
         if (!status.ok()) return done(status);
         for (const std::string& id : ids) queues_.Forget(id);

@@ -71,7 +71,8 @@ class Router {
          cases::CaseRegistry* cases, const cases::SubjectRefs* subject_refs,
          const consent::PolicyHolder* policy, const consent::DecisionEngine* engine,
          RouterOptions options, common::Clock clock = common::SystemClock());
-  // Stops the background ticker.
+  // Stops the background ticker, and waits for the completions of the
+  // writes it queued.
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
@@ -210,6 +211,11 @@ class Router {
   std::vector<std::string> wake_pending_ ABSL_GUARDED_BY(wake_mu_);
   bool wake_all_ ABSL_GUARDED_BY(wake_mu_) = false;
   std::atomic<uint64_t> undelivered_notifications_{0};
+  // Writes queued to the store whose completion has not run yet; held by
+  // each completion (InFlight), awaited by the destructor.
+  std::shared_ptr<void> InFlight();
+  absl::Mutex in_flight_mu_;
+  int in_flight_ ABSL_GUARDED_BY(in_flight_mu_) = 0;
 };
 
 }  // namespace silta::routing

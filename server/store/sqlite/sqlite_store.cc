@@ -47,7 +47,6 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   }
 }
 
-// A prepared statement that finalizes itself.
 // Prepared statements of each connection, kept and reused: parsing is most
 // of the cost of a small statement, and the message path runs the same few
 // hundred times a second. A statement in use is out of the cache, so a
