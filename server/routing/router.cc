@@ -73,6 +73,11 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
                      });
 }
 
+absl::Status OtherContent(absl::string_view message_id) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "message ", message_id, " was already sent by you with other content; use a new id"));
+}
+
 }  // namespace
 
 Router::Router(store::Store* store, const orgs::OrgRegistry* orgs, orgs::KeyDirectory* keys,
@@ -326,9 +331,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
       repeated.repeated = true;
       return repeated;
     }
-    return absl::AlreadyExistsError(absl::StrCat(
-        "message ", header.message_id(),
-        " was already sent by you with other content; use a new id"));
+    return OtherContent(header.message_id());
   }
 
   // A new message is signed now, with the sender's current key (or one
@@ -459,8 +462,13 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
       [this, in_flight = InFlight(), prepared = *std::move(prepared),
        fields = request.message().fields_size(),
        done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
-        if (!status.ok()) return done(status);
         const store::MessageRecord& m = *prepared.message;
+        if (absl::IsAlreadyExists(status)) {
+          // The same id was committed meanwhile, by a retry that overtook
+          // this one: the same content gets that receipt.
+          return done(RepeatedSend(m));
+        }
+        if (!status.ok()) return done(status);
         prepared.receipt.set_audit_index(entries.front().index());
         // Its deliveries join their recipients' queues, with the message,
         // so that no delivery reads it back.
@@ -485,6 +493,18 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
         *response.mutable_receipt() = std::move(prepared.receipt);
         done(std::move(response));
       });
+}
+
+absl::StatusOr<v1::SendResponse> Router::RepeatedSend(const store::MessageRecord& m) const {
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> stored,
+                         store_->GetMessage(m.sender_org_id, m.message_id));
+  if (!stored.has_value() || stored->content_hash != m.content_hash ||
+      stored->subject_ref != m.subject_ref) {
+    return OtherContent(m.message_id);
+  }
+  v1::SendResponse response;
+  *response.mutable_receipt() = std::move(stored->receipt);
+  return response;
 }
 
 absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,

@@ -157,6 +157,9 @@ class Router {
   };
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
                                            const v1::SendRequest& request);
+  // The answer to a Send whose id turned out to be taken when it was
+  // committed: the stored receipt if the content is the same.
+  absl::StatusOr<v1::SendResponse> RepeatedSend(const store::MessageRecord& m) const;
   // An Ack checked: the response so far (ids rejected) and what to commit.
   struct PreparedAck {
     v1::AckResponse response;

@@ -188,6 +188,31 @@ TEST_F(RouterTest, AnUndeliveredNotificationExpiresWithinHoursAndRaisesAnAlert) 
   EXPECT_EQ(router_->undelivered_notifications(), 1u);
 }
 
+TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  // Both Sends are checked before either is committed: the second finds no
+  // message with its id, and meets the first only at the commit.
+  for (int i = 0; i < 20; ++i) {
+    const v1::SendRequest request = Message(c.case_id());
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::SendResponse>> results;
+    const auto collect = [&](absl::StatusOr<v1::SendResponse> r) {
+      absl::MutexLock lock(&mu);
+      results.push_back(std::move(r));
+    };
+    router_->SendAsync(As("police-hame"), request, collect);
+    router_->SendAsync(As("police-hame"), request, collect);
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](std::vector<absl::StatusOr<v1::SendResponse>>* r) {
+      return r->size() == 2;
+    }, &results));
+    ASSERT_THAT(results[0], IsOk());
+    ASSERT_THAT(results[1], IsOk()) << "attempt " << i;
+    EXPECT_EQ(results[0]->receipt().audit_index(), results[1]->receipt().audit_index());
+  }
+}
+
 TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
   const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
   ConsentToYouthServices();
