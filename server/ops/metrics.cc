@@ -66,7 +66,8 @@ void Metrics::AddFamily(std::string name, std::string help, Type type,
 void Metrics::AddHistogram(std::string name, std::string help,
                            std::function<common::Histogram()> read) {
   absl::MutexLock lock(&mu_);
-  families_.push_back({std::move(name), std::move(help), Type::kHistogram, nullptr, std::move(read)});
+  families_.push_back(
+      {std::move(name), std::move(help), Type::kHistogram, nullptr, std::move(read)});
 }
 
 namespace {

@@ -18,13 +18,12 @@
 #ifndef SILTA_SERVER_OPS_METRICS_H_
 #define SILTA_SERVER_OPS_METRICS_H_
 
-#include <functional>
-#include <vector>
-
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

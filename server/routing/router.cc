@@ -159,8 +159,8 @@ absl::Status Router::Recover() {
   absl::StatusOr<std::vector<store::UnfinishedDelivery>> unfinished =
       store_->UnfinishedDeliveries(absl::ToUnixMicros(now));
   if (!unfinished.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot read the unfinished deliveries: ",
-                                               unfinished.status().message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot read the unfinished deliveries: ", unfinished.status().message()));
   }
   for (store::UnfinishedDelivery& u : *unfinished) {
     queues_.Add({std::move(u.delivery), nullptr}, u.accepted_us, now);
@@ -190,8 +190,7 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
   store_->UpdateDeliveriesAsync(
       std::move(records), {},
       [this, in_flight = InFlight(), org = caller.org.org_id(), released = std::move(released),
-       now](
-          absl::Status status, store::AuditEntries) mutable {
+       now](absl::Status status, store::AuditEntries) mutable {
         if (!status.ok()) {
           // They stay waiting for their ack deadline, after which they are due.
           common::Log(common::LogLevel::kWarn, "delivery_release_failed",
@@ -662,8 +661,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
   store_->UpdateDeliveriesAsync(
       std::move(updates), std::move(audit),
       [this, in_flight = InFlight(), now, next = std::move(next), out = std::move(out),
-       decided = std::move(decided),
-       first_attempts, later_attempts,
+       decided = std::move(decided), first_attempts, later_attempts,
        done = std::move(done)](absl::Status committed, store::AuditEntries) mutable {
         if (!committed.ok()) {
           // Nothing changed in the store: every taken delivery is due
@@ -776,8 +774,7 @@ absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& c
   return prepared;
 }
 
-void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& request,
-                      AckDone done) {
+void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& request, AckDone done) {
   absl::StatusOr<PreparedAck> prepared = PrepareAck(caller, request);
   if (!prepared.ok()) return done(prepared.status());
   if (prepared->updates.empty()) return done(std::move(prepared->response));
@@ -788,8 +785,7 @@ void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& requ
   // overtakes a redelivery ends it too).
   store_->UpdateDeliveriesAsync(
       std::move(prepared->updates), std::move(prepared->audit),
-      [this, in_flight = InFlight(), ids = std::move(ids),
-       response = std::move(prepared->response),
+      [this, in_flight = InFlight(), ids = std::move(ids), response = std::move(prepared->response),
        done = std::move(done)](absl::Status status, store::AuditEntries) mutable {
         if (!status.ok()) return done(status);
         for (const std::string& id : ids) queues_.Forget(id);

@@ -90,10 +90,9 @@ void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Met
       "Writes (accepted messages, delivery marks, ack batches) committed together in one "
       "transaction.",
       [store] { return store->ReadCommitStats().batch_writes; });
-  metrics->AddHistogram(
-      "siltad_commit_duration_seconds",
-      "Time of each group commit of the message path, its fsync included.",
-      [store] { return store->ReadCommitStats().commit_seconds; });
+  metrics->AddHistogram("siltad_commit_duration_seconds",
+                        "Time of each group commit of the message path, its fsync included.",
+                        [store] { return store->ReadCommitStats().commit_seconds; });
 }
 
 // The retention of the records beside the audit log, with the log's rules:

@@ -98,17 +98,17 @@ void SubscribeReactor::RefillLocked() {
   // thread (OnRefilledLocked), which asks again: a wake-up meanwhile is
   // not lost.
   if (refilling_) return;
-  refilling_ = router_->TakeDueAsync(
-      caller_, ack_timeout_, kBatch,
-      [state = state_, router = router_,
-       caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
-        absl::MutexLock l(&state->mu);
-        if (state->reactor != nullptr) {
-          state->reactor->OnRefilledLocked(std::move(due));
-        } else if (due.ok()) {
-          router->Release(caller, DeliveryIds(*due));  // the stream is gone
-        }
-      });
+  refilling_ =
+      router_->TakeDueAsync(caller_, ack_timeout_, kBatch,
+                            [state = state_, router = router_,
+                             caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
+                              absl::MutexLock l(&state->mu);
+                              if (state->reactor != nullptr) {
+                                state->reactor->OnRefilledLocked(std::move(due));
+                              } else if (due.ok()) {
+                                router->Release(caller, DeliveryIds(*due));  // the stream is gone
+                              }
+                            });
 }
 
 void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due) {
@@ -116,8 +116,8 @@ void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>
   if (!due.ok()) {
     common::Log(common::LogLevel::kError, "delivery_failed",
                 {{"org_id", caller_.org.org_id()}, {"error", std::string(due.status().message())}});
-    FinishLocked(ToGrpcStatus(absl::UnavailableError(
-        "the broker could not read pending messages; reconnect to retry")));
+    FinishLocked(ToGrpcStatus(
+        absl::UnavailableError("the broker could not read pending messages; reconnect to retry")));
     return;
   }
   if (finish_requested_ || finished_) {

@@ -89,7 +89,6 @@ struct CommitStats {
   common::Histogram commit_seconds;
 };
 
-
 // An accepted message: metadata kept for the audit retention period, the
 // sealed body only until every recipient has acknowledged it (or expiry).
 struct MessageRecord {

@@ -38,8 +38,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -288,15 +288,18 @@ class Silta {
     testing::WriteTextFile(
         dir_ + "/siltad.textproto",
         absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
-                     "tls { cert_file: \"", pki_.dir, "/server.pem\" key_file: \"", pki_.dir,
-                     "/server.key\" ca_file: \"", pki_.dir,
+                     "tls { cert_file: \"",
+                     pki_.dir, "/server.pem\" key_file: \"", pki_.dir, "/server.key\" ca_file: \"",
+                     pki_.dir,
                      "/ca.pem\" trust_domain: \"silta.test\" }\n"
-                     "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"", pki_.dir,
+                     "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"",
+                     pki_.dir,
                      "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
                      "pepper_file: \"pepper\"\n"
                      "limits { calls_per_second_per_org: 100000 }\n"
                      "metrics { listen_address: \"127.0.0.1:0\" }\n"
-                     "audit { log_key_file: \"", pki_.dir, "/audit/log-key.pem\" }\n"));
+                     "audit { log_key_file: \"",
+                     pki_.dir, "/audit/log-key.pem\" }\n"));
     auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
                                                 dir_ + "/siltad.log");
     Check(siltad.ok(), std::string(siltad.status().message()));
@@ -332,8 +335,9 @@ class Silta {
       const auto& k = recipient_keys_.at(name);
       recipients.push_back({name, k.bundle.key_id(), k.bundle.hpke_public_key()});
     }
-    auto sealed = sdk::SealPayload(r, header, sender_keys_.AsSender(), recipients,
-                                   [](auto, auto) { return true; }, "", sdk::SystemRandom());
+    auto sealed = sdk::SealPayload(
+        r, header, sender_keys_.AsSender(), recipients, [](auto, auto) { return true; }, "",
+        sdk::SystemRandom());
     Check(sealed.ok(), "seal");
     v1::SendRequest request;
     *request.mutable_message() = *std::move(sealed);
@@ -367,7 +371,8 @@ class Silta {
     Commits c;
     for (absl::string_view line : absl::StrSplit(curl.output, '\n')) {
       const auto value = [&](absl::string_view name, double* out) {
-        if (absl::ConsumePrefix(&line, name)) (void)absl::SimpleAtod(absl::StripAsciiWhitespace(line), out);
+        if (absl::ConsumePrefix(&line, name))
+          (void)absl::SimpleAtod(absl::StripAsciiWhitespace(line), out);
       };
       value("siltad_commit_batch_writes_sum ", &c.writes);
       value("siltad_commit_batch_writes_count ", &c.commits);
@@ -434,8 +439,9 @@ class Silta {
     c->set_evidence_ref("bench");
     consent.mutable_acting_user()->set_worker_id("bench");
     v1::RecordConsentResponse recorded;
-    const grpc::Status status = v1::ConsentService::NewStub(pki_.Channel("wba-registrar", address()))
-                                    ->RecordConsent(&consent_context, consent, &recorded);
+    const grpc::Status status =
+        v1::ConsentService::NewStub(pki_.Channel("wba-registrar", address()))
+            ->RecordConsent(&consent_context, consent, &recorded);
     Check(status.ok(), "consent: " + status.error_message());
   }
 
@@ -508,7 +514,8 @@ struct RunResult {
 
 class Run {
  public:
-  Run(const Pki& pki, Pool& pool, RunOptions options) : pki_(pki), pool_(pool), o_(std::move(options)) {}
+  Run(const Pki& pki, Pool& pool, RunOptions options)
+      : pki_(pki), pool_(pool), o_(std::move(options)) {}
 
   RunResult Go() {
     for (const std::string& org : kRecipients) receivers_.emplace_back(this, org);
@@ -572,15 +579,16 @@ class Run {
     result.accepted_per_s = result.sent / secs;
     result.delivered_per_s = result.delivered_in_window / secs;
     result.backlog = result.sent - result.delivered_in_window;
-    result.keeps_up = result.backlog <= std::max<double>(result.delivered_per_s, o_.senders) &&
-                      !pool_exhausted_;
+    result.keeps_up =
+        result.backlog <= std::max<double>(result.delivered_per_s, o_.senders) && !pool_exhausted_;
 
     // The rest is delivered; anything not within a minute is lost.
     const absl::Time drain_until = absl::Now() + absl::Seconds(60);
     while (absl::Now() < drain_until) {
       absl::MutexLock lock(&mu_);
       if (done_ == sent_) break;
-      mu_.AwaitWithTimeout(absl::Condition(+[](Run* r) { return r->done_ == r->sent_; }, this),
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](Run* r) { return r->done_ == r->sent_; }, this),
                            absl::Milliseconds(100));
     }
     for (Receiver& r : receivers_) r.Stop();
@@ -640,10 +648,10 @@ class Run {
         std::vector<std::pair<std::string, std::string>> batch;
         {
           absl::MutexLock lock(&mu_);
-          mu_.AwaitWithTimeout(absl::Condition(
-                                   +[](Receiver* r) { return r->stopping_ || !r->to_ack_.empty(); },
-                                   this),
-                               absl::Milliseconds(100));
+          mu_.AwaitWithTimeout(
+              absl::Condition(
+                  +[](Receiver* r) { return r->stopping_ || !r->to_ack_.empty(); }, this),
+              absl::Milliseconds(100));
           if (to_ack_.empty()) {
             if (stopping_) return;
             continue;
@@ -764,14 +772,14 @@ int main(int argc, char** argv) {
       const Silta::Commits after = silta.ReadCommits();
       const uint64_t audit = silta.AuditSize() - audit_before;
       const double commits = std::max(1.0, after.commits - before.commits);
-      PrintRow(o, r,
-               absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
-                               "writes_per_commit=%.1f commit_ms=%.2f",
-                               r.sent ? static_cast<double>(audit) / r.sent : 0.0,
-                               static_cast<unsigned long long>(silta.RssKiB() / 1024),
-                               r.sent ? commits / r.sent : 0.0,
-                               (after.writes - before.writes) / commits,
-                               1000 * (after.seconds - before.seconds) / commits));
+      PrintRow(
+          o, r,
+          absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
+                          "writes_per_commit=%.1f commit_ms=%.2f",
+                          r.sent ? static_cast<double>(audit) / r.sent : 0.0,
+                          static_cast<unsigned long long>(silta.RssKiB() / 1024),
+                          r.sent ? commits / r.sent : 0.0, (after.writes - before.writes) / commits,
+                          1000 * (after.seconds - before.seconds) / commits));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
     if (half_load && best > 0) {

@@ -15,9 +15,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "client/sdk/sealer.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/random.h"
 #include "silta/v1/message.grpc.pb.h"
@@ -39,7 +39,8 @@ int Kills() {
 
 class KillLoop {
  public:
-  explicit KillLoop(World& world, std::string case_id) : world_(world), case_id_(std::move(case_id)) {}
+  explicit KillLoop(World& world, std::string case_id)
+      : world_(world), case_id_(std::move(case_id)) {}
 
   void Run(int kills) {
     std::thread sender([this] { Send(); });
@@ -181,10 +182,11 @@ TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerif
   for (const std::string& id : loop.receipted_) {
     if (!loop.received_.contains(id)) lost.push_back(id);
   }
-  std::printf("kill loop: %d kills, %zu messages with a receipt (%d after a retried Send), "
-              "%zu delivered, %zu acks confirmed, %zu lost, %zu redelivered after a confirmed ack\n",
-              kills, loop.receipted_.size(), loop.sends_retried_, loop.received_.size(),
-              loop.acked_.size(), lost.size(), loop.redelivered_after_ack_.size());
+  std::printf(
+      "kill loop: %d kills, %zu messages with a receipt (%d after a retried Send), "
+      "%zu delivered, %zu acks confirmed, %zu lost, %zu redelivered after a confirmed ack\n",
+      kills, loop.receipted_.size(), loop.sends_retried_, loop.received_.size(), loop.acked_.size(),
+      lost.size(), loop.redelivered_after_ack_.size());
   EXPECT_GT(loop.receipted_.size(), static_cast<size_t>(kills)) << "load between the kills";
   EXPECT_TRUE(lost.empty()) << lost.size() << " messages with a receipt never came, e.g. "
                             << lost.front();
@@ -194,7 +196,8 @@ TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerif
   const std::string file = world.setup().dir + "/export.jsonl";
   CommandResult r = world.Siltactl("wba-dpo", {"audit", "export", "--out", file});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub")});
+  r = RunCommand(
+      {SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("verified"));
 }

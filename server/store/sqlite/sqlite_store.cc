@@ -1,7 +1,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
-#include <sqlite3.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,12 +12,12 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -1197,9 +1197,8 @@ absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& de
   const bool discloses =
       std::any_of(deliveries.begin(), deliveries.end(),
                   [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
-  return GroupCommit(
-      [&]() -> absl::Status { return UpdateDeliveriesLocked(deliveries, audit); },
-      discloses);
+  return GroupCommit([&]() -> absl::Status { return UpdateDeliveriesLocked(deliveries, audit); },
+                     discloses);
 }
 
 void SqliteStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,

@@ -204,9 +204,9 @@ TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) 
     router_->SendAsync(As("police-hame"), request, collect);
     router_->SendAsync(As("police-hame"), request, collect);
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](std::vector<absl::StatusOr<v1::SendResponse>>* r) {
-      return r->size() == 2;
-    }, &results));
+    mu.Await(absl::Condition(
+        +[](std::vector<absl::StatusOr<v1::SendResponse>>* r) { return r->size() == 2; },
+        &results));
     ASSERT_THAT(results[0], IsOk());
     ASSERT_THAT(results[1], IsOk()) << "attempt " << i;
     EXPECT_EQ(results[0]->receipt().audit_index(), results[1]->receipt().audit_index());
