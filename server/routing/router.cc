@@ -73,6 +73,19 @@ bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recip
                      });
 }
 
+// Runs `start(done)`, an ...Async call, and waits for its `done`.
+template <typename T, typename Start>
+absl::StatusOr<T> Wait(Start start) {
+  absl::Notification finished;
+  absl::StatusOr<T> result;
+  start([&](absl::StatusOr<T> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
 absl::Status OtherContent(absl::string_view message_id) {
   return absl::AlreadyExistsError(absl::StrCat(
       "message ", message_id, " was already sent by you with other content; use a new id"));
@@ -508,14 +521,9 @@ absl::StatusOr<v1::SendResponse> Router::RepeatedSend(const store::MessageRecord
 
 absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
                                               const v1::SendRequest& request) {
-  absl::Notification finished;
-  absl::StatusOr<v1::SendResponse> result;
-  SendAsync(caller, request, [&](absl::StatusOr<v1::SendResponse> r) {
-    result = std::move(r);
-    finished.Notify();
+  return Wait<v1::SendResponse>([&](std::function<void(absl::StatusOr<v1::SendResponse>)> done) {
+    SendAsync(caller, request, std::move(done));
   });
-  finished.WaitForNotification();
-  return result;
 }
 
 bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout,
@@ -688,16 +696,9 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
 absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
                                                           absl::Duration ack_timeout,
                                                           uint32_t limit) {
-  absl::Notification finished;
-  absl::StatusOr<std::vector<v1::Delivery>> result;
-  if (!TakeDueAsync(caller, ack_timeout, limit, [&](absl::StatusOr<std::vector<v1::Delivery>> r) {
-        result = std::move(r);
-        finished.Notify();
-      })) {
-    return std::vector<v1::Delivery>();
-  }
-  finished.WaitForNotification();
-  return result;
+  return Wait<std::vector<v1::Delivery>>([&](DeliveriesDone done) {
+    if (!TakeDueAsync(caller, ack_timeout, limit, done)) done(std::vector<v1::Delivery>());
+  });
 }
 
 absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& caller,
@@ -796,14 +797,9 @@ void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& requ
 
 absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,
                                             const v1::AckRequest& request) {
-  absl::Notification finished;
-  absl::StatusOr<v1::AckResponse> result;
-  AckAsync(caller, request, [&](absl::StatusOr<v1::AckResponse> r) {
-    result = std::move(r);
-    finished.Notify();
+  return Wait<v1::AckResponse>([&](std::function<void(absl::StatusOr<v1::AckResponse>)> done) {
+    AckAsync(caller, request, std::move(done));
   });
-  finished.WaitForNotification();
-  return result;
 }
 
 absl::StatusOr<v1::GetMessageStatusResponse> Router::GetMessageStatus(

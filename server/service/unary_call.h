@@ -16,30 +16,10 @@
 
 namespace silta::service {
 
-// Runs `handler(const identity::Caller&) -> absl::StatusOr<Response>` for an
-// authorised caller of `method` and finishes the call.
-template <typename Response, typename Handler>
-grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context,
-                                      const identity::Authenticator& authenticator,
-                                      absl::string_view method, Response* response,
-                                      Handler&& handler) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<identity::Caller> caller =
-      authenticator.Authorize(*context->auth_context(), method, context->peer());
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status(), context));
-    return reactor;
-  }
-  absl::StatusOr<Response> result = std::forward<Handler>(handler)(*caller);
-  if (result.ok()) *response = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
-}
-
-// As HandleUnary, for a handler that answers later:
-// `handler(const identity::Caller&, std::function<void(absl::StatusOr<Response>)> done)`
-// calls `done` once, on any thread, and the call finishes then. The gRPC
-// thread is free meanwhile (a Send waiting for its group commit).
+// Runs `handler(const identity::Caller&, std::function<void(absl::StatusOr<Response>)> done)`
+// for an authorised caller of `method`; `handler` calls `done` once, on any
+// thread, and the call finishes then. The gRPC thread is free meanwhile (a
+// Send waiting for its group commit).
 template <typename Response, typename Handler>
 grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
                                            const identity::Authenticator& authenticator,
@@ -57,6 +37,20 @@ grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(result.status()));
   });
   return reactor;
+}
+
+// Runs `handler(const identity::Caller&) -> absl::StatusOr<Response>` for an
+// authorised caller of `method` and finishes the call.
+template <typename Response, typename Handler>
+grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context,
+                                      const identity::Authenticator& authenticator,
+                                      absl::string_view method, Response* response,
+                                      Handler&& handler) {
+  return HandleUnaryAsync(context, authenticator, method, response,
+                          [&handler](const identity::Caller& caller,
+                                     const std::function<void(absl::StatusOr<Response>)>& done) {
+                            done(std::forward<Handler>(handler)(caller));
+                          });
 }
 
 }  // namespace silta::service
