@@ -46,6 +46,11 @@ TEST(X25519Test, MatchesIteratedVectors) {
   for (const auto& r : results) {
     const int iterations =
         static_cast<int>(r.struct_value().fields().at("iterations").number_value());
+#ifdef SILTA_TEST_SANITIZED
+    // The same code path as 1 and 1000 steps; the Release run checks the
+    // million (about 3 minutes here, longer than the rest of the suite).
+    if (iterations > 1000) continue;
+#endif
     for (; done < iterations; ++done) {
       auto next = X25519(SecretData::FromString(k), u);
       // Not ASSERT_THAT: a matcher a million times over is most of the time.
