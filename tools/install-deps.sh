@@ -9,7 +9,7 @@ PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libgrpc-dev
   libabsl-dev libssl-dev openssl
-  libsqlite3-dev libpq-dev
+  libsqlite3-dev libpq-dev libjemalloc-dev
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl tzdata

@@ -1,5 +1,6 @@
 #include "server/common/logging.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -70,6 +71,15 @@ std::string JsonString(absl::string_view text) {
   return json;
 }
 
+// A key or event name as JSON: the code's own identifiers ([a-z0-9_]) as they
+// are, anything else through the JSON printer.
+std::string JsonName(absl::string_view name) {
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+  });
+  return plain ? absl::StrCat("\"", name, "\"") : JsonString(name);
+}
+
 }  // namespace
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
@@ -90,13 +100,12 @@ void Log(LogLevel level, absl::string_view event,
     return;
   }
   // Keys in a fixed order (ts, level, event, then the caller's), values
-  // escaped by protobuf's JSON printer.
+  // escaped by protobuf's JSON printer (the time and the level are ours).
   std::string json = absl::StrCat(
-      "{\"ts\":", JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
-                                                absl::UTCTimeZone())),
-      ",\"level\":", JsonString(LevelName(level)), ",\"event\":", JsonString(event));
+      "{\"ts\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+      "\",\"level\":\"", LevelName(level), "\",\"event\":", JsonName(event));
   for (const auto& [key, value] : fields) {
-    absl::StrAppend(&json, ",", JsonString(key), ":", JsonString(value));
+    absl::StrAppend(&json, ",", JsonName(key), ":", JsonString(value));
   }
   json.push_back('}');
   Logger().log(SpdLevel(level), json);
