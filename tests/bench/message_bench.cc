@@ -29,6 +29,7 @@
 // tests/bench/bench_messages.sh.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -717,6 +718,20 @@ class Run {
   bool window_closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
+double CpuSeconds(const std::string& pid) {
+  const std::string stat = testing::ReadTextFile("/proc/" + pid + "/stat");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  const std::vector<absl::string_view> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  double utime = 0, stime = 0;  // fields 14 and 15 of stat(5), 12 and 13 here
+  if (f.size() < 13 || !absl::SimpleAtod(f[11], &utime) || !absl::SimpleAtod(f[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 void PrintRow(const RunOptions& o, const RunResult& r, const std::string& extra) {
   std::printf(
       "ROW system=%s label=%s senders=%d rate=%.0f secs=%.0f sent=%llu accepted_per_s=%.0f "
@@ -768,18 +783,24 @@ int main(int argc, char** argv) {
       RunOptions o{"silta", silta.address(), n, window, 0, absl::StrCat("closed", n)};
       const uint64_t audit_before = silta.AuditSize();
       const Silta::Commits before = silta.ReadCommits();
+      const double cpu_before = CpuSeconds(absl::StrCat(silta.pid()));
+      const double self_before = CpuSeconds("self");
       const RunResult r = Run(pki, pool, o).Go();
+      const double cpu = CpuSeconds(absl::StrCat(silta.pid())) - cpu_before;
+      const double self = CpuSeconds("self") - self_before;
       const Silta::Commits after = silta.ReadCommits();
       const uint64_t audit = silta.AuditSize() - audit_before;
       const double commits = std::max(1.0, after.commits - before.commits);
       PrintRow(
           o, r,
           absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
-                          "writes_per_commit=%.1f commit_ms=%.2f",
+                          "writes_per_commit=%.1f commit_ms=%.2f server_cpu_ms_per_msg=%.2f "
+                          "client_cpu_ms_per_msg=%.2f",
                           r.sent ? static_cast<double>(audit) / r.sent : 0.0,
                           static_cast<unsigned long long>(silta.RssKiB() / 1024),
                           r.sent ? commits / r.sent : 0.0, (after.writes - before.writes) / commits,
-                          1000 * (after.seconds - before.seconds) / commits));
+                          1000 * (after.seconds - before.seconds) / commits,
+                          r.sent ? 1000 * cpu / r.sent : 0.0, r.sent ? 1000 * self / r.sent : 0.0));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
     if (half_load && best > 0) {
@@ -793,7 +814,12 @@ int main(int argc, char** argv) {
     pool.Reserve(2000);
     for (int n : senders) {
       RunOptions o{"relay", relay.address(), n, window, 0, absl::StrCat("closed", n), true};
-      PrintRow(o, Run(pki, pool, o).Go(), "");
+      // The relay runs in this process: its CPU is in the client's figure.
+      const double self_before = CpuSeconds("self");
+      const RunResult r = Run(pki, pool, o).Go();
+      const double self = CpuSeconds("self") - self_before;
+      PrintRow(o, r,
+               absl::StrFormat(" client_cpu_ms_per_msg=%.2f", r.sent ? 1000 * self / r.sent : 0.0));
     }
   }
   return 0;
