@@ -13,7 +13,7 @@
 // gRPC 1.51 does not run user reactions inline, so StartWrite()/Finish()
 // are called with the state mutex held. No store write and no wait for a
 // commit happens under it: deliveries are asked for with TakeDueAsync and
-// come back on the committer's thread once their marks are durable.
+// come back on the store's completion thread once their marks are durable.
 #ifndef SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
 #define SILTA_SERVER_SERVICE_SUBSCRIBE_REACTOR_H_
 
@@ -34,7 +34,7 @@ namespace silta::service {
 class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
  public:
   // Deliveries taken from the router per refill.
-  static constexpr uint32_t kBatch = 16;
+  static constexpr uint32_t kBatch = 64;
 
   // Starts the stream for an authorised caller. All pointers must outlive it.
   static SubscribeReactor* Start(const identity::Authenticator* authenticator,
