@@ -467,8 +467,8 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
   }
   std::shared_ptr<const store::MessageRecord> held = prepared->message;
   store::AuditEntries audit = std::move(prepared->audit);
-  // The receipt is given once the message is durable, on the store's
-  // completion thread; the gRPC thread that took the call is free meanwhile.
+  // The receipt is given once the message is durable, on the committer's
+  // thread; the gRPC thread that took the call is free meanwhile.
   store_->InsertMessageAsync(
       held, std::move(audit),
       [this, in_flight = InFlight(), prepared = *std::move(prepared),

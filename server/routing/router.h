@@ -90,7 +90,7 @@ class Router {
 
   // Send, and `done` with the receipt once the message is durable (or with
   // the error). `done` runs on the calling thread for a refusal or a
-  // repeated Send, else on the store's completion thread; it must not block.
+  // repeated Send, else on the store's committer thread; it must not block.
   using SendDone = std::function<void(absl::StatusOr<v1::SendResponse>)>;
   void SendAsync(const identity::Caller& caller, const v1::SendRequest& request, SendDone done);
   // SendAsync, waiting for the result.
@@ -122,7 +122,7 @@ class Router {
   // The caller's due deliveries from its queue, re-checked and redacted,
   // then marked DELIVERED with the ack deadline now + ack_timeout (0: the
   // default); `done` gets them once the marks and their audit entries are
-  // durable (evidence before disclosure), on the store's completion thread, never
+  // durable (evidence before disclosure), on the committer's thread, never
   // before this returns. False, and `done` is not called, when nothing is
   // ready. The calling thread decides (and may read a case or a message the
   // queue does not hold) but never writes or waits for a commit.

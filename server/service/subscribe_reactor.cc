@@ -94,8 +94,8 @@ void SubscribeReactor::FillAndWriteLocked() {
 }
 
 void SubscribeReactor::RefillLocked() {
-  // They come once their DELIVERED marks are durable, on the store's
-  // completion thread (OnRefilledLocked), which asks again: a wake-up meanwhile is
+  // They come once their DELIVERED marks are durable, on the committer's
+  // thread (OnRefilledLocked), which asks again: a wake-up meanwhile is
   // not lost.
   if (refilling_) return;
   refilling_ =

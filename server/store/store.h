@@ -70,10 +70,9 @@ struct DeliveryRecord {
   int64_t updated_at_us = 0;
 };
 
-// Called on the store's completion thread, in commit order, when a write
-// queued with an ...Async method is committed or has failed, with its audit
-// entries (their indices set). It must not block for long (the completions
-// of later commits wait); it may call the store, even a synchronous write.
+// Called on the store's committer thread when a write queued with an
+// ...Async method is committed or has failed, with its audit entries (their
+// indices set). It must not block; it may call the store.
 using WriteDone = std::function<void(absl::Status status, AuditEntries audit)>;
 
 // An unfinished delivery and when its message was accepted (start-up).

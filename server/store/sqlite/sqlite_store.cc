@@ -277,13 +277,6 @@ SqliteStore::~SqliteStore() {
     }
     committer_.join();
   }
-  if (completer_.joinable()) {
-    {
-      absl::MutexLock done_lock(&done_mu_);
-      done_stopping_ = true;  // runs the completions queued, then ends
-    }
-    completer_.join();
-  }
   if (read_db_ != nullptr) {
     absl::MutexLock read_lock(&read_mu_);
     StatementCache::Close(read_db_);
@@ -959,9 +952,7 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
 // While it commits, the next batch queues. A batch of writes none of which
 // needs to be durable at once (acks, releases) is committed without an
 // fsync (synchronous=NORMAL, see UpdateDeliveries); one durable write makes
-// the whole batch durable. The writers' completions run on a second
-// thread, in commit order: they answer gRPC calls and write to streams,
-// which would otherwise hold up the next commit.
+// the whole batch durable.
 namespace {
 thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
 }  // namespace
@@ -971,10 +962,6 @@ void SqliteStore::StartCommitter() {
     pthread_setname_np(pthread_self(), "silta-committer");
     committer_of = this;
     CommitLoop();
-  });
-  completer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "silta-complete");
-    CompleteLoop();
   });
 }
 
@@ -996,39 +983,8 @@ void SqliteStore::CommitLoop() {
       if (write_queue_.empty()) return;  // stopping, and nothing left
       batch.swap(write_queue_);
     }
-    std::vector<absl::Status> statuses = CommitBatch(batch);
-    std::vector<std::function<void()>> completions;
-    completions.reserve(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].done_on_committer) {
-        batch[i].done(std::move(statuses[i]));
-      } else {
-        completions.push_back(
-            [done = std::move(batch[i].done), status = std::move(statuses[i])]() mutable {
-              done(std::move(status));
-            });
-      }
-    }
-    if (completions.empty()) continue;
-    absl::MutexLock done_lock(&done_mu_);
-    for (auto& c : completions) done_queue_.push_back(std::move(c));
-  }
-}
-
-void SqliteStore::CompleteLoop() {
-  while (true) {
-    std::vector<std::function<void()>> completions;
-    {
-      absl::MutexLock done_lock(&done_mu_);
-      done_mu_.Await(absl::Condition(
-          +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->done_mu_) {
-            return s->done_stopping_ || !s->done_queue_.empty();
-          },
-          this));
-      if (done_queue_.empty()) return;  // stopping, and nothing left
-      completions.swap(done_queue_);
-    }
-    for (auto& complete : completions) complete();
+    const std::vector<absl::Status> statuses = CommitBatch(batch);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
   }
 }
 
@@ -1066,7 +1022,7 @@ std::vector<absl::Status> SqliteStore::CommitBatch(const std::vector<PendingWrit
 
 absl::Status SqliteStore::GroupCommit(std::function<absl::Status()> apply, bool durable) {
   std::vector<PendingWrite> one;
-  one.push_back({std::move(apply), durable, nullptr, /*done_on_committer=*/true});
+  one.push_back({std::move(apply), durable, nullptr});
   if (committer_of == this) return CommitBatch(one).front();
   absl::Notification committed;
   absl::Status status;

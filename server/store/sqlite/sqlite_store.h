@@ -11,8 +11,7 @@
 //
 // Thread-safe: one connection for writing, serialised by a mutex, and one
 // for reading. Messages, delivery marks and acks are written by one
-// committer thread in group commits; their completions run on one
-// completion thread, in commit order (docs/message-path.md).
+// committer thread in group commits (docs/message-path.md).
 #ifndef SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
@@ -183,14 +182,10 @@ class SqliteStore final : public Store {
   // A write waiting for the committer: `apply` runs with the connection
   // held, inside the batch's transaction, in a savepoint of its own.
   // `durable`: its commit must be fsynced before `done` is called.
-  // `done` runs on the completion thread, in commit order; with
-  // `done_on_committer` on the committer itself (a waiter's wake-up, which
-  // must not queue behind the completion that may be waiting for it).
   struct PendingWrite {
     std::function<absl::Status()> apply;
     bool durable = false;
     std::function<void(absl::Status)> done;
-    bool done_on_committer = false;
   };
   // Queues a write for the committer thread.
   void Enqueue(PendingWrite write) ABSL_LOCKS_EXCLUDED(queue_mu_);
@@ -199,11 +194,8 @@ class SqliteStore final : public Store {
   absl::Status GroupCommit(std::function<absl::Status()> apply, bool durable)
       ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
   // The committer thread: commits everything queued in one transaction
-  // while the next batch queues, then hands the writers' completions to the
-  // completion thread, so that the next commit does not wait for them.
+  // while the next batch queues, then tells each writer.
   void CommitLoop();
-  // The completion thread: runs the completions of each batch, in order.
-  void CompleteLoop();
   // One transaction for `batch`; each write's status.
   std::vector<absl::Status> CommitBatch(const std::vector<PendingWrite>& batch)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -233,11 +225,6 @@ class SqliteStore final : public Store {
   std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread committer_;
-  // Completions of committed batches, waiting for the completion thread.
-  absl::Mutex done_mu_ ABSL_ACQUIRED_AFTER(queue_mu_);
-  std::vector<std::function<void()>> done_queue_ ABSL_GUARDED_BY(done_mu_);
-  bool done_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
-  std::thread completer_;
   // Read by /metrics without waiting for a commit in progress.
   absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
   CommitStats commit_stats_ ABSL_GUARDED_BY(stats_mu_);
