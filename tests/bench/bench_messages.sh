@@ -3,7 +3,8 @@
 # and RabbitMQ quorum queues, side by side in one run on this machine.
 #
 #   tests/bench/bench_messages.sh [BUILD_DIR]
-#   env: SECS (20) seconds per run, SENDERS (1,16,64), PEERS_DIR (../shared/peers)
+#   env: SECS (20) seconds per run, SENDERS (1,16,64), PEERS_DIR (../shared/peers),
+#        AUDIT_PREFILL (1000000; 0 skips that run), PENDING (100000; 0 skips)
 #
 # message_bench runs Silta (a real siltad over mTLS) and the relay (a plain
 # gRPC MessageService in memory, same mTLS, same bytes, same calls) with the
@@ -15,12 +16,23 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 SECS=${SECS:-20}
 SENDERS=${SENDERS:-1,16,64}
+AUDIT_PREFILL=${AUDIT_PREFILL:-1000000}
+PENDING=${PENDING:-100000}
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 out=$(mktemp -d -t silta-bench.XXXX)
 trap 'rm -rf "$out"' EXIT
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BUILD/tests/bench/message_bench" --secs "$SECS" --senders "$SENDERS" --half-load | tee "$out/rows"
+# The same at 64 senders on a store that already holds 1M audit entries, and
+# siltad's memory with 100k deliveries pending (nobody subscribed).
+if [ "$AUDIT_PREFILL" != 0 ]; then
+  "$BUILD/tests/bench/message_bench" --secs "$SECS" --senders 64 --targets silta \
+    --audit-prefill "$AUDIT_PREFILL" | tee -a "$out/rows"
+fi
+if [ "$PENDING" != 0 ]; then
+  "$BUILD/tests/bench/message_bench" --pending "$PENDING" | tee -a "$out/rows"
+fi
 
 if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && [ -f "$PEERS_DIR/rabbitmq/run.sh" ]; then
   # Its own copy, so that the peer's folder may be read-only; free ports.
@@ -33,7 +45,7 @@ else
        "and $PEERS_DIR/rabbitmq"
 fi
 
-awk '
+awk -v prefill="$AUDIT_PREFILL" '
   function kv(line,   i, a) { delete v; for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
   /^ROW / { kv($0); n++
     sys[n] = v["system"]; label[n] = v["label"]; rate[n] = v["delivered_per_s"]; up[n] = v["keeps_up"]
@@ -42,8 +54,11 @@ awk '
     if (up[n] == 1 && v["system"] == "silta" && rate[n] > silta) silta = rate[n]
     if (up[n] == 1 && v["system"] == "relay" && rate[n] > relay) relay = rate[n]
     if (v["system"] == "silta" && v["label"] == "closed1") { light_send = s50[n]; light_e2e = e50[n] }
-    if (v["system"] == "silta" && v["label"] == "half") half_e2e = e99[n]
+    if (v["system"] == "silta" && v["label"] == "half") { half_e2e = e99[n]; half_send = s99[n] }
+    if (v["system"] == "silta" && v["label"] == "closed64") empty64 = rate[n]
+    if (v["system"] == "silta-audit") { full64 = rate[n]; full_up = up[n] }
   }
+  /^PENDING / { kv($0); pending = v["deliveries"]; pending_rss = v["rss_mib"] }
   /^RMQ / { kv($0); n++
     sys[n] = "rabbitmq"; label[n] = "pub" v["publishers"] "w" v["window"]; rate[n] = v["consumed_per_s_per_queue"]
     acc[n] = v["confirmed_per_s"]; up[n] = (rate[n] >= 0.95 * acc[n]) ? 1 : 0
@@ -62,6 +77,11 @@ awk '
     if (relay > 0) printf "silta/relay %.2f   ", silta / relay
     if (rmq > 0) printf "silta/rabbitmq %.2f", silta / rmq
     printf "\n"
+    if (empty64 > 0 && full64 > 0)
+      printf "64 senders, store with %s audit entries: %.0f/s (%.2f of the empty store%s)\n", \
+             prefill, full64, full64 / empty64, full_up ? "" : ", did NOT keep up"
+    if (pending > 0) printf "siltad RSS with %s deliveries pending: %s MiB\n", pending, pending_rss
+    if (half_send != "") printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms\n", half_send, half_e2e
     printf "RESULT silta_msgs_per_s=%.0f relay_msgs_per_s=%.0f rabbitmq_msgs_per_s=%.0f light_send_p50_ms=%.2f " \
            "light_e2e_p50_ms=%.2f half_load_e2e_p99_ms=%.2f\n", silta, relay, rmq, light_send, light_e2e, half_e2e
   }' "$out/rows"

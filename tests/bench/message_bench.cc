@@ -50,10 +50,12 @@
 #include "client/sdk/connection.h"
 #include "client/sdk/org_keys.h"
 #include "client/sdk/sealer.h"
+#include "lib/audit/log_entry.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/random.h"
 #include "lib/identity/spiffe_id.h"
 #include "server/identity/tls_credentials.h"
+#include "server/store/sqlite/sqlite_store.h"
 #include "silta/v1/audit.grpc.pb.h"
 #include "silta/v1/case.grpc.pb.h"
 #include "silta/v1/consent.grpc.pb.h"
@@ -277,9 +279,44 @@ class Relay final : public v1::MessageService::CallbackService {
 // ---------------------------------------------------------------------------
 // Silta under test.
 
+// Appends `entries` audit entries to the store at `path` before siltad
+// opens it, through the store's own append (so the Merkle tree is real):
+// the entries of messages between 1000 cases of 4 orgs, 7 per message
+// (accepted, delivered and acked to 3), a month back.
+void PrefillAudit(const std::string& path, uint64_t entries) {
+  auto store = store::SqliteStore::Open(path, {});
+  Check(store.ok(), "prefill: " + std::string(store.status().message()));
+  const std::vector<std::string> orgs = {"police-hame", "wba-social", "hml-youth",
+                                         "wba-psychiatry"};
+  const absl::Time start = absl::Now() - absl::Hours(24 * 30);
+  store::AuditEntries batch;
+  for (uint64_t i = 0; i < entries; ++i) {
+    const uint64_t message = i / 7, step = i % 7;
+    const v1::AuditEventType type = step == 0   ? v1::MESSAGE_ACCEPTED
+                                    : step <= 3 ? v1::MESSAGE_DELIVERED
+                                                : v1::MESSAGE_ACKED;
+    const std::string& actor = step <= 3 ? orgs[0] : orgs[1 + (step - 4)];
+    v1::AuditEntry e =
+        audit::NewEntry(type, start + absl::Milliseconds(static_cast<int64_t>(i)), actor);
+    e.set_counterpart_org_id(step == 0 ? "" : step <= 3 ? orgs[step] : orgs[0]);
+    e.set_case_id(absl::StrCat("case-prefill-", message % 1000));
+    e.set_subject_ref(absl::StrCat("subject-prefill-", message % 1000));
+    e.set_message_id(absl::StrCat("prefill-", message));
+    e.set_purpose("referral");
+    e.add_categories(v1::CATEGORY_IDENTITY);
+    batch.push_back(std::move(e));
+    if (batch.size() == 10000 || i + 1 == entries) {
+      const absl::Status appended = (*store)->AppendAudit(&batch);
+      Check(appended.ok(), "prefill: " + std::string(appended.message()));
+      batch.clear();
+    }
+  }
+}
+
 class Silta {
  public:
-  Silta(const std::string& dir, const Pki& pki) : dir_(dir), pki_(pki) {
+  Silta(const std::string& dir, const Pki& pki, uint64_t audit_prefill = 0) : dir_(dir), pki_(pki) {
+    if (audit_prefill > 0) PrefillAudit(dir_ + "/silta.db", audit_prefill);
     testing::WriteTextFile(dir_ + "/pepper", std::string(32, 'p'));
     ::chmod((dir_ + "/pepper").c_str(), 0600);
     testing::WriteTextFile(dir_ + "/policy.textproto",
@@ -718,6 +755,37 @@ class Run {
   bool window_closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Sends messages with nobody subscribed until `deliveries` are pending
+// (3 per message), then prints siltad's resident memory: the bound of the
+// delivery queues in memory (issue #15: at most 256 MiB with 100k pending).
+void FillPending(const Pki& pki, Pool& pool, const Silta& silta, uint64_t deliveries) {
+  const uint64_t messages = (deliveries + kRecipients.size() - 1) / kRecipients.size();
+  pool.Reserve(messages);
+  std::atomic<uint64_t> sent{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 16; ++t) {
+    senders.emplace_back([&] {
+      auto stub = v1::MessageService::NewStub(pki.Channel(kSender, silta.address()));
+      while (sent.fetch_add(1) < messages) {
+        const v1::SendRequest* request = pool.Take(false);
+        Check(request != nullptr, "pool");
+        grpc::ClientContext context;
+        v1::SendResponse response;
+        const grpc::Status status = stub->Send(&context, *request, &response);
+        Check(status.ok(), "send: " + status.error_message());
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  absl::SleepFor(absl::Seconds(1));
+  std::printf("PENDING deliveries=%llu accepted_per_s=%.0f rss_mib=%llu\n",
+              static_cast<unsigned long long>(messages * kRecipients.size()), messages / secs,
+              static_cast<unsigned long long>(silta.RssKiB() / 1024));
+  std::fflush(stdout);
+}
+
 // CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
 double CpuSeconds(const std::string& pid) {
   const std::string stat = testing::ReadTextFile("/proc/" + pid + "/stat");
@@ -755,10 +823,16 @@ int main(int argc, char** argv) {
   std::string senders_list = "1,16,64";
   std::string targets = "silta,relay";
   bool half_load = false;
+  uint64_t audit_prefill = 0;
+  uint64_t pending = 0;
   app.add_option("--secs", secs, "seconds of sending per run (at least 20 for a sustained figure)");
   app.add_option("--senders", senders_list, "numbers of concurrent senders, comma-separated");
   app.add_option("--targets", targets, "silta, relay or both");
   app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
+  app.add_option("--pending", pending,
+                 "instead of runs: fill this many pending deliveries, print siltad's RSS");
+  app.add_option("--audit-prefill", audit_prefill,
+                 "audit entries in siltad's store before it starts (e.g. 1000000)");
   CLI11_PARSE(app, argc, argv);
   std::vector<int> senders;
   for (absl::string_view s : absl::StrSplit(senders_list, ',')) {
@@ -770,17 +844,27 @@ int main(int argc, char** argv) {
 
   const std::string dir = silta::testing::MakeTempDir("message-bench");
   const Pki pki = Pki::Make(dir);
-  Silta silta(dir, pki);
+  if (audit_prefill > 0) std::fprintf(stderr, "message_bench: prefilling the audit log...\n");
+  Silta silta(dir, pki, audit_prefill);
   Pool pool(silta);
   std::fprintf(stderr, "message_bench: siltad on %s, %zu-byte SendRequest\n",
                silta.address().c_str(), silta.Sealed().ByteSizeLong());
 
+  if (pending > 0) {
+    FillPending(pki, pool, silta, pending);
+    return 0;
+  }
   double best = 0;
   if (absl::StrContains(targets, "silta")) {
     for (int n : senders) {
       // Enough for twice the best rate so far (at least 1500/s).
       pool.Reserve(static_cast<size_t>(secs * std::max(1500.0, 2 * best)));
-      RunOptions o{"silta", silta.address(), n, window, 0, absl::StrCat("closed", n)};
+      RunOptions o{audit_prefill > 0 ? "silta-audit" : "silta",
+                   silta.address(),
+                   n,
+                   window,
+                   0,
+                   absl::StrCat("closed", n)};
       const uint64_t audit_before = silta.AuditSize();
       const Silta::Commits before = silta.ReadCommits();
       const double cpu_before = CpuSeconds(absl::StrCat(silta.pid()));
