@@ -25,6 +25,13 @@
 //
 // Errors: INVALID_ARGUMENT naming the field, PERMISSION_DENIED,
 // FAILED_PRECONDITION, ALREADY_EXISTS, NOT_FOUND, UNAVAILABLE. Thread-safe.
+//
+// One job per file: router.cc (lifetime, recovery, the decision shared by
+// Send and delivery), message_checks.cc (validation), router_accept.cc
+// (Send), router_delivery.cc (taking, acks, releases, status),
+// router_wakeups.cc (the ticker and subscribers' wake-ups),
+// router_expiry.cc (expiry, each tick), router_notifications.cc (linking a
+// notification to a case); router_internal.h has their shared helpers.
 #ifndef SILTA_SERVER_ROUTING_ROUTER_H_
 #define SILTA_SERVER_ROUTING_ROUTER_H_
 

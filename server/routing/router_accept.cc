@@ -1,0 +1,278 @@
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "lib/common/status_macros.h"
+#include "lib/common/time_util.h"
+#include "lib/crypto/key_bundle.h"
+#include "lib/crypto/primitives.h"
+#include "lib/crypto/random.h"
+#include "lib/crypto/wire_format.h"
+#include "server/common/logging.h"
+#include "server/consent/request_link.h"
+#include "server/routing/message_audit.h"
+#include "server/routing/message_checks.h"
+#include "server/routing/router.h"
+#include "server/routing/router_internal.h"
+#include "silta/v1/payloads.pb.h"
+
+namespace silta::routing {
+namespace {
+
+using common::ToTime;
+using common::ToTimestamp;
+using crypto::kJustificationPath;
+
+}  // namespace
+
+absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller& caller,
+                                                         const v1::SendRequest& request) {
+  const v1::SealedMessage& message = request.message();
+  const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
+  const v1::MessageHeader& header = message.header();
+  const v1::StatutoryBasis* notification =
+      internal::NotificationBasis(*policy, header.statutory_basis());
+  // A notification outside a case names its person; the broker keeps only
+  // the pseudonymous subject_ref.
+  std::string outside_case_subject_ref;
+  if (request.has_subject()) {
+    if (!header.case_id().empty()) {
+      return internal::Invalid(
+          "subject", "a message in a case is about the case's person: leave subject unset");
+    }
+    if (notification == nullptr) {
+      return internal::Invalid(
+          "subject",
+          absl::StrCat("only a notification may be sent about a person outside a case, "
+                       "and ",
+                       header.statutory_basis().empty()
+                           ? std::string("no statutory basis is claimed")
+                           : absl::StrCat(header.statutory_basis(), " is not a notification basis"),
+                       "; claim one (e.g. lsl_25) or open a case and send it there"));
+    }
+    SILTA_ASSIGN_OR_RETURN(cases::SubjectRefs::Subject subject,
+                           subject_refs_->Resolve(request.subject().hetu()));
+    outside_case_subject_ref = std::move(subject.ref);
+  }
+  // A message without a case or a person (an anonymous consultation) may not
+  // carry identifying data at all: it is refused whole, before anything is
+  // stored.
+  if (header.case_id().empty() && outside_case_subject_ref.empty()) {
+    for (int i = 0; i < message.fields_size(); ++i) {
+      const v1::SealedField& field = message.fields(i);
+      const v1::CategoryPolicy* category = policy::FindCategory(*policy, field.category());
+      if (category == nullptr || category->identifying()) {
+        return internal::Invalid(
+            absl::StrCat("fields[", i, "] (", field.path(), ")"),
+            absl::StrCat(v1::Category_Name(field.category()),
+                         " identifies the young person; a message without a case may "
+                         "carry only non-identifying categories: leave the field out, "
+                         "or open a case and send it there"));
+      }
+    }
+  }
+  const std::string hash = internal::ContentHash(message);
+
+  // Idempotency, per sender: a retried Send gets the original receipt.
+  // Another sender's ids are neither taken nor revealed.
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
+                         store_->GetMessage(caller.org.org_id(), header.message_id()));
+  if (existing.has_value()) {
+    if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
+      PreparedSend repeated;
+      repeated.receipt = std::move(existing->receipt);
+      repeated.repeated = true;
+      return repeated;
+    }
+    return internal::OtherContent(header.message_id());
+  }
+
+  // A new message is signed now, with the sender's current key (or one
+  // replaced moments ago), and sealed to each recipient's usable key.
+  const absl::Time accepted = clock_();
+  const absl::Time created = ToTime(header.created_at());
+  if (created > accepted + internal::kClockSkew || created < accepted - internal::kClockSkew) {
+    return internal::Invalid("header.created_at",
+                             absl::StrCat(absl::FormatTime(created, absl::UTCTimeZone()),
+                                          " is more than 5 minutes from the broker's clock (",
+                                          absl::FormatTime(accepted, absl::UTCTimeZone()),
+                                          "); set it when sealing and check the system clock"));
+  }
+  SILTA_ASSIGN_OR_RETURN(v1::KeyBundle sender_bundle,
+                         keys_->UsableBundle(caller.org.org_id(), header.sender_key_id(), accepted,
+                                             "header.sender_key_id"));
+  const v1::KeyBundle* bundle = &sender_bundle;
+  for (int i = 0; i < message.recipient_contexts_size(); ++i) {
+    const v1::RecipientContext& rc = message.recipient_contexts(i);
+    SILTA_RETURN_IF_ERROR(
+        keys_
+            ->UsableBundle(rc.recipient_org_id(), rc.recipient_key_id(), accepted,
+                           absl::StrCat("message.recipient_contexts[", i, "].recipient_key_id"))
+            .status());
+  }
+  SILTA_ASSIGN_OR_RETURN(std::string manifest, crypto::ManifestBytes(header, message.fields(), {}));
+  if (!crypto::Ed25519Verify(bundle->signing_public_key(), manifest, message.signature()).ok()) {
+    return internal::Invalid("message.signature",
+                             "does not verify with the sender's published signing key");
+  }
+
+  // The case: the sender must be a member of an open case.
+  std::optional<v1::Case> c;
+  if (!header.case_id().empty()) {
+    SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, header.case_id()));
+    if (loaded.state() != v1::OPEN) {
+      return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
+    }
+    c = std::move(loaded);
+  }
+
+  // Decide every (recipient, field); keep wrapped keys only where permitted.
+  const absl::Time now = clock_();
+  const bool justified = crypto::HasJustification(message);
+  v1::SealedMessage stored = message;
+  v1::DeliveryReceipt receipt;
+  receipt.set_message_id(header.message_id());
+  *receipt.mutable_accepted_at() = ToTimestamp(now);
+  store::MessageRecord record;
+  record.message_id = header.message_id();
+  record.sender_org_id = caller.org.org_id();
+  record.case_id = header.case_id();
+  record.subject_ref = outside_case_subject_ref;
+  record.content_hash = hash;
+  record.accepted_at_us = absl::ToUnixMicros(now);
+  // A notification the law wants delivered without delay expires within
+  // hours, so that an undelivered one is raised while it still matters.
+  const absl::Duration ttl = notification != nullptr
+                                 ? absl::Hours(notification->notification_ttl_hours())
+                                 : options_.message_ttl;
+  record.expires_at_us = absl::ToUnixMicros(now + ttl);
+  std::vector<std::string> pending_recipients;
+  receipt.set_payload_type(header.payload_type());
+  receipt.set_statutory_basis(header.statutory_basis());
+  for (const std::string& recipient_id : header.recipient_org_ids()) {
+    const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
+    SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
+    int permitted = 0;
+    for (v1::SealedField& field : *stored.mutable_fields()) {
+      v1::Decision d = Decide(header, c, outside_case_subject_ref, caller.org, *recipient, field,
+                              justified, answers, now, *policy);
+      const bool has_key = std::any_of(
+          field.wrapped_keys().begin(), field.wrapped_keys().end(),
+          [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
+      if (d.verdict() == v1::PERMIT && has_key) {
+        ++permitted;
+      } else {
+        auto* keys = field.mutable_wrapped_keys();
+        keys->erase(std::remove_if(keys->begin(), keys->end(),
+                                   [&](const v1::WrappedKey& k) {
+                                     return k.recipient_org_id() == recipient_id;
+                                   }),
+                    keys->end());
+        if (d.verdict() == v1::PERMIT) {
+          d.set_verdict(v1::DENY);
+          d.set_reason("permitted, but the sender sealed no key for this recipient");
+        }
+      }
+      *receipt.add_decisions() = std::move(d);
+    }
+    store::DeliveryRecord delivery;
+    SILTA_ASSIGN_OR_RETURN(delivery.delivery_id, crypto::NewUuidV7(now));
+    delivery.sender_org_id = record.sender_org_id;
+    delivery.message_id = record.message_id;
+    delivery.recipient_org_id = recipient_id;
+    delivery.state = permitted > 0 ? v1::PENDING : v1::NOTHING_PERMITTED;
+    delivery.updated_at_us = record.accepted_at_us;
+    record.deliveries.push_back(std::move(delivery));
+    if (permitted > 0) pending_recipients.push_back(recipient_id);
+  }
+  store::AuditEntries audit =
+      AcceptanceEntries(message, internal::SubjectRefOf(c, record), receipt, *policy, now);
+  record.body = std::move(stored);
+  record.receipt = receipt;
+  PreparedSend prepared;
+  prepared.message = std::make_shared<const store::MessageRecord>(std::move(record));
+  prepared.audit = std::move(audit);
+  prepared.receipt = std::move(receipt);
+  prepared.pending_recipients = std::move(pending_recipients);
+  prepared.accepted = now;
+  return prepared;
+}
+
+void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& request,
+                       SendDone done) {
+  absl::StatusOr<PreparedSend> prepared = PrepareSend(caller, request);
+  if (!prepared.ok()) return done(prepared.status());
+  if (prepared->repeated) {
+    v1::SendResponse response;
+    *response.mutable_receipt() = std::move(prepared->receipt);
+    return done(std::move(response));
+  }
+  std::shared_ptr<const store::MessageRecord> held = prepared->message;
+  store::AuditEntries audit = std::move(prepared->audit);
+  // The receipt is given once the message is durable, on the committer's
+  // thread; the gRPC thread that took the call is free meanwhile.
+  store_->InsertMessageAsync(
+      held, std::move(audit),
+      [this, in_flight = InFlight(), prepared = *std::move(prepared),
+       fields = request.message().fields_size(),
+       done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
+        const store::MessageRecord& m = *prepared.message;
+        if (absl::IsAlreadyExists(status)) {
+          // The same id was committed meanwhile, by a retry that overtook
+          // this one: the same content gets that receipt.
+          return done(RepeatedSend(m));
+        }
+        if (!status.ok()) return done(status);
+        prepared.receipt.set_audit_index(entries.front().index());
+        // Its deliveries join their recipients' queues, with the message,
+        // so that no delivery reads it back.
+        for (const store::DeliveryRecord& d : m.deliveries) {
+          if (d.state == v1::PENDING) {
+            queues_.Add({d, prepared.message}, m.accepted_at_us, prepared.accepted);
+          }
+        }
+        PathStats::Decisions decided;
+        for (const v1::Decision& d : prepared.receipt.decisions()) {
+          decided.Add(PathStats::kAtSend, d);
+        }
+        stats_.Accepted(decided);
+        // Debug: each message is in the audit log and the path's metrics; a
+        // line per message at info would cost the committer more than its
+        // SQL for the message row (the JSON printer, measured).
+        common::Log(common::LogLevel::kDebug, "message_accepted",
+                    {{"message_id", m.message_id},
+                     {"sender_org_id", m.sender_org_id},
+                     {"case_id", m.case_id},
+                     {"recipients", absl::StrCat(m.deliveries.size())},
+                     {"fields", absl::StrCat(fields)}});
+        ScheduleWake(prepared.pending_recipients);
+        v1::SendResponse response;
+        *response.mutable_receipt() = std::move(prepared.receipt);
+        done(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::SendResponse> Router::RepeatedSend(const store::MessageRecord& m) const {
+  SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> stored,
+                         store_->GetMessage(m.sender_org_id, m.message_id));
+  if (!stored.has_value() || stored->content_hash != m.content_hash ||
+      stored->subject_ref != m.subject_ref) {
+    return internal::OtherContent(m.message_id);
+  }
+  v1::SendResponse response;
+  *response.mutable_receipt() = std::move(stored->receipt);
+  return response;
+}
+
+absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
+                                              const v1::SendRequest& request) {
+  return internal::Wait<v1::SendResponse>(
+      [&](std::function<void(absl::StatusOr<v1::SendResponse>)> done) {
+        SendAsync(caller, request, std::move(done));
+      });
+}
+
+}  // namespace silta::routing

@@ -1,0 +1,97 @@
+// File: server/routing/router_internal.h
+//
+// Helpers shared by the Router's files (router*.cc), not part of its
+// interface: limits, error texts and small pure functions.
+#ifndef SILTA_SERVER_ROUTING_ROUTER_INTERNAL_H_
+#define SILTA_SERVER_ROUTING_ROUTER_INTERNAL_H_
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "lib/crypto/primitives.h"
+#include "lib/policy/policy.h"
+#include "server/store/store.h"
+#include "silta/v1/case.pb.h"
+#include "silta/v1/message.pb.h"
+
+namespace silta::routing::internal {
+
+// Tolerated difference between the sender's clock (header.created_at) and
+// the key bundle's validity, which the sender's own clock also set.
+inline constexpr absl::Duration kClockSkew = absl::Minutes(5);
+// When something a delivery decision needs cannot be read, it is retried
+// after this long (the message stays pending; nothing is decided without it).
+inline constexpr absl::Duration kDecisionRetry = absl::Seconds(5);
+
+// Deliveries one Ack call may confirm.
+inline constexpr size_t kMaxAckBatch = 1000;
+
+inline absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+inline std::string ContentHash(const v1::SealedMessage& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }
+  const auto digest = crypto::Sha256(bytes);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+// The person a message is about: its case's subject, or a notification's
+// outside a case (empty for an anonymous consultation).
+inline std::string SubjectRefOf(const std::optional<v1::Case>& c, const store::MessageRecord& m) {
+  return c.has_value() ? c->subject_ref() : m.subject_ref;
+}
+
+// The claimed basis if it is a notification (policy), else nullptr.
+inline const v1::StatutoryBasis* NotificationBasis(const v1::Policy& policy,
+                                                   absl::string_view code) {
+  const v1::StatutoryBasis* b = code.empty() ? nullptr : policy::FindStatute(policy, code);
+  return b != nullptr && b->notification() ? b : nullptr;
+}
+
+// Whether the receipt permitted `path` to `recipient_org_id` at Send.
+inline bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_view recipient_org_id,
+                            absl::string_view path) {
+  return std::any_of(receipt.decisions().begin(), receipt.decisions().end(),
+                     [&](const v1::Decision& d) {
+                       return d.recipient_org_id() == recipient_org_id && d.field_path() == path &&
+                              d.verdict() == v1::PERMIT;
+                     });
+}
+
+// Runs `start(done)`, an ...Async call, and waits for its `done`.
+template <typename T, typename Start>
+absl::StatusOr<T> Wait(Start start) {
+  absl::Notification finished;
+  absl::StatusOr<T> result;
+  start([&](absl::StatusOr<T> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+inline absl::Status OtherContent(absl::string_view message_id) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "message ", message_id, " was already sent by you with other content; use a new id"));
+}
+
+}  // namespace silta::routing::internal
+
+#endif  // SILTA_SERVER_ROUTING_ROUTER_INTERNAL_H_
