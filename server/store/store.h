@@ -219,10 +219,6 @@ class Store {
   // The message `message_id` of `sender_org_id` with its deliveries, or nullopt.
   virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                                   absl::string_view message_id) = 0;
-  // Deliveries due for `recipient_org_id` at `now_us`: PENDING, or DELIVERED
-  // and unacked past next_attempt_us; of unexpired messages; oldest first.
-  virtual absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(
-      absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) = 0;
   // Every delivery PENDING, or DELIVERED and not acked, of unexpired
   // messages whose body is kept, oldest message first: what the delivery
   // queues hold, read once at start-up.

@@ -1099,34 +1099,6 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
   return std::optional<MessageRecord>(std::move(m));
 }
 
-absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::DueDeliveries(
-    absl::string_view recipient_org_id, int64_t now_us, uint32_t limit) {
-  ReadLock reader(this);
-  sqlite3* const db = reader.db();
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(
-          db, absl::StrCat("SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
-                           "d.attempts, d.next_attempt_us, d.updated_at_us "
-                           "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
-                           "WHERE d.recipient_org_id = ? AND (d.state = ? OR (d.state = ? AND "
-                           "d.next_attempt_us <= ?)) AND m.expires_at_us > ? "
-                           "AND m.body IS NOT NULL ORDER BY m.accepted_at_us, d.rowid LIMIT ?")));
-  stmt.BindText(1, recipient_org_id);
-  stmt.BindInt(2, v1::PENDING);
-  stmt.BindInt(3, v1::DELIVERED);
-  stmt.BindInt(4, now_us);
-  stmt.BindInt(5, now_us);
-  stmt.BindInt(6, limit);
-  std::vector<DeliveryRecord> due;
-  while (true) {
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    due.push_back(ReadDelivery(stmt));
-  }
-  return due;
-}
-
 absl::StatusOr<std::vector<UnfinishedDelivery>> SqliteStore::UnfinishedDeliveries(int64_t now_us) {
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(

@@ -101,9 +101,6 @@ class SqliteStore final : public Store {
                           WriteDone done) override;
   absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                           absl::string_view message_id) override;
-  absl::StatusOr<std::vector<DeliveryRecord>> DueDeliveries(absl::string_view recipient_org_id,
-                                                            int64_t now_us,
-                                                            uint32_t limit) override;
   absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) override;
   absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) override;
   absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
