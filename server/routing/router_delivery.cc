@@ -2,30 +2,18 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
-#include "lib/crypto/key_bundle.h"
-#include "lib/crypto/primitives.h"
 #include "lib/crypto/random.h"
 #include "lib/crypto/wire_format.h"
 #include "server/common/logging.h"
-#include "server/consent/request_link.h"
 #include "server/routing/message_audit.h"
-#include "server/routing/message_checks.h"
 #include "server/routing/router.h"
 #include "server/routing/router_internal.h"
-#include "silta/v1/payloads.pb.h"
 
 namespace silta::routing {
-namespace {
 
-using common::ToTime;
 using common::ToTimestamp;
-using crypto::kJustificationPath;
-
-}  // namespace
 
 void Router::Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids) {
   std::vector<QueuedDelivery> released;
