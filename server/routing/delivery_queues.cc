@@ -42,6 +42,11 @@ void DeliveryQueues::UnlinkLocked(const std::string& id, const Entry& e) {
   }
 }
 
+bool DeliveryQueues::HasReady(absl::string_view org) const {
+  absl::MutexLock lock(&mu_);
+  return ready_.contains(org);
+}
+
 void DeliveryQueues::Add(QueuedDelivery d, int64_t accepted_us, absl::Time now) {
   const std::string id = d.record.delivery_id;
   absl::MutexLock lock(&mu_);

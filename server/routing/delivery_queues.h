@@ -70,6 +70,9 @@ class DeliveryQueues {
   // Up to `limit` ready deliveries of `org`, oldest first, now taken.
   std::vector<QueuedDelivery> Take(absl::string_view org, size_t limit);
 
+  // Whether `org` has deliveries ready now.
+  bool HasReady(absl::string_view org) const;
+
   // A known delivery, updated, due again at `at` (after it was taken: an
   // ack deadline or a retry; a release: now). Ignored if it was forgotten
   // meanwhile.

@@ -144,12 +144,30 @@ class Router {
   // due again at once instead of after the ack timeout. Does not wait.
   void Release(const identity::Caller& caller, const std::vector<std::string>& delivery_ids);
 
-  // Called on the router's own thread (never on the caller of Send, so a
-  // Send returns as soon as its message is durable) whenever deliveries may
-  // have become due: after a Send for its recipients, and on every tick.
-  using WakeListener = std::function<void()>;
-  int AddWakeListener(absl::string_view org_id, WakeListener listener);
-  void RemoveWakeListener(int id);
+  // A stream that a subscriber reserved for a message about to be committed
+  // (Subscriber::claim): the delivery's ack timeout (0: the default), and
+  // where the delivery goes once it is durable. The router calls `done`
+  // exactly once: with the delivery, or with none if the Send failed.
+  struct DirectTake {
+    absl::Duration ack_timeout;
+    DeliveriesDone done;
+  };
+  // A recipient's open stream, as the router sees it.
+  struct Subscriber {
+    // Deliveries may have become due: after a Send for the org, on every
+    // tick. Called on the router's own thread (never on the caller of Send,
+    // so a Send returns as soon as its message is durable).
+    std::function<void()> wake;
+    // Called on a Send's thread before its message is committed, when the
+    // org has nothing else ready: a stream that is not taking deliveries
+    // reserves itself and returns a DirectTake; the message's delivery to
+    // the org is then marked DELIVERED, with its evidence, in the Send's
+    // own commit (one fsync from Send to the stream). nullopt: busy; the
+    // delivery goes through the queue.
+    std::function<std::optional<DirectTake>()> claim;
+  };
+  int AddSubscriber(absl::string_view org_id, Subscriber subscriber);
+  void RemoveSubscriber(int id);
 
  private:
   // A Send checked and decided, ready to be stored; or, for a repeated
@@ -157,11 +175,22 @@ class Router {
   struct PreparedSend {
     bool repeated = false;
     v1::DeliveryReceipt receipt;
-    std::shared_ptr<const store::MessageRecord> message;
+    std::shared_ptr<store::MessageRecord> message;
     store::AuditEntries audit;
-    std::vector<std::string> pending_recipients;
+    // The person the message is about (for the delivery's audit entries).
+    std::string subject_ref;
+    std::shared_ptr<const v1::Policy> policy;
     absl::Time accepted;
   };
+  // A delivery disclosed in its Send's own commit, and the stream it goes to.
+  struct DirectDelivery {
+    v1::Delivery delivery;
+    DeliveriesDone done;
+  };
+  // Claims an idle stream of each recipient that has nothing else ready,
+  // and marks the delivery to it DELIVERED in `prepared`, with its audit
+  // entries, so that the Send's commit makes it durable.
+  std::vector<DirectDelivery> DiscloseAtSend(PreparedSend& prepared, PathStats::Decisions& decided);
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
                                            const v1::SendRequest& request);
   // The answer to a Send whose id turned out to be taken when it was
@@ -211,7 +240,7 @@ class Router {
   const RouterOptions options_;
   const common::Clock clock_;
 
-  common::OrgListeners<WakeListener> listeners_;
+  common::OrgListeners<Subscriber> listeners_;
 
   absl::Notification stop_;
   std::thread ticker_;

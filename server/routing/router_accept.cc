@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
@@ -138,7 +139,6 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
                                  ? absl::Hours(notification->notification_ttl_hours())
                                  : options_.message_ttl;
   record.expires_at_us = absl::ToUnixMicros(now + ttl);
-  std::vector<std::string> pending_recipients;
   receipt.set_payload_type(header.payload_type());
   receipt.set_statutory_basis(header.statutory_basis());
   for (const std::string& recipient_id : header.recipient_org_ids()) {
@@ -175,17 +175,15 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
     delivery.state = permitted > 0 ? v1::PENDING : v1::NOTHING_PERMITTED;
     delivery.updated_at_us = record.accepted_at_us;
     record.deliveries.push_back(std::move(delivery));
-    if (permitted > 0) pending_recipients.push_back(recipient_id);
   }
-  store::AuditEntries audit =
-      AcceptanceEntries(message, internal::SubjectRefOf(c, record), receipt, *policy, now);
+  PreparedSend prepared;
+  prepared.subject_ref = internal::SubjectRefOf(c, record);
+  prepared.audit = AcceptanceEntries(message, prepared.subject_ref, receipt, *policy, now);
   record.body = std::move(stored);
   record.receipt = receipt;
-  PreparedSend prepared;
-  prepared.message = std::make_shared<const store::MessageRecord>(std::move(record));
-  prepared.audit = std::move(audit);
+  prepared.message = std::make_shared<store::MessageRecord>(std::move(record));
   prepared.receipt = std::move(receipt);
-  prepared.pending_recipients = std::move(pending_recipients);
+  prepared.policy = policy;
   prepared.accepted = now;
   return prepared;
 }
@@ -199,16 +197,23 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
     *response.mutable_receipt() = std::move(prepared->receipt);
     return done(std::move(response));
   }
+  PathStats::Decisions decided_at_delivery;
+  std::vector<DirectDelivery> direct = DiscloseAtSend(*prepared, decided_at_delivery);
   std::shared_ptr<const store::MessageRecord> held = prepared->message;
   store::AuditEntries audit = std::move(prepared->audit);
   // The receipt is given once the message is durable, on the committer's
   // thread; the gRPC thread that took the call is free meanwhile.
   store_->InsertMessageAsync(
       held, std::move(audit),
-      [this, in_flight = InFlight(), prepared = *std::move(prepared),
+      [this, in_flight = InFlight(), prepared = *std::move(prepared), direct = std::move(direct),
+       decided_at_delivery = std::move(decided_at_delivery),
        fields = request.message().fields_size(),
        done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
         const store::MessageRecord& m = *prepared.message;
+        if (!status.ok()) {
+          // Nothing was disclosed: the reserved streams take from their queues again.
+          for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>());
+        }
         if (absl::IsAlreadyExists(status)) {
           // The same id was committed meanwhile, by a retry that overtook
           // this one: the same content gets that receipt.
@@ -217,9 +222,12 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
         if (!status.ok()) return done(status);
         prepared.receipt.set_audit_index(entries.front().index());
         // Its deliveries join their recipients' queues, with the message,
-        // so that no delivery reads it back.
+        // so that no delivery reads it back; those disclosed in this commit
+        // wait there for their ack.
+        std::vector<std::string> to_wake;
         for (const store::DeliveryRecord& d : m.deliveries) {
-          if (d.state == v1::PENDING) {
+          if (d.state == v1::PENDING) to_wake.push_back(d.recipient_org_id);
+          if (d.state == v1::PENDING || d.state == v1::DELIVERED) {
             queues_.Add({d, prepared.message}, m.accepted_at_us, prepared.accepted);
           }
         }
@@ -228,6 +236,8 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
           decided.Add(PathStats::kAtSend, d);
         }
         stats_.Accepted(decided);
+        if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
+        for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>{std::move(d.delivery)});
         // Debug: each message is in the audit log and the path's metrics; a
         // line per message at info would cost the committer more than its
         // SQL for the message row (the JSON printer, measured).
@@ -237,11 +247,49 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
                      {"case_id", m.case_id},
                      {"recipients", absl::StrCat(m.deliveries.size())},
                      {"fields", absl::StrCat(fields)}});
-        ScheduleWake(prepared.pending_recipients);
+        if (!to_wake.empty()) ScheduleWake(to_wake);
         v1::SendResponse response;
         *response.mutable_receipt() = std::move(prepared.receipt);
         done(std::move(response));
       });
+}
+
+std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepared,
+                                                           PathStats::Decisions& decided) {
+  std::vector<DirectDelivery> direct;
+  store::MessageRecord& m = *prepared.message;
+  for (store::DeliveryRecord& d : m.deliveries) {
+    // Older deliveries to the org go first, through its queue.
+    if (d.state != v1::PENDING || queues_.HasReady(d.recipient_org_id)) continue;
+    std::optional<DirectTake> take;
+    for (const Subscriber& s : listeners_.Of({d.recipient_org_id})) {
+      take = s.claim();
+      if (take.has_value()) break;
+    }
+    if (!take.has_value()) continue;
+    // Decided a moment ago, at Send, with the same inputs as a delivery now.
+    absl::flat_hash_set<std::string> permitted;
+    std::vector<v1::Decision> permitted_decisions;
+    for (const v1::Decision& decision : prepared.receipt.decisions()) {
+      if (decision.recipient_org_id() != d.recipient_org_id) continue;
+      decided.Add(PathStats::kAtDelivery, decision);
+      if (decision.verdict() != v1::PERMIT) continue;
+      permitted.insert(decision.field_path());
+      permitted_decisions.push_back(decision);
+    }
+    const absl::Duration ack_timeout =
+        take->ack_timeout > absl::ZeroDuration() ? take->ack_timeout : options_.ack_timeout;
+    absl::StatusOr<std::optional<v1::Delivery>> disclosed =
+        internal::Disclose(m, prepared.subject_ref, permitted, std::move(permitted_decisions), {},
+                           *prepared.policy, prepared.accepted, ack_timeout, d, prepared.audit);
+    if (!disclosed.ok() || !disclosed->has_value()) {
+      // Left pending (or nothing to disclose, recorded): the stream is free again.
+      take->done(std::vector<v1::Delivery>());
+      continue;
+    }
+    direct.push_back({**std::move(disclosed), std::move(take->done)});
+  }
+  return direct;
 }
 
 absl::StatusOr<v1::SendResponse> Router::RepeatedSend(const store::MessageRecord& m) const {

@@ -136,52 +136,21 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
         revoked.push_back(std::move(decision));
       }
     }
-    int withheld = 0;
-    absl::StatusOr<v1::SealedMessage> redacted = crypto::RedactForRecipient(
-        body, caller.org.org_id(),
-        [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
-        &withheld);
-    if (!redacted.ok()) {
-      defer(std::move(q), redacted.status().message());
+    store::DeliveryRecord& d = q.record;
+    absl::StatusOr<std::optional<v1::Delivery>> disclosed = internal::Disclose(
+        m, internal::SubjectRefOf(c, m), permitted, std::move(permitted_decisions), revoked,
+        *policy, now, ack_timeout, d, audit);
+    if (!disclosed.ok()) {
+      defer(std::move(q), disclosed.status().message());
       continue;
     }
-    store::DeliveryRecord& d = q.record;
-    d.updated_at_us = absl::ToUnixMicros(now);
-    if (redacted->fields().empty()) {
-      d.state = v1::NOTHING_PERMITTED;
-      updates.push_back(d);
-      for (v1::AuditEntry& e : DeliveryEntries(m, internal::SubjectRefOf(c, m), {}, revoked,
-                                               d.attempts, *policy, now)) {
-        audit.push_back(std::move(e));
-      }
+    updates.push_back(d);
+    if (!disclosed->has_value()) {
       next.push_back({std::move(q), now, /*finished=*/true});
       continue;
     }
-    // Only the fields the recipient can open are disclosed.
-    permitted_decisions.erase(
-        std::remove_if(permitted_decisions.begin(), permitted_decisions.end(),
-                       [&](const v1::Decision& decision) {
-                         return std::none_of(redacted->fields().begin(), redacted->fields().end(),
-                                             [&](const v1::SealedField& f) {
-                                               return f.path() == decision.field_path();
-                                             });
-                       }),
-        permitted_decisions.end());
-    d.state = v1::DELIVERED;
-    ++d.attempts;
     ++(d.attempts == 1 ? first_attempts : later_attempts);
-    for (v1::AuditEntry& e : DeliveryEntries(m, internal::SubjectRefOf(c, m), permitted_decisions,
-                                             revoked, d.attempts, *policy, now)) {
-      audit.push_back(std::move(e));
-    }
-    d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
-    updates.push_back(d);
-    v1::Delivery delivery;
-    delivery.set_delivery_id(d.delivery_id);
-    *delivery.mutable_message() = *std::move(redacted);
-    delivery.set_withheld_field_count(static_cast<uint32_t>(withheld));
-    delivery.set_attempt(d.attempts);
-    out.push_back(std::move(delivery));
+    out.push_back(**std::move(disclosed));
     next.push_back({std::move(q), now + ack_timeout});
   }
   // One commit marks the whole batch, with the evidence of every
@@ -214,6 +183,57 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
       });
   return true;
 }
+
+namespace internal {
+
+absl::StatusOr<std::optional<v1::Delivery>> Disclose(
+    const store::MessageRecord& m, absl::string_view subject_ref,
+    const absl::flat_hash_set<std::string>& permitted,
+    std::vector<v1::Decision> permitted_decisions, const std::vector<v1::Decision>& revoked,
+    const v1::Policy& policy, absl::Time now, absl::Duration ack_timeout, store::DeliveryRecord& d,
+    store::AuditEntries& audit) {
+  int withheld = 0;
+  SILTA_ASSIGN_OR_RETURN(
+      v1::SealedMessage redacted,
+      crypto::RedactForRecipient(
+          *m.body, d.recipient_org_id,
+          [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
+          &withheld));
+  d.updated_at_us = absl::ToUnixMicros(now);
+  if (redacted.fields().empty()) {
+    d.state = v1::NOTHING_PERMITTED;
+    for (v1::AuditEntry& e :
+         DeliveryEntries(m, subject_ref, {}, revoked, d.attempts, policy, now)) {
+      audit.push_back(std::move(e));
+    }
+    return std::optional<v1::Delivery>();
+  }
+  // Only the fields the recipient can open are disclosed.
+  permitted_decisions.erase(std::remove_if(permitted_decisions.begin(), permitted_decisions.end(),
+                                           [&](const v1::Decision& decision) {
+                                             return std::none_of(
+                                                 redacted.fields().begin(), redacted.fields().end(),
+                                                 [&](const v1::SealedField& f) {
+                                                   return f.path() == decision.field_path();
+                                                 });
+                                           }),
+                            permitted_decisions.end());
+  d.state = v1::DELIVERED;
+  ++d.attempts;
+  for (v1::AuditEntry& e :
+       DeliveryEntries(m, subject_ref, permitted_decisions, revoked, d.attempts, policy, now)) {
+    audit.push_back(std::move(e));
+  }
+  d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
+  v1::Delivery delivery;
+  delivery.set_delivery_id(d.delivery_id);
+  *delivery.mutable_message() = std::move(redacted);
+  delivery.set_withheld_field_count(static_cast<uint32_t>(withheld));
+  delivery.set_attempt(d.attempts);
+  return std::optional<v1::Delivery>(std::move(delivery));
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
                                                           absl::Duration ack_timeout,

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +23,7 @@
 #include "lib/policy/policy.h"
 #include "server/store/store.h"
 #include "silta/v1/case.pb.h"
+#include "silta/v1/config.pb.h"
 #include "silta/v1/message.pb.h"
 
 namespace silta::routing::internal {
@@ -73,6 +76,21 @@ inline bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_vie
                               d.verdict() == v1::PERMIT;
                      });
 }
+
+// The disclosure of message `m` to its delivery `d`'s recipient, now: the
+// body redacted to the `permitted` field paths that were sealed to the
+// recipient; `d` marked DELIVERED (one more attempt, due again at now +
+// ack_timeout unless acked), or NOTHING_PERMITTED when no field is left
+// (nullopt then); and the disclosure's audit entries appended to `audit`
+// (`permitted_decisions`: the PERMITs, `revoked`: fields permitted at Send
+// and denied now). An error, with nothing changed, if the body cannot be
+// redacted.
+absl::StatusOr<std::optional<v1::Delivery>> Disclose(
+    const store::MessageRecord& m, absl::string_view subject_ref,
+    const absl::flat_hash_set<std::string>& permitted,
+    std::vector<v1::Decision> permitted_decisions, const std::vector<v1::Decision>& revoked,
+    const v1::Policy& policy, absl::Time now, absl::Duration ack_timeout, store::DeliveryRecord& d,
+    store::AuditEntries& audit);
 
 // Runs `start(done)`, an ...Async call, and waits for its `done`.
 template <typename T, typename Start>

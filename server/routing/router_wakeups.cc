@@ -39,14 +39,14 @@ void Router::ScheduleWake(const std::vector<std::string>& org_ids) {
   wake_cv_.Signal();
 }
 
-int Router::AddWakeListener(absl::string_view org_id, WakeListener listener) {
-  return listeners_.Add(org_id, std::move(listener));
+int Router::AddSubscriber(absl::string_view org_id, Subscriber subscriber) {
+  return listeners_.Add(org_id, std::move(subscriber));
 }
 
-void Router::RemoveWakeListener(int id) { listeners_.Remove(id); }
+void Router::RemoveSubscriber(int id) { listeners_.Remove(id); }
 
 void Router::Wake(const std::vector<std::string>& org_ids) {
-  for (const WakeListener& listener : listeners_.Of(org_ids)) listener();
+  for (const Subscriber& subscriber : listeners_.Of(org_ids)) subscriber.wake();
 }
 
 }  // namespace silta::routing

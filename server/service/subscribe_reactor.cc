@@ -55,10 +55,19 @@ SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authent
     absl::MutexLock l(&state->mu);
     if (state->reactor != nullptr) state->reactor->OnRegistryChangeLocked();
   });
-  reactor->router_listener_ = router->AddWakeListener(reactor->caller_.org.org_id(), [state] {
-    absl::MutexLock l(&state->mu);
-    if (state->reactor != nullptr) state->reactor->FillAndWriteLocked();
-  });
+  reactor->router_listener_ =
+      router->AddSubscriber(reactor->caller_.org.org_id(),
+                            {.wake =
+                                 [state] {
+                                   absl::MutexLock l(&state->mu);
+                                   if (state->reactor != nullptr)
+                                     state->reactor->FillAndWriteLocked();
+                                 },
+                             .claim = [state]() -> std::optional<routing::Router::DirectTake> {
+                               absl::MutexLock l(&state->mu);
+                               if (state->reactor == nullptr) return std::nullopt;
+                               return state->reactor->ClaimLocked();
+                             }});
   reactor->notice_listener_ = keys->AddNoticeListener(
       reactor->caller_.org.org_id(), [state](const v1::KeyBundleNotice& notice) {
         absl::MutexLock l(&state->mu);
@@ -98,17 +107,26 @@ void SubscribeReactor::RefillLocked() {
   // thread (OnRefilledLocked), which asks again: a wake-up meanwhile is
   // not lost.
   if (refilling_) return;
-  refilling_ =
-      router_->TakeDueAsync(caller_, ack_timeout_, kBatch,
-                            [state = state_, router = router_,
-                             caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
-                              absl::MutexLock l(&state->mu);
-                              if (state->reactor != nullptr) {
-                                state->reactor->OnRefilledLocked(std::move(due));
-                              } else if (due.ok()) {
-                                router->Release(caller, DeliveryIds(*due));  // the stream is gone
-                              }
-                            });
+  refilling_ = router_->TakeDueAsync(caller_, ack_timeout_, kBatch, RefillDoneLocked());
+}
+
+routing::Router::DeliveriesDone SubscribeReactor::RefillDoneLocked() {
+  return [state = state_, router = router_,
+          caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
+    absl::MutexLock l(&state->mu);
+    if (state->reactor != nullptr) {
+      state->reactor->OnRefilledLocked(std::move(due));
+    } else if (due.ok()) {
+      router->Release(caller, DeliveryIds(*due));  // the stream is gone
+    }
+  };
+}
+
+std::optional<routing::Router::DirectTake> SubscribeReactor::ClaimLocked() {
+  // Busy taking (its next deliveries come from the queue) or ending.
+  if (refilling_ || finish_requested_ || finished_) return std::nullopt;
+  refilling_ = true;
+  return routing::Router::DirectTake{ack_timeout_, RefillDoneLocked()};
 }
 
 void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due) {
@@ -167,7 +185,7 @@ void SubscribeReactor::OnDone() {
     state_->reactor = nullptr;
   }
   registry_->RemoveListener(registry_listener_);
-  router_->RemoveWakeListener(router_listener_);
+  router_->RemoveSubscriber(router_listener_);
   keys_->RemoveNoticeListener(notice_listener_);
   delete this;
 }

@@ -60,6 +60,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
 
   void FillAndWriteLocked();
   void RefillLocked();
+  // Where the router sends deliveries it took for this stream (TakeDueAsync,
+  // or a Send that reserved the stream): back to OnRefilledLocked.
+  routing::Router::DeliveriesDone RefillDoneLocked();
+  // A Send's reservation of this stream (Router::Subscriber::claim).
+  std::optional<routing::Router::DirectTake> ClaimLocked();
   void OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due);
   void FinishLocked(const grpc::Status& status);
   void OnRegistryChangeLocked();
@@ -81,7 +86,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   std::deque<v1::Delivery> queue_;
   v1::Delivery in_flight_;
   bool writing_ = false;
-  bool refilling_ = false;  // a TakeDueAsync is out
+  bool refilling_ = false;  // a TakeDueAsync is out, or a Send reserved the stream
   bool finish_requested_ = false;
   bool finished_ = false;
   grpc::Status finish_status_;

@@ -248,6 +248,138 @@ TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
   EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
 }
 
+// A stream standing by for deliveries, as a SubscribeReactor registers it:
+// it lets a Send reserve it (`idle`), and keeps what it is handed.
+struct StandingStream {
+  bool idle = true;
+  absl::Duration ack_timeout = absl::Seconds(60);
+  int claims = 0;
+  int handed = 0;  // calls of the DirectTake's done
+  std::vector<v1::Delivery> deliveries;
+
+  Router::Subscriber AsSubscriber() {
+    return {.wake = [] {},
+            .claim = [this]() -> std::optional<Router::DirectTake> {
+              ++claims;
+              if (!idle) return std::nullopt;
+              idle = false;
+              return Router::DirectTake{ack_timeout,
+                                        [this](absl::StatusOr<std::vector<v1::Delivery>> got) {
+                                          ++handed;
+                                          idle = true;
+                                          ASSERT_THAT(got, IsOk());
+                                          for (v1::Delivery& d : *got)
+                                            deliveries.push_back(std::move(d));
+                                        }};
+            }};
+  }
+};
+
+// Issue #15: light load costs one commit from Send to the stream. The
+// delivery to an idle stream is marked DELIVERED, with its evidence, in the
+// Send's own commit, and handed over only after that commit.
+TEST_F(RouterTest, AnIdleStreamGetsTheMessageFromTheSendsOwnCommit) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  StandingStream stream;
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+  const v1::SendRequest request = Message(c.case_id());
+  const std::string id = request.message().header().message_id();
+
+  auto receipt = router_->Send(As("police-hame"), request);
+
+  ASSERT_THAT(receipt, IsOk());
+  ASSERT_EQ(stream.handed, 1);
+  ASSERT_EQ(stream.deliveries.size(), 1u);
+  const v1::Delivery& delivery = stream.deliveries[0];
+  EXPECT_EQ(delivery.attempt(), 1u);
+  ASSERT_EQ(delivery.message().fields_size(), 1);
+  EXPECT_EQ(delivery.message().fields(0).category(), v1::CATEGORY_EDUCATION_EMPLOYMENT);
+  // Durable with its evidence: the state and the audit entry are in the store.
+  EXPECT_EQ(YouthState(id), v1::DELIVERED);
+  store::AuditQuery query;
+  query.case_id = c.case_id();
+  query.types = {v1::MESSAGE_DELIVERED};
+  auto delivered = store_->QueryAudit(query);
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 1u);
+  EXPECT_GT((*delivered)[0].index(), receipt->receipt().audit_index());
+  // Not handed to the stream a second time.
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_TRUE(due->empty());
+  // The ack finds it and purges the message.
+  v1::AckRequest ack;
+  ack.set_delivery_id(delivery.delivery_id());
+  ASSERT_THAT(router_->Ack(As("hml-youth"), ack), IsOk());
+  EXPECT_EQ(YouthState(id), v1::ACKED);
+  EXPECT_FALSE((*store_->GetMessage("police-hame", id))->body.has_value());
+  router_->RemoveSubscriber(subscriber);
+}
+
+TEST_F(RouterTest, ADeliveryHandedToAStreamAtSendIsDeliveredAgainWhenNotAcked) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  StandingStream stream;
+  stream.ack_timeout = absl::Seconds(30);
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  ASSERT_EQ(stream.deliveries.size(), 1u);
+  router_->RemoveSubscriber(subscriber);
+
+  now_ += absl::Seconds(29);
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_TRUE(due->empty()) << "within the stream's ack timeout";
+
+  now_ += absl::Seconds(2);
+  due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].delivery_id(), stream.deliveries[0].delivery_id());
+  EXPECT_EQ((*due)[0].attempt(), 2u);
+}
+
+// A busy stream is not reserved, and a message does not overtake older
+// ones waiting in the org's queue: both go through the queue, in order.
+TEST_F(RouterTest, ABusyStreamOrAnOlderWaitingMessageLeavesTheDeliveryToTheQueue) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  StandingStream stream;
+  stream.idle = false;
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+  const v1::SendRequest first = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), first), IsOk());
+  EXPECT_EQ(stream.claims, 1);
+  EXPECT_EQ(YouthState(first.message().header().message_id()), v1::PENDING);
+
+  stream.idle = true;
+  const v1::SendRequest second = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), second), IsOk());
+  EXPECT_EQ(stream.claims, 1) << "the first message is still waiting";
+  EXPECT_TRUE(stream.deliveries.empty());
+
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].message().header().message_id(), first.message().header().message_id());
+  EXPECT_EQ((*due)[1].message().header().message_id(), second.message().header().message_id());
+  router_->RemoveSubscriber(subscriber);
+}
+
+// Consent withdrawn: nothing permitted at Send, nothing handed to the stream.
+TEST_F(RouterTest, AStreamIsNotReservedForAMessageWithNothingPermitted) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  StandingStream stream;
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  EXPECT_EQ(stream.claims, 0);
+  EXPECT_TRUE(stream.deliveries.empty());
+  EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
+  router_->RemoveSubscriber(subscriber);
+}
+
 // Issue #12 item 5: a delivery whose case cannot be read is not decided as
 // if there were no subject; it waits and is tried again.
 TEST_F(RouterTest, DeliveryFailsClosedWhenTheCaseCannotBeRead) {
