@@ -234,7 +234,8 @@ class Store {
                                         AuditEntries* audit) = 0;
   // UpdateDeliveries without waiting (durable before `done` only if one of
   // them is marked DELIVERED, as there). `done` is never called before this
-  // returns, even for nothing to write.
+  // returns, even for nothing to write. Changes that disclose nothing (acks,
+  // releases) may wait a few milliseconds to share the next durable commit.
   virtual void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
                                      WriteDone done) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to

@@ -952,7 +952,10 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
 // While it commits, the next batch queues. A batch of writes none of which
 // needs to be durable at once (acks, releases) is committed without an
 // fsync (synchronous=NORMAL, see UpdateDeliveries); one durable write makes
-// the whole batch durable.
+// the whole batch durable. Acks and releases that no caller waits for first
+// linger up to kLinger for a durable write (the next Send, or the next
+// deliveries' marks) and ride its commit: at light load a message then
+// costs one commit, not one for the Send and one per recipient's ack.
 namespace {
 thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
 }  // namespace
@@ -967,6 +970,7 @@ void SqliteStore::StartCommitter() {
 
 void SqliteStore::Enqueue(PendingWrite write) {
   absl::MutexLock queue_lock(&queue_mu_);
+  if (!write.may_linger) ++urgent_queued_;
   write_queue_.push_back(std::move(write));
 }
 
@@ -981,7 +985,18 @@ void SqliteStore::CommitLoop() {
           },
           this));
       if (write_queue_.empty()) return;  // stopping, and nothing left
+      if (urgent_queued_ == 0) {
+        queue_mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
+                  return s->stopping_ || s->urgent_queued_ > 0 ||
+                         s->write_queue_.size() >= kLingerWrites;
+                },
+                this),
+            kLinger);
+      }
       batch.swap(write_queue_);
+      urgent_queued_ = 0;
     }
     const std::vector<absl::Status> statuses = CommitBatch(batch);
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
@@ -1186,7 +1201,8 @@ void SqliteStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, 
            discloses,
            [entries, done = std::move(done)](absl::Status status) {
              done(std::move(status), std::move(*entries));
-           }});
+           },
+           /*may_linger=*/!discloses});
 }
 
 absl::Status SqliteStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,

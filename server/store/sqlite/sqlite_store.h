@@ -183,7 +183,14 @@ class SqliteStore final : public Store {
     std::function<absl::Status()> apply;
     bool durable = false;
     std::function<void(absl::Status)> done;
+    // No one waits for it (an async ack or release): it may wait up to
+    // kLinger for a durable write and ride that commit.
+    bool may_linger = false;
   };
+  // How long writes that may linger wait for a durable one (see CommitLoop).
+  static constexpr absl::Duration kLinger = absl::Milliseconds(5);
+  // Lingering ends early once this many writes are queued.
+  static constexpr size_t kLingerWrites = 64;
   // Queues a write for the committer thread.
   void Enqueue(PendingWrite write) ABSL_LOCKS_EXCLUDED(queue_mu_);
   // Queues `apply` and waits for its commit. On the committer thread (a
@@ -221,6 +228,8 @@ class SqliteStore final : public Store {
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Queued writes that may not linger (durable, or someone waits).
+  size_t urgent_queued_ ABSL_GUARDED_BY(queue_mu_) = 0;
   std::thread committer_;
   // Read by /metrics without waiting for a commit in progress.
   absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
