@@ -546,6 +546,7 @@ absl::Status SqliteStore::AppendCaseEventLocked(const v1::CaseEvent& event) {
 absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& event,
                                      AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
+  absl::Cleanup changed = [this] { cases_cache_.Clear(); };
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
@@ -575,6 +576,7 @@ absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& eve
 absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
                                      AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
+  absl::Cleanup changed = [this] { cases_cache_.Clear(); };
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
@@ -595,12 +597,16 @@ absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& eve
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view case_id) {
   if (options_.fault_injection) SILTA_RETURN_IF_ERROR(options_.fault_injection("get_case"));
+  if (std::optional<v1::Case> cached = cases_cache_.Get(case_id)) return cached;
+  const uint64_t generation = cases_cache_.generation();
   ReadLock reader(this);
   sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(Statement stmt,
                          Statement::Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
-  return ReadOptionalBlob<v1::Case>(stmt, "case");
+  SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadOptionalBlob<v1::Case>(stmt, "case"));
+  if (c.has_value()) cases_cache_.Put(case_id, *c, generation);
+  return c;
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::FindOpenCase(absl::string_view subject_ref) {
@@ -800,6 +806,7 @@ absl::StatusOr<Store::ConsentRecords> SqliteStore::GetConsentRecord(absl::string
 
 absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
+  absl::Cleanup changed = [this] { bundles_cache_.Clear(); };
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
@@ -830,6 +837,9 @@ absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEnt
 
 absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::string_view org_id,
                                                                        bool include_retired) {
+  const std::string key = absl::StrCat(org_id, include_retired ? "/all" : "/current");
+  if (std::optional<std::vector<v1::KeyBundle>> cached = bundles_cache_.Get(key)) return *cached;
+  const uint64_t generation = bundles_cache_.generation();
   ReadLock reader(this);
   sqlite3* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
@@ -847,6 +857,7 @@ absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::str
     b.set_retired(stmt.Int(1) != 0);
     bundles.push_back(std::move(b));
   }
+  bundles_cache_.Put(key, bundles, generation);
   return bundles;
 }
 
@@ -1598,6 +1609,7 @@ std::optional<int64_t> EndedAtUs(const Record& r) {
 
 absl::StatusOr<uint64_t> SqliteStore::PurgeClosedCases(int64_t closed_before_us) {
   absl::MutexLock lock(&mu_);
+  absl::Cleanup changed = [this] { cases_cache_.Clear(); };
   uint64_t purged = 0;
   SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
     purged = 0;

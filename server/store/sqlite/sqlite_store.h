@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/store/read_cache.h"
 #include "server/store/sqlite/migrations.h"
 #include "server/store/store.h"
 
@@ -228,6 +229,10 @@ class SqliteStore final : public Store {
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Cases and key bundles, read on every message (read_cache.h); cleared by
+  // every change to them, once it is committed.
+  ReadCache<v1::Case> cases_cache_{10000};
+  ReadCache<std::vector<v1::KeyBundle>> bundles_cache_{2000};
   // Queued writes that may not linger (durable, or someone waits).
   size_t urgent_queued_ ABSL_GUARDED_BY(queue_mu_) = 0;
   std::thread committer_;

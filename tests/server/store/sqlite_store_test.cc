@@ -320,3 +320,68 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
 
 }  // namespace
 }  // namespace silta::store
+
+namespace silta::store {
+namespace {
+
+// Cases and key bundles are cached (read_cache.h): a change must be seen by
+// the next read, as if there were no cache.
+TEST(SqliteStoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
+  auto store = SqliteStore::Open(TempDbPath("case_cache.db"), {});
+  ASSERT_THAT(store, IsOk());
+  v1::Case c;
+  c.set_case_id("01890000-0000-7000-8000-000000000001");
+  c.set_subject_ref("subject-1");
+  c.set_state(v1::OPEN);
+  c.add_member_org_ids("hml-youth");
+  v1::CaseEvent opened;
+  opened.set_case_id(c.case_id());
+  opened.set_type(v1::CASE_OPENED);
+  ASSERT_THAT((*store)->CreateCase(c, opened, Audit(v1::CASE_CREATED)), IsOk());
+  auto read = (*store)->GetCase(c.case_id());
+  ASSERT_THAT(read, IsOk());
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->member_org_ids_size(), 1);
+
+  c.clear_member_org_ids();
+  c.set_state(v1::CLOSED);
+  v1::CaseEvent closed;
+  closed.set_case_id(c.case_id());
+  closed.set_type(v1::CASE_CLOSED_EVENT);
+  ASSERT_THAT((*store)->UpdateCase(c, closed, Audit(v1::CASE_CLOSED)), IsOk());
+
+  read = (*store)->GetCase(c.case_id());
+  ASSERT_THAT(read, IsOk());
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->state(), v1::CLOSED);
+  EXPECT_EQ((*read)->member_org_ids_size(), 0);
+}
+
+TEST(SqliteStoreCacheTest, APublishedKeyBundleIsSeenByTheNextRead) {
+  auto store = SqliteStore::Open(TempDbPath("bundle_cache.db"), {});
+  ASSERT_THAT(store, IsOk());
+  v1::KeyBundle first;
+  first.set_key_id("k1");
+  first.set_org_id("hml-youth");
+  ASSERT_THAT((*store)->PublishKeyBundle(first, Audit(v1::KEY_BUNDLE_PUBLISHED)), IsOk());
+  auto bundles = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/true);
+  ASSERT_THAT(bundles, IsOk());
+  ASSERT_EQ(bundles->size(), 1u);
+
+  v1::KeyBundle second = first;
+  second.set_key_id("k2");
+  ASSERT_THAT((*store)->PublishKeyBundle(second, Audit(v1::KEY_BUNDLE_PUBLISHED)), IsOk());
+
+  bundles = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/true);
+  ASSERT_THAT(bundles, IsOk());
+  ASSERT_EQ(bundles->size(), 2u);
+  EXPECT_EQ((*bundles)[0].key_id(), "k2");
+  EXPECT_TRUE((*bundles)[1].retired());
+  auto current = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/false);
+  ASSERT_THAT(current, IsOk());
+  ASSERT_EQ(current->size(), 1u);
+  EXPECT_EQ((*current)[0].key_id(), "k2");
+}
+
+}  // namespace
+}  // namespace silta::store
