@@ -53,7 +53,10 @@ awk -v prefill="$AUDIT_PREFILL" '
     lost[n] = v["lost"]; redo[n] = v["redelivered"]; sent[n] = v["sent"]; acc[n] = v["accepted_per_s"]
     if (up[n] == 1 && v["system"] == "silta" && rate[n] > silta) silta = rate[n]
     if (up[n] == 1 && v["system"] == "relay" && rate[n] > relay) relay = rate[n]
-    if (v["system"] == "silta" && v["label"] == "closed1") { light_send = s50[n]; light_e2e = e50[n] }
+    if (v["system"] == "silta" && v["label"] == "closed1") {
+      light_send = s50[n]; light_e2e = e50[n]; light_commit = v["commit_ms"]
+    }
+    if (v["system"] == "relay" && v["label"] == "closed1") { relay_send = s50[n]; relay_e2e = e50[n] }
     if (v["system"] == "silta" && v["label"] == "half") { half_e2e = e99[n]; half_send = s99[n] }
     if (v["system"] == "silta" && v["label"] == "closed64") empty64 = rate[n]
     if (v["system"] == "silta-audit") { full64 = rate[n]; full_up = up[n] }
@@ -81,6 +84,12 @@ awk -v prefill="$AUDIT_PREFILL" '
       printf "64 senders, store with %s audit entries: %.0f/s (%.2f of the empty store%s)\n", \
              prefill, full64, full64 / empty64, full_up ? "" : ", did NOT keep up"
     if (pending > 0) printf "siltad RSS with %s deliveries pending: %s MiB\n", pending, pending_rss
+    # A Send cannot return before the transport round trip and one
+    # commit (an fsync); a delivery not before the relay delivery and one commit.
+    if (relay_send != "" && light_commit != "")
+      printf "light floor: relay Send p50 %.2f + Silta mean commit %.2f = %.2f ms (Silta %.2f); " \
+             "relay e2e p50 %.2f + commit = %.2f ms (Silta %.2f)\n", relay_send, light_commit, \
+             relay_send + light_commit, light_send, relay_e2e, relay_e2e + light_commit, light_e2e
     if (half_send != "") printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms\n", half_send, half_e2e
     printf "RESULT silta_msgs_per_s=%.0f relay_msgs_per_s=%.0f rabbitmq_msgs_per_s=%.0f light_send_p50_ms=%.2f " \
            "light_e2e_p50_ms=%.2f half_load_e2e_p99_ms=%.2f\n", silta, relay, rmq, light_send, light_e2e, half_e2e
