@@ -3,13 +3,13 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/audit_batch.h"
@@ -281,6 +281,36 @@ TEST(SqliteStoreMessagesTest, MessageIdsAreUniquePerSender) {
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[1].sender_org_id, "wba-social");
   EXPECT_EQ(due[1].message_id, "same-id");
+}
+
+// After the last ack the ciphertext is purged: its bytes are gone from the
+// database file, not left in a free page.
+TEST(SqliteStoreMessagesTest, APurgedBodyLeavesNoBytesInTheFile) {
+  const std::string path = TempDbPath("purge.db");
+  const std::string marker = "ciphertext-that-must-not-survive-its-purge";
+  {
+    auto store = SqliteStore::Open(path, {});
+    ASSERT_THAT(store, IsOk());
+    MessageRecord m = MakeMessage("purged");
+    for (int i = 0; i < 200; ++i) {  // several overflow pages
+      m.body->add_fields()->set_ciphertext(absl::StrCat(marker, i));
+    }
+    ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+    DeliveryRecord acked = m.deliveries[0];
+    acked.sender_org_id = m.sender_org_id;
+    acked.message_id = m.message_id;
+    acked.state = v1::ACKED;
+    ASSERT_THAT((*store)->UpdateDeliveries({acked}, Audit(v1::MESSAGE_ACKED)), IsOk());
+    auto stored = (*store)->GetMessage(m.sender_org_id, m.message_id);
+    ASSERT_THAT(stored, IsOk());
+    ASSERT_FALSE((*stored)->body.has_value());
+  }  // closed: the WAL is checkpointed into the file and removed
+
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 0u);
+  EXPECT_EQ(bytes.find(marker), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
 TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
