@@ -80,4 +80,11 @@ std::string EntryLeafHash(const v1::AuditEntry& entry) {
   return LeafHash(CanonicalEntryBytes(entry));
 }
 
+void Sequence(v1::AuditEntry& entry, LogTail& tail) {
+  const int64_t at_us = std::max(absl::ToUnixMicros(common::ToTime(entry.at())), tail.last_at_us);
+  entry.set_index(tail.size++);
+  *entry.mutable_at() = common::ToTimestamp(absl::FromUnixMicros(at_us));
+  tail.last_at_us = at_us;
+}
+
 }  // namespace silta::audit

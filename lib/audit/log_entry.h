@@ -12,6 +12,7 @@
 #ifndef SILTA_LIB_AUDIT_LOG_ENTRY_H_
 #define SILTA_LIB_AUDIT_LOG_ENTRY_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,18 @@ std::string CanonicalEntryBytes(const v1::AuditEntry& entry);
 // it or anything about a message of which it received nothing).
 bool VisibleTo(const v1::AuditEntry& entry, absl::string_view org_id);
 const std::vector<v1::AuditEventType>& CounterpartVisibleTypes();
+
+// The end of the log, as a store reads it in the write transaction that
+// appends to it.
+struct LogTail {
+  uint64_t size = 0;       // entries in the log: the next entry's index
+  int64_t last_at_us = 0;  // the last entry's time
+};
+
+// Makes `entry` the next entry after `tail` and advances `tail`: sets its
+// index, and its time to no earlier than the last entry's (log order is
+// time order; a clock stepping back does not reorder the log).
+void Sequence(v1::AuditEntry& entry, LogTail& tail);
 
 // LeafHash(CanonicalEntryBytes(entry)).
 std::string EntryLeafHash(const v1::AuditEntry& entry);

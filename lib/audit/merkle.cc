@@ -269,4 +269,20 @@ absl::StatusOr<std::string> RootFromRange(uint64_t begin,
   return root;
 }
 
+absl::Status AppendLeaf(uint64_t leaf_index, std::string leaf_hash, NodeTable& nodes) {
+  SILTA_RETURN_IF_ERROR(nodes.Put({0, leaf_index}, leaf_hash));
+  std::string hash = std::move(leaf_hash);
+  for (const NodeId& node : NodesCompletedBy(leaf_index)) {
+    absl::StatusOr<std::string> left = nodes.Get({node.level - 1, 2 * node.index});
+    if (!left.ok()) {
+      return absl::InternalError(absl::StrCat("the audit log's Merkle tree is missing node (",
+                                              node.level - 1, ", ", 2 * node.index,
+                                              "): ", left.status().message()));
+    }
+    hash = NodeHash(*left, hash);
+    SILTA_RETURN_IF_ERROR(nodes.Put(node, hash));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace silta::audit

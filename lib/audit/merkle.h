@@ -49,6 +49,23 @@ struct NodeId {
 // `leaf_index`, bottom up. Node {L, i} hashes {L-1, 2i} and {L-1, 2i+1}.
 std::vector<NodeId> NodesCompletedBy(uint64_t leaf_index);
 
+// Where a store keeps the perfect subtrees, as AppendLeaf writes them: its
+// node table, inside the write transaction that appends the entries.
+class NodeTable {
+ public:
+  virtual ~NodeTable() = default;
+  // The hash of a stored node; an error if it is not stored.
+  virtual absl::StatusOr<std::string> Get(const NodeId& node) = 0;
+  virtual absl::Status Put(const NodeId& node, absl::string_view hash) = 0;
+};
+
+// Appends leaf `leaf_index`, which must follow the leaves already in
+// `nodes`: stores its hash and every perfect subtree it completes, each
+// from its left child (read back) and its right child (just written).
+// Every store appends through this, so the tree is the same whichever store
+// holds it.
+absl::Status AppendLeaf(uint64_t leaf_index, std::string leaf_hash, NodeTable& nodes);
+
 // Reads the hashes of perfect subtrees, in the order asked.
 using NodeReader =
     std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<NodeId>&)>;

@@ -872,9 +872,31 @@ constexpr absl::string_view kDeliveryColumns =
     "delivery_id, message_id, recipient_org_id, state, attempts, next_attempt_us, updated_at_us";
 
 // The audit log's size and the time of its last entry.
-struct AuditTail {
-  uint64_t size = 0;
-  int64_t last_at_us = 0;
+using AuditTail = audit::LogTail;
+
+// audit_nodes, for audit::AppendLeaf, through the append's statements.
+class SqliteNodeTable final : public audit::NodeTable {
+ public:
+  SqliteNodeTable(Statement& insert, Statement& read) : insert_(insert), read_(read) {}
+  absl::StatusOr<std::string> Get(const audit::NodeId& node) override {
+    read_.Reset();
+    read_.BindInt(1, node.level);
+    read_.BindInt(2, static_cast<int64_t>(node.index));
+    SILTA_ASSIGN_OR_RETURN(const bool row, read_.Step());
+    if (!row) return absl::NotFoundError("not stored");
+    return read_.Blob(0);
+  }
+  absl::Status Put(const audit::NodeId& node, absl::string_view hash) override {
+    insert_.Reset();
+    insert_.BindInt(1, node.level);
+    insert_.BindInt(2, static_cast<int64_t>(node.index));
+    insert_.BindBlob(3, std::string(hash));
+    return insert_.Run();
+  }
+
+ private:
+  Statement& insert_;
+  Statement& read_;
 };
 
 absl::StatusOr<AuditTail> AuditTailLocked(sqlite3* db) {
@@ -1419,17 +1441,13 @@ absl::Status SqliteStore::AppendAuditLocked(AuditEntries* audit) {
   SILTA_ASSIGN_OR_RETURN(
       Statement read_node,
       Statement::Prepare(db_, "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+  SqliteNodeTable nodes(insert_node, read_node);
   for (v1::AuditEntry& entry : *audit) {
-    const uint64_t index = tail.size++;
-    int64_t at_us = ToMicros(entry.at());
-    if (at_us < tail.last_at_us) at_us = tail.last_at_us;  // log order is time order
-    tail.last_at_us = at_us;
-    entry.set_index(index);
-    *entry.mutable_at() = FromMicros(at_us);
+    audit::Sequence(entry, tail);
     insert_entry.Reset();
-    insert_entry.BindInt(1, static_cast<int64_t>(index));
+    insert_entry.BindInt(1, static_cast<int64_t>(entry.index()));
     insert_entry.BindInt(2, entry.type());
-    insert_entry.BindInt(3, at_us);
+    insert_entry.BindInt(3, ToMicros(entry.at()));
     insert_entry.BindText(4, entry.actor_org_id());
     insert_entry.BindText(5, entry.counterpart_org_id());
     insert_entry.BindText(6, entry.subject_ref());
@@ -1443,27 +1461,7 @@ absl::Status SqliteStore::AppendAuditLocked(AuditEntries* audit) {
     coded.Trim();
     insert_entry.BindBlob(9, blob);
     SILTA_RETURN_IF_ERROR(insert_entry.Run());
-    // The leaf, then every perfect subtree it completes: its right child is
-    // the node just written, its left child is read back.
-    std::string hash = audit::EntryLeafHash(entry);
-    insert_node.Reset();
-    insert_node.BindInt(1, 0);
-    insert_node.BindInt(2, static_cast<int64_t>(index));
-    insert_node.BindBlob(3, hash);
-    SILTA_RETURN_IF_ERROR(insert_node.Run());
-    for (const audit::NodeId& node : audit::NodesCompletedBy(index)) {
-      read_node.Reset();
-      read_node.BindInt(1, node.level - 1);
-      read_node.BindInt(2, static_cast<int64_t>(2 * node.index));
-      SILTA_ASSIGN_OR_RETURN(bool row, read_node.Step());
-      if (!row) return absl::InternalError("the audit log's Merkle tree is missing a node");
-      hash = audit::NodeHash(read_node.Blob(0), hash);
-      insert_node.Reset();
-      insert_node.BindInt(1, node.level);
-      insert_node.BindInt(2, static_cast<int64_t>(node.index));
-      insert_node.BindBlob(3, hash);
-      SILTA_RETURN_IF_ERROR(insert_node.Run());
-    }
+    SILTA_RETURN_IF_ERROR(audit::AppendLeaf(entry.index(), audit::EntryLeafHash(entry), nodes));
   }
   return absl::OkStatus();
 }

@@ -80,16 +80,22 @@ std::vector<std::string> NaiveSubproof(uint64_t m, const std::vector<std::string
   return out;
 }
 
-// Perfect nodes as siltad stores them: leaf hashes, then NodesCompletedBy.
-class NodeStore {
+// Perfect nodes as siltad stores them: appended through AppendLeaf, the
+// code every store appends with.
+class NodeStore : public NodeTable {
  public:
   void Append(const std::string& leaf_hash) {
-    const uint64_t index = size_++;
-    nodes_[{0, index}] = leaf_hash;
-    for (const NodeId& n : NodesCompletedBy(index)) {
-      nodes_[{n.level, n.index}] = NodeHash(nodes_.at({n.level - 1, 2 * n.index}),
-                                            nodes_.at({n.level - 1, 2 * n.index + 1}));
-    }
+    ASSERT_TRUE(AppendLeaf(size_, leaf_hash, *this).ok());
+    ++size_;
+  }
+  absl::StatusOr<std::string> Get(const NodeId& id) override {
+    auto it = nodes_.find({id.level, id.index});
+    if (it == nodes_.end()) return absl::NotFoundError("node not stored");
+    return it->second;
+  }
+  absl::Status Put(const NodeId& id, absl::string_view hash) override {
+    nodes_[{id.level, id.index}] = std::string(hash);
+    return absl::OkStatus();
   }
   NodeReader Reader() {
     return [this](const std::vector<NodeId>& ids) -> absl::StatusOr<std::vector<std::string>> {
@@ -249,6 +255,16 @@ TEST(MerkleProofsTest, ProofsReadLogarithmicallyManyNodes) {
   ASSERT_TRUE(RangeProof(1'000, 2'000, n, store.Reader()).ok());
   // log2(100000) ≈ 17; each proof reads at most ~2·17 perfect nodes.
   EXPECT_LE(store.reads() - before, 3u * 2 * 17);
+}
+
+// A store whose node table lost a node cannot append: the tree would be
+// wrong from there on.
+TEST(MerkleAppendTest, AMissingLeftChildIsAnInternalError) {
+  NodeStore empty;
+  const absl::Status appended = AppendLeaf(1, LeafHash("second"), empty);
+  EXPECT_EQ(appended.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(appended.message().find("missing node (0, 0)"), std::string::npos)
+      << appended.message();
 }
 
 TEST(MerkleProofsTest, RejectsBadArgumentsAndTamperedRanges) {
