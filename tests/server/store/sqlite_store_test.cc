@@ -348,12 +348,6 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
   EXPECT_EQ((*d)->sender_org_id, "police-hame");
 }
 
-}  // namespace
-}  // namespace silta::store
-
-namespace silta::store {
-namespace {
-
 // Cases and key bundles are cached (read_cache.h): a change must be seen by
 // the next read, as if there were no cache.
 TEST(SqliteStoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
@@ -368,10 +362,14 @@ TEST(SqliteStoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
   opened.set_case_id(c.case_id());
   opened.set_type(v1::CASE_OPENED);
   ASSERT_THAT((*store)->CreateCase(c, opened, Audit(v1::CASE_CREATED)), IsOk());
-  auto read = (*store)->GetCase(c.case_id());
-  ASSERT_THAT(read, IsOk());
-  ASSERT_TRUE(read->has_value());
-  EXPECT_EQ((*read)->member_org_ids_size(), 1);
+  const auto read_case = [&]() -> v1::Case {
+    auto read = (*store)->GetCase(c.case_id());
+    EXPECT_THAT(read, IsOk());
+    const bool found = read.ok() && read->has_value();
+    EXPECT_TRUE(found) << "the case is stored";
+    return found ? **read : v1::Case();
+  };
+  EXPECT_EQ(read_case().member_org_ids_size(), 1);
 
   c.clear_member_org_ids();
   c.set_state(v1::CLOSED);
@@ -380,11 +378,9 @@ TEST(SqliteStoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
   closed.set_type(v1::CASE_CLOSED_EVENT);
   ASSERT_THAT((*store)->UpdateCase(c, closed, Audit(v1::CASE_CLOSED)), IsOk());
 
-  read = (*store)->GetCase(c.case_id());
-  ASSERT_THAT(read, IsOk());
-  ASSERT_TRUE(read->has_value());
-  EXPECT_EQ((*read)->state(), v1::CLOSED);
-  EXPECT_EQ((*read)->member_org_ids_size(), 0);
+  const v1::Case after = read_case();
+  EXPECT_EQ(after.state(), v1::CLOSED);
+  EXPECT_EQ(after.member_org_ids_size(), 0);
 }
 
 TEST(SqliteStoreCacheTest, APublishedKeyBundleIsSeenByTheNextRead) {
