@@ -131,6 +131,8 @@ store::AuditEntries CaseRegistry::AuditEntriesFor(const v1::Case& c,
 
 absl::Status CaseRegistry::StoreChange(const v1::Case& c, const v1::CaseEvent& event) {
   store::AuditEntries audit = AuditEntriesFor(c, event);
+  // The store's case cache is cleared before it returns.
+  const store::ChangeSequence::Change change = store_->changes().Begin();
   if (event.type() == v1::CASE_OPENED) return store_->CreateCase(c, event, &audit);
   return store_->UpdateCase(c, event, &audit);
 }

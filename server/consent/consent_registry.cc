@@ -287,6 +287,8 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   audit[0].set_case_id(consent.case_id());
   audit[0].set_purpose(absl::StrJoin(consent.purposes(), ","));
   audit[0].set_detail(v1::GrantorKind_Name(consent.grantor()));
+  // Until the engine has it, a delivery decided meanwhile does not commit.
+  const store::ChangeSequence::Change change = store_->changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertConsent(consent, &audit));
   engine_->PutConsent(consent);
   common::Log(common::LogLevel::kInfo, "consent_given",
@@ -370,6 +372,7 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
   store::AuditEntries audit = {ConsentEntry(v1::REFUSAL_RECORDED, caller, request.acting_user(),
                                             subject_ref, id, refusal.categories())};
   audit[0].set_detail(prohibition ? "GUARDIAN_PROHIBITED" : v1::GrantorKind_Name(refusal.grantor()));
+  const store::ChangeSequence::Change change = store_->changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal, &audit));
   engine_->PutRefusal(refusal);
   common::Log(common::LogLevel::kInfo, "refusal_recorded",
@@ -424,6 +427,7 @@ absl::StatusOr<v1::RecordCompetenceAssessmentResponse> ConsentRegistry::RecordCo
   store::AuditEntries audit = {ConsentEntry(v1::COMPETENCE_ASSESSED, caller, request.acting_user(),
                                             subject.ref, id, assessment.categories())};
   audit[0].set_purpose(absl::StrJoin(assessment.purposes(), ","));
+  const store::ChangeSequence::Change change = store_->changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertAssessment(assessment, &audit));
   engine_->PutAssessment(assessment);
   common::Log(common::LogLevel::kInfo, "competence_assessed",
@@ -454,6 +458,7 @@ absl::StatusOr<v1::WithdrawConsentResponse> ConsentRegistry::WithdrawConsent(
                                               record.subject_ref(), request.record_id(),
                                               record.categories())};
     audit[0].set_case_id(std::string(case_id));
+    const store::ChangeSequence::Change change = store_->changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event, &audit));
     *record.add_history() = event;
     put(record);

@@ -181,6 +181,15 @@ class Router {
     std::string subject_ref;
     std::shared_ptr<const v1::Policy> policy;
     absl::Time accepted;
+    // The decision inputs' change sequence before any was read
+    // (store::ChangeSequence::Settled): a disclosure in the Send's own
+    // commit commits only while they are unchanged.
+    uint64_t decided_at = 0;
+    // Set by DiscloseAtSend when it decided a delivery: the deliveries and
+    // the audit entries as they were before, to store the message undecided
+    // when its inputs changed meanwhile.
+    std::optional<std::vector<store::DeliveryRecord>> undecided;
+    size_t acceptance_entries = 0;
   };
   // A delivery disclosed in its Send's own commit, and the stream it goes to.
   struct DirectDelivery {
@@ -191,6 +200,12 @@ class Router {
   // and marks the delivery to it DELIVERED in `prepared`, with its audit
   // entries, so that the Send's commit makes it durable.
   std::vector<DirectDelivery> DiscloseAtSend(PreparedSend& prepared, PathStats::Decisions& decided);
+  // Commits a prepared Send with its direct deliveries, then joins its
+  // deliveries to the queues and answers `done`. If a decision input
+  // changed after the direct deliveries were decided, the message is
+  // committed without them, and they go through the queue (decided again).
+  void CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direct,
+                  PathStats::Decisions decided_at_delivery, int fields, SendDone done);
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
                                            const v1::SendRequest& request);
   // The answer to a Send whose id turned out to be taken when it was

@@ -20,6 +20,8 @@ using common::ToTimestamp;
 absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller& caller,
                                                          const v1::SendRequest& request) {
   const v1::SealedMessage& message = request.message();
+  // Before any decision input is read (a disclosure at Send rests on it).
+  const uint64_t decided_at = store_->changes().Settled();
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   SILTA_RETURN_IF_ERROR(ValidateMessage(caller, message, *policy));
   const v1::MessageHeader& header = message.header();
@@ -185,6 +187,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
   prepared.receipt = std::move(receipt);
   prepared.policy = policy;
   prepared.accepted = now;
+  prepared.decided_at = decided_at;
   return prepared;
 }
 
@@ -198,21 +201,43 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
     return done(std::move(response));
   }
   PathStats::Decisions decided_at_delivery;
-  std::vector<DirectDelivery> direct = DiscloseAtSend(*prepared, decided_at_delivery);
-  std::shared_ptr<const store::MessageRecord> held = prepared->message;
-  store::AuditEntries audit = std::move(prepared->audit);
+  std::vector<DirectDelivery> direct;
+  // A decision input was changing while this Send was decided: a hand-over
+  // in its commit would not commit; its deliveries go through the queue.
+  if (prepared->decided_at != store::ChangeSequence::kUnsettled) {
+    direct = DiscloseAtSend(*prepared, decided_at_delivery);
+  }
+  CommitSend(*std::move(prepared), std::move(direct), std::move(decided_at_delivery),
+             request.message().fields_size(), std::move(done));
+}
+
+void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direct,
+                        PathStats::Decisions decided_at_delivery, int fields, SendDone done) {
+  std::shared_ptr<const store::MessageRecord> held = prepared.message;
+  store::AuditEntries audit = std::move(prepared.audit);
+  const std::optional<uint64_t> decided_at =
+      prepared.undecided.has_value() ? std::optional<uint64_t>(prepared.decided_at) : std::nullopt;
   // The receipt is given once the message is durable, on the committer's
   // thread; the gRPC thread that took the call is free meanwhile.
   store_->InsertMessageAsync(
       held, std::move(audit),
-      [this, in_flight = InFlight(), prepared = *std::move(prepared), direct = std::move(direct),
-       decided_at_delivery = std::move(decided_at_delivery),
-       fields = request.message().fields_size(),
+      [this, in_flight = InFlight(), prepared = std::move(prepared), direct = std::move(direct),
+       decided_at_delivery = std::move(decided_at_delivery), fields,
        done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
         const store::MessageRecord& m = *prepared.message;
         if (!status.ok()) {
           // Nothing was disclosed: the reserved streams take from their queues again.
           for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>());
+        }
+        if (absl::IsAborted(status) && prepared.undecided.has_value()) {
+          // A consent, case, org or the policy changed after the direct
+          // deliveries were decided: store the message without them; its
+          // deliveries are decided again from the queue.
+          prepared.message->deliveries = *std::move(prepared.undecided);
+          prepared.undecided.reset();
+          entries.resize(prepared.acceptance_entries);
+          prepared.audit = std::move(entries);
+          return CommitSend(std::move(prepared), {}, {}, fields, std::move(done));
         }
         if (absl::IsAlreadyExists(status)) {
           // The same id was committed meanwhile, by a retry that overtook
@@ -251,7 +276,8 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
         v1::SendResponse response;
         *response.mutable_receipt() = std::move(prepared.receipt);
         done(std::move(response));
-      });
+      },
+      decided_at);
 }
 
 std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepared,
@@ -279,6 +305,10 @@ std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepare
     }
     const absl::Duration ack_timeout =
         take->ack_timeout > absl::ZeroDuration() ? take->ack_timeout : options_.ack_timeout;
+    if (!prepared.undecided.has_value()) {
+      prepared.undecided = m.deliveries;
+      prepared.acceptance_entries = prepared.audit.size();
+    }
     absl::StatusOr<std::optional<v1::Delivery>> disclosed =
         internal::Disclose(m, prepared.subject_ref, permitted, std::move(permitted_decisions), {},
                            *prepared.policy, prepared.accepted, ack_timeout, d, prepared.audit);

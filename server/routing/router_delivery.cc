@@ -44,7 +44,8 @@ void Router::Release(const identity::Caller& caller, const std::vector<std::stri
         }
         for (QueuedDelivery& q : released) queues_.Schedule(std::move(q), now, now);
         ScheduleWake({org});
-      });
+      },
+      /*decided_at=*/std::nullopt);
 }
 
 bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout,
@@ -52,9 +53,15 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
   const absl::Time now = clock_();
   if (ack_timeout <= absl::ZeroDuration()) ack_timeout = options_.ack_timeout;
   queues_.Advance(now);
+  // Before any decision input is read: the marks commit only while none
+  // has changed since (store::ChangeSequence).
+  const uint64_t decided_at = store_->changes().Settled();
   std::vector<QueuedDelivery> taken = queues_.Take(caller.org.org_id(), limit);
   if (taken.empty()) return false;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
+  // The recipient as registered now (the stream's caller is as it was when
+  // the stream opened).
+  const std::optional<v1::Organization> recipient = orgs_->Find(caller.org.org_id());
   // What becomes of each taken delivery in memory once the store has
   // committed its new state: due again at `at`, or finished.
   struct Next {
@@ -125,8 +132,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
     std::vector<v1::Decision> permitted_decisions;
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
-      if (!sender.has_value()) break;
-      v1::Decision decision = Decide(body.header(), c, m.subject_ref, *sender, caller.org, field,
+      if (!sender.has_value() || !recipient.has_value()) break;
+      v1::Decision decision = Decide(body.header(), c, m.subject_ref, *sender, *recipient, field,
                                      justified, *answers, now, *policy);
       decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() == v1::PERMIT) {
@@ -161,6 +168,15 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
       [this, in_flight = InFlight(), now, next = std::move(next), out = std::move(out),
        decided = std::move(decided), first_attempts, later_attempts,
        done = std::move(done)](absl::Status committed, store::AuditEntries) mutable {
+        if (absl::IsAborted(committed)) {
+          // A decision input changed after these were decided: nothing
+          // was written; they are due again at once, to be decided anew.
+          for (Next& n : next) {
+            std::optional<QueuedDelivery> before = queues_.Find(n.q.record.delivery_id);
+            if (before.has_value()) queues_.Schedule(*std::move(before), now, now);
+          }
+          return done(std::vector<v1::Delivery>());
+        }
         if (!committed.ok()) {
           // Nothing changed in the store: every taken delivery is due
           // again, as it was, after the retry delay.
@@ -180,7 +196,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
         }
         stats_.Delivered(first_attempts, later_attempts, decided);
         done(std::move(out));
-      });
+      },
+      decided_at);
   return true;
 }
 
@@ -335,7 +352,8 @@ void Router::AckAsync(const identity::Caller& caller, const v1::AckRequest& requ
         for (const std::string& id : ids) queues_.Forget(id);
         stats_.Acked(ids.size());
         done(std::move(response));
-      });
+      },
+      /*decided_at=*/std::nullopt);
 }
 
 absl::StatusOr<v1::AckResponse> Router::Ack(const identity::Caller& caller,

@@ -349,6 +349,7 @@ absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor
       response.set_policy_categories(static_cast<uint32_t>(policy->categories_size()));
       response.set_policy_purposes(static_cast<uint32_t>(policy->purposes_size()));
       response.set_policy_statutory_bases(static_cast<uint32_t>(policy->statutory_bases_size()));
+      const store::ChangeSequence::Change change = store_->changes().Begin();
       result.Update(policy_->Replace(*std::move(policy)));
     } else {
       result.Update(applied.status());

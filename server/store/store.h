@@ -31,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/audit/merkle.h"
 #include "lib/common/histogram.h"
+#include "server/store/change_sequence.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/common.pb.h"
@@ -213,9 +214,12 @@ class Store {
   virtual absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) = 0;
   // InsertMessage without waiting: the message joins the next group commit,
   // and `done` is called once it is durable (or has failed), with the
-  // entries and their indices. See WriteDone.
+  // entries and their indices. See WriteDone. `decided_at`: the message
+  // discloses (a delivery marked DELIVERED) on a decision taken at that
+  // token of changes(); if a change has begun since, nothing is written
+  // and `done` gets ABORTED.
   virtual void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                                  WriteDone done) = 0;
+                                  WriteDone done, std::optional<uint64_t> decided_at) = 0;
   // The message `message_id` of `sender_org_id` with its deliveries, or nullopt.
   virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                                   absl::string_view message_id) = 0;
@@ -236,8 +240,10 @@ class Store {
   // them is marked DELIVERED, as there). `done` is never called before this
   // returns, even for nothing to write. Changes that disclose nothing (acks,
   // releases) may wait a few milliseconds to share the next durable commit.
+  // `decided_at` as for InsertMessageAsync: ABORTED, with nothing written,
+  // if a decision input changed since.
   virtual void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
-                                     WriteDone done) = 0;
+                                     WriteDone done, std::optional<uint64_t> decided_at) = 0;
   // Moves the unfinished deliveries of messages expired at `now_us` to
   // EXPIRED_UNDELIVERED and purges their bodies; returns them. `audit_for`
   // makes the audit entries of each expired delivery (with its message),
@@ -313,6 +319,17 @@ class Store {
   virtual absl::Status InsertTreeHead(const v1::SignedTreeHead& head) = 0;
   // The tree head of the largest size, or nullopt.
   virtual absl::StatusOr<std::optional<v1::SignedTreeHead>> LatestTreeHead() = 0;
+
+  // ---- Decision inputs. ----
+
+  // Every writer of something a delivery decision reads (consents, cases,
+  // orgs, the policy) wraps its change in changes().Begin(), so that a
+  // disclosure decided before it cannot commit after it
+  // (change_sequence.h).
+  ChangeSequence& changes() { return changes_; }
+
+ private:
+  ChangeSequence changes_;
 };
 
 }  // namespace silta::store

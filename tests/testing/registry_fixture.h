@@ -26,7 +26,7 @@ inline const std::string kAdult = "241185Y912P";
 class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = store::SqliteStore::Open(":memory:", store_options_);
+    auto store = store::SqliteStore::Open(store_path_, store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     auto orgs = orgs::OrgRegistry::Create(store_.get());
@@ -88,6 +88,9 @@ class RegistryFixture : public ::testing::Test {
   absl::Time now_ = absl::FromUnixSeconds(1790000000);
   // Set before SetUp (e.g. fault_injection) to open the store with them.
   store::SqliteOptions store_options_;
+  // A file instead, for a test that holds a commit up while it reads (an
+  // in-memory store reads through its one, writing, connection).
+  std::string store_path_ = ":memory:";
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<orgs::OrgRegistry> orgs_;
   std::unique_ptr<cases::SubjectRefs> refs_;

@@ -739,14 +739,15 @@ absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
       audit);
 }
 
-absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(absl::string_view where,
-                                                                        absl::string_view value) {
+absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsFrom(sqlite3* db,
+                                                                      absl::string_view where,
+                                                                      absl::string_view value) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
-                                           "FROM consent_records r JOIN consent_events e "
-                                           "ON e.record_id = r.record_id WHERE ",
-                                           where, " ORDER BY r.rowid, e.seq")));
+      Statement::Prepare(db, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
+                                          "FROM consent_records r JOIN consent_events e "
+                                          "ON e.record_id = r.record_id WHERE ",
+                                          where, " ORDER BY r.rowid, e.seq")));
   stmt.BindText(1, value);
   ConsentRecords records;
   std::string current_id;
@@ -800,13 +801,14 @@ absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsLocked(absl::st
 
 absl::StatusOr<Store::ConsentRecords> SqliteStore::ListConsentRecords(
     absl::string_view subject_ref) {
-  absl::MutexLock lock(&mu_);
-  return ConsentRecordsLocked("(?1 = '' OR r.subject_ref = ?1)", subject_ref);
+  // On the read connection: a registrar's read does not wait for a commit.
+  ReadLock reader(this);
+  return ConsentRecordsFrom(reader.db(), "(?1 = '' OR r.subject_ref = ?1)", subject_ref);
 }
 
 absl::StatusOr<Store::ConsentRecords> SqliteStore::GetConsentRecord(absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
-  return ConsentRecordsLocked("r.record_id = ?1", record_id);
+  ReadLock reader(this);
+  return ConsentRecordsFrom(reader.db(), "r.record_id = ?1", record_id);
 }
 
 absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) {
@@ -1098,10 +1100,19 @@ absl::Status SqliteStore::InsertMessage(const MessageRecord& message, AuditEntri
                      /*durable=*/true);
 }
 
+absl::Status SqliteStore::StillDecidedLocked(std::optional<uint64_t> decided_at) {
+  if (!decided_at.has_value() || changes().Unchanged(*decided_at)) return absl::OkStatus();
+  return absl::AbortedError(
+      "a consent, case, organisation or policy changed after this delivery was decided; decide "
+      "again");
+}
+
 void SqliteStore::InsertMessageAsync(std::shared_ptr<const MessageRecord> message,
-                                     AuditEntries audit, WriteDone done) {
+                                     AuditEntries audit, WriteDone done,
+                                     std::optional<uint64_t> decided_at) {
   auto entries = std::make_shared<AuditEntries>(std::move(audit));
-  Enqueue({[this, message, entries]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  Enqueue({[this, message, entries, decided_at]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+             SILTA_RETURN_IF_ERROR(StillDecidedLocked(decided_at));
              return InsertMessageLocked(*message, entries.get());
            },
            /*durable=*/true,
@@ -1227,13 +1238,14 @@ absl::Status SqliteStore::UpdateDeliveries(const std::vector<DeliveryRecord>& de
 }
 
 void SqliteStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
-                                        WriteDone done) {
+                                        WriteDone done, std::optional<uint64_t> decided_at) {
   const bool discloses =
       std::any_of(deliveries.begin(), deliveries.end(),
                   [](const DeliveryRecord& d) { return d.state == v1::DELIVERED; });
   auto records = std::make_shared<std::vector<DeliveryRecord>>(std::move(deliveries));
   auto entries = std::make_shared<AuditEntries>(std::move(audit));
-  Enqueue({[this, records, entries]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  Enqueue({[this, records, entries, decided_at]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+             SILTA_RETURN_IF_ERROR(StillDecidedLocked(decided_at));
              return UpdateDeliveriesLocked(*records, entries.get());
            },
            discloses,
@@ -1652,7 +1664,7 @@ SqliteStore::PurgeEndedConsentRecords(int64_t ended_before_us) {
   SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
     purged.clear();
     SILTA_ASSIGN_OR_RETURN(ConsentRecords all,
-                           ConsentRecordsLocked("(?1 = '' OR r.subject_ref = ?1)", ""));
+                           ConsentRecordsFrom(db_, "(?1 = '' OR r.subject_ref = ?1)", ""));
     const auto collect = [&](const auto& records, auto id_of) {
       for (const auto& r : records) {
         const std::optional<int64_t> end = EndedAtUs(r);

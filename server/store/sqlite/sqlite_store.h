@@ -99,7 +99,7 @@ class SqliteStore final : public Store {
                                                             bool include_retired) override;
   absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
   void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                          WriteDone done) override;
+                          WriteDone done, std::optional<uint64_t> decided_at) override;
   absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                           absl::string_view message_id) override;
   absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) override;
@@ -107,7 +107,7 @@ class SqliteStore final : public Store {
   absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
                                 AuditEntries* audit) override;
   void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
-                             WriteDone done) override;
+                             WriteDone done, std::optional<uint64_t> decided_at) override;
   absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(int64_t now_us,
                                                              const ExpiryAudit& audit_for) override;
   absl::Status LinkMessageToCase(absl::string_view sender_org_id, absl::string_view message_id,
@@ -164,10 +164,9 @@ class SqliteStore final : public Store {
   absl::Status AppendConsentEventLocked(absl::string_view record_id, const v1::ConsentEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records matching `where` ("subject_ref = ?" etc., bound to `value`),
-  // with histories, in insertion order; one query.
-  absl::StatusOr<ConsentRecords> ConsentRecordsLocked(absl::string_view where,
-                                                      absl::string_view value)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // with histories, in insertion order; one query on `db` (held).
+  static absl::StatusOr<ConsentRecords> ConsentRecordsFrom(sqlite3* db, absl::string_view where,
+                                                           absl::string_view value);
   SqliteStore(sqlite3* db, SqliteOptions options);
   absl::Status Migrate(const std::vector<Migration>& migrations);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -175,6 +174,11 @@ class SqliteStore final : public Store {
   absl::Status InsertMessageLocked(const MessageRecord& message, AuditEntries* audit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK unless a write decided at `decided_at` may no longer commit: ABORTED
+  // if a decision input began to change since (checked with mu_ held, so
+  // a change not begun yet commits after the write).
+  absl::Status StillDecidedLocked(std::optional<uint64_t> decided_at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // A write waiting for the committer: `apply` runs with the connection

@@ -1,6 +1,8 @@
 #include "server/routing/router.h"
 
 #include <atomic>
+#include <filesystem>
+#include <thread>
 
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
@@ -11,6 +13,7 @@
 #include "lib/crypto/random.h"
 #include "silta/v1/payloads.pb.h"
 #include "tests/testing/key_publish.h"
+#include "tests/testing/process.h"
 #include "tests/testing/registry_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -27,6 +30,10 @@ class RouterTest : public silta::testing::RegistryFixture {
  protected:
   void SetUp() override {
     store_options_.fault_injection = [this](absl::string_view point) {
+      if (point == "after_audit" && hold_next_commit_.exchange(false)) {
+        commit_held_.Notify();
+        release_commit_.WaitForNotification();
+      }
       return point == "get_case" && fail_case_reads_
                  ? absl::UnavailableError("injected: the case cannot be read")
                  : absl::OkStatus();
@@ -80,8 +87,9 @@ class RouterTest : public silta::testing::RegistryFixture {
     return status.ok() ? status->recipients(0).state() : v1::RECIPIENT_STATE_UNSPECIFIED;
   }
 
-  // A guardian consents to the police passing education data to youth services.
-  void ConsentToYouthServices() {
+  // A guardian consents to the police passing education data to youth
+  // services; returns the consent's id.
+  std::string ConsentToYouthServices() {
     v1::RecordConsentRequest consent;
     consent.mutable_subject()->set_hetu(silta::testing::kYouth17);
     consent.mutable_consent()->set_grantor(v1::GUARDIAN);
@@ -93,7 +101,9 @@ class RouterTest : public silta::testing::RegistryFixture {
         common::ToTimestamp(now_ + absl::Hours(24 * 90));
     consent.mutable_consent()->set_evidence_ref("form");
     *consent.mutable_acting_user() = Worker();
-    ASSERT_THAT(consents_->RecordConsent(As("wba-registrar"), consent), IsOk());
+    auto recorded = consents_->RecordConsent(As("wba-registrar"), consent);
+    EXPECT_THAT(recorded, IsOk());
+    return recorded.ok() ? recorded->consent().consent_id() : "";
   }
 
   std::unique_ptr<orgs::KeyDirectory> keys_;
@@ -101,152 +111,11 @@ class RouterTest : public silta::testing::RegistryFixture {
   crypto::KeyPair signing_, youth_hpke_;
   v1::KeyBundle police_bundle_, youth_bundle_;
   std::atomic<bool> fail_case_reads_{false};
+  // The next audited commit stops before COMMIT (commit_held_) until
+  // release_commit_, holding the store's write connection.
+  std::atomic<bool> hold_next_commit_{false};
+  absl::Notification commit_held_, release_commit_;
 };
-
-TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
-  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  ConsentToYouthServices();
-  const v1::SendRequest request = Message(c.case_id());
-  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
-  const std::string id = request.message().header().message_id();
-  EXPECT_EQ(YouthState(id), v1::PENDING);
-
-  now_ += absl::Hours(23);
-  router_->TickForTest();
-  EXPECT_EQ(YouthState(id), v1::PENDING);
-
-  now_ += absl::Hours(2);
-  router_->TickForTest();
-
-  EXPECT_EQ(YouthState(id), v1::EXPIRED_UNDELIVERED);
-  auto stored = store_->GetMessage("police-hame", id);
-  ASSERT_THAT(stored, IsOk());
-  EXPECT_FALSE((*stored)->body.has_value()) << "ciphertext must be purged at expiry";
-  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
-  ASSERT_THAT(due, IsOk());
-  EXPECT_TRUE(due->empty());
-}
-
-TEST_F(RouterTest, AnUndeliveredNotificationExpiresWithinHoursAndRaisesAnAlert) {
-  // The police notify social services about a child in no case (lsl 25 §,
-  // notification_ttl_hours 4 in the example policy); social services never
-  // connect.
-  const v1::KeyBundle social = Publish("wba-social", crypto::GenerateEd25519KeyPair()->public_key);
-  v1::ChildWelfareNotification notification;
-  notification.set_concern("left alone at night");
-  v1::MessageHeader header;
-  header.set_message_id(*crypto::NewUuidV7(now_));
-  header.mutable_acting_user()->set_worker_id("officer-12");
-  header.set_purpose("child_welfare_notification");
-  header.set_statutory_basis("lsl_25");
-  *header.mutable_created_at() = common::ToTimestamp(now_);
-  auto sealed = sdk::SealPayload(
-      notification, header, {"police-hame", police_bundle_.key_id(), signing_.private_key},
-      {{"wba-social", social.key_id(), youth_hpke_.public_key}},
-      [](absl::string_view, absl::string_view) { return true; }, "found alone at 3 a.m.",
-      sdk::SystemRandom());
-  ASSERT_THAT(sealed, IsOk());
-  v1::SendRequest request;
-  *request.mutable_message() = *sealed;
-  request.mutable_subject()->set_hetu(silta::testing::kYouth15);
-  auto sent = router_->Send(As("police-hame"), request);
-  ASSERT_THAT(sent, IsOk());
-  for (const v1::Decision& d : sent->receipt().decisions()) {
-    EXPECT_EQ(d.verdict(), v1::PERMIT) << d.field_path() << ": " << d.reason();
-  }
-  const std::string id = header.message_id();
-
-  now_ += absl::Hours(3) + absl::Minutes(59);
-  router_->TickForTest();
-  EXPECT_EQ(router_->undelivered_notifications(), 0u);
-  v1::GetMessageStatusRequest status_request;
-  status_request.set_message_id(id);
-  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
-            v1::PENDING);
-
-  now_ += absl::Minutes(2);
-  router_->TickForTest();
-  EXPECT_EQ(router_->undelivered_notifications(), 1u);
-  // The sender sees it, and the log names the person's ref (for the
-  // subject report), never the HETU.
-  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
-            v1::EXPIRED_UNDELIVERED);
-  store::AuditQuery q;
-  q.types = {v1::MESSAGE_EXPIRED};
-  auto expired = store_->QueryAudit(q);
-  ASSERT_THAT(expired, IsOk());
-  ASSERT_EQ(expired->size(), 1u);
-  EXPECT_EQ((*expired)[0].message_id(), id);
-  EXPECT_EQ((*expired)[0].subject_ref(), refs_->Resolve(silta::testing::kYouth15)->ref);
-
-  // An ordinary message in a case keeps the routing TTL and is no alert.
-  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  ConsentToYouthServices();
-  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
-  now_ += absl::Hours(25);
-  router_->TickForTest();
-  EXPECT_EQ(router_->undelivered_notifications(), 1u);
-}
-
-TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) {
-  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  ConsentToYouthServices();
-  // Both Sends are checked before either is committed: the second finds no
-  // message with its id, and meets the first only at the commit.
-  for (int i = 0; i < 20; ++i) {
-    const v1::SendRequest request = Message(c.case_id());
-    absl::Mutex mu;
-    std::vector<absl::StatusOr<v1::SendResponse>> results;
-    const auto collect = [&](absl::StatusOr<v1::SendResponse> r) {
-      absl::MutexLock lock(&mu);
-      results.push_back(std::move(r));
-    };
-    router_->SendAsync(As("police-hame"), request, collect);
-    router_->SendAsync(As("police-hame"), request, collect);
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](std::vector<absl::StatusOr<v1::SendResponse>>* r) { return r->size() == 2; },
-        &results));
-    ASSERT_THAT(results[0], IsOk());
-    ASSERT_THAT(results[1], IsOk()) << "attempt " << i;
-    EXPECT_EQ(results[0]->receipt().audit_index(), results[1]->receipt().audit_index());
-  }
-}
-
-TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
-  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  ConsentToYouthServices();
-  const v1::SendRequest request = Message(c.case_id());
-  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
-  const std::string id = request.message().header().message_id();
-
-  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
-  ASSERT_THAT(due, IsOk());
-  ASSERT_EQ(due->size(), 1u);
-  EXPECT_TRUE((*store_->GetMessage("police-hame", id))->body.has_value()) << "kept until acked";
-  v1::AckRequest ack;
-  ack.set_delivery_id((*due)[0].delivery_id());
-  ASSERT_THAT(router_->Ack(As("hml-youth"), ack), IsOk());
-
-  auto stored = store_->GetMessage("police-hame", id);
-  ASSERT_THAT(stored, IsOk());
-  EXPECT_FALSE((*stored)->body.has_value()) << "purged after the last ack";
-  EXPECT_EQ((*stored)->receipt.decisions_size(), 1) << "metadata and decisions stay";
-  EXPECT_EQ(YouthState(id), v1::ACKED);
-}
-
-TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
-  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
-  const v1::SendRequest request = Message(c.case_id());
-
-  auto receipt = router_->Send(As("police-hame"), request);
-
-  ASSERT_THAT(receipt, IsOk());
-  EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::DENY);
-  EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
-  auto stored = store_->GetMessage("police-hame", request.message().header().message_id());
-  EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
-}
 
 // A stream standing by for deliveries, as a SubscribeReactor registers it:
 // it lets a Send reserve it (`idle`), and keeps what it is handed.
@@ -446,6 +315,279 @@ TEST_F(RouterTest, NonMemberSenderIsRefused) {
 
   EXPECT_THAT(router_->Send(As("police-hame"), Message(c.case_id())),
               StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// The race of a delivery decided on a gRPC thread and marked DELIVERED by
+// the committer a moment later: a withdrawal in between. The store is a
+// file, so that decisions can read while a commit is held up.
+class RouterRaceTest : public RouterTest {
+ protected:
+  void SetUp() override {
+    dir_ = silta::testing::MakeTempDir("router_race");
+    store_path_ = dir_ + "/silta.db";
+    RouterTest::SetUp();
+  }
+  void TearDown() override {
+    router_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Holds the committer up in the commit of a Send from another sender's
+  // case, so that what is queued next waits.
+  void HoldTheCommitter() {
+    const v1::Case other = OpenCase("police-hame", silta::testing::kYouth15, {"hml-youth"});
+    hold_next_commit_ = true;
+    router_->SendAsync(As("police-hame"), Message(other.case_id()),
+                       [this](absl::StatusOr<v1::SendResponse> r) {
+                         EXPECT_THAT(r, IsOk());
+                         blocker_sent_.Notify();
+                       });
+    commit_held_.WaitForNotification();
+  }
+
+  // Withdraws `consent_id` on a thread of its own, returning once the
+  // withdrawal has begun (it then waits for the held commit).
+  std::thread WithdrawMeanwhile(const std::string& consent_id) {
+    std::thread withdrawing([this, consent_id] {
+      v1::WithdrawConsentRequest withdraw;
+      withdraw.set_record_id(consent_id);
+      *withdraw.mutable_acting_user() = Worker();
+      EXPECT_THAT(consents_->WithdrawConsent(As("wba-registrar"), withdraw), IsOk());
+    });
+    while (store_->changes().Settled() != store::ChangeSequence::kUnsettled)
+      absl::SleepFor(absl::Milliseconds(1));
+    return withdrawing;
+  }
+
+  size_t DeliveredEntries(const std::string& case_id) {
+    store::AuditQuery query;
+    query.case_id = case_id;
+    query.types = {v1::MESSAGE_DELIVERED};
+    auto delivered = store_->QueryAudit(query);
+    EXPECT_THAT(delivered, IsOk());
+    return delivered.ok() ? delivered->size() : 0;
+  }
+
+  std::string dir_;
+  absl::Notification blocker_sent_;
+};
+
+// A delivery taken from the queue while consent holds, then the consent is
+// withdrawn before its DELIVERED mark is committed: the mark does not
+// commit, and the delivery is decided again (nothing permitted now).
+TEST_F(RouterRaceTest, AWithdrawalBetweenADeliverysDecisionAndItsCommitStopsIt) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  const std::string consent_id = ConsentToYouthServices();
+  const v1::SendRequest request = Message(c.case_id());
+  const std::string id = request.message().header().message_id();
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  HoldTheCommitter();
+
+  absl::Notification taken;
+  absl::StatusOr<std::vector<v1::Delivery>> got;
+  ASSERT_TRUE(router_->TakeDueAsync(As("hml-youth"), absl::Seconds(60), 16,
+                                    [&](absl::StatusOr<std::vector<v1::Delivery>> due) {
+                                      got = std::move(due);
+                                      taken.Notify();
+                                    }));
+  std::thread withdrawing = WithdrawMeanwhile(consent_id);
+  release_commit_.Notify();
+  taken.WaitForNotification();
+  withdrawing.join();
+  blocker_sent_.WaitForNotification();
+
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->empty()) << "decided before the withdrawal, committed after it";
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+  auto again = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(again, IsOk());
+  for (const v1::Delivery& d : *again) {
+    EXPECT_NE(d.message().header().message_id(), id) << "decided again: nothing permitted";
+  }
+  EXPECT_EQ(YouthState(id), v1::NOTHING_PERMITTED);
+  EXPECT_EQ(DeliveredEntries(c.case_id()), 0u);
+}
+
+// The same race on the path that hands a message to an idle stream in the
+// Send's own commit: the message is stored without the hand-over, and its
+// delivery is decided again from the queue.
+TEST_F(RouterRaceTest, AWithdrawalBetweenASendAndItsCommitStopsTheHandOverToAStream) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  const std::string consent_id = ConsentToYouthServices();
+  HoldTheCommitter();
+  StandingStream stream;
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+  const v1::SendRequest request = Message(c.case_id());
+  const std::string id = request.message().header().message_id();
+  absl::Notification sent;
+  absl::StatusOr<v1::SendResponse> receipt;
+  router_->SendAsync(As("police-hame"), request, [&](absl::StatusOr<v1::SendResponse> r) {
+    receipt = std::move(r);
+    sent.Notify();
+  });
+  ASSERT_EQ(stream.claims, 1) << "the stream was reserved at Send";
+  std::thread withdrawing = WithdrawMeanwhile(consent_id);
+  release_commit_.Notify();
+  sent.WaitForNotification();
+  withdrawing.join();
+  blocker_sent_.WaitForNotification();
+  router_->RemoveSubscriber(subscriber);
+
+  ASSERT_THAT(receipt, IsOk());
+  EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::PERMIT) << "permitted at Send";
+  EXPECT_EQ(stream.handed, 1) << "the reserved stream is freed";
+  EXPECT_TRUE(stream.deliveries.empty());
+  auto again = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(again, IsOk());
+  for (const v1::Delivery& d : *again) EXPECT_NE(d.message().header().message_id(), id);
+  EXPECT_EQ(YouthState(id), v1::NOTHING_PERMITTED);
+  EXPECT_EQ(DeliveredEntries(c.case_id()), 0u);
+}
+
+TEST_F(RouterTest, UndeliveredMessageExpiresIntoADeadLetterAndIsPurged) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  const std::string id = request.message().header().message_id();
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+
+  now_ += absl::Hours(23);
+  router_->TickForTest();
+  EXPECT_EQ(YouthState(id), v1::PENDING);
+
+  now_ += absl::Hours(2);
+  router_->TickForTest();
+
+  EXPECT_EQ(YouthState(id), v1::EXPIRED_UNDELIVERED);
+  auto stored = store_->GetMessage("police-hame", id);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE((*stored)->body.has_value()) << "ciphertext must be purged at expiry";
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_TRUE(due->empty());
+}
+
+TEST_F(RouterTest, AnUndeliveredNotificationExpiresWithinHoursAndRaisesAnAlert) {
+  // The police notify social services about a child in no case (lsl 25 §,
+  // notification_ttl_hours 4 in the example policy); social services never
+  // connect.
+  const v1::KeyBundle social = Publish("wba-social", crypto::GenerateEd25519KeyPair()->public_key);
+  v1::ChildWelfareNotification notification;
+  notification.set_concern("left alone at night");
+  v1::MessageHeader header;
+  header.set_message_id(*crypto::NewUuidV7(now_));
+  header.mutable_acting_user()->set_worker_id("officer-12");
+  header.set_purpose("child_welfare_notification");
+  header.set_statutory_basis("lsl_25");
+  *header.mutable_created_at() = common::ToTimestamp(now_);
+  auto sealed = sdk::SealPayload(
+      notification, header, {"police-hame", police_bundle_.key_id(), signing_.private_key},
+      {{"wba-social", social.key_id(), youth_hpke_.public_key}},
+      [](absl::string_view, absl::string_view) { return true; }, "found alone at 3 a.m.",
+      sdk::SystemRandom());
+  ASSERT_THAT(sealed, IsOk());
+  v1::SendRequest request;
+  *request.mutable_message() = *sealed;
+  request.mutable_subject()->set_hetu(silta::testing::kYouth15);
+  auto sent = router_->Send(As("police-hame"), request);
+  ASSERT_THAT(sent, IsOk());
+  for (const v1::Decision& d : sent->receipt().decisions()) {
+    EXPECT_EQ(d.verdict(), v1::PERMIT) << d.field_path() << ": " << d.reason();
+  }
+  const std::string id = header.message_id();
+
+  now_ += absl::Hours(3) + absl::Minutes(59);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 0u);
+  v1::GetMessageStatusRequest status_request;
+  status_request.set_message_id(id);
+  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
+            v1::PENDING);
+
+  now_ += absl::Minutes(2);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 1u);
+  // The sender sees it, and the log names the person's ref (for the
+  // subject report), never the HETU.
+  EXPECT_EQ(router_->GetMessageStatus(As("police-hame"), status_request)->recipients(0).state(),
+            v1::EXPIRED_UNDELIVERED);
+  store::AuditQuery q;
+  q.types = {v1::MESSAGE_EXPIRED};
+  auto expired = store_->QueryAudit(q);
+  ASSERT_THAT(expired, IsOk());
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].message_id(), id);
+  EXPECT_EQ((*expired)[0].subject_ref(), refs_->Resolve(silta::testing::kYouth15)->ref);
+
+  // An ordinary message in a case keeps the routing TTL and is no alert.
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  now_ += absl::Hours(25);
+  router_->TickForTest();
+  EXPECT_EQ(router_->undelivered_notifications(), 1u);
+}
+
+TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  // Both Sends are checked before either is committed: the second finds no
+  // message with its id, and meets the first only at the commit.
+  for (int i = 0; i < 20; ++i) {
+    const v1::SendRequest request = Message(c.case_id());
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::SendResponse>> results;
+    const auto collect = [&](absl::StatusOr<v1::SendResponse> r) {
+      absl::MutexLock lock(&mu);
+      results.push_back(std::move(r));
+    };
+    router_->SendAsync(As("police-hame"), request, collect);
+    router_->SendAsync(As("police-hame"), request, collect);
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](std::vector<absl::StatusOr<v1::SendResponse>>* r) { return r->size() == 2; },
+        &results));
+    ASSERT_THAT(results[0], IsOk());
+    ASSERT_THAT(results[1], IsOk()) << "attempt " << i;
+    EXPECT_EQ(results[0]->receipt().audit_index(), results[1]->receipt().audit_index());
+  }
+}
+
+TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  const v1::SendRequest request = Message(c.case_id());
+  ASSERT_THAT(router_->Send(As("police-hame"), request), IsOk());
+  const std::string id = request.message().header().message_id();
+
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_TRUE((*store_->GetMessage("police-hame", id))->body.has_value()) << "kept until acked";
+  v1::AckRequest ack;
+  ack.set_delivery_id((*due)[0].delivery_id());
+  ASSERT_THAT(router_->Ack(As("hml-youth"), ack), IsOk());
+
+  auto stored = store_->GetMessage("police-hame", id);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE((*stored)->body.has_value()) << "purged after the last ack";
+  EXPECT_EQ((*stored)->receipt.decisions_size(), 1) << "metadata and decisions stay";
+  EXPECT_EQ(YouthState(id), v1::ACKED);
+}
+
+TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  const v1::SendRequest request = Message(c.case_id());
+
+  auto receipt = router_->Send(As("police-hame"), request);
+
+  ASSERT_THAT(receipt, IsOk());
+  EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::DENY);
+  EXPECT_EQ(YouthState(request.message().header().message_id()), v1::NOTHING_PERMITTED);
+  auto stored = store_->GetMessage("police-hame", request.message().header().message_id());
+  EXPECT_FALSE((*stored)->body.has_value()) << "nothing deliverable: nothing kept";
 }
 
 }  // namespace

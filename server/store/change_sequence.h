@@ -1,0 +1,91 @@
+// File: server/store/change_sequence.h
+//
+// Keeps a disclosure from committing on a decision whose inputs changed
+// after it was made. A delivery decision reads consents, cases, orgs and
+// the policy on a gRPC thread; its DELIVERED mark is committed a moment
+// later by the store's committer. A withdrawal committed in between must
+// stop it: fail closed.
+//
+// Every change of a decision input runs inside a Change: it begins before
+// the change's store write and ends once the in-memory state (the consent
+// engine, the org registry, caches) reflects it. A decision takes Settled()
+// before it reads anything; the write that discloses on it carries that
+// token, and the store applies it only while Unchanged(token), checked with
+// its write connection held. A change that began before that check makes
+// the write fail with ABORTED (the caller decides again); one that begins
+// after it commits after the disclosure, so the log shows the disclosure
+// before the change, as it happened.
+//
+// Example:
+//   // a writer of a decision input:
+//   ChangeSequence::Change change = store->changes().Begin();
+//   SILTA_RETURN_IF_ERROR(store->AppendConsentEvent(id, withdrawn, &audit));
+//   engine->PutConsent(record);
+//   // (ends with `change`)
+//
+//   // a decision:
+//   const uint64_t decided_at = store->changes().Settled();
+//   ... read inputs, decide ...
+//   store->UpdateDeliveriesAsync(marks, audit, done, decided_at);
+//
+// Thread-safe. With several instances on one database (PostgreSQL), the
+// token is also checked against the database's own change sequence.
+#ifndef SILTA_SERVER_STORE_CHANGE_SEQUENCE_H_
+#define SILTA_SERVER_STORE_CHANGE_SEQUENCE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+
+namespace silta::store {
+
+class ChangeSequence {
+ public:
+  // The token of a decision taken while a change was under way: it never
+  // counts as unchanged, as the decision may have seen half of the change.
+  static constexpr uint64_t kUnsettled = std::numeric_limits<uint64_t>::max();
+
+  // One change of a decision input, from before its write until its
+  // in-memory state is updated; ends when destroyed.
+  class Change {
+   public:
+    Change(Change&& other) noexcept : sequence_(other.sequence_) { other.sequence_ = nullptr; }
+    Change(const Change&) = delete;
+    Change& operator=(const Change&) = delete;
+    Change& operator=(Change&&) = delete;
+    ~Change() {
+      if (sequence_ != nullptr) sequence_->ended_.fetch_add(1);
+    }
+
+   private:
+    friend class ChangeSequence;
+    explicit Change(ChangeSequence* sequence) : sequence_(sequence) {
+      sequence_->begun_.fetch_add(1);
+    }
+    ChangeSequence* sequence_;
+  };
+
+  ChangeSequence() = default;
+  ChangeSequence(const ChangeSequence&) = delete;
+  ChangeSequence& operator=(const ChangeSequence&) = delete;
+
+  [[nodiscard]] Change Begin() { return Change(this); }
+
+  // The token of a decision about to read its inputs: how many changes had
+  // begun, when all of them had ended; else kUnsettled.
+  uint64_t Settled() const {
+    const uint64_t begun = begun_.load();
+    return ended_.load() == begun ? begun : kUnsettled;
+  }
+
+  // Whether no change has begun since `token` was settled.
+  bool Unchanged(uint64_t token) const { return token != kUnsettled && begun_.load() == token; }
+
+ private:
+  std::atomic<uint64_t> begun_{0};
+  std::atomic<uint64_t> ended_{0};
+};
+
+}  // namespace silta::store
+
+#endif  // SILTA_SERVER_STORE_CHANGE_SEQUENCE_H_
