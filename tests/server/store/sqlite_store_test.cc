@@ -57,6 +57,8 @@ TEST(SqliteStoreTest, FreshDatabaseIsAtLatestSchemaWithWalAndFullSync) {
   EXPECT_THAT((*store)->PragmaForTest("journal_mode"), IsOkAndHolds("wal"));
   EXPECT_THAT((*store)->PragmaForTest("synchronous"), IsOkAndHolds("2"));  // FULL
   EXPECT_THAT((*store)->PragmaForTest("busy_timeout"), IsOkAndHolds("5000"));
+  // Statement journals (prior page content) never go to a file in /var/tmp.
+  EXPECT_THAT((*store)->PragmaForTest("temp_store"), IsOkAndHolds("2"));  // MEMORY
 }
 
 // Issue #12 item 6: the files say who disclosed what about whom.
