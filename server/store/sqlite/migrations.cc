@@ -147,6 +147,24 @@ CREATE INDEX audit_unpurged_by_time ON audit_entries(at_us) WHERE purged = 0;
       {10, "due deliveries come from the delivery queues in memory: no index for them", R"sql(
 DROP INDEX deliveries_due;
 )sql"},
+      // A commit appends a few leaves and the nodes they complete. Keyed by
+      // (level, index), those nodes were on one B-tree page per level (8 of
+      // a light-load commit's 40 pages); keyed by the last leaf they cover,
+      // they are adjacent. audit_by_time was audit_unpurged_by_time with
+      // the purged entries: a time's first index is found by bisection (the
+      // log's times never go backwards).
+      {11, "the Merkle nodes keyed by the last leaf they cover; no audit_by_time", R"sql(
+CREATE TABLE audit_tree (
+  pos   INTEGER NOT NULL,  -- the node's last leaf: ((index + 1) << level) - 1
+  level INTEGER NOT NULL,  -- 0 = leaves
+  hash  BLOB NOT NULL,
+  PRIMARY KEY (pos, level)
+) STRICT, WITHOUT ROWID;
+INSERT INTO audit_tree(pos, level, hash)
+  SELECT ((idx + 1) << level) - 1, level, hash FROM audit_nodes ORDER BY 1, 2;
+DROP TABLE audit_nodes;
+DROP INDEX audit_by_time;
+)sql"},
   };
   return *migrations;
 }

@@ -885,22 +885,27 @@ constexpr absl::string_view kDeliveryColumns =
 // The audit log's size and the time of its last entry.
 using AuditTail = audit::LogTail;
 
-// audit_nodes, for audit::AppendLeaf, through the append's statements.
+// The key of a node in audit_tree: the last leaf it covers (then its level).
+int64_t NodePos(const audit::NodeId& node) {
+  return static_cast<int64_t>(((node.index + 1) << node.level) - 1);
+}
+
+// audit_tree, for audit::AppendLeaf, through the append's statements.
 class SqliteNodeTable final : public audit::NodeTable {
  public:
   SqliteNodeTable(Statement& insert, Statement& read) : insert_(insert), read_(read) {}
   absl::StatusOr<std::string> Get(const audit::NodeId& node) override {
     read_.Reset();
-    read_.BindInt(1, node.level);
-    read_.BindInt(2, static_cast<int64_t>(node.index));
+    read_.BindInt(1, NodePos(node));
+    read_.BindInt(2, node.level);
     SILTA_ASSIGN_OR_RETURN(const bool row, read_.Step());
     if (!row) return absl::NotFoundError("not stored");
     return read_.Blob(0);
   }
   absl::Status Put(const audit::NodeId& node, absl::string_view hash) override {
     insert_.Reset();
-    insert_.BindInt(1, node.level);
-    insert_.BindInt(2, static_cast<int64_t>(node.index));
+    insert_.BindInt(1, NodePos(node));
+    insert_.BindInt(2, node.level);
     insert_.BindBlob(3, std::string(hash));
     return insert_.Run();
   }
@@ -1458,10 +1463,10 @@ absl::Status SqliteStore::AppendAuditLocked(AuditEntries* audit) {
                          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   SILTA_ASSIGN_OR_RETURN(
       Statement insert_node,
-      Statement::Prepare(db_, "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)"));
+      Statement::Prepare(db_, "INSERT INTO audit_tree(pos, level, hash) VALUES(?, ?, ?)"));
   SILTA_ASSIGN_OR_RETURN(
       Statement read_node,
-      Statement::Prepare(db_, "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+      Statement::Prepare(db_, "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   SqliteNodeTable nodes(insert_node, read_node);
   for (v1::AuditEntry& entry : *audit) {
     audit::Sequence(entry, tail);
@@ -1513,16 +1518,25 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::ReadAuditRange(uint64_t
 
 absl::StatusOr<uint64_t> SqliteStore::FirstAuditIndexAt(int64_t at_us) {
   ReadLock reader(this);
+  // Entry times never go backwards (store.h): bisect the log by index.
+  SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(reader.db()));
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(
-          reader.db(),
-          "SELECT idx FROM audit_entries WHERE at_us >= ? ORDER BY at_us, idx LIMIT 1"));
-  stmt.BindInt(1, at_us);
-  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (row) return static_cast<uint64_t>(stmt.Int(0));
-  SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(reader.db()));
-  return tail.size;
+      Statement::Prepare(reader.db(), "SELECT at_us FROM audit_entries WHERE idx = ?"));
+  uint64_t low = 0, high = tail.size;  // the answer is in [low, high]
+  while (low < high) {
+    const uint64_t mid = low + (high - low) / 2;
+    stmt.Reset();
+    stmt.BindInt(1, static_cast<int64_t>(mid));
+    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return absl::InternalError(absl::StrCat("audit entry ", mid, " is missing"));
+    if (stmt.Int(0) >= at_us) {
+      high = mid;
+    } else {
+      low = mid + 1;
+    }
+  }
+  return low;
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQuery& q) {
@@ -1577,7 +1591,7 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeAuditEntries(
     SILTA_ASSIGN_OR_RETURN(
         Statement select,
         Statement::Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash FROM audit_entries e "
-                                             "JOIN audit_nodes n ON n.level = 0 AND n.idx = e.idx "
+                                             "JOIN audit_tree n ON n.pos = e.idx AND n.level = 0 "
                                              "WHERE ",
                                              condition, " ORDER BY e.idx LIMIT ?")));
     select.BindInt(1, before_us);
@@ -1730,13 +1744,13 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(), "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+      Statement::Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   std::vector<std::string> out;
   out.reserve(nodes.size());
   for (const audit::NodeId& node : nodes) {
     stmt.Reset();
-    stmt.BindInt(1, node.level);
-    stmt.BindInt(2, static_cast<int64_t>(node.index));
+    stmt.BindInt(1, NodePos(node));
+    stmt.BindInt(2, node.level);
     SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) {
       return absl::InternalError(absl::StrCat("audit Merkle node (level ", node.level, ", index ",
@@ -1750,16 +1764,30 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
 absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> SqliteStore::ReadAuditNodesFrom(
     int min_level) {
   ReadLock reader(this);
+  // The nodes of a level are spread over the table (keyed by their last
+  // leaf): each of the few wanted is read by its key, level by level.
+  SILTA_ASSIGN_OR_RETURN(
+      Statement leaves,
+      Statement::Prepare(reader.db(), "SELECT COALESCE(MAX(pos) + 1, 0) FROM audit_tree"));
+  SILTA_ASSIGN_OR_RETURN(bool counted, leaves.Step());
+  const uint64_t size = counted ? static_cast<uint64_t>(leaves.Int(0)) : 0;
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(), "SELECT level, idx, hash FROM audit_nodes WHERE level >= ?"));
-  stmt.BindInt(1, min_level);
+      Statement::Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   std::vector<std::pair<audit::NodeId, std::string>> out;
-  while (true) {
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    out.emplace_back(audit::NodeId{static_cast<int>(stmt.Int(0)), static_cast<uint64_t>(stmt.Int(1))},
-                     stmt.Blob(2));
+  for (int level = min_level; level < 64 && (size >> level) > 0; ++level) {
+    for (uint64_t index = 0; index < (size >> level); ++index) {
+      const audit::NodeId node{level, index};
+      stmt.Reset();
+      stmt.BindInt(1, NodePos(node));
+      stmt.BindInt(2, level);
+      SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) {
+        return absl::InternalError(
+            absl::StrCat("audit Merkle node (level ", level, ", index ", index, ") is missing"));
+      }
+      out.emplace_back(node, stmt.Blob(0));
+    }
   }
   return out;
 }

@@ -350,6 +350,77 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
   EXPECT_EQ((*d)->sender_org_id, "police-hame");
 }
 
+// Migration 11 re-keys the Merkle nodes (by the last leaf they cover) and
+// drops audit_by_time: a log written before it reads back the same nodes,
+// and its times are still found.
+TEST(SqliteStoreAuditTest, MigrationElevenKeepsEveryMerkleNodeAndTheTimes) {
+  const std::string current_path = TempDbPath("migrate11_current.db");
+  const std::string old_path = TempDbPath("migrate11_old.db");
+  std::vector<int64_t> times;
+  {
+    auto current = SqliteStore::Open(current_path, {});
+    ASSERT_THAT(current, IsOk());
+    for (int i = 0; i < 37; ++i) {
+      ASSERT_THAT((*current)->AppendAudit(Audit(v1::CONFIG_RELOADED)), IsOk());
+      absl::SleepFor(absl::Microseconds(50));
+    }
+    auto entries = (*current)->ReadAuditRange(0, 37);
+    ASSERT_THAT(entries, IsOk());
+    for (const v1::AuditEntry& e : *entries) {
+      times.push_back(e.at().seconds() * 1000000 + e.at().nanos() / 1000);
+    }
+  }
+  {
+    std::vector<Migration> up_to_10(SqliteMigrations().begin(), SqliteMigrations().begin() + 10);
+    ASSERT_EQ(up_to_10.back().version, 10);
+    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_10), IsOk());
+    // The same log as a siltad before migration 11 stored it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
+    const std::string copy =
+        absl::StrCat("ATTACH '", current_path, "' AS current;",
+                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
+                     "INSERT INTO audit_nodes(level, idx, hash) ",
+                     "  SELECT level, ((pos + 1) >> level) - 1, hash FROM current.audit_tree;");
+    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto current = SqliteStore::Open(current_path, {});
+  ASSERT_THAT(current, IsOk());
+
+  auto migrated = SqliteStore::Open(old_path, {});
+
+  ASSERT_THAT(migrated, IsOk());
+  auto before = (*current)->ReadAuditNodesFrom(0);
+  auto after = (*migrated)->ReadAuditNodesFrom(0);
+  ASSERT_THAT(before, IsOk());
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->size(), 37u + 18u + 9u + 4u + 2u + 1u) << "every perfect subtree of 37 leaves";
+  ASSERT_EQ(after->size(), before->size());
+  for (size_t i = 0; i < after->size(); ++i) {
+    EXPECT_EQ((*after)[i].first.level, (*before)[i].first.level);
+    EXPECT_EQ((*after)[i].first.index, (*before)[i].first.index);
+    EXPECT_EQ((*after)[i].second, (*before)[i].second);
+  }
+  auto high = (*migrated)->ReadAuditNodesFrom(4);
+  ASSERT_THAT(high, IsOk());
+  EXPECT_EQ(high->size(), 2u + 1u);
+  EXPECT_THAT((*migrated)->ReadAuditNodes({{5, 0}, {2, 8}, {0, 36}}), IsOk());
+  EXPECT_THAT((*migrated)->ReadAuditNodes({{0, 37}}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("missing")));
+  // Each entry's time finds it; a time between two entries finds the later.
+  for (size_t i = 0; i < times.size(); ++i) {
+    EXPECT_THAT((*migrated)->FirstAuditIndexAt(times[i]), IsOkAndHolds(i));
+  }
+  EXPECT_THAT((*migrated)->FirstAuditIndexAt(times[10] + 1), IsOkAndHolds(11u));
+  EXPECT_THAT((*migrated)->FirstAuditIndexAt(0), IsOkAndHolds(0u));
+  EXPECT_THAT((*migrated)->FirstAuditIndexAt(times.back() + 1), IsOkAndHolds(37u));
+  // The next append extends the migrated tree.
+  ASSERT_THAT((*migrated)->AppendAudit(Audit(v1::CONFIG_RELOADED)), IsOk());
+  EXPECT_THAT((*migrated)->ReadAuditNodes({{0, 37}, {1, 18}}), IsOk());
+}
+
 // Cases and key bundles are cached (read_cache.h): a change must be seen by
 // the next read, as if there were no cache.
 TEST(SqliteStoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
