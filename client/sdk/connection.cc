@@ -1,7 +1,16 @@
 #include "client/sdk/connection.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpc/grpc.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -11,6 +20,75 @@
 #include "lib/crypto/certificate.h"
 
 namespace silta::sdk {
+
+namespace {
+
+struct HostPort {
+  std::string host;  // without brackets
+  std::string port;
+};
+
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view entry) {
+  const size_t colon = entry.rfind(':');
+  if (colon == absl::string_view::npos || colon + 1 == entry.size() || colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address: \"", entry, "\" needs host:port, e.g. siltad-1.example:7443"));
+  }
+  absl::string_view host = entry.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[") && !absl::ConsumeSuffix(&host, "]")) {
+    return absl::InvalidArgumentError(absl::StrCat("address: \"", entry, "\": unclosed ["));
+  }
+  return HostPort{std::string(host), std::string(entry.substr(colon + 1))};
+}
+
+// The entries of a comma-separated address list, trimmed, empty ones left out.
+std::vector<absl::string_view> Entries(absl::string_view address) {
+  std::vector<absl::string_view> entries;
+  for (absl::string_view entry : absl::StrSplit(address, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (!entry.empty()) entries.push_back(entry);
+  }
+  return entries;
+}
+
+// The numeric addresses of `host`, IPv4 and IPv6 apart, in the resolver's order.
+void Resolve(const HostPort& hp, std::vector<std::string>& v4, std::vector<std::string>& v6) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &found) != 0) return;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) !=
+        0) {
+      continue;
+    }
+    if (a->ai_family == AF_INET) {
+      const std::string address = absl::StrCat(text, ":", hp.port);
+      if (std::find(v4.begin(), v4.end(), address) == v4.end()) v4.push_back(address);
+    } else if (a->ai_family == AF_INET6) {
+      const std::string address = absl::StrCat("[", text, "]:", hp.port);
+      if (std::find(v6.begin(), v6.end(), address) == v6.end()) v6.push_back(address);
+    }
+  }
+  freeaddrinfo(found);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ChannelTarget(absl::string_view address) {
+  if (!absl::StrContains(address, ',')) return std::string(address);
+  std::vector<std::string> v4, v6;
+  for (absl::string_view entry : Entries(address)) {
+    SILTA_ASSIGN_OR_RETURN(HostPort hp, SplitHostPort(entry));
+    Resolve(hp, v4, v6);
+  }
+  if (!v4.empty()) return absl::StrCat("ipv4:", absl::StrJoin(v4, ","));
+  if (!v6.empty()) return absl::StrCat("ipv6:", absl::StrJoin(v6, ","));
+  return absl::UnavailableError(
+      absl::StrCat("address: none of ", address, " resolves; check the names and DNS"));
+}
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options) {
   if (options.address.empty()) {
@@ -47,11 +125,16 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   if (credentials == nullptr) {
     return absl::InternalError("gRPC could not build TLS channel credentials");
   }
+  SILTA_ASSIGN_OR_RETURN(const std::string target, ChannelTarget(options.address));
   grpc::ChannelArguments args;
   if (!options.server_name.empty()) {
     args.SetSslTargetNameOverride(options.server_name);
+  } else if (target != options.address) {
+    // A list of addresses: the server certificate names the first host.
+    SILTA_ASSIGN_OR_RETURN(HostPort first, SplitHostPort(Entries(options.address).front()));
+    args.SetSslTargetNameOverride(first.host);
   }
-  return grpc::CreateCustomChannel(options.address, credentials, args);
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 absl::StatusOr<std::shared_ptr<const Connection>> Connection::Open(ConnectionOptions options) {

@@ -37,7 +37,11 @@
 namespace silta::sdk {
 
 struct ConnectionOptions {
-  // "host:port" of siltad.
+  // "host:port" of siltad, or of several siltad instances comma-separated
+  // ("a.example:7443,b.example:7443"): the channel uses the first that
+  // answers and fails over to the next when it stops; calls that are safe
+  // to repeat (Send with the same id) are retried there (retry.h). A name
+  // that resolves to several addresses works the same way.
   std::string address;
   // PEM client certificate (with chain) of the organisation's system.
   std::string cert_file;
@@ -112,6 +116,14 @@ class GrpcRuntime {
   GrpcRuntime(const GrpcRuntime&) = delete;
   GrpcRuntime& operator=(const GrpcRuntime&) = delete;
 };
+
+// The gRPC target of ConnectionOptions::address: one "host:port" as it is
+// (gRPC resolves it and tries each address in order); several as one list
+// of their resolved addresses in the order given ("ipv4:10.0.0.1:7443,
+// 10.0.0.2:7443"), IPv4 when a host has both. A host that does not resolve
+// is left out while another does. INVALID_ARGUMENT for an entry without a
+// port, UNAVAILABLE if no host resolves.
+absl::StatusOr<std::string> ChannelTarget(absl::string_view address);
 
 // Only the channel of Connection::Open, for code that uses the generated
 // stubs directly (tests, benchmarks).

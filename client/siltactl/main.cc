@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file,
                  "siltactl config file (TOML; default ~/.config/silta/siltactl.toml if present)")
       ->envname("SILTA_CONFIG");
-  CLI::Option* address = app.add_option("--address", flags.connection.address, "siltad host:port")
+  CLI::Option* address = app.add_option("--address", flags.connection.address,
+                                        "siltad host:port, or several comma-separated (fails over)")
                              ->envname("SILTA_ADDRESS");
   CLI::Option* cert =
       app.add_option("--cert", flags.connection.cert_file, "Client certificate (PEM)")

@@ -2,6 +2,7 @@
 // rate-limited call waits as long as siltad says and then succeeds; a wait
 // longer than the client accepts comes back at once; pagers walk every
 // page and stop at an error.
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,36 @@ std::shared_ptr<const sdk::Connection> ConnectAs(const SiltadProcess& siltad,
       sdk::Connection::Open(options);
   EXPECT_TRUE(connection.ok()) << connection.status();
   return connection.ok() ? *connection : nullptr;
+}
+
+// Issue #16: a client given several instances uses the first that answers
+// and fails over to the next when it stops, without a new connection.
+TEST(SdkClientsTest, AClientGivenSeveralInstancesFailsOverWhenOneStops) {
+  SiltadSetup first_setup, second_setup;
+  first_setup.dir = MakeTempDir("sdk-failover-a");
+  second_setup.dir = MakeTempDir("sdk-failover-b");
+  std::unique_ptr<SiltadProcess> first = StartSiltad(first_setup);
+  std::unique_ptr<SiltadProcess> second = StartSiltad(second_setup);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  sdk::ConnectionOptions options;
+  options.address = first->address() + "," + second->address();
+  options.cert_file = OrgCert("hml-youth");
+  options.key_file = OrgKey("hml-youth");
+  options.ca_file = PkiPath("ca.pem");
+  options.server_name = "localhost";
+  absl::StatusOr<std::shared_ptr<const sdk::Connection>> connection =
+      sdk::Connection::Open(options);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  const sdk::BrokerClient broker(*connection);
+  ASSERT_TRUE(broker.WhoAmI().ok());
+
+  first->Signal(SIGKILL);
+  ASSERT_TRUE(first->WaitForExit(absl::Seconds(10)).ok());
+
+  absl::StatusOr<v1::WhoAmIResponse> me = broker.WhoAmI();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(me->org().org_id(), "hml-youth");
 }
 
 TEST(SdkClientsTest, ARateLimitedCallWaitsAsLongAsSiltadSaysThenSucceeds) {
