@@ -25,6 +25,7 @@
 #include "lib/audit/log_entry.h"
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
+#include "server/common/logging.h"
 
 namespace silta::store {
 namespace {
@@ -277,6 +278,7 @@ SqliteStore::~SqliteStore() {
     }
     committer_.join();
   }
+  StopCheckpointer();
   if (read_db_ != nullptr) {
     absl::MutexLock read_lock(&read_mu_);
     StatementCache::Close(read_db_);
@@ -365,6 +367,21 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     (void)Exec(reader, "PRAGMA cache_size=-65536");  // 64 MiB
     // A sort's temporary B-tree (audit entries) stays in memory too.
     SILTA_RETURN_IF_ERROR(Exec(reader, "PRAGMA temp_store=MEMORY"));
+    sqlite3* checkpointer = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &checkpointer, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      sqlite3_close_v2(checkpointer);
+      return absl::UnavailableError(
+          absl::StrCat("cannot open database ", path, " for checkpoints"));
+    }
+    // Opened, the connection has not seen the WAL yet: until it reads the
+    // database, a checkpoint on it does nothing.
+    if (absl::Status wal = Exec(checkpointer, "PRAGMA journal_mode=WAL"); !wal.ok()) {
+      StatementCache::Close(checkpointer);
+      sqlite3_close_v2(checkpointer);
+      return wal;
+    }
+    store->StartCheckpointer(checkpointer);
   }
   store->StartCommitter();
   return store;
@@ -1020,6 +1037,64 @@ void SqliteStore::StartCommitter() {
     committer_of = this;
     CommitLoop();
   });
+}
+
+void SqliteStore::StartCheckpointer(sqlite3* db) {
+  checkpoint_db_ = db;
+  sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+  {
+    absl::MutexLock lock(&mu_);
+    // Replaces SQLite's automatic checkpoint on the writer (a WAL hook too).
+    sqlite3_wal_hook(db_, &SqliteStore::OnWalCommit, this);
+  }
+  checkpointer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "silta-checkpoint");
+    CheckpointLoop();
+  });
+}
+
+int SqliteStore::OnWalCommit(void* store, sqlite3*, const char*, int pages) {
+  if (pages >= kCheckpointPages) {
+    auto* self = static_cast<SqliteStore*>(store);
+    absl::MutexLock lock(&self->checkpoint_mu_);
+    self->checkpoint_wanted_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_mu_.Await(absl::Condition(
+          +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->checkpoint_mu_) {
+            return s->checkpoint_wanted_ || s->checkpoint_stopping_;
+          },
+          this));
+      if (checkpoint_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    int wal_pages = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             &wal_pages, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      // The WAL keeps the data; the next commit over the limit asks again.
+      common::Log(common::LogLevel::kWarn, "wal_checkpoint_failed",
+                  {{"error", sqlite3_errmsg(checkpoint_db_)}});
+    }
+  }
+}
+
+void SqliteStore::StopCheckpointer() {
+  if (!checkpointer_.joinable()) return;
+  {
+    absl::MutexLock lock(&checkpoint_mu_);
+    checkpoint_stopping_ = true;
+  }
+  checkpointer_.join();
+  StatementCache::Close(checkpoint_db_);
+  sqlite3_close_v2(checkpoint_db_);
+  checkpoint_db_ = nullptr;
 }
 
 void SqliteStore::Enqueue(PendingWrite write) {

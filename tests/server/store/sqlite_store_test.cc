@@ -315,6 +315,27 @@ TEST(SqliteStoreMessagesTest, APurgedBodyLeavesNoBytesInTheFile) {
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
+// The WAL is copied into the database file while the store is open (by
+// its checkpoint thread, not the committer), so that it does not grow
+// without bound.
+TEST(SqliteStoreMessagesTest, TheWalIsCheckpointedWhileTheStoreIsOpen) {
+  const std::string path = TempDbPath("checkpoint.db");
+  auto store = SqliteStore::Open(path, {});
+  ASSERT_THAT(store, IsOk());
+  const uintmax_t before = std::filesystem::file_size(path);
+  for (int i = 0; i < 60; ++i) {  // 60 × 80 KiB: more than 1000 pages of 4 KiB
+    MessageRecord m = MakeMessage(absl::StrCat("bulk-", i));
+    m.body->add_fields()->set_ciphertext(std::string(80 * 1024, static_cast<char>('a' + i % 26)));
+    ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (std::filesystem::file_size(path) < before + 4 * 1024 * 1024 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_GE(std::filesystem::file_size(path), before + 4 * 1024 * 1024)
+      << "the WAL's pages reached the database file";
+}
+
 TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
   const std::string path = TempDbPath("migrate6.db");
   {
