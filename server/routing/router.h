@@ -131,8 +131,9 @@ class Router {
   // default); `done` gets them once the marks and their audit entries are
   // durable (evidence before disclosure), on the committer's thread, never
   // before this returns. False, and `done` is not called, when nothing is
-  // ready. The calling thread decides (and may read a case or a message the
-  // queue does not hold) but never writes or waits for a commit.
+  // ready, or while a decision input is changing (the caller's subscribers
+  // are woken once it has changed). The calling thread decides (and may read a case or a message
+  // the queue does not hold) but never writes or waits for a commit.
   using DeliveriesDone = std::function<void(absl::StatusOr<std::vector<v1::Delivery>>)>;
   bool TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout, uint32_t limit,
                     DeliveriesDone done);

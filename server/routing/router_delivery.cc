@@ -56,6 +56,13 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
   // Before any decision input is read: the marks commit only while none
   // has changed since (store::ChangeSequence).
   const uint64_t decided_at = store_->changes().Settled();
+  if (decided_at == store::ChangeSequence::kUnsettled) {
+    // One is under way: a decision now would be aborted at its commit.
+    // The stream is woken to decide once it has ended.
+    store_->changes().CallWhenSettled(
+        [this, in_flight = InFlight(), org = caller.org.org_id()] { ScheduleWake({org}); });
+    return false;
+  }
   std::vector<QueuedDelivery> taken = queues_.Take(caller.org.org_id(), limit);
   if (taken.empty()) return false;
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();

@@ -35,7 +35,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace silta::store {
 
@@ -54,7 +60,7 @@ class ChangeSequence {
     Change& operator=(const Change&) = delete;
     Change& operator=(Change&&) = delete;
     ~Change() {
-      if (sequence_ != nullptr) sequence_->ended_.fetch_add(1);
+      if (sequence_ != nullptr) sequence_->End();
     }
 
    private:
@@ -81,9 +87,37 @@ class ChangeSequence {
   // Whether no change has begun since `token` was settled.
   bool Unchanged(uint64_t token) const { return token != kUnsettled && begun_.load() == token; }
 
+  // Calls `fn` once no change is under way: now, on this thread, if none
+  // is; else on the thread that ends the last one. A decision that finds
+  // its inputs changing waits for this instead of deciding on half of a
+  // change. `fn` must not block or begin a change.
+  void CallWhenSettled(std::function<void()> fn) {
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      if (Settled() == kUnsettled) {
+        waiters_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+
  private:
+  void End() {
+    ended_.fetch_add(1);
+    std::vector<std::function<void()>> settled;
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      if (waiters_.empty() || Settled() == kUnsettled) return;
+      settled.swap(waiters_);
+    }
+    for (std::function<void()>& fn : settled) fn();
+  }
+
   std::atomic<uint64_t> begun_{0};
   std::atomic<uint64_t> ended_{0};
+  absl::Mutex waiters_mu_;
+  std::vector<std::function<void()>> waiters_ ABSL_GUARDED_BY(waiters_mu_);
 };
 
 }  // namespace silta::store

@@ -40,5 +40,23 @@ TEST(ChangeSequenceTest, AMovedChangeEndsOnce) {
   EXPECT_TRUE(changes.Unchanged(token));
 }
 
+TEST(ChangeSequenceTest, WhenSettledRunsAtOnceWithoutAChangeElseWhenTheLastEnds) {
+  ChangeSequence changes;
+  int calls = 0;
+  changes.CallWhenSettled([&] { ++calls; });
+  EXPECT_EQ(calls, 1) << "nothing under way: at once";
+
+  std::optional<ChangeSequence::Change> first(changes.Begin());
+  std::optional<ChangeSequence::Change> second(changes.Begin());
+  changes.CallWhenSettled([&] { ++calls; });
+  EXPECT_EQ(calls, 1);
+  first.reset();
+  EXPECT_EQ(calls, 1) << "one change is still under way";
+  second.reset();
+  EXPECT_EQ(calls, 2);
+  { const ChangeSequence::Change third = changes.Begin(); }
+  EXPECT_EQ(calls, 2) << "called once";
+}
+
 }  // namespace
 }  // namespace silta::store
