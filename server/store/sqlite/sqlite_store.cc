@@ -30,162 +30,13 @@
 namespace silta::store {
 namespace {
 
-// Maps an SQLite result code to a Status. Busy/locked/I-O are transient.
-absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
-  const std::string msg =
-      absl::StrCat("sqlite: ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-      return absl::UnavailableError(msg);
-    case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
+using sql::Statement;
+
+absl::StatusOr<Statement> Prepare(sql::Connection* db, absl::string_view text) {
+  return db->Prepare(text);
 }
 
-// Prepared statements of each connection, kept and reused: parsing is most
-// of the cost of a small statement, and the message path runs the same few
-// hundred times a second. A statement in use is out of the cache, so a
-// nested use of the same SQL prepares its own. Each connection is used by
-// one thread at a time (its store mutex); the cache has its own lock too.
-class StatementCache {
- public:
-  // At most this many distinct SQL texts per connection are kept.
-  static constexpr size_t kMaxTexts = 512;
-
-  static StatementCache& Of(sqlite3* db) {
-    static absl::Mutex mu(absl::kConstInit);
-    static auto* caches = new absl::flat_hash_map<sqlite3*, std::unique_ptr<StatementCache>>();
-    absl::MutexLock lock(&mu);
-    std::unique_ptr<StatementCache>& cache = (*caches)[db];
-    if (cache == nullptr) cache = std::make_unique<StatementCache>();
-    return *cache;
-  }
-  // Finalizes the connection's statements (before it is closed).
-  static void Close(sqlite3* db) {
-    StatementCache& cache = Of(db);
-    absl::MutexLock lock(&cache.mu_);
-    for (auto& [sql, stmts] : cache.free_) {
-      for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
-    }
-    cache.free_.clear();
-  }
-
-  // A ready statement for `sql`, or nullptr.
-  sqlite3_stmt* Take(absl::string_view sql) {
-    absl::MutexLock lock(&mu_);
-    auto it = free_.find(sql);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    sqlite3_stmt* stmt = it->second.back();
-    it->second.pop_back();
-    return stmt;
-  }
-  // Takes back a statement after use; finalizes it if the cache is full.
-  void Give(sqlite3_stmt* stmt) {
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    absl::MutexLock lock(&mu_);
-    const char* sql = sqlite3_sql(stmt);
-    auto it = free_.find(sql);
-    if (it == free_.end()) {
-      if (free_.size() >= kMaxTexts) {
-        sqlite3_finalize(stmt);
-        return;
-      }
-      it = free_.emplace(sql, std::vector<sqlite3_stmt*>()).first;
-    }
-    it->second.push_back(stmt);
-  }
-
- private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::vector<sqlite3_stmt*>> free_ ABSL_GUARDED_BY(mu_);
-};
-
-// A prepared statement, from the connection's cache, returned to it after use.
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
-    sqlite3_stmt* stmt = StatementCache::Of(db).Take(sql);
-    if (stmt != nullptr) return Statement(db, stmt);
-    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare");
-    return Statement(db, stmt);
-  }
-  Statement(Statement&& other) noexcept
-      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
-  Statement& operator=(Statement&&) = delete;
-  ~Statement() {
-    if (stmt_ != nullptr) StatementCache::Of(db_).Give(stmt_);
-  }
-
-  void BindText(int index, absl::string_view value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-  void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  void BindBlob(int index, const std::string& value) {
-    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-
-  // Steps once: true if a row is available, false when done.
-  absl::StatusOr<bool> Step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, "step");
-  }
-  // Makes the statement ready to run again with new bindings.
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  // Runs a statement that returns no rows.
-  absl::Status Run() {
-    absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    return absl::OkStatus();
-  }
-
-  std::string Text(int col) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, col);
-    const int len = sqlite3_column_bytes(stmt_, col);
-    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), len);
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string Blob(int col) const {
-    const void* data = sqlite3_column_blob(stmt_, col);
-    const int len = sqlite3_column_bytes(stmt_, col);
-    return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), len);
-  }
-
- private:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
-};
-
-absl::Status Exec(sqlite3* db, absl::string_view sql) {
-  if (!absl::StrContains(sql, ';')) {  // one statement: prepared once, from the cache
-    SILTA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, sql));
-    while (true) {
-      SILTA_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-      if (!row) return absl::OkStatus();
-    }
-  }
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &err);
-  absl::Cleanup free_err = [err] { sqlite3_free(err); };
-  if (rc != SQLITE_OK) {
-    return SqliteError(db, rc, absl::StrCat("exec (", err ? err : "", ")"));
-  }
-  return absl::OkStatus();
-}
+absl::Status Exec(sql::Connection* db, absl::string_view text) { return db->Exec(text); }
 
 int64_t ToMicros(const google::protobuf::Timestamp& ts) {
   return absl::ToUnixMicros(common::ToTime(ts));
@@ -262,8 +113,8 @@ constexpr int kAssessmentKind = 3;
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite3* db, SqliteOptions options)
-    : options_(std::move(options)), db_(db) {
+SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, SqliteOptions options)
+    : options_(std::move(options)), writer_(std::move(writer)), db_(writer_.get()) {
   absl::MutexLock lock(&stats_mu_);
   commit_stats_.batch_writes = common::Histogram({1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   commit_stats_.commit_seconds =
@@ -279,20 +130,19 @@ SqliteStore::~SqliteStore() {
     committer_.join();
   }
   StopCheckpointer();
-  if (read_db_ != nullptr) {
+  {
     absl::MutexLock read_lock(&read_mu_);
-    StatementCache::Close(read_db_);
-    sqlite3_close_v2(read_db_);
+    reader_.reset();
   }
   absl::MutexLock lock(&mu_);
-  StatementCache::Close(db_);
-  sqlite3_close_v2(db_);
+  db_ = nullptr;
+  writer_.reset();
 }
 
 SqliteStore::ReadLock::ReadLock(SqliteStore* store)
-    : mu_(store->read_db_ != nullptr ? &store->read_mu_ : &store->mu_),
-      db_(store->read_db_ != nullptr ? store->read_db_ : store->db_) {
+    : mu_(store->reader_ != nullptr ? &store->read_mu_ : &store->mu_) {
   mu_->Lock();
+  db_ = store->reader_ != nullptr ? store->reader_.get() : store->db_;
 }
 
 SqliteStore::ReadLock::~ReadLock() { mu_->Unlock(); }
@@ -309,9 +159,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
   // files of an older install are made so.
   const mode_t old_mask = ::umask(077);
   absl::Cleanup restore_mask = [old_mask] { ::umask(old_mask); };
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  absl::StatusOr<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms);
   if (path != ":memory:") {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       const std::string file = path + suffix;
@@ -319,17 +168,14 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
       if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(file.c_str(), 0600);
     }
   }
-  if (rc != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(absl::StrCat(
-        "cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-        "; check that the directory exists and is writable by siltad"));
-    sqlite3_close_v2(db);
-    return status;
+  if (!writer.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        writer.status().message(), "; check that the directory exists and is writable by siltad"));
   }
-  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(db, options));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(*std::move(writer), options));
   {
     absl::MutexLock lock(&store->mu_);
-    sqlite3_busy_timeout(db, options.busy_timeout_ms);
+    sql::Connection* const db = store->db_;
     SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL"));
     SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL"));
     SILTA_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=ON"));
@@ -351,37 +197,29 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     return absl::FailedPreconditionError(absl::StrCat("database ", path, ": ", migrated.message()));
   }
   if (path != ":memory:") {
-    sqlite3* reader = nullptr;
-    const int read_rc =
-        sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (read_rc != SQLITE_OK) {
-      sqlite3_close_v2(reader);
+    absl::StatusOr<std::unique_ptr<SqliteConnection>> reader =
+        SqliteConnection::Open(path, SQLITE_OPEN_READONLY, options.busy_timeout_ms);
+    if (!reader.ok()) {
       return absl::UnavailableError(absl::StrCat("cannot open database ", path, " for reading"));
     }
-    store->read_db_ = reader;  // closed with the store from here on
-    sqlite3_busy_timeout(reader, options.busy_timeout_ms);
     // Hot reads (audit proofs, cases) walk B-trees at random: keep their
     // pages in a larger cache. Not through a memory map: while the writer
     // grows the file, every read transaction would remap it (munmap and a
     // TLB shootdown on every core, 5% of siltad's time under load).
-    (void)Exec(reader, "PRAGMA cache_size=-65536");  // 64 MiB
+    (void)(*reader)->Exec("PRAGMA cache_size=-65536");  // 64 MiB
     // A sort's temporary B-tree (audit entries) stays in memory too.
-    SILTA_RETURN_IF_ERROR(Exec(reader, "PRAGMA temp_store=MEMORY"));
-    sqlite3* checkpointer = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &checkpointer, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      sqlite3_close_v2(checkpointer);
+    SILTA_RETURN_IF_ERROR((*reader)->Exec("PRAGMA temp_store=MEMORY"));
+    store->reader_ = *std::move(reader);  // closed with the store from here on
+    absl::StatusOr<std::unique_ptr<SqliteConnection>> checkpointer =
+        SqliteConnection::Open(path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms);
+    if (!checkpointer.ok()) {
       return absl::UnavailableError(
           absl::StrCat("cannot open database ", path, " for checkpoints"));
     }
     // Opened, the connection has not seen the WAL yet: until it reads the
     // database, a checkpoint on it does nothing.
-    if (absl::Status wal = Exec(checkpointer, "PRAGMA journal_mode=WAL"); !wal.ok()) {
-      StatementCache::Close(checkpointer);
-      sqlite3_close_v2(checkpointer);
-      return wal;
-    }
-    store->StartCheckpointer(checkpointer);
+    SILTA_RETURN_IF_ERROR((*checkpointer)->Exec("PRAGMA journal_mode=WAL"));
+    store->StartCheckpointer(*std::move(checkpointer));
   }
   store->StartCommitter();
   return store;
@@ -389,7 +227,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
 
 absl::StatusOr<std::string> SqliteStore::PragmaForTest(absl::string_view name) {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db_, absl::StrCat("PRAGMA ", name)));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db_, absl::StrCat("PRAGMA ", name)));
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return absl::NotFoundError(absl::StrCat("pragma ", name, " returned nothing"));
   return stmt.Text(0);
@@ -416,9 +254,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     absl::Status applied = Exec(db_, m.sql);
     if (applied.ok()) {
       absl::StatusOr<Statement> record =
-          Statement::Prepare(db_,
-                             "INSERT INTO schema_migrations(version, description, applied_at_us) "
-                             "VALUES(?, ?, ?)");
+          Prepare(db_,
+                  "INSERT INTO schema_migrations(version, description, applied_at_us) "
+                  "VALUES(?, ?, ?)");
       if (record.ok()) {
         record->BindInt(1, m.version);
         record->BindText(2, m.description);
@@ -440,9 +278,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 }
 
 absl::StatusOr<int> SqliteStore::SchemaVersionLocked() {
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return 0;
   return static_cast<int>(stmt.Int(0));
@@ -457,10 +294,9 @@ absl::Status SqliteStore::InsertOrg(const v1::Organization& org, AuditEntries* a
   absl::MutexLock lock(&mu_);
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
-        SILTA_ASSIGN_OR_RETURN(
-            Statement stmt,
-            Statement::Prepare(db_, absl::StrCat("INSERT INTO orgs(", kOrgColumns,
-                                                 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)")));
+        SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                               Prepare(db_, absl::StrCat("INSERT INTO orgs(", kOrgColumns,
+                                                         ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)")));
         stmt.BindText(1, org.org_id());
         stmt.BindText(2, org.display_name());
         stmt.BindInt(3, org.kind());
@@ -485,9 +321,9 @@ absl::Status SqliteStore::UpdateOrg(const v1::Organization& org, AuditEntries* a
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
             Statement stmt,
-            Statement::Prepare(db_,
-                               "UPDATE orgs SET display_name = ?, kind = ?, roles = ?, state = ?, "
-                               "region = ?, updated_at_us = ? WHERE org_id = ?"));
+            Prepare(db_,
+                    "UPDATE orgs SET display_name = ?, kind = ?, roles = ?, state = ?, "
+                    "region = ?, updated_at_us = ? WHERE org_id = ?"));
         stmt.BindText(1, org.display_name());
         stmt.BindInt(2, org.kind());
         stmt.BindText(3, EncodeRoles(org));
@@ -496,7 +332,7 @@ absl::Status SqliteStore::UpdateOrg(const v1::Organization& org, AuditEntries* a
         stmt.BindInt(6, ToMicros(org.updated_at()));
         stmt.BindText(7, org.org_id());
         SILTA_RETURN_IF_ERROR(stmt.Run());
-        if (sqlite3_changes(db_) == 0) {
+        if (db_->Changes() == 0) {
           return absl::NotFoundError(absl::StrCat("organisation ", org.org_id(), " not found"));
         }
         return absl::OkStatus();
@@ -506,9 +342,8 @@ absl::Status SqliteStore::UpdateOrg(const v1::Organization& org, AuditEntries* a
 
 absl::StatusOr<std::optional<v1::Organization>> SqliteStore::GetOrg(absl::string_view org_id) {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns, " FROM orgs WHERE org_id = ?")));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
+                                                                   " FROM orgs WHERE org_id = ?")));
   stmt.BindText(1, org_id);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<v1::Organization>();
@@ -518,9 +353,8 @@ absl::StatusOr<std::optional<v1::Organization>> SqliteStore::GetOrg(absl::string
 
 absl::StatusOr<std::vector<v1::Organization>> SqliteStore::ListOrgs() {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, absl::StrCat("SELECT ", kOrgColumns, " FROM orgs ORDER BY org_id")));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db_, absl::StrCat("SELECT ", kOrgColumns,
+                                                                   " FROM orgs ORDER BY org_id")));
   std::vector<v1::Organization> orgs;
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -547,13 +381,12 @@ absl::Status SqliteStore::InTransactionLocked(const std::function<absl::Status()
 
 absl::Status SqliteStore::WriteMembersLocked(const v1::Case& c) {
   SILTA_ASSIGN_OR_RETURN(Statement clear,
-                         Statement::Prepare(db_, "DELETE FROM case_members WHERE case_id = ?"));
+                         Prepare(db_, "DELETE FROM case_members WHERE case_id = ?"));
   clear.BindText(1, c.case_id());
   SILTA_RETURN_IF_ERROR(clear.Run());
   for (const std::string& org_id : c.member_org_ids()) {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement insert,
-        Statement::Prepare(db_, "INSERT INTO case_members(case_id, org_id) VALUES(?, ?)"));
+    SILTA_ASSIGN_OR_RETURN(Statement insert,
+                           Prepare(db_, "INSERT INTO case_members(case_id, org_id) VALUES(?, ?)"));
     insert.BindText(1, c.case_id());
     insert.BindText(2, org_id);
     SILTA_RETURN_IF_ERROR(insert.Run());
@@ -564,10 +397,9 @@ absl::Status SqliteStore::WriteMembersLocked(const v1::Case& c) {
 absl::Status SqliteStore::AppendCaseEventLocked(const v1::CaseEvent& event) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(
-          db_,
-          "INSERT INTO case_events(case_id, seq, event) VALUES(?, "
-          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?), ?)"));
+      Prepare(db_,
+              "INSERT INTO case_events(case_id, seq, event) VALUES(?, "
+              "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = ?), ?)"));
   stmt.BindText(1, event.case_id());
   stmt.BindText(2, event.case_id());
   stmt.BindBlob(3, event.SerializeAsString());
@@ -582,10 +414,9 @@ absl::Status SqliteStore::CreateCase(const v1::Case& c, const v1::CaseEvent& eve
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
             Statement stmt,
-            Statement::Prepare(
-                db_,
-                "INSERT INTO cases(case_id, subject_ref, state, created_at_us, record) "
-                "VALUES(?, ?, ?, ?, ?)"));
+            Prepare(db_,
+                    "INSERT INTO cases(case_id, subject_ref, state, created_at_us, record) "
+                    "VALUES(?, ?, ?, ?, ?)"));
         stmt.BindText(1, c.case_id());
         stmt.BindText(2, c.subject_ref());
         stmt.BindInt(3, c.state());
@@ -612,12 +443,12 @@ absl::Status SqliteStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& eve
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
             Statement stmt,
-            Statement::Prepare(db_, "UPDATE cases SET state = ?, record = ? WHERE case_id = ?"));
+            Prepare(db_, "UPDATE cases SET state = ?, record = ? WHERE case_id = ?"));
         stmt.BindInt(1, c.state());
         stmt.BindBlob(2, c.SerializeAsString());
         stmt.BindText(3, c.case_id());
         SILTA_RETURN_IF_ERROR(stmt.Run());
-        if (sqlite3_changes(db_) == 0) {
+        if (db_->Changes() == 0) {
           return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " not found"));
         }
         SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
@@ -631,9 +462,8 @@ absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view c
   if (std::optional<v1::Case> cached = cases_cache_.Get(case_id)) return cached;
   const uint64_t generation = cases_cache_.generation();
   ReadLock reader(this);
-  sqlite3* const db = reader.db();
-  SILTA_ASSIGN_OR_RETURN(Statement stmt,
-                         Statement::Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
+  sql::Connection* const db = reader.db();
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadOptionalBlob<v1::Case>(stmt, "case"));
   if (c.has_value()) cases_cache_.Put(case_id, *c, generation);
@@ -643,8 +473,7 @@ absl::StatusOr<std::optional<v1::Case>> SqliteStore::GetCase(absl::string_view c
 absl::StatusOr<std::optional<v1::Case>> SqliteStore::FindOpenCase(absl::string_view subject_ref) {
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, "SELECT record FROM cases WHERE subject_ref = ? AND state = ?"));
+      Statement stmt, Prepare(db_, "SELECT record FROM cases WHERE subject_ref = ? AND state = ?"));
   stmt.BindText(1, subject_ref);
   stmt.BindInt(2, v1::OPEN);
   return ReadOptionalBlob<v1::Case>(stmt, "case");
@@ -657,11 +486,10 @@ absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(
-          db_,
-          "SELECT c.record FROM cases c JOIN case_members m ON m.case_id = c.case_id "
-          "WHERE m.org_id = ? AND (? = 0 OR c.state = ?) "
-          "ORDER BY c.created_at_us DESC, c.case_id DESC LIMIT ? OFFSET ?"));
+      Prepare(db_,
+              "SELECT c.record FROM cases c JOIN case_members m ON m.case_id = c.case_id "
+              "WHERE m.org_id = ? AND (? = 0 OR c.state = ?) "
+              "ORDER BY c.created_at_us DESC, c.case_id DESC LIMIT ? OFFSET ?"));
   stmt.BindText(1, org_id);
   stmt.BindInt(2, state);
   stmt.BindInt(3, state);
@@ -673,8 +501,7 @@ absl::StatusOr<std::vector<v1::Case>> SqliteStore::ListCasesForOrg(absl::string_
 absl::StatusOr<std::vector<v1::CaseEvent>> SqliteStore::ListCaseEvents(absl::string_view case_id) {
   absl::MutexLock lock(&mu_);
   SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_, "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq"));
+      Statement stmt, Prepare(db_, "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq"));
   stmt.BindText(1, case_id);
   return ReadAllBlobs<v1::CaseEvent>(stmt, "case event");
 }
@@ -688,9 +515,9 @@ absl::Status SqliteStore::InsertConsentRecordLocked(absl::string_view id,
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
             Statement stmt,
-            Statement::Prepare(db_,
-                               "INSERT INTO consent_records(record_id, subject_ref, kind, record) "
-                               "VALUES(?, ?, ?, ?)"));
+            Prepare(db_,
+                    "INSERT INTO consent_records(record_id, subject_ref, kind, record) "
+                    "VALUES(?, ?, ?, ?)"));
         stmt.BindText(1, id);
         stmt.BindText(2, subject_ref);
         stmt.BindInt(3, kind);
@@ -705,10 +532,9 @@ absl::Status SqliteStore::AppendConsentEventLocked(absl::string_view record_id,
                                                    const v1::ConsentEvent& event) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(
-          db_,
-          "INSERT INTO consent_events(record_id, seq, event) VALUES(?, "
-          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_events WHERE record_id = ?), ?)"));
+      Prepare(db_,
+              "INSERT INTO consent_events(record_id, seq, event) VALUES(?, "
+              "(SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_events WHERE record_id = ?), ?)"));
   stmt.BindText(1, record_id);
   stmt.BindText(2, record_id);
   stmt.BindBlob(3, event.SerializeAsString());
@@ -754,9 +580,8 @@ absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
   absl::MutexLock lock(&mu_);
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
-        SILTA_ASSIGN_OR_RETURN(
-            Statement exists,
-            Statement::Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
+        SILTA_ASSIGN_OR_RETURN(Statement exists,
+                               Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
         exists.BindText(1, record_id);
         SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
         if (!row) return absl::NotFoundError(absl::StrCat("record ", record_id, " not found"));
@@ -765,15 +590,14 @@ absl::Status SqliteStore::AppendConsentEvent(absl::string_view record_id,
       audit);
 }
 
-absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsFrom(sqlite3* db,
+absl::StatusOr<Store::ConsentRecords> SqliteStore::ConsentRecordsFrom(sql::Connection* db,
                                                                       absl::string_view where,
                                                                       absl::string_view value) {
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
-                                          "FROM consent_records r JOIN consent_events e "
-                                          "ON e.record_id = r.record_id WHERE ",
-                                          where, " ORDER BY r.rowid, e.seq")));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(db, absl::StrCat("SELECT r.record_id, r.kind, r.record, e.event "
+                                                  "FROM consent_records r JOIN consent_events e "
+                                                  "ON e.record_id = r.record_id WHERE ",
+                                                  where, " ORDER BY r.rowid, e.seq")));
   stmt.BindText(1, value);
   ConsentRecords records;
   std::string current_id;
@@ -842,17 +666,15 @@ absl::Status SqliteStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEnt
   absl::Cleanup changed = [this] { bundles_cache_.Clear(); };
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
-        SILTA_ASSIGN_OR_RETURN(
-            Statement retire,
-            Statement::Prepare(db_, "UPDATE key_bundles SET retired = 1 WHERE org_id = ?"));
+        SILTA_ASSIGN_OR_RETURN(Statement retire,
+                               Prepare(db_, "UPDATE key_bundles SET retired = 1 WHERE org_id = ?"));
         retire.BindText(1, bundle.org_id());
         SILTA_RETURN_IF_ERROR(retire.Run());
         SILTA_ASSIGN_OR_RETURN(
             Statement insert,
-            Statement::Prepare(
-                db_,
-                "INSERT INTO key_bundles(key_id, org_id, published_us, retired, record) "
-                "VALUES(?, ?, ?, 0, ?)"));
+            Prepare(db_,
+                    "INSERT INTO key_bundles(key_id, org_id, published_us, retired, record) "
+                    "VALUES(?, ?, ?, 0, ?)"));
         v1::KeyBundle record = bundle;
         record.clear_retired();
         insert.BindText(1, bundle.key_id());
@@ -874,12 +696,11 @@ absl::StatusOr<std::vector<v1::KeyBundle>> SqliteStore::ListKeyBundles(absl::str
   if (std::optional<std::vector<v1::KeyBundle>> cached = bundles_cache_.Get(key)) return *cached;
   const uint64_t generation = bundles_cache_.generation();
   ReadLock reader(this);
-  sqlite3* const db = reader.db();
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db,
-                         "SELECT record, retired FROM key_bundles WHERE org_id = ? "
-                         "AND (? OR retired = 0) ORDER BY published_us DESC, rowid DESC"));
+  sql::Connection* const db = reader.db();
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(db,
+                                 "SELECT record, retired FROM key_bundles WHERE org_id = ? "
+                                 "AND (? OR retired = 0) ORDER BY published_us DESC, rowid DESC"));
   stmt.BindText(1, org_id);
   stmt.BindInt(2, include_retired ? 1 : 0);
   std::vector<v1::KeyBundle> bundles;
@@ -932,10 +753,10 @@ class SqliteNodeTable final : public audit::NodeTable {
   Statement& read_;
 };
 
-absl::StatusOr<AuditTail> AuditTailLocked(sqlite3* db) {
+absl::StatusOr<AuditTail> AuditTailLocked(sql::Connection* db) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db, "SELECT idx, at_us FROM audit_entries ORDER BY idx DESC LIMIT 1"));
+      Prepare(db, "SELECT idx, at_us FROM audit_entries ORDER BY idx DESC LIMIT 1"));
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return AuditTail{};
   return AuditTail{static_cast<uint64_t>(stmt.Int(0)) + 1, stmt.Int(1)};
@@ -979,10 +800,10 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
   }
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
-                         "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
-                         "accepted_at_us, expires_at_us, body, receipt, subject_ref, "
-                         "linked_case_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      Prepare(db_,
+              "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
+              "accepted_at_us, expires_at_us, body, receipt, subject_ref, "
+              "linked_case_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   const std::string key = MessageKey(message.sender_org_id, message.message_id);
   stmt.BindText(1, key);
   stmt.BindText(2, message.sender_org_id);
@@ -1000,10 +821,9 @@ absl::Status SqliteStore::InsertMessageLocked(const MessageRecord& message, Audi
   }
   SILTA_RETURN_IF_ERROR(inserted);
   for (const DeliveryRecord& d : message.deliveries) {
-    SILTA_ASSIGN_OR_RETURN(
-        Statement delivery,
-        Statement::Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
-                                             ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
+    SILTA_ASSIGN_OR_RETURN(Statement delivery,
+                           Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
+                                                     ") VALUES(?, ?, ?, ?, ?, ?, ?)")));
     delivery.BindText(1, d.delivery_id);
     delivery.BindText(2, key);
     delivery.BindText(3, d.recipient_org_id);
@@ -1039,13 +859,12 @@ void SqliteStore::StartCommitter() {
   });
 }
 
-void SqliteStore::StartCheckpointer(sqlite3* db) {
-  checkpoint_db_ = db;
-  sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+void SqliteStore::StartCheckpointer(std::unique_ptr<SqliteConnection> db) {
+  checkpoint_db_ = std::move(db);
   {
     absl::MutexLock lock(&mu_);
     // Replaces SQLite's automatic checkpoint on the writer (a WAL hook too).
-    sqlite3_wal_hook(db_, &SqliteStore::OnWalCommit, this);
+    sqlite3_wal_hook(writer_->raw(), &SqliteStore::OnWalCommit, this);
   }
   checkpointer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "silta-checkpoint");
@@ -1075,12 +894,12 @@ void SqliteStore::CheckpointLoop() {
       checkpoint_wanted_ = false;
     }
     int wal_pages = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             &wal_pages, &copied);
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->raw(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // The WAL keeps the data; the next commit over the limit asks again.
       common::Log(common::LogLevel::kWarn, "wal_checkpoint_failed",
-                  {{"error", sqlite3_errmsg(checkpoint_db_)}});
+                  {{"error", sqlite3_errmsg(checkpoint_db_->raw())}});
     }
   }
 }
@@ -1092,9 +911,7 @@ void SqliteStore::StopCheckpointer() {
     checkpoint_stopping_ = true;
   }
   checkpointer_.join();
-  StatementCache::Close(checkpoint_db_);
-  sqlite3_close_v2(checkpoint_db_);
-  checkpoint_db_ = nullptr;
+  checkpoint_db_.reset();
 }
 
 void SqliteStore::Enqueue(PendingWrite write) {
@@ -1214,13 +1031,13 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
     absl::string_view sender_org_id, absl::string_view message_id) {
   const std::string key = MessageKey(sender_org_id, message_id);
   ReadLock reader(this);
-  sqlite3* const db = reader.db();
+  sql::Connection* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db,
-                         "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
-                         "expires_at_us, body, receipt, subject_ref, linked_case_id "
-                         "FROM messages WHERE message_id = ?"));
+      Prepare(db,
+              "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
+              "expires_at_us, body, receipt, subject_ref, linked_case_id "
+              "FROM messages WHERE message_id = ?"));
   stmt.BindText(1, key);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<MessageRecord>();
@@ -1241,8 +1058,8 @@ absl::StatusOr<std::optional<MessageRecord>> SqliteStore::GetMessage(
   m.linked_case_id = stmt.Text(9);
   SILTA_ASSIGN_OR_RETURN(
       Statement deliveries,
-      Statement::Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
-                                          " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
+      Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
+                               " FROM deliveries WHERE message_id = ? ORDER BY rowid")));
   deliveries.BindText(1, key);
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool more, deliveries.Step());
@@ -1256,12 +1073,12 @@ absl::StatusOr<std::vector<UnfinishedDelivery>> SqliteStore::UnfinishedDeliverie
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(),
-                         "SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
-                         "d.attempts, d.next_attempt_us, d.updated_at_us, m.accepted_at_us "
-                         "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
-                         "WHERE d.state IN (?, ?) AND m.expires_at_us > ? AND m.body IS NOT NULL "
-                         "ORDER BY m.accepted_at_us, d.rowid"));
+      Prepare(reader.db(),
+              "SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
+              "d.attempts, d.next_attempt_us, d.updated_at_us, m.accepted_at_us "
+              "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+              "WHERE d.state IN (?, ?) AND m.expires_at_us > ? AND m.body IS NOT NULL "
+              "ORDER BY m.accepted_at_us, d.rowid"));
   stmt.BindInt(1, v1::PENDING);
   stmt.BindInt(2, v1::DELIVERED);
   stmt.BindInt(3, now_us);
@@ -1277,9 +1094,9 @@ absl::StatusOr<std::vector<UnfinishedDelivery>> SqliteStore::UnfinishedDeliverie
 absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_key) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_,
-                         "UPDATE messages SET body = NULL WHERE message_id = ? AND NOT EXISTS "
-                         "(SELECT 1 FROM deliveries WHERE message_id = ? AND state IN (?, ?))"));
+      Prepare(db_,
+              "UPDATE messages SET body = NULL WHERE message_id = ? AND NOT EXISTS "
+              "(SELECT 1 FROM deliveries WHERE message_id = ? AND state IN (?, ?))"));
   stmt.BindText(1, message_key);
   stmt.BindText(2, message_key);
   stmt.BindInt(3, v1::PENDING);
@@ -1289,17 +1106,16 @@ absl::Status SqliteStore::PurgeIfFinishedLocked(absl::string_view message_key) {
 
 absl::Status SqliteStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
   SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_,
-                         "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-                         "updated_at_us = ? WHERE delivery_id = ?"));
+      Statement stmt, Prepare(db_,
+                              "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
+                              "updated_at_us = ? WHERE delivery_id = ?"));
   stmt.BindInt(1, delivery.state);
   stmt.BindInt(2, delivery.attempts);
   stmt.BindInt(3, delivery.next_attempt_us);
   stmt.BindInt(4, delivery.updated_at_us);
   stmt.BindText(5, delivery.delivery_id);
   SILTA_RETURN_IF_ERROR(stmt.Run());
-  if (sqlite3_changes(db_) == 0) {
+  if (db_->Changes() == 0) {
     return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
   }
   return PurgeIfFinishedLocked(MessageKey(delivery.sender_org_id, delivery.message_id));
@@ -1354,10 +1170,9 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
     int64_t now_us, const ExpiryAudit& audit_for) {
   absl::MutexLock lock(&mu_);
   // Most ticks find nothing: check without a write transaction (no fsync).
-  SILTA_ASSIGN_OR_RETURN(Statement any,
-                         Statement::Prepare(db_,
-                                            "SELECT 1 FROM messages WHERE expires_at_us <= ? "
-                                            "AND body IS NOT NULL LIMIT 1"));
+  SILTA_ASSIGN_OR_RETURN(Statement any, Prepare(db_,
+                                                "SELECT 1 FROM messages WHERE expires_at_us <= ? "
+                                                "AND body IS NOT NULL LIMIT 1"));
   any.BindInt(1, now_us);
   SILTA_ASSIGN_OR_RETURN(bool found, any.Step());
   if (!found) return std::vector<DeliveryRecord>();
@@ -1369,10 +1184,9 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
         audit.clear();
         SILTA_ASSIGN_OR_RETURN(
             Statement messages,
-            Statement::Prepare(
-                db_,
-                "SELECT message_id, sender_org_id, case_id, receipt, subject_ref FROM messages "
-                "WHERE expires_at_us <= ? AND body IS NOT NULL ORDER BY accepted_at_us"));
+            Prepare(db_,
+                    "SELECT message_id, sender_org_id, case_id, receipt, subject_ref FROM messages "
+                    "WHERE expires_at_us <= ? AND body IS NOT NULL ORDER BY accepted_at_us"));
         messages.BindInt(1, now_us);
         while (true) {
           SILTA_ASSIGN_OR_RETURN(bool row, messages.Step());
@@ -1386,10 +1200,9 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
                                  ParseBlob<v1::DeliveryReceipt>(messages.Blob(3), "receipt"));
           m.subject_ref = messages.Text(4);
           SILTA_ASSIGN_OR_RETURN(
-              Statement open,
-              Statement::Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
-                                                   " FROM deliveries WHERE message_id = ? AND "
-                                                   "state IN (?, ?) ORDER BY rowid")));
+              Statement open, Prepare(db_, absl::StrCat("SELECT ", kDeliveryColumns,
+                                                        " FROM deliveries WHERE message_id = ? AND "
+                                                        "state IN (?, ?) ORDER BY rowid")));
           open.BindText(1, key);
           open.BindInt(2, v1::PENDING);
           open.BindInt(3, v1::DELIVERED);
@@ -1407,7 +1220,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ExpireMessages(
           }
           SILTA_ASSIGN_OR_RETURN(
               Statement purge,
-              Statement::Prepare(db_, "UPDATE messages SET body = NULL WHERE message_id = ?"));
+              Prepare(db_, "UPDATE messages SET body = NULL WHERE message_id = ?"));
           purge.BindText(1, key);
           SILTA_RETURN_IF_ERROR(purge.Run());
         }
@@ -1425,17 +1238,16 @@ absl::Status SqliteStore::LinkMessageToCase(absl::string_view sender_org_id,
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
         SILTA_ASSIGN_OR_RETURN(
-            Statement stmt,
-            Statement::Prepare(db_,
-                               "UPDATE messages SET linked_case_id = ? WHERE message_id = ? "
-                               "AND linked_case_id = ''"));
+            Statement stmt, Prepare(db_,
+                                    "UPDATE messages SET linked_case_id = ? WHERE message_id = ? "
+                                    "AND linked_case_id = ''"));
         stmt.BindText(1, case_id);
         stmt.BindText(2, key);
         SILTA_RETURN_IF_ERROR(stmt.Run());
-        if (sqlite3_changes(db_) == 1) return absl::OkStatus();
+        if (db_->Changes() == 1) return absl::OkStatus();
         SILTA_ASSIGN_OR_RETURN(
             Statement exists,
-            Statement::Prepare(db_, "SELECT linked_case_id FROM messages WHERE message_id = ?"));
+            Prepare(db_, "SELECT linked_case_id FROM messages WHERE message_id = ?"));
         exists.BindText(1, key);
         SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
         if (!row) return absl::NotFoundError(absl::StrCat("message ", message_id, " not found"));
@@ -1449,12 +1261,11 @@ absl::Status SqliteStore::PutReportRestriction(const ReportRestriction& r, Audit
   absl::MutexLock lock(&mu_);
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
-        SILTA_ASSIGN_OR_RETURN(
-            Statement stmt,
-            Statement::Prepare(db_,
-                               "INSERT OR REPLACE INTO report_restrictions(message_id, "
-                               "subject_ref, ground, review_at_us, set_at_us) "
-                               "VALUES(?, ?, ?, ?, ?)"));
+        SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                               Prepare(db_,
+                                       "INSERT OR REPLACE INTO report_restrictions(message_id, "
+                                       "subject_ref, ground, review_at_us, set_at_us) "
+                                       "VALUES(?, ?, ?, ?, ?)"));
         stmt.BindText(1, MessageKey(r.sender_org_id, r.message_id));
         stmt.BindText(2, r.subject_ref);
         stmt.BindText(3, r.ground);
@@ -1470,9 +1281,9 @@ absl::StatusOr<std::vector<ReportRestriction>> SqliteStore::ListReportRestrictio
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(),
-                         "SELECT message_id, subject_ref, ground, review_at_us, set_at_us "
-                         "FROM report_restrictions WHERE subject_ref = ? ORDER BY message_id"));
+      Prepare(reader.db(),
+              "SELECT message_id, subject_ref, ground, review_at_us, set_at_us "
+              "FROM report_restrictions WHERE subject_ref = ? ORDER BY message_id"));
   stmt.BindText(1, subject_ref);
   std::vector<ReportRestriction> out;
   while (true) {
@@ -1492,11 +1303,10 @@ absl::StatusOr<std::vector<ReportRestriction>> SqliteStore::ListReportRestrictio
 absl::StatusOr<std::optional<DeliveryRecord>> SqliteStore::GetDelivery(
     absl::string_view delivery_id) {
   ReadLock reader(this);
-  sqlite3* const db = reader.db();
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(
-          db, absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries WHERE delivery_id = ?")));
+  sql::Connection* const db = reader.db();
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(db, absl::StrCat("SELECT ", kDeliveryColumns,
+                                                  " FROM deliveries WHERE delivery_id = ?")));
   stmt.BindText(1, delivery_id);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<DeliveryRecord>();
@@ -1530,18 +1340,15 @@ absl::Status SqliteStore::AppendAuditLocked(AuditEntries* audit) {
   }
   if (audit->empty()) return absl::OkStatus();
   SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(db_));
-  SILTA_ASSIGN_OR_RETURN(
-      Statement insert_entry,
-      Statement::Prepare(db_,
-                         "INSERT INTO audit_entries(idx, type, at_us, actor_org_id, "
-                         "counterpart_org_id, subject_ref, case_id, message_id, entry) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  SILTA_ASSIGN_OR_RETURN(
-      Statement insert_node,
-      Statement::Prepare(db_, "INSERT INTO audit_tree(pos, level, hash) VALUES(?, ?, ?)"));
-  SILTA_ASSIGN_OR_RETURN(
-      Statement read_node,
-      Statement::Prepare(db_, "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+  SILTA_ASSIGN_OR_RETURN(Statement insert_entry,
+                         Prepare(db_,
+                                 "INSERT INTO audit_entries(idx, type, at_us, actor_org_id, "
+                                 "counterpart_org_id, subject_ref, case_id, message_id, entry) "
+                                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  SILTA_ASSIGN_OR_RETURN(Statement insert_node,
+                         Prepare(db_, "INSERT INTO audit_tree(pos, level, hash) VALUES(?, ?, ?)"));
+  SILTA_ASSIGN_OR_RETURN(Statement read_node,
+                         Prepare(db_, "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   SqliteNodeTable nodes(insert_node, read_node);
   for (v1::AuditEntry& entry : *audit) {
     audit::Sequence(entry, tail);
@@ -1584,8 +1391,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::ReadAuditRange(uint64_t
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(
-          reader.db(), "SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx"));
+      Prepare(reader.db(),
+              "SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx"));
   stmt.BindInt(1, static_cast<int64_t>(begin));
   stmt.BindInt(2, static_cast<int64_t>(end));
   return ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry");
@@ -1595,9 +1402,8 @@ absl::StatusOr<uint64_t> SqliteStore::FirstAuditIndexAt(int64_t at_us) {
   ReadLock reader(this);
   // Entry times never go backwards (store.h): bisect the log by index.
   SILTA_ASSIGN_OR_RETURN(AuditTail tail, AuditTailLocked(reader.db()));
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(reader.db(), "SELECT at_us FROM audit_entries WHERE idx = ?"));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(reader.db(), "SELECT at_us FROM audit_entries WHERE idx = ?"));
   uint64_t low = 0, high = tail.size;  // the answer is in [low, high]
   while (low < high) {
     const uint64_t mid = low + (high - low) / 2;
@@ -1637,9 +1443,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(const AuditQ
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(),
-                         absl::StrCat("SELECT entry FROM audit_entries WHERE ",
-                                      absl::StrJoin(where, " AND "), " ORDER BY idx LIMIT ?")));
+      Prepare(reader.db(), absl::StrCat("SELECT entry FROM audit_entries WHERE ",
+                                        absl::StrJoin(where, " AND "), " ORDER BY idx LIMIT ?")));
   for (size_t i = 0; i < params.size(); ++i) {
     const int index = static_cast<int>(i) + 1;
     if (const auto* v = std::get_if<int64_t>(&params[i])) {
@@ -1665,10 +1470,10 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeAuditEntries(
     purged = 0;
     SILTA_ASSIGN_OR_RETURN(
         Statement select,
-        Statement::Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash FROM audit_entries e "
-                                             "JOIN audit_tree n ON n.pos = e.idx AND n.level = 0 "
-                                             "WHERE ",
-                                             condition, " ORDER BY e.idx LIMIT ?")));
+        Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash FROM audit_entries e "
+                                  "JOIN audit_tree n ON n.pos = e.idx AND n.level = 0 "
+                                  "WHERE ",
+                                  condition, " ORDER BY e.idx LIMIT ?")));
     select.BindInt(1, before_us);
     select.BindInt(2, limit);
     std::vector<std::pair<int64_t, std::string>> tombstones;
@@ -1684,12 +1489,11 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeAuditEntries(
       tombstone.set_purged_leaf_hash(select.Blob(2));
       tombstones.emplace_back(select.Int(0), tombstone.SerializeAsString());
     }
-    SILTA_ASSIGN_OR_RETURN(
-        Statement update,
-        Statement::Prepare(db_,
-                           "UPDATE audit_entries SET entry = ?, actor_org_id = '', "
-                           "counterpart_org_id = '', subject_ref = '', case_id = '', "
-                           "message_id = '', purged = 1 WHERE idx = ?"));
+    SILTA_ASSIGN_OR_RETURN(Statement update,
+                           Prepare(db_,
+                                   "UPDATE audit_entries SET entry = ?, actor_org_id = '', "
+                                   "counterpart_org_id = '', subject_ref = '', case_id = '', "
+                                   "message_id = '', purged = 1 WHERE idx = ?"));
     for (const auto& [idx, blob] : tombstones) {
       update.Reset();
       update.BindBlob(1, blob);
@@ -1726,9 +1530,8 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeClosedCases(int64_t closed_before_us)
   uint64_t purged = 0;
   SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
     purged = 0;
-    SILTA_ASSIGN_OR_RETURN(
-        Statement closed,
-        Statement::Prepare(db_, "SELECT case_id, record FROM cases WHERE state = ?"));
+    SILTA_ASSIGN_OR_RETURN(Statement closed,
+                           Prepare(db_, "SELECT case_id, record FROM cases WHERE state = ?"));
     closed.BindInt(1, v1::CLOSED);
     std::vector<std::string> ids;
     while (true) {
@@ -1740,9 +1543,8 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeClosedCases(int64_t closed_before_us)
       }
     }
     for (const char* table : {"case_members", "case_events", "cases"}) {
-      SILTA_ASSIGN_OR_RETURN(
-          Statement remove,
-          Statement::Prepare(db_, absl::StrCat("DELETE FROM ", table, " WHERE case_id = ?")));
+      SILTA_ASSIGN_OR_RETURN(Statement remove, Prepare(db_, absl::StrCat("DELETE FROM ", table,
+                                                                         " WHERE case_id = ?")));
       for (const std::string& id : ids) {
         remove.Reset();
         remove.BindText(1, id);
@@ -1774,9 +1576,8 @@ SqliteStore::PurgeEndedConsentRecords(int64_t ended_before_us) {
     collect(all.assessments,
             [](const v1::CompetenceAssessment& a) { return a.assessment_id(); });
     for (const char* table : {"consent_events", "consent_records"}) {
-      SILTA_ASSIGN_OR_RETURN(
-          Statement remove,
-          Statement::Prepare(db_, absl::StrCat("DELETE FROM ", table, " WHERE record_id = ?")));
+      SILTA_ASSIGN_OR_RETURN(Statement remove, Prepare(db_, absl::StrCat("DELETE FROM ", table,
+                                                                         " WHERE record_id = ?")));
       for (const auto& [subject, id] : purged) {
         remove.Reset();
         remove.BindText(1, id);
@@ -1794,44 +1595,54 @@ absl::StatusOr<uint64_t> SqliteStore::PurgeOldMessages(int64_t accepted_before_u
   SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
     SILTA_ASSIGN_OR_RETURN(
         Statement deliveries,
-        Statement::Prepare(db_,
-                           "DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM "
-                           "messages WHERE accepted_at_us < ? AND body IS NULL)"));
+        Prepare(db_,
+                "DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM "
+                "messages WHERE accepted_at_us < ? AND body IS NULL)"));
     deliveries.BindInt(1, accepted_before_us);
     SILTA_RETURN_IF_ERROR(deliveries.Run());
     SILTA_ASSIGN_OR_RETURN(
         Statement messages,
-        Statement::Prepare(db_, "DELETE FROM messages WHERE accepted_at_us < ? AND body IS NULL"));
+        Prepare(db_, "DELETE FROM messages WHERE accepted_at_us < ? AND body IS NULL"));
     messages.BindInt(1, accepted_before_us);
     SILTA_RETURN_IF_ERROR(messages.Run());
-    purged = static_cast<uint64_t>(sqlite3_changes(db_));
-    SILTA_ASSIGN_OR_RETURN(
-        Statement restrictions,
-        Statement::Prepare(db_, "DELETE FROM report_restrictions WHERE review_at_us < ?"));
+    purged = static_cast<uint64_t>(db_->Changes());
+    SILTA_ASSIGN_OR_RETURN(Statement restrictions,
+                           Prepare(db_, "DELETE FROM report_restrictions WHERE review_at_us < ?"));
     restrictions.BindInt(1, accepted_before_us);
     return restrictions.Run();
   }));
   return purged;
 }
 
+namespace {
+
+// The hash of one stored Merkle node, read with `stmt` (SELECT hash FROM
+// audit_tree WHERE pos = ? AND level = ?); INTERNAL if it is missing.
+absl::StatusOr<std::string> ReadAuditNode(Statement& stmt, const audit::NodeId& node) {
+  stmt.Reset();
+  stmt.BindInt(1, NodePos(node));
+  stmt.BindInt(2, node.level);
+  SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) {
+    return absl::InternalError(absl::StrCat("audit Merkle node (level ", node.level, ", index ",
+                                            node.index, ") is missing"));
+  }
+  return stmt.Blob(0);
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> SqliteStore::ReadAuditNodes(
     const std::vector<audit::NodeId>& nodes) {
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+      Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   std::vector<std::string> out;
   out.reserve(nodes.size());
   for (const audit::NodeId& node : nodes) {
-    stmt.Reset();
-    stmt.BindInt(1, NodePos(node));
-    stmt.BindInt(2, node.level);
-    SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) {
-      return absl::InternalError(absl::StrCat("audit Merkle node (level ", node.level, ", index ",
-                                              node.index, ") is missing"));
-    }
-    out.push_back(stmt.Blob(0));
+    SILTA_ASSIGN_OR_RETURN(std::string hash, ReadAuditNode(stmt, node));
+    out.push_back(std::move(hash));
   }
   return out;
 }
@@ -1841,27 +1652,19 @@ absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> SqliteStore::
   ReadLock reader(this);
   // The nodes of a level are spread over the table (keyed by their last
   // leaf): each of the few wanted is read by its key, level by level.
-  SILTA_ASSIGN_OR_RETURN(
-      Statement leaves,
-      Statement::Prepare(reader.db(), "SELECT COALESCE(MAX(pos) + 1, 0) FROM audit_tree"));
+  SILTA_ASSIGN_OR_RETURN(Statement leaves,
+                         Prepare(reader.db(), "SELECT COALESCE(MAX(pos) + 1, 0) FROM audit_tree"));
   SILTA_ASSIGN_OR_RETURN(bool counted, leaves.Step());
   const uint64_t size = counted ? static_cast<uint64_t>(leaves.Int(0)) : 0;
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+      Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
   std::vector<std::pair<audit::NodeId, std::string>> out;
   for (int level = min_level; level < 64 && (size >> level) > 0; ++level) {
     for (uint64_t index = 0; index < (size >> level); ++index) {
       const audit::NodeId node{level, index};
-      stmt.Reset();
-      stmt.BindInt(1, NodePos(node));
-      stmt.BindInt(2, level);
-      SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) {
-        return absl::InternalError(
-            absl::StrCat("audit Merkle node (level ", level, ", index ", index, ") is missing"));
-      }
-      out.emplace_back(node, stmt.Blob(0));
+      SILTA_ASSIGN_OR_RETURN(std::string hash, ReadAuditNode(stmt, node));
+      out.emplace_back(node, std::move(hash));
     }
   }
   return out;
@@ -1869,11 +1672,10 @@ absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> SqliteStore::
 
 absl::Status SqliteStore::InsertTreeHead(const v1::SignedTreeHead& head) {
   absl::MutexLock lock(&mu_);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_,
-                         "INSERT OR IGNORE INTO audit_tree_heads(tree_size, at_us, head) "
-                         "VALUES(?, ?, ?)"));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(db_,
+                                 "INSERT OR IGNORE INTO audit_tree_heads(tree_size, at_us, head) "
+                                 "VALUES(?, ?, ?)"));
   stmt.BindInt(1, static_cast<int64_t>(head.tree_size()));
   stmt.BindInt(2, ToMicros(head.timestamp()));
   stmt.BindBlob(3, head.SerializeAsString());
@@ -1884,8 +1686,7 @@ absl::StatusOr<std::optional<v1::SignedTreeHead>> SqliteStore::LatestTreeHead() 
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(reader.db(),
-                         "SELECT head FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1"));
+      Prepare(reader.db(), "SELECT head FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1"));
   return ReadOptionalBlob<v1::SignedTreeHead>(stmt, "tree head");
 }
 

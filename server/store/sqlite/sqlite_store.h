@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/store/read_cache.h"
 #include "server/store/sqlite/migrations.h"
+#include "server/store/sqlite/sqlite_connection.h"
 #include "server/store/store.h"
 
 struct sqlite3;
@@ -165,9 +166,10 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records matching `where` ("subject_ref = ?" etc., bound to `value`),
   // with histories, in insertion order; one query on `db` (held).
-  static absl::StatusOr<ConsentRecords> ConsentRecordsFrom(sqlite3* db, absl::string_view where,
+  static absl::StatusOr<ConsentRecords> ConsentRecordsFrom(sql::Connection* db,
+                                                           absl::string_view where,
                                                            absl::string_view value);
-  SqliteStore(sqlite3* db, SqliteOptions options);
+  SqliteStore(std::unique_ptr<SqliteConnection> writer, SqliteOptions options);
   absl::Status Migrate(const std::vector<Migration>& migrations);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -217,7 +219,7 @@ class SqliteStore final : public Store {
   // about every tenth commit under load (copying ~4 MiB and an fsync of the
   // database file), in the path of every Send waiting on that commit.
   static constexpr int kCheckpointPages = 1000;
-  void StartCheckpointer(sqlite3* db);
+  void StartCheckpointer(std::unique_ptr<SqliteConnection> db);
   void CheckpointLoop();
   void StopCheckpointer();
   static int OnWalCommit(void* store, sqlite3* db, const char* name, int pages);
@@ -229,19 +231,22 @@ class SqliteStore final : public Store {
    public:
     explicit ReadLock(SqliteStore* store);
     ~ReadLock();
-    sqlite3* db() const { return db_; }
+    sql::Connection* db() const { return db_; }
 
    private:
     absl::Mutex* mu_;
-    sqlite3* db_;
+    sql::Connection* db_;
   };
 
   const SqliteOptions options_;
   absl::Mutex read_mu_;
-  sqlite3* read_db_ = nullptr;  // set once at open, then immutable; guarded by read_mu_ in use
+  // The read-only connection, set once at open, then immutable (none for
+  // ":memory:"); used with read_mu_ held.
+  std::unique_ptr<SqliteConnection> reader_;
 
   absl::Mutex mu_;  // the write connection (the committer, and other writes)
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<SqliteConnection> writer_ ABSL_GUARDED_BY(mu_);
+  SqliteConnection* db_ ABSL_GUARDED_BY(mu_);  // writer_
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
@@ -255,7 +260,8 @@ class SqliteStore final : public Store {
   absl::Mutex checkpoint_mu_;
   bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
-  sqlite3* checkpoint_db_ = nullptr;  // set at open; used by the checkpointer thread only
+  // Set at open; used by the checkpointer thread only.
+  std::unique_ptr<SqliteConnection> checkpoint_db_;
   std::thread checkpointer_;
   // Read by /metrics without waiting for a commit in progress.
   absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
