@@ -10,11 +10,15 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev
   libabsl-dev libssl-dev openssl
   libsqlite3-dev libpq-dev libjemalloc-dev
+  postgresql-15
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl tzdata
   dpkg-dev lintian
 )
+# postgresql-15: the tests start throwaway PostgreSQL servers of their own
+# (tests/testing/postgres_server.h), as the `postgres` user the package
+# creates; the package's own cluster, if the system starts it, is not used.
 # `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
 if [ "${1:-}" = "clang" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)

@@ -1,0 +1,225 @@
+#include "server/store/postgres/pg_connection.h"
+
+#include <libpq-fe.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace silta::store {
+namespace {
+
+constexpr unsigned kByteaOid = 17;
+constexpr unsigned kBoolOid = 16;
+
+// SQLSTATE classes and codes after which the same call may succeed later:
+// the connection or the server went away, or the server is busy.
+bool Transient(absl::string_view state) {
+  return absl::StartsWith(state, "08") ||   // connection exception
+         absl::StartsWith(state, "53") ||   // insufficient resources (disk full, ...)
+         absl::StartsWith(state, "57P") ||  // shut down, crashed, cannot connect now
+         state == "40001" ||                // serialization failure
+         state == "40P01" ||                // deadlock detected
+         state == "55P03";                  // lock not available
+}
+
+// The bytes of a bytea column in PostgreSQL's hex output ("\x0a1b...").
+std::string DecodeBytea(absl::string_view text) {
+  if (!absl::ConsumePrefix(&text, "\\x")) return std::string(text);
+  std::string out;
+  out.reserve(text.size() / 2);
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  for (size_t i = 0; i + 1 < text.size(); i += 2) {
+    out.push_back(static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1])));
+  }
+  return out;
+}
+
+}  // namespace
+
+// One execution of a prepared statement: its parameters, then its rows,
+// all read at the first Step.
+class PgConnection::Driver final : public sql::StatementDriver {
+ public:
+  Driver(PgConnection* conn, const Prepared* prepared)
+      : conn_(conn),
+        prepared_(prepared),
+        values_(prepared->parameters),
+        formats_(prepared->parameters, 0),
+        set_(prepared->parameters, false) {}
+  ~Driver() override { Reset(); }
+
+  void BindText(int index, absl::string_view value) override { Set(index, value, 0); }
+  void BindInt(int index, int64_t value) override { Set(index, absl::StrCat(value), 0); }
+  void BindBlob(int index, absl::string_view value) override { Set(index, value, 1); }
+
+  absl::StatusOr<bool> Step() override {
+    if (result_ == nullptr) {
+      std::vector<const char*> values(values_.size());
+      std::vector<int> lengths(values_.size());
+      for (size_t i = 0; i < values_.size(); ++i) {
+        values[i] = set_[i] ? values_[i].data() : nullptr;  // unbound: NULL
+        lengths[i] = static_cast<int>(values_[i].size());
+      }
+      result_ =
+          PQexecPrepared(conn_->conn_, prepared_->name.c_str(), static_cast<int>(values.size()),
+                         values.data(), lengths.data(), formats_.data(), /*resultFormat=*/0);
+      absl::Status status = conn_->Check(result_, "step");
+      if (!status.ok()) {
+        Reset();
+        return status;
+      }
+      row_ = -1;
+    }
+    return ++row_ < PQntuples(result_);
+  }
+
+  void Reset() override {
+    if (result_ != nullptr) PQclear(result_);
+    result_ = nullptr;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      values_[i].clear();
+      formats_[i] = 0;
+      set_[i] = false;
+    }
+  }
+
+  std::string Text(int col) const override {
+    if (!HasValue(col)) return std::string();
+    return std::string(PQgetvalue(result_, row_, col), PQgetlength(result_, row_, col));
+  }
+  int64_t Int(int col) const override {
+    if (!HasValue(col)) return 0;
+    const absl::string_view text(PQgetvalue(result_, row_, col), PQgetlength(result_, row_, col));
+    if (PQftype(result_, col) == kBoolOid) return text == "t" ? 1 : 0;
+    int64_t value = 0;
+    return absl::SimpleAtoi(text, &value) ? value : 0;
+  }
+  std::string Blob(int col) const override {
+    if (!HasValue(col)) return std::string();
+    const absl::string_view text(PQgetvalue(result_, row_, col), PQgetlength(result_, row_, col));
+    return PQftype(result_, col) == kByteaOid ? DecodeBytea(text) : std::string(text);
+  }
+
+ private:
+  void Set(int index, absl::string_view value, int format) {
+    if (index < 1 || index > static_cast<int>(values_.size())) return;  // as SQLite: ignored
+    values_[index - 1].assign(value.data(), value.size());
+    formats_[index - 1] = format;
+    set_[index - 1] = true;
+  }
+  bool HasValue(int col) const {
+    return result_ != nullptr && row_ >= 0 && row_ < PQntuples(result_) && col >= 0 &&
+           col < PQnfields(result_) && !PQgetisnull(result_, row_, col);
+  }
+
+  PgConnection* const conn_;
+  const Prepared* const prepared_;
+  std::vector<std::string> values_;
+  std::vector<int> formats_;
+  std::vector<bool> set_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+};
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return absl::UnavailableError(absl::StrCat("postgres: cannot connect: ", why));
+  }
+  // The server's notices (a shutdown's warning, say) are not written to
+  // stderr: what matters comes back as an error of the call.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::Broken() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
+
+std::string PgConnection::NumberParameters(absl::string_view sql, int* count) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  *count = 0;
+  char quote = 0;  // inside '...' or "..."
+  for (char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out.push_back(c);
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out.push_back(c);
+    } else if (c == '?') {
+      absl::StrAppend(&out, "$", ++*count);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::Status PgConnection::Check(PGresult* result, absl::string_view what) {
+  const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    const char* tuples = PQcmdTuples(result);
+    int64_t changed = 0;
+    changes_ = tuples != nullptr && absl::SimpleAtoi(tuples, &changed) ? changed : 0;
+    return absl::OkStatus();
+  }
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  const std::string message = absl::StrCat(
+      "postgres: ", what, ": ",
+      primary != nullptr ? primary
+                         : std::string(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_))),
+      state != nullptr ? absl::StrCat(" (SQLSTATE ", state, ")") : "");
+  // The server ended the session (shut down, crashed, or the socket is
+  // gone): this connection is done with, even if libpq has not seen the
+  // socket close yet.
+  if (state == nullptr || absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+    lost_ = true;
+  }
+  if (Broken()) return absl::UnavailableError(message);
+  if (absl::StartsWith(state, "23")) return absl::AlreadyExistsError(message);
+  if (Transient(state)) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<sql::Statement> PgConnection::Prepare(absl::string_view sql) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    Prepared prepared;
+    prepared.name = absl::StrCat("s", prepared_.size() + 1);
+    const std::string numbered = NumberParameters(sql, &prepared.parameters);
+    PGresult* result = PQprepare(conn_, prepared.name.c_str(), numbered.c_str(), 0, nullptr);
+    absl::Status status = Check(result, "prepare");
+    PQclear(result);
+    if (!status.ok()) return status;
+    it = prepared_.emplace(std::string(sql), std::move(prepared)).first;
+  }
+  return sql::Statement(std::make_unique<Driver>(this, &it->second));
+}
+
+absl::Status PgConnection::Exec(absl::string_view sql) {
+  PGresult* result = PQexec(conn_, std::string(sql).c_str());
+  absl::Status status = Check(result, "exec");
+  PQclear(result);
+  return status;
+}
+
+}  // namespace silta::store

@@ -1,0 +1,72 @@
+// File: server/store/postgres/pg_connection.h
+//
+// The PostgreSQL driver of sql::Connection, on libpq (Debian's libpq-dev).
+// The store's SQL is written with `?` parameters; this driver numbers them
+// `$1`, `$2`, ... and prepares each distinct text once per connection (a
+// server-side prepared statement). Parameters go as text, blobs as binary;
+// rows come back as text (bytea decoded from its hex form).
+//
+// Errors as sql/connection.h says. The messages carry PostgreSQL's primary
+// message and SQLSTATE, never its DETAIL, which can quote the values of a
+// row (a key that already exists, say): those must not reach a log.
+//
+// Example:
+//   SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> db,
+//                          PgConnection::Connect("host=/run/postgresql dbname=silta"));
+//   SILTA_RETURN_IF_ERROR(db->Exec("BEGIN"));
+#ifndef SILTA_SERVER_STORE_POSTGRES_PG_CONNECTION_H_
+#define SILTA_SERVER_STORE_POSTGRES_PG_CONNECTION_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/node_hash_map.h"
+#include "server/store/sql/connection.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace silta::store {
+
+class PgConnection final : public sql::Connection {
+ public:
+  // Connects with a libpq conninfo (keywords or a URI; several hosts and
+  // target_session_attrs=read-write for a standby that may take over).
+  // UNAVAILABLE if the server cannot be reached; the message says why but
+  // never repeats the conninfo (it may hold a password).
+  static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
+  ~PgConnection() override;
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  absl::StatusOr<sql::Statement> Prepare(absl::string_view sql) override;
+  absl::Status Exec(absl::string_view sql) override;
+  int64_t Changes() const override { return changes_; }
+
+  // Whether the connection to the server is lost (a new one is needed).
+  bool Broken() const;
+
+  // `?` parameters numbered for PostgreSQL (`$1`, `$2`, ...), except inside
+  // quotes; `*count` is set to their number.
+  static std::string NumberParameters(absl::string_view sql, int* count);
+
+ private:
+  class Driver;
+  explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  // The Status of a finished command (nullptr: no result at all).
+  absl::Status Check(pg_result* result, absl::string_view what);
+
+  pg_conn* const conn_;
+  struct Prepared {
+    std::string name;
+    int parameters = 0;
+  };
+  // By the SQL as written; nodes stay put, so a Driver may point at one.
+  absl::node_hash_map<std::string, Prepared> prepared_;
+  int64_t changes_ = 0;
+  bool lost_ = false;  // the server ended the session
+};
+
+}  // namespace silta::store
+
+#endif  // SILTA_SERVER_STORE_POSTGRES_PG_CONNECTION_H_

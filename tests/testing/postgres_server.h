@@ -1,0 +1,59 @@
+// File: tests/testing/postgres_server.h
+//
+// A throwaway PostgreSQL 15 server for tests: a fresh cluster in a temp
+// directory, reachable only through a unix socket in that directory, and
+// removed again when the object goes. Real PostgreSQL, from Debian's
+// postgresql-15 package (tools/install-deps.sh installs it); nothing is
+// mocked. initdb refuses to run as root, so as root the server runs as the
+// `postgres` system user that the package creates.
+//
+// Example:
+//   ASSERT_OK_AND_ASSIGN(auto pg, PostgresServer::Start("store_test"));
+//   ASSERT_OK_AND_ASSIGN(std::string conninfo, pg->CreateDatabase("one"));
+//   // conninfo: "host=/tmp/silta-store_test-123 port=5432 dbname=one user=silta"
+#ifndef SILTA_TESTS_TESTING_POSTGRES_SERVER_H_
+#define SILTA_TESTS_TESTING_POSTGRES_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace silta::testing {
+
+class PostgresServer {
+ public:
+  // Creates the cluster (superuser `silta`, trust authentication on the
+  // socket only) and starts it. FAILED_PRECONDITION, saying what to
+  // install, if PostgreSQL 15's binaries are missing.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(const std::string& name);
+  // Stops the server (immediate shutdown) and removes its files.
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // A new, empty database; returns its conninfo.
+  absl::StatusOr<std::string> CreateDatabase(const std::string& database);
+  // The conninfo of `database` on this server.
+  std::string Conninfo(const std::string& database) const;
+
+  // Stops the server as a crash would (immediate: no checkpoint), keeping
+  // its data; Resume() starts it again on the same socket.
+  absl::Status Stop();
+  absl::Status Resume();
+
+  // The server's log so far (for a failing test's message).
+  std::string Log() const;
+
+ private:
+  explicit PostgresServer(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status PgCtl(const std::string& action);
+
+  std::string dir_;  // data/ (the cluster), log, and the socket
+  bool running_ = false;
+};
+
+}  // namespace silta::testing
+
+#endif  // SILTA_TESTS_TESTING_POSTGRES_SERVER_H_
