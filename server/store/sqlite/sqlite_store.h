@@ -1,21 +1,19 @@
 // File: server/store/sqlite/sqlite_store.h
 //
-// The embedded SQLite implementation of Store: one database file, WAL
-// journal, synchronous=FULL (every commit is fsynced), a busy timeout, and
-// the versioned migrations of migrations.h applied at open.
+// The embedded SQLite store: one database file, WAL journal,
+// synchronous=FULL (every commit is fsynced), a busy timeout, and the
+// versioned migrations of migrations.h applied at open. The statements are
+// SqlStore's (sql/sql_store.h); this file opens the connections and does
+// what only SQLite needs: its pragmas, a read-only connection beside the
+// writer, and WAL checkpoints on a thread of their own.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
 //       SqliteStore::Open("/var/lib/silta/silta.db", {});
 //   if (!store.ok()) return store.status();
-//
-// Thread-safe: one connection for writing, serialised by a mutex, and one
-// for reading. Messages, delivery marks and acks are written by one
-// committer thread in group commits (docs/message-path.md).
 #ifndef SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,10 +21,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "server/store/read_cache.h"
+#include "server/store/sql/sql_store.h"
 #include "server/store/sqlite/migrations.h"
 #include "server/store/sqlite/sqlite_connection.h"
-#include "server/store/store.h"
 
 struct sqlite3;
 
@@ -35,15 +32,11 @@ namespace silta::store {
 struct SqliteOptions {
   // Milliseconds to wait for a lock held by another connection.
   int busy_timeout_ms = 5000;
-  // Tests only: called inside every audited transaction at
-  // "after_state_change" (before the audit entries are appended) and
-  // "after_audit" (before COMMIT); an error rolls the transaction back, as a
-  // crash or I/O error at that point would. Also at "get_case" before a
-  // case is read (a read that fails).
-  std::function<absl::Status(absl::string_view point)> fault_injection;
+  // Tests only (sql/sql_store.h).
+  FaultInjection fault_injection;
 };
 
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlStore {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for an
   // in-memory database), sets the pragmas and applies pending migrations.
@@ -66,151 +59,19 @@ class SqliteStore final : public Store {
   // `siltactl doctor`).
   absl::StatusOr<std::string> PragmaForTest(absl::string_view name);
 
-  // Transactions that committed queued writes (group commits) so far.
-  int64_t GroupCommitsForTest() {
-    absl::MutexLock lock(&stats_mu_);
-    return static_cast<int64_t>(commit_stats_.batch_writes.count());
-  }
-
-  absl::StatusOr<int> SchemaVersion() override;
-  absl::Status InsertOrg(const v1::Organization& org, AuditEntries* audit) override;
-  absl::Status UpdateOrg(const v1::Organization& org, AuditEntries* audit) override;
-  absl::StatusOr<std::optional<v1::Organization>> GetOrg(absl::string_view org_id) override;
-  absl::StatusOr<std::vector<v1::Organization>> ListOrgs() override;
-  absl::Status CreateCase(const v1::Case& c, const v1::CaseEvent& event,
-                          AuditEntries* audit) override;
-  absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
-                          AuditEntries* audit) override;
-  absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) override;
-  absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) override;
-  absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
-                                                        v1::CaseState state, uint32_t offset,
-                                                        uint32_t limit) override;
-  absl::StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(absl::string_view case_id) override;
-  absl::Status InsertConsent(const v1::Consent& consent, AuditEntries* audit) override;
-  absl::Status InsertRefusal(const v1::Refusal& refusal, AuditEntries* audit) override;
-  absl::Status InsertAssessment(const v1::CompetenceAssessment& assessment,
-                                AuditEntries* audit) override;
-  absl::Status AppendConsentEvent(absl::string_view record_id, const v1::ConsentEvent& event,
-                                  AuditEntries* audit) override;
-  absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;
-  absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) override;
-  absl::Status PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) override;
-  absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
-                                                            bool include_retired) override;
-  absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
-  void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                          WriteDone done, std::optional<uint64_t> decided_at) override;
-  absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
-                                                          absl::string_view message_id) override;
-  absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) override;
-  absl::Status UpdateDelivery(const DeliveryRecord& delivery, AuditEntries* audit) override;
-  absl::Status UpdateDeliveries(const std::vector<DeliveryRecord>& deliveries,
-                                AuditEntries* audit) override;
-  void UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, AuditEntries audit,
-                             WriteDone done, std::optional<uint64_t> decided_at) override;
-  absl::StatusOr<std::vector<DeliveryRecord>> ExpireMessages(int64_t now_us,
-                                                             const ExpiryAudit& audit_for) override;
-  absl::Status LinkMessageToCase(absl::string_view sender_org_id, absl::string_view message_id,
-                                 absl::string_view case_id, AuditEntries* audit) override;
-  absl::Status PutReportRestriction(const ReportRestriction& restriction,
-                                    AuditEntries* audit) override;
-  absl::StatusOr<std::vector<ReportRestriction>> ListReportRestrictions(
-      absl::string_view subject_ref) override;
-  absl::StatusOr<uint64_t> PurgeAuditEntries(const std::vector<v1::AuditEventType>& types,
-                                             const std::vector<v1::AuditEventType>& except_types,
-                                             int64_t before_us, uint32_t limit) override;
-  absl::StatusOr<uint64_t> PurgeClosedCases(int64_t closed_before_us) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PurgeEndedConsentRecords(
-      int64_t ended_before_us) override;
-  absl::StatusOr<uint64_t> PurgeOldMessages(int64_t accepted_before_us) override;
-  absl::StatusOr<std::optional<DeliveryRecord>> GetDelivery(absl::string_view delivery_id) override;
-  CommitStats ReadCommitStats() override;
-  absl::Status AppendAudit(AuditEntries* audit) override;
-  absl::StatusOr<uint64_t> AuditSize() override;
-  absl::StatusOr<std::vector<v1::AuditEntry>> ReadAuditRange(uint64_t begin, uint64_t end) override;
-  absl::StatusOr<uint64_t> FirstAuditIndexAt(int64_t at_us) override;
-  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& query) override;
-  absl::StatusOr<std::vector<std::string>> ReadAuditNodes(
-      const std::vector<audit::NodeId>& nodes) override;
-  absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> ReadAuditNodesFrom(
-      int min_level) override;
-  absl::Status InsertTreeHead(const v1::SignedTreeHead& head) override;
-  absl::StatusOr<std::optional<v1::SignedTreeHead>> LatestTreeHead() override;
+ protected:
+  // BEGIN IMMEDIATE: the write lock from the start. A transaction that
+  // need not be durable commits with synchronous=NORMAL (the WAL is
+  // fsynced at the next durable commit or checkpoint).
+  absl::Status BeginLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndedLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The read-only connection when there is one (WAL readers do not wait for
+  // the writer's commits and fsyncs), else the writer (":memory:"
+  // databases cannot share one between connections).
+  Reader AcquireReader() override;
 
  private:
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
-  absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // InTransactionLocked(body, then AuditedLocked(audit)).
-  absl::Status InAuditedTransactionLocked(const std::function<absl::Status()>& body,
-                                          AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Inside a transaction, after the state change: the fault points around
-  // AppendAuditLocked.
-  absl::Status AuditedLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends entries to the log and the Merkle tree (inside a transaction).
-  absl::Status AppendAuditLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Inside a transaction: the state changes, then their audit entries.
-  absl::Status UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
-                                      AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status WriteMembersLocked(const v1::Case& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Purges the body of `message_id` if every delivery is finished.
-  absl::Status PurgeIfFinishedLocked(absl::string_view message_key)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AppendCaseEventLocked(const v1::CaseEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status InsertConsentRecordLocked(absl::string_view id, absl::string_view subject_ref,
-                                         int kind, const google::protobuf::Message& record,
-                                         const v1::ConsentEvent& given, AuditEntries* audit)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AppendConsentEventLocked(absl::string_view record_id, const v1::ConsentEvent& event)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records matching `where` ("subject_ref = ?" etc., bound to `value`),
-  // with histories, in insertion order; one query on `db` (held).
-  static absl::StatusOr<ConsentRecords> ConsentRecordsFrom(sql::Connection* db,
-                                                           absl::string_view where,
-                                                           absl::string_view value);
-  SqliteStore(std::unique_ptr<SqliteConnection> writer, SqliteOptions options);
-  absl::Status Migrate(const std::vector<Migration>& migrations);
-  absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  absl::Status InsertMessageLocked(const MessageRecord& message, AuditEntries* audit)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // OK unless a write decided at `decided_at` may no longer commit: ABORTED
-  // if a decision input began to change since (checked with mu_ held, so
-  // a change not begun yet commits after the write).
-  absl::Status StillDecidedLocked(std::optional<uint64_t> decided_at)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // A write waiting for the committer: `apply` runs with the connection
-  // held, inside the batch's transaction, in a savepoint of its own.
-  // `durable`: its commit must be fsynced before `done` is called.
-  struct PendingWrite {
-    std::function<absl::Status()> apply;
-    bool durable = false;
-    std::function<void(absl::Status)> done;
-    // No one waits for it (an async ack or release): it may wait up to
-    // kLinger for a durable write and ride that commit.
-    bool may_linger = false;
-  };
-  // How long writes that may linger wait for a durable one (see CommitLoop).
-  static constexpr absl::Duration kLinger = absl::Milliseconds(5);
-  // Lingering ends early once this many writes are queued.
-  static constexpr size_t kLingerWrites = 64;
-  // Queues a write for the committer thread.
-  void Enqueue(PendingWrite write) ABSL_LOCKS_EXCLUDED(queue_mu_);
-  // Queues `apply` and waits for its commit. On the committer thread (a
-  // `done` that writes) it commits at once instead.
-  absl::Status GroupCommit(std::function<absl::Status()> apply, bool durable)
-      ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
-  // The committer thread: commits everything queued in one transaction
-  // while the next batch queues, then tells each writer.
-  void CommitLoop();
-  // One transaction for `batch`; each write's status.
-  std::vector<absl::Status> CommitBatch(const std::vector<PendingWrite>& batch)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  void StartCommitter();
+  SqliteStore(std::unique_ptr<SqliteConnection> writer, sqlite3* writer_raw, SqliteOptions options);
 
   // Checkpoints of the WAL into the database file run on a thread of their
   // own, on a connection of their own (PASSIVE: writers go on meanwhile),
@@ -224,48 +85,18 @@ class SqliteStore final : public Store {
   void StopCheckpointer();
   static int OnWalCommit(void* store, sqlite3* db, const char* name, int pages);
 
-  // Holds a connection for reading: the read-only one when there is one
-  // (WAL readers do not wait for the writer's commits and fsyncs), else the
-  // writer (":memory:" databases cannot share one between connections).
-  class ReadLock {
-   public:
-    explicit ReadLock(SqliteStore* store);
-    ~ReadLock();
-    sql::Connection* db() const { return db_; }
-
-   private:
-    absl::Mutex* mu_;
-    sql::Connection* db_;
-  };
-
   const SqliteOptions options_;
+  sqlite3* const writer_raw_;  // for the WAL hook
   absl::Mutex read_mu_;
   // The read-only connection, set once at open, then immutable (none for
   // ":memory:"); used with read_mu_ held.
   std::unique_ptr<SqliteConnection> reader_;
-
-  absl::Mutex mu_;  // the write connection (the committer, and other writes)
-  std::unique_ptr<SqliteConnection> writer_ ABSL_GUARDED_BY(mu_);
-  SqliteConnection* db_ ABSL_GUARDED_BY(mu_);  // writer_
-  absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::vector<PendingWrite> write_queue_ ABSL_GUARDED_BY(queue_mu_);
-  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
-  // Cases and key bundles, read on every message (read_cache.h); cleared by
-  // every change to them, once it is committed.
-  ReadCache<v1::Case> cases_cache_{10000};
-  ReadCache<std::vector<v1::KeyBundle>> bundles_cache_{2000};
-  // Queued writes that may not linger (durable, or someone waits).
-  size_t urgent_queued_ ABSL_GUARDED_BY(queue_mu_) = 0;
-  std::thread committer_;
   absl::Mutex checkpoint_mu_;
   bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   // Set at open; used by the checkpointer thread only.
   std::unique_ptr<SqliteConnection> checkpoint_db_;
   std::thread checkpointer_;
-  // Read by /metrics without waiting for a commit in progress.
-  absl::Mutex stats_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  CommitStats commit_stats_ ABSL_GUARDED_BY(stats_mu_);
 };
 
 }  // namespace silta::store
