@@ -1,6 +1,7 @@
 // File: tests/testing/registry_fixture.h
 //
-// The case and consent registries over a real in-memory SQLite store, with
+// The case and consent registries over a real store (in-memory SQLite, or
+// PostgreSQL: test_store.h), with
 // the example policy, a fixed clock and the dev organisations.
 #ifndef SILTA_TESTS_TESTING_REGISTRY_FIXTURE_H_
 #define SILTA_TESTS_TESTING_REGISTRY_FIXTURE_H_
@@ -13,6 +14,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 #include "tests/testing/policy_fixture.h"
 #include "tests/testing/test_hetu.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::testing {
 
@@ -26,7 +28,7 @@ inline const std::string kAdult = "241185Y912P";
 class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = store::SqliteStore::Open(store_path_, store_options_);
+    auto store = OpenTestStore(store_path_, store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     auto orgs = orgs::OrgRegistry::Create(store_.get());

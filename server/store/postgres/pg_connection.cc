@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -156,7 +157,9 @@ std::string PgConnection::NumberParameters(absl::string_view sql, int* count) {
   out.reserve(sql.size() + 16);
   *count = 0;
   char quote = 0;  // inside '...' or "..."
-  for (char c : sql) {
+  int next = 0;    // the number of the next bare `?`
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
     if (quote != 0) {
       if (c == quote) quote = 0;
       out.push_back(c);
@@ -164,7 +167,17 @@ std::string PgConnection::NumberParameters(absl::string_view sql, int* count) {
       quote = c;
       out.push_back(c);
     } else if (c == '?') {
-      absl::StrAppend(&out, "$", ++*count);
+      // `?NNN` (SQLite's numbered parameter) keeps its number.
+      size_t end = i + 1;
+      while (end < sql.size() && absl::ascii_isdigit(sql[end])) ++end;
+      int number = ++next;
+      if (end > i + 1) {
+        (void)absl::SimpleAtoi(sql.substr(i + 1, end - i - 1), &number);
+        next = number;
+        i = end - 1;
+      }
+      absl::StrAppend(&out, "$", number);
+      *count = std::max(*count, number);
     } else {
       out.push_back(c);
     }

@@ -47,7 +47,8 @@ class PgConnection final : public sql::Connection {
   bool Broken() const;
 
   // `?` parameters numbered for PostgreSQL (`$1`, `$2`, ...), except inside
-  // quotes; `*count` is set to their number.
+  // quotes; SQLite's `?NNN` becomes `$NNN`. `*count` is set to the highest
+  // number.
   static std::string NumberParameters(absl::string_view sql, int* count);
 
  private:

@@ -58,6 +58,9 @@ TEST_F(PgConnectionTest, ParametersAreNumberedOutsideQuotesOnly) {
       PgConnection::NumberParameters("SELECT a FROM t WHERE b = ? AND c = '?' AND d > ?", &count),
       "SELECT a FROM t WHERE b = $1 AND c = '?' AND d > $2");
   EXPECT_EQ(count, 2);
+  EXPECT_EQ(PgConnection::NumberParameters("SELECT 1 WHERE (?1 = '' OR a = ?1) AND b = ?", &count),
+            "SELECT 1 WHERE ($1 = '' OR a = $1) AND b = $2");
+  EXPECT_EQ(count, 2);
 }
 
 TEST_F(PgConnectionTest, TextIntegersAndBytesComeBackAsStored) {

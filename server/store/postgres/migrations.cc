@@ -1,0 +1,133 @@
+#include "server/store/postgres/migrations.h"
+
+namespace silta::store {
+
+// Differences from the SQLite schema, each for a reason:
+// - Text is compared and sorted byte by byte (COLLATE "C"), as in SQLite,
+//   whatever the database's locale: ids sort the same on both stores.
+// - Integers are BIGINT (microseconds, indices).
+// - SQLite's implicit rowid, which orders consent records, key bundles and
+//   deliveries by insertion, is a column of that name here.
+const std::vector<Migration>& PostgresMigrations() {
+  static const std::vector<Migration>* migrations = new std::vector<Migration>{
+      {1, "the schema of the SQLite store at its version 11", R"sql(
+CREATE TABLE orgs (
+  org_id        TEXT COLLATE "C" PRIMARY KEY,
+  display_name  TEXT NOT NULL,
+  kind          BIGINT NOT NULL,
+  roles         TEXT NOT NULL,
+  state         BIGINT NOT NULL,
+  region        TEXT NOT NULL DEFAULT '',
+  created_at_us BIGINT NOT NULL,
+  updated_at_us BIGINT NOT NULL
+);
+CREATE TABLE cases (
+  case_id       TEXT COLLATE "C" PRIMARY KEY,
+  subject_ref   TEXT COLLATE "C" NOT NULL,
+  state         BIGINT NOT NULL,
+  created_at_us BIGINT NOT NULL,
+  record        BYTEA NOT NULL
+);
+CREATE UNIQUE INDEX cases_one_open_per_subject ON cases(subject_ref) WHERE state = 1;
+CREATE TABLE case_members (
+  case_id TEXT COLLATE "C" NOT NULL REFERENCES cases(case_id),
+  org_id  TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (case_id, org_id)
+);
+CREATE INDEX case_members_by_org ON case_members(org_id);
+CREATE TABLE case_events (
+  case_id TEXT COLLATE "C" NOT NULL REFERENCES cases(case_id),
+  seq     BIGINT NOT NULL,
+  event   BYTEA NOT NULL,
+  PRIMARY KEY (case_id, seq)
+);
+CREATE TABLE consent_records (
+  record_id   TEXT COLLATE "C" PRIMARY KEY,
+  subject_ref TEXT COLLATE "C" NOT NULL,
+  kind        BIGINT NOT NULL,
+  record      BYTEA NOT NULL,
+  rowid       BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX consent_records_by_subject ON consent_records(subject_ref);
+CREATE TABLE consent_events (
+  record_id TEXT COLLATE "C" NOT NULL REFERENCES consent_records(record_id),
+  seq       BIGINT NOT NULL,
+  event     BYTEA NOT NULL,
+  PRIMARY KEY (record_id, seq)
+);
+CREATE TABLE key_bundles (
+  key_id       TEXT COLLATE "C" PRIMARY KEY,
+  org_id       TEXT COLLATE "C" NOT NULL,
+  published_us BIGINT NOT NULL,
+  retired      BIGINT NOT NULL DEFAULT 0,
+  record       BYTEA NOT NULL,
+  rowid        BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX key_bundles_by_org ON key_bundles(org_id, published_us);
+CREATE TABLE messages (
+  message_id     TEXT COLLATE "C" PRIMARY KEY,  -- <sender>/<message id>
+  sender_org_id  TEXT COLLATE "C" NOT NULL,
+  case_id        TEXT COLLATE "C" NOT NULL,
+  content_hash   BYTEA NOT NULL,
+  accepted_at_us BIGINT NOT NULL,
+  expires_at_us  BIGINT NOT NULL,
+  body           BYTEA,
+  receipt        BYTEA NOT NULL,
+  subject_ref    TEXT COLLATE "C" NOT NULL DEFAULT '',
+  linked_case_id TEXT COLLATE "C" NOT NULL DEFAULT ''
+);
+CREATE INDEX messages_by_expiry ON messages(expires_at_us) WHERE body IS NOT NULL;
+CREATE TABLE deliveries (
+  delivery_id      TEXT COLLATE "C" PRIMARY KEY,
+  message_id       TEXT COLLATE "C" NOT NULL REFERENCES messages(message_id),
+  recipient_org_id TEXT COLLATE "C" NOT NULL,
+  state            BIGINT NOT NULL,
+  attempts         BIGINT NOT NULL,
+  next_attempt_us  BIGINT NOT NULL,
+  updated_at_us    BIGINT NOT NULL,
+  rowid            BIGINT GENERATED ALWAYS AS IDENTITY,
+  UNIQUE (message_id, recipient_org_id)
+);
+CREATE TABLE audit_entries (
+  idx                BIGINT PRIMARY KEY,
+  type               BIGINT NOT NULL,
+  at_us              BIGINT NOT NULL,
+  actor_org_id       TEXT COLLATE "C" NOT NULL,
+  counterpart_org_id TEXT COLLATE "C" NOT NULL,
+  subject_ref        TEXT COLLATE "C" NOT NULL,
+  case_id            TEXT COLLATE "C" NOT NULL,
+  message_id         TEXT COLLATE "C" NOT NULL,
+  entry              BYTEA NOT NULL,
+  purged             BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX audit_by_subject ON audit_entries(subject_ref, idx) WHERE subject_ref != '';
+CREATE INDEX audit_by_case ON audit_entries(case_id, idx) WHERE case_id != '';
+CREATE INDEX audit_by_actor ON audit_entries(actor_org_id, idx);
+CREATE INDEX audit_by_counterpart ON audit_entries(counterpart_org_id, idx)
+  WHERE counterpart_org_id != '';
+CREATE INDEX audit_unpurged_by_time ON audit_entries(at_us) WHERE purged = 0;
+CREATE TABLE audit_tree (
+  pos   BIGINT NOT NULL,  -- the node's last leaf: ((index + 1) << level) - 1
+  level BIGINT NOT NULL,  -- 0 = leaves
+  hash  BYTEA NOT NULL,
+  PRIMARY KEY (pos, level)
+);
+CREATE TABLE audit_tree_heads (
+  tree_size BIGINT PRIMARY KEY,
+  at_us     BIGINT NOT NULL,
+  head      BYTEA NOT NULL
+);
+CREATE TABLE report_restrictions (
+  message_id   TEXT COLLATE "C" PRIMARY KEY,
+  subject_ref  TEXT COLLATE "C" NOT NULL,
+  ground       TEXT NOT NULL,
+  review_at_us BIGINT NOT NULL,
+  set_at_us    BIGINT NOT NULL
+);
+CREATE INDEX report_restrictions_by_subject ON report_restrictions(subject_ref);
+)sql"},
+  };
+  return *migrations;
+}
+
+}  // namespace silta::store

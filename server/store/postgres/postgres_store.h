@@ -1,0 +1,74 @@
+// File: server/store/postgres/postgres_store.h
+//
+// The PostgreSQL store: several siltad instances on one database
+// (DESIGN.md §9). The statements are SqlStore's (sql/sql_store.h); this file
+// connects, applies migrations.h, and makes every write transaction take one
+// transaction-scoped advisory lock first, so that writes from all
+// instances are serialised in the database: the audit log stays one totally
+// ordered log, whose next index each transaction reads and extends.
+//
+// Connections: one writer (the committer's and other writes') and
+// `readers` for reads, each used by one thread at a time.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(
+//       "host=db1,db2 dbname=silta target_session_attrs=read-write", {});
+#ifndef SILTA_SERVER_STORE_POSTGRES_POSTGRES_STORE_H_
+#define SILTA_SERVER_STORE_POSTGRES_POSTGRES_STORE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/store/postgres/migrations.h"
+#include "server/store/postgres/pg_connection.h"
+#include "server/store/sql/sql_store.h"
+
+namespace silta::store {
+
+struct PostgresOptions {
+  // Connections for reading, besides the writer.
+  int readers = 4;
+  // Tests only (sql/sql_store.h).
+  FaultInjection fault_injection;
+};
+
+class PostgresStore final : public SqlStore {
+ public:
+  // The advisory lock every write transaction holds until it ends.
+  static constexpr int64_t kWriteLock = 0x53494c5441;  // "SILTA"
+
+  // Connects with a libpq conninfo and applies pending migrations (one
+  // instance at a time: they run under the write lock). UNAVAILABLE if the
+  // database cannot be reached; FAILED_PRECONDITION if its schema is newer
+  // than this build knows or a migration fails.
+  static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& conninfo,
+                                                             const PostgresOptions& options);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+ protected:
+  // BEGIN, then the write lock; a transaction that need not be durable
+  // commits with synchronous_commit off (acks and releases).
+  absl::Status BeginLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The readers in turn.
+  Reader AcquireReader() override;
+
+ private:
+  struct ReadConnection {
+    absl::Mutex mu;
+    std::unique_ptr<PgConnection> db;
+  };
+  PostgresStore(std::unique_ptr<PgConnection> writer, PostgresOptions options);
+
+  const PostgresOptions options_;
+  // Filled at open, then immutable; each used with its mutex held.
+  std::vector<std::unique_ptr<ReadConnection>> readers_;
+  std::atomic<uint64_t> next_reader_{0};
+};
+
+}  // namespace silta::store
+
+#endif  // SILTA_SERVER_STORE_POSTGRES_POSTGRES_STORE_H_
