@@ -1,8 +1,10 @@
 #include "server/store/postgres/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "lib/common/status_macros.h"
 
 namespace silta::store {
 namespace {
@@ -150,7 +153,20 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::s
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
-bool PgConnection::Broken() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
+bool PgConnection::Broken() {
+  if (lost_ || PQstatus(conn_) != CONNECTION_OK) return true;
+  // Idle, a connection has nothing to read unless the server ended it: a
+  // FATAL message, then the end of the stream. libpq reads the message;
+  // a peek at the socket sees the end.
+  if (PQconsumeInput(conn_) == 0) lost_ = true;
+  char next = 0;
+  const int socket = PQsocket(conn_);
+  if (!lost_ && socket >= 0) {
+    const ssize_t peeked = ::recv(socket, &next, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) lost_ = true;
+  }
+  return lost_ || PQstatus(conn_) != CONNECTION_OK;
+}
 
 std::string PgConnection::NumberParameters(absl::string_view sql, int* count) {
   std::string out;
@@ -209,29 +225,76 @@ absl::Status PgConnection::Check(PGresult* result, absl::string_view what) {
   }
   if (Broken()) return absl::UnavailableError(message);
   if (absl::StartsWith(state, "23")) return absl::AlreadyExistsError(message);
+  // A statement prepared in a session since lost, run in the new one.
+  if (absl::string_view(state) == "26000") return absl::UnavailableError(message);
   if (Transient(state)) return absl::UnavailableError(message);
   return absl::InternalError(message);
 }
 
+absl::Status PgConnection::Ready() {
+  if (in_transaction_ || !Broken()) return absl::OkStatus();
+  // Between transactions, a lost connection is made again with the same
+  // parameters (all hosts of a multi-host conninfo tried again). Never
+  // inside one: its COMMIT on a new session would "succeed" with nothing
+  // committed.
+  PQreset(conn_);
+  ++generation_;
+  lost_ = PQstatus(conn_) != CONNECTION_OK;
+  if (lost_) {
+    return absl::UnavailableError(
+        absl::StrCat("postgres: cannot connect again: ",
+                     std::string(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)))));
+  }
+  if (on_connect_) {
+    absl::Status ready = on_connect_(*this);
+    if (!ready.ok()) {
+      lost_ = true;
+      return ready;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<sql::Statement> PgConnection::Prepare(absl::string_view sql) {
+  SILTA_RETURN_IF_ERROR(Ready());
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     Prepared prepared;
     prepared.name = absl::StrCat("s", prepared_.size() + 1);
-    const std::string numbered = NumberParameters(sql, &prepared.parameters);
-    PGresult* result = PQprepare(conn_, prepared.name.c_str(), numbered.c_str(), 0, nullptr);
+    prepared.numbered = NumberParameters(sql, &prepared.parameters);
+    prepared.generation = generation_ - 1;  // prepared below
+    it = prepared_.emplace(std::string(sql), std::move(prepared)).first;
+  }
+  // Prepared statements live in the server's session: a new session (after
+  // a reconnect) prepares its own. Entries are never removed, so a
+  // statement still held from before points at a live entry.
+  if (it->second.generation != generation_) {
+    PGresult* result =
+        PQprepare(conn_, it->second.name.c_str(), it->second.numbered.c_str(), 0, nullptr);
     absl::Status status = Check(result, "prepare");
     PQclear(result);
     if (!status.ok()) return status;
-    it = prepared_.emplace(std::string(sql), std::move(prepared)).first;
+    it->second.generation = generation_;
   }
   return sql::Statement(std::make_unique<Driver>(this, &it->second));
 }
 
 absl::Status PgConnection::Exec(absl::string_view sql) {
+  const absl::string_view command = absl::StripLeadingAsciiWhitespace(sql);
+  const bool ends =
+      absl::EqualsIgnoreCase(command, "COMMIT") || absl::EqualsIgnoreCase(command, "ROLLBACK");
+  if (ends) {
+    // Whatever the server answers, the transaction is over: committed,
+    // rolled back, or rolled back by the server when the session was lost.
+    in_transaction_ = false;
+    if (Broken()) return absl::UnavailableError("postgres: the connection was lost");
+  } else {
+    SILTA_RETURN_IF_ERROR(Ready());
+  }
   PGresult* result = PQexec(conn_, std::string(sql).c_str());
   absl::Status status = Check(result, "exec");
   PQclear(result);
+  if (status.ok() && absl::StartsWithIgnoreCase(command, "BEGIN")) in_transaction_ = true;
   return status;
 }
 

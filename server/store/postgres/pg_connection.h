@@ -10,6 +10,9 @@
 // message and SQLSTATE, never its DETAIL, which can quote the values of a
 // row (a key that already exists, say): those must not reach a log.
 //
+// A lost connection (the server restarted, a standby was promoted) connects
+// again by itself at its next use outside a transaction; see Broken().
+//
 // Example:
 //   SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> db,
 //                          PgConnection::Connect("host=/run/postgresql dbname=silta"));
@@ -17,6 +20,7 @@
 #ifndef SILTA_SERVER_STORE_POSTGRES_PG_CONNECTION_H_
 #define SILTA_SERVER_STORE_POSTGRES_PG_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,8 +47,19 @@ class PgConnection final : public sql::Connection {
   absl::Status Exec(absl::string_view sql) override;
   int64_t Changes() const override { return changes_; }
 
-  // Whether the connection to the server is lost (a new one is needed).
-  bool Broken() const;
+  // Runs after every reconnect (not after Connect): e.g. to take a
+  // session lock again. An error leaves the connection lost.
+  void SetOnReconnect(std::function<absl::Status(PgConnection&)> on_connect) {
+    on_connect_ = std::move(on_connect);
+  }
+
+  // Whether the connection to the server is lost. A lost connection
+  // connects again at its next Prepare or Exec outside a transaction; inside
+  // one, everything fails with UNAVAILABLE until its COMMIT or ROLLBACK
+  // (the server has rolled it back).
+  // Reads what the server sent meanwhile without waiting (one recv), so a
+  // restart is seen before the next statement fails on it.
+  bool Broken();
 
   // `?` parameters numbered for PostgreSQL (`$1`, `$2`, ...), except inside
   // quotes; SQLite's `?NNN` becomes `$NNN`. `*count` is set to the highest
@@ -58,14 +73,22 @@ class PgConnection final : public sql::Connection {
   absl::Status Check(pg_result* result, absl::string_view what);
 
   pg_conn* const conn_;
+  // Reconnects a lost connection between transactions.
+  absl::Status Ready();
+
   struct Prepared {
     std::string name;
+    std::string numbered;  // the SQL with $n parameters
     int parameters = 0;
+    uint64_t generation = 0;  // the session it is prepared in
   };
   // By the SQL as written; nodes stay put, so a Driver may point at one.
   absl::node_hash_map<std::string, Prepared> prepared_;
   int64_t changes_ = 0;
   bool lost_ = false;  // the server ended the session
+  bool in_transaction_ = false;  // between BEGIN and COMMIT or ROLLBACK
+  uint64_t generation_ = 1;      // sessions so far (a reconnect starts a new one)
+  std::function<absl::Status(PgConnection&)> on_connect_;
 };
 
 }  // namespace silta::store

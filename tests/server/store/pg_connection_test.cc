@@ -153,7 +153,6 @@ TEST_F(PgConnectionTest, AnUnreachableServerIsUnavailable) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cannot connect")));
 }
 
-// Last: it stops the suite's server, then starts it again.
 TEST_F(PgConnectionTest, ALostServerIsUnavailableAndTheConnectionBroken) {
   absl::StatusOr<sql::Statement> select = db_->Prepare("SELECT 1");
   ASSERT_THAT(select, IsOk());
@@ -163,6 +162,30 @@ TEST_F(PgConnectionTest, ALostServerIsUnavailableAndTheConnectionBroken) {
   EXPECT_THAT(PgConnection::Connect(conninfo_), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_THAT(server_->Resume(), IsOk());
   EXPECT_THAT(PgConnection::Connect(conninfo_), IsOk());
+  // The same connection connects again at its next use.
+  absl::StatusOr<sql::Statement> again = db_->Prepare("SELECT 2");
+  ASSERT_THAT(again, IsOk());
+  ASSERT_THAT(again->Step(), IsOkAndHolds(true));
+  EXPECT_EQ(again->Int(0), 2);
+  EXPECT_FALSE(db_->Broken());
+}
+
+// A connection lost inside a transaction never reconnects before its end:
+// a COMMIT on a new session would answer OK with nothing committed.
+TEST_F(PgConnectionTest, ATransactionCutByALostServerNeverCommits) {
+  ASSERT_THAT(db_->Exec("CREATE TABLE t (n BIGINT)"), IsOk());
+  ASSERT_THAT(db_->Exec("BEGIN"), IsOk());
+  ASSERT_THAT(db_->Exec("INSERT INTO t VALUES (1)"), IsOk());
+  ASSERT_THAT(server_->Stop(), IsOk());
+  ASSERT_THAT(server_->Resume(), IsOk());
+  EXPECT_THAT(db_->Exec("INSERT INTO t VALUES (2)"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(db_->Prepare("SELECT 1"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(db_->Exec("COMMIT"), StatusIs(absl::StatusCode::kUnavailable));
+  // After its end, the connection is made again; nothing of it was kept.
+  absl::StatusOr<sql::Statement> count = db_->Prepare("SELECT COUNT(*) FROM t");
+  ASSERT_THAT(count, IsOk());
+  ASSERT_THAT(count->Step(), IsOkAndHolds(true));
+  EXPECT_EQ(count->Int(0), 0);
 }
 
 }  // namespace
