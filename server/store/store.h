@@ -126,6 +126,10 @@ class Store {
   // The schema version the database is at (the highest applied migration).
   virtual absl::StatusOr<int> SchemaVersion() = 0;
 
+  // OK if the database answers a read now; UNAVAILABLE if it cannot be
+  // reached (siltad's health follows it: ops/store_watch.h).
+  virtual absl::Status Ping() = 0;
+
   // Inserts a new organisation. ALREADY_EXISTS if org_id is taken.
   virtual absl::Status InsertOrg(const v1::Organization& org, AuditEntries* audit) = 0;
 

@@ -19,6 +19,42 @@ bool TestStoreIsPostgres() {
   return store != nullptr && std::string(store) == "postgres";
 }
 
+namespace {
+
+absl::Mutex mu(absl::kConstInit);
+// Stopped and removed when the process exits.
+std::unique_ptr<PostgresServer> server ABSL_GUARDED_BY(mu);
+
+}  // namespace
+
+PostgresServer* TestPostgresServer() {
+  absl::MutexLock lock(&mu);
+  return server.get();
+}
+
+absl::StatusOr<std::string> TestPostgresConninfo(const std::string& sqlite_path) {
+  static std::map<std::string, std::string> databases;  // sqlite path → conninfo
+  static int created = 0;
+  absl::MutexLock lock(&mu);
+  if (server == nullptr) {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started =
+        PostgresServer::Start(absl::StrCat("store-", ::getpid()));
+    if (!started.ok()) return started.status();
+    server = *std::move(started);
+  }
+  // A path is a new database unless its file is there: a test that
+  // removes its directory starts again from nothing, as with SQLite. The
+  // file marks the database as made.
+  auto it = databases.find(sqlite_path);
+  if (it == databases.end() || sqlite_path == ":memory:" || !std::filesystem::exists(sqlite_path)) {
+    absl::StatusOr<std::string> made = server->CreateDatabase(absl::StrCat("store_", ++created));
+    if (!made.ok()) return made.status();
+    it = databases.insert_or_assign(sqlite_path, *made).first;
+    if (sqlite_path != ":memory:") std::ofstream(sqlite_path).put('\n');
+  }
+  return it->second;
+}
+
 absl::StatusOr<std::unique_ptr<store::SqlStore>> OpenTestStore(
     const std::string& sqlite_path, const store::SqliteOptions& options) {
   if (!TestStoreIsPostgres()) {
@@ -27,38 +63,13 @@ absl::StatusOr<std::unique_ptr<store::SqlStore>> OpenTestStore(
     if (!sqlite.ok()) return sqlite.status();
     return std::unique_ptr<store::SqlStore>(*std::move(sqlite));
   }
-  static absl::Mutex mu(absl::kConstInit);
-  // Stopped and removed when the process exits.
-  static std::unique_ptr<PostgresServer> server;
-  static std::map<std::string, std::string> databases;  // sqlite path → conninfo
-  static int created = 0;
-  std::string conninfo;
-  {
-    absl::MutexLock lock(&mu);
-    if (server == nullptr) {
-      absl::StatusOr<std::unique_ptr<PostgresServer>> started =
-          PostgresServer::Start(absl::StrCat("store-", ::getpid()));
-      if (!started.ok()) return started.status();
-      server = *std::move(started);
-    }
-    // A path is a new database unless its file is there: a test that
-    // removes its directory starts again from nothing, as with SQLite. The
-    // file marks the database as made.
-    auto it = databases.find(sqlite_path);
-    if (it == databases.end() || sqlite_path == ":memory:" ||
-        !std::filesystem::exists(sqlite_path)) {
-      absl::StatusOr<std::string> made = server->CreateDatabase(absl::StrCat("store_", ++created));
-      if (!made.ok()) return made.status();
-      it = databases.insert_or_assign(sqlite_path, *made).first;
-      if (sqlite_path != ":memory:") std::ofstream(sqlite_path).put('\n');
-    }
-    conninfo = it->second;
-  }
+  absl::StatusOr<std::string> conninfo = TestPostgresConninfo(sqlite_path);
+  if (!conninfo.ok()) return conninfo.status();
   store::PostgresOptions pg;
   pg.readers = 2;
   pg.fault_injection = options.fault_injection;
   absl::StatusOr<std::unique_ptr<store::PostgresStore>> opened =
-      store::PostgresStore::Open(conninfo, pg);
+      store::PostgresStore::Open(*conninfo, pg);
   if (!opened.ok()) return opened.status();
   return std::unique_ptr<store::SqlStore>(*std::move(opened));
 }

@@ -21,11 +21,21 @@
 #include "absl/status/statusor.h"
 #include "server/store/sql/sql_store.h"
 #include "server/store/sqlite/sqlite_store.h"
+#include "tests/testing/postgres_server.h"
 
 namespace silta::testing {
 
 // Whether this process tests the PostgreSQL store.
 bool TestStoreIsPostgres();
+
+// The test process's PostgreSQL server, once a store or conninfo has
+// started it (nullptr before), e.g. to stop and resume it under a siltad.
+PostgresServer* TestPostgresServer();
+
+// The conninfo of the PostgreSQL database standing for `sqlite_path`
+// (created if new; started the server if need be), e.g. for a siltad's
+// config.
+absl::StatusOr<std::string> TestPostgresConninfo(const std::string& sqlite_path);
 
 // Opens the store under test: SQLite at `sqlite_path` (":memory:" for an
 // in-memory database), or the PostgreSQL database standing for that path.

@@ -13,9 +13,39 @@ PostgresStore::PostgresStore(std::unique_ptr<PgConnection> writer, PostgresOptio
 
 PostgresStore::~PostgresStore() { StopCommitter(); }  // it calls BeginLocked
 
+namespace {
+
+// Takes the instance lock on `db`'s session.
+absl::Status TakeInstanceLock(PgConnection& db) {
+  SILTA_ASSIGN_OR_RETURN(
+      sql::Statement lease,
+      db.Prepare(absl::StrCat("SELECT pg_try_advisory_lock(", PostgresStore::kInstanceLock, ")")));
+  SILTA_ASSIGN_OR_RETURN(const bool row, lease.Step());
+  if (!row || lease.Int(0) != 1) {
+    return absl::FailedPreconditionError(
+        "another siltad is using this PostgreSQL database; run one siltad per database (several "
+        "instances on one database are not supported yet), or point this one at a database of "
+        "its own");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::ConnectWriter(
+    const std::string& conninfo, const PostgresOptions& options) {
+  SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, PgConnection::Connect(conninfo));
+  if (!options.exclusive) return writer;
+  SILTA_RETURN_IF_ERROR(TakeInstanceLock(*writer));
+  // A new session after a reconnect holds no lock: it takes it again, or
+  // writes nothing.
+  writer->SetOnReconnect(TakeInstanceLock);
+  return writer;
+}
+
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& conninfo,
                                                                    const PostgresOptions& options) {
-  SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, PgConnection::Connect(conninfo));
+  SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, ConnectWriter(conninfo, options));
   auto store = std::unique_ptr<PostgresStore>(new PostgresStore(std::move(writer), options));
   absl::Status migrated = store->Migrate(PostgresMigrations(), R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -37,8 +67,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 }
 
 absl::Status PostgresStore::BeginLocked(bool durable) {
-  return db_->Exec(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kWriteLock, ")",
-                                durable ? "" : "; SET LOCAL synchronous_commit = off"));
+  SILTA_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  absl::Status locked =
+      db_->Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kWriteLock, ")",
+                             durable ? "" : "; SET LOCAL synchronous_commit = off"));
+  if (!locked.ok()) (void)db_->Exec("ROLLBACK");
+  return locked;
 }
 
 SqlStore::Reader PostgresStore::AcquireReader() {

@@ -8,7 +8,10 @@
 // ordered log, whose next index each transaction reads and extends.
 //
 // Connections: one writer (the committer's and other writes') and
-// `readers` for reads, each used by one thread at a time.
+// `readers` for reads, each used by one thread at a time. A connection lost
+// (the server restarted, a standby promoted) fails what was under way with
+// UNAVAILABLE and connects again on its next use; with a multi-host
+// conninfo and target_session_attrs=read-write it finds the new primary.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(
@@ -30,6 +33,11 @@ namespace silta::store {
 struct PostgresOptions {
   // Connections for reading, besides the writer.
   int readers = 4;
+  // Refuse a database another siltad is using (kInstanceLock). Several
+  // instances on one database need what is not built yet: each instance's
+  // caches and consent index refreshed from the others' changes. Until
+  // then a second instance would decide on stale state: fail closed.
+  bool exclusive = true;
   // Tests only (sql/sql_store.h).
   FaultInjection fault_injection;
 };
@@ -38,6 +46,8 @@ class PostgresStore final : public SqlStore {
  public:
   // The advisory lock every write transaction holds until it ends.
   static constexpr int64_t kWriteLock = 0x53494c5441;  // "SILTA"
+  // The advisory lock an exclusive instance holds while it is connected.
+  static constexpr int64_t kInstanceLock = 0x53494c544131;  // "SILTA1"
 
   // Connects with a libpq conninfo and applies pending migrations (one
   // instance at a time: they run under the write lock). UNAVAILABLE if the
@@ -62,6 +72,9 @@ class PostgresStore final : public SqlStore {
     std::unique_ptr<PgConnection> db;
   };
   PostgresStore(std::unique_ptr<PgConnection> writer, PostgresOptions options);
+  // A new writer: connected, and holding the instance lock when exclusive.
+  static absl::StatusOr<std::unique_ptr<PgConnection>> ConnectWriter(
+      const std::string& conninfo, const PostgresOptions& options);
 
   const PostgresOptions options_;
   // Filled at open, then immutable; each used with its mutex held.

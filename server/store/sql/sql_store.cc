@@ -189,6 +189,12 @@ absl::StatusOr<int> SqlStore::SchemaVersionLocked() {
   return static_cast<int>(stmt.Int(0));
 }
 
+absl::Status SqlStore::Ping() {
+  ReadLock reader(this);
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(reader.db(), "SELECT 1"));
+  return stmt.Run();
+}
+
 absl::StatusOr<int> SqlStore::SchemaVersion() {
   absl::MutexLock lock(&mu_);
   return SchemaVersionLocked();

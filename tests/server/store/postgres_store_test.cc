@@ -1,0 +1,169 @@
+// What only the PostgreSQL store does, against a real PostgreSQL 15 the
+// test starts itself. The contract both stores keep is tested by the
+// STORE_CONTRACT suites (tests/CMakeLists.txt) on each.
+#include "server/store/postgres/postgres_store.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/audit/log_entry.h"
+#include "lib/audit/merkle.h"
+#include "tests/testing/audit_batch.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace silta::store {
+namespace {
+
+using ::silta::testing::Audit;
+using ::silta::testing::IsOk;
+using ::silta::testing::IsOkAndHolds;
+using ::silta::testing::PostgresServer;
+using ::silta::testing::StatusIs;
+using ::testing::HasSubstr;
+
+v1::Organization MakeOrg(const std::string& id) {
+  v1::Organization org;
+  org.set_org_id(id);
+  org.set_display_name("Test " + id);
+  org.set_kind(v1::NGO);
+  org.add_roles(v1::AGENCY);
+  org.set_state(v1::ACTIVE);
+  return org;
+}
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::Start("pg_store");
+    ASSERT_THAT(started, IsOk());
+    server_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    absl::StatusOr<std::string> made = server_->CreateDatabase(absl::StrCat("db_", ++databases_));
+    ASSERT_THAT(made, IsOk());
+    conninfo_ = *made;
+  }
+
+  static PostgresServer* server_;
+  static int databases_;
+  std::string conninfo_;
+};
+
+PostgresServer* PostgresStoreTest::server_ = nullptr;
+int PostgresStoreTest::databases_ = 0;
+
+TEST_F(PostgresStoreTest, AFreshDatabaseIsMigratedOnceAndKeepsItsRows) {
+  {
+    auto store = PostgresStore::Open(conninfo_, {});
+    ASSERT_THAT(store, IsOk());
+    EXPECT_THAT((*store)->SchemaVersion(), IsOkAndHolds(PostgresMigrations().back().version));
+    ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry"), Audit()), IsOk());
+  }
+  auto reopened = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_THAT((*reopened)->SchemaVersion(), IsOkAndHolds(PostgresMigrations().back().version));
+  auto org = (*reopened)->GetOrg("asenne-ry");
+  ASSERT_THAT(org, IsOk());
+  ASSERT_TRUE(org->has_value());
+  EXPECT_EQ((*org)->display_name(), "Test asenne-ry");
+  EXPECT_THAT((*reopened)->AuditSize(), IsOkAndHolds(1u));
+}
+
+TEST_F(PostgresStoreTest, ADatabaseOfANewerSchemaIsRefused) {
+  ASSERT_THAT(PostgresStore::Open(conninfo_, {}), IsOk());
+  auto db = PgConnection::Connect(conninfo_);
+  ASSERT_THAT(db, IsOk());
+  ASSERT_THAT((*db)->Exec("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)"),
+              IsOk());
+  EXPECT_THAT(PostgresStore::Open(conninfo_, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+// Until instances refresh each other's caches, a second siltad on the same
+// database would decide on stale consents and cases: it is refused.
+TEST_F(PostgresStoreTest, ASecondInstanceIsRefusedUntilTheFirstIsGone) {
+  auto first = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(PostgresStore::Open(conninfo_, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("another siltad")));
+  first->reset();
+  EXPECT_THAT(PostgresStore::Open(conninfo_, {}), IsOk());
+}
+
+// The audit log stays one log when two stores write to one database at
+// once: consecutive indices, and a tree whose root is the root of the
+// entries as stored.
+TEST_F(PostgresStoreTest, TwoWritersOnOneDatabaseKeepOneOrderedLog) {
+  PostgresOptions shared;
+  shared.exclusive = false;
+  auto a = PostgresStore::Open(conninfo_, shared);
+  auto b = PostgresStore::Open(conninfo_, shared);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  constexpr int kEach = 60;
+  auto append = [](Store* store, const std::string& actor) {
+    for (int i = 0; i < kEach; ++i) {
+      AuditEntries entries = {audit::NewEntry(v1::CONFIG_RELOADED, absl::Now(), actor)};
+      EXPECT_THAT(store->AppendAudit(&entries), IsOk());
+    }
+  };
+  std::thread from_a(append, a->get(), "instance-a");
+  std::thread from_b(append, b->get(), "instance-b");
+  from_a.join();
+  from_b.join();
+
+  ASSERT_THAT((*a)->AuditSize(), IsOkAndHolds(2u * kEach));
+  auto entries = (*b)->ReadAuditRange(0, 2 * kEach);
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_EQ(entries->size(), 2u * kEach);
+  std::vector<std::string> leaves;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    EXPECT_EQ((*entries)[i].index(), i);
+    leaves.push_back(audit::EntryLeafHash((*entries)[i]));
+  }
+  auto root = audit::RootHash(2 * kEach, [&](const std::vector<audit::NodeId>& nodes) {
+    return (*a)->ReadAuditNodes(nodes);
+  });
+  ASSERT_THAT(root, IsOk());
+  EXPECT_THAT(audit::RootFromRange(0, leaves, 2 * kEach, {}), IsOkAndHolds(*root));
+}
+
+// A restart of the database fails what was under way, and the store
+// connects again by itself: nothing written before is lost.
+TEST_F(PostgresStoreTest, TheStoreConnectsAgainAfterTheServerRestarts) {
+  auto store = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->InsertOrg(MakeOrg("before"), Audit()), IsOk());
+  ASSERT_THAT(server_->Stop(), IsOk());
+  EXPECT_THAT((*store)->InsertOrg(MakeOrg("while-down"), Audit()),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(server_->Resume(), IsOk());
+  // Each connection sees that its server went away before it is used, and
+  // connects again: the first calls after the restart succeed.
+  EXPECT_THAT((*store)->InsertOrg(MakeOrg("after"), Audit()), IsOk());
+  absl::StatusOr<std::vector<v1::Organization>> orgs = (*store)->ListOrgs();
+  ASSERT_THAT(orgs, IsOk());
+  ASSERT_EQ(orgs->size(), 2u);
+  EXPECT_EQ((*orgs)[0].org_id(), "after");
+  EXPECT_EQ((*orgs)[1].org_id(), "before");
+  EXPECT_THAT((*store)->AuditSize(), IsOkAndHolds(2u));
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableDatabaseIsUnavailableAtOpen) {
+  EXPECT_THAT(PostgresStore::Open(absl::StrCat(conninfo_, " port=1"), {}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cannot connect")));
+}
+
+}  // namespace
+}  // namespace silta::store
