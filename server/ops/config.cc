@@ -62,7 +62,11 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
       if (config.store().sqlite().path().empty()) return Invalid("store.sqlite.path", "is required");
       break;
     case v1::StoreConfig::kPostgres:
-      return Invalid("store.postgres", "is not supported by this build yet; use store.sqlite");
+      if (config.store().postgres().conninfo_file().empty()) {
+        return Invalid("store.postgres.conninfo_file",
+                       "is required: a file (mode 600) holding the libpq connection string");
+      }
+      break;
     case v1::StoreConfig::BACKEND_NOT_SET:
       return Invalid("store", "is required: set store { sqlite { path: \"...\" } }");
   }
@@ -152,6 +156,9 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
     v1::SqliteConfig* sqlite = config.mutable_store()->mutable_sqlite();
     if (sqlite->path() != ":memory:") resolve(sqlite->mutable_path());
     if (sqlite->busy_timeout_ms() == 0) sqlite->set_busy_timeout_ms(kDefaultSqliteBusyTimeoutMs);
+  }
+  if (config.store().has_postgres()) {
+    resolve(config.mutable_store()->mutable_postgres()->mutable_conninfo_file());
   }
   resolve(config.mutable_registry_file());
   resolve(config.mutable_policy_file());

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -17,6 +18,7 @@
 #include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/identity/tls_credentials.h"
+#include "server/store/postgres/postgres_store.h"
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace silta::service {
@@ -156,6 +158,37 @@ absl::Status CheckStoreDirectory(const v1::SqliteConfig& sqlite) {
   return absl::OkStatus();
 }
 
+// The libpq connection string, from a file only siltad's user can read: it
+// may hold the database password, which never sits in siltad's config.
+absl::StatusOr<std::string> ReadConninfo(const v1::PostgresConfig& postgres) {
+  const std::string& path = postgres.conninfo_file();
+  SILTA_RETURN_IF_ERROR(common::CheckSecretFile(path));
+  SILTA_ASSIGN_OR_RETURN(std::string conninfo, common::ReadFile(path, 64 * 1024));
+  absl::StripAsciiWhitespace(&conninfo);
+  if (conninfo.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "store.postgres.conninfo_file: ", path,
+        " is empty; write a libpq connection string into it, e.g. host=/run/postgresql "
+        "dbname=silta"));
+  }
+  return conninfo;
+}
+
+// The store the config selects, opened and migrated.
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const v1::StoreConfig& config) {
+  if (config.has_postgres()) {
+    SILTA_ASSIGN_OR_RETURN(const std::string conninfo, ReadConninfo(config.postgres()));
+    SILTA_ASSIGN_OR_RETURN(std::unique_ptr<store::PostgresStore> store,
+                           store::PostgresStore::Open(conninfo, {}));
+    return std::unique_ptr<store::Store>(std::move(store));
+  }
+  store::SqliteOptions sqlite_options;
+  sqlite_options.busy_timeout_ms = static_cast<int>(config.sqlite().busy_timeout_ms());
+  SILTA_ASSIGN_OR_RETURN(std::unique_ptr<store::SqliteStore> store,
+                         store::SqliteStore::Open(config.sqlite().path(), sqlite_options));
+  return std::unique_ptr<store::Store>(std::move(store));
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
   {
@@ -177,6 +210,9 @@ absl::Status CheckConfig(const v1::SiltadConfig& config) {
   SILTA_RETURN_IF_ERROR(identity::CheckTlsFiles(config.tls()));
   SILTA_RETURN_IF_ERROR(cases::SubjectRefs::FromPepperFile(config.pepper_file()).status());
   SILTA_RETURN_IF_ERROR(audit::AuditLog::LoadLogKey(config.audit().log_key_file()).status());
+  if (config.store().has_postgres()) {
+    return ReadConninfo(config.store().postgres()).status();
+  }
   return CheckStoreDirectory(config.store().sqlite());
 }
 
@@ -189,10 +225,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->policy_ = std::make_unique<consent::PolicyHolder>(std::move(policy));
   SILTA_ASSIGN_OR_RETURN(v1::OrgRegistryFile seed, LoadRegistryFile(config.registry_file()));
 
-  store::SqliteOptions sqlite_options;
-  sqlite_options.busy_timeout_ms = static_cast<int>(config.store().sqlite().busy_timeout_ms());
-  SILTA_ASSIGN_OR_RETURN(self->store_,
-                         store::SqliteStore::Open(config.store().sqlite().path(), sqlite_options));
+  SILTA_ASSIGN_OR_RETURN(self->store_, OpenStore(config.store()));
   SILTA_ASSIGN_OR_RETURN(const int schema_version, self->store_->SchemaVersion());
 
   SILTA_ASSIGN_OR_RETURN(self->registry_, orgs::OrgRegistry::Create(self->store_.get()));
@@ -319,6 +352,25 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->audit_log_->Start();
   grpc::HealthCheckServiceInterface* health = self->server_->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(true);
+  // While the database cannot be reached, siltad says so: NOT_SERVING, and
+  // SERVING again once it answers, without a restart.
+  self->store_watch_ = std::make_unique<ops::StoreWatch>(
+      absl::Seconds(1), [store = self->store_.get()] { return store->Ping(); },
+      [health, draining = &self->draining_](const absl::Status& status) {
+        if (draining->load()) return;  // NOT_SERVING until the end
+        if (status.ok()) {
+          common::Log(common::LogLevel::kInfo, "store_reachable");
+        } else {
+          common::Log(common::LogLevel::kError, "store_unreachable",
+                      {{"error", std::string(status.message())}});
+        }
+        if (health != nullptr) health->SetServingStatus(status.ok());
+      });
+  self->metrics_.AddFamily(
+      "siltad_store_up", "1 while the store answers (checked every second), else 0.",
+      ops::Metrics::Type::kGauge, [watch = self->store_watch_.get()] {
+        return std::vector<ops::Metrics::Sample>{{.labels = {}, .value = watch->up() ? 1.0 : 0.0}};
+      });
 
   common::Log(common::LogLevel::kInfo, "siltad_serving",
               {{"port", absl::StrCat(self->port_)},
@@ -379,6 +431,7 @@ absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor
 void SiltadServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  draining_ = true;
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
     if (health != nullptr) health->SetServingStatus(false);
@@ -390,6 +443,7 @@ void SiltadServer::Shutdown() {
   }
   if (audit_log_ != nullptr) audit_log_->Stop();
   metrics_http_.reset();
+  store_watch_.reset();  // after the last scrape that reads it
   common::Log(common::LogLevel::kInfo, "siltad_stopped");
 }
 

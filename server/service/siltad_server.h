@@ -12,6 +12,7 @@
 #ifndef SILTA_SERVER_SERVICE_SILTAD_SERVER_H_
 #define SILTA_SERVER_SERVICE_SILTAD_SERVER_H_
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -23,10 +24,11 @@
 #include "server/consent/engine.h"
 #include "server/consent/policy_holder.h"
 #include "server/identity/authenticator.h"
+#include "server/ops/metrics.h"
+#include "server/ops/store_watch.h"
 #include "server/orgs/key_directory.h"
 #include "server/orgs/org_admin.h"
 #include "server/orgs/registry.h"
-#include "server/ops/metrics.h"
 #include "server/routing/router.h"
 #include "server/service/audit_service.h"
 #include "server/service/broker_service.h"
@@ -103,6 +105,8 @@ class SiltadServer {
   std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
+  std::unique_ptr<ops::StoreWatch> store_watch_;
+  std::atomic<bool> draining_{false};  // Shutdown has begun
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpc/grpc.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::testing {
 
@@ -51,24 +52,43 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
     fs::copy_file(PkiPath("server.key"), key, fs::copy_options::overwrite_existing);
     fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
   }
+  // The store under test (tests/testing/test_store.h): the PostgreSQL
+  // database standing for this directory's silta.db, its conninfo in a
+  // file of mode 600 as siltad requires.
+  std::string store = "store { sqlite { path: \"silta.db\" } }\n";
+  if (TestStoreIsPostgres()) {
+    absl::StatusOr<std::string> conninfo = TestPostgresConninfo(setup.dir + "/silta.db");
+    EXPECT_TRUE(conninfo.ok()) << conninfo.status();
+    WriteTextFile(setup.dir + "/conninfo", conninfo.ok() ? *conninfo : "");
+    fs::permissions(setup.dir + "/conninfo", fs::perms::owner_read | fs::perms::owner_write);
+    store = "store { postgres { conninfo_file: \"conninfo\" } }\n";
+  }
   const std::string config = absl::StrCat(
       "listen_address: \"127.0.0.1:0\"\n"
       "listen_port_file: \"port\"\n"
       "tls {\n"
-      "  cert_file: \"", cert, "\"\n"
-      "  key_file: \"", key, "\"\n"
-      "  ca_file: \"", PkiPath("ca.pem"), "\"\n",
+      "  cert_file: \"",
+      cert,
+      "\"\n"
+      "  key_file: \"",
+      key,
+      "\"\n"
+      "  ca_file: \"",
+      PkiPath("ca.pem"), "\"\n",
       setup.with_crl ? absl::StrCat("  crl_directory: \"", PkiPath("crl"), "\"\n") : "",
       "  trust_domain: \"silta.test\"\n"
       "  refresh_interval_seconds: 1\n"
-      "}\n"
-      "store { sqlite { path: \"silta.db\" } }\n"
+      "}\n",
+      store,
       "registry_file: \"registry.textproto\"\n"
       "policy_file: \"policy.textproto\"\n"
       "pepper_file: \"pepper\"\n"
-      "audit { log_key_file: \"", PkiPath("audit/log-key.pem"), "\" tree_head_interval_seconds: 1 }\n"
+      "audit { log_key_file: \"",
+      PkiPath("audit/log-key.pem"),
+      "\" tree_head_interval_seconds: 1 }\n"
       "metrics { listen_address: \"127.0.0.1:0\" }\n"
-      "limits { max_request_bytes: ", setup.max_request_bytes,
+      "limits { max_request_bytes: ",
+      setup.max_request_bytes,
       setup.calls_per_second_per_org == 0
           ? ""
           : absl::StrCat(" calls_per_second_per_org: ", setup.calls_per_second_per_org,
@@ -77,7 +97,8 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
           ? ""
           : absl::StrCat(" hetu_calls_per_hour_per_org: ", setup.hetu_calls_per_hour_per_org),
       " }\n"
-      "shutdown_grace_seconds: 2\n", setup.extra_config);
+      "shutdown_grace_seconds: 2\n",
+      setup.extra_config);
   const std::string path = setup.dir + "/siltad.textproto";
   WriteTextFile(path, config);
   return path;
