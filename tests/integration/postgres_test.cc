@@ -3,6 +3,7 @@
 // back siltad serves again by itself, without a restart, and what it had
 // accepted before is still there.
 #include <cstdlib>
+#include <filesystem>
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -104,6 +105,22 @@ TEST_F(PostgresSiltadTest, HealthFollowsTheDatabaseAndSiltadResumesByItself) {
               ::testing::UnorderedElementsAre(before.case_().case_id(), after.case_().case_id()));
   EXPECT_TRUE(siltad_->WaitForLog("store_unreachable", absl::Seconds(1)));
   EXPECT_TRUE(siltad_->WaitForLog("store_reachable", absl::Seconds(1)));
+}
+
+// The conninfo may hold the database password: siltad refuses a file that
+// others can read, and says how to fix it.
+TEST(PostgresSiltadConfigTest, AConninfoFileOthersCanReadIsRefusedWithFix) {
+  ::setenv("SILTA_TEST_STORE", "postgres", 1);
+  SiltadSetup setup{MakeTempDir("pg-open-conninfo")};
+  const std::string config = WriteSiltadConfig(setup);
+  std::filesystem::permissions(setup.dir + "/conninfo", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+
+  const CommandResult result =
+      RunCommand({SILTAD_PATH, "--config", config, "--check-config"}, {}, absl::Seconds(20));
+
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, ::testing::HasSubstr("chmod 600 " + setup.dir + "/conninfo"));
 }
 
 }  // namespace
