@@ -105,6 +105,13 @@ absl::StatusOr<std::optional<T>> ReadOptionalBlob(Statement& stmt, absl::string_
   return std::optional<T>(std::move(message));
 }
 
+// `type IN (...)` of audit event types; false for none (SQLite takes an
+// empty IN list, PostgreSQL does not).
+std::string TypeIn(const std::vector<v1::AuditEventType>& types) {
+  if (types.empty()) return "1 = 0";
+  return absl::StrCat("type IN (", absl::StrJoin(types, ","), ")");
+}
+
 constexpr int kConsentKind = 1;
 constexpr int kRefusalKind = 2;
 constexpr int kAssessmentKind = 3;
@@ -1283,13 +1290,13 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
   if (!q.subject_ref.empty()) add("subject_ref = ?", q.subject_ref);
   if (!q.org_id.empty()) add("(actor_org_id = ? OR counterpart_org_id = ?)", q.org_id, q.org_id);
   if (!q.visible_to_org.empty()) {
-    add(absl::StrCat("(actor_org_id = ? OR (counterpart_org_id = ? AND type IN (",
-                     absl::StrJoin(q.counterpart_types, ","), ")))"),
+    add(absl::StrCat("(actor_org_id = ? OR (counterpart_org_id = ? AND ",
+                     TypeIn(q.counterpart_types), "))"),
         q.visible_to_org, q.visible_to_org);
   }
   if (q.from_us != 0) add("at_us >= ?", q.from_us);
   if (q.until_us != 0) add("at_us < ?", q.until_us);
-  if (!q.types.empty()) add(absl::StrCat("type IN (", absl::StrJoin(q.types, ","), ")"));
+  if (!q.types.empty()) add(TypeIn(q.types));
   params.emplace_back(static_cast<int64_t>(q.limit));
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
@@ -1311,7 +1318,7 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
     const std::vector<v1::AuditEventType>& types,
     const std::vector<v1::AuditEventType>& except_types, int64_t before_us, uint32_t limit) {
   std::string condition = "purged = 0 AND at_us < ?";
-  if (!types.empty()) absl::StrAppend(&condition, " AND type IN (", absl::StrJoin(types, ","), ")");
+  if (!types.empty()) absl::StrAppend(&condition, " AND ", TypeIn(types));
   if (!except_types.empty()) {
     absl::StrAppend(&condition, " AND type NOT IN (", absl::StrJoin(except_types, ","), ")");
   }

@@ -17,6 +17,7 @@
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::store {
 namespace {
@@ -79,7 +80,7 @@ void ExpectTreeMatchesEntries(Store& store) {
 class AtomicityTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    SqliteOptions options;
+    SqliteOptions options;  // its fault_injection serves both stores
     options.fault_injection = [this](absl::string_view point) -> absl::Status {
       if (armed_ && point == GetParam()) {
         armed_ = false;
@@ -87,7 +88,8 @@ class AtomicityTest : public ::testing::TestWithParam<std::string> {
       }
       return absl::OkStatus();
     };
-    auto store = SqliteStore::Open(testing::MakeTempDir("audit-atomicity") + "/silta.db", options);
+    auto store =
+        testing::OpenTestStore(testing::MakeTempDir("audit-atomicity") + "/silta.db", options);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
   }
@@ -107,7 +109,7 @@ class AtomicityTest : public ::testing::TestWithParam<std::string> {
     ExpectTreeMatchesEntries(*store_);
   }
 
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqlStore> store_;
   std::atomic<bool> armed_{false};
 };
 
@@ -159,7 +161,7 @@ INSTANTIATE_TEST_SUITE_P(FaultPoints, AtomicityTest,
                          ::testing::Values("after_state_change", "after_audit"));
 
 TEST(AuditStoreTest, IndicesAreConsecutiveAndTimesNeverGoBack) {
-  auto store = SqliteStore::Open(":memory:", {});
+  auto store = testing::OpenTestStore(":memory:", {});
   ASSERT_THAT(store, IsOk());
   const absl::Time t0 = absl::FromUnixSeconds(1790000000);
   AuditEntries batch = {audit::NewEntry(v1::ORG_ADDED, t0, "a"),
@@ -177,7 +179,7 @@ TEST(AuditStoreTest, IndicesAreConsecutiveAndTimesNeverGoBack) {
 }
 
 TEST(AuditStoreTest, HighNodesComeInOneRangeReadAndGiveTheSameProofs) {
-  auto store = SqliteStore::Open(":memory:", {});
+  auto store = testing::OpenTestStore(":memory:", {});
   ASSERT_THAT(store, IsOk());
   constexpr uint64_t kSize = 2100;  // two complete 1024-leaf subtrees and one of 2048
   const absl::Time t0 = absl::FromUnixSeconds(1790000000);
@@ -225,7 +227,7 @@ TEST(AuditStoreTest, HighNodesComeInOneRangeReadAndGiveTheSameProofs) {
 }
 
 TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
-  auto store = SqliteStore::Open(testing::MakeTempDir("audit-group") + "/silta.db", {});
+  auto store = testing::OpenTestStore(testing::MakeTempDir("audit-group") + "/silta.db", {});
   ASSERT_THAT(store, IsOk());
   constexpr int kThreads = 6, kPerThread = 20;
   std::vector<std::thread> threads;
@@ -253,7 +255,7 @@ TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
 }
 
 TEST(AuditStoreTest, QueriesFilterAndPage) {
-  auto store = SqliteStore::Open(":memory:", {});
+  auto store = testing::OpenTestStore(":memory:", {});
   ASSERT_THAT(store, IsOk());
   AuditEntries batch;
   for (int i = 0; i < 30; ++i) {

@@ -16,6 +16,7 @@
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_rows.h"
 
 namespace silta::store {
 namespace {
@@ -23,19 +24,10 @@ namespace {
 using ::silta::testing::Audit;
 using ::silta::testing::IsOk;
 using ::silta::testing::IsOkAndHolds;
+using ::silta::testing::MakeOrg;
 using ::silta::testing::PostgresServer;
 using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
-
-v1::Organization MakeOrg(const std::string& id) {
-  v1::Organization org;
-  org.set_org_id(id);
-  org.set_display_name("Test " + id);
-  org.set_kind(v1::NGO);
-  org.add_roles(v1::AGENCY);
-  org.set_state(v1::ACTIVE);
-  return org;
-}
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
