@@ -62,6 +62,7 @@
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/org.grpc.pb.h"
 #include "silta/v1/payloads.pb.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 
 namespace silta::bench {
@@ -315,8 +316,18 @@ void PrefillAudit(const std::string& path, uint64_t entries) {
 
 class Silta {
  public:
-  Silta(const std::string& dir, const Pki& pki, uint64_t audit_prefill = 0) : dir_(dir), pki_(pki) {
+  // `postgres_conninfo`: siltad on that PostgreSQL database instead of
+  // SQLite.
+  Silta(const std::string& dir, const Pki& pki, uint64_t audit_prefill = 0,
+        const std::string& postgres_conninfo = "")
+      : dir_(dir), pki_(pki) {
     if (audit_prefill > 0) PrefillAudit(dir_ + "/silta.db", audit_prefill);
+    std::string store = "store { sqlite { path: \"silta.db\" } }\n";
+    if (!postgres_conninfo.empty()) {
+      testing::WriteTextFile(dir_ + "/conninfo", postgres_conninfo);
+      ::chmod((dir_ + "/conninfo").c_str(), 0600);
+      store = "store { postgres { conninfo_file: \"conninfo\" } }\n";
+    }
     testing::WriteTextFile(dir_ + "/pepper", std::string(32, 'p'));
     ::chmod((dir_ + "/pepper").c_str(), 0600);
     testing::WriteTextFile(dir_ + "/policy.textproto",
@@ -328,10 +339,8 @@ class Silta {
         absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
                      "tls { cert_file: \"",
                      pki_.dir, "/server.pem\" key_file: \"", pki_.dir, "/server.key\" ca_file: \"",
-                     pki_.dir,
-                     "/ca.pem\" trust_domain: \"silta.test\" }\n"
-                     "store { sqlite { path: \"silta.db\" } }\nregistry_file: \"",
-                     pki_.dir,
+                     pki_.dir, "/ca.pem\" trust_domain: \"silta.test\" }\n", store,
+                     "registry_file: \"", pki_.dir,
                      "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
                      "pepper_file: \"pepper\"\n"
                      "limits { calls_per_second_per_org: 100000 }\n"
@@ -836,7 +845,13 @@ int main(int argc, char** argv) {
                  "instead of runs: fill this many pending deliveries, print siltad's RSS");
   app.add_option("--audit-prefill", audit_prefill,
                  "audit entries in siltad's store before it starts (e.g. 1000000)");
+  std::string store = "sqlite";
+  app.add_option("--store", store,
+                 "siltad's store: sqlite, or postgres (a throwaway PostgreSQL 15 this bench "
+                 "starts, as the tests do)")
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
   CLI11_PARSE(app, argc, argv);
+  Check(store == "sqlite" || audit_prefill == 0, "--audit-prefill: SQLite only");
   std::vector<int> senders;
   for (absl::string_view s : absl::StrSplit(senders_list, ',')) {
     int n = 0;
@@ -848,7 +863,17 @@ int main(int argc, char** argv) {
   const std::string dir = silta::testing::MakeTempDir("message-bench");
   const Pki pki = Pki::Make(dir);
   if (audit_prefill > 0) std::fprintf(stderr, "message_bench: prefilling the audit log...\n");
-  Silta silta(dir, pki, audit_prefill);
+  std::unique_ptr<silta::testing::PostgresServer> postgres;
+  std::string conninfo;
+  if (store == "postgres") {
+    auto started = silta::testing::PostgresServer::Start("message-bench");
+    Check(started.ok(), std::string(started.status().message()));
+    postgres = *std::move(started);
+    auto made = postgres->CreateDatabase("silta");
+    Check(made.ok(), std::string(made.status().message()));
+    conninfo = *made;
+  }
+  Silta silta(dir, pki, audit_prefill, conninfo);
   Pool pool(silta);
   std::fprintf(stderr, "message_bench: siltad on %s, %zu-byte SendRequest\n",
                silta.address().c_str(), silta.Sealed().ByteSizeLong());
@@ -866,7 +891,9 @@ int main(int argc, char** argv) {
     if (absl::StrContains(targets, "silta")) {
       // Enough for twice the best rate so far (at least 1500/s).
       pool.Reserve(static_cast<size_t>(secs * std::max(1500.0, 2 * best)));
-      RunOptions o{audit_prefill > 0 ? "silta-audit" : "silta",
+      RunOptions o{audit_prefill > 0     ? "silta-audit"
+                   : store == "postgres" ? "silta-pg"
+                                         : "silta",
                    silta.address(),
                    n,
                    window,
