@@ -137,7 +137,18 @@ class PgConnection::Driver final : public sql::StatementDriver {
 };
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // Defaults that keep a call from hanging on an unreachable or silent
+  // server (libpq's own: wait for ever to connect, and TCP's hours before a
+  // dead peer is noticed). Given before the conninfo, which overrides them.
+  const char* const keywords[] = {"connect_timeout",
+                                  "keepalives_idle",
+                                  "keepalives_interval",
+                                  "keepalives_count",
+                                  "tcp_user_timeout",
+                                  "dbname",
+                                  nullptr};
+  const char* const values[] = {"10", "10", "5", "3", "15000", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn)));

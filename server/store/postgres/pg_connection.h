@@ -36,6 +36,9 @@ class PgConnection final : public sql::Connection {
  public:
   // Connects with a libpq conninfo (keywords or a URI; several hosts and
   // target_session_attrs=read-write for a standby that may take over).
+  // Unless the conninfo says otherwise: connect_timeout=10, TCP keepalives
+  // after 10 s idle, and tcp_user_timeout=15000, so that a dead server
+  // fails a call within seconds instead of hanging it.
   // UNAVAILABLE if the server cannot be reached; the message says why but
   // never repeats the conninfo (it may hold a password).
   static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);

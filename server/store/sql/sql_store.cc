@@ -819,6 +819,10 @@ std::vector<absl::Status> SqlStore::CommitBatch(const std::vector<PendingWrite>&
       std::any_of(batch.begin(), batch.end(), [](const PendingWrite& p) { return p.durable; });
   const absl::Status committed = InTransactionLocked(
       [&]() -> absl::Status {
+        // A write alone in its batch has the transaction to itself: no
+        // savepoint (two statements fewer, each a round trip on
+        // PostgreSQL), and its failure rolls the transaction back.
+        if (batch.size() == 1) return statuses[0] = batch[0].apply();
         for (size_t i = 0; i < batch.size(); ++i) {
           SILTA_RETURN_IF_ERROR(Exec(db_, "SAVEPOINT group_write"));
           statuses[i] = batch[i].apply();
