@@ -9,7 +9,7 @@
 namespace silta::store {
 
 PostgresStore::PostgresStore(std::unique_ptr<PgConnection> writer, PostgresOptions options)
-    : SqlStore(std::move(writer), options.fault_injection), options_(std::move(options)) {}
+    : SqlStore(std::move(writer), std::move(options.fault_injection)) {}
 
 PostgresStore::~PostgresStore() { StopCommitter(); }  // it calls BeginLocked
 

@@ -1,11 +1,13 @@
 // File: server/store/postgres/postgres_store.h
 //
-// The PostgreSQL store: several siltad instances on one database
-// (DESIGN.md §9). The statements are SqlStore's (sql/sql_store.h); this file
-// connects, applies migrations.h, and makes every write transaction take one
-// transaction-scoped advisory lock first, so that writes from all
-// instances are serialised in the database: the audit log stays one totally
-// ordered log, whose next index each transaction reads and extends.
+// The PostgreSQL store (DESIGN.md §9): a database on machines of its own,
+// made highly available by PostgreSQL, and later several siltad instances
+// on it (for now one: `exclusive`). The statements are SqlStore's
+// (sql/sql_store.h); this file connects, applies migrations.h, and makes
+// every write transaction take one transaction-scoped advisory lock first,
+// so that writes from all connections are serialised in the database: the
+// audit log stays one totally ordered log, whose next index each
+// transaction reads and extends.
 //
 // Connections: one writer (the committer's and other writes') and
 // `readers` for reads, each used by one thread at a time. A connection lost
@@ -76,7 +78,6 @@ class PostgresStore final : public SqlStore {
   static absl::StatusOr<std::unique_ptr<PgConnection>> ConnectWriter(
       const std::string& conninfo, const PostgresOptions& options);
 
-  const PostgresOptions options_;
   // Filled at open, then immutable; each used with its mutex held.
   std::vector<std::unique_ptr<ReadConnection>> readers_;
   std::atomic<uint64_t> next_reader_{0};
