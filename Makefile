@@ -32,6 +32,7 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
+	@tools/install-deps.sh test
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # The Debian packages siltad, siltactl and libsilta-sdk-dev, into

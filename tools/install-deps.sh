@@ -10,15 +10,19 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev
   libabsl-dev libssl-dev openssl
   libsqlite3-dev libpq-dev libjemalloc-dev
-  postgresql-15
   libspdlog-dev libcli11-dev libcivetweb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl tzdata
   dpkg-dev lintian
 )
-# postgresql-15: the tests start throwaway PostgreSQL servers of their own
-# (tests/testing/postgres_server.h), as the `postgres` user the package
-# creates; the package's own cluster, if the system starts it, is not used.
+# `install-deps.sh test` (make test): also the PostgreSQL 15 server. The
+# tests start throwaway servers of their own (tests/testing/postgres_server.h)
+# as the `postgres` user the package creates; the package's own cluster, if
+# the system starts it, is not used. `make run` does not install it: the
+# embedded store needs no database server.
+if [ "${1:-}" = "test" ]; then
+  PACKAGES+=(postgresql-15)
+fi
 # `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
 if [ "${1:-}" = "clang" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
@@ -27,7 +31,7 @@ fi
 # The bench starts its own throwaway RabbitMQ node on other ports; the
 # package's own service, if the system starts it, is not used.
 if [ "${1:-}" = "bench" ]; then
-  PACKAGES+=(rabbitmq-server librabbitmq-dev linux-perf)
+  PACKAGES+=(rabbitmq-server librabbitmq-dev linux-perf postgresql-15)
 fi
 
 missing=()
