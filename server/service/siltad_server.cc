@@ -356,8 +356,9 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   // SERVING again once it answers, without a restart.
   self->store_watch_ = std::make_unique<ops::StoreWatch>(
       absl::Seconds(1), [store = self->store_.get()] { return store->Ping(); },
-      [health, draining = &self->draining_](const absl::Status& status) {
-        if (draining->load()) return;  // NOT_SERVING until the end
+      [health, self = self.get()](const absl::Status& status) {
+        absl::MutexLock lock(&self->health_mu_);
+        if (self->draining_) return;  // NOT_SERVING until the end
         if (status.ok()) {
           common::Log(common::LogLevel::kInfo, "store_reachable");
         } else {
@@ -431,10 +432,15 @@ absl::StatusOr<v1::ReloadConfigResponse> SiltadServer::Reload(const audit::Actor
 void SiltadServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  draining_ = true;
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-    if (health != nullptr) health->SetServingStatus(false);
+    {
+      // The store watch sets the health under the same lock: it cannot
+      // turn it back to SERVING once draining has begun.
+      absl::MutexLock lock(&health_mu_);
+      draining_ = true;
+      if (health != nullptr) health->SetServingStatus(false);
+    }
     const absl::Duration grace = absl::Seconds(config_.shutdown_grace_seconds());
     common::Log(common::LogLevel::kInfo, "siltad_draining",
                 {{"grace_seconds", absl::StrCat(config_.shutdown_grace_seconds())}});

@@ -12,7 +12,6 @@
 #ifndef SILTA_SERVER_SERVICE_SILTAD_SERVER_H_
 #define SILTA_SERVER_SERVICE_SILTAD_SERVER_H_
 
-#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -106,7 +105,8 @@ class SiltadServer {
   std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<ops::MetricsHttpServer> metrics_http_;
   std::unique_ptr<ops::StoreWatch> store_watch_;
-  std::atomic<bool> draining_{false};  // Shutdown has begun
+  absl::Mutex health_mu_;  // the health's status: the store watch and Shutdown
+  bool draining_ ABSL_GUARDED_BY(health_mu_) = false;  // Shutdown has begun
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
