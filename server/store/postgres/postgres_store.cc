@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "lib/common/status_macros.h"
 
 namespace silta::store {
@@ -36,7 +38,16 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::ConnectWriter(
     const std::string& conninfo, const PostgresOptions& options) {
   SILTA_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, PgConnection::Connect(conninfo));
   if (!options.exclusive) return writer;
-  SILTA_RETURN_IF_ERROR(TakeInstanceLock(*writer));
+  // An instance that has just stopped may hold the lock a moment longer:
+  // its server process ends after the connection closes (a restart by
+  // systemd comes that fast). A running one holds it for good.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  absl::Status locked = TakeInstanceLock(*writer);
+  while (absl::IsFailedPrecondition(locked) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    locked = TakeInstanceLock(*writer);
+  }
+  SILTA_RETURN_IF_ERROR(locked);
   // A new session after a reconnect holds no lock: it takes it again, or
   // writes nothing.
   writer->SetOnReconnect(TakeInstanceLock);

@@ -35,7 +35,8 @@ namespace silta::store {
 struct PostgresOptions {
   // Connections for reading, besides the writer.
   int readers = 4;
-  // Refuse a database another siltad is using (kInstanceLock). Several
+  // Refuse a database another siltad is using (kInstanceLock; after
+  // waiting up to 5 s for one that has just stopped to let go of it). Several
   // instances on one database need what is not built yet: each instance's
   // caches and consent index refreshed from the others' changes. Until
   // then a second instance would decide on stale state: fail closed.
