@@ -24,8 +24,25 @@ namespace {
 absl::Mutex mu(absl::kConstInit);
 // Stopped and removed when the process exits.
 std::unique_ptr<PostgresServer> server ABSL_GUARDED_BY(mu);
+int created ABSL_GUARDED_BY(mu) = 0;
+
+// A new database on the process's server, started if need be.
+absl::StatusOr<std::string> NewDatabaseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  if (server == nullptr) {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started =
+        PostgresServer::Start(absl::StrCat("store-", ::getpid()));
+    if (!started.ok()) return started.status();
+    server = *std::move(started);
+  }
+  return server->CreateDatabase(absl::StrCat("store_", ++created));
+}
 
 }  // namespace
+
+absl::StatusOr<std::string> NewTestPostgresDatabase() {
+  absl::MutexLock lock(&mu);
+  return NewDatabaseLocked();
+}
 
 PostgresServer* TestPostgresServer() {
   absl::MutexLock lock(&mu);
@@ -34,20 +51,13 @@ PostgresServer* TestPostgresServer() {
 
 absl::StatusOr<std::string> TestPostgresConninfo(const std::string& sqlite_path) {
   static std::map<std::string, std::string> databases;  // sqlite path → conninfo
-  static int created = 0;
   absl::MutexLock lock(&mu);
-  if (server == nullptr) {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started =
-        PostgresServer::Start(absl::StrCat("store-", ::getpid()));
-    if (!started.ok()) return started.status();
-    server = *std::move(started);
-  }
   // A path is a new database unless its file is there: a test that
   // removes its directory starts again from nothing, as with SQLite. The
   // file marks the database as made.
   auto it = databases.find(sqlite_path);
   if (it == databases.end() || sqlite_path == ":memory:" || !std::filesystem::exists(sqlite_path)) {
-    absl::StatusOr<std::string> made = server->CreateDatabase(absl::StrCat("store_", ++created));
+    absl::StatusOr<std::string> made = NewDatabaseLocked();
     if (!made.ok()) return made.status();
     it = databases.insert_or_assign(sqlite_path, *made).first;
     if (sqlite_path != ":memory:") std::ofstream(sqlite_path).put('\n');

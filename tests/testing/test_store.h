@@ -32,6 +32,10 @@ bool TestStoreIsPostgres();
 // started it (nullptr before), e.g. to stop and resume it under a siltad.
 PostgresServer* TestPostgresServer();
 
+// A new, empty database on the test process's PostgreSQL server (started
+// if need be); returns its conninfo.
+absl::StatusOr<std::string> NewTestPostgresDatabase();
+
 // The conninfo of the PostgreSQL database standing for `sqlite_path`
 // (created if new; started the server if need be), e.g. for a siltad's
 // config.

@@ -17,6 +17,7 @@
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_rows.h"
 #include "tests/testing/test_store.h"
 
 namespace silta::store {
@@ -25,34 +26,9 @@ namespace {
 using ::silta::testing::Audit;
 using ::silta::testing::IsOk;
 using ::silta::testing::IsOkAndHolds;
+using ::silta::testing::MakeMessage;
+using ::silta::testing::MakeOrg;
 using ::silta::testing::StatusIs;
-
-v1::Organization Org(const std::string& id) {
-  v1::Organization org;
-  org.set_org_id(id);
-  org.set_display_name(id);
-  org.set_kind(v1::NGO);
-  org.add_roles(v1::AGENCY);
-  org.set_state(v1::ACTIVE);
-  return org;
-}
-
-MessageRecord Message(const std::string& id) {
-  MessageRecord m;
-  m.message_id = id;
-  m.sender_org_id = "police-hame";
-  m.content_hash = std::string(32, 'h');
-  m.accepted_at_us = 1;
-  m.expires_at_us = 1000000000000;
-  v1::SealedMessage body;
-  body.mutable_header()->set_message_id(id);
-  m.body = body;
-  DeliveryRecord d;
-  d.delivery_id = id + "-d";
-  d.recipient_org_id = "hml-youth";
-  m.deliveries.push_back(d);
-  return m;
-}
 
 // The root from the stored nodes equals the root recomputed from the
 // stored entries' canonical bytes.
@@ -114,7 +90,7 @@ class AtomicityTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(AtomicityTest, OrgInsertAndItsEntry) {
-  ExpectAllOrNothing([&] { return store_->InsertOrg(Org("asenne-ry"), Audit()); },
+  ExpectAllOrNothing([&] { return store_->InsertOrg(MakeOrg("asenne-ry"), Audit()); },
                      [&] { return !store_->GetOrg("asenne-ry")->has_value(); });
 }
 
@@ -143,12 +119,12 @@ TEST_P(AtomicityTest, ConsentAndItsEntry) {
 
 TEST_P(AtomicityTest, AcceptedMessageAndItsEntry) {
   ExpectAllOrNothing(
-      [&] { return store_->InsertMessage(Message("m-1"), Audit(v1::MESSAGE_ACCEPTED)); },
+      [&] { return store_->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)); },
       [&] { return !store_->GetMessage("police-hame", "m-1")->has_value(); });
 }
 
 TEST_P(AtomicityTest, DeliveryAndItsEntry) {
-  ASSERT_THAT(store_->InsertMessage(Message("m-2"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  ASSERT_THAT(store_->InsertMessage(MakeMessage("m-2"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
   DeliveryRecord d = *store_->GetDelivery("m-2-d").value();
   d.state = v1::DELIVERED;
   d.attempts = 1;
@@ -239,7 +215,7 @@ TEST(AuditStoreTest, GroupCommitKeepsEachMessagesEntriesWithIt) {
         const std::string id = absl::StrCat("m-", t, "-", i - (i % 3 == 2 ? 1 : 0));
         AuditEntries audit = {audit::NewEntry(v1::MESSAGE_ACCEPTED, absl::Now(), "police-hame"),
                               audit::NewEntry(v1::FIELD_WITHHELD, absl::Now(), "police-hame")};
-        const absl::Status s = (*store)->InsertMessage(Message(id), &audit);
+        const absl::Status s = (*store)->InsertMessage(MakeMessage(id), &audit);
         if (s.ok()) {
           auto m = (*store)->GetMessage("police-hame", id);
           ASSERT_TRUE(m.ok() && m->has_value());

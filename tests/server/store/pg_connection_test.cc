@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::store {
 namespace {
@@ -20,37 +21,23 @@ using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// Each test has a database of its own on the process's server
+// (tests/testing/test_store.h).
 class PgConnectionTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::Start("pg_conn");
-    ASSERT_THAT(started, IsOk());
-    server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::string database;
-    for (char c : name) database.push_back(static_cast<char>(std::tolower(c)));
-    absl::StatusOr<std::string> conninfo = server_->CreateDatabase(database);
+    absl::StatusOr<std::string> conninfo = testing::NewTestPostgresDatabase();
     ASSERT_THAT(conninfo, IsOk());
     conninfo_ = *conninfo;
     absl::StatusOr<std::unique_ptr<PgConnection>> db = PgConnection::Connect(conninfo_);
     ASSERT_THAT(db, IsOk());
     db_ = *std::move(db);
   }
+  static PostgresServer& Server() { return *testing::TestPostgresServer(); }
 
-  static PostgresServer* server_;
   std::string conninfo_;
   std::unique_ptr<PgConnection> db_;
 };
-
-PostgresServer* PgConnectionTest::server_ = nullptr;
 
 TEST_F(PgConnectionTest, ParametersAreNumberedOutsideQuotesOnly) {
   int count = 0;
@@ -156,11 +143,11 @@ TEST_F(PgConnectionTest, AnUnreachableServerIsUnavailable) {
 TEST_F(PgConnectionTest, ALostServerIsUnavailableAndTheConnectionBroken) {
   absl::StatusOr<sql::Statement> select = db_->Prepare("SELECT 1");
   ASSERT_THAT(select, IsOk());
-  ASSERT_THAT(server_->Stop(), IsOk());
+  ASSERT_THAT(Server().Stop(), IsOk());
   EXPECT_THAT(select->Step(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_TRUE(db_->Broken());
   EXPECT_THAT(PgConnection::Connect(conninfo_), StatusIs(absl::StatusCode::kUnavailable));
-  ASSERT_THAT(server_->Resume(), IsOk());
+  ASSERT_THAT(Server().Resume(), IsOk());
   EXPECT_THAT(PgConnection::Connect(conninfo_), IsOk());
   // The same connection connects again at its next use.
   absl::StatusOr<sql::Statement> again = db_->Prepare("SELECT 2");
@@ -176,8 +163,8 @@ TEST_F(PgConnectionTest, ATransactionCutByALostServerNeverCommits) {
   ASSERT_THAT(db_->Exec("CREATE TABLE t (n BIGINT)"), IsOk());
   ASSERT_THAT(db_->Exec("BEGIN"), IsOk());
   ASSERT_THAT(db_->Exec("INSERT INTO t VALUES (1)"), IsOk());
-  ASSERT_THAT(server_->Stop(), IsOk());
-  ASSERT_THAT(server_->Resume(), IsOk());
+  ASSERT_THAT(Server().Stop(), IsOk());
+  ASSERT_THAT(Server().Resume(), IsOk());
   EXPECT_THAT(db_->Exec("INSERT INTO t VALUES (2)"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(db_->Prepare("SELECT 1"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(db_->Exec("COMMIT"), StatusIs(absl::StatusCode::kUnavailable));

@@ -17,6 +17,7 @@
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_rows.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::store {
 namespace {
@@ -29,31 +30,19 @@ using ::silta::testing::PostgresServer;
 using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// Each test has a database of its own on the process's server
+// (tests/testing/test_store.h).
 class PostgresStoreTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::Start("pg_store");
-    ASSERT_THAT(started, IsOk());
-    server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    absl::StatusOr<std::string> made = server_->CreateDatabase(absl::StrCat("db_", ++databases_));
+    absl::StatusOr<std::string> made = testing::NewTestPostgresDatabase();
     ASSERT_THAT(made, IsOk());
     conninfo_ = *made;
   }
+  static PostgresServer& Server() { return *testing::TestPostgresServer(); }
 
-  static PostgresServer* server_;
-  static int databases_;
   std::string conninfo_;
 };
-
-PostgresServer* PostgresStoreTest::server_ = nullptr;
-int PostgresStoreTest::databases_ = 0;
 
 TEST_F(PostgresStoreTest, AFreshDatabaseIsMigratedOnceAndKeepsItsRows) {
   {
@@ -137,10 +126,10 @@ TEST_F(PostgresStoreTest, TheStoreConnectsAgainAfterTheServerRestarts) {
   auto store = PostgresStore::Open(conninfo_, {});
   ASSERT_THAT(store, IsOk());
   ASSERT_THAT((*store)->InsertOrg(MakeOrg("before"), Audit()), IsOk());
-  ASSERT_THAT(server_->Stop(), IsOk());
+  ASSERT_THAT(Server().Stop(), IsOk());
   EXPECT_THAT((*store)->InsertOrg(MakeOrg("while-down"), Audit()),
               StatusIs(absl::StatusCode::kUnavailable));
-  ASSERT_THAT(server_->Resume(), IsOk());
+  ASSERT_THAT(Server().Resume(), IsOk());
   // Each connection sees that its server went away before it is used, and
   // connects again: the first calls after the restart succeed.
   EXPECT_THAT((*store)->InsertOrg(MakeOrg("after"), Audit()), IsOk());
