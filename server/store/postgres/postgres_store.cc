@@ -78,12 +78,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 }
 
 absl::Status PostgresStore::BeginLocked(bool durable) {
-  SILTA_RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  absl::Status locked =
-      db_->Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kWriteLock, ")",
+  // One round trip. If the lock (or the setting) fails after BEGIN has
+  // run, the transaction is open on the server, aborted: end it.
+  const absl::Status begun =
+      db_->Exec(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kWriteLock, ")",
                              durable ? "" : "; SET LOCAL synchronous_commit = off"));
-  if (!locked.ok()) (void)db_->Exec("ROLLBACK");
-  return locked;
+  if (!begun.ok()) (void)db_->Exec("ROLLBACK");
+  return begun;
 }
 
 SqlStore::Reader PostgresStore::AcquireReader() {
