@@ -63,11 +63,25 @@ bool PolicyHasPurpose(const v1::Policy& policy, absl::string_view purpose) {
                      [purpose](const v1::PurposePolicy& p) { return p.code() == purpose; });
 }
 
+absl::Status ConsentRegistry::ReloadRecord(absl::string_view record_id,
+                                           absl::string_view subject_ref) {
+  SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords record, store_->GetConsentRecord(record_id));
+  for (const v1::Consent& c : record.consents) engine_->PutConsent(c);
+  for (const v1::Refusal& r : record.refusals) engine_->PutRefusal(r);
+  for (const v1::CompetenceAssessment& a : record.assessments) engine_->PutAssessment(a);
+  if (record.consents.empty() && record.refusals.empty() && record.assessments.empty()) {
+    engine_->Forget(subject_ref, record_id);  // purged
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ConsentRegistry::LoadEngine() {
   SILTA_ASSIGN_OR_RETURN(store::Store::ConsentRecords records, store_->ListConsentRecords(""));
-  for (const v1::Consent& c : records.consents) engine_->PutConsent(c);
-  for (const v1::Refusal& r : records.refusals) engine_->PutRefusal(r);
-  for (const v1::CompetenceAssessment& a : records.assessments) engine_->PutAssessment(a);
+  DecisionEngine fresh;
+  for (const v1::Consent& c : records.consents) fresh.PutConsent(c);
+  for (const v1::Refusal& r : records.refusals) fresh.PutRefusal(r);
+  for (const v1::CompetenceAssessment& a : records.assessments) fresh.PutAssessment(a);
+  engine_->ReplaceWith(fresh);
   return absl::OkStatus();
 }
 

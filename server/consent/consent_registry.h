@@ -55,6 +55,9 @@ class ConsentRegistry {
 
   // Feeds every stored record into the engine (start-up).
   absl::Status LoadEngine();
+  // After another siltad instance changed the record `record_id` of
+  // `subject_ref` (or purged it): the engine takes it as stored now.
+  absl::Status ReloadRecord(absl::string_view record_id, absl::string_view subject_ref);
 
   absl::StatusOr<v1::RecordConsentResponse> RecordConsent(const identity::Caller& caller,
                                                           const v1::RecordConsentRequest& request);

@@ -139,6 +139,12 @@ void DecisionEngine::PutAssessment(const v1::CompetenceAssessment& assessment) {
   Put(subjects_[assessment.subject_ref()].assessments, std::move(rule));
 }
 
+void DecisionEngine::ReplaceWith(DecisionEngine& fresh) {
+  absl::MutexLock lock(&mu_);
+  absl::MutexLock fresh_lock(&fresh.mu_);
+  subjects_.swap(fresh.subjects_);
+}
+
 void DecisionEngine::Forget(absl::string_view subject_ref, absl::string_view record_id) {
   absl::MutexLock lock(&mu_);
   auto it = subjects_.find(subject_ref);

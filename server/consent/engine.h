@@ -145,6 +145,10 @@ class DecisionEngine {
   // and tests).
   size_t RecordCount() const;
 
+  // Takes every record of `fresh` in place of this engine's, at once (a
+  // reload: no decision sees half of it). `fresh` is left with the old.
+  void ReplaceWith(DecisionEngine& fresh);
+
  private:
   // An organisation set: org ids and kinds.
   struct OrgSet {

@@ -98,6 +98,18 @@ int KeyDirectory::AddNoticeListener(absl::string_view org_id, NoticeListener lis
 
 void KeyDirectory::RemoveNoticeListener(int id) { listeners_.Remove(id); }
 
+absl::Status KeyDirectory::AnnouncePublished(absl::string_view org_id) {
+  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> current,
+                         store_->ListKeyBundles(org_id, /*include_retired=*/false));
+  if (current.empty()) return absl::OkStatus();
+  v1::KeyBundleNotice notice;
+  notice.set_key_id(current.front().key_id());
+  notice.set_epoch(current.front().epoch());
+  *notice.mutable_published_at() = common::ToTimestamp(clock_());
+  for (const NoticeListener& listener : listeners_.Of({std::string(org_id)})) listener(notice);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(
     const v1::GetKeyBundlesRequest& request) {
   if (!identity::IsValidOrgId(request.org_id())) {

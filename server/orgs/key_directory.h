@@ -61,6 +61,10 @@ class KeyDirectory {
   using NoticeListener = std::function<void(const v1::KeyBundleNotice&)>;
   int AddNoticeListener(absl::string_view org_id, NoticeListener listener);
   void RemoveNoticeListener(int id);
+  // Another siltad instance published a bundle for `org_id`: tells this
+  // instance's listeners of the current bundle (its key_id and epoch; who
+  // published it is in the audit log, not in this notice).
+  absl::Status AnnouncePublished(absl::string_view org_id);
 
  private:
   store::Store* const store_;

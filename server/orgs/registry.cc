@@ -215,6 +215,31 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
   return org;
 }
 
+absl::Status OrgRegistry::Reload(absl::string_view org_id) {
+  std::vector<v1::Organization> read;
+  if (org_id.empty()) {
+    SILTA_ASSIGN_OR_RETURN(read, store_->ListOrgs());
+  } else {
+    SILTA_ASSIGN_OR_RETURN(std::optional<v1::Organization> org, store_->GetOrg(org_id));
+    if (org.has_value()) read.push_back(*std::move(org));
+  }
+  std::vector<v1::Organization> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (v1::Organization& org : read) {
+      auto it = orgs_.find(org.org_id());
+      if (it != orgs_.end() &&
+          google::protobuf::util::MessageDifferencer::Equals(it->second, org)) {
+        continue;
+      }
+      changed.push_back(org);
+      orgs_.insert_or_assign(org.org_id(), std::move(org));
+    }
+  }
+  Notify(changed);
+  return absl::OkStatus();
+}
+
 int OrgRegistry::AddListener(Listener listener) {
   absl::MutexLock lock(&listeners_mu_);
   const int id = next_listener_id_++;

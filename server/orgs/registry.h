@@ -85,6 +85,11 @@ class OrgRegistry {
   absl::StatusOr<v1::Organization> SetState(absl::string_view org_id, v1::OrgState state,
                                             const audit::Actor& actor, absl::string_view reason);
 
+  // Reads `org_id` (empty: every organisation) from the store again, after
+  // another siltad instance changed it; listeners hear of each org that
+  // changed, as for a change made here.
+  absl::Status Reload(absl::string_view org_id);
+
   // Called with the new entry after every change (add, state change, seed
   // update), on the changing thread, after the change is visible to Find and
   // with no registry lock held (a listener may call Find). Long-lived

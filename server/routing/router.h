@@ -84,9 +84,10 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
-  // Loads the store's unfinished deliveries into the delivery queues: once,
-  // at start-up, before any call is served. An error if they cannot be read
-  // (siltad must not start without them).
+  // Loads the store's unfinished deliveries into the delivery queues (those
+  // not queued yet): at start-up, before any call is served, and with
+  // several instances whenever their notices may have been missed. An
+  // error if they cannot be read (siltad must not start without them).
   absl::Status Recover();
 
   // Starts the ticker thread (expiry, and waking subscribers for redelivery).
@@ -117,6 +118,15 @@ class Router {
       const identity::Caller& caller, const v1::LinkNotificationRequest& request);
 
   // What the path has done since start (for /metrics).
+  // ---- Several siltad instances on one database (router_instances.cc). ----
+
+  // What another instance committed on the message path: a message's
+  // deliveries join the queues here, and its recipients' streams here are
+  // woken; deliveries made there wait here for the ack timeout; finished
+  // ones leave the queues.
+  // (When notices may have been missed, Recover() adds what is missing.)
+  void OnPathElsewhere(const store::PathNotice& notice);
+
   const PathStats& stats() const { return stats_; }
   // The unfinished deliveries per recipient (for /metrics).
   const DeliveryQueues& queues() const { return queues_; }
@@ -239,6 +249,10 @@ class Router {
   absl::StatusOr<v1::LinkNotificationResponse> LinkResponse(const identity::Caller& caller,
                                                             const store::MessageRecord& m) const;
   // Queues a wake-up for the ticker thread (empty: everyone).
+  // Taken deliveries whose marks were refused (one was finished by
+  // another instance): each finished one leaves the queues, the others are
+  // due again at once (router_instances.cc).
+  void RecheckTaken(const std::vector<std::string>& delivery_ids, absl::Time now);
   void ScheduleWake(const std::vector<std::string>& org_ids);
   // Calls the listeners of `org_ids` (empty: all) on this thread.
   void Wake(const std::vector<std::string>& org_ids);

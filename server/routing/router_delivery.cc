@@ -184,6 +184,15 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
           }
           return done(std::vector<v1::Delivery>());
         }
+        if (absl::IsFailedPrecondition(committed)) {
+          // One of them was finished by another siltad instance (acked
+          // there) before its notice arrived here: nothing was written.
+          // Finished ones leave the queues; the others are decided again.
+          std::vector<std::string> ids;
+          for (const Next& n : next) ids.push_back(n.q.record.delivery_id);
+          RecheckTaken(ids, now);
+          return done(std::vector<v1::Delivery>());
+        }
         if (!committed.ok()) {
           // Nothing changed in the store: every taken delivery is due
           // again, as it was, after the retry delay.
@@ -294,11 +303,13 @@ absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& c
   store::AuditEntries audit;
   for (const std::string& id : ids) {
     if (!seen.insert(id).second) continue;
-    // From the delivery queues when it is there (no store read), else from
-    // the store (delivered before a restart, or already finished).
+    // From the delivery queues when it is there as delivered (no store
+    // read), else from the store (delivered before a restart or by
+    // another instance, or already finished).
     std::optional<store::DeliveryRecord> d;
     std::shared_ptr<const store::MessageRecord> held;
-    if (std::optional<QueuedDelivery> q = queues_.Find(id); q.has_value()) {
+    if (std::optional<QueuedDelivery> q = queues_.Find(id);
+        q.has_value() && q->record.state == v1::DELIVERED) {
       d = std::move(q->record);
       held = std::move(q->message);
     } else {

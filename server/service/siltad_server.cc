@@ -109,9 +109,12 @@ absl::Status RetainRecords(store::Store* store, consent::DecisionEngine* engine,
   };
   uint64_t cases = 0, records = 0, messages = 0;
   if (const std::optional<int64_t> before = cutoff(v1::CASE_CLOSED)) {
+    // Decision inputs, as every change of them (store/change_sequence.h).
+    const store::ChangeSequence::Change change = store->changes().Begin();
     SILTA_ASSIGN_OR_RETURN(cases, store->PurgeClosedCases(*before));
   }
   if (const std::optional<int64_t> before = cutoff(v1::CONSENT_WITHDRAWN)) {
+    const store::ChangeSequence::Change change = store->changes().Begin();
     SILTA_ASSIGN_OR_RETURN(auto purged, store->PurgeEndedConsentRecords(*before));
     for (const auto& [subject_ref, id] : purged) engine->Forget(subject_ref, id);
     records = purged.size();
@@ -279,6 +282,9 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
       self->subject_refs_.get(), self->policy_.get(), self->engine_.get(), router_options);
   SILTA_RETURN_IF_ERROR(self->router_->Recover());
+  self->instance_feed_ = std::make_unique<InstanceFeed>(
+      self->registry_.get(), self->consents_.get(), self->keys_.get(), self->router_.get());
+  SILTA_RETURN_IF_ERROR(self->store_->FollowOthers(self->instance_feed_.get()));
   self->metrics_.AddCounter(
       "siltad_notifications_undelivered_total",
       "Statutory notifications that expired undelivered (an alert: the sender sees "
@@ -448,6 +454,7 @@ void SiltadServer::Shutdown() {
     server_->Wait();
   }
   if (audit_log_ != nullptr) audit_log_->Stop();
+  if (store_ != nullptr) store_->StopFollowing();  // before the feed's parts go
   metrics_http_.reset();
   store_watch_.reset();  // after the last scrape that reads it
   common::Log(common::LogLevel::kInfo, "siltad_stopped");

@@ -33,6 +33,7 @@
 #include "server/service/broker_service.h"
 #include "server/service/case_service.h"
 #include "server/service/consent_service.h"
+#include "server/service/instance_feed.h"
 #include "server/service/key_service.h"
 #include "server/service/message_service.h"
 #include "server/service/metrics_interceptor.h"
@@ -98,6 +99,8 @@ class SiltadServer {
   std::unique_ptr<orgs::KeyDirectory> keys_;
   std::unique_ptr<KeyService> key_service_;
   std::unique_ptr<routing::Router> router_;
+  // What other instances on a shared database change (store/store.h).
+  std::unique_ptr<InstanceFeed> instance_feed_;
   std::unique_ptr<MessageService> message_service_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<audit::ReportService> reports_;

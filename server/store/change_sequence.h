@@ -28,8 +28,17 @@
 //   ... read inputs, decide ...
 //   store->UpdateDeliveriesAsync(marks, audit, done, decided_at);
 //
-// Thread-safe. With several instances on one database (PostgreSQL), the
-// token is also checked against the database's own change sequence.
+// Several instances on one database (PostgreSQL): every change of a
+// decision input also bumps the database's change sequence in its
+// transaction, and each instance applies the others' changes to its
+// in-memory state inside a Change of its own (SetDatabaseApplied). A
+// write decided at a token commits only if, besides Unchanged(token), the
+// database's sequence (read in the write's transaction) still equals
+// database_applied(): a change committed anywhere that this instance has
+// not applied yet aborts it, and Settled() stays kUnsettled until the
+// instance has caught up (NoteDatabaseAt).
+//
+// Thread-safe.
 #ifndef SILTA_SERVER_STORE_CHANGE_SEQUENCE_H_
 #define SILTA_SERVER_STORE_CHANGE_SEQUENCE_H_
 
@@ -81,11 +90,28 @@ class ChangeSequence {
   // begun, when all of them had ended; else kUnsettled.
   uint64_t Settled() const {
     const uint64_t begun = begun_.load();
+    if (database_known_.load() > database_applied_.load()) return kUnsettled;
     return ended_.load() == begun ? begun : kUnsettled;
   }
 
   // Whether no change has begun since `token` was settled.
   bool Unchanged(uint64_t token) const { return token != kUnsettled && begun_.load() == token; }
+
+  // ---- Several instances on one database. ----
+
+  // The database change sequence that the in-memory state reflects (0
+  // with one instance). Moves only inside a Change, so it is the same for
+  // every token that is still Unchanged.
+  uint64_t database_applied() const { return database_applied_.load(); }
+  // Inside a Change: the in-memory state now reflects the database's
+  // changes up to `sequence` (it never goes back).
+  void SetDatabaseApplied(uint64_t sequence) {
+    Raise(database_known_, sequence);
+    Raise(database_applied_, sequence);
+  }
+  // A write found the database's sequence at `sequence`: until that much is
+  // applied, nothing is settled.
+  void NoteDatabaseAt(uint64_t sequence) { Raise(database_known_, sequence); }
 
   // Calls `fn` once no change is under way: now, on this thread, if none
   // is; else on the thread that ends the last one. A decision that finds
@@ -114,8 +140,16 @@ class ChangeSequence {
     for (std::function<void()>& fn : settled) fn();
   }
 
+  static void Raise(std::atomic<uint64_t>& value, uint64_t to) {
+    uint64_t now = value.load();
+    while (now < to && !value.compare_exchange_weak(now, to)) {
+    }
+  }
+
   std::atomic<uint64_t> begun_{0};
   std::atomic<uint64_t> ended_{0};
+  std::atomic<uint64_t> database_applied_{0};
+  std::atomic<uint64_t> database_known_{0};
   absl::Mutex waiters_mu_;
   std::vector<std::function<void()>> waiters_ ABSL_GUARDED_BY(waiters_mu_);
 };

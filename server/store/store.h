@@ -119,6 +119,58 @@ struct ReportRestriction {
   int64_t set_at_us = 0;
 };
 
+// ---- Several instances on one database (PostgreSQL). ----
+
+// A change of a decision input, or of the message path, committed by
+// another instance on the same database.
+struct ChangeNotice {
+  enum Kind : char {
+    kOrg = 'o',            // key: org_id
+    kCase = 'c',           // key: case_id; empty: any (a retention purge)
+    kConsentRecord = 'r',  // key: record id; subject_ref: whose
+    kKeyBundles = 'k',     // key: org_id
+  };
+  Kind kind = kOrg;
+  std::string key;
+  std::string subject_ref;
+};
+
+// A change of the message path committed by another instance on the same
+// database: a message accepted (its unfinished deliveries join this
+// instance's queues, for a recipient whose stream is here), deliveries
+// marked DELIVERED (due here again only after the ack timeout) or finished
+// (acked, expired, nothing permitted: gone from the queues).
+struct PathNotice {
+  enum Kind : char { kAccepted = 'm', kDelivered = 'd', kFinished = 'f' };
+  Kind kind = kAccepted;
+  std::vector<std::string> ids;  // kAccepted: sender_org_id, message_id; else delivery ids
+};
+
+// What an instance does with the changes other instances commit: keeps its
+// in-memory state (org registry, consent engine) in step with the
+// database. Called on a thread of the store, one call at a time, in commit
+// order, each inside a ChangeSequence::Change (so no delivery decides on a
+// half-applied change). Neither may block for long or call back into
+// FollowOthers.
+class ChangeFeed {
+ public:
+  virtual ~ChangeFeed() = default;
+  // Another instance committed `notice`: read what it touched again. An
+  // error (the database unreachable) makes the store reload everything
+  // until ReloadAll succeeds.
+  virtual absl::Status Apply(const ChangeNotice& notice) = 0;
+  // Notices may have been missed (the connection that receives them was
+  // lost): read everything again. An error is retried (and until it
+  // succeeds, no delivery decides: Settled() stays kUnsettled).
+  virtual absl::Status ReloadAll() = 0;
+  // Another instance committed `notice` (outside any Change: the message
+  // path is no decision input).
+  virtual void OnPath(const PathNotice& notice) = 0;
+  // Path notices may have been missed (the store has just begun to listen,
+  // or listens again): read the unfinished deliveries again.
+  virtual absl::Status CatchUpPath() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -331,6 +383,13 @@ class Store {
   // disclosure decided before it cannot commit after it
   // (change_sequence.h).
   ChangeSequence& changes() { return changes_; }
+
+  // Starts telling `feed` what other instances on this database commit,
+  // until StopFollowing() (which the owner calls before `feed` dies). A store
+  // used by one instance only (SQLite; PostgreSQL in exclusive mode) has
+  // nothing to follow: OK, and `feed` is never called.
+  virtual absl::Status FollowOthers(ChangeFeed* feed) { return absl::OkStatus(); }
+  virtual void StopFollowing() {}
 
  private:
   ChangeSequence changes_;

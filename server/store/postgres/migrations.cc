@@ -126,6 +126,13 @@ CREATE TABLE report_restrictions (
 );
 CREATE INDEX report_restrictions_by_subject ON report_restrictions(subject_ref);
 )sql"},
+      {2, "the change sequence of decision inputs, for several instances", R"sql(
+CREATE TABLE change_sequence (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  seq BIGINT NOT NULL
+);
+INSERT INTO change_sequence(id, seq) VALUES (1, 0);
+)sql"},
   };
   return *migrations;
 }

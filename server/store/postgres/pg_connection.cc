@@ -1,6 +1,7 @@
 #include "server/store/postgres/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -177,6 +178,24 @@ bool PgConnection::Broken() {
     if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) lost_ = true;
   }
   return lost_ || PQstatus(conn_) != CONNECTION_OK;
+}
+
+std::vector<PgConnection::Notification> PgConnection::AwaitNotifications(absl::Duration timeout) {
+  std::vector<Notification> received;
+  if (Broken()) return received;
+  const auto take = [&] {
+    while (PGnotify* notify = PQnotifies(conn_)) {
+      received.push_back({notify->relname, notify->extra});
+      PQfreemem(notify);
+    }
+  };
+  take();  // what an earlier read left in libpq's buffer
+  if (!received.empty()) return received;
+  pollfd fd{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+  const int ready = ::poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready > 0 && PQconsumeInput(conn_) == 0) lost_ = true;
+  take();
+  return received;
 }
 
 std::string PgConnection::NumberParameters(absl::string_view sql, int* count) {

@@ -23,8 +23,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/node_hash_map.h"
+#include "absl/time/time.h"
 #include "server/store/sql/connection.h"
 
 struct pg_conn;
@@ -63,6 +65,20 @@ class PgConnection final : public sql::Connection {
   // Reads what the server sent meanwhile without waiting (one recv), so a
   // restart is seen before the next statement fails on it.
   bool Broken();
+
+  // ---- LISTEN. ----
+  // A notification received on a channel this session LISTENs on.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  // Waits up to `timeout` for the server to send something (a
+  // notification), then returns what has arrived, without blocking
+  // further. A lost connection shows in Broken() afterwards.
+  std::vector<Notification> AwaitNotifications(absl::Duration timeout);
+  // Counts sessions: it changes when the connection is made again (a new
+  // session has LISTENed on nothing and may have missed notifications).
+  uint64_t session() const { return generation_; }
 
   // `?` parameters numbered for PostgreSQL (`$1`, `$2`, ...), except inside
   // quotes; SQLite's `?NNN` becomes `$NNN`. `*count` is set to the highest

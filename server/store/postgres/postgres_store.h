@@ -1,13 +1,26 @@
 // File: server/store/postgres/postgres_store.h
 //
 // The PostgreSQL store (DESIGN.md §9): a database on machines of its own,
-// made highly available by PostgreSQL, and later several siltad instances
-// on it (for now one: `exclusive`). The statements are SqlStore's
+// made highly available by PostgreSQL, with several siltad instances on
+// it. The statements are SqlStore's
 // (sql/sql_store.h); this file connects, applies migrations.h, and makes
 // every write transaction take one transaction-scoped advisory lock first,
 // so that writes from all connections are serialised in the database: the
 // audit log stays one totally ordered log, whose next index each
 // transaction reads and extends.
+//
+// Several instances: every change of a decision input bumps the table
+// change_sequence in its transaction and NOTIFYs channel silta_change
+// with what it touched ("<seq> <instance> <kind> <key> <subject_ref>");
+// every change of the message path NOTIFYs channel silta_path
+// ("<instance> <kind> <id> ..."), so that a message accepted on one
+// instance reaches a recipient's stream on another at once.
+// FollowOthers LISTENs on a connection of its own and hands the other
+// instances' changes to a ChangeFeed, in commit order; a write decided on
+// in-memory state commits only if the database's sequence is the one this
+// instance has applied (store/change_sequence.h). Missed notifications (a
+// lost connection, or the sequence found ahead for two seconds) make it
+// reload everything.
 //
 // Connections: one writer (the committer's and other writes') and
 // `readers` for reads, each used by one thread at a time. A connection lost
@@ -24,6 +37,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/store/postgres/migrations.h"
@@ -35,12 +49,11 @@ namespace silta::store {
 struct PostgresOptions {
   // Connections for reading, besides the writer.
   int readers = 4;
-  // Refuse a database another siltad is using (kInstanceLock; after
-  // waiting up to 5 s for one that has just stopped to let go of it). Several
-  // instances on one database need what is not built yet: each instance's
-  // caches and consent index refreshed from the others' changes. Until
-  // then a second instance would decide on stale state: fail closed.
-  bool exclusive = true;
+  // Use the database alone: refuse it while another siltad uses it
+  // (kInstanceLock; after waiting up to 5 s for one that has just stopped
+  // to let go of it), and publish nothing for others. Off by default:
+  // several instances share one database.
+  bool exclusive = false;
   // Tests only (sql/sql_store.h).
   FaultInjection fault_injection;
 };
@@ -49,7 +62,8 @@ class PostgresStore final : public SqlStore {
  public:
   // The advisory lock every write transaction holds until it ends.
   static constexpr int64_t kWriteLock = 0x53494c5441;  // "SILTA"
-  // The advisory lock an exclusive instance holds while it is connected.
+  // The advisory lock each instance holds while it is connected: shared,
+  // or exclusive (PostgresOptions::exclusive).
   static constexpr int64_t kInstanceLock = 0x53494c544131;  // "SILTA1"
 
   // Connects with a libpq conninfo and applies pending migrations (one
@@ -62,10 +76,23 @@ class PostgresStore final : public SqlStore {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
+  absl::Status FollowOthers(ChangeFeed* feed) override;
+  void StopFollowing() override;
+
+  // This instance's name in its notifications (random, per open).
+  const std::string& instance_id() const { return instance_id_; }
+
  protected:
   // BEGIN, then the write lock; a transaction that need not be durable
   // commits with synchronous_commit off (acks and releases).
   absl::Status BeginLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndedLocked(bool durable, bool committed) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PublishChangeLocked(const ChangeNotice& notice) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PublishPathLocked(const PathNotice& notice) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppliedEverythingLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The readers in turn.
   Reader AcquireReader() override;
 
@@ -74,14 +101,40 @@ class PostgresStore final : public SqlStore {
     absl::Mutex mu;
     std::unique_ptr<PgConnection> db;
   };
-  PostgresStore(std::unique_ptr<PgConnection> writer, PostgresOptions options);
+  PostgresStore(std::unique_ptr<PgConnection> writer, std::string conninfo,
+                PostgresOptions options);
   // A new writer: connected, and holding the instance lock when exclusive.
   static absl::StatusOr<std::unique_ptr<PgConnection>> ConnectWriter(
       const std::string& conninfo, const PostgresOptions& options);
 
+  // The follower thread: LISTENs, applies, reloads when behind.
+  void FollowLoop();
+  // Inside a Change: LISTENs (again), and reads what may have been missed:
+  // the unfinished deliveries, and everything else if the change sequence
+  // moved.
+  absl::Status ListenAndCatchUp();
+  // Inside a Change: applies one notification's payload.
+  absl::Status ApplyNotice(absl::string_view payload);
+  // Hands one silta_path payload to the feed (another instance's).
+  void ApplyPathNotice(absl::string_view payload);
+
+  // Whether no other instance uses the database (PostgresOptions).
+  const bool exclusive_;
+  const std::string conninfo_;
+  const std::string instance_id_;
   // Filled at open, then immutable; each used with its mutex held.
   std::vector<std::unique_ptr<ReadConnection>> readers_;
   std::atomic<uint64_t> next_reader_{0};
+  // The current write transaction's: the database's change sequence as
+  // read in it (0: not read yet), and the first and last it bumped to.
+  uint64_t transaction_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t first_bumped_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_bumped_ ABSL_GUARDED_BY(mu_) = 0;
+  // FollowOthers: the follower's connection and thread.
+  ChangeFeed* feed_ = nullptr;
+  std::unique_ptr<PgConnection> listener_;
+  std::atomic<bool> stop_following_{false};
+  std::thread follower_;
 };
 
 }  // namespace silta::store

@@ -227,7 +227,8 @@ absl::Status SqlStore::InsertOrg(const v1::Organization& org, AuditEntries* audi
           return absl::AlreadyExistsError(
               absl::StrCat("organisation ", org.org_id(), " already exists"));
         }
-        return status;
+        SILTA_RETURN_IF_ERROR(status);
+        return PublishChangeLocked({ChangeNotice::kOrg, org.org_id(), ""});
       },
       audit);
 }
@@ -252,7 +253,7 @@ absl::Status SqlStore::UpdateOrg(const v1::Organization& org, AuditEntries* audi
         if (db_->Changes() == 0) {
           return absl::NotFoundError(absl::StrCat("organisation ", org.org_id(), " not found"));
         }
-        return absl::OkStatus();
+        return PublishChangeLocked({ChangeNotice::kOrg, org.org_id(), ""});
       },
       audit);
 }
@@ -287,6 +288,7 @@ absl::Status SqlStore::InTransactionLocked(const std::function<absl::Status()>& 
   SILTA_RETURN_IF_ERROR(BeginLocked(durable));
   absl::Status status = body();
   if (status.ok()) status = Exec(db_, "COMMIT");
+  const bool committed = status.ok();
   if (!status.ok()) {
     const absl::Status rolled_back = Exec(db_, "ROLLBACK");
     if (!rolled_back.ok()) {
@@ -294,7 +296,7 @@ absl::Status SqlStore::InTransactionLocked(const std::function<absl::Status()>& 
           absl::StrCat(status.message(), "; rollback also failed: ", rolled_back.message()));
     }
   }
-  const absl::Status ended = EndedLocked(durable);
+  const absl::Status ended = EndedLocked(durable, committed);
   return status.ok() ? ended : status;
 }
 
@@ -349,7 +351,8 @@ absl::Status SqlStore::CreateCase(const v1::Case& c, const v1::CaseEvent& event,
         }
         SILTA_RETURN_IF_ERROR(inserted);
         SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
-        return AppendCaseEventLocked(event);
+        SILTA_RETURN_IF_ERROR(AppendCaseEventLocked(event));
+        return PublishChangeLocked({ChangeNotice::kCase, c.case_id(), ""});
       },
       audit);
 }
@@ -371,7 +374,8 @@ absl::Status SqlStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
           return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " not found"));
         }
         SILTA_RETURN_IF_ERROR(WriteMembersLocked(c));
-        return AppendCaseEventLocked(event);
+        SILTA_RETURN_IF_ERROR(AppendCaseEventLocked(event));
+        return PublishChangeLocked({ChangeNotice::kCase, c.case_id(), ""});
       },
       audit);
 }
@@ -441,7 +445,9 @@ absl::Status SqlStore::InsertConsentRecordLocked(absl::string_view id,
         stmt.BindInt(3, kind);
         stmt.BindBlob(4, record.SerializeAsString());
         SILTA_RETURN_IF_ERROR(stmt.Run());
-        return AppendConsentEventLocked(id, given);
+        SILTA_RETURN_IF_ERROR(AppendConsentEventLocked(id, given));
+        return PublishChangeLocked(
+            {ChangeNotice::kConsentRecord, std::string(id), std::string(subject_ref)});
       },
       audit);
 }
@@ -498,12 +504,16 @@ absl::Status SqlStore::AppendConsentEvent(absl::string_view record_id,
   absl::MutexLock lock(&mu_);
   return InAuditedTransactionLocked(
       [&]() -> absl::Status {
-        SILTA_ASSIGN_OR_RETURN(Statement exists,
-                               Prepare(db_, "SELECT 1 FROM consent_records WHERE record_id = ?"));
+        SILTA_ASSIGN_OR_RETURN(
+            Statement exists,
+            Prepare(db_, "SELECT subject_ref FROM consent_records WHERE record_id = ?"));
         exists.BindText(1, record_id);
         SILTA_ASSIGN_OR_RETURN(bool row, exists.Step());
         if (!row) return absl::NotFoundError(absl::StrCat("record ", record_id, " not found"));
-        return AppendConsentEventLocked(record_id, event);
+        const std::string subject_ref(exists.Text(0));
+        SILTA_RETURN_IF_ERROR(AppendConsentEventLocked(record_id, event));
+        return PublishChangeLocked(
+            {ChangeNotice::kConsentRecord, std::string(record_id), subject_ref});
       },
       audit);
 }
@@ -602,7 +612,8 @@ absl::Status SqlStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntrie
         if (absl::IsAlreadyExists(inserted)) {
           return absl::AlreadyExistsError(absl::StrCat("key bundle ", bundle.key_id(), " exists"));
         }
-        return inserted;
+        SILTA_RETURN_IF_ERROR(inserted);
+        return PublishChangeLocked({ChangeNotice::kKeyBundles, bundle.org_id(), ""});
       },
       audit);
 }
@@ -705,6 +716,12 @@ DeliveryRecord ReadDelivery(const Statement& stmt) {
   return d;
 }
 
+// Whether a delivery may still be delivered: PENDING, or DELIVERED and
+// not yet acked.
+bool Unfinished(const DeliveryRecord& d) {
+  return d.state == v1::PENDING || d.state == v1::DELIVERED;
+}
+
 }  // namespace
 
 absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEntries* audit) {
@@ -751,6 +768,10 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEn
     SILTA_RETURN_IF_ERROR(delivery.Run());
   }
   SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(key));
+  if (std::any_of(message.deliveries.begin(), message.deliveries.end(), Unfinished)) {
+    SILTA_RETURN_IF_ERROR(
+        PublishPathLocked({PathNotice::kAccepted, {message.sender_org_id, message.message_id}}));
+  }
   return AuditedLocked(audit);
 }
 
@@ -868,10 +889,18 @@ absl::Status SqlStore::InsertMessage(const MessageRecord& message, AuditEntries*
 }
 
 absl::Status SqlStore::StillDecidedLocked(std::optional<uint64_t> decided_at) {
-  if (!decided_at.has_value() || changes().Unchanged(*decided_at)) return absl::OkStatus();
-  return absl::AbortedError(
-      "a consent, case, organisation or policy changed after this delivery was decided; decide "
-      "again");
+  if (!decided_at.has_value()) return absl::OkStatus();
+  if (!changes().Unchanged(*decided_at)) {
+    return absl::AbortedError(
+        "a consent, case, organisation or policy changed after this delivery was decided; decide "
+        "again");
+  }
+  return AppliedEverythingLocked();
+}
+
+void SqlStore::ForgetCached(ChangeNotice::Kind kind) {
+  if (kind == ChangeNotice::kCase) cases_cache_.Clear();
+  if (kind == ChangeNotice::kKeyBundles) bundles_cache_.Clear();
 }
 
 void SqlStore::InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
@@ -965,17 +994,32 @@ absl::Status SqlStore::PurgeIfFinishedLocked(absl::string_view message_key) {
 }
 
 absl::Status SqlStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
+  // A delivery is marked DELIVERED (disclosed) only while it is unfinished:
+  // never after its ack, even one committed by another instance whose
+  // notice has not arrived here yet.
   SILTA_ASSIGN_OR_RETURN(
-      Statement stmt, Prepare(db_,
-                              "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-                              "updated_at_us = ? WHERE delivery_id = ?"));
+      Statement stmt,
+      Prepare(db_,
+              "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
+              "updated_at_us = ? WHERE delivery_id = ? AND (? OR state IN (?, ?))"));
   stmt.BindInt(1, delivery.state);
   stmt.BindInt(2, delivery.attempts);
   stmt.BindInt(3, delivery.next_attempt_us);
   stmt.BindInt(4, delivery.updated_at_us);
   stmt.BindText(5, delivery.delivery_id);
+  stmt.BindInt(6, delivery.state != v1::DELIVERED);
+  stmt.BindInt(7, v1::PENDING);
+  stmt.BindInt(8, v1::DELIVERED);
   SILTA_RETURN_IF_ERROR(stmt.Run());
   if (db_->Changes() == 0) {
+    SILTA_ASSIGN_OR_RETURN(Statement exists,
+                           Prepare(db_, "SELECT 1 FROM deliveries WHERE delivery_id = ?"));
+    exists.BindText(1, delivery.delivery_id);
+    SILTA_ASSIGN_OR_RETURN(const bool found, exists.Step());
+    if (found) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("delivery ", delivery.delivery_id, " is finished already"));
+    }
     return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
   }
   return PurgeIfFinishedLocked(MessageKey(delivery.sender_org_id, delivery.message_id));
@@ -1022,7 +1066,15 @@ void SqlStore::UpdateDeliveriesAsync(std::vector<DeliveryRecord> deliveries, Aud
 
 absl::Status SqlStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
                                               AuditEntries* audit) {
-  for (const DeliveryRecord& d : deliveries) SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+  PathNotice delivered{PathNotice::kDelivered, {}};
+  PathNotice finished{PathNotice::kFinished, {}};
+  for (const DeliveryRecord& d : deliveries) {
+    SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
+    if (d.state == v1::DELIVERED) delivered.ids.push_back(d.delivery_id);
+    if (!Unfinished(d)) finished.ids.push_back(d.delivery_id);
+  }
+  if (!delivered.ids.empty()) SILTA_RETURN_IF_ERROR(PublishPathLocked(delivered));
+  if (!finished.ids.empty()) SILTA_RETURN_IF_ERROR(PublishPathLocked(finished));
   return AuditedLocked(audit);
 }
 
@@ -1084,7 +1136,10 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now
           purge.BindText(1, key);
           SILTA_RETURN_IF_ERROR(purge.Run());
         }
-        return absl::OkStatus();
+        if (expired.empty()) return absl::OkStatus();
+        PathNotice finished{PathNotice::kFinished, {}};
+        for (const DeliveryRecord& d : expired) finished.ids.push_back(d.delivery_id);
+        return PublishPathLocked(finished);
       },
       &audit));
   return expired;
@@ -1414,7 +1469,8 @@ absl::StatusOr<uint64_t> SqlStore::PurgeClosedCases(int64_t closed_before_us) {
       }
     }
     purged = ids.size();
-    return absl::OkStatus();
+    if (ids.empty()) return absl::OkStatus();
+    return PublishChangeLocked({ChangeNotice::kCase, "", ""});
   }));
   return purged;
 }
@@ -1445,6 +1501,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SqlStore::Purge
         remove.BindText(1, id);
         SILTA_RETURN_IF_ERROR(remove.Run());
       }
+    }
+    for (const auto& [subject, id] : purged) {
+      SILTA_RETURN_IF_ERROR(PublishChangeLocked({ChangeNotice::kConsentRecord, id, subject}));
     }
     return absl::OkStatus();
   }));

@@ -134,10 +134,33 @@ class SqlStore : public Store {
   // on disk when it returns (else it may be flushed a moment later: acks
   // and releases, which disclose nothing).
   virtual absl::Status BeginLocked(bool durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
-  // After a transaction begun with BeginLocked has ended, committed or not.
-  virtual absl::Status EndedLocked(bool durable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // After a transaction begun with BeginLocked has ended, `committed` or
+  // not.
+  virtual absl::Status EndedLocked(bool durable, bool committed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return absl::OkStatus();
   }
+  // Inside the transaction of a change to a decision input: tells the
+  // other instances on the database, at its commit. Nothing by default
+  // (one instance).
+  virtual absl::Status PublishChangeLocked(const ChangeNotice& notice)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // Inside the transaction of a change of the message path: tells the
+  // other instances on the database, at its commit. Nothing by default.
+  virtual absl::Status PublishPathLocked(const PathNotice& notice)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // Inside the transaction of a write decided on this instance's in-memory
+  // state: OK if that state reflects every change committed to the
+  // database, else ABORTED. OK by default (one instance).
+  virtual absl::Status AppliedEverythingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // Clears the caches of rows of `kind` (another instance changed one).
+  void ForgetCached(ChangeNotice::Kind kind);
   // A connection for reading, and the mutex to hold while it is used.
   struct Reader {
     absl::Mutex* mu;

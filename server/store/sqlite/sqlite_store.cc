@@ -38,7 +38,7 @@ absl::Status SqliteStore::BeginLocked(bool durable) {
   return begun;
 }
 
-absl::Status SqliteStore::EndedLocked(bool durable) {
+absl::Status SqliteStore::EndedLocked(bool durable, bool /*committed*/) {
   return durable ? absl::OkStatus() : db_->Exec("PRAGMA synchronous=FULL");
 }
 

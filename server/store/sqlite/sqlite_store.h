@@ -64,7 +64,8 @@ class SqliteStore final : public SqlStore {
   // need not be durable commits with synchronous=NORMAL (the WAL is
   // fsynced at the next durable commit or checkpoint).
   absl::Status BeginLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EndedLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndedLocked(bool durable, bool committed) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The read-only connection when there is one (WAL readers do not wait for
   // the writer's commits and fsyncs), else the writer (":memory:"
   // databases cannot share one between connections).

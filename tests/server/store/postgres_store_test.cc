@@ -71,25 +71,27 @@ TEST_F(PostgresStoreTest, ADatabaseOfANewerSchemaIsRefused) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
 }
 
-// Until instances refresh each other's caches, a second siltad on the same
-// database would decide on stale consents and cases: it is refused.
-TEST_F(PostgresStoreTest, ASecondInstanceIsRefusedUntilTheFirstIsGone) {
-  auto first = PostgresStore::Open(conninfo_, {});
+// An exclusive store has the database to itself: a second is refused
+// until the first is gone.
+TEST_F(PostgresStoreTest, AnExclusiveStoreRefusesASecondUntilItIsGone) {
+  PostgresOptions alone;
+  alone.exclusive = true;
+  auto first = PostgresStore::Open(conninfo_, alone);
   ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(PostgresStore::Open(conninfo_, alone),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("another siltad")));
   EXPECT_THAT(PostgresStore::Open(conninfo_, {}),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("another siltad")));
   first->reset();
-  EXPECT_THAT(PostgresStore::Open(conninfo_, {}), IsOk());
+  EXPECT_THAT(PostgresStore::Open(conninfo_, alone), IsOk());
 }
 
 // The audit log stays one log when two stores write to one database at
 // once: consecutive indices, and a tree whose root is the root of the
 // entries as stored.
 TEST_F(PostgresStoreTest, TwoWritersOnOneDatabaseKeepOneOrderedLog) {
-  PostgresOptions shared;
-  shared.exclusive = false;
-  auto a = PostgresStore::Open(conninfo_, shared);
-  auto b = PostgresStore::Open(conninfo_, shared);
+  auto a = PostgresStore::Open(conninfo_, {});
+  auto b = PostgresStore::Open(conninfo_, {});
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   constexpr int kEach = 60;
