@@ -7,12 +7,19 @@
 //   - the audit log's export verifies offline.
 // A Send cut off by a kill is retried with the same message id, as the SDK
 // does, and gets the original receipt if the first one was committed.
+#include <signal.h>
+
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/sdk/sealer.h"
@@ -24,6 +31,7 @@
 #include "silta/v1/payloads.pb.h"
 #include "tests/integration/siltad_fixture.h"
 #include "tests/integration/world.h"
+#include "tests/testing/test_store.h"
 
 namespace silta::testing {
 namespace {
@@ -39,8 +47,15 @@ int Kills() {
 
 class KillLoop {
  public:
-  explicit KillLoop(World& world, std::string case_id)
-      : world_(world), case_id_(std::move(case_id)) {}
+  // `kill(i)`: the i-th kill (and restart). `clients_wait`: no call is made
+  // while it runs (one siltad: the world's address changes); else the
+  // clients go on and fail over (several instances behind one address
+  // list).
+  KillLoop(World& world, std::string case_id, std::function<void(int)> kill, bool clients_wait)
+      : world_(world),
+        case_id_(std::move(case_id)),
+        kill_(std::move(kill)),
+        clients_wait_(clients_wait) {}
 
   void Run(int kills) {
     std::thread sender([this] { Send(); });
@@ -48,9 +63,12 @@ class KillLoop {
     std::mt19937 rng(20261202);
     for (int i = 0; i < kills; ++i) {
       absl::SleepFor(absl::Milliseconds(150 + rng() % 350));
-      world_.Kill();
-      absl::WriterMutexLock lock(&restart_mu_);
-      world_.Restart();
+      if (clients_wait_) {
+        absl::WriterMutexLock lock(&restart_mu_);
+        kill_(i);
+      } else {
+        kill_(i);
+      }
     }
     absl::SleepFor(absl::Milliseconds(300));
     stop_sending_ = true;
@@ -161,22 +179,16 @@ class KillLoop {
 
   World& world_;
   const std::string case_id_;
-  absl::Mutex restart_mu_;  // held exclusively while siltad restarts
+  const std::function<void(int)> kill_;
+  const bool clients_wait_;
+  absl::Mutex restart_mu_;  // held exclusively while siltad restarts (clients_wait_)
   std::atomic<bool> stop_sending_{false};
   std::atomic<bool> stop_receiving_{false};
 };
 
-TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerifies) {
-  World world("kill-loop");
-  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
-  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
-  world.Keys("police-hame");
-  world.Keys("hml-youth");
-  const int kills = Kills();
-
-  KillLoop loop(world, case_id);
-  loop.Run(kills);
-
+// What every kill loop checks once it has run: nothing lost, nothing
+// delivered again after a confirmed ack, and the log verifies.
+void ExpectNothingLost(KillLoop& loop, World& world, int kills) {
   absl::MutexLock lock(&loop.mu_);
   std::vector<std::string> lost;
   for (const std::string& id : loop.receipted_) {
@@ -200,6 +212,72 @@ TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerif
       {SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("verified"));
+}
+
+TEST(KillLoopTest, NothingLostNothingRedeliveredAfterAConfirmedAckAndTheLogVerifies) {
+  World world("kill-loop");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("police-hame");
+  world.Keys("hml-youth");
+  const int kills = Kills();
+
+  KillLoop loop(
+      world, case_id,
+      [&](int) {
+        world.Kill();
+        world.Restart();
+      },
+      /*clients_wait=*/true);
+  loop.Run(kills);
+
+  ExpectNothingLost(loop, world, kills);
+}
+
+// Three siltad on one PostgreSQL database, the clients given all three
+// addresses: each kill takes one instance down with SIGKILL (in turn) and
+// brings it back on its address; the clients fail over to the others
+// meanwhile, and Send is retried with the same id.
+TEST(KillLoopTest, OneOfThreeInstancesKilledAtATimeLosesNothing) {
+  if (!TestStoreIsPostgres()) GTEST_SKIP() << "several instances need PostgreSQL";
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 3; ++i) addresses.push_back(absl::StrCat("127.0.0.1:", FreeLoopbackPort()));
+  World world("kill-loop-a", addresses[0]);
+  std::vector<SiltadSetup> setups(2);
+  std::vector<std::unique_ptr<SiltadProcess>> others;
+  for (int i = 0; i < 2; ++i) {
+    setups[i].dir = MakeTempDir(absl::StrCat("kill-loop-", i == 0 ? "b" : "c"));
+    setups[i].database_of = world.setup().dir;
+    setups[i].listen_address = addresses[i + 1];
+    setups[i].extra_config = world.setup().extra_config;
+    others.push_back(StartSiltad(setups[i]));
+    ASSERT_NE(others.back(), nullptr);
+  }
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("police-hame");
+  world.Keys("hml-youth");
+  world.CallVia(absl::StrJoin(addresses, ","));
+  const int kills = Kills();
+
+  KillLoop loop(
+      world, case_id,
+      [&](int i) {
+        if (i % 3 == 0) {
+          world.Kill();
+          world.Restart();
+          return;
+        }
+        std::unique_ptr<SiltadProcess>& victim = others[i % 3 - 1];
+        victim->Signal(SIGKILL);
+        victim->WaitForExit(absl::Seconds(10)).IgnoreError();
+        victim.reset();
+        victim = StartSiltad(setups[i % 3 - 1]);
+      },
+      /*clients_wait=*/false);
+  loop.Run(kills);
+
+  ExpectNothingLost(loop, world, kills);
 }
 
 }  // namespace

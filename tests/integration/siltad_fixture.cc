@@ -1,5 +1,10 @@
 #include "tests/integration/siltad_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -57,14 +62,16 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
   // file of mode 600 as siltad requires.
   std::string store = "store { sqlite { path: \"silta.db\" } }\n";
   if (TestStoreIsPostgres()) {
-    absl::StatusOr<std::string> conninfo = TestPostgresConninfo(setup.dir + "/silta.db");
+    absl::StatusOr<std::string> conninfo = TestPostgresConninfo(
+        (setup.database_of.empty() ? setup.dir : setup.database_of) + "/silta.db");
     EXPECT_TRUE(conninfo.ok()) << conninfo.status();
     WriteTextFile(setup.dir + "/conninfo", conninfo.ok() ? *conninfo : "");
     fs::permissions(setup.dir + "/conninfo", fs::perms::owner_read | fs::perms::owner_write);
     store = "store { postgres { conninfo_file: \"conninfo\" } }\n";
   }
   const std::string config = absl::StrCat(
-      "listen_address: \"127.0.0.1:0\"\n"
+      "listen_address: \"", setup.listen_address,
+      "\"\n"
       "listen_port_file: \"port\"\n"
       "tls {\n"
       "  cert_file: \"",
@@ -122,6 +129,23 @@ std::string ScrapeMetrics(const SiltadProcess& siltad) {
       RunCommand({"/usr/bin/curl", "-sf", "http://127.0.0.1:" + port + "/metrics"});
   EXPECT_EQ(curl.exit_code, 0) << curl.output;
   return curl.output;
+}
+
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t length = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  EXPECT_NE(port, 0) << "no free loopback port";
+  return port;
 }
 
 std::shared_ptr<grpc::Channel> ChannelWith(const std::string& address, const std::string& cert,

@@ -33,11 +33,20 @@ struct SiltadSetup {
   bool copy_server_cert = false;   // use a private copy of server.pem/key (rotation)
   bool with_crl = true;            // set tls.crl_directory
   std::string extra_config;        // appended to siltad.textproto
+  std::string listen_address = "127.0.0.1:0";  // a fixed port keeps it across restarts
+  // PostgreSQL only: share the database of the instance set up in this
+  // directory (several instances on one database); "" = a database of
+  // this directory's own.
+  std::string database_of;
 };
 
 // Writes config, registry, policy and pepper into setup.dir; returns the
 // config path. The listen port file is <dir>/port, the log <dir>/siltad.log.
 std::string WriteSiltadConfig(const SiltadSetup& setup);
+
+// A loopback port that is free now (for a siltad that keeps its address
+// across restarts).
+int FreeLoopbackPort();
 
 // Starts siltad for `setup`; fails the test on error.
 std::unique_ptr<SiltadProcess> StartSiltad(const SiltadSetup& setup);

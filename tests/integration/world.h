@@ -42,8 +42,10 @@ inline const std::string kHetu = testing::TestHetu(14, 960);
 // One running siltad with keys, a case and consents, as the orgs see it.
 class World {
  public:
-  explicit World(const std::string& name) {
+  // `listen_address`: a fixed port keeps siltad's address across restarts.
+  explicit World(const std::string& name, std::string listen_address = "127.0.0.1:0") {
     setup_.dir = MakeTempDir(name);
+    setup_.listen_address = std::move(listen_address);
     setup_.extra_config = "routing { ack_timeout_seconds: 1 }\n";
     Restart();
   }
@@ -62,10 +64,10 @@ class World {
   // Runs siltactl as `org` against this siltad, with `input` on stdin.
   CommandResult Siltactl(const std::string& org, std::vector<std::string> args,
                          const std::string& input = "") {
-    std::vector<std::string> argv = {
-        SILTACTL_PATH, "--address", siltad_->address(), "--cert",        OrgCert(org), "--key",
-        OrgKey(org),   "--ca",      PkiPath("ca.pem"),  "--server-name", "localhost",  "--crl-dir",
-        PkiPath("crl")};
+    std::vector<std::string> argv = {SILTACTL_PATH,     "--address",     address(),   "--cert",
+                                     OrgCert(org),      "--key",         OrgKey(org), "--ca",
+                                     PkiPath("ca.pem"), "--server-name", "localhost", "--crl-dir",
+                                     PkiPath("crl")};
     if (std::filesystem::exists(OrgSignerCert(org))) {  // agencies have a bundle signer
       argv.insert(argv.end(), {"--signer-cert", OrgSignerCert(org), "--signer-key",
                                OrgSignerKey(org)});
@@ -75,8 +77,13 @@ class World {
     return RunCommandWithInput(argv, input, {"XDG_CONFIG_HOME=" + setup_.dir}, absl::Seconds(60));
   }
 
+  // Calls from here on go to the siltad at `address` ("" = this world's
+  // own): another instance on the same database.
+  void CallVia(std::string address) { via_ = std::move(address); }
+  std::string address() const { return via_.empty() ? siltad_->address() : via_; }
+
   std::shared_ptr<grpc::Channel> Channel(const std::string& org) {
-    return ChannelWith(siltad_->address(), OrgCert(org), OrgKey(org));
+    return ChannelWith(address(), OrgCert(org), OrgKey(org));
   }
 
   // Creates and publishes keys for `org` (new ones if `rotate`).
@@ -359,7 +366,7 @@ class World {
   // An SDK client for `org` with its current keys.
   std::unique_ptr<sdk::SiltaClient> Client(const std::string& org) {
     sdk::SiltaClient::Options options;
-    options.connection.address = siltad_->address();
+    options.connection.address = address();
     options.connection.cert_file = OrgCert(org);
     options.connection.key_file = OrgKey(org);
     options.connection.ca_file = PkiPath("ca.pem");
@@ -383,6 +390,7 @@ class World {
  private:
   SiltadSetup setup_;
   std::unique_ptr<SiltadProcess> siltad_;
+  std::string via_;
   std::map<std::string, sdk::OrgKeys> keys_;
 };
 

@@ -3,12 +3,17 @@
 // STORE_CONTRACT suites (tests/CMakeLists.txt) on each.
 #include "server/store/postgres/postgres_store.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/audit/log_entry.h"
@@ -120,6 +125,130 @@ TEST_F(PostgresStoreTest, TwoWritersOnOneDatabaseKeepOneOrderedLog) {
   });
   ASSERT_THAT(root, IsOk());
   EXPECT_THAT(audit::RootFromRange(0, leaves, 2 * kEach, {}), IsOkAndHolds(*root));
+}
+
+// What a feed is told, for the tests: the notices, in order.
+class RecordingFeed final : public ChangeFeed {
+ public:
+  absl::Status Apply(const ChangeNotice& notice) override {
+    absl::MutexLock lock(&mu_);
+    applied_.push_back(absl::StrCat(std::string(1, notice.kind), " ", notice.key));
+    return absl::OkStatus();
+  }
+  absl::Status ReloadAll() override {
+    absl::MutexLock lock(&mu_);
+    ++reloads_;
+    return absl::OkStatus();
+  }
+  absl::Status CatchUpPath() override {
+    absl::MutexLock lock(&mu_);
+    ++catch_ups_;
+    return absl::OkStatus();
+  }
+  void OnPath(const PathNotice& notice) override {
+    absl::MutexLock lock(&mu_);
+    path_.push_back(absl::StrCat(std::string(1, notice.kind), " ", absl::StrJoin(notice.ids, " ")));
+  }
+  // Waits up to 10 s for `done` to hold.
+  bool Await(const std::function<bool(const RecordingFeed&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (done(*this)) return true;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+
+  mutable absl::Mutex mu_;
+  std::vector<std::string> applied_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> path_ ABSL_GUARDED_BY(mu_);
+  int reloads_ ABSL_GUARDED_BY(mu_) = 0;
+  int catch_ups_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Fail closed across instances: a disclosure decided on one instance's
+// in-memory state does not commit once another instance has committed a
+// change of a decision input that this one has not applied, and nothing
+// settles until it has.
+TEST_F(PostgresStoreTest, AWriteDecidedBeforeAnotherInstancesChangeIsAborted) {
+  auto a = PostgresStore::Open(conninfo_, {});
+  auto b = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  const uint64_t decided_at = (*a)->changes().Settled();
+  ASSERT_NE(decided_at, ChangeSequence::kUnsettled);
+
+  ASSERT_THAT((*b)->InsertOrg(MakeOrg("changed-on-b"), Audit()), IsOk());
+  absl::Notification written;
+  absl::Status status;
+  (*a)->InsertMessageAsync(
+      std::make_shared<const MessageRecord>(testing::MakeMessage("decided-on-a")), {},
+      [&](absl::Status s, AuditEntries) {
+        status = std::move(s);
+        written.Notify();
+      },
+      decided_at);
+  written.WaitForNotification();
+
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kAborted, HasSubstr("another siltad")));
+  EXPECT_EQ((*a)->changes().Settled(), ChangeSequence::kUnsettled)
+      << "a decision could be taken before B's change is applied";
+  auto stored = (*a)->GetMessage("police-hame", "decided-on-a");
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE(stored->has_value()) << "written although aborted";
+}
+
+// A follower hears the other instance's changes in commit order, and its
+// own never; once applied, decisions settle and commit again.
+TEST_F(PostgresStoreTest, AFollowerAppliesTheOtherInstancesChangesAndMessages) {
+  auto a = PostgresStore::Open(conninfo_, {});
+  auto b = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  RecordingFeed feed;
+  ASSERT_THAT((*a)->FollowOthers(&feed), IsOk());
+  ASSERT_TRUE(feed.Await([](const RecordingFeed& f) { return f.catch_ups_ == 1; }));
+
+  ASSERT_THAT((*a)->InsertOrg(MakeOrg("on-a"), Audit()), IsOk());
+  ASSERT_THAT((*b)->InsertOrg(MakeOrg("on-b"), Audit()), IsOk());
+  v1::Organization suspended = MakeOrg("on-b");
+  suspended.set_state(v1::SUSPENDED);
+  ASSERT_THAT((*b)->UpdateOrg(suspended, Audit()), IsOk());
+  ASSERT_THAT((*b)->InsertMessage(testing::MakeMessage("sent-on-b"), Audit()), IsOk());
+
+  ASSERT_TRUE(feed.Await(
+      [](const RecordingFeed& f) { return f.applied_.size() == 2 && !f.path_.empty(); }));
+  {
+    absl::MutexLock lock(&feed.mu_);
+    EXPECT_THAT(feed.applied_, ::testing::ElementsAre("o on-b", "o on-b"));
+    EXPECT_THAT(feed.path_, ::testing::ElementsAre("m police-hame sent-on-b"));
+    EXPECT_EQ(feed.reloads_, 0);
+  }
+  ASSERT_TRUE(feed.Await([&](const RecordingFeed&) {
+    return (*a)->changes().Settled() != ChangeSequence::kUnsettled;
+  }));
+  EXPECT_THAT((*a)->InsertMessage(testing::MakeMessage("sent-on-a"), Audit()), IsOk());
+  (*a)->StopFollowing();
+}
+
+// A follower whose connection is lost listens again and reads what it may
+// have missed.
+TEST_F(PostgresStoreTest, AFollowerCatchesUpAfterTheServerRestarts) {
+  auto a = PostgresStore::Open(conninfo_, {});
+  ASSERT_THAT(a, IsOk());
+  RecordingFeed feed;
+  ASSERT_THAT((*a)->FollowOthers(&feed), IsOk());
+  ASSERT_TRUE(feed.Await([](const RecordingFeed& f) { return f.catch_ups_ == 1; }));
+
+  ASSERT_THAT(Server().Stop(), IsOk());
+  ASSERT_THAT(Server().Resume(), IsOk());
+
+  EXPECT_TRUE(feed.Await([](const RecordingFeed& f) { return f.catch_ups_ >= 2; }))
+      << "the follower did not listen again";
+  (*a)->StopFollowing();
 }
 
 // A restart of the database fails what was under way, and the store

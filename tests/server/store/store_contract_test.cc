@@ -159,6 +159,40 @@ TEST(StoreMessagesTest, MessageIdsAreUniquePerSender) {
   EXPECT_EQ(due[1].message_id, "same-id");
 }
 
+// Nothing is disclosed after a confirmed ack: a DELIVERED mark for a
+// delivery already finished (acked by another instance, say) is refused,
+// with its audit entries, and the ack stands.
+TEST(StoreMessagesTest, ADeliveredMarkAfterTheAckIsRefused) {
+  auto store = testing::OpenTestStore(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  MessageRecord m = MakeMessage("acked-first");
+  m.deliveries.push_back(m.deliveries[0]);
+  m.deliveries[1].delivery_id = "acked-first-other";
+  m.deliveries[1].recipient_org_id = "wba-social";
+  ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  DeliveryRecord d = m.deliveries[0];
+  d.sender_org_id = m.sender_org_id;
+  d.message_id = m.message_id;
+  d.state = v1::DELIVERED;
+  ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)), IsOk());
+  d.state = v1::ACKED;
+  ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_ACKED)), IsOk());
+  auto size = (*store)->AuditSize();
+  ASSERT_THAT(size, IsOk());
+
+  d.state = v1::DELIVERED;
+  d.attempts = 2;
+  EXPECT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("finished")));
+  EXPECT_THAT(
+      (*store)->GetDelivery(d.delivery_id),
+      IsOkAndHolds(::testing::Optional(::testing::Field(&DeliveryRecord::state, v1::ACKED))));
+  EXPECT_THAT((*store)->AuditSize(), IsOkAndHolds(*size));
+  d.delivery_id = "no-such-delivery";
+  EXPECT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 // Cases and key bundles are cached (read_cache.h): a change must be seen by
 // the next read, as if there were no cache.
 TEST(StoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
