@@ -1,7 +1,8 @@
 # Silta — the two commands for a fresh Debian 12 machine:
 #   make run    install packages, build, create dev PKI + config, start siltad
 #   make test   install packages, build, run every test (ctest)
-# Other targets: demo (the five practice models, narrated), build, deps, pki,
+# Other targets: demo (the five practice models, narrated), run-cluster (three
+# siltad on a throwaway PostgreSQL), build, deps, pki,
 # dev-config, bench, bench-messages, kill-loop, package, test-sanitize, clean.
 
 BUILD_DIR   ?= build
@@ -15,7 +16,7 @@ JOBS        ?= $(shell nproc)
 DEV_DIR     ?= var/dev
 CERTS_DIR   ?= certs/dev
 
-.PHONY: all deps configure build package test test-sanitize test-tsan fuzz run demo pki dev-config bench bench-messages kill-loop clean
+.PHONY: all deps configure build package test test-sanitize test-tsan fuzz run run-cluster demo pki dev-config bench bench-messages kill-loop clean
 
 all: build
 
@@ -84,6 +85,13 @@ dev-config: pki
 
 run: build dev-config
 	@tools/run-dev.sh $(BUILD_DIR) $(DEV_DIR) $(CERTS_DIR)
+
+# A throwaway PostgreSQL and three siltad on it, on 127.0.0.1:7443-7445
+# (issue #16). The database lives in $(CLUSTER_DIR).
+CLUSTER_DIR ?= var/cluster
+run-cluster: build dev-config
+	@tools/install-deps.sh test
+	@tools/run-cluster.sh $(BUILD_DIR) $(DEV_DIR) $(CERTS_DIR) $(CLUSTER_DIR)
 
 # The five practice models against a fresh local siltad, as a narrative.
 demo: build pki

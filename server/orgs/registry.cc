@@ -122,11 +122,21 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
         *org.mutable_updated_at() = org.created_at();
         store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, {}, "registry_file")};
         const store::ChangeSequence::Change change = store_->changes().Begin();
-        SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
-        orgs_.emplace(org.org_id(), org);
-        changed.push_back(org);
-        ++result.added;
-        continue;
+        const absl::Status inserted = store_->InsertOrg(org, &audit);
+        if (absl::IsAlreadyExists(inserted)) {
+          // Another siltad instance on the same database seeded it first:
+          // take its row, and update it below if the file differs.
+          SILTA_ASSIGN_OR_RETURN(std::optional<v1::Organization> stored,
+                                 store_->GetOrg(entry.org_id()));
+          if (!stored.has_value()) return inserted;
+          it = orgs_.emplace(entry.org_id(), *std::move(stored)).first;
+        } else {
+          SILTA_RETURN_IF_ERROR(inserted);
+          orgs_.emplace(org.org_id(), org);
+          changed.push_back(org);
+          ++result.added;
+          continue;
+        }
       }
       if (SameSeedFields(it->second, entry)) {
         ++result.unchanged;

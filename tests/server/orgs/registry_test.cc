@@ -55,6 +55,30 @@ TEST_F(RegistryTest, SeedAddsThenUpdatesButNeverChangesState) {
   EXPECT_EQ(org->state(), v1::SUSPENDED);
 }
 
+// Several siltad instances start at once on one database: each seeds the
+// registry file; the one that comes second takes the rows the first wrote.
+TEST_F(RegistryTest, ASeedAppliedByAnotherInstanceFirstIsTakenNotRefused) {
+  auto other = OrgRegistry::Create(store_.get(), [this] { return now_; });
+  ASSERT_THAT(other, IsOk());
+  v1::OrgRegistryFile seed;
+  *seed.add_orgs() = MakeOrg("wba-social");
+  *seed.add_orgs() = MakeOrg("hml-youth");
+  ASSERT_THAT((*other)->ApplySeed(seed), IsOk());
+
+  seed.mutable_orgs(1)->set_display_name("Renamed meanwhile");
+  auto result = registry_->ApplySeed(seed);
+
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->added, 0);
+  EXPECT_EQ(result->unchanged, 1);
+  EXPECT_EQ(result->updated, 1);
+  ASSERT_TRUE(registry_->Find("wba-social").has_value());
+  EXPECT_EQ(registry_->Find("hml-youth")->display_name(), "Renamed meanwhile");
+  // The other instance reads the change again when told of it.
+  ASSERT_THAT((*other)->Reload("hml-youth"), IsOk());
+  EXPECT_EQ((*other)->Find("hml-youth")->display_name(), "Renamed meanwhile");
+}
+
 // The registry's dates and audit entries come from its clock (one clock,
 // issue #14), not from the system's.
 TEST_F(RegistryTest, EntriesAndTheirEvidenceAreDatedByTheClock) {
