@@ -9,6 +9,7 @@
 // does, and gets the original receipt if the first one was committed.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -31,6 +32,7 @@
 #include "silta/v1/payloads.pb.h"
 #include "tests/integration/siltad_fixture.h"
 #include "tests/integration/world.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/test_store.h"
 
 namespace silta::testing {
@@ -278,6 +280,33 @@ TEST(KillLoopTest, OneOfThreeInstancesKilledAtATimeLosesNothing) {
   loop.Run(kills);
 
   ExpectNothingLost(loop, world, kills);
+}
+
+// PostgreSQL restarted under load, siltad left running: while the
+// database is down siltad answers UNAVAILABLE (the clients retry), and it
+// resumes by itself once the database is back.
+TEST(KillLoopTest, TheDatabaseRestartedUnderLoadLosesNothing) {
+  if (!TestStoreIsPostgres()) GTEST_SKIP() << "SQLite is inside siltad";
+  World world("restart-db-loop");
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("police-hame");
+  world.Keys("hml-youth");
+  PostgresServer* server = TestPostgresServer();
+  ASSERT_NE(server, nullptr);
+  const int restarts = std::min(Kills(), 5);
+
+  KillLoop loop(
+      world, case_id,
+      [&](int) {
+        ASSERT_TRUE(server->Stop().ok());
+        absl::SleepFor(absl::Milliseconds(300));
+        ASSERT_TRUE(server->Resume().ok());
+      },
+      /*clients_wait=*/false);
+  loop.Run(restarts);
+
+  ExpectNothingLost(loop, world, restarts);
 }
 
 }  // namespace
