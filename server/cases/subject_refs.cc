@@ -44,6 +44,11 @@ absl::StatusOr<std::string> SubjectRefs::RefFor(absl::string_view hetu,
       absl::string_view(reinterpret_cast<const char*>(mac->data()), mac->size()));
 }
 
+absl::StatusOr<std::string> SubjectRefs::Fingerprint() const {
+  SILTA_ASSIGN_OR_RETURN(auto mac, crypto::HmacSha256(pepper_, "silta-pepper-fingerprint-v1"));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac.data()), 16));
+}
+
 absl::StatusOr<SubjectRefs::Subject> SubjectRefs::Resolve(absl::string_view hetu,
                                                          absl::string_view field) const {
   SILTA_ASSIGN_OR_RETURN(absl::CivilDay birth, HetuBirthDate(hetu, field));

@@ -47,6 +47,10 @@ class SubjectRefs {
   absl::StatusOr<Subject> Resolve(absl::string_view hetu,
                                   absl::string_view field = "subject.hetu") const;
 
+  // Names the pepper without revealing it (hex of HMAC-SHA256(pepper, a
+  // fixed label), 16 bytes): instances on one database must show the same.
+  absl::StatusOr<std::string> Fingerprint() const;
+
  private:
   explicit SubjectRefs(crypto::SecretData pepper) : pepper_(std::move(pepper)) {}
   const crypto::SecretData pepper_;

@@ -12,9 +12,11 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "lib/audit/log_entry.h"
+#include "lib/audit/tree_head.h"
 #include "lib/common/files.h"
 #include "lib/common/status_macros.h"
 #include "lib/common/textproto.h"
+#include "lib/crypto/primitives.h"
 #include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/identity/tls_credentials.h"
@@ -192,6 +194,37 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const v1::StoreConfig& c
   return std::unique_ptr<store::Store>(std::move(store));
 }
 
+// What every siltad on one database must share, checked against what the
+// first start recorded there: the pepper (else subject references of one
+// person differ between instances, and consents go unfound) and the audit
+// log key (else tree heads of one log carry different signatures).
+absl::Status CheckSharedSecrets(const v1::SiltadConfig& config, store::Store* store) {
+  SILTA_ASSIGN_OR_RETURN(std::unique_ptr<cases::SubjectRefs> refs,
+                         cases::SubjectRefs::FromPepperFile(config.pepper_file()));
+  SILTA_ASSIGN_OR_RETURN(const std::string pepper, refs->Fingerprint());
+  SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,
+                         audit::AuditLog::LoadLogKey(config.audit().log_key_file()));
+  SILTA_ASSIGN_OR_RETURN(const std::string public_key, crypto::Ed25519PublicKey(log_key));
+  const std::string log_key_id = audit::LogKeyId(public_key);
+  SILTA_ASSIGN_OR_RETURN(const std::string stored_pepper,
+                         store->ClaimSetting("pepper_fingerprint", pepper));
+  if (stored_pepper != pepper) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "pepper_file ", config.pepper_file(),
+        " is not the pepper this database's subject references were made with (fingerprint ",
+        stored_pepper, "); every siltad on one database must use the same pepper file"));
+  }
+  SILTA_ASSIGN_OR_RETURN(const std::string stored_key,
+                         store->ClaimSetting("log_key_id", log_key_id));
+  if (stored_key != log_key_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit.log_key_file ", config.audit().log_key_file(), " (key id ", log_key_id,
+                     ") is not the key this database's audit log is signed with (key id ",
+                     stored_key, "); every siltad on one database must use the same log key"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
   {
@@ -230,6 +263,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
 
   SILTA_ASSIGN_OR_RETURN(self->store_, OpenStore(config.store()));
   SILTA_ASSIGN_OR_RETURN(const int schema_version, self->store_->SchemaVersion());
+  SILTA_RETURN_IF_ERROR(CheckSharedSecrets(config, self->store_.get()));
 
   SILTA_ASSIGN_OR_RETURN(self->registry_, orgs::OrgRegistry::Create(self->store_.get()));
   SILTA_ASSIGN_OR_RETURN(orgs::SeedResult seeded, self->registry_->ApplySeed(seed));

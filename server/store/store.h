@@ -178,6 +178,13 @@ class Store {
   // The schema version the database is at (the highest applied migration).
   virtual absl::StatusOr<int> SchemaVersion() = 0;
 
+  // Stores `value` under `name` unless a value is stored there already;
+  // returns the stored one. For what every siltad on the database must
+  // share (the pepper's fingerprint, say): the first start records it, and
+  // a later one with another value can tell.
+  virtual absl::StatusOr<std::string> ClaimSetting(absl::string_view name,
+                                                   absl::string_view value) = 0;
+
   // OK if the database answers a read now; UNAVAILABLE if it cannot be
   // reached (siltad's health follows it: ops/store_watch.h).
   virtual absl::Status Ping() = 0;

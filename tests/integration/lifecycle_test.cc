@@ -107,6 +107,27 @@ TEST(SiltadLifecycleTest, AnOpenDataDirectoryIsRefusedWithFix) {
   EXPECT_FALSE(fs::exists(setup.dir + "/silta.db"));
 }
 
+// The pepper makes the subject references: a siltad started on a database
+// with another pepper (a wrong file, or another instance configured
+// differently) would not find anyone's consents. It refuses to start.
+TEST(SiltadLifecycleTest, AnotherPepperThanTheDatabaseWasMadeWithIsRefused) {
+  SiltadSetup setup{MakeTempDir("pepper-changed")};
+  {
+    std::unique_ptr<SiltadProcess> first = StartSiltad(setup);
+    ASSERT_NE(first, nullptr);
+    first->Signal(SIGTERM);
+    ASSERT_TRUE(first->WaitForExit(absl::Seconds(20)).ok());
+  }
+  const std::string config = WriteSiltadConfig(setup);
+  WriteTextFile(setup.dir + "/pepper", "fedcba9876543210fedcba9876543210");
+
+  const CommandResult result = RunSiltad(config, /*check_only=*/false);
+
+  EXPECT_NE(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("is not the pepper this database's subject references"));
+  EXPECT_THAT(result.output, HasSubstr("every siltad on one database must use the same pepper"));
+}
+
 TEST(SiltadLifecycleTest, UnreadableKeyFileIsAClearError) {
   SiltadSetup setup{MakeTempDir("missing-key")};
   setup.copy_server_cert = true;

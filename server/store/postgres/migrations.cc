@@ -133,6 +133,12 @@ CREATE TABLE change_sequence (
 );
 INSERT INTO change_sequence(id, seq) VALUES (1, 0);
 )sql"},
+      {3, "settings every instance must share (the pepper's and log key's fingerprints)", R"sql(
+CREATE TABLE settings (
+  name  TEXT COLLATE "C" PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
   };
   return *migrations;
 }

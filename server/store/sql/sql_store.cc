@@ -207,6 +207,29 @@ absl::StatusOr<int> SqlStore::SchemaVersion() {
   return SchemaVersionLocked();
 }
 
+absl::StatusOr<std::string> SqlStore::ClaimSetting(absl::string_view name,
+                                                   absl::string_view value) {
+  absl::MutexLock lock(&mu_);
+  std::string stored;
+  SILTA_RETURN_IF_ERROR(InTransactionLocked([&]() -> absl::Status {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement claim,
+        Prepare(db_,
+                "INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING"));
+    claim.BindText(1, name);
+    claim.BindText(2, value);
+    SILTA_RETURN_IF_ERROR(claim.Run());
+    SILTA_ASSIGN_OR_RETURN(Statement read,
+                           Prepare(db_, "SELECT value FROM settings WHERE name = ?"));
+    read.BindText(1, name);
+    SILTA_ASSIGN_OR_RETURN(const bool row, read.Step());
+    if (!row) return absl::InternalError("a setting just stored is missing");
+    stored = read.Text(0);
+    return absl::OkStatus();
+  }));
+  return stored;
+}
+
 absl::Status SqlStore::InsertOrg(const v1::Organization& org, AuditEntries* audit) {
   absl::MutexLock lock(&mu_);
   return InAuditedTransactionLocked(

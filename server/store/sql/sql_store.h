@@ -58,6 +58,8 @@ class SqlStore : public Store {
 
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Ping() override;
+  absl::StatusOr<std::string> ClaimSetting(absl::string_view name,
+                                           absl::string_view value) override;
   absl::Status InsertOrg(const v1::Organization& org, AuditEntries* audit) override;
   absl::Status UpdateOrg(const v1::Organization& org, AuditEntries* audit) override;
   absl::StatusOr<std::optional<v1::Organization>> GetOrg(absl::string_view org_id) override;

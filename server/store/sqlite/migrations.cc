@@ -165,6 +165,12 @@ INSERT INTO audit_tree(pos, level, hash)
 DROP TABLE audit_nodes;
 DROP INDEX audit_by_time;
 )sql"},
+      {12, "settings every instance must share (the pepper's and log key's fingerprints)", R"sql(
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql"},
   };
   return *migrations;
 }
