@@ -317,16 +317,16 @@ void PrefillAudit(const std::string& path, uint64_t entries) {
 class Silta {
  public:
   // `postgres_conninfo`: siltad on that PostgreSQL database instead of
-  // SQLite.
+  // SQLite; `instances` siltad on it.
   Silta(const std::string& dir, const Pki& pki, uint64_t audit_prefill = 0,
-        const std::string& postgres_conninfo = "")
+        const std::string& postgres_conninfo = "", int instances = 1)
       : dir_(dir), pki_(pki) {
     if (audit_prefill > 0) PrefillAudit(dir_ + "/silta.db", audit_prefill);
     std::string store = "store { sqlite { path: \"silta.db\" } }\n";
     if (!postgres_conninfo.empty()) {
       testing::WriteTextFile(dir_ + "/conninfo", postgres_conninfo);
       ::chmod((dir_ + "/conninfo").c_str(), 0600);
-      store = "store { postgres { conninfo_file: \"conninfo\" } }\n";
+      store = absl::StrCat("store { postgres { conninfo_file: \"", dir_, "/conninfo\" } }\n");
     }
     testing::WriteTextFile(dir_ + "/pepper", std::string(32, 'p'));
     ::chmod((dir_ + "/pepper").c_str(), 0600);
@@ -334,30 +334,50 @@ class Silta {
                            testing::ReadTextFile(SILTA_SOURCE_DIR "/deploy/policy.example.textproto"));
     // The only change from a production config: no per-org call limit
     // below the load this bench makes (the default is 1000 calls/s).
-    testing::WriteTextFile(
-        dir_ + "/siltad.textproto",
-        absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
-                     "tls { cert_file: \"",
-                     pki_.dir, "/server.pem\" key_file: \"", pki_.dir, "/server.key\" ca_file: \"",
-                     pki_.dir, "/ca.pem\" trust_domain: \"silta.test\" }\n", store,
-                     "registry_file: \"", pki_.dir,
-                     "/registry.textproto\"\npolicy_file: \"policy.textproto\"\n"
-                     "pepper_file: \"pepper\"\n"
-                     "limits { calls_per_second_per_org: 100000 }\n"
-                     "metrics { listen_address: \"127.0.0.1:0\" }\n"
-                     "audit { log_key_file: \"",
-                     pki_.dir, "/audit/log-key.pem\" }\n"));
-    auto siltad = testing::SiltadProcess::Start(dir_ + "/siltad.textproto", dir_ + "/port",
-                                                dir_ + "/siltad.log");
-    Check(siltad.ok(), std::string(siltad.status().message()));
-    siltad_ = *std::move(siltad);
+    for (int i = 0; i < instances; ++i) {
+      // Instance 1 in dir_, the others in folders of their own; all share
+      // the pepper, policy, registry and log key, as they must.
+      const std::string at = i == 0 ? dir_ : absl::StrCat(dir_, "/instance-", i + 1);
+      ::mkdir(at.c_str(), 0700);
+      testing::WriteTextFile(
+          at + "/siltad.textproto",
+          absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
+                       "tls { cert_file: \"",
+                       pki_.dir, "/server.pem\" key_file: \"", pki_.dir,
+                       "/server.key\" ca_file: \"", pki_.dir,
+                       "/ca.pem\" trust_domain: \"silta.test\" }\n", store, "registry_file: \"",
+                       pki_.dir, "/registry.textproto\"\npolicy_file: \"", dir_,
+                       "/policy.textproto\"\n"
+                       "pepper_file: \"",
+                       dir_,
+                       "/pepper\"\n"
+                       "limits { calls_per_second_per_org: 100000 }\n"
+                       "metrics { listen_address: \"127.0.0.1:0\" }\n"
+                       "audit { log_key_file: \"",
+                       pki_.dir, "/audit/log-key.pem\" }\n"));
+      auto siltad =
+          testing::SiltadProcess::Start(at + "/siltad.textproto", at + "/port", at + "/siltad.log");
+      Check(siltad.ok(), std::string(siltad.status().message()));
+      siltads_.push_back(*std::move(siltad));
+    }
     sender_keys_ = Publish(kSender);
     for (const auto& r : kRecipients) recipient_keys_[r] = Publish(r);
     OpenCase();
   }
 
-  std::string address() const { return siltad_->address(); }
-  pid_t pid() const { return siltad_->pid(); }
+  // The first instance's address, and every instance's.
+  std::string address() const { return siltads_.front()->address(); }
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> out;
+    for (const auto& siltad : siltads_) out.push_back(siltad->address());
+    return out;
+  }
+  pid_t pid() const { return siltads_.front()->pid(); }
+  std::vector<pid_t> pids() const {
+    std::vector<pid_t> out;
+    for (const auto& siltad : siltads_) out.push_back(siltad->pid());
+    return out;
+  }
 
   // A 4 KiB Referral with 8 fields, sealed to the three recipients.
   v1::SendRequest Sealed() const {
@@ -404,12 +424,23 @@ class Silta {
     return head.tree_size();
   }
 
-  // Counters of siltad's group commits: writes, commits, seconds.
+  // Counters of siltad's group commits (of every instance): writes,
+  // commits, seconds.
   struct Commits {
     double writes = 0, commits = 0, seconds = 0;
   };
   Commits ReadCommits() const {
-    const std::string log = siltad_->Log();
+    Commits all;
+    for (const auto& siltad : siltads_) {
+      const Commits c = ReadCommitsOf(*siltad);
+      all.writes += c.writes;
+      all.commits += c.commits;
+      all.seconds += c.seconds;
+    }
+    return all;
+  }
+  static Commits ReadCommitsOf(const testing::SiltadProcess& siltad) {
+    const std::string log = siltad.Log();
     const size_t at = log.find(R"("metrics_port":")");
     if (at == std::string::npos) return {};
     const std::string port = log.substr(at + 16, log.find('"', at + 16) - at - 16);
@@ -494,7 +525,7 @@ class Silta {
 
   const std::string dir_;
   const Pki& pki_;
-  std::unique_ptr<testing::SiltadProcess> siltad_;
+  std::vector<std::unique_ptr<testing::SiltadProcess>> siltads_;
   std::string case_id_;
   sdk::OrgKeys sender_keys_;
   std::map<std::string, sdk::OrgKeys> recipient_keys_;
@@ -550,6 +581,16 @@ struct RunOptions {
   // The relay: the pool is reused, each send under a fresh message id of
   // the same length (the relay checks no signature).
   bool fresh_ids = false;
+  // Several instances: sender s sends via spread[s % n], and recipient r
+  // subscribes and acks via the next one, so every delivery crosses
+  // instances. Empty: everything via `address`.
+  std::vector<std::string> spread;
+  std::string SenderAddress(int s) const {
+    return spread.empty() ? address : spread[s % spread.size()];
+  }
+  std::string ReceiverAddress(size_t r) const {
+    return spread.empty() ? address : spread[(r + 1) % spread.size()];
+  }
 };
 
 struct RunResult {
@@ -565,7 +606,9 @@ class Run {
       : pki_(pki), pool_(pool), o_(std::move(options)) {}
 
   RunResult Go() {
-    for (const std::string& org : kRecipients) receivers_.emplace_back(this, org);
+    for (size_t i = 0; i < kRecipients.size(); ++i) {
+      receivers_.emplace_back(this, kRecipients[i], o_.ReceiverAddress(i));
+    }
     for (Receiver& r : receivers_) r.Start();
     absl::SleepFor(absl::Milliseconds(300));  // the streams are open
 
@@ -575,7 +618,7 @@ class Run {
     std::vector<std::vector<double>> send_ms(o_.senders);
     for (int s = 0; s < o_.senders; ++s) {
       senders.emplace_back([&, s] {
-        auto stub = v1::MessageService::NewStub(pki_.Channel(kSender, o_.address));
+        auto stub = v1::MessageService::NewStub(pki_.Channel(kSender, o_.SenderAddress(s)));
         const absl::Duration interval =
             o_.rate > 0 ? absl::Seconds(o_.senders / o_.rate) : absl::ZeroDuration();
         absl::Time next = start + interval * s / o_.senders;
@@ -659,10 +702,11 @@ class Run {
   // an acker thread acks what has been read, many ids per call.
   class Receiver {
    public:
-    Receiver(Run* run, std::string org) : run_(run), org_(std::move(org)) {}
+    Receiver(Run* run, std::string org, std::string address)
+        : run_(run), org_(std::move(org)), address_(std::move(address)) {}
     Receiver(Receiver&&) = delete;
     void Start() {
-      stub_ = v1::MessageService::NewStub(run_->pki_.Channel(org_, run_->o_.address));
+      stub_ = v1::MessageService::NewStub(run_->pki_.Channel(org_, address_));
       reader_ = std::thread([this] { Read(); });
       acker_ = std::thread([this] { AckLoop(); });
     }
@@ -720,6 +764,7 @@ class Run {
 
     Run* const run_;
     const std::string org_;
+    const std::string address_;
     std::unique_ptr<v1::MessageService::Stub> stub_;
     grpc::ClientContext subscription_;
     std::thread reader_, acker_;
@@ -850,8 +895,14 @@ int main(int argc, char** argv) {
                  "siltad's store: sqlite, or postgres (a throwaway PostgreSQL 15 this bench "
                  "starts, as the tests do)")
       ->check(CLI::IsMember({"sqlite", "postgres"}));
+  int instances = 1;
+  app.add_option("--instances", instances,
+                 "siltad instances on the one PostgreSQL database (--store postgres): senders "
+                 "and recipients spread over them, every delivery crossing instances")
+      ->check(CLI::Range(1, 8));
   CLI11_PARSE(app, argc, argv);
   Check(store == "sqlite" || audit_prefill == 0, "--audit-prefill: SQLite only");
+  Check(store == "postgres" || instances == 1, "--instances: several need --store postgres");
   std::vector<int> senders;
   for (absl::string_view s : absl::StrSplit(senders_list, ',')) {
     int n = 0;
@@ -873,7 +924,7 @@ int main(int argc, char** argv) {
     Check(made.ok(), std::string(made.status().message()));
     conninfo = *made;
   }
-  Silta silta(dir, pki, audit_prefill, conninfo);
+  Silta silta(dir, pki, audit_prefill, conninfo, instances);
   Pool pool(silta);
   std::fprintf(stderr, "message_bench: siltad on %s, %zu-byte SendRequest\n",
                silta.address().c_str(), silta.Sealed().ByteSizeLong());
@@ -892,6 +943,7 @@ int main(int argc, char** argv) {
       // Enough for twice the best rate so far (at least 1500/s).
       pool.Reserve(static_cast<size_t>(secs * std::max(1500.0, 2 * best)));
       RunOptions o{audit_prefill > 0     ? "silta-audit"
+                   : instances > 1       ? absl::StrCat("silta-pg-x", instances)
                    : store == "postgres" ? "silta-pg"
                                          : "silta",
                    silta.address(),
@@ -899,12 +951,18 @@ int main(int argc, char** argv) {
                    window,
                    0,
                    absl::StrCat("closed", n)};
+      if (instances > 1) o.spread = silta.addresses();
       const uint64_t audit_before = silta.AuditSize();
       const Silta::Commits before = silta.ReadCommits();
-      const double cpu_before = CpuSeconds(absl::StrCat(silta.pid()));
+      const auto siltad_cpu = [&] {
+        double all = 0;
+        for (pid_t pid : silta.pids()) all += CpuSeconds(absl::StrCat(pid));
+        return all;
+      };
+      const double cpu_before = siltad_cpu();
       const double self_before = CpuSeconds("self");
       const RunResult r = Run(pki, pool, o).Go();
-      const double cpu = CpuSeconds(absl::StrCat(silta.pid())) - cpu_before;
+      const double cpu = siltad_cpu() - cpu_before;
       const double self = CpuSeconds("self") - self_before;
       const Silta::Commits after = silta.ReadCommits();
       const uint64_t audit = silta.AuditSize() - audit_before;

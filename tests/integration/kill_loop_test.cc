@@ -309,5 +309,52 @@ TEST(KillLoopTest, TheDatabaseRestartedUnderLoadLosesNothing) {
   ExpectNothingLost(loop, world, restarts);
 }
 
+// PostgreSQL's own high availability (docs/operations.md): a primary with a
+// synchronous standby, siltad given both hosts with
+// target_session_attrs=read-write. The primary is killed with SIGKILL under
+// load and the standby promoted: siltad finds the new primary by itself,
+// every message that got a receipt is delivered, and the audit log
+// verifies and extends a head signed before the failover.
+TEST(KillLoopTest, ThePrimaryKilledAndItsStandbyPromotedLosesNothing) {
+  if (!TestStoreIsPostgres()) GTEST_SKIP() << "SQLite is inside siltad";
+  auto primary = PostgresServer::Start("failover-primary");
+  ASSERT_TRUE(primary.ok()) << primary.status();
+  ASSERT_TRUE((*primary)->CreateDatabase("silta").ok());
+  auto standby = (*primary)->StartSynchronousStandby("failover-standby");
+  ASSERT_TRUE(standby.ok()) << standby.status();
+  const std::string conninfo =
+      absl::StrCat("host=", (*primary)->socket_dir(), ",", (*standby)->socket_dir(),
+                   " port=5432,5432 dbname=silta user=silta target_session_attrs=read-write");
+  World world("failover", "127.0.0.1:0", conninfo);
+  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world.Keys("police-hame");
+  world.Keys("hml-youth");
+  const std::string head_before = world.setup().dir + "/head-before.json";
+  CommandResult r = world.Siltactl("wba-dpo", {"audit", "head", "--fresh", "--out", head_before});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  KillLoop loop(
+      world, case_id,
+      [&](int) {
+        ASSERT_TRUE((*primary)->Kill().ok());
+        absl::SleepFor(absl::Milliseconds(500));
+        const absl::Status promoted = (*standby)->Promote();
+        ASSERT_TRUE(promoted.ok()) << promoted;
+      },
+      /*clients_wait=*/false);
+  loop.Run(1);
+
+  ExpectNothingLost(loop, world, 1);
+  const std::string file = world.setup().dir + "/export-since.jsonl";
+  r = world.Siltactl("wba-dpo", {"audit", "export", "--out", file, "--previous-head", head_before});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub"),
+                  "--previous-head", head_before});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(world.siltad().WaitForLog("store_unreachable", absl::Seconds(1)))
+      << "the failover went unnoticed: was the primary killed?";
+}
+
 }  // namespace
 }  // namespace silta::testing

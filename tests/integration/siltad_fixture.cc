@@ -62,8 +62,11 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
   // file of mode 600 as siltad requires.
   std::string store = "store { sqlite { path: \"silta.db\" } }\n";
   if (TestStoreIsPostgres()) {
-    absl::StatusOr<std::string> conninfo = TestPostgresConninfo(
-        (setup.database_of.empty() ? setup.dir : setup.database_of) + "/silta.db");
+    absl::StatusOr<std::string> conninfo =
+        !setup.conninfo.empty()
+            ? absl::StatusOr<std::string>(setup.conninfo)
+            : TestPostgresConninfo((setup.database_of.empty() ? setup.dir : setup.database_of) +
+                                   "/silta.db");
     EXPECT_TRUE(conninfo.ok()) << conninfo.status();
     WriteTextFile(setup.dir + "/conninfo", conninfo.ok() ? *conninfo : "");
     fs::permissions(setup.dir + "/conninfo", fs::perms::owner_read | fs::perms::owner_write);

@@ -38,6 +38,9 @@ struct SiltadSetup {
   // directory (several instances on one database); "" = a database of
   // this directory's own.
   std::string database_of;
+  // PostgreSQL only: this conninfo instead of a test database (several
+  // hosts, say).
+  std::string conninfo;
 };
 
 // Writes config, registry, policy and pepper into setup.dir; returns the

@@ -42,10 +42,13 @@ inline const std::string kHetu = testing::TestHetu(14, 960);
 // One running siltad with keys, a case and consents, as the orgs see it.
 class World {
  public:
-  // `listen_address`: a fixed port keeps siltad's address across restarts.
-  explicit World(const std::string& name, std::string listen_address = "127.0.0.1:0") {
+  // `listen_address`: a fixed port keeps siltad's address across restarts;
+  // `conninfo` (PostgreSQL): a database of the test's own making.
+  explicit World(const std::string& name, std::string listen_address = "127.0.0.1:0",
+                 std::string conninfo = "") {
     setup_.dir = MakeTempDir(name);
     setup_.listen_address = std::move(listen_address);
+    setup_.conninfo = std::move(conninfo);
     setup_.extra_config = "routing { ack_timeout_seconds: 1 }\n";
     Restart();
   }

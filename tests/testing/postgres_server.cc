@@ -2,13 +2,17 @@
 
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "lib/common/status_macros.h"
 #include "tests/testing/process.h"
 
@@ -35,19 +39,8 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std:
     return absl::FailedPreconditionError(absl::StrCat(
         initdb, " is missing: install Debian's postgresql-15 (tools/install-deps.sh does)"));
   }
-  std::unique_ptr<PostgresServer> server(
-      new PostgresServer(MakeTempDir(absl::StrCat("pg-", name))));
-  if (::geteuid() == 0) {
-    const struct passwd* pw = ::getpwnam("postgres");
-    if (pw == nullptr) {
-      return absl::FailedPreconditionError(
-          "running as root, but there is no `postgres` user to run PostgreSQL as (initdb "
-          "refuses root): install Debian's postgresql-15, which creates it");
-    }
-    if (::chown(server->dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-      return absl::InternalError(absl::StrCat("cannot give ", server->dir_, " to postgres"));
-    }
-  }
+  SILTA_ASSIGN_OR_RETURN(std::string dir, MakeOwnedDir(name));
+  std::unique_ptr<PostgresServer> server(new PostgresServer(std::move(dir)));
   const CommandResult created =
       RunCommand(AsOwner({initdb, "-D", server->dir_ + "/data", "-U", kSuperuser, "--auth=trust",
                           "--encoding=UTF8", "--no-locale", "--no-sync"}),
@@ -114,6 +107,103 @@ absl::StatusOr<std::string> PostgresServer::CreateDatabase(const std::string& da
     return absl::InternalError(absl::StrCat("CREATE DATABASE ", database, ": ", error));
   }
   return Conninfo(database);
+}
+
+absl::StatusOr<std::string> PostgresServer::MakeOwnedDir(const std::string& name) {
+  std::string dir = MakeTempDir(absl::StrCat("pg-", name));
+  if (::geteuid() == 0) {
+    const struct passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) {
+      return absl::FailedPreconditionError(
+          "running as root, but there is no `postgres` user to run PostgreSQL as (initdb "
+          "refuses root): install Debian's postgresql-15, which creates it");
+    }
+    if (::chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      return absl::InternalError(absl::StrCat("cannot give ", dir, " to postgres"));
+    }
+  }
+  return dir;
+}
+
+absl::Status PostgresServer::Execute(const std::string& sql) {
+  PGconn* conn = PQconnectdb(Conninfo("postgres").c_str());
+  std::string error = PQstatus(conn) == CONNECTION_OK ? "" : PQerrorMessage(conn);
+  if (error.empty()) {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+      error = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  PQfinish(conn);
+  if (!error.empty()) return absl::InternalError(absl::StrCat(sql, ": ", error));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::StartSynchronousStandby(
+    const std::string& name) {
+  SILTA_ASSIGN_OR_RETURN(std::string dir, MakeOwnedDir(name));
+  std::unique_ptr<PostgresServer> standby(new PostgresServer(std::move(dir)));
+  const CommandResult copied = RunCommand(
+      AsOwner({absl::StrCat(kBinDir, "/pg_basebackup"), "-h", dir_, "-p", "5432", "-U", kSuperuser,
+               "-D", standby->dir_ + "/data", "-R", "-X", "stream", "-c", "fast", "--no-sync"}),
+      {}, absl::Seconds(120));
+  if (copied.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("pg_basebackup failed: ", copied.output));
+  }
+  SILTA_RETURN_IF_ERROR(standby->Resume());
+  SILTA_RETURN_IF_ERROR(Execute("ALTER SYSTEM SET synchronous_standby_names = '*'"));
+  SILTA_RETURN_IF_ERROR(Execute("SELECT pg_reload_conf()"));
+  // Until the standby streams, commits here would wait: wait for it first.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    PGconn* conn = PQconnectdb(Conninfo("postgres").c_str());
+    PGresult* r = PQexec(conn, "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'");
+    const bool streaming = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    PQfinish(conn);
+    if (streaming) return standby;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("the standby did not stream within 30 s: ", standby->Log()));
+}
+
+absl::Status PostgresServer::Kill() {
+  const std::string pid_file = dir_ + "/data/postmaster.pid";
+  if (!std::filesystem::exists(pid_file)) return absl::FailedPreconditionError("not running");
+  const std::string pids = ReadTextFile(pid_file);
+  const std::string first_line = pids.substr(0, pids.find('\n'));
+  pid_t postmaster = 0;
+  if (!absl::SimpleAtoi(first_line, &postmaster) || postmaster <= 0) {
+    return absl::InternalError("postmaster.pid has no pid");
+  }
+  // The postmaster and every process it started, at once.
+  std::vector<pid_t> victims = {postmaster};
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    const std::string stat = ReadTextFile(entry.path().string() + "/stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+    pid_t parent = 0;
+    if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &parent) && parent == postmaster) {
+      victims.push_back(pid);
+    }
+  }
+  for (pid_t pid : victims) ::kill(pid, SIGKILL);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (::kill(postmaster, 0) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  running_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Promote() {
+  SILTA_RETURN_IF_ERROR(PgCtl("promote"));
+  return absl::OkStatus();
 }
 
 std::string PostgresServer::Log() const {

@@ -46,9 +46,27 @@ class PostgresServer {
   // The server's log so far (for a failing test's message).
   std::string Log() const;
 
+  // ---- High availability (docs/operations.md). ----
+
+  // A streaming standby of this server (pg_basebackup -R), started, in a
+  // directory and socket of its own; from then on every commit here waits
+  // until the standby has it (synchronous_standby_names = '*').
+  absl::StatusOr<std::unique_ptr<PostgresServer>> StartSynchronousStandby(const std::string& name);
+  // Kills the server's processes with SIGKILL, as a machine that dies.
+  absl::Status Kill();
+  // Makes a standby the primary (pg_ctl promote), waiting until it accepts
+  // writes.
+  absl::Status Promote();
+  // The directory of the socket: the host of this server in a conninfo.
+  const std::string& socket_dir() const { return dir_; }
+  // Runs `sql` as the superuser on database `postgres`.
+  absl::Status Execute(const std::string& sql);
+
  private:
   explicit PostgresServer(std::string dir) : dir_(std::move(dir)) {}
   absl::Status PgCtl(const std::string& action);
+  // A fresh directory for a cluster, given to the server's owner.
+  static absl::StatusOr<std::string> MakeOwnedDir(const std::string& name);
 
   std::string dir_;  // data/ (the cluster), log, and the socket
   bool running_ = false;

@@ -83,8 +83,9 @@ class PostgresStore final : public SqlStore {
   const std::string& instance_id() const { return instance_id_; }
 
  protected:
-  // BEGIN, then the write lock; a transaction that need not be durable
-  // commits with synchronous_commit off (acks and releases).
+  // BEGIN, then the write lock. Every commit is durable (and on the
+  // synchronous standby), even one that need not be on SQLite: see the
+  // definition.
   absl::Status BeginLocked(bool durable) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndedLocked(bool durable, bool committed) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

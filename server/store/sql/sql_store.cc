@@ -314,7 +314,12 @@ absl::Status SqlStore::InTransactionLocked(const std::function<absl::Status()>& 
   const bool committed = status.ok();
   if (!status.ok()) {
     const absl::Status rolled_back = Exec(db_, "ROLLBACK");
-    if (!rolled_back.ok()) {
+    if (absl::IsUnavailable(rolled_back)) {
+      // The connection is gone: the server ends the transaction without
+      // committing it. Nothing was written; the caller may try again.
+      status = absl::UnavailableError(absl::StrCat(
+          status.message(), "; the transaction was not committed: ", rolled_back.message()));
+    } else if (!rolled_back.ok()) {
       status = absl::InternalError(
           absl::StrCat(status.message(), "; rollback also failed: ", rolled_back.message()));
     }
