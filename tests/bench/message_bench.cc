@@ -35,10 +35,12 @@
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -854,6 +856,20 @@ double CpuSeconds(const std::string& pid) {
   return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// CPU seconds of every PostgreSQL process on this machine (its backends
+// live as long as siltad's connections; --store postgres starts the only
+// server).
+double DatabaseCpuSeconds() {
+  double all = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.empty() || !absl::ascii_isdigit(pid[0])) continue;
+    const std::string stat = testing::ReadTextFile("/proc/" + pid + "/stat");
+    if (absl::StrContains(stat, " (postgres) ")) all += CpuSeconds(pid);
+  }
+  return all;
+}
+
 void PrintRow(const RunOptions& o, const RunResult& r, const std::string& extra) {
   std::printf(
       "ROW system=%s label=%s senders=%d rate=%.0f secs=%.0f sent=%llu accepted_per_s=%.0f "
@@ -960,9 +976,11 @@ int main(int argc, char** argv) {
         return all;
       };
       const double cpu_before = siltad_cpu();
+      const double db_before = store == "postgres" ? DatabaseCpuSeconds() : 0;
       const double self_before = CpuSeconds("self");
       const RunResult r = Run(pki, pool, o).Go();
       const double cpu = siltad_cpu() - cpu_before;
+      const double db = store == "postgres" ? DatabaseCpuSeconds() - db_before : 0;
       const double self = CpuSeconds("self") - self_before;
       const Silta::Commits after = silta.ReadCommits();
       const uint64_t audit = silta.AuditSize() - audit_before;
@@ -971,12 +989,13 @@ int main(int argc, char** argv) {
           o, r,
           absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
                           "writes_per_commit=%.1f commit_ms=%.2f server_cpu_ms_per_msg=%.2f "
-                          "client_cpu_ms_per_msg=%.2f",
+                          "client_cpu_ms_per_msg=%.2f db_cpu_ms_per_msg=%.2f",
                           r.sent ? static_cast<double>(audit) / r.sent : 0.0,
                           static_cast<unsigned long long>(silta.RssKiB() / 1024),
                           r.sent ? commits / r.sent : 0.0, (after.writes - before.writes) / commits,
                           1000 * (after.seconds - before.seconds) / commits,
-                          r.sent ? 1000 * cpu / r.sent : 0.0, r.sent ? 1000 * self / r.sent : 0.0));
+                          r.sent ? 1000 * cpu / r.sent : 0.0, r.sent ? 1000 * self / r.sent : 0.0,
+                          r.sent ? 1000 * db / r.sent : 0.0));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
     if (relay != nullptr) {
