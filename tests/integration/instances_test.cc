@@ -152,5 +152,50 @@ TEST_F(InstancesTest, ASuspensionViaAEndsTheOrgsStreamOnB) {
   EXPECT_FALSE(world().Receive("hml-youth", absl::Seconds(2)).has_value());
 }
 
+// A key bundle published via A is usable via B at once: B's cache of
+// bundles is cleared by A's change, and B's org streams hear of it.
+TEST_F(InstancesTest, AKeyRotatedViaAIsUsableViaBAtOnce) {
+  const std::string case_id = world().OpenCase("police-hame", {"hml-youth"});
+  world().Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world().Keys("police-hame");
+  world().Keys("hml-youth");
+  world().CallVia(B());
+  v1::SendResponse sent;
+  ASSERT_TRUE(world()
+                  .Send("police-hame",
+                        world().Seal("police-hame", case_id, MixedReferral(), {"hml-youth"}),
+                        &sent)
+                  .ok());  // B has read hml-youth's bundles now
+
+  world().CallVia("");
+  world().Keys("hml-youth", /*rotate=*/true);  // published via A
+  world().CallVia(B());
+  const grpc::Status status = world().Send(
+      "police-hame", world().Seal("police-hame", case_id, MixedReferral(), {"hml-youth"}), &sent);
+
+  EXPECT_TRUE(status.ok()) << "B refused the key published via A: " << status.error_message();
+}
+
+// One log, whichever instance signs or exports: an export from C verifies
+// against a head signed by A before B and C appended more.
+TEST_F(InstancesTest, AnExportFromCExtendsAHeadSignedByA) {
+  world().OpenCase("police-hame", {"hml-youth"});
+  const std::string head = world().setup().dir + "/head-a.json";
+  CommandResult r = world().Siltactl("wba-dpo", {"audit", "head", "--fresh", "--out", head});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  world().CallVia(B());
+  world().Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+  world().CallVia(C());
+  world().Consent(v1::CATEGORY_SOCIAL_WELFARE, "hml-youth");
+
+  const std::string file = world().setup().dir + "/export-c.jsonl";
+  r = world().Siltactl("wba-dpo", {"audit", "export", "--out", file, "--previous-head", head});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand({SILTACTL_PATH, "audit", "verify", file, "--log-key", PkiPath("audit/log-key.pub"),
+                  "--previous-head", head});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("verified"));
+}
+
 }  // namespace
 }  // namespace silta::testing
