@@ -41,7 +41,7 @@ absl::StatusOr<crypto::SecretData> AuditLog::LoadLogKey(const std::string& path)
   return key;
 }
 
-absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(store::Store* store,
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(store::AuditStore* store,
                                                            const cases::SubjectRefs* subject_refs,
                                                            crypto::SecretData log_key,
                                                            AuditLogOptions options) {
@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(store::Store* store,
   return log;
 }
 
-AuditLog::AuditLog(store::Store* store, const cases::SubjectRefs* subject_refs,
+AuditLog::AuditLog(store::AuditStore* store, const cases::SubjectRefs* subject_refs,
                    crypto::SecretData key, std::string public_key, AuditLogOptions options)
     : store_(store),
       subject_refs_(subject_refs),

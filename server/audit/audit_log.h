@@ -27,7 +27,7 @@
 #include "lib/crypto/secret_data.h"
 #include "server/cases/subject_refs.h"
 #include "server/identity/caller.h"
-#include "server/store/store.h"
+#include "server/store/audit_store.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/config.pb.h"
 
@@ -69,7 +69,7 @@ class AuditLog {
   // `store` and `subject_refs` must outlive the log. Loads the high Merkle
   // nodes (kCachedLevel and up) into memory in one range read, so that a
   // proof right after start-up reads only its low nodes from the store.
-  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(store::Store* store,
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(store::AuditStore* store,
                                                           const cases::SubjectRefs* subject_refs,
                                                           crypto::SecretData log_key,
                                                           AuditLogOptions options);
@@ -117,7 +117,7 @@ class AuditLog {
   absl::StatusOr<v1::ExportChunk> FinalChunk(const ExportPlan& plan, uint64_t consistent_with_size);
 
  private:
-  AuditLog(store::Store* store, const cases::SubjectRefs* subject_refs, crypto::SecretData key,
+  AuditLog(store::AuditStore* store, const cases::SubjectRefs* subject_refs, crypto::SecretData key,
            std::string public_key, AuditLogOptions options);
   // Signs and stores a head of the current log.
   absl::StatusOr<v1::SignedTreeHead> SignCurrent();
@@ -126,7 +126,7 @@ class AuditLog {
   // Perfect subtrees of at least 2^kCachedLevel leaves are cached in memory.
   static constexpr int kCachedLevel = 10;
 
-  store::Store* const store_;
+  store::AuditStore* const store_;
   const cases::SubjectRefs* const subject_refs_;
   absl::Mutex cache_mu_;
   absl::flat_hash_map<std::pair<int, uint64_t>, std::string> node_cache_ ABSL_GUARDED_BY(cache_mu_);

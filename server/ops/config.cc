@@ -66,6 +66,9 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
         return Invalid("store.postgres.conninfo_file",
                        "is required: a file (mode 600) holding the libpq connection string");
       }
+      if (config.store().postgres().read_connections() > 64) {
+        return Invalid("store.postgres.read_connections", "must be 1..64 (0 means 4)");
+      }
       break;
     case v1::StoreConfig::BACKEND_NOT_SET:
       return Invalid("store", "is required: set store { sqlite { path: \"...\" } }");

@@ -26,7 +26,8 @@
 #include "lib/common/clock.h"
 #include "server/common/listeners.h"
 #include "server/identity/caller.h"
-#include "server/store/store.h"
+#include "server/store/org_store.h"
+#include "silta/v1/message.pb.h"
 #include "silta/v1/org.pb.h"
 
 namespace silta::orgs {
@@ -37,7 +38,7 @@ class KeyDirectory {
   // `store` must outlive the directory. `ca_file` is re-read on each
   // publication, so a rotated CA file is honoured.
   // `crl_directory` may be empty (then revocation is left to the SDKs).
-  KeyDirectory(store::Store* store, std::string ca_file, std::string trust_domain,
+  KeyDirectory(store::OrgStore* store, std::string ca_file, std::string trust_domain,
                std::string crl_directory = "", common::Clock clock = common::SystemClock())
       : store_(store),
         ca_file_(std::move(ca_file)),
@@ -67,7 +68,7 @@ class KeyDirectory {
   absl::Status AnnouncePublished(absl::string_view org_id);
 
  private:
-  store::Store* const store_;
+  store::OrgStore* const store_;
   const std::string ca_file_;
   const std::string trust_domain_;
   const std::string crl_directory_;

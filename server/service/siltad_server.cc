@@ -183,8 +183,12 @@ absl::StatusOr<std::string> ReadConninfo(const v1::PostgresConfig& postgres) {
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const v1::StoreConfig& config) {
   if (config.has_postgres()) {
     SILTA_ASSIGN_OR_RETURN(const std::string conninfo, ReadConninfo(config.postgres()));
+    store::PostgresOptions options;
+    if (config.postgres().read_connections() > 0) {
+      options.readers = static_cast<int>(config.postgres().read_connections());
+    }
     SILTA_ASSIGN_OR_RETURN(std::unique_ptr<store::PostgresStore> store,
-                           store::PostgresStore::Open(conninfo, {}));
+                           store::PostgresStore::Open(conninfo, options));
     return std::unique_ptr<store::Store>(std::move(store));
   }
   store::SqliteOptions sqlite_options;

@@ -69,27 +69,71 @@ TEST_P(ValidateConfigRejectTest, NamesTheField) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ValidateConfigRejectTest,
     ::testing::Values(
-        BadConfigCase{"NoListen", [](v1::SiltadConfig* c) { c->clear_listen_address(); }, "listen_address"},
-        BadConfigCase{"BadPort", [](v1::SiltadConfig* c) { c->set_listen_address("localhost:99999"); }, "listen_address"},
+        BadConfigCase{"NoListen", [](v1::SiltadConfig* c) { c->clear_listen_address(); },
+                      "listen_address"},
+        BadConfigCase{"BadPort",
+                      [](v1::SiltadConfig* c) { c->set_listen_address("localhost:99999"); },
+                      "listen_address"},
         BadConfigCase{"NoTls", [](v1::SiltadConfig* c) { c->clear_tls(); }, "tls: is required"},
-        BadConfigCase{"NoCert", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_cert_file(); }, "tls.cert_file"},
-        BadConfigCase{"NoKey", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_key_file(); }, "tls.key_file"},
-        BadConfigCase{"NoCa", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_ca_file(); }, "tls.ca_file"},
-        BadConfigCase{"BadDomain", [](v1::SiltadConfig* c) { c->mutable_tls()->set_trust_domain("Silta Test"); }, "tls.trust_domain"},
-        BadConfigCase{"Refresh", [](v1::SiltadConfig* c) { c->mutable_tls()->set_refresh_interval_seconds(3601); }, "refresh_interval_seconds"},
-        BadConfigCase{"NoStore", [](v1::SiltadConfig* c) { c->clear_store(); }, "store: is required"},
-        BadConfigCase{"NoSqlitePath", [](v1::SiltadConfig* c) { c->mutable_store()->mutable_sqlite()->clear_path(); }, "store.sqlite.path"},
-        BadConfigCase{"Postgres", [](v1::SiltadConfig* c) { c->mutable_store()->mutable_postgres(); }, "store.postgres"},
-        BadConfigCase{"NoRegistry", [](v1::SiltadConfig* c) { c->clear_registry_file(); }, "registry_file"},
-        BadConfigCase{"NoPolicy", [](v1::SiltadConfig* c) { c->clear_policy_file(); }, "policy_file"},
-        BadConfigCase{"NoPepper", [](v1::SiltadConfig* c) { c->clear_pepper_file(); }, "pepper_file"},
+        BadConfigCase{"NoCert", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_cert_file(); },
+                      "tls.cert_file"},
+        BadConfigCase{"NoKey", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_key_file(); },
+                      "tls.key_file"},
+        BadConfigCase{"NoCa", [](v1::SiltadConfig* c) { c->mutable_tls()->clear_ca_file(); },
+                      "tls.ca_file"},
+        BadConfigCase{"BadDomain",
+                      [](v1::SiltadConfig* c) { c->mutable_tls()->set_trust_domain("Silta Test"); },
+                      "tls.trust_domain"},
+        BadConfigCase{
+            "Refresh",
+            [](v1::SiltadConfig* c) { c->mutable_tls()->set_refresh_interval_seconds(3601); },
+            "refresh_interval_seconds"},
+        BadConfigCase{"NoStore", [](v1::SiltadConfig* c) { c->clear_store(); },
+                      "store: is required"},
+        BadConfigCase{
+            "NoSqlitePath",
+            [](v1::SiltadConfig* c) { c->mutable_store()->mutable_sqlite()->clear_path(); },
+            "store.sqlite.path"},
+        BadConfigCase{"Postgres",
+                      [](v1::SiltadConfig* c) { c->mutable_store()->mutable_postgres(); },
+                      "store.postgres"},
+        BadConfigCase{"PostgresPool",
+                      [](v1::SiltadConfig* c) {
+                        c->mutable_store()->mutable_postgres()->set_conninfo_file("c");
+                        c->mutable_store()->mutable_postgres()->set_read_connections(65);
+                      },
+                      "store.postgres.read_connections"},
+        BadConfigCase{"NoRegistry", [](v1::SiltadConfig* c) { c->clear_registry_file(); },
+                      "registry_file"},
+        BadConfigCase{"NoPolicy", [](v1::SiltadConfig* c) { c->clear_policy_file(); },
+                      "policy_file"},
+        BadConfigCase{"NoPepper", [](v1::SiltadConfig* c) { c->clear_pepper_file(); },
+                      "pepper_file"},
         BadConfigCase{"NoLogKey", [](v1::SiltadConfig* c) { c->clear_audit(); },
                       "audit.log_key_file"},
-        BadConfigCase{"PublicMetrics", [](v1::SiltadConfig* c) { c->mutable_metrics()->set_listen_address("0.0.0.0:9464"); }, "metrics.listen_address"},
-        BadConfigCase{"HugeRequests", [](v1::SiltadConfig* c) { c->mutable_limits()->set_max_request_bytes(kMaxMaxRequestBytes + 1); }, "limits.max_request_bytes"},
-        BadConfigCase{"LongGrace", [](v1::SiltadConfig* c) { c->set_shutdown_grace_seconds(301); }, "shutdown_grace_seconds"},
-        BadConfigCase{"HugeCallRate", [](v1::SiltadConfig* c) { c->mutable_limits()->set_calls_per_second_per_org(kMaxCallsPerSecondPerOrg + 1); }, "limits.calls_per_second_per_org"},
-        BadConfigCase{"BurstBelowRate", [](v1::SiltadConfig* c) { c->mutable_limits()->set_calls_per_second_per_org(50); c->mutable_limits()->set_call_burst_per_org(49); }, "limits.call_burst_per_org"}),
+        BadConfigCase{
+            "PublicMetrics",
+            [](v1::SiltadConfig* c) { c->mutable_metrics()->set_listen_address("0.0.0.0:9464"); },
+            "metrics.listen_address"},
+        BadConfigCase{"HugeRequests",
+                      [](v1::SiltadConfig* c) {
+                        c->mutable_limits()->set_max_request_bytes(kMaxMaxRequestBytes + 1);
+                      },
+                      "limits.max_request_bytes"},
+        BadConfigCase{"LongGrace", [](v1::SiltadConfig* c) { c->set_shutdown_grace_seconds(301); },
+                      "shutdown_grace_seconds"},
+        BadConfigCase{"HugeCallRate",
+                      [](v1::SiltadConfig* c) {
+                        c->mutable_limits()->set_calls_per_second_per_org(kMaxCallsPerSecondPerOrg +
+                                                                          1);
+                      },
+                      "limits.calls_per_second_per_org"},
+        BadConfigCase{"BurstBelowRate",
+                      [](v1::SiltadConfig* c) {
+                        c->mutable_limits()->set_calls_per_second_per_org(50);
+                        c->mutable_limits()->set_call_burst_per_org(49);
+                      },
+                      "limits.call_burst_per_org"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(LoopbackTest, RecognisesLoopbackHosts) {
