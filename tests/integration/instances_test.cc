@@ -23,14 +23,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-v1::Referral MixedReferral() {
-  v1::Referral r;
-  r.set_education_employment("9th grade, absent often");
-  r.set_support_needs("needs a support person");
-  r.set_mental_health_notes("psychiatric nurse's assessment");
-  return r;
-}
-
 class InstancesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -133,14 +125,7 @@ TEST_F(InstancesTest, ASuspensionViaAEndsTheOrgsStreamOnB) {
   grpc::ClientContext context;
   auto reader = SubscribeOnB("hml-youth", &context);
 
-  grpc::ClientContext admin_context;
-  v1::SetOrgStateRequest suspend;
-  suspend.set_org_id("hml-youth");
-  suspend.mutable_acting_user()->set_worker_id("admin-1");
-  v1::SetOrgStateResponse suspended;
-  ASSERT_TRUE(v1::OrgService::NewStub(world().Channel("silta-admin"))  // via A
-                  ->SuspendOrg(&admin_context, suspend, &suspended)
-                  .ok());
+  world().Suspend("hml-youth");  // via A
 
   v1::Delivery delivery;
   EXPECT_FALSE(reader->Read(&delivery));

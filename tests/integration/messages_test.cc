@@ -33,14 +33,6 @@ v1::RecipientState StateOf(const v1::GetMessageStatusResponse& status, const std
   return v1::RECIPIENT_STATE_UNSPECIFIED;
 }
 
-v1::Referral MixedReferral() {
-  v1::Referral r;
-  r.set_education_employment("9th grade, absent often");
-  r.set_support_needs("needs a support person");
-  r.set_mental_health_notes("psychiatric nurse's assessment");
-  return r;
-}
-
 TEST(MessagesTest, EachMemberGetsExactlyItsPermittedFieldsThenAckPurges) {
   World world("messages-flow");
   const std::string case_id = world.OpenCase("police-hame", {"hml-youth", "wba-social"});
@@ -290,14 +282,7 @@ TEST(MessagesTest, SuspendingTheRecipientOrgEndsItsOpenSubscription) {
   // Make sure the stream is open before suspending: wait for the subscriber log line.
   ASSERT_TRUE(world.siltad().WaitForLog("subscriber_connected", absl::Seconds(10)));
 
-  grpc::ClientContext admin_context;
-  v1::SetOrgStateRequest suspend;
-  suspend.set_org_id("hml-youth");
-  suspend.mutable_acting_user()->set_worker_id("admin-1");
-  v1::SetOrgStateResponse suspended;
-  ASSERT_TRUE(v1::OrgService::NewStub(world.Channel("silta-admin"))
-                  ->SuspendOrg(&admin_context, suspend, &suspended)
-                  .ok());
+  world.Suspend("hml-youth");
 
   v1::Delivery delivery;
   EXPECT_FALSE(reader->Read(&delivery));

@@ -30,6 +30,7 @@
 #include "silta/v1/message.grpc.pb.h"
 #include "silta/v1/options.pb.h"
 #include "silta/v1/org.grpc.pb.h"
+#include "silta/v1/payloads.pb.h"
 #include "tests/integration/siltad_fixture.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_hetu.h"
@@ -38,6 +39,16 @@ namespace silta::testing {
 
 // A 14-year-old (test code, individual number 960).
 inline const std::string kHetu = testing::TestHetu(14, 960);
+
+// A referral with education, social welfare and mental health fields:
+// recipients get each field only as their consents allow.
+inline v1::Referral MixedReferral() {
+  v1::Referral r;
+  r.set_education_employment("9th grade, absent often");
+  r.set_support_needs("needs a support person");
+  r.set_mental_health_notes("psychiatric nurse's assessment");
+  return r;
+}
 
 // One running siltad with keys, a case and consents, as the orgs see it.
 class World {
@@ -233,6 +244,18 @@ class World {
     const grpc::Status status =
         v1::CaseService::NewStub(Channel(coordinator))->AddMember(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // The admin suspends `org` (its open streams end).
+  void Suspend(const std::string& org) {
+    grpc::ClientContext context;
+    v1::SetOrgStateRequest request;
+    request.set_org_id(org);
+    request.mutable_acting_user()->set_worker_id("admin-1");
+    v1::SetOrgStateResponse response;
+    ASSERT_TRUE(v1::OrgService::NewStub(Channel("silta-admin"))
+                    ->SuspendOrg(&context, request, &response)
+                    .ok());
   }
 
   void Withdraw(const std::string& consent_id) {
