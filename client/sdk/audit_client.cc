@@ -15,6 +15,12 @@ Pager<v1::AuditEntry> AuditClient::QueryEntries(v1::QueryEntriesRequest request)
                                    std::move(request), &v1::QueryEntriesResponse::mutable_entries);
 }
 
+absl::StatusOr<v1::QueryEntriesResponse> AuditClient::QueryEntriesPage(
+    const v1::QueryEntriesRequest& request) const {
+  return connection_->Unary(*stub_, &v1::AuditService::Stub::QueryEntries, request,
+                            Idempotency::kIdempotent);
+}
+
 absl::StatusOr<v1::SignedTreeHead> AuditClient::GetTreeHead(
     const v1::GetTreeHeadRequest& request) const {
   return connection_->Unary(*stub_, &v1::AuditService::Stub::GetTreeHead, request,

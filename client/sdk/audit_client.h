@@ -42,6 +42,10 @@ class AuditClient {
   // The entries that match the request's filters, in log order, page by
   // page (request.page_size entries a page; 0: the broker's default).
   Pager<v1::AuditEntry> QueryEntries(v1::QueryEntriesRequest request) const;
+  // One page of them, for a caller that pages itself (a table with a
+  // "more" button): go on with the response's next_page_token.
+  absl::StatusOr<v1::QueryEntriesResponse> QueryEntriesPage(
+      const v1::QueryEntriesRequest& request) const;
   // The latest signed tree head, or a fresh one on demand.
   absl::StatusOr<v1::SignedTreeHead> GetTreeHead(const v1::GetTreeHeadRequest& request) const;
   // The inclusion proof of one entry against a tree size.

@@ -252,6 +252,32 @@ absl::StatusOr<v1::ConsistencyProof> AuditLog::ConsistencyProof(uint64_t first_s
   return proof;
 }
 
+namespace {
+
+// The filters of a QueryEntriesRequest that the store's columns do not
+// hold: checked on each entry the store returns.
+bool MatchesEntryFilters(const v1::QueryEntriesRequest& request, const v1::AuditEntry& e) {
+  if (!request.purpose().empty() && e.purpose() != request.purpose()) return false;
+  if (!request.statute().empty() &&
+      (e.rule() != v1::RULE_STATUTE || e.rule_id() != request.statute())) {
+    return false;
+  }
+  if (request.categories_size() > 0) {
+    const bool any = std::any_of(e.categories().begin(), e.categories().end(), [&](int c) {
+      return std::find(request.categories().begin(), request.categories().end(), c) !=
+             request.categories().end();
+    });
+    if (!any) return false;
+  }
+  return true;
+}
+
+bool HasEntryFilters(const v1::QueryEntriesRequest& request) {
+  return !request.purpose().empty() || !request.statute().empty() || request.categories_size() > 0;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::QueryEntriesResponse> AuditLog::Query(const identity::Caller& caller,
                                                          const v1::QueryEntriesRequest& request) {
   if (request.page_size() > kMaxPageSize) {
@@ -259,20 +285,34 @@ absl::StatusOr<v1::QueryEntriesResponse> AuditLog::Query(const identity::Caller&
         absl::StrCat("page_size: at most ", kMaxPageSize, " (0 means ", kDefaultPageSize, ")"));
   }
   store::AuditQuery q;
-  q.limit = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
-  if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &q.after_index)) {
-    return absl::InvalidArgumentError("page_token: not a token returned by QueryEntries");
+  q.newest_first = request.newest_first();
+  const uint32_t page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  if (!request.page_token().empty()) {
+    uint64_t token = 0;
+    if (!absl::SimpleAtoi(request.page_token(), &token)) {
+      return absl::InvalidArgumentError("page_token: not a token returned by QueryEntries");
+    }
+    (q.newest_first ? q.before_index : q.after_index) = token;
   }
   q.case_id = request.case_id();
   q.org_id = request.org_id();
+  if (request.has_subject() && !request.subject_ref().empty()) {
+    return absl::InvalidArgumentError("subject, subject_ref: give one of them, not both");
+  }
   if (request.has_subject()) {
     SILTA_ASSIGN_OR_RETURN(q.subject_ref, subject_refs_->RefFor(request.subject().hetu()));
   }
+  if (!request.subject_ref().empty()) q.subject_ref = request.subject_ref();
   for (int t : request.types()) {
     if (!v1::AuditEventType_IsValid(t) || t == v1::AUDIT_EVENT_TYPE_UNSPECIFIED) {
       return absl::InvalidArgumentError(absl::StrCat("types: ", t, " is not an audit event type"));
     }
     q.types.push_back(static_cast<v1::AuditEventType>(t));
+  }
+  for (int c : request.categories()) {
+    if (!v1::Category_IsValid(c) || c == v1::CATEGORY_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("categories: ", c, " is not a category"));
+    }
   }
   if (request.has_from()) q.from_us = Micros(request.from());
   if (request.has_until()) q.until_us = Micros(request.until());
@@ -283,13 +323,35 @@ absl::StatusOr<v1::QueryEntriesResponse> AuditLog::Query(const identity::Caller&
     q.visible_to_org = caller.org.org_id();
     q.counterpart_types = CounterpartVisibleTypes();
   }
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, store_->QueryAudit(q));
+  // Filters the store cannot apply are applied here, on pages of the
+  // store's matches; a call reads at most kMaxScanned of them, so that a
+  // rare purpose cannot make one call read the whole log: the page may
+  // then come back short, with a token to go on from.
+  constexpr uint64_t kMaxScanned = 20000;
+  const bool filtered = HasEntryFilters(request);
+  q.limit = filtered ? kMaxPageSize : page_size;
   v1::QueryEntriesResponse response;
-  if (entries.size() == q.limit) {
-    response.set_next_page_token(absl::StrCat(entries.back().index() + 1));
+  uint64_t scanned = 0;
+  while (true) {
+    SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries, store_->QueryAudit(q));
+    scanned += entries.size();
+    size_t consumed = 0;
+    for (v1::AuditEntry& e : entries) {
+      ++consumed;
+      (q.newest_first ? q.before_index : q.after_index) =
+          q.newest_first ? e.index() : e.index() + 1;
+      if (!MatchesEntryFilters(request, e)) continue;
+      *response.add_entries() = std::move(e);
+      if (static_cast<uint32_t>(response.entries_size()) == page_size) break;
+    }
+    const bool more = consumed < entries.size() || entries.size() == q.limit;
+    const bool page_full = static_cast<uint32_t>(response.entries_size()) == page_size;
+    if (!more || (q.newest_first && q.before_index == 0)) return response;
+    if (page_full || scanned >= kMaxScanned) {
+      response.set_next_page_token(absl::StrCat(q.newest_first ? q.before_index : q.after_index));
+      return response;
+    }
   }
-  for (v1::AuditEntry& e : entries) *response.add_entries() = std::move(e);
-  return response;
 }
 
 absl::StatusOr<ExportPlan> AuditLog::PlanExport(const v1::ExportRequest& request) {

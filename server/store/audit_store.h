@@ -10,6 +10,7 @@
 #define SILTA_SERVER_STORE_AUDIT_STORE_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -38,6 +39,9 @@ struct AuditQuery {
   int64_t from_us = 0;                    // inclusive; 0 = no bound
   int64_t until_us = 0;                   // exclusive; 0 = no bound
   uint64_t after_index = 0;               // paging: entries with index >= this
+  // Paging newest first: entries with index < before_index, newest first.
+  bool newest_first = false;
+  uint64_t before_index = std::numeric_limits<int64_t>::max();
   uint32_t limit = 100;
 };
 

@@ -2,6 +2,7 @@
 // traffic; auditors query, prove and export it with siltactl and verify
 // the export offline; a registrar produces the subject report; refusals
 // are themselves evidence; no HETU ever leaves in an answer or a log.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -205,6 +206,87 @@ TEST_F(AuditTest, ARecipientSeesWhatItWasGivenAndNothingWithheld) {
   EXPECT_TRUE(proof(delivered).ok());
   // Every entry is salted, so a proof's neighbouring hashes reveal nothing.
   for (const v1::AuditEntry& e : police.entries()) EXPECT_EQ(e.salt().size(), 16u);
+}
+
+TEST_F(AuditTest, FiltersByCategoryPurposeAndStatuteAndPagesNewestFirst) {
+  const auto query = [&](v1::QueryEntriesRequest request) {
+    std::vector<v1::AuditEntry> all;
+    for (int pages = 0; pages < 1000; ++pages) {
+      grpc::ClientContext context;
+      v1::QueryEntriesResponse response;
+      const grpc::Status status = v1::AuditService::NewStub(world_->Channel("wba-dpo"))
+                                      ->QueryEntries(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      all.insert(all.end(), response.entries().begin(), response.entries().end());
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return all;
+  };
+  v1::QueryEntriesRequest everything;
+  everything.set_page_size(1000);
+  const std::vector<v1::AuditEntry> ascending = query(everything);
+  ASSERT_GT(ascending.size(), 10u);
+
+  // Newest first, three a page: the same entries, in reverse.
+  v1::QueryEntriesRequest newest = everything;
+  newest.set_newest_first(true);
+  newest.set_page_size(3);
+  const std::vector<v1::AuditEntry> descending = query(newest);
+  ASSERT_EQ(descending.size(), ascending.size());
+  for (size_t i = 0; i < descending.size(); ++i) {
+    EXPECT_EQ(descending[i].index(), ascending[ascending.size() - 1 - i].index());
+  }
+
+  // Each filter keeps exactly the entries that match it, in pages of one.
+  const auto expect_filter = [&](v1::QueryEntriesRequest request, auto matches) {
+    request.set_page_size(1);
+    const std::vector<v1::AuditEntry> got = query(request);
+    std::vector<uint64_t> want, have;
+    for (const v1::AuditEntry& e : ascending) {
+      if (matches(e)) want.push_back(e.index());
+    }
+    for (const v1::AuditEntry& e : got) have.push_back(e.index());
+    if (request.newest_first()) std::reverse(have.begin(), have.end());
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(have, want) << request.DebugString();
+  };
+  v1::QueryEntriesRequest mental;
+  mental.add_categories(v1::CATEGORY_MENTAL_HEALTH);
+  expect_filter(mental, [](const v1::AuditEntry& e) {
+    return std::count(e.categories().begin(), e.categories().end(), v1::CATEGORY_MENTAL_HEALTH) > 0;
+  });
+  v1::QueryEntriesRequest lsl = mental;
+  lsl.clear_categories();
+  lsl.set_statute("lsl_25");
+  lsl.set_newest_first(true);
+  expect_filter(lsl, [](const v1::AuditEntry& e) {
+    return e.rule() == v1::RULE_STATUTE && e.rule_id() == "lsl_25";
+  });
+  v1::QueryEntriesRequest referral;
+  referral.set_purpose("referral");
+  referral.add_types(v1::MESSAGE_DELIVERED);
+  expect_filter(referral, [](const v1::AuditEntry& e) {
+    return e.purpose() == "referral" && e.type() == v1::MESSAGE_DELIVERED;
+  });
+  // One person's entries, by the pseudonym an entry shows.
+  std::string ref;
+  for (const v1::AuditEntry& e : ascending) {
+    if (!e.subject_ref().empty()) ref = e.subject_ref();
+  }
+  v1::QueryEntriesRequest by_ref;
+  by_ref.set_subject_ref(ref);
+  expect_filter(by_ref, [&](const v1::AuditEntry& e) { return e.subject_ref() == ref; });
+
+  // Bad filters are named.
+  grpc::ClientContext context;
+  v1::QueryEntriesRequest bad;
+  bad.add_categories(static_cast<v1::Category>(999));
+  v1::QueryEntriesResponse response;
+  const grpc::Status status =
+      v1::AuditService::NewStub(world_->Channel("wba-dpo"))->QueryEntries(&context, bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("categories"));
 }
 
 TEST_F(AuditTest, ExportVerifiesOfflineAndTamperingIsNamed) {

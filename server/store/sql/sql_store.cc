@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 #include <utility>
 #include <variant>
@@ -1367,8 +1368,11 @@ absl::StatusOr<uint64_t> SqlStore::FirstAuditIndexAt(int64_t at_us) {
 
 absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuery& q) {
   // Conditions and their parameters, in the order they appear.
-  std::vector<std::string> where = {"idx >= ?", "purged = 0"};
-  std::vector<std::variant<int64_t, std::string>> params = {static_cast<int64_t>(q.after_index)};
+  std::vector<std::string> where = {"idx >= ?", "idx < ?", "purged = 0"};
+  std::vector<std::variant<int64_t, std::string>> params = {
+      static_cast<int64_t>(q.after_index),
+      static_cast<int64_t>(
+          std::min<uint64_t>(q.before_index, std::numeric_limits<int64_t>::max()))};
   const auto add = [&](std::string condition, auto... values) {
     where.push_back(std::move(condition));
     (params.emplace_back(values), ...);
@@ -1388,8 +1392,9 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Prepare(reader.db(), absl::StrCat("SELECT entry FROM audit_entries WHERE ",
-                                        absl::StrJoin(where, " AND "), " ORDER BY idx LIMIT ?")));
+      Prepare(reader.db(),
+              absl::StrCat("SELECT entry FROM audit_entries WHERE ", absl::StrJoin(where, " AND "),
+                           " ORDER BY idx", q.newest_first ? " DESC" : "", " LIMIT ?")));
   for (size_t i = 0; i < params.size(); ++i) {
     const int index = static_cast<int>(i) + 1;
     if (const auto* v = std::get_if<int64_t>(&params[i])) {
