@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev
   libabsl-dev libssl-dev openssl
   libsqlite3-dev libpq-dev libjemalloc-dev
-  libspdlog-dev libcli11-dev libcivetweb-dev
+  libspdlog-dev libcli11-dev libcivetweb-dev libjs-chart.js
   libgtest-dev libgmock-dev libbenchmark-dev
   systemd curl tzdata
   dpkg-dev lintian
@@ -20,8 +20,10 @@ PACKAGES=(
 # as the `postgres` user the package creates; the package's own cluster, if
 # the system starts it, is not used. `make run` does not install it: the
 # embedded store needs no database server.
+# And Debian's Chromium with its WebDriver, which the console's browser
+# tests drive headless (tests/testing/webdriver.h).
 if [ "${1:-}" = "test" ]; then
-  PACKAGES+=(postgresql-15)
+  PACKAGES+=(postgresql-15 chromium chromium-driver fonts-dejavu-core)
 fi
 # `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
 if [ "${1:-}" = "clang" ]; then

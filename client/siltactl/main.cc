@@ -32,6 +32,7 @@
 #include "client/siltactl/case_commands.h"
 #include "client/siltactl/config_file.h"
 #include "client/siltactl/consent_commands.h"
+#include "client/siltactl/console_command.h"
 #include "client/siltactl/context.h"
 #include "client/siltactl/doctor.h"
 #include "client/siltactl/message_commands.h"
@@ -283,6 +284,7 @@ int main(int argc, char** argv) {
   CaseCommands case_commands(&app, &flags);
   MessageCommands message_commands(&app, &flags);
   DoctorCommand doctor_command(&app, &flags);
+  ConsoleCommand console_command(&app, &flags);
 
   try {
     app.parse(argc, argv);
@@ -324,6 +326,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = case_commands.Run()) return *code;
   if (std::optional<int> code = message_commands.Run()) return *code;
   if (std::optional<int> code = doctor_command.Run()) return *code;
+  if (std::optional<int> code = console_command.Run()) return *code;
   if (*health) return RunHealth(flags, health_service);
   if (*org_list) return RunOrgList(flags);
   if (*org_get) return RunOrgGet(flags, get_id);
