@@ -160,7 +160,18 @@ absl::StatusOr<std::unique_ptr<SiltadProcess>> SiltadProcess::Start(
   return absl::DeadlineExceededError("siltad did not start; log:\n" + process->Log());
 }
 
-SiltadProcess::~SiltadProcess() {
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::vector<std::string>& argv, const std::vector<std::string>& env,
+    const std::string& log_path) {
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError("cannot create log file " + log_path);
+  const pid_t pid = Spawn(argv, env, fd);
+  ::close(fd);
+  if (pid < 0) return absl::InternalError("cannot start " + argv[0]);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, log_path));
+}
+
+ChildProcess::~ChildProcess() {
   if (!exited_) {
     ::kill(pid_, SIGKILL);
     int status = 0;
@@ -168,20 +179,20 @@ SiltadProcess::~SiltadProcess() {
   }
 }
 
-void SiltadProcess::Signal(int sig) const { ::kill(pid_, sig); }
+void ChildProcess::Signal(int sig) const { ::kill(pid_, sig); }
 
-absl::StatusOr<int> SiltadProcess::WaitForExit(absl::Duration timeout) {
+absl::StatusOr<int> ChildProcess::WaitForExit(absl::Duration timeout) {
   int status = 0;
   if (!WaitPid(pid_, timeout, &status)) {
-    return absl::DeadlineExceededError("siltad did not exit in time");
+    return absl::DeadlineExceededError("the process did not exit in time");
   }
   exited_ = true;
   return ExitCode(status);
 }
 
-std::string SiltadProcess::Log() const { return ReadTextFile(log_path_); }
+std::string ChildProcess::Log() const { return ReadTextFile(log_path_); }
 
-bool SiltadProcess::WaitForLog(const std::string& needle, absl::Duration timeout) const {
+bool ChildProcess::WaitForLog(const std::string& needle, absl::Duration timeout) const {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     if (absl::StrContains(Log(), needle)) return true;

@@ -33,20 +33,17 @@ CommandResult RunCommandWithInput(const std::vector<std::string>& argv, const st
                                   const std::vector<std::string>& env = {},
                                   absl::Duration timeout = absl::Seconds(30));
 
-// A siltad child process. Killed (SIGKILL) on destruction if still running.
-class SiltadProcess {
+// A child process running in the background, its stdout and stderr in a
+// log file. Killed (SIGKILL) on destruction if still running.
+class ChildProcess {
  public:
-  // Starts `siltad --config config_path` with stderr to `log_path`, and
-  // waits until it writes `port_file` (the config's listen_port_file).
-  static absl::StatusOr<std::unique_ptr<SiltadProcess>> Start(
-      const std::string& config_path, const std::string& port_file,
-      const std::string& log_path, absl::Duration timeout = absl::Seconds(30));
-  ~SiltadProcess();
+  // Starts `argv` with extra `env` entries ("NAME=value").
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv,
+                                                             const std::vector<std::string>& env,
+                                                             const std::string& log_path);
+  virtual ~ChildProcess();
 
-  int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
-
   // Sends a signal.
   void Signal(int sig) const;
   // Waits for exit; returns the exit code (or -signal) or DEADLINE_EXCEEDED.
@@ -56,12 +53,28 @@ class SiltadProcess {
   // Waits until the log contains `needle`; false on timeout.
   bool WaitForLog(const std::string& needle, absl::Duration timeout) const;
 
- private:
-  SiltadProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+ protected:
+  ChildProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
   pid_t pid_;
   std::string log_path_;
-  int port_ = 0;
   bool exited_ = false;
+};
+
+// A siltad child process.
+class SiltadProcess : public ChildProcess {
+ public:
+  // Starts `siltad --config config_path` with stderr to `log_path`, and
+  // waits until it writes `port_file` (the config's listen_port_file).
+  static absl::StatusOr<std::unique_ptr<SiltadProcess>> Start(
+      const std::string& config_path, const std::string& port_file, const std::string& log_path,
+      absl::Duration timeout = absl::Seconds(30));
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  using ChildProcess::ChildProcess;
+  int port_ = 0;
 };
 
 // A fresh directory under the test temp dir.

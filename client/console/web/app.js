@@ -353,7 +353,7 @@
         text = `${who} → ${other}: ${cats}; ${T('because')}: ${basisText(e)}`;
         break;
       case 'MESSAGE_DELIVERED':
-        text = `${SiltaI18n.eventName(e.type)}: ${T('delivered_to')} ${other} (${cats})`;
+        text = `${T('delivered_to')} ${other}: ${cats}`;
         kind = 'delivered';
         break;
       case 'MESSAGE_ACKED':

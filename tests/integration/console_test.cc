@@ -1,0 +1,471 @@
+// The auditor's console in a real headless Chromium against a real siltad:
+// the page loads and shows the log, filters narrow the table, the browser
+// verifies every entry and head itself (and shows tampering in red), the
+// link works once, nothing opens without the cookie, and the
+// Content-Security-Policy stops injected script.
+#include <civetweb.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/console/console_server.h"
+#include "client/console/log_reader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/audit/tree_head.h"
+#include "silta/v1/payloads.pb.h"
+#include "tests/integration/world.h"
+#include "tests/testing/webdriver.h"
+
+namespace silta::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Artifact(const std::string& name) {
+  return absl::StrCat(SILTA_TEST_ARTIFACTS_DIR, "/", name);
+}
+
+// A plain HTTP request to the console, as another program on the
+// workstation would make it: status code and body.
+std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
+                                 const std::string& headers = "") {
+  char error[256] = "";
+  mg_connection* conn = mg_connect_client("127.0.0.1", port, 0, error, sizeof(error));
+  if (conn == nullptr) return {-1, error};
+  mg_printf(conn, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: 0\r\n\r\n",
+            method.c_str(), path.c_str(), port, headers.c_str());
+  if (mg_get_response(conn, error, sizeof(error), 10000) < 0) {
+    mg_close_connection(conn);
+    return {-1, error};
+  }
+  const int status = mg_get_response_info(conn)->status_code;
+  std::string body;
+  char buffer[4096];
+  for (int n; (n = mg_read(conn, buffer, sizeof(buffer))) > 0;) body.append(buffer, n);
+  mg_close_connection(conn);
+  return {status, body};
+}
+
+// The console's data with one kind of tampering: what a hostile broker or
+// a broken console could serve the page.
+class TamperingReader : public console::LogReader {
+ public:
+  enum class Tamper { kProofHash, kHeadRoot, kEntryPurpose };
+  TamperingReader(std::unique_ptr<console::LogReader> real, Tamper tamper)
+      : real_(std::move(real)), tamper_(tamper) {}
+
+  absl::StatusOr<v1::WhoAmIResponse> WhoAmI() const override { return real_->WhoAmI(); }
+  absl::StatusOr<v1::SignedTreeHead> TreeHead() const override {
+    absl::StatusOr<v1::SignedTreeHead> head = real_->TreeHead();
+    if (head.ok() && tamper_ == Tamper::kHeadRoot) (*head->mutable_root_hash())[0] ^= 1;
+    return head;
+  }
+  absl::StatusOr<v1::QueryEntriesResponse> QueryEntries(
+      const v1::QueryEntriesRequest& request) const override {
+    absl::StatusOr<v1::QueryEntriesResponse> page = real_->QueryEntries(request);
+    if (page.ok() && tamper_ == Tamper::kEntryPurpose) {
+      for (v1::AuditEntry& e : *page->mutable_entries()) {
+        if (e.type() == v1::MESSAGE_DELIVERED) e.set_purpose("statistics");
+      }
+    }
+    return page;
+  }
+  absl::StatusOr<v1::InclusionProof> InclusionProof(uint64_t index,
+                                                    uint64_t tree_size) const override {
+    absl::StatusOr<v1::InclusionProof> proof = real_->InclusionProof(index, tree_size);
+    if (proof.ok() && tamper_ == Tamper::kProofHash && proof->path_size() > 0) {
+      (*proof->mutable_path(0))[5] ^= 0x40;
+    }
+    return proof;
+  }
+  absl::StatusOr<v1::ConsistencyProof> ConsistencyProof(uint64_t first,
+                                                        uint64_t second) const override {
+    return real_->ConsistencyProof(first, second);
+  }
+
+ private:
+  std::unique_ptr<console::LogReader> real_;
+  const Tamper tamper_;
+};
+
+class ConsoleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    world_ = std::make_unique<World>("console");
+    for (const char* org : {"police-hame", "wba-social", "hml-youth"}) world_->Keys(org);
+    case_id_ = world_->OpenCase("police-hame", {"wba-social", "hml-youth"});
+    world_->Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+    v1::Referral referral;
+    referral.set_education_employment("9th grade");
+    referral.set_mental_health_notes("psychiatric nurse's assessment");
+    v1::SendResponse sent;
+    ASSERT_TRUE(world_
+                    ->Send("police-hame",
+                           world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
+                    .ok());
+    auto delivery = world_->Receive("hml-youth");
+    ASSERT_TRUE(delivery.has_value());
+    ASSERT_TRUE(world_->Ack("hml-youth", delivery->delivery_id()).ok());
+    v1::ChildWelfareNotification notification;
+    notification.set_concern("the child was found alone at night");
+    ASSERT_TRUE(world_
+                    ->Send("police-hame",
+                           world_->Seal("police-hame", case_id_, notification, {"wba-social"},
+                                        "lsl_25", "police patrol report 4711"),
+                           &sent)
+                    .ok());
+    auto browser = Browser::Start(world_->setup().dir + "/browser");
+    ASSERT_TRUE(browser.ok()) << browser.status();
+    browser_ = *std::move(browser);
+  }
+
+  std::shared_ptr<const sdk::Connection> Connect(const std::string& org) {
+    sdk::ConnectionOptions options;
+    options.address = world_->address();
+    options.cert_file = OrgCert(org);
+    options.key_file = OrgKey(org);
+    options.ca_file = PkiPath("ca.pem");
+    options.server_name = "localhost";
+    absl::StatusOr<std::shared_ptr<const sdk::Connection>> connection =
+        sdk::Connection::Open(options);
+    EXPECT_TRUE(connection.ok()) << connection.status();
+    return connection.ok() ? *connection : nullptr;
+  }
+
+  // A console as `org`, its heads kept in this test's own folder.
+  std::unique_ptr<console::ConsoleServer> StartConsole(
+      const std::string& org, std::unique_ptr<console::LogReader> reader = nullptr) {
+    console::ConsoleOptions options;
+    absl::StatusOr<std::string> key = audit::ReadLogPublicKey(PkiPath("audit/log-key.pub"));
+    EXPECT_TRUE(key.ok()) << key.status();
+    options.log_public_key = key.ok() ? *key : "";
+    options.state_dir = world_->setup().dir + "/console-state-" + org;
+    options.server_address = world_->address();
+    if (reader == nullptr) reader = console::LogReaderFor(Connect(org));
+    auto server = console::ConsoleServer::Start(options, std::move(reader));
+    EXPECT_TRUE(server.ok()) << server.status();
+    return server.ok() ? *std::move(server) : nullptr;
+  }
+
+  // Opens the console's link in English and waits for `page` to load.
+  void Open(const console::ConsoleServer& server, const std::string& page = "overview") {
+    ASSERT_TRUE(browser_->Navigate(server.link()).ok());
+    browser_->Execute("localStorage.setItem('silta-console-lang', 'en');").IgnoreError();
+    Go(page);
+  }
+  void Go(const std::string& hash) {
+    browser_
+        ->Execute(
+            "document.getElementById('main').removeAttribute('data-loaded');"
+            "location.hash = arguments[0]; location.reload();",
+            {hash})
+        .IgnoreError();
+    const std::string page = hash.substr(0, hash.find('?'));
+    ASSERT_TRUE(browser_->WaitFor(
+        absl::StrCat("document.getElementById('main').dataset.loaded === '", page, "'")))
+        << browser_->Text("main");
+  }
+  // Waits until no proof is still being checked on the page.
+  void WaitForVerdicts() {
+    ASSERT_TRUE(
+        browser_->WaitFor("document.querySelector('#verify-summary [data-verified]') !== null"))
+        << browser_->Text("main");
+  }
+  int Count(const std::string& css) {
+    absl::StatusOr<google::protobuf::Value> v =
+        browser_->Execute("return document.querySelectorAll(arguments[0]).length;", {css});
+    return v.ok() ? static_cast<int>(v->number_value()) : -1;
+  }
+
+  std::unique_ptr<World> world_;
+  std::string case_id_;
+  std::unique_ptr<Browser> browser_;
+};
+
+TEST_F(ConsoleTest, TheLinkWorksOnceAndNothingOpensWithoutTheCookie) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  const std::string link = console->link();
+  ASSERT_THAT(link, HasSubstr("http://127.0.0.1:"));
+  const int port = console->port();
+  // Before the link is used, nothing opens.
+  EXPECT_EQ(Http(port, "GET", "/").first, 401);
+  EXPECT_EQ(Http(port, "GET", "/api/session").first, 401);
+  Open(*console);
+  // The token left the address bar, and is dead.
+  absl::StatusOr<std::string> url = browser_->CurrentUrl();
+  ASSERT_TRUE(url.ok());
+  EXPECT_THAT(*url, Not(HasSubstr("token")));
+  const std::string path = link.substr(link.find('/', 7));
+  const auto reused = Http(port, "GET", path);
+  EXPECT_EQ(reused.first, 403);
+  EXPECT_THAT(reused.second, HasSubstr("used already"));
+  // Without the cookie: every page, asset and API refused.
+  for (const char* p : {"/", "/app.js", "/api/session", "/api/entries", "/api/overview"}) {
+    EXPECT_EQ(Http(port, "GET", p).first, 401) << p;
+  }
+  EXPECT_EQ(Http(port, "GET", "/api/session", "Cookie: silta_console=0123\r\n").first, 401);
+  // A page of another site resolving its own name here is refused.
+  const auto rebound = Http(port, "GET", "/api/session", "");
+  EXPECT_EQ(rebound.first, 401);
+  char error[256] = "";
+  mg_connection* conn = mg_connect_client("127.0.0.1", port, 0, error, sizeof(error));
+  ASSERT_NE(conn, nullptr);
+  mg_printf(conn, "GET / HTTP/1.1\r\nHost: attacker.example:%d\r\n\r\n", port);
+  ASSERT_GE(mg_get_response(conn, error, sizeof(error), 10000), 0);
+  EXPECT_EQ(mg_get_response_info(conn)->status_code, 403);
+  mg_close_connection(conn);
+
+  // In the browser, with the cookie: a POST needs the CSRF token too.
+  const std::string no_csrf = browser_->ExecuteString(
+      "const r = await fetch('/api/anything', {method: 'POST'}); return String(r.status);");
+  EXPECT_EQ(no_csrf, "403");
+  const std::string with_csrf = browser_->ExecuteString(
+      "const s = await (await fetch('/api/session')).json();"
+      "const r = await fetch('/api/anything', {method: 'POST', headers: {'X-Silta-CSRF': "
+      "s.csrf_token}}); return String(r.status);");
+  EXPECT_EQ(with_csrf, "404") << "past the CSRF check";
+  // The cookie is out of the page's reach.
+  EXPECT_EQ(browser_->ExecuteString("return document.cookie;"), "");
+}
+
+TEST_F(ConsoleTest, TheOverviewShowsTheLogItsVerifiedHeadAndItsHistory) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console);
+  ASSERT_TRUE(browser_->WaitFor("document.querySelector('#history-status [data-verified]')"));
+  EXPECT_EQ(browser_->ExecuteString(
+                "return document.querySelector('#head-status [data-verified]').dataset.verified;"),
+            "true")
+      << browser_->Text("main");
+  // Open() loaded the page twice: the first visit kept the head, the
+  // second found the same one.
+  EXPECT_THAT(browser_->Text("#history-status"), HasSubstr("Consistent"));
+  EXPECT_THAT(browser_->Text("main"), HasSubstr("1 heads kept"));
+  const CommandResult head = world_->Siltactl("wba-dpo", {"audit", "head", "--json"});
+  ASSERT_EQ(head.exit_code, 0) << head.output;
+  int64_t size = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(browser_->Text("#log-size"), &size)) << browser_->Text("main");
+  EXPECT_GE(size, 15);
+  EXPECT_THAT(browser_->Text("#counts"), HasSubstr("Message delivered"));
+  EXPECT_THAT(browser_->Text("#counts"), HasSubstr("Field withheld"));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-overview.png")).ok());
+
+  // More traffic, a new visit: the head is proved consistent with the one kept.
+  auto delivery = world_->Receive("wba-social");
+  ASSERT_TRUE(delivery.has_value());
+  ASSERT_TRUE(world_->Ack("wba-social", delivery->delivery_id()).ok());
+  Go("overview");
+  ASSERT_TRUE(browser_->WaitFor("document.querySelector('#history-status [data-verified]')"));
+  EXPECT_THAT(browser_->Text("#history-status"), HasSubstr("Consistent"));
+  EXPECT_THAT(browser_->Text("main"), HasSubstr("2 heads kept"));
+  EXPECT_EQ(browser_->ExecuteString("return document.querySelector('#history-status "
+                                    "[data-verified]').dataset.verified;"),
+            "true");
+  // Finnish, by the user's choice.
+  browser_
+      ->Execute(
+          "const s = document.getElementById('lang'); s.value = 'fi';"
+          "s.dispatchEvent(new Event('change'));")
+      .IgnoreError();
+  ASSERT_TRUE(browser_->WaitFor("document.querySelector('h1').innerText === 'Yleiskuva'"));
+  EXPECT_EQ(browser_->ExecuteString("return document.documentElement.lang;"), "fi");
+}
+
+TEST_F(ConsoleTest, FiltersNarrowTheTableAndTheBrowserVerifiesEveryEntry) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "entries");
+  WaitForVerdicts();
+  const int all = Count("tr.entry-row");
+  ASSERT_GE(all, 15);
+  EXPECT_EQ(Count("tr.entry-row td.proof [data-verified='true']"), all) << browser_->Text("main");
+  EXPECT_EQ(Count("[data-verified='false']"), 0);
+  EXPECT_THAT(browser_->Text("#verify-summary"), HasSubstr(absl::StrCat(all, " of ", all)));
+  // Newest first.
+  EXPECT_GT(std::stoll(browser_->ExecuteString(
+                "return document.querySelectorAll('tr.entry-row')[0].dataset.index;")),
+            std::stoll(browser_->ExecuteString(
+                "return document.querySelectorAll('tr.entry-row')[1].dataset.index;")));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-entries.png")).ok());
+
+  // Filter by event type with the form, as a user would.
+  browser_->Execute("document.getElementById('f-types').value = '2';").IgnoreError();
+  ASSERT_TRUE(browser_->Click("#apply").ok());
+  ASSERT_TRUE(browser_->WaitFor("location.hash.includes('types=2')"));
+  ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded === 'entries'"));
+  WaitForVerdicts();
+  const int withheld = Count("tr.entry-row");
+  EXPECT_GT(withheld, 0);
+  EXPECT_LT(withheld, all);
+  EXPECT_THAT(browser_->Text("#entries tbody"), Not(HasSubstr("Message delivered")));
+  EXPECT_EQ(Count("tr.entry-row td.proof [data-verified='true']"), withheld);
+
+  // By category and statutory basis, from the address.
+  Go("entries?categories=7");
+  WaitForVerdicts();
+  EXPECT_GT(Count("tr.entry-row"), 0);
+  EXPECT_THAT(browser_->Text("#entries tbody"), HasSubstr("mental health"));
+  Go("entries?statute=lsl_25");
+  WaitForVerdicts();
+  EXPECT_GT(Count("tr.entry-row"), 0);
+  EXPECT_THAT(browser_->Text("#entries tbody"), HasSubstr("417/2007"));
+  Go("entries?case_id=no-such-case");
+  ASSERT_TRUE(browser_->WaitFor("!document.getElementById('no-entries').hidden"));
+
+  // A row opens to the whole entry and its proof.
+  Go("entries");
+  WaitForVerdicts();
+  ASSERT_TRUE(browser_->Click("tr.entry-row button").ok());
+  ASSERT_TRUE(browser_->WaitFor("!document.querySelector('tr.detail').hidden"));
+  EXPECT_THAT(browser_->Text("tr.detail"), HasSubstr("Leaf hash"));
+  EXPECT_THAT(browser_->Text("tr.detail"), HasSubstr("Inclusion proof"));
+  EXPECT_EQ(
+      browser_->ExecuteString(
+          "return document.querySelector('tr.entry-row button').getAttribute('aria-expanded');"),
+      "true");
+  // Nothing in the page holds the young person's HETU.
+  EXPECT_THAT(browser_->ExecuteString("return document.documentElement.outerHTML;"),
+              Not(HasSubstr(kHetu)));
+}
+
+TEST_F(ConsoleTest, TamperedProofsHeadsAndEntriesShowAsNotVerified) {
+  using Tamper = TamperingReader::Tamper;
+  for (Tamper tamper : {Tamper::kProofHash, Tamper::kHeadRoot, Tamper::kEntryPurpose}) {
+    SCOPED_TRACE(static_cast<int>(tamper));
+    auto console = StartConsole("wba-dpo", std::make_unique<TamperingReader>(
+                                               console::LogReaderFor(Connect("wba-dpo")), tamper));
+    ASSERT_NE(console, nullptr);
+    Open(*console, "entries");
+    WaitForVerdicts();
+    const int rows = Count("tr.entry-row");
+    ASSERT_GT(rows, 0);
+    EXPECT_EQ(
+        browser_->ExecuteString(
+            "return document.querySelector('#verify-summary [data-verified]').dataset.verified;"),
+        "false");
+    const int red = Count("tr.entry-row td.proof [data-verified='false']");
+    const int green = Count("tr.entry-row td.proof [data-verified='true']");
+    EXPECT_EQ(red + green, rows);
+    switch (tamper) {
+      case Tamper::kProofHash:
+        EXPECT_GT(red, 0);  // every entry whose path has a hash
+        break;
+      case Tamper::kHeadRoot:
+        EXPECT_EQ(red, rows);
+        EXPECT_THAT(browser_->Text("#verify-summary"), HasSubstr("does not verify"));
+        break;
+      case Tamper::kEntryPurpose:
+        EXPECT_GT(red, 0);
+        EXPECT_EQ(Count("tr.entry-row td.proof [data-verified='false']"),
+                  Count("tr.entry-row td.proof .bad"));
+        break;
+    }
+    if (tamper == Tamper::kProofHash) {
+      ASSERT_TRUE(browser_->Screenshot(Artifact("console-tampered.png")).ok());
+    }
+    if (tamper == Tamper::kHeadRoot) {
+      Go("overview");
+      ASSERT_TRUE(browser_->WaitFor("document.querySelector('#head-status [data-verified]')"));
+      EXPECT_EQ(
+          browser_->ExecuteString(
+              "return document.querySelector('#head-status [data-verified]').dataset.verified;"),
+          "false");
+      EXPECT_EQ(browser_->ExecuteString("return document.querySelector('#history-status "
+                                        "[data-verified]').dataset.verified;"),
+                "false");
+    }
+  }
+}
+
+TEST_F(ConsoleTest, TheCaseTimelineShowsWhatWasSentWithheldAndConsentedAndVerifies) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "case?id=" + case_id_);
+  WaitForVerdicts();
+  const std::string timeline = browser_->Text("#timeline");
+  EXPECT_THAT(timeline, HasSubstr("Consent given"));
+  EXPECT_THAT(timeline, HasSubstr("mental health withheld from hml-youth"));
+  EXPECT_THAT(timeline, HasSubstr("default deny"));
+  EXPECT_THAT(timeline, HasSubstr("Receipt confirmed by hml-youth"));
+  EXPECT_THAT(timeline, HasSubstr("417/2007"));
+  EXPECT_EQ(Count("#timeline [data-verified='false']"), 0);
+  EXPECT_EQ(Count("#timeline [data-verified='true']"), Count("#timeline li"));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-case.png")).ok());
+}
+
+TEST_F(ConsoleTest, AnAgencySeesItsOwnTrafficAndNothingWithheldFromIt) {
+  auto console = StartConsole("hml-youth");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "entries");
+  WaitForVerdicts();
+  EXPECT_GT(Count("tr.entry-row"), 0);
+  EXPECT_EQ(Count("tr.entry-row td.proof [data-verified='false']"), 0) << browser_->Text("main");
+  const std::string table = browser_->Text("#entries tbody");
+  EXPECT_THAT(table, Not(HasSubstr("Field withheld")));
+  EXPECT_THAT(table, Not(HasSubstr("mental health")));
+  EXPECT_THAT(browser_->Text("#whoami"), HasSubstr("hml-youth"));
+}
+
+TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console);
+  const std::string result = browser_->ExecuteString(
+      "let violated = '';"
+      "document.addEventListener('securitypolicyviolation', (e) => { violated = "
+      "e.violatedDirective; });"
+      "const s = document.createElement('script');"
+      "s.textContent = 'window.injected = true;';"
+      "document.body.appendChild(s);"
+      "const i = document.createElement('img');"
+      "i.setAttribute('src', 'x'); i.setAttribute('onerror', 'window.injected = true');"
+      "document.body.appendChild(i);"
+      "await new Promise((r) => setTimeout(r, 300));"
+      "return String(window.injected === true) + ' ' + violated;");
+  EXPECT_THAT(result, HasSubstr("false"));
+  EXPECT_THAT(result, HasSubstr("script-src"));
+  // And an external asset is refused.
+  const std::string external = browser_->ExecuteString(
+      "try { await fetch('http://example.org/x.js'); return 'fetched'; }"
+      "catch (e) { return 'blocked'; }");
+  EXPECT_EQ(external, "blocked");
+}
+
+TEST_F(ConsoleTest, SiltactlConsolePrintsALinkThatOpensTheConsole) {
+  const std::string log = world_->setup().dir + "/siltactl-console.log";
+  auto process = ChildProcess::Start(
+      {SILTACTL_PATH, "--address", world_->address(), "--cert", OrgCert("wba-dpo"), "--key",
+       OrgKey("wba-dpo"), "--ca", PkiPath("ca.pem"), "--server-name", "localhost", "console",
+       "--log-key", PkiPath("audit/log-key.pub"), "--no-open", "--state-dir",
+       world_->setup().dir + "/siltactl-console-state"},
+      {"XDG_CONFIG_HOME=" + world_->setup().dir}, log);
+  ASSERT_TRUE(process.ok()) << process.status();
+  ASSERT_TRUE((*process)->WaitForLog("Ctrl-C", absl::Seconds(20))) << (*process)->Log();
+  const std::string output = (*process)->Log();
+  const size_t at = output.find("http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << output;
+  const std::string link = output.substr(at, output.find('\n', at) - at);
+  ASSERT_TRUE(browser_->Navigate(link).ok());
+  ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded === 'overview'"))
+      << browser_->Text("main");
+  EXPECT_THAT(browser_->Text("#whoami"), HasSubstr("wba-dpo"));
+  // A non-loopback address is refused with a reason.
+  const CommandResult open = world_->Siltactl(
+      "wba-dpo",
+      {"console", "--log-key", PkiPath("audit/log-key.pub"), "--no-open", "--listen", "0.0.0.0:0"});
+  EXPECT_NE(open.exit_code, 0);
+  EXPECT_THAT(open.output, HasSubstr("not a loopback address"));
+  (*process)->Signal(SIGTERM);
+  absl::StatusOr<int> exit_code = (*process)->WaitForExit(absl::Seconds(10));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 0);
+  EXPECT_THAT((*process)->Log(), Not(HasSubstr(kHetu)));
+}
+
+}  // namespace
+}  // namespace silta::testing
