@@ -8,13 +8,17 @@
 #include <filesystem>
 #include <memory>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/console/console_server.h"
 #include "client/console/log_reader.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "lib/audit/log_entry.h"
 #include "lib/audit/tree_head.h"
+#include "lib/common/time_util.h"
 #include "silta/v1/payloads.pb.h"
 #include "tests/integration/world.h"
 #include "tests/testing/webdriver.h"
@@ -434,6 +438,117 @@ TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
       "try { await fetch('http://example.org/x.js'); return 'fetched'; }"
       "catch (e) { return 'blocked'; }");
   EXPECT_EQ(external, "blocked");
+}
+
+// The page's verifier is crypto code: it must pass every published vector
+// of what it implements (RFC 6962/9162 Merkle proofs with every tampered
+// probe, RFC 8032 Ed25519 through WebCrypto), and compute the same leaf
+// hashes as lib/audit for entries of every shape.
+TEST_F(ConsoleTest, TheBrowsersVerifierPassesThePublishedVectors) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console);
+  const std::string merkle =
+      ReadTextFile(absl::StrCat(SILTA_SOURCE_DIR, "/tests/vectors/merkle_rfc6962.json"));
+  const std::string ed25519 =
+      ReadTextFile(absl::StrCat(SILTA_SOURCE_DIR, "/tests/vectors/ed25519_rfc8032.json"));
+  ASSERT_FALSE(merkle.empty());
+  ASSERT_FALSE(ed25519.empty());
+  absl::StatusOr<google::protobuf::Value> merkle_result = browser_->Execute(R"js(
+    const v = JSON.parse(arguments[0]);
+    const H = (x) => SiltaVerify.fromHex(x);
+    const failures = [];
+    let checked = 0;
+    for (const p of v.inclusion_proofs) {
+      checked++;
+      if (!await SiltaVerify.verifyInclusion(p.leaf_index, p.tree_size, H(p.leaf_hash),
+          p.proof.map(H), H(p.root))) failures.push('inclusion ' + p.file);
+    }
+    for (const p of v.consistency_proofs) {
+      checked++;
+      if (!await SiltaVerify.verifyConsistency(p.size1, p.size2, p.proof.map(H), H(p.root1),
+          H(p.root2))) failures.push('consistency ' + p.file);
+    }
+    for (const p of v.probes.items) {
+      checked++;
+      const ok = p.kind === 'inclusion'
+          ? await SiltaVerify.verifyInclusion(p.leaf_index, p.tree_size, H(p.leaf_hash),
+                p.proof.map(H), H(p.root))
+          : await SiltaVerify.verifyConsistency(p.size1, p.size2, p.proof.map(H), H(p.root1),
+                H(p.root2));
+      if (ok === p.want_error) failures.push(p.file + ' (' + p.desc + ')');
+    }
+    for (let i = 0; i < v.leaves.length; i++) {
+      checked++;
+      const leaf = SiltaVerify.hex(await SiltaVerify.leafHashOf(H(v.leaves[i])));
+      if (leaf !== v.node_hashes_by_level.levels[0][i]) failures.push('leaf ' + i);
+    }
+    return checked + ' checked; ' + JSON.stringify(failures);
+  )js",
+                                                                            {merkle});
+  ASSERT_TRUE(merkle_result.ok()) << merkle_result.status();
+  EXPECT_EQ(merkle_result->string_value(), "214 checked; []");
+
+  absl::StatusOr<google::protobuf::Value> ed_result = browser_->Execute(R"js(
+    const v = JSON.parse(arguments[0]);
+    const H = (x) => SiltaVerify.fromHex(x);
+    const failures = [];
+    for (const t of v.vectors) {
+      const key = await crypto.subtle.importKey('raw', H(t.public_key), {name: 'Ed25519'}, false,
+                                                ['verify']);
+      if (!await crypto.subtle.verify({name: 'Ed25519'}, key, H(t.signature), H(t.message))) {
+        failures.push(t.name);
+      }
+      const bad = H(t.signature);
+      bad[0] ^= 1;
+      if (await crypto.subtle.verify({name: 'Ed25519'}, key, bad, H(t.message))) {
+        failures.push(t.name + ' tampered');
+      }
+    }
+    return v.vectors.length + ' vectors; ' + JSON.stringify(failures);
+  )js",
+                                                                        {ed25519});
+  ASSERT_TRUE(ed_result.ok()) << ed_result.status();
+  EXPECT_THAT(ed_result->string_value(), HasSubstr("; []"));
+  EXPECT_THAT(ed_result->string_value(), Not(HasSubstr("0 vectors")));
+
+  // Leaf hashes of entries of every shape, as lib/audit computes them.
+  std::vector<v1::AuditEntry> entries(4);
+  entries[0].set_index(0);  // all defaults, no salt: the v1 leaf
+  entries[1].set_index(7);
+  entries[1].set_type(v1::FIELD_WITHHELD);
+  *entries[1].mutable_at() = common::ToTimestamp(absl::FromUnixMicros(1795000000123456));
+  entries[1].set_actor_org_id("police-hame");
+  entries[1].set_counterpart_org_id("hml-youth");
+  entries[1].add_categories(v1::CATEGORY_MENTAL_HEALTH);
+  entries[1].add_categories(v1::CATEGORY_HEALTH);
+  entries[1].set_rule(v1::RULE_DEFAULT_DENY);
+  entries[1].set_salt(std::string("\x00\xff\x10 salt bytes!!\x7f", 16));
+  entries[2] = entries[1];
+  entries[2].set_index(uint64_t{1} << 40);
+  entries[2].set_rule(v1::RULE_STATUTE);
+  entries[2].set_rule_id("lsl_25");
+  entries[2].set_statute_citation("lastensuojelulaki (417/2007) 25 §");
+  entries[2].set_justification_present(true);
+  entries[2].mutable_acting_user()->set_worker_id("työntekijä-ÅÄÖ");
+  entries[2].mutable_acting_user()->set_role("sosiaalityöntekijä");
+  entries[2].set_detail("found");
+  entries[2].set_payload_type("silta.v1.Referral");
+  entries[3] = entries[2];
+  entries[3].clear_salt();
+  *entries[3].mutable_at() = common::ToTimestamp(absl::FromUnixSeconds(1795000000));
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_enums_as_ints = true;
+  for (const v1::AuditEntry& e : entries) {
+    std::string json;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(e, &json, options).ok());
+    absl::StatusOr<google::protobuf::Value> leaf = browser_->Execute(
+        "return SiltaVerify.hex(await SiltaVerify.entryLeafHash(JSON.parse(arguments[0])));",
+        {json});
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    EXPECT_EQ(leaf->string_value(), absl::BytesToHexString(audit::EntryLeafHash(e))) << json;
+  }
 }
 
 TEST_F(ConsoleTest, SiltactlConsolePrintsALinkThatOpensTheConsole) {

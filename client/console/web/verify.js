@@ -114,8 +114,11 @@ const SiltaVerify = (() => {
     return leafHashOf(entryBytes(e));
   }
 
+  const isHash = (h) => h instanceof Uint8Array && h.length === 32;
+
   // RFC 9162 §2.1.3.2.
   async function rootFromInclusion(index, size, leaf, path) {
+    if (!isHash(leaf) || !path.every(isHash)) return null;
     let fn = BigInt(index);
     let sn = BigInt(size) - 1n;
     if (fn > sn) return null;
@@ -150,6 +153,7 @@ const SiltaVerify = (() => {
     const n2 = BigInt(size2);
     if (n1 === 0n || n1 > n2) return false;
     if (n1 === n2) return path.length === 0 && equal(root1, root2);
+    if (!isHash(root1) || !isHash(root2) || !path.every(isHash)) return false;
     let proof = path.slice();
     if ((n1 & (n1 - 1n)) === 0n) proof = [root1, ...proof];
     if (proof.length === 0) return false;
