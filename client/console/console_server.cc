@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "client/console/assets.h"
 #include "client/console/console_api.h"
+#include "client/reports/report_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "lib/common/time_util.h"
@@ -188,6 +189,61 @@ absl::StatusOr<v1::QueryEntriesRequest> EntriesFilters(const mg_request_info* in
   return request;
 }
 
+bool IsMonth(const std::string& month) {
+  absl::Time t;
+  return month.size() == 7 && absl::ParseTime("%Y-%m", month, &t, nullptr);
+}
+
+// A POST's body, at most 16 KiB.
+absl::StatusOr<std::string> ReadBody(mg_connection* conn) {
+  constexpr int64_t kMaxBody = 16 * 1024;
+  const int64_t length = mg_get_request_info(conn)->content_length;
+  if (length < 0 || length > kMaxBody) {
+    return absl::InvalidArgumentError("the request body is missing or too large");
+  }
+  std::string body(static_cast<size_t>(length), '\0');
+  size_t read = 0;
+  while (read < body.size()) {
+    const int n = mg_read(conn, body.data() + read, body.size() - read);
+    if (n <= 0) return absl::InvalidArgumentError("the request body ended early");
+    read += static_cast<size_t>(n);
+  }
+  return body;
+}
+
+bool ParseJson(const std::string& body, google::protobuf::Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  return google::protobuf::util::JsonStringToMessage(body, message, options).ok();
+}
+
+SubjectReport ReportView(const reports::SubjectReportText& text) {
+  SubjectReport view;
+  for (const reports::DisclosureLine& d : text.disclosures) {
+    ReportLine* line = view.add_disclosures();
+    line->set_when(d.when);
+    line->set_from(d.from);
+    line->set_to(d.to);
+    line->set_information(d.information);
+    line->set_purpose(d.purpose);
+    line->set_basis(d.basis);
+    line->set_outcome(d.outcome);
+    line->set_withheld(d.withheld);
+  }
+  view.set_receipts(text.receipts);
+  for (const reports::EventLine& e : text.events) {
+    ReportEventLine* line = view.add_events();
+    line->set_when(e.when);
+    line->set_by(e.by);
+    line->set_what(e.what);
+    line->set_other_party(e.other_party);
+    line->set_purpose(e.purpose);
+    line->set_detail(e.detail);
+  }
+  for (const std::string& note : text.notes) view.add_notes(note);
+  return view;
+}
+
 bool IsLoopbackHost(absl::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || absl::StartsWith(host, "127.");
 }
@@ -199,7 +255,8 @@ ConsoleServer::ConsoleServer(ConsoleOptions options, std::unique_ptr<LogReader> 
     : options_(std::move(options)),
       reader_(std::move(reader)),
       gate_(std::move(gate)),
-      heads_(options_.state_dir, options_.log_public_key, options_.log_id) {}
+      heads_(options_.state_dir, options_.log_public_key, options_.log_id),
+      jobs_(reader_.get(), options_.export_dir, options_.log_public_key, options_.log_id) {}
 
 absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
     ConsoleOptions options, std::unique_ptr<LogReader> reader) {
@@ -223,6 +280,7 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   }
   if (host == "localhost") host = "127.0.0.1";
   if (options.state_dir.empty()) options.state_dir = DefaultStateDir();
+  if (options.export_dir.empty()) options.export_dir = DefaultExportDir();
   absl::StatusOr<std::unique_ptr<SessionGate>> gate = SessionGate::Create();
   if (!gate.ok()) return gate.status();
   std::unique_ptr<ConsoleServer> server(
@@ -292,61 +350,134 @@ void ConsoleServer::Serve(mg_connection* conn) {
                    "Open the console with the link <code>siltactl console</code> printed.");
     return;
   }
-  if (method == "POST") {
+  if (method == "GET") {
+    ServeGet(conn, path);
+  } else if (method == "POST") {
     const char* csrf = mg_get_header(conn, "X-Silta-CSRF");
     if (!gate_->CsrfValid(csrf != nullptr ? csrf : "")) {
       RespondRefused(conn, 403, "Forbidden", "The request lacks the console's CSRF token.");
       return;
     }
-  } else if (method != "GET") {
+    ServePost(conn, path);
+  } else {
     Respond(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", "",
             "Allow: GET, POST\r\n");
-    return;
   }
+}
+
+void ConsoleServer::ServeGet(mg_connection* conn, const std::string& path) {
+  const mg_request_info* info = mg_get_request_info(conn);
   const absl::TimeZone zone = absl::LocalTimeZone();
   const ConsoleApi api(reader_.get(), &heads_, zone);
-  if (method == "GET" && absl::StartsWith(path, "/api/")) {
-    if (path == "/api/session") {
-      absl::StatusOr<v1::WhoAmIResponse> me = reader_->WhoAmI();
-      if (!me.ok()) {
-        RespondError(conn, me.status());
-        return;
-      }
-      Session session;
-      session.set_csrf_token(gate_->csrf_token());
-      session.set_org_id(me->org().org_id());
-      for (int role : me->org().roles()) {
-        session.add_roles(v1::Role_Name(static_cast<v1::Role>(role)));
-      }
-      session.set_log_public_key(options_.log_public_key);
-      session.set_log_id(options_.log_id);
-      session.set_server_version(me->server_version());
-      session.set_server_address(options_.server_address);
-      Respond(conn, 200, "OK", "application/json", Json(session));
-    } else if (path == "/api/overview") {
-      RespondWith(conn, api.GetOverview(absl::Now()));
-    } else if (path == "/api/entries") {
-      absl::StatusOr<v1::QueryEntriesRequest> filters = EntriesFilters(info, zone);
-      if (!filters.ok()) {
-        RespondError(conn, filters.status());
-        return;
-      }
-      RespondWith(conn, api.GetEntries(*std::move(filters)));
-    } else if (path == "/api/case") {
-      RespondWith(conn, api.GetCaseTimeline(Param(info, "case_id")));
-    } else {
-      RespondError(conn, absl::NotFoundError(absl::StrCat("no such API: ", path)));
-    }
-    return;
-  }
-  if (method == "GET") {
-    const Asset* asset = FindAsset(path == "/" ? "/index.html" : path);
-    if (asset != nullptr) {
-      Respond(conn, 200, "OK", asset->content_type, asset->body);
+  if (path == "/api/session") {
+    absl::StatusOr<v1::WhoAmIResponse> me = reader_->WhoAmI();
+    if (!me.ok()) {
+      RespondError(conn, me.status());
       return;
     }
+    Session session;
+    session.set_csrf_token(gate_->csrf_token());
+    session.set_org_id(me->org().org_id());
+    for (int role : me->org().roles()) {
+      session.add_roles(v1::Role_Name(static_cast<v1::Role>(role)));
+    }
+    session.set_log_public_key(options_.log_public_key);
+    session.set_log_id(options_.log_id);
+    session.set_server_version(me->server_version());
+    session.set_server_address(options_.server_address);
+    Respond(conn, 200, "OK", "application/json", Json(session));
+  } else if (path == "/api/overview") {
+    RespondWith(conn, api.GetOverview(absl::Now()));
+  } else if (path == "/api/entries") {
+    absl::StatusOr<v1::QueryEntriesRequest> filters = EntriesFilters(info, zone);
+    if (!filters.ok()) {
+      RespondError(conn, filters.status());
+      return;
+    }
+    RespondWith(conn, api.GetEntries(*std::move(filters)));
+  } else if (path == "/api/case") {
+    RespondWith(conn, api.GetCaseTimeline(Param(info, "case_id")));
+  } else if (path == "/api/indicators" || path == "/api/indicators.csv") {
+    v1::IndicatorsRequest request;
+    request.set_month(Param(info, "month"));
+    request.set_region(Param(info, "region"));
+    if (!IsMonth(request.month())) {
+      RespondError(conn, absl::InvalidArgumentError("month: give a month as YYYY-MM"));
+      return;
+    }
+    absl::StatusOr<v1::IndicatorsResponse> indicators = reader_->Indicators(request);
+    if (!indicators.ok() || path == "/api/indicators") {
+      RespondWith(conn, indicators);
+      return;
+    }
+    Respond(conn, 200, "OK", "text/csv; charset=utf-8", reports::IndicatorsCsv(*indicators),
+            absl::StrCat("Content-Disposition: attachment; filename=\"silta-indicators-",
+                         request.month(), ".csv\"\r\n"));
+  } else if (path == "/api/jobs/current") {
+    Respond(conn, 200, "OK", "application/json", Json(jobs_.Current()));
+  } else if (path == "/api/exports") {
+    Respond(conn, 200, "OK", "application/json", Json(jobs_.List()));
+  } else if (absl::StartsWith(path, "/api/")) {
+    RespondError(conn, absl::NotFoundError(absl::StrCat("no such API: ", path)));
+  } else if (const Asset* asset = FindAsset(path == "/" ? "/index.html" : path)) {
+    Respond(conn, 200, "OK", asset->content_type, asset->body);
+  } else {
+    RespondRefused(conn, 404, "Not Found", "There is no such page.");
   }
-  RespondRefused(conn, 404, "Not Found", "There is no such page.");
+}
+
+void ConsoleServer::ServePost(mg_connection* conn, const std::string& path) {
+  absl::StatusOr<std::string> body = ReadBody(conn);
+  if (!body.ok()) {
+    RespondError(conn, body.status());
+    return;
+  }
+  if (path == "/api/report") {
+    ReportRequest form;
+    if (!ParseJson(*body, &form) || form.hetu().empty()) {
+      // Never echo the body: it holds a HETU.
+      RespondError(conn, absl::InvalidArgumentError(
+                             "give the young person's personal identity code and who asked"));
+      return;
+    }
+    v1::SubjectReportRequest request;
+    request.mutable_subject()->set_hetu(form.hetu());
+    request.mutable_acting_user()->set_worker_id(options_.worker);
+    request.mutable_acting_user()->set_role("consent_registrar");
+    request.set_requester(static_cast<v1::ReportRequester>(form.requester()));
+    request.set_include_law_enforcement(form.include_law_enforcement());
+    absl::StatusOr<v1::SubjectReportResponse> report = reader_->SubjectReport(request);
+    if (!report.ok()) {
+      RespondError(conn, report.status());
+      return;
+    }
+    Respond(conn, 200, "OK", "application/json",
+            Json(ReportView(reports::DescribeSubjectReport(*report))));
+  } else if (path == "/api/export") {
+    ExportRequest form;
+    if (!ParseJson(*body, &form)) {
+      RespondError(conn, absl::InvalidArgumentError("not an export request"));
+      return;
+    }
+    v1::ExportRequest request;
+    const absl::TimeZone zone = absl::LocalTimeZone();
+    if ((!form.from().empty() && !ParseTime(form.from(), zone, request.mutable_from())) ||
+        (!form.until().empty() && !ParseTime(form.until(), zone, request.mutable_until()))) {
+      RespondError(conn, absl::InvalidArgumentError(
+                             "from, until: use a date such as 2026-10-01 or an RFC 3339 time"));
+      return;
+    }
+    RespondWith(conn, jobs_.StartExport(request));
+  } else if (path == "/api/verify") {
+    VerifyRequest form;
+    if (!ParseJson(*body, &form)) {
+      RespondError(conn, absl::InvalidArgumentError("not a verify request"));
+      return;
+    }
+    RespondWith(conn, jobs_.StartVerify(form.file()));
+  } else {
+    RespondError(conn, absl::NotFoundError(absl::StrCat("no such API: ", path)));
+  }
 }
 
 }  // namespace silta::console

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "client/console/export_jobs.h"
 #include "client/console/head_book.h"
 #include "client/console/log_reader.h"
 #include "client/console/session_gate.h"
@@ -51,6 +52,10 @@ struct ConsoleOptions {
   std::string state_dir;
   // siltad's address, to show.
   std::string server_address;
+  // The worker named in the subject reports this console produces.
+  std::string worker;
+  // Where exports are written (DefaultExportDir()).
+  std::string export_dir;
 };
 
 class ConsoleServer {
@@ -70,11 +75,14 @@ class ConsoleServer {
                 std::unique_ptr<SessionGate> gate);
   static int Handle(mg_connection* conn, void* self);
   void Serve(mg_connection* conn);
+  void ServeGet(mg_connection* conn, const std::string& path);
+  void ServePost(mg_connection* conn, const std::string& path);
 
   const ConsoleOptions options_;
   const std::unique_ptr<LogReader> reader_;
   const std::unique_ptr<SessionGate> gate_;
   HeadBook heads_;
+  ExportJobs jobs_;
   mg_context* ctx_ = nullptr;
   int port_ = 0;
   std::string host_;  // as the link names it, e.g. "127.0.0.1"

@@ -42,6 +42,23 @@ class SiltadLogReader : public LogReader {
     return audit_.GetConsistencyProof(request);
   }
 
+  absl::StatusOr<v1::SubjectReportResponse> SubjectReport(
+      const v1::SubjectReportRequest& request) const override {
+    return audit_.SubjectReport(request);
+  }
+
+  absl::StatusOr<v1::IndicatorsResponse> Indicators(
+      const v1::IndicatorsRequest& request) const override {
+    return audit_.Indicators(request);
+  }
+
+  absl::Status Export(
+      const v1::ExportRequest& request,
+      const std::function<absl::Status(const v1::ExportChunk&)>& on_chunk) const override {
+    // Exports can be long: a day, not the connection's deadline, bounds one.
+    return audit_.Export(request, on_chunk, absl::Hours(24));
+  }
+
  private:
   const sdk::AuditClient audit_;
   const sdk::BrokerClient broker_;

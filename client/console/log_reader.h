@@ -10,6 +10,7 @@
 #define SILTA_CLIENT_CONSOLE_LOG_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,14 @@ class LogReader {
                                                             uint64_t tree_size) const = 0;
   virtual absl::StatusOr<v1::ConsistencyProof> ConsistencyProof(uint64_t first_size,
                                                                 uint64_t second_size) const = 0;
+  virtual absl::StatusOr<v1::SubjectReportResponse> SubjectReport(
+      const v1::SubjectReportRequest& request) const = 0;
+  virtual absl::StatusOr<v1::IndicatorsResponse> Indicators(
+      const v1::IndicatorsRequest& request) const = 0;
+  // Streams an export (sdk::AuditClient::Export).
+  virtual absl::Status Export(
+      const v1::ExportRequest& request,
+      const std::function<absl::Status(const v1::ExportChunk&)>& on_chunk) const = 0;
 };
 
 // The LogReader that asks siltad over `connection`.

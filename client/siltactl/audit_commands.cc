@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/reports/report_text.h"
 #include "client/sdk/audit_client.h"
 #include "client/siltactl/output.h"
 #include "google/protobuf/util/time_util.h"
@@ -351,62 +352,34 @@ int AuditCommands::Export() {
       return UsageError(absl::StrCat("--previous-head: ", previous.status().message()));
     request.set_consistent_with_size(previous->tree_size());
   }
-  const std::string partial = out_ + ".partial";
-  std::ofstream out(partial, std::ios::trunc);
-  if (!out) return UsageError(absl::StrCat("--out: cannot write ", partial));
+  absl::StatusOr<std::unique_ptr<audit::ExportFileWriter>> writer =
+      audit::ExportFileWriter::Create(out_, request);
+  if (!writer.ok()) return UsageError(absl::StrCat("--out: ", writer.status().message()));
   int exit_code = kExitOk;
   std::shared_ptr<const sdk::Connection> connection = ConnectOrExit(*flags_, &exit_code);
   if (connection == nullptr) return exit_code;
   const sdk::AuditClient audit(connection);
-  bool first = true;
-  uint64_t total = 0;
-  uint64_t written = 0;
-  uint64_t first_index = 0;
-  v1::ExportFileTrailer trailer;
   const bool progress = WantProgress(*flags_);
   // Exports can be long: a day, not --timeout, bounds the stream.
-  const absl::Status status = audit.Export(
+  absl::Status status = audit.Export(
       request,
       [&](const v1::ExportChunk& chunk) {
-        if (first) {
-          total = chunk.total_entries();
-          first_index = chunk.entries_size() > 0 ? chunk.entries(0).index() : 0;
-          v1::ExportFileHeader header;
-          header.set_format(std::string(audit::kExportFormat));
-          header.set_first_index(first_index);
-          header.set_entries(total);
-          if (request.has_from()) *header.mutable_from() = request.from();
-          if (request.has_until()) *header.mutable_until() = request.until();
-          out << audit::HeaderLine(header) << "\n";
-          first = false;
-        }
-        for (const v1::AuditEntry& e : chunk.entries()) out << audit::EntryLine(e) << "\n";
-        written += static_cast<uint64_t>(chunk.entries_size());
-        if (progress) ShowProgress("exported", written, total);
-        if (chunk.has_tree_head()) {
-          *trailer.mutable_tree_head() = chunk.tree_head();
-          if (chunk.has_range_proof()) *trailer.mutable_range_proof() = chunk.range_proof();
-          if (chunk.has_consistency()) *trailer.mutable_consistency() = chunk.consistency();
-        }
-        return absl::OkStatus();
+        absl::Status added = (*writer)->Add(chunk);
+        if (progress) ShowProgress("exported", (*writer)->written(), (*writer)->total());
+        return added;
       },
       absl::Hours(24));
   if (progress) std::fprintf(stderr, "\n");
-  if (!status.ok()) {
-    out.close();
-    std::remove(partial.c_str());
-    return ReportError("audit export", status);
-  }
-  if (!trailer.has_tree_head() || written != total) {
-    std::remove(partial.c_str());
-    std::fprintf(stderr, "siltactl: audit export: the stream ended early; nothing written\n");
+  if (!status.ok()) return ReportError("audit export", status);
+  status = (*writer)->Finish();
+  if (status.code() == absl::StatusCode::kDataLoss) {
+    std::fprintf(stderr, "siltactl: audit export: %s\n", std::string(status.message()).c_str());
     return kExitFailure;
   }
-  out << audit::TrailerLine(trailer) << "\n";
-  out.close();
-  if (!out || std::rename(partial.c_str(), out_.c_str()) != 0) {
-    return UsageError(absl::StrCat("--out: cannot write ", out_));
-  }
+  if (!status.ok()) return UsageError(absl::StrCat("--out: ", status.message()));
+  const uint64_t written = (*writer)->written();
+  const uint64_t first_index = (*writer)->first_index();
+  const v1::SignedTreeHead trailer_head = (*writer)->tree_head();
   if (flags_->json) {
     v1::ExportFileHeader summary;
     summary.set_format(std::string(audit::kExportFormat));
@@ -417,7 +390,7 @@ int AuditCommands::Export() {
     std::printf(
         "exported %llu entries (from index %llu) with the tree head of %llu entries to %s\n",
         static_cast<unsigned long long>(written), static_cast<unsigned long long>(first_index),
-        static_cast<unsigned long long>(trailer.tree_head().tree_size()), out_.c_str());
+        static_cast<unsigned long long>(trailer_head.tree_size()), out_.c_str());
   }
   return kExitOk;
 }
@@ -494,20 +467,8 @@ int AuditCommands::Indicators() {
     PrintJson(response);
     return kExitOk;
   }
-  const auto value = [](const v1::IndicatorCell& c) {
-    if (c.suppressed()) return std::string("<5");
-    const double v = c.value();
-    return v == static_cast<double>(static_cast<int64_t>(v)) ? absl::StrCat(static_cast<int64_t>(v))
-                                                             : absl::StrCat(v);
-  };
   if (csv_) {
-    std::printf("month,region,indicator,label,value\n");
-    for (const v1::Indicator& t : response.indicators()) {
-      for (const v1::IndicatorCell& c : t.cells()) {
-        std::printf("%s,%s,%s,%s,%s\n", response.month().c_str(), response.region().c_str(),
-                    t.name().c_str(), c.label().c_str(), value(c).c_str());
-      }
-    }
+    std::fputs(reports::IndicatorsCsv(response).c_str(), stdout);
     return kExitOk;
   }
   std::printf("Indicators for %s, region %s (counts below 5 are shown as <5)\n\n",
@@ -515,7 +476,9 @@ int AuditCommands::Indicators() {
               response.region().empty() ? "all" : response.region().c_str());
   std::vector<std::vector<std::string>> rows;
   for (const v1::Indicator& t : response.indicators()) {
-    for (const v1::IndicatorCell& c : t.cells()) rows.push_back({t.name(), c.label(), value(c)});
+    for (const v1::IndicatorCell& c : t.cells()) {
+      rows.push_back({t.name(), c.label(), reports::IndicatorValueText(c)});
+    }
   }
   PrintTable({"INDICATOR", "LABEL", "VALUE"}, rows);
   return kExitOk;
@@ -549,52 +512,11 @@ int AuditCommands::Subject() {
     PrintJson(response);
     return kExitOk;
   }
-  const auto basis = [](const v1::Disclosure& d) {
-    switch (d.basis()) {
-      case v1::RULE_CONSENT:
-        return absl::StrCat("consent ", d.basis_reference());
-      case v1::RULE_STATUTE:
-        return absl::StrCat("law: ", d.basis_reference());
-      case v1::RULE_REFUSAL:
-        return absl::StrCat("refusal ", d.basis_reference());
-      default:
-        return RuleText(d.basis());
-    }
-  };
-  const auto outcome = [](const v1::Disclosure& d) -> std::string {
-    if (d.withheld()) return "withheld";
-    std::string text = d.confirmed() ? "received (confirmed)" : "sent, receipt not confirmed";
-    if (d.attempts() > 1) absl::StrAppend(&text, ", ", d.attempts(), " delivery attempts");
-    return text;
-  };
-  int disclosed = 0;
-  for (const v1::Disclosure& d : response.disclosures()) disclosed += !d.withheld();
-  const std::string receipts = absl::StrCat(
-      response.confirmed_receipts(), " of ", disclosed,
-      " disclosures were confirmed received by the recipient's system; the others were sent "
-      "but their arrival was not confirmed.");
-  const char* guardian_note =
-      "Information the young person has forbidden disclosing to a guardian is left out "
-      "(812/2000 11 \u00a7 2 mom, potilaslaki 9 \u00a7 2 mom).";
-  // Other processing, and what was left out and why.
+  const reports::SubjectReportText text = reports::DescribeSubjectReport(response);
   std::vector<std::vector<std::string>> events;
-  for (const v1::ReportEvent& e : response.events()) {
-    std::string what = absl::AsciiStrToLower(v1::AuditEventType_Name(e.type()));
-    std::replace(what.begin(), what.end(), '_', ' ');
-    events.push_back({TimeText(e.at()), e.by_org(), what, e.other_org(), e.purpose(), e.detail()});
+  for (const reports::EventLine& e : text.events) {
+    events.push_back({e.when, e.by, e.what, e.other_party, e.purpose, e.detail});
   }
-  std::vector<std::string> notes;
-  for (const v1::LeftOutController& c : response.left_out_controllers()) {
-    notes.push_back(absl::StrCat(c.entries(), " entries of ", c.org(),
-                                 " are left out: their own law governs access to them; ",
-                                 c.ask(), "."));
-  }
-  for (const v1::RestrictionNotice& r : response.restrictions()) {
-    notes.push_back(absl::StrCat(r.entries(), " entries are restricted under ", r.ground(),
-                                 " until ", TimeText(r.review_at()),
-                                 ", when the restriction is reviewed."));
-  }
-  if (response.forbidden_to_guardian_left_out()) notes.push_back(guardian_note);
   if (markdown_) {
     std::printf(
         "# Disclosure report\n\nWho has received information about you through Silta, "
@@ -602,13 +524,14 @@ int AuditCommands::Subject() {
     std::printf(
         "| When | From | To | Information | Purpose | Basis | Outcome |\n"
         "|---|---|---|---|---|---|---|\n");
-    for (const v1::Disclosure& d : response.disclosures()) {
-      std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", TimeText(d.at()).c_str(),
-                  d.from_org().c_str(), d.to_org().c_str(), CategoriesText(d.categories()).c_str(),
-                  d.purpose().c_str(), basis(d).c_str(), outcome(d).c_str());
+    for (const reports::DisclosureLine& d : text.disclosures) {
+      std::printf(
+          "| %s |\n",
+          absl::StrJoin({d.when, d.from, d.to, d.information, d.purpose, d.basis, d.outcome}, " | ")
+              .c_str());
     }
     if (response.disclosures().empty()) std::printf("| – | | | | | | no disclosures |\n");
-    std::printf("\n%s\n", receipts.c_str());
+    std::printf("\n%s\n", text.receipts.c_str());
     if (!events.empty()) {
       std::printf(
           "\n## Other processing of your data\n\n| When | By | What | Other party | Purpose | "
@@ -617,21 +540,20 @@ int AuditCommands::Subject() {
         std::printf("| %s |\n", absl::StrJoin(row, " | ").c_str());
       }
     }
-    for (const std::string& note : notes) std::printf("\n%s\n", note.c_str());
+    for (const std::string& note : text.notes) std::printf("\n%s\n", note.c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
-  for (const v1::Disclosure& d : response.disclosures()) {
-    rows.push_back({TimeText(d.at()), d.from_org(), d.to_org(), CategoriesText(d.categories()),
-                    d.purpose(), basis(d), outcome(d)});
+  for (const reports::DisclosureLine& d : text.disclosures) {
+    rows.push_back({d.when, d.from, d.to, d.information, d.purpose, d.basis, d.outcome});
   }
   PrintTable({"WHEN", "FROM", "TO", "INFORMATION", "PURPOSE", "BASIS", "OUTCOME"}, rows);
-  std::printf("\n%s\n", receipts.c_str());
+  std::printf("\n%s\n", text.receipts.c_str());
   if (!events.empty()) {
     std::printf("\nOther processing of the young person's data:\n");
     PrintTable({"WHEN", "BY", "WHAT", "OTHER PARTY", "PURPOSE", "DETAIL"}, events);
   }
-  for (const std::string& note : notes) std::printf("\n%s\n", note.c_str());
+  for (const std::string& note : text.notes) std::printf("\n%s\n", note.c_str());
   return kExitOk;
 }
 

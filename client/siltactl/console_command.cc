@@ -47,6 +47,11 @@ ConsoleCommand::ConsoleCommand(CLI::App* app, const GlobalFlags* flags) : flags_
                       "The log the heads must name (siltad's audit.log_id, e.g. silta:silta.test)");
   console->add_option("--state-dir", state_dir_,
                       "Where the heads seen are kept (default ~/.local/share/silta/console)");
+  console->add_option("--export-dir", export_dir_,
+                      "Where exports are written (default ~/silta-exports)");
+  console->add_option("--worker", worker_,
+                      "Your worker id, recorded with the subject reports you produce (default "
+                      "$SILTA_WORKER or $USER)");
   console->add_flag("--no-open", no_open_, "Only print the link; do not open a browser");
   Add(console, [this] { return Serve(); });
 }
@@ -62,6 +67,8 @@ int ConsoleCommand::Serve() {
   options.log_public_key = *key;
   options.log_id = log_id_;
   options.state_dir = state_dir_;
+  options.export_dir = export_dir_;
+  options.worker = worker_;
   options.server_address = flags_->connection.address;
   // Block the signals that end the console before any thread starts, and
   // wait for them below.

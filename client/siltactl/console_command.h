@@ -27,6 +27,8 @@ class ConsoleCommand : public CommandSet {
   std::string log_key_;
   std::string log_id_;
   std::string state_dir_;
+  std::string export_dir_;
+  std::string worker_ = DefaultWorker();
   bool no_open_ = false;
 };
 

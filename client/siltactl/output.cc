@@ -80,22 +80,6 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
-std::string TimeText(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());
-}
-
-std::string CategoryText(v1::Category category) {
-  std::string name = v1::Category_Name(category);
-  if (absl::StartsWith(name, "CATEGORY_")) name = name.substr(9);
-  return absl::AsciiStrToLower(name);
-}
-
-std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories) {
-  std::vector<std::string> names;
-  for (int c : categories) names.push_back(CategoryText(static_cast<v1::Category>(c)));
-  return absl::StrJoin(names, ",");
-}
-
 bool ParseCategory(const std::string& text, v1::Category* category) {
   std::string name = absl::AsciiStrToUpper(text);
   if (!absl::StartsWith(name, "CATEGORY_")) name = "CATEGORY_" + name;

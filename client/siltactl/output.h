@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "client/reports/report_text.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_field.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -43,14 +44,10 @@ int ReportError(const std::string& what, const absl::Status& status);
 // Prints "siltactl: <message>" to stderr and returns kExitUsage.
 int UsageError(const std::string& message);
 
-// "2026-10-12 08:15:00 UTC".
-std::string TimeText(const google::protobuf::Timestamp& ts);
-
-// A category as "mental_health".
-std::string CategoryText(v1::Category category);
-
-// Categories as "health,mental_health".
-std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories);
+// Times and categories in words (client/reports/, shared with the console).
+using reports::CategoriesText;
+using reports::CategoryText;
+using reports::TimeText;
 
 // Parses "health", "HEALTH" or "CATEGORY_HEALTH".
 bool ParseCategory(const std::string& text, v1::Category* category);

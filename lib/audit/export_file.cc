@@ -1,6 +1,9 @@
 #include "lib/audit/export_file.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -473,6 +476,65 @@ VerifyResult VerifyExport(std::istream& in, absl::string_view log_public_key,
     }
   }
   return result;
+}
+
+ExportFileWriter::ExportFileWriter(std::string path, const v1::ExportRequest& request)
+    : path_(std::move(path)), partial_(path_ + ".partial"), request_(request) {}
+
+absl::StatusOr<std::unique_ptr<ExportFileWriter>> ExportFileWriter::Create(
+    std::string path, const v1::ExportRequest& request) {
+  std::unique_ptr<ExportFileWriter> writer(new ExportFileWriter(std::move(path), request));
+  writer->out_.open(writer->partial_, std::ios::trunc);
+  // The log's metadata is for the auditor's eyes: not for other users.
+  ::chmod(writer->partial_.c_str(), 0600);
+  if (!writer->out_) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot write ", writer->partial_));
+  }
+  return writer;
+}
+
+ExportFileWriter::~ExportFileWriter() {
+  if (!finished_) {
+    out_.close();
+    std::remove(partial_.c_str());
+  }
+}
+
+absl::Status ExportFileWriter::Add(const v1::ExportChunk& chunk) {
+  if (first_) {
+    total_ = chunk.total_entries();
+    first_index_ = chunk.entries_size() > 0 ? chunk.entries(0).index() : 0;
+    v1::ExportFileHeader header;
+    header.set_format(std::string(kExportFormat));
+    header.set_first_index(first_index_);
+    header.set_entries(total_);
+    if (request_.has_from()) *header.mutable_from() = request_.from();
+    if (request_.has_until()) *header.mutable_until() = request_.until();
+    out_ << HeaderLine(header) << "\n";
+    first_ = false;
+  }
+  for (const v1::AuditEntry& e : chunk.entries()) out_ << EntryLine(e) << "\n";
+  written_ += static_cast<uint64_t>(chunk.entries_size());
+  if (chunk.has_tree_head()) {
+    *trailer_.mutable_tree_head() = chunk.tree_head();
+    if (chunk.has_range_proof()) *trailer_.mutable_range_proof() = chunk.range_proof();
+    if (chunk.has_consistency()) *trailer_.mutable_consistency() = chunk.consistency();
+  }
+  if (!out_) return absl::PermissionDeniedError(absl::StrCat("cannot write ", partial_));
+  return absl::OkStatus();
+}
+
+absl::Status ExportFileWriter::Finish() {
+  if (first_ || !trailer_.has_tree_head() || written_ != total_) {
+    return absl::DataLossError("the export stream ended early; nothing written");
+  }
+  out_ << TrailerLine(trailer_) << "\n";
+  out_.close();
+  if (!out_ || std::rename(partial_.c_str(), path_.c_str()) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot write ", path_));
+  }
+  finished_ = true;
+  return absl::OkStatus();
 }
 
 }  // namespace silta::audit

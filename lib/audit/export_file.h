@@ -15,8 +15,10 @@
 #define SILTA_LIB_AUDIT_EXPORT_FILE_H_
 
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +34,49 @@ inline constexpr absl::string_view kExportFormat = "silta-audit-export-v1";
 std::string HeaderLine(const v1::ExportFileHeader& header);
 std::string EntryLine(const v1::AuditEntry& entry);
 std::string TrailerLine(const v1::ExportFileTrailer& trailer);
+
+// Writes an export stream (AuditService.Export's chunks) as an export
+// file: to `path`.partial while the stream runs, renamed to `path` only
+// when it ended complete (a trailer with the tree head, and as many
+// entries as the first chunk announced). Destroyed unfinished, it removes
+// the partial file: a file at `path` is always a whole export.
+//
+// Example:
+//   auto writer = ExportFileWriter::Create(path, request);
+//   status = audit.Export(request, [&](const auto& c) { return (*writer)->Add(c); });
+//   if (status.ok()) status = (*writer)->Finish();
+class ExportFileWriter {
+ public:
+  // PERMISSION_DENIED if the partial file cannot be created.
+  static absl::StatusOr<std::unique_ptr<ExportFileWriter>> Create(std::string path,
+                                                                  const v1::ExportRequest& request);
+  ~ExportFileWriter();
+
+  absl::Status Add(const v1::ExportChunk& chunk);
+  // DATA_LOSS if the stream ended early; PERMISSION_DENIED if the file
+  // cannot be written.
+  absl::Status Finish();
+
+  // Entries written so far, and announced by the first chunk.
+  uint64_t written() const { return written_; }
+  uint64_t total() const { return total_; }
+  uint64_t first_index() const { return first_index_; }
+  // The export's tree head (after Finish).
+  const v1::SignedTreeHead& tree_head() const { return trailer_.tree_head(); }
+
+ private:
+  ExportFileWriter(std::string path, const v1::ExportRequest& request);
+  const std::string path_;
+  const std::string partial_;
+  const v1::ExportRequest request_;
+  std::ofstream out_;
+  bool first_ = true;
+  bool finished_ = false;
+  uint64_t written_ = 0;
+  uint64_t total_ = 0;
+  uint64_t first_index_ = 0;
+  v1::ExportFileTrailer trailer_;
+};
 
 // A tree head from a file: a SignedTreeHead in JSON (as `siltactl audit
 // tail --head-out` writes) or an earlier export file (its trailer's head).

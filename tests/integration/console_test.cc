@@ -11,6 +11,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "client/console/console_server.h"
 #include "client/console/log_reader.h"
 #include "gmock/gmock.h"
@@ -90,6 +93,19 @@ class TamperingReader : public console::LogReader {
                                                         uint64_t second) const override {
     return real_->ConsistencyProof(first, second);
   }
+  absl::StatusOr<v1::SubjectReportResponse> SubjectReport(
+      const v1::SubjectReportRequest& request) const override {
+    return real_->SubjectReport(request);
+  }
+  absl::StatusOr<v1::IndicatorsResponse> Indicators(
+      const v1::IndicatorsRequest& request) const override {
+    return real_->Indicators(request);
+  }
+  absl::Status Export(
+      const v1::ExportRequest& request,
+      const std::function<absl::Status(const v1::ExportChunk&)>& on_chunk) const override {
+    return real_->Export(request, on_chunk);
+  }
 
  private:
   std::unique_ptr<console::LogReader> real_;
@@ -149,6 +165,7 @@ class ConsoleTest : public ::testing::Test {
     options.log_public_key = key.ok() ? *key : "";
     options.state_dir = world_->setup().dir + "/console-state-" + org;
     options.server_address = world_->address();
+    options.worker = "registrar";
     if (reader == nullptr) reader = console::LogReaderFor(Connect(org));
     auto server = console::ConsoleServer::Start(options, std::move(reader));
     EXPECT_TRUE(server.ok()) << server.status();
@@ -438,6 +455,201 @@ TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
       "try { await fetch('http://example.org/x.js'); return 'fetched'; }"
       "catch (e) { return 'blocked'; }");
   EXPECT_EQ(external, "blocked");
+}
+
+// Every file under `dir`, read whole (for "the HETU is in no file").
+std::string AllFilesUnder(const std::string& dir) {
+  std::string all;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error)) {
+    if (entry.is_regular_file()) all += ReadTextFile(entry.path().string());
+  }
+  return all;
+}
+
+TEST_F(ConsoleTest, TheSubjectReportFlowKeepsTheHetuOutOfUrlsLogsAndFiles) {
+  auto console = StartConsole("wba-registrar");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "report");
+  EXPECT_THAT(browser_->Text("#whoami"), HasSubstr("CONSENT_REGISTRAR"));
+  // Typed key by key, as a person would.
+  ASSERT_TRUE(browser_->Type("#hetu", kHetu).ok());
+  browser_->Execute("document.getElementById('requester').value = '1';").IgnoreError();
+  ASSERT_TRUE(browser_->Click("#produce").ok());
+  ASSERT_TRUE(
+      browser_->WaitFor("document.querySelector('#disclosures') || "
+                        "document.querySelector('#report .error')"));
+  // The police's entries are left out by default, and the report says whom
+  // to ask.
+  EXPECT_THAT(browser_->Text("#report"), HasSubstr("are left out"));
+  EXPECT_THAT(browser_->Text("#report"), HasSubstr("616/2019"));
+  ASSERT_TRUE(browser_->Click("#law").ok());
+  browser_->Execute("document.getElementById('report').replaceChildren();").IgnoreError();
+  ASSERT_TRUE(browser_->Click("#produce").ok());
+  ASSERT_TRUE(
+      browser_->WaitFor("document.querySelector('#disclosures') || "
+                        "document.querySelector('#report .error')"));
+  const std::string report = browser_->Text("#report");
+  EXPECT_THAT(report, HasSubstr("Hämeenlinnan kaupunki, nuorisopalvelut"));
+  EXPECT_THAT(report, HasSubstr("received (confirmed)"));
+  EXPECT_THAT(report, HasSubstr("withheld"));
+  EXPECT_THAT(report, HasSubstr("law: lastensuojelulaki"));
+  // It reads as siltactl prints it.
+  const CommandResult cli = world_->Siltactl("wba-registrar",
+                                             {"report", "subject", "--requester", "subject",
+                                              "--worker", "registrar", "--include-law-enforcement"},
+                                             kHetu + "\n");
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  const std::string receipts = browser_->Text("#receipts");
+  ASSERT_FALSE(receipts.empty());
+  EXPECT_THAT(cli.output, HasSubstr(receipts));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-report.png")).ok());
+
+  // The HETU is on this page only in the field it was typed into: not in
+  // the address, any resource the page loaded, the browser's log, the
+  // console's files, or siltad's log.
+  absl::StatusOr<std::string> url = browser_->CurrentUrl();
+  ASSERT_TRUE(url.ok());
+  EXPECT_THAT(*url, Not(HasSubstr(kHetu)));
+  EXPECT_THAT(
+      browser_->ExecuteString("return performance.getEntries().map((e) => e.name).join(' ') "
+                              "+ ' ' + location.href + ' ' + history.length;"),
+      Not(HasSubstr(kHetu)));
+  for (const std::string& line : browser_->ConsoleLog()) EXPECT_THAT(line, Not(HasSubstr(kHetu)));
+  EXPECT_THAT(AllFilesUnder(world_->setup().dir + "/console-state-wba-registrar"),
+              Not(HasSubstr(kHetu)));
+  EXPECT_THAT(world_->siltad().Log(), Not(HasSubstr(kHetu)));
+  EXPECT_THAT(browser_->ExecuteString("const c = document.getElementById('report').cloneNode(true);"
+                                      "return c.outerHTML;"),
+              Not(HasSubstr(kHetu)))
+      << "the report itself carries no HETU";
+  // The form never sends the code in a URL, even without its script.
+  EXPECT_EQ(
+      browser_->ExecuteString("const f = document.querySelector('form'); return f.method + ' ' + "
+                              "f.getAttribute('autocomplete');"),
+      "post off");
+
+  // An auditor without the registrar's role gets siltad's refusal, shown.
+  auto auditor = StartConsole("wba-dpo");
+  ASSERT_NE(auditor, nullptr);
+  Open(*auditor, "report");
+  ASSERT_TRUE(browser_->Type("#hetu", kHetu).ok());
+  ASSERT_TRUE(browser_->Click("#produce").ok());
+  ASSERT_TRUE(browser_->WaitFor("document.querySelector('#report .error')"));
+  EXPECT_THAT(browser_->Text("#report .error"), HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(browser_->Text("#report .error"), Not(HasSubstr(kHetu)));
+}
+
+TEST_F(ConsoleTest, IndicatorsAreChartedSmallCountsStaySuppressedAndTheCsvMatchesSiltactl) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  const std::string month = absl::FormatTime("%Y-%m", absl::Now(), absl::UTCTimeZone());
+  Open(*console, "indicators?month=" + month);
+  ASSERT_GT(Count("section.indicator"), 0) << browser_->Text("main");
+  EXPECT_EQ(Count("section.indicator canvas"), Count("section.indicator"));
+  EXPECT_EQ(browser_->ExecuteString(
+                "return String([...document.querySelectorAll('section.indicator canvas')]"
+                ".every((c) => Chart.getChart(c) !== undefined));"),
+            "true");
+  // Every suppressed cell reads "<5" in the table, the chart's labels and
+  // its data, and no cell of siltad's answer that is suppressed appears
+  // as a number.
+  const CommandResult json =
+      world_->Siltactl("wba-dpo", {"report", "indicators", "--month", month, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  ASSERT_THAT(json.output, HasSubstr("\"suppressed\":true"));
+  EXPECT_THAT(browser_->Text("main"), HasSubstr("<5"));
+  EXPECT_EQ(browser_->ExecuteString(
+                "return String([...document.querySelectorAll('section.indicator canvas')].every("
+                "(c) => { const ch = Chart.getChart(c); return ch.data.labels.every((l, i) => "
+                "!l.endsWith('(<5)') || ch.data.datasets[0].data[i] === null); }));"),
+            "true");
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-indicators.png")).ok());
+  // The CSV the page links to is siltactl's.
+  const CommandResult csv =
+      world_->Siltactl("wba-dpo", {"report", "indicators", "--month", month, "--csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  const std::string downloaded = browser_->ExecuteString(
+      "return await (await fetch(document.getElementById('csv').href)).text();");
+  EXPECT_EQ(downloaded, csv.output);
+  EXPECT_EQ(browser_->ExecuteString(
+                "return (await fetch(document.getElementById('csv').href)).headers.get("
+                "'Content-Disposition');"),
+            absl::StrCat("attachment; filename=\"silta-indicators-", month, ".csv\""));
+  // A bad month is named.
+  EXPECT_THAT(browser_->ExecuteString(
+                  "return await (await fetch('/api/indicators?month=2026-13')).text();"),
+              HasSubstr("month"));
+}
+
+TEST_F(ConsoleTest, AnExportIsWrittenAndVerifiedAndATamperedLineIsNamed) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  const std::string folder = world_->setup().dir + "/exports";
+  // StartConsole sets no export folder: this test's own.
+  console.reset();
+  {
+    console::ConsoleOptions options;
+    options.log_public_key = *audit::ReadLogPublicKey(PkiPath("audit/log-key.pub"));
+    options.state_dir = world_->setup().dir + "/console-state-export";
+    options.export_dir = folder;
+    auto server = console::ConsoleServer::Start(options, console::LogReaderFor(Connect("wba-dpo")));
+    ASSERT_TRUE(server.ok()) << server.status();
+    console = *std::move(server);
+  }
+  Open(*console, "export");
+  ASSERT_TRUE(browser_->Click("#export").ok());
+  ASSERT_TRUE(
+      browser_->WaitFor("['VERIFIED', 'NOT_VERIFIED', 'FAILED'].includes("
+                        "document.getElementById('job').dataset.state)"))
+      << browser_->Text("main");
+  EXPECT_EQ(browser_->ExecuteString("return document.getElementById('job').dataset.state;"),
+            "VERIFIED")
+      << browser_->Text("#job");
+  EXPECT_EQ(browser_->ExecuteString("return document.getElementById('export-progress').value === "
+                                    "document.getElementById('export-progress').max ? 'full' : "
+                                    "'partial';"),
+            "full");
+  ASSERT_TRUE(browser_->WaitFor("document.querySelector('#export-files li')"));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-export.png")).ok());
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    files.push_back(entry.path().string());
+  }
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(std::filesystem::status(files[0]).permissions() &
+                (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+  // The same file verifies with siltactl, offline.
+  CommandResult verified = RunCommand(
+      {SILTACTL_PATH, "audit", "verify", files[0], "--log-key", PkiPath("audit/log-key.pub")});
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+
+  // Someone edits line 4; verifying the file again names it.
+  std::vector<std::string> lines = absl::StrSplit(ReadTextFile(files[0]), '\n');
+  ASSERT_GT(lines.size(), 5u);
+  const size_t at = lines[3].find("\"type\":");
+  ASSERT_NE(at, std::string::npos) << lines[3];
+  lines[3].insert(at, "\"purpose\":\"statistics\",");
+  WriteTextFile(files[0], absl::StrJoin(lines, "\n"));
+  ASSERT_TRUE(browser_->Click("#export-files button").ok());
+  ASSERT_TRUE(
+      browser_->WaitFor("['VERIFIED', 'NOT_VERIFIED', 'FAILED'].includes("
+                        "document.getElementById('job').dataset.state)"));
+  EXPECT_EQ(browser_->ExecuteString("return document.getElementById('job').dataset.state;"),
+            "NOT_VERIFIED");
+  EXPECT_THAT(browser_->Text("#problems li"), HasSubstr("line 4"));
+  EXPECT_EQ(browser_->ExecuteString(
+                "return document.querySelector('#job [data-verified]').dataset.verified;"),
+            "false");
+  // A name with a path is refused.
+  EXPECT_THAT(browser_->ExecuteString(
+                  "const s = await (await fetch('/api/session')).json();"
+                  "const r = await fetch('/api/verify', {method: 'POST', headers: "
+                  "{'X-Silta-CSRF': s.csrf_token}, body: JSON.stringify({file: "
+                  "'../console-state-export/heads.jsonl'})}); return r.status + ' ' + await "
+                  "r.text();"),
+              HasSubstr("400"));
 }
 
 // The page's verifier is crypto code: it must pass every published vector

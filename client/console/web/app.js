@@ -36,9 +36,13 @@
   function main() {
     return document.getElementById('main');
   }
+  // Replaces `node`'s children; arrays are flattened, null and false skipped.
+  function fill(node, ...kids) {
+    node.replaceChildren(
+        ...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+  }
   function show(...nodes) {
-    const m = main();
-    m.replaceChildren(...nodes);
+    fill(main(), ...nodes);
   }
   function errorBox(err) {
     return el('p', {class: 'error', role: 'alert'}, T('error') + ': ' + err.message);
@@ -413,8 +417,301 @@
         T('verify_summary') + ': ' + r.good + ' ' + T('of') + ' ' + r.total));
   }
 
+  // ---- POST helper ----
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {'Content-Type': 'application/json', 'X-Silta-CSRF': session.csrf_token},
+      body: JSON.stringify(body),
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!response.ok) {
+      throw new ApiError(
+          data && data.message ? data.code + ': ' + data.message :
+                                 response.status + ' ' + response.statusText);
+    }
+    return data;
+  }
+  function table(id, headers, rows) {
+    return el(
+        'div', {class: 'scroll'},
+        el('table', {id},
+           el('thead', {}, el('tr', {}, headers.map((h) => el('th', {scope: 'col'}, h)))),
+           el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))))));
+  }
+
+  // ---- Subject report ----
+  // The HETU is typed here and sent in a POST body: never in the address,
+  // the history, or anything the console writes down.
+  async function reportPage() {
+    const hetu = el('input', {
+      id: 'hetu',
+      name: 'hetu',
+      type: 'text',
+      required: true,
+      autocomplete: 'off',
+      spellcheck: 'false',
+      'aria-describedby': 'hetu-help'
+    });
+    const requester =
+        el('select', {id: 'requester', name: 'requester'}, option('1', T('requester_subject')),
+           option('2', T('requester_guardian')), option('3', T('requester_representative')));
+    const lawEnforcement =
+        el('input', {id: 'law', name: 'include_law_enforcement', type: 'checkbox'});
+    const result = el('section', {id: 'report', 'aria-live': 'polite'});
+    const form =
+        el('form', {
+          class: 'filters',
+          method: 'post',
+          action: '/api/report',
+          autocomplete: 'off',
+          'aria-label': T('report_title')
+        },
+           el('div', {},
+              el('label',
+                 {for: 'hetu'
+                 },
+                 T('hetu')),
+              hetu, el('small', {id: 'hetu-help'}, T('hetu_help'))),
+           el('div', {},
+              el('label',
+                 {for: 'requester'
+                 },
+                 T('requester')),
+              requester),
+           el('div', {class: 'check'},
+              el('span', {}, lawEnforcement,
+                 el('label',
+                    {for: 'law'
+                    },
+                    ' ' + T('include_law_enforcement')))),
+           el('div', {}, el('button', {type: 'submit', id: 'produce'}, T('produce'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      result.replaceChildren(el('p', {}, T('loading')));
+      try {
+        const report = await post('/api/report', {
+          hetu: hetu.value.trim(),
+          requester: Number(requester.value),
+          include_law_enforcement: lawEnforcement.checked
+        });
+        const lines = report.disclosures || [];
+        const events = report.events || [];
+        fill(
+            result, el('h2', {}, T('report_heading')), el('p', {}, T('report_intro')),
+            table(
+                'disclosures',
+                ['when', 'from_org', 'to_org', 'information', 'purpose', 'basis', 'outcome'].map(T),
+                lines.length ?
+                    lines.map(
+                        (d) =>
+                            [d.when, d.from, d.to, d.information, d.purpose, d.basis, d.outcome]) :
+                    [['–', '', '', '', '', '', T('no_disclosures')]]),
+            el('p', {id: 'receipts'}, report.receipts || ''),
+            events.length ? el('h3', {}, T('other_processing')) : null,
+            events.length ?
+                table(
+                    'events', ['when', 'by', 'what', 'other_party', 'purpose', 'detail'].map(T),
+                    events.map((e) => [e.when, e.by, e.what, e.other_party, e.purpose, e.detail])) :
+                null,
+            (report.notes || []).map((n) => el('p', {class: 'note'}, n)),
+            el('button', {type: 'button', id: 'print', onclick: () => window.print()}, T('print')));
+      } catch (e) {
+        result.replaceChildren(errorBox(e));
+      }
+    });
+    show(el('h1', {}, T('report_title')), el('p', {}, T('report_who')), form, result);
+  }
+
+  // ---- Indicators ----
+  let charts = [];
+  async function indicatorsPage(params) {
+    const q = new URLSearchParams(params);
+    const now = new Date();
+    const month =
+        q.get('month') || (now.getFullYear() + '-' + String(now.getMonth() + 1).padStart(2, '0'));
+    const monthInput =
+        el('input', {id: 'month', name: 'month', type: 'month', value: month, required: true});
+    const region =
+        el('input', {id: 'region', name: 'region', type: 'text', value: q.get('region') || ''});
+    const form =
+        el('form', {class: 'filters', 'aria-label': T('indicators')},
+           el('div', {},
+              el('label',
+                 {for: 'month'
+                 },
+                 T('month_pick')),
+              monthInput),
+           el('div', {}, el('label', {for: 'region'
+              }, T('region')), region), el('div', {}, el('button', {type: 'submit'}, T('show'))));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const next = new URLSearchParams({month: monthInput.value});
+      if (region.value) next.set('region', region.value);
+      location.hash = '#indicators?' + next.toString();
+    });
+    const query = new URLSearchParams({month});
+    if (q.get('region')) query.set('region', q.get('region'));
+    const data = await api('/api/indicators?' + query.toString());
+    charts.forEach((c) => c.destroy());
+    charts = [];
+    const sections = [];
+    const draw = [];
+    for (const ind of data.indicators || []) {
+      const cells = ind.cells || [];
+      const valueText = (c) => (c.suppressed || c.value === undefined ? '<5' : String(c.value));
+      const canvas = el('canvas', {role: 'img', 'aria-label': ind.name});
+      sections.push(
+          el('section', {class: 'indicator', 'data-name': ind.name},
+             el('h2', {},
+                T('ind_' + ind.name) !== 'ind_' + ind.name ? T('ind_' + ind.name) :
+                                                             ind.name.replace(/_/g, ' ')),
+             el('div', {class: 'chart'}, canvas),
+             table('', [T('label'), T('value')], cells.map((c) => [c.label, valueText(c)]))));
+      draw.push(() => charts.push(new Chart(canvas, {
+        type: 'bar',
+        data: {
+          labels: cells.map((c) => (c.suppressed ? c.label + ' (<5)' : c.label)),
+          datasets: [{
+            label: ind.name,
+            data: cells.map((c) => (c.suppressed ? null : c.value)),
+            backgroundColor: '#0b4f8a'
+          }],
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          plugins: {
+            legend: {display: false},
+            tooltip: {callbacks: {label: (ctx) => valueText(cells[ctx.dataIndex])}}
+          },
+          scales: {y: {beginAtZero: true, ticks: {precision: 0}}},
+        },
+      })));
+    }
+    const csv =
+        el('a', {
+          id: 'csv',
+          href: '/api/indicators.csv?' + query.toString(),
+          download: 'silta-indicators-' + month + '.csv'
+        },
+           T('download_csv'));
+    show(
+        el('h1', {}, T('indicators')), form, el('p', {}, T('suppressed_note'), ' ', csv),
+        sections.length ? sections : el('p', {}, T('no_indicators')));
+    draw.forEach((d) => d());
+  }
+
+  // ---- Export and verify ----
+  async function exportPage() {
+    const from = el('input', {id: 'export-from', name: 'from', type: 'date'});
+    const until = el('input', {id: 'export-until', name: 'until', type: 'date'});
+    const progress =
+        el('progress', {id: 'export-progress', max: '1', value: '0', 'aria-label': T('progress')});
+    const state = el('div', {id: 'job', role: 'status', 'aria-live': 'polite'});
+    const fileList = el('ul', {id: 'export-files'});
+    const form =
+        el('form', {class: 'filters', 'aria-label': T('export_title')},
+           el('div', {},
+              el('label',
+                 {for: 'export-from'
+                 },
+                 T('from')),
+              from),
+           el('div', {},
+              el('label',
+                 {for: 'export-until'
+                 },
+                 T('until')),
+              until),
+           el('div', {}, el('button', {type: 'submit', id: 'export'}, T('export_verify'))));
+    const refreshFiles = async () => {
+      const files = await api('/api/exports');
+      fileList.replaceChildren(...(files.files || [])
+                                   .map(
+                                       (f) =>
+                                           el('li', {}, el('span', {class: 'mono'}, f), ' ',
+                                              el('button', {
+                                                type: 'button',
+                                                'data-file': f,
+                                                onclick: () => start('/api/verify', {file: f})
+                                              },
+                                                 T('verify') + ' ' + f))));
+      return files;
+    };
+    const showJob = (job) => {
+      const states =
+          {1: 'EXPORTING', 2: 'VERIFYING', 3: 'VERIFIED', 4: 'NOT_VERIFIED', 5: 'FAILED'};
+      const name = states[job.state] || '';
+      progress.max = String(Number(job.total || 0) || 1);
+      progress.value = String(Number(job.done || 0));
+      const parts =
+          [el('p', {},
+              T('job_' + name) + ': ' + (job.file || '') +
+                  (job.total ? ' — ' + (job.done || 0) + ' / ' + job.total : ''))];
+      if (name === 'VERIFIED') {
+        parts.push(statusMark(
+            true,
+            T('export_verified') + ' ' + (job.entries || 0) + ' ' + T('entries_word') + ' (' +
+                T('tree_size') + ' ' + (job.tree_size || 0) + ')'));
+      } else if (name === 'NOT_VERIFIED') {
+        parts.push(statusMark(false, T('not_verified')));
+        parts.push(el('ol', {id: 'problems'}, (job.problems || []).map((p) => el('li', {}, p))));
+      } else if (name === 'FAILED') {
+        parts.push(el('p', {class: 'error'}, job.error || ''));
+      }
+      parts.push(el('p', {}, T('folder') + ': ', el('span', {class: 'mono'}, job.folder || '')));
+      fill(state, parts);
+      state.dataset.state = name;
+      return name === 'EXPORTING' || name === 'VERIFYING';
+    };
+    const poll = async () => {
+      const job = await api('/api/jobs/current');
+      if (showJob(job))
+        setTimeout(() => poll().catch((e) => state.replaceChildren(errorBox(e))), 300);
+      else
+        await refreshFiles();
+    };
+    const start = async (path, body) => {
+      try {
+        showJob(await post(path, body));
+        await poll();
+      } catch (e) {
+        state.replaceChildren(errorBox(e));
+      }
+    };
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      start('/api/export', {from: from.value, until: until.value});
+    });
+    show(
+        el('h1', {}, T('export_title')), el('p', {}, T('export_help')), form, progress, state,
+        el('h2', {}, T('export_files')), fileList);
+    const files = await refreshFiles();
+    const current = await api('/api/jobs/current');
+    if (current.state) {
+      if (showJob(current)) await poll();
+    }
+    return files;
+  }
+
   // ---- Routing ----
-  const PAGES = {overview: overviewPage, entries: entriesPage, case: casePage};
+  const PAGES = {
+    overview: overviewPage,
+    entries: entriesPage,
+    case: casePage,
+    report: reportPage,
+    indicators: indicatorsPage,
+    export: exportPage
+  };
   async function route() {
     const hash = location.hash.replace(/^#/, '') || 'overview';
     const [name, params] = hash.split('?');

@@ -67,6 +67,18 @@ class InMemoryLog : public LogReader {
     return proof;
   }
 
+  absl::StatusOr<v1::SubjectReportResponse> SubjectReport(
+      const v1::SubjectReportRequest&) const override {
+    return absl::UnimplementedError("not needed here");
+  }
+  absl::StatusOr<v1::IndicatorsResponse> Indicators(const v1::IndicatorsRequest&) const override {
+    return absl::UnimplementedError("not needed here");
+  }
+  absl::Status Export(const v1::ExportRequest&,
+                      const std::function<absl::Status(const v1::ExportChunk&)>&) const override {
+    return absl::UnimplementedError("not needed here");
+  }
+
   mutable int proofs_asked = 0;
 
  private:

@@ -1,0 +1,54 @@
+// File: client/reports/report_text.h
+//
+// The wording of the audit log's reports, shared by siltactl (terminal
+// tables, Markdown, CSV) and the auditor's console (web page), so that a
+// subject report or an indicators table says the same thing wherever it
+// is read. Metadata only: never a HETU, a name or a field value.
+#ifndef SILTA_CLIENT_REPORTS_REPORT_TEXT_H_
+#define SILTA_CLIENT_REPORTS_REPORT_TEXT_H_
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/repeated_field.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "silta/v1/audit.pb.h"
+#include "silta/v1/options.pb.h"
+
+namespace silta::reports {
+
+// "2026-10-01 08:00:00 UTC".
+std::string TimeText(const google::protobuf::Timestamp& ts);
+// "mental_health".
+std::string CategoryText(v1::Category category);
+// Categories as "health,mental_health".
+std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories);
+
+// One line of the subject report, in words.
+struct DisclosureLine {
+  std::string when, from, to, information, purpose, basis, outcome;
+  bool withheld = false;
+};
+// Other processing of the subject's data, in words.
+struct EventLine {
+  std::string when, by, what, other_party, purpose, detail;
+};
+// The whole subject report, in words.
+struct SubjectReportText {
+  std::vector<DisclosureLine> disclosures;
+  // How many disclosures the recipients confirmed.
+  std::string receipts;
+  std::vector<EventLine> events;
+  // What was left out, and why.
+  std::vector<std::string> notes;
+};
+SubjectReportText DescribeSubjectReport(const v1::SubjectReportResponse& report);
+
+// An indicator cell's value: "<5" when suppressed, never the number.
+std::string IndicatorValueText(const v1::IndicatorCell& cell);
+// The month's indicators as CSV: month,region,indicator,label,value.
+std::string IndicatorsCsv(const v1::IndicatorsResponse& response);
+
+}  // namespace silta::reports
+
+#endif  // SILTA_CLIENT_REPORTS_REPORT_TEXT_H_
