@@ -124,13 +124,16 @@ void RespondWith(mg_connection* conn, const absl::StatusOr<Message>& result) {
   Respond(conn, 200, "OK", "application/json", Json(*result));
 }
 
-// A query parameter, URL-decoded; "" if absent.
-std::string Param(const mg_request_info* info, const char* name) {
-  if (info->query_string == nullptr) return "";
+// A parameter of a query string, URL-decoded; "" if absent.
+std::string Param(const std::string& query, const char* name) {
   std::vector<char> buffer(4096);
-  const int n = mg_get_var(info->query_string, std::strlen(info->query_string), name, buffer.data(),
-                           buffer.size());
+  const int n = mg_get_var(query.data(), query.size(), name, buffer.data(), buffer.size());
   return n > 0 ? std::string(buffer.data(), static_cast<size_t>(n)) : "";
+}
+
+// A parameter of the request's URL.
+std::string Param(const mg_request_info* info, const char* name) {
+  return Param(std::string(info->query_string != nullptr ? info->query_string : ""), name);
 }
 
 // "2026-10-01" (local midnight) or RFC 3339.
@@ -146,7 +149,7 @@ bool ParseTime(const std::string& text, absl::TimeZone zone, google::protobuf::T
 
 // Parses the entries table's filters. Each list is comma-separated enum
 // numbers.
-absl::StatusOr<v1::QueryEntriesRequest> EntriesFilters(const mg_request_info* info,
+absl::StatusOr<v1::QueryEntriesRequest> EntriesFilters(const std::string& info,
                                                        absl::TimeZone zone) {
   v1::QueryEntriesRequest request;
   request.set_case_id(Param(info, "case_id"));
@@ -389,7 +392,8 @@ void ConsoleServer::ServeGet(mg_connection* conn, const std::string& path) {
   } else if (path == "/api/overview") {
     RespondWith(conn, api.GetOverview(absl::Now()));
   } else if (path == "/api/entries") {
-    absl::StatusOr<v1::QueryEntriesRequest> filters = EntriesFilters(info, zone);
+    absl::StatusOr<v1::QueryEntriesRequest> filters =
+        EntriesFilters(info->query_string != nullptr ? info->query_string : "", zone);
     if (!filters.ok()) {
       RespondError(conn, filters.status());
       return;
@@ -453,6 +457,23 @@ void ConsoleServer::ServePost(mg_connection* conn, const std::string& path) {
     }
     Respond(conn, 200, "OK", "application/json",
             Json(ReportView(reports::DescribeSubjectReport(*report))));
+  } else if (path == "/api/entries") {
+    // The same filters as GET /api/entries, and a person's HETU, which
+    // must not be in a URL.
+    EntriesSearch form;
+    if (!ParseJson(*body, &form)) {
+      RespondError(conn, absl::InvalidArgumentError("not an entries search"));
+      return;
+    }
+    absl::StatusOr<v1::QueryEntriesRequest> filters =
+        EntriesFilters(form.query(), absl::LocalTimeZone());
+    if (!filters.ok()) {
+      RespondError(conn, filters.status());
+      return;
+    }
+    if (!form.hetu().empty()) filters->mutable_subject()->set_hetu(form.hetu());
+    const ConsoleApi api(reader_.get(), &heads_, absl::LocalTimeZone());
+    RespondWith(conn, api.GetEntries(*std::move(filters)));
   } else if (path == "/api/export") {
     ExportRequest form;
     if (!ParseJson(*body, &form)) {

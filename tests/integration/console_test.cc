@@ -457,6 +457,108 @@ TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
   EXPECT_EQ(external, "blocked");
 }
 
+// The question of issue #17's "done when": who received this child's
+// mental-health data this month, on what basis, and is the log that says
+// so intact? Answered in the browser, the HETU typed into the page.
+TEST_F(ConsoleTest, AnAuditorFindsWhoReceivedAChildsMentalHealthDataThisMonth) {
+  world_->Consent(v1::CATEGORY_MENTAL_HEALTH, "wba-social");
+  v1::Referral referral;
+  referral.set_mental_health_notes("psychiatric nurse's assessment for the social worker");
+  v1::SendResponse sent;
+  ASSERT_TRUE(world_
+                  ->Send("police-hame",
+                         world_->Seal("police-hame", case_id_, referral, {"wba-social"}), &sent)
+                  .ok());
+  for (int i = 0; i < 2; ++i) {  // the notification of SetUp, then the referral
+    auto delivery = world_->Receive("wba-social");
+    ASSERT_TRUE(delivery.has_value());
+    ASSERT_TRUE(world_->Ack("wba-social", delivery->delivery_id()).ok());
+  }
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "entries");
+  ASSERT_TRUE(browser_->Type("#f-hetu", kHetu).ok());
+  const std::string month_start = absl::FormatTime("%Y-%m-01", absl::Now(), absl::LocalTimeZone());
+  browser_
+      ->Execute(
+          "document.getElementById('f-categories').value = '7';"
+          "document.getElementById('f-types').value = '3';"
+          "document.getElementById('f-from').value = arguments[0];",
+          {month_start})
+      .IgnoreError();
+  ASSERT_TRUE(browser_->Click("#apply").ok());
+  ASSERT_TRUE(browser_->WaitFor("location.hash.includes('subject=1')"));
+  ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded === 'entries'"));
+  WaitForVerdicts();
+  // One delivery, or more if the 1 s ack timeout of this world handed it
+  // out again: each attempt is evidence of its own.
+  const int rows = Count("tr.entry-row");
+  ASSERT_GE(rows, 1) << browser_->Text("main");
+  for (int i = 0; i < rows; ++i) {
+    const std::string row = browser_->ExecuteString(
+        absl::StrCat("return document.querySelectorAll('tr.entry-row')[", i, "].innerText;"));
+    EXPECT_THAT(row, HasSubstr("wba-social"));
+    EXPECT_THAT(row, HasSubstr("mental health"));
+    EXPECT_THAT(row, HasSubstr("consent"));
+  }
+  EXPECT_EQ(Count("tr.entry-row td.proof [data-verified='true']"), rows);
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-mental-health.png")).ok());
+  absl::StatusOr<std::string> url = browser_->CurrentUrl();
+  ASSERT_TRUE(url.ok());
+  EXPECT_THAT(*url, Not(HasSubstr(kHetu)));
+  EXPECT_THAT(
+      browser_->ExecuteString("return performance.getEntries().map((e) => e.name).join(' ') "
+                              "+ JSON.stringify(localStorage) + JSON.stringify(sessionStorage);"),
+      Not(HasSubstr(kHetu)));
+  // Another young person's code finds nothing of this child.
+  browser_->Execute("document.getElementById('f-hetu').value = '';").IgnoreError();
+  ASSERT_TRUE(browser_->Type("#f-hetu", TestHetu(7, 945)).ok());
+  ASSERT_TRUE(browser_->Click("#apply").ok());
+  ASSERT_TRUE(browser_->WaitFor("!document.getElementById('no-entries').hidden"));
+}
+
+// Usable by keyboard, a label on every control, readable at 200% zoom.
+TEST_F(ConsoleTest, EveryPageHasLabelledControlsWorksByKeyboardAndFitsAt200Percent) {
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console);
+  // 640 CSS pixels: a 1280-pixel screen at 200% zoom.
+  ASSERT_TRUE(browser_->SetWindowSize(640, 900).ok());
+  const std::string month = absl::FormatTime("%Y-%m", absl::Now(), absl::UTCTimeZone());
+  for (const std::string& page :
+       std::vector<std::string>{"overview", "entries", "case?id=" + case_id_, "report",
+                                "indicators?month=" + month, "export"}) {
+    SCOPED_TRACE(page);
+    Go(page);
+    EXPECT_EQ(browser_->ExecuteString(
+                  "return [...document.querySelectorAll('input, select, textarea')].filter("
+                  "(e) => e.labels.length === 0 && !e.getAttribute('aria-label')).map("
+                  "(e) => e.id || e.name).join(',');"),
+              "")
+        << "controls without a label";
+    EXPECT_EQ(browser_->ExecuteString(
+                  "return [...document.querySelectorAll('button')].filter("
+                  "(b) => !b.innerText.trim() && !b.getAttribute('aria-label')).length;"),
+              "0");
+    // Nothing runs off the side of the page: wide tables scroll in their box.
+    EXPECT_EQ(browser_->ExecuteString(
+                  "return String(document.documentElement.scrollWidth <= window.innerWidth);"),
+              "true")
+        << browser_->ExecuteString("return document.documentElement.scrollWidth;");
+  }
+  Go("entries");
+  WaitForVerdicts();
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-entries-200-percent.png")).ok());
+  // A row opens from the keyboard: Enter on its focused button.
+  ASSERT_TRUE(browser_->Type("tr.entry-row button", "\xEE\x80\x87").ok());  // U+E007 Enter
+  ASSERT_TRUE(browser_->WaitFor("!document.querySelector('tr.detail').hidden"));
+  // The navigation is reachable by Tab from the top: the skip link first.
+  EXPECT_EQ(
+      browser_->ExecuteString("document.activeElement.blur(); document.body.focus();"
+                              "return document.querySelector('a.skip').getAttribute('href');"),
+      "#main");
+}
+
 // Every file under `dir`, read whole (for "the HETU is in no file").
 std::string AllFilesUnder(const std::string& dir) {
   std::string all;

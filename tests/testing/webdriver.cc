@@ -190,6 +190,13 @@ absl::Status Browser::Type(const std::string& css, const std::string& text) {
       .status();
 }
 
+absl::Status Browser::SetWindowSize(int width, int height) {
+  Struct body;
+  (*body.mutable_fields())["width"].set_number_value(width);
+  (*body.mutable_fields())["height"].set_number_value(height);
+  return Call("POST", absl::StrCat("/session/", session_, "/window/rect"), &body).status();
+}
+
 absl::Status Browser::Screenshot(const std::string& path) {
   absl::StatusOr<Value> png =
       Call("GET", absl::StrCat("/session/", session_, "/screenshot"), nullptr);

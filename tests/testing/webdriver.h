@@ -49,6 +49,9 @@ class Browser {
   absl::Status Click(const std::string& css);
   // Types `text` into the first element matching `css`, key by key.
   absl::Status Type(const std::string& css, const std::string& text);
+  // Resizes the window (CSS pixels at 100%: 640 wide shows a 1280-pixel
+  // screen at 200% zoom).
+  absl::Status SetWindowSize(int width, int height);
   // Saves a PNG of the window.
   absl::Status Screenshot(const std::string& path);
   // The browser's console messages since the last call.

@@ -11,6 +11,8 @@
   const T = (key) => SiltaI18n.t(key);
   const V = SiltaVerify;
   let session = null;
+  // The HETU of the entries filter, kept only here (see entriesPage).
+  let subjectHetu = '';
   let logKey = null;
 
   // ---- DOM helpers ----
@@ -280,31 +282,46 @@
       value: filters.get(name) || '',
       autocomplete: 'off'
     });
-    const form =
-        el('form', {class: 'filters', 'aria-label': T('filters')},
-           field('from', T('from'), text('from', 'date')),
-           field('until', T('until'), text('until', 'date')),
-           field('types', T('event_type'), typeSelect), field('org_id', T('org'), text('org_id')),
-           field('case_id', T('case_id'), text('case_id')),
-           field('categories', T('category'), catSelect),
-           field('purpose', T('purpose'), text('purpose')),
-           field('statute', T('statute'), text('statute')),
-           el('div', {}, el('button', {type: 'submit', id: 'apply'}, T('apply'))),
-           el('div', {},
-              el('button', {
-                type: 'button',
-                id: 'clear',
-                onclick: () => {
-                  location.hash = '#entries';
-                }
-              },
-                 T('clear'))));
+    // A person's HETU filters in a POST body only: it stays in this page's
+    // memory, never in the address, the history or the browser's storage.
+    const hetuInput = el('input', {
+      id: 'f-hetu',
+      type: 'text',
+      value: filters.get('subject') ? subjectHetu : '',
+      autocomplete: 'off',
+      spellcheck: 'false'
+    });
+    const form = el(
+        'form', {class: 'filters', method: 'post', 'aria-label': T('filters')},
+        field('from', T('from'), text('from', 'date')),
+        field('until', T('until'), text('until', 'date')),
+        field('types', T('event_type'), typeSelect), field('org_id', T('org'), text('org_id')),
+        field('case_id', T('case_id'), text('case_id')),
+        field('categories', T('category'), catSelect),
+        field('purpose', T('purpose'), text('purpose')),
+        field('statute', T('statute'), text('statute')), field('hetu', T('person_hetu'), hetuInput),
+        el('div', {}, el('button', {type: 'submit', id: 'apply'}, T('apply'))),
+        el('div', {},
+           el('button', {
+             type: 'button',
+             id: 'clear',
+             onclick: () => {
+               location.hash = '#entries';
+             }
+           },
+              T('clear'))));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const next = new URLSearchParams();
       for (const [k, v] of new FormData(form).entries())
         if (v) next.set(k, v);
-      location.hash = '#entries?' + next.toString();
+      subjectHetu = hetuInput.value.trim();
+      if (subjectHetu) next.set('subject', '1');
+      const hash = '#entries?' + next.toString();
+      if (location.hash === hash)
+        route();
+      else
+        location.hash = hash;
     });
     const tbody = el('tbody', {});
     const summary = el('p', {id: 'verify-summary', role: 'status'});
@@ -326,7 +343,10 @@
     const load = async () => {
       const q = new URLSearchParams(filters);
       if (token) q.set('page_token', token);
-      const proven = await api('/api/entries?' + q.toString());
+      q.delete('subject');
+      const proven = filters.get('subject') && subjectHetu ?
+          await post('/api/entries', {query: q.toString(), hetu: subjectHetu}) :
+          await api('/api/entries?' + q.toString());
       currentHeadSize = (proven.head || {}).tree_size || '';
       await entriesTable(proven, tbody, summary);
       token = proven.next_page_token || '';

@@ -59,6 +59,7 @@ const SiltaI18n = (() => {
 
   const WORDS = {
     en: {
+      person_hetu: 'Person (HETU)',
       nav_report: 'Subject report',
       nav_indicators: 'Indicators',
       nav_export: 'Export and verify',
@@ -188,6 +189,7 @@ const SiltaI18n = (() => {
       statute_citation: 'Law',
     },
     fi: {
+      person_hetu: 'Henkilö (henkilötunnus)',
       nav_report: 'Tarkastusraportti',
       nav_indicators: 'Tunnusluvut',
       nav_export: 'Vienti ja todennus',
@@ -318,6 +320,7 @@ const SiltaI18n = (() => {
       statute_citation: 'Laki',
     },
     sv: {
+      person_hetu: 'Person (personbeteckning)',
       nav_report: 'Registerutdrag',
       nav_indicators: 'Nyckeltal',
       nav_export: 'Export och verifiering',
