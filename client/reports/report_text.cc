@@ -13,12 +13,6 @@
 namespace silta::reports {
 namespace {
 
-std::string RuleText(v1::RuleKind rule) {
-  if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
-  std::string name = v1::RuleKind_Name(rule);
-  return absl::AsciiStrToLower(name.substr(5));  // drop "RULE_"
-}
-
 std::string BasisText(const v1::Disclosure& d) {
   switch (d.basis()) {
     case v1::RULE_CONSENT:
@@ -52,6 +46,12 @@ std::string CsvField(const std::string& text) {
 }
 
 }  // namespace
+
+std::string RuleText(v1::RuleKind rule) {
+  if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
+  std::string name = v1::RuleKind_Name(rule);
+  return absl::AsciiStrToLower(name.substr(5));  // drop "RULE_"
+}
 
 std::string TimeText(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());

@@ -13,6 +13,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "silta/v1/audit.pb.h"
+#include "silta/v1/consent.pb.h"
 #include "silta/v1/options.pb.h"
 
 namespace silta::reports {
@@ -23,6 +24,8 @@ std::string TimeText(const google::protobuf::Timestamp& ts);
 std::string CategoryText(v1::Category category);
 // Categories as "health,mental_health".
 std::string CategoriesText(const google::protobuf::RepeatedField<int>& categories);
+// A deciding rule as "default_deny"; "" if unset.
+std::string RuleText(v1::RuleKind rule);
 
 // One line of the subject report, in words.
 struct DisclosureLine {

@@ -26,11 +26,7 @@
 namespace silta::siltactl {
 namespace {
 
-std::string RuleText(v1::RuleKind rule) {
-  if (rule == v1::RULE_KIND_UNSPECIFIED) return "";
-  std::string name = v1::RuleKind_Name(rule);
-  return absl::AsciiStrToLower(name.substr(5));  // drop "RULE_"
-}
+using reports::RuleText;
 
 // Moves the next entries of `entries`, at most `limit`, into *out.
 absl::Status ReadEntries(sdk::Pager<v1::AuditEntry> entries, uint64_t limit,

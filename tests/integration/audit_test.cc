@@ -38,31 +38,9 @@ class AuditTest : public ::testing::Test {
   // A case with a consent, a mixed referral and a child-welfare notification.
   void SetUp() override {
     world_ = std::make_unique<World>("audit");
-    for (const char* org : {"police-hame", "wba-social", "hml-youth"}) world_->Keys(org);
-    case_id_ = world_->OpenCase("police-hame", {"wba-social", "hml-youth"});
-    world_->Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
-    v1::Referral referral;
-    referral.set_education_employment("9th grade");
-    referral.set_mental_health_notes("psychiatric nurse's assessment");
-    v1::SendResponse sent;
-    ASSERT_TRUE(world_->Send("police-hame",
-                             world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
-                    .ok());
-    auto delivery = world_->Receive("hml-youth");
-    ASSERT_TRUE(delivery.has_value());
-    ASSERT_TRUE(world_->Ack("hml-youth", delivery->delivery_id()).ok());
-    v1::ChildWelfareNotification notification;
-    notification.set_concern("the child was found alone at night");
-    notification.set_urgent(true);
-    ASSERT_TRUE(world_->Send("police-hame",
-                             world_->Seal("police-hame", case_id_, notification, {"wba-social"},
-                                          "lsl_25", "police patrol report 4711"),
-                             &sent)
-                    .ok());
-    notification_id_ = sent.receipt().message_id();
-    delivery = world_->Receive("wba-social");
-    ASSERT_TRUE(delivery.has_value());
-    ASSERT_TRUE(world_->Ack("wba-social", delivery->delivery_id()).ok());
+    const World::AuditStory story = world_->TellAuditStory(/*deliver_notification=*/true);
+    case_id_ = story.case_id;
+    notification_id_ = story.notification_id;
   }
 
   std::string Dir() const { return world_->setup().dir; }

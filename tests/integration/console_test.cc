@@ -116,28 +116,7 @@ class ConsoleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     world_ = std::make_unique<World>("console");
-    for (const char* org : {"police-hame", "wba-social", "hml-youth"}) world_->Keys(org);
-    case_id_ = world_->OpenCase("police-hame", {"wba-social", "hml-youth"});
-    world_->Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
-    v1::Referral referral;
-    referral.set_education_employment("9th grade");
-    referral.set_mental_health_notes("psychiatric nurse's assessment");
-    v1::SendResponse sent;
-    ASSERT_TRUE(world_
-                    ->Send("police-hame",
-                           world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
-                    .ok());
-    auto delivery = world_->Receive("hml-youth");
-    ASSERT_TRUE(delivery.has_value());
-    ASSERT_TRUE(world_->Ack("hml-youth", delivery->delivery_id()).ok());
-    v1::ChildWelfareNotification notification;
-    notification.set_concern("the child was found alone at night");
-    ASSERT_TRUE(world_
-                    ->Send("police-hame",
-                           world_->Seal("police-hame", case_id_, notification, {"wba-social"},
-                                        "lsl_25", "police patrol report 4711"),
-                           &sent)
-                    .ok());
+    case_id_ = world_->TellAuditStory(/*deliver_notification=*/false).case_id;
     auto browser = Browser::Start(world_->setup().dir + "/browser");
     ASSERT_TRUE(browser.ok()) << browser.status();
     browser_ = *std::move(browser);

@@ -246,6 +246,47 @@ class World {
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
 
+  // The audit tests' story: police-hame opens a case with wba-social and
+  // hml-youth; a consent lets hml-youth have education data; a referral
+  // with a psychiatric note goes to hml-youth (the note withheld), which
+  // acks it; a child-welfare notification under lsl_25 goes to
+  // wba-social, which receives and acks it if `deliver_notification`.
+  struct AuditStory {
+    std::string case_id;
+    std::string notification_id;
+  };
+  AuditStory TellAuditStory(bool deliver_notification) {
+    AuditStory story;
+    for (const char* org : {"police-hame", "wba-social", "hml-youth"}) Keys(org);
+    story.case_id = OpenCase("police-hame", {"wba-social", "hml-youth"});
+    Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
+    v1::Referral referral;
+    referral.set_education_employment("9th grade");
+    referral.set_mental_health_notes("psychiatric nurse's assessment");
+    v1::SendResponse sent;
+    EXPECT_TRUE(
+        Send("police-hame", Seal("police-hame", story.case_id, referral, {"hml-youth"}), &sent)
+            .ok());
+    std::optional<v1::Delivery> delivery = Receive("hml-youth");
+    EXPECT_TRUE(delivery.has_value());
+    if (delivery.has_value()) EXPECT_TRUE(Ack("hml-youth", delivery->delivery_id()).ok());
+    v1::ChildWelfareNotification notification;
+    notification.set_concern("the child was found alone at night");
+    notification.set_urgent(true);
+    EXPECT_TRUE(Send("police-hame",
+                     Seal("police-hame", story.case_id, notification, {"wba-social"}, "lsl_25",
+                          "police patrol report 4711"),
+                     &sent)
+                    .ok());
+    story.notification_id = sent.receipt().message_id();
+    if (deliver_notification) {
+      delivery = Receive("wba-social");
+      EXPECT_TRUE(delivery.has_value());
+      if (delivery.has_value()) EXPECT_TRUE(Ack("wba-social", delivery->delivery_id()).ok());
+    }
+    return story;
+  }
+
   // The admin suspends `org` (its open streams end).
   void Suspend(const std::string& org) {
     grpc::ClientContext context;
