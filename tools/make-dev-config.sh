@@ -24,30 +24,13 @@ if [ ! -f "$DEV/pepper" ]; then
   (umask 077 && head -c 32 /dev/urandom > "$DEV/pepper")
 fi
 if [ ! -f "$DEV/siltad.textproto" ]; then
-  cat > "$DEV/siltad.textproto" <<CFG
-# Development configuration written by tools/make-dev-config.sh.
-# Schema: silta.v1.SiltadConfig (proto/silta/v1/config.proto).
-listen_address: "127.0.0.1:${SILTA_DEV_PORT:-7443}"
-tls {
-  cert_file: "$CERTS/server.pem"
-  key_file: "$CERTS/server.key"
-  ca_file: "$CERTS/ca.pem"
-  crl_directory: "$CERTS/crl"
-  trust_domain: "silta.test"
-  refresh_interval_seconds: 5
-}
-store { sqlite { path: "$DEV/data/silta.db" } }
-registry_file: "registry.textproto"
-policy_file: "policy.textproto"
-pepper_file: "pepper"
-metrics { listen_address: "127.0.0.1:${SILTA_DEV_METRICS_PORT:-9464}" }
-audit {
-  log_key_file: "$CERTS/audit/log-key.pem"
-  tree_head_interval_seconds: 60
-}
-# Development only: lets grpcurl list the API.
-enable_reflection: true
-CFG
+  # shellcheck source=tools/dev-siltad-config.sh
+  . "$ROOT/tools/dev-siltad-config.sh"
+  write_dev_siltad_config "$DEV/siltad.textproto" "127.0.0.1:${SILTA_DEV_PORT:-7443}" \
+    "127.0.0.1:${SILTA_DEV_METRICS_PORT:-9464}" "$DEV" "$CERTS" \
+    "store { sqlite { path: \"$DEV/data/silta.db\" } }" \
+    "# Development only: lets grpcurl list the API.
+enable_reflection: true"
   echo "dev config written to $DEV/siltad.textproto" >&2
 fi
 if [ ! -f "$DEV/siltactl.toml" ]; then

@@ -15,6 +15,8 @@ BUILD=${1:?}; DEV=${2:?}; CERTS=${3:?}; CLUSTER=${4:?}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CERTS=$(cd "$CERTS" && pwd)
 DEV=$(cd "$DEV" && pwd)
+# shellcheck source=tools/dev-siltad-config.sh
+. "$ROOT/tools/dev-siltad-config.sh"
 SILTAD="$ROOT/$BUILD/server/service/siltad"
 SILTACTL="$ROOT/$BUILD/client/siltactl"
 PGBIN=/usr/lib/postgresql/15/bin
@@ -74,27 +76,8 @@ for n in 1 2 3; do
   port=$((7442 + n))
   metrics=$((9463 + n))
   ADDRESSES+=("127.0.0.1:$port")
-  cat > "$dir/siltad.textproto" <<CFG
-# Instance $n of the development cluster (tools/run-cluster.sh).
-listen_address: "127.0.0.1:$port"
-tls {
-  cert_file: "$CERTS/server.pem"
-  key_file: "$CERTS/server.key"
-  ca_file: "$CERTS/ca.pem"
-  crl_directory: "$CERTS/crl"
-  trust_domain: "silta.test"
-  refresh_interval_seconds: 5
-}
-store { postgres { conninfo_file: "$CLUSTER/conninfo" } }
-registry_file: "$DEV/registry.textproto"
-policy_file: "$DEV/policy.textproto"
-pepper_file: "$DEV/pepper"
-metrics { listen_address: "127.0.0.1:$metrics" }
-audit {
-  log_key_file: "$CERTS/audit/log-key.pem"
-  tree_head_interval_seconds: 60
-}
-CFG
+  write_dev_siltad_config "$dir/siltad.textproto" "127.0.0.1:$port" "127.0.0.1:$metrics" \
+    "$DEV" "$CERTS" "store { postgres { conninfo_file: \"$CLUSTER/conninfo\" } }"
   "$SILTAD" --config "$dir/siltad.textproto" --check-config
 done
 for n in 1 2 3; do

@@ -29,6 +29,10 @@ As the data-protection officer (auditor), check the audit log offline:
   SILTA_CERT=$CERTS/orgs/wba-dpo.pem SILTA_KEY=$CERTS/orgs/wba-dpo.key $SILTACTL audit export --out /tmp/silta-audit.jsonl
   $SILTACTL audit verify /tmp/silta-audit.jsonl --log-key $CERTS/audit/log-key.pub
 
+or in a browser, where the page verifies every entry itself (prints a one-time link):
+
+  SILTA_CERT=$CERTS/orgs/wba-dpo.pem SILTA_KEY=$CERTS/orgs/wba-dpo.key $SILTACTL console --log-key $CERTS/audit/log-key.pub
+
 Other organisations' certificates are in $CERTS/orgs/; act as one with
 SILTA_CERT=$CERTS/orgs/<org>.pem SILTA_KEY=$CERTS/orgs/<org>.key (they override the config file).
 An agency publishes its message keys with its bundle-signing certificate, e.g.:
