@@ -319,9 +319,10 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   self->router_ = std::make_unique<routing::Router>(
       self->store_.get(), self->registry_.get(), self->keys_.get(), self->cases_.get(),
       self->subject_refs_.get(), self->policy_.get(), self->engine_.get(), router_options);
-  SILTA_RETURN_IF_ERROR(self->router_->Recover());
   self->instance_feed_ = std::make_unique<InstanceFeed>(
       self->registry_.get(), self->consents_.get(), self->keys_.get(), self->router_.get());
+  // Reads the unfinished deliveries into the router's queues (once), after
+  // listening to the other instances on PostgreSQL.
   SILTA_RETURN_IF_ERROR(self->store_->FollowOthers(self->instance_feed_.get()));
   self->metrics_.AddCounter(
       "siltad_notifications_undelivered_total",

@@ -125,11 +125,13 @@ class Store : public OrgStore,
   // (change_sequence.h).
   ChangeSequence& changes() { return changes_; }
 
-  // Starts telling `feed` what other instances on this database commit,
-  // until StopFollowing() (which the owner calls before `feed` dies). A store
-  // used by one instance only (SQLite; PostgreSQL in exclusive mode) has
-  // nothing to follow: OK, and `feed` is never called.
-  virtual absl::Status FollowOthers(ChangeFeed* feed) { return absl::OkStatus(); }
+  // Catches `feed` up once (CatchUpPath: the unfinished deliveries are read,
+  // after listening where there is something to listen to), then tells it
+  // what other instances on this database commit, until StopFollowing()
+  // (which the owner calls before `feed` dies). A store used by one
+  // instance only (SQLite) has nothing to follow: it only catches up. An
+  // error from the first catch-up is returned: start-up fails closed.
+  virtual absl::Status FollowOthers(ChangeFeed* feed) { return feed->CatchUpPath(); }
   virtual void StopFollowing() {}
 
  private:

@@ -203,10 +203,16 @@ absl::Status PostgresStore::FollowOthers(ChangeFeed* feed) {
   if (follower_.joinable()) return absl::FailedPreconditionError("already following");
   SILTA_ASSIGN_OR_RETURN(listener_, PgConnection::Connect(conninfo_));
   feed_ = feed;
+  {
+    // The first catch-up before returning: siltad serves only once its
+    // delivery queues hold what is unfinished (read once, after LISTEN).
+    const ChangeSequence::Change change = changes().Begin();
+    SILTA_RETURN_IF_ERROR(ListenAndCatchUp());
+  }
   stop_following_ = false;
-  follower_ = std::thread([this] {
+  follower_ = std::thread([this, session = listener_->session()] {
     pthread_setname_np(pthread_self(), "silta-follow");
-    FollowLoop();
+    FollowLoop(session);
   });
   return absl::OkStatus();
 }
@@ -267,9 +273,9 @@ void PostgresStore::ApplyPathNotice(absl::string_view payload) {
   feed_->OnPath(notice);
 }
 
-void PostgresStore::FollowLoop() {
-  uint64_t session = 0;  // the listener's session the state was reloaded in
-  bool reload = true;
+void PostgresStore::FollowLoop(uint64_t session) {
+  // `session`: the listener's session the state was last caught up in.
+  bool reload = false;
   int behind = 0;  // checks in a row that found the database ahead
   absl::Time next_check = absl::Now();
   while (!stop_following_) {
@@ -285,7 +291,7 @@ void PostgresStore::FollowLoop() {
         for (int i = 0; i < 10 && !stop_following_; ++i) absl::SleepFor(absl::Milliseconds(100));
         continue;
       }
-      if (session != 0) common::Log(common::LogLevel::kInfo, "instances_reloaded", {});
+      common::Log(common::LogLevel::kInfo, "instances_reloaded", {});
       session = listener_->session();
       reload = false;
       behind = 0;

@@ -109,7 +109,7 @@ class PostgresStore final : public SqlStore {
       const std::string& conninfo, const PostgresOptions& options);
 
   // The follower thread: LISTENs, applies, reloads when behind.
-  void FollowLoop();
+  void FollowLoop(uint64_t session);
   // Inside a Change: LISTENs (again), and reads what may have been missed:
   // the unfinished deliveries, and everything else if the change sequence
   // moved.
