@@ -132,7 +132,7 @@ store::AuditEntries CaseRegistry::AuditEntriesFor(const v1::Case& c,
 absl::Status CaseRegistry::StoreChange(const v1::Case& c, const v1::CaseEvent& event) {
   store::AuditEntries audit = AuditEntriesFor(c, event);
   // The store's case cache is cleared before it returns.
-  const store::ChangeSequence::Change change = store_->changes().Begin();
+  const store::ChangeSequence::Change change = store_.changes().Begin();
   if (event.type() == v1::CASE_OPENED) return store_->CreateCase(c, event, &audit);
   return store_->UpdateCase(c, event, &audit);
 }
@@ -195,7 +195,7 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
       entry.set_counterpart_org_id(open->coordinator().org_id());
     }
     store::AuditEntries audit = {std::move(entry)};
-    SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+    SILTA_RETURN_IF_ERROR(store_.audit().AppendAudit(&audit));
     if (!named) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the young person already has an open case; your organisation may not learn who "
@@ -441,7 +441,7 @@ absl::StatusOr<v1::CheckExistingCaseResponse> CaseRegistry::CheckExistingCase(
     entry.set_counterpart_org_id(open->coordinator().org_id());
   }
   store::AuditEntries audit = {std::move(entry)};
-  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+  SILTA_RETURN_IF_ERROR(store_.audit().AppendAudit(&audit));
   common::Log(common::LogLevel::kInfo, "existing_case_checked",
               {{"org_id", caller.org.org_id()},
                {"answered", answered ? "yes" : "no"},

@@ -29,7 +29,7 @@
 #include "server/cases/subject_refs.h"
 #include "server/identity/caller.h"
 #include "server/orgs/registry.h"
-#include "server/store/store.h"
+#include "server/store/domain_store.h"
 #include "silta/v1/case.pb.h"
 
 namespace silta::cases {
@@ -57,7 +57,7 @@ class CaseRegistry {
 
   // All pointers must outlive the registry.
   // Without `may_learn_existence` nobody outside a case learns of it.
-  CaseRegistry(store::Store* store, const orgs::OrgRegistry* orgs,
+  CaseRegistry(store::DomainStore<store::CaseStore> store, const orgs::OrgRegistry* orgs,
                const SubjectRefs* subject_refs, PurposeCheck purpose_known,
                ExistenceDecider may_learn_existence, common::Clock clock = common::SystemClock())
       : store_(store),
@@ -120,7 +120,7 @@ class CaseRegistry {
   v1::CaseEvent MakeEvent(const identity::Caller& caller, const v1::Case& c,
                           v1::CaseEventType type, const v1::ActingUser& user) const;
 
-  store::Store* const store_;
+  const store::DomainStore<store::CaseStore> store_;
   const orgs::OrgRegistry* const orgs_;
   const SubjectRefs* const subject_refs_;
   const PurposeCheck purpose_known_;

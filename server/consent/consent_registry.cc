@@ -302,7 +302,7 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
   audit[0].set_purpose(absl::StrJoin(consent.purposes(), ","));
   audit[0].set_detail(v1::GrantorKind_Name(consent.grantor()));
   // Until the engine has it, a delivery decided meanwhile does not commit.
-  const store::ChangeSequence::Change change = store_->changes().Begin();
+  const store::ChangeSequence::Change change = store_.changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertConsent(consent, &audit));
   engine_->PutConsent(consent);
   common::Log(common::LogLevel::kInfo, "consent_given",
@@ -386,7 +386,7 @@ absl::StatusOr<v1::RecordRefusalResponse> ConsentRegistry::RecordRefusal(
   store::AuditEntries audit = {ConsentEntry(v1::REFUSAL_RECORDED, caller, request.acting_user(),
                                             subject_ref, id, refusal.categories())};
   audit[0].set_detail(prohibition ? "GUARDIAN_PROHIBITED" : v1::GrantorKind_Name(refusal.grantor()));
-  const store::ChangeSequence::Change change = store_->changes().Begin();
+  const store::ChangeSequence::Change change = store_.changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertRefusal(refusal, &audit));
   engine_->PutRefusal(refusal);
   common::Log(common::LogLevel::kInfo, "refusal_recorded",
@@ -441,7 +441,7 @@ absl::StatusOr<v1::RecordCompetenceAssessmentResponse> ConsentRegistry::RecordCo
   store::AuditEntries audit = {ConsentEntry(v1::COMPETENCE_ASSESSED, caller, request.acting_user(),
                                             subject.ref, id, assessment.categories())};
   audit[0].set_purpose(absl::StrJoin(assessment.purposes(), ","));
-  const store::ChangeSequence::Change change = store_->changes().Begin();
+  const store::ChangeSequence::Change change = store_.changes().Begin();
   SILTA_RETURN_IF_ERROR(store_->InsertAssessment(assessment, &audit));
   engine_->PutAssessment(assessment);
   common::Log(common::LogLevel::kInfo, "competence_assessed",
@@ -472,7 +472,7 @@ absl::StatusOr<v1::WithdrawConsentResponse> ConsentRegistry::WithdrawConsent(
                                               record.subject_ref(), request.record_id(),
                                               record.categories())};
     audit[0].set_case_id(std::string(case_id));
-    const store::ChangeSequence::Change change = store_->changes().Begin();
+    const store::ChangeSequence::Change change = store_.changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->AppendConsentEvent(request.record_id(), event, &audit));
     *record.add_history() = event;
     put(record);
@@ -522,7 +522,7 @@ absl::StatusOr<v1::ListSubjectConsentsResponse> ConsentRegistry::ListSubjectCons
   listed.set_detail(absl::StrCat("records=", records.consents.size() + records.refusals.size() +
                                                  records.assessments.size()));
   store::AuditEntries audit = {std::move(listed)};
-  SILTA_RETURN_IF_ERROR(store_->AppendAudit(&audit));
+  SILTA_RETURN_IF_ERROR(store_.audit().AppendAudit(&audit));
   v1::ListSubjectConsentsResponse response;
   for (auto it = records.consents.rbegin(); it != records.consents.rend(); ++it) {
     *response.add_consents() = std::move(*it);
@@ -604,8 +604,9 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
   for (const v1::Organization& recipient : recipients) {
     SILTA_ASSIGN_OR_RETURN(
         const bool answers,
-        AnswersRecipientRequest(*store_, *policy, request.statutory_basis(), caller.org.org_id(),
-                                recipient.org_id(), request.payload_type(), request.reply_to()));
+        AnswersRecipientRequest(store_.Of<store::MessageStore>(), *policy,
+                                request.statutory_basis(), caller.org.org_id(), recipient.org_id(),
+                                request.payload_type(), request.reply_to()));
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
       DecisionQuery query =

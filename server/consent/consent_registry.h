@@ -28,7 +28,7 @@
 #include "server/consent/policy_holder.h"
 #include "server/identity/caller.h"
 #include "server/orgs/registry.h"
-#include "server/store/store.h"
+#include "server/store/domain_store.h"
 #include "silta/v1/audit.pb.h"
 #include "silta/v1/consent.pb.h"
 
@@ -42,9 +42,10 @@ class ConsentRegistry {
   static constexpr int kMaxPreviewFields = 256;
 
   // All pointers must outlive the registry.
-  ConsentRegistry(store::Store* store, const orgs::OrgRegistry* orgs,
-                  const cases::SubjectRefs* subject_refs, cases::CaseRegistry* cases,
-                  const PolicyHolder* policy, DecisionEngine* engine, common::Clock clock = common::SystemClock())
+  ConsentRegistry(store::DomainStore<store::ConsentStore, store::MessageStore> store,
+                  const orgs::OrgRegistry* orgs, const cases::SubjectRefs* subject_refs,
+                  cases::CaseRegistry* cases, const PolicyHolder* policy, DecisionEngine* engine,
+                  common::Clock clock = common::SystemClock())
       : store_(store),
         orgs_(orgs),
         subject_refs_(subject_refs),
@@ -100,7 +101,7 @@ class ConsentRegistry {
   v1::ConsentEvent MakeEvent(const identity::Caller& caller, v1::ConsentEventType type,
                              const v1::ActingUser& user) const;
 
-  store::Store* const store_;
+  const store::DomainStore<store::ConsentStore, store::MessageStore> store_;
   const orgs::OrgRegistry* const orgs_;
   const cases::SubjectRefs* const subject_refs_;
   cases::CaseRegistry* const cases_;

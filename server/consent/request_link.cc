@@ -6,7 +6,7 @@
 
 namespace silta::consent {
 
-absl::StatusOr<bool> AnswersRecipientRequest(store::Store& store, const v1::Policy& policy,
+absl::StatusOr<bool> AnswersRecipientRequest(store::MessageStore& store, const v1::Policy& policy,
                                              absl::string_view statute_code,
                                              absl::string_view sender_org_id,
                                              absl::string_view recipient_org_id,

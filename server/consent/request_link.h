@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/store/store.h"
+#include "server/store/message_store.h"
 #include "silta/v1/config.pb.h"
 
 namespace silta::consent {
@@ -26,7 +26,7 @@ inline constexpr absl::string_view kInformationResponseType = "silta.v1.Informat
 // `recipient_org_id` sent to the sender: false without reply_to, for another
 // payload type, or when no such request exists; an error only when the
 // store cannot be read (the caller must then not decide).
-absl::StatusOr<bool> AnswersRecipientRequest(store::Store& store, const v1::Policy& policy,
+absl::StatusOr<bool> AnswersRecipientRequest(store::MessageStore& store, const v1::Policy& policy,
                                              absl::string_view statute_code,
                                              absl::string_view sender_org_id,
                                              absl::string_view recipient_org_id,

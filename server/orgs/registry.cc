@@ -95,8 +95,8 @@ v1::AuditEntry OrgEntry(v1::AuditEventType type, absl::Time at, const v1::Organi
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(store::Store* store,
-                                                                common::Clock clock) {
+absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(
+    store::DomainStore<store::OrgStore> store, common::Clock clock) {
   auto registry = std::unique_ptr<OrgRegistry>(new OrgRegistry(store, std::move(clock)));
   SILTA_ASSIGN_OR_RETURN(std::vector<v1::Organization> orgs, store->ListOrgs());
   absl::MutexLock lock(&registry->mu_);
@@ -121,7 +121,7 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
         *org.mutable_created_at() = common::ToTimestamp(clock_());
         *org.mutable_updated_at() = org.created_at();
         store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, {}, "registry_file")};
-        const store::ChangeSequence::Change change = store_->changes().Begin();
+        const store::ChangeSequence::Change change = store_.changes().Begin();
         const absl::Status inserted = store_->InsertOrg(org, &audit);
         if (absl::IsAlreadyExists(inserted)) {
           // Another siltad instance on the same database seeded it first:
@@ -149,7 +149,7 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
       org.set_region(entry.region());
       *org.mutable_updated_at() = common::ToTimestamp(clock_());
       store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, {}, "registry_file_update")};
-      const store::ChangeSequence::Change change = store_->changes().Begin();
+      const store::ChangeSequence::Change change = store_.changes().Begin();
       SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
       changed.push_back(org);
       it->second = std::move(org);
@@ -192,7 +192,7 @@ absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org, const au
           absl::StrCat("organisation ", org.org_id(), " already exists"));
     }
     store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, actor, "")};
-    const store::ChangeSequence::Change change = store_->changes().Begin();
+    const store::ChangeSequence::Change change = store_.changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
     orgs_.emplace(org.org_id(), org);
   }
@@ -217,7 +217,7 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
     store::AuditEntries audit = {
         OrgEntry(state == v1::SUSPENDED ? v1::ORG_SUSPENDED : v1::ORG_RESUMED,
                  clock_(), org, actor, reason)};
-    const store::ChangeSequence::Change change = store_->changes().Begin();
+    const store::ChangeSequence::Change change = store_.changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
     it->second = org;
   }

@@ -29,7 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lib/audit/log_entry.h"
 #include "lib/common/clock.h"
-#include "server/store/store.h"
+#include "server/store/domain_store.h"
 #include "silta/v1/common.pb.h"
 #include "silta/v1/config.pb.h"
 
@@ -56,7 +56,7 @@ class OrgRegistry {
   // Loads the registry from `store`, which must outlive the registry.
   // `clock` dates the entries' created_at/updated_at and their audit entries.
   static absl::StatusOr<std::unique_ptr<OrgRegistry>> Create(
-      store::Store* store, common::Clock clock = common::SystemClock());
+      store::DomainStore<store::OrgStore> store, common::Clock clock = common::SystemClock());
 
   OrgRegistry(const OrgRegistry&) = delete;
   OrgRegistry& operator=(const OrgRegistry&) = delete;
@@ -102,11 +102,11 @@ class OrgRegistry {
   void RemoveListener(int id);
 
  private:
-  OrgRegistry(store::Store* store, common::Clock clock)
+  OrgRegistry(store::DomainStore<store::OrgStore> store, common::Clock clock)
       : store_(store), clock_(std::move(clock)) {}
   void Notify(const std::vector<v1::Organization>& changed) const;
 
-  store::Store* const store_;
+  const store::DomainStore<store::OrgStore> store_;
   const common::Clock clock_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, v1::Organization> orgs_ ABSL_GUARDED_BY(mu_);
