@@ -38,6 +38,7 @@ std::string DefaultExportDir() {
 }
 
 ExportJobs::~ExportJobs() {
+  stopping_ = true;
   std::thread worker;
   {
     absl::MutexLock lock(&mu_);
@@ -126,6 +127,7 @@ void ExportJobs::RunExport(v1::ExportRequest request, std::string path) {
   absl::Status status = writer.status();
   if (status.ok()) {
     status = reader_->Export(request, [&](const v1::ExportChunk& chunk) {
+      if (stopping_) return absl::CancelledError("the console is stopping");
       absl::Status added = (*writer)->Add(chunk);
       Update([&](Job& job) {
         job.set_done((*writer)->written());

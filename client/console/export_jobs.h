@@ -11,6 +11,7 @@
 #ifndef SILTA_CLIENT_CONSOLE_EXPORT_JOBS_H_
 #define SILTA_CLIENT_CONSOLE_EXPORT_JOBS_H_
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -35,6 +36,8 @@ class ExportJobs {
         folder_(std::move(folder)),
         log_public_key_(std::move(log_public_key)),
         log_id_(std::move(log_id)) {}
+  // Stops an export that is still streaming (the partial file is removed)
+  // and waits for the job's thread.
   ~ExportJobs();
 
   // Starts exporting `request` (times already parsed) and then verifying
@@ -61,6 +64,7 @@ class ExportJobs {
   mutable absl::Mutex mu_;
   Job job_ ABSL_GUARDED_BY(mu_);
   std::thread worker_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace silta::console
