@@ -142,6 +142,7 @@ TEST_F(HeadBookTest, AGrowingLogIsConsistentAndItsHeadsAreKept) {
   log.Append(5);
   HeadBook book(dir_, key_.public_key, "silta:test");
   EXPECT_EQ(Check(book, log).state(), HeadHistory::FIRST_SEEN);
+  EXPECT_EQ(log.proofs_asked, 0) << "nothing to prove against yet";
   log.Append(8);
   log.AdvanceClock();
   const HeadHistory grown = Check(book, log);
@@ -150,6 +151,7 @@ TEST_F(HeadBookTest, AGrowingLogIsConsistentAndItsHeadsAreKept) {
   EXPECT_EQ(grown.proof().second_size(), 13u);
   EXPECT_EQ(grown.heads_kept(), 2u);
   EXPECT_EQ(Check(book, log).state(), HeadHistory::CONSISTENT) << "the same head again";
+  EXPECT_EQ(log.proofs_asked, 1) << "one proof for the growth; equal heads need none";
 
   // A new console process finds the history in the file.
   HeadBook again(dir_, key_.public_key, "silta:test");
