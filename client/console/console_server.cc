@@ -18,6 +18,7 @@
 #include "client/reports/report_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "lib/common/listener_wake.h"
 #include "lib/common/time_util.h"
 
 namespace silta::console {
@@ -309,7 +310,8 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
 }
 
 ConsoleServer::~ConsoleServer() {
-  if (ctx_ != nullptr) mg_stop(ctx_);
+  if (ctx_ == nullptr) return;
+  common::StopWakingListener(port_, host_ == "[::1]", [this] { mg_stop(ctx_); });
 }
 
 std::string ConsoleServer::link() const {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "lib/common/listener_wake.h"
 
 namespace silta::ops {
 namespace {
@@ -165,10 +166,16 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   mg_set_request_handler(ctx, "/metrics", HandleMetrics, const_cast<Metrics*>(metrics));
   mg_server_port server_ports[1]{};
   int port = 0;
-  if (mg_get_server_ports(ctx, 1, server_ports) >= 1) port = server_ports[0].port;
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(ctx, port));
+  bool ipv6 = false;
+  if (mg_get_server_ports(ctx, 1, server_ports) >= 1) {
+    port = server_ports[0].port;
+    ipv6 = server_ports[0].protocol == 2;
+  }
+  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(ctx, port, ipv6));
 }
 
-MetricsHttpServer::~MetricsHttpServer() { mg_stop(ctx_); }
+MetricsHttpServer::~MetricsHttpServer() {
+  common::StopWakingListener(port_, ipv6_, [this] { mg_stop(ctx_); });
+}
 
 }  // namespace silta::ops

@@ -102,9 +102,10 @@ class MetricsHttpServer {
   int port() const { return port_; }
 
  private:
-  MetricsHttpServer(mg_context* ctx, int port) : ctx_(ctx), port_(port) {}
+  MetricsHttpServer(mg_context* ctx, int port, bool ipv6) : ctx_(ctx), port_(port), ipv6_(ipv6) {}
   mg_context* ctx_;
   int port_;
+  bool ipv6_;
 };
 
 }  // namespace silta::ops

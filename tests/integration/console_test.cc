@@ -121,6 +121,11 @@ class ConsoleTest : public ::testing::Test {
     ASSERT_TRUE(browser.ok()) << browser.status();
     browser_ = *std::move(browser);
   }
+  void TearDown() override {
+    browser_.reset();
+    consoles_.clear();
+    world_.reset();
+  }
 
   std::shared_ptr<const sdk::Connection> Connect(const std::string& org) {
     sdk::ConnectionOptions options;
@@ -136,8 +141,12 @@ class ConsoleTest : public ::testing::Test {
   }
 
   // A console as `org`, its heads kept in this test's own folder.
-  std::unique_ptr<console::ConsoleServer> StartConsole(
-      const std::string& org, std::unique_ptr<console::LogReader> reader = nullptr) {
+  // It runs until TearDown, which stops it after the browser has quit: a
+  // connection the browser keeps open would hold civetweb's stop for up
+  // to its 2 s poll quantum.
+  console::ConsoleServer* StartConsole(const std::string& org,
+                                       std::unique_ptr<console::LogReader> reader = nullptr,
+                                       const std::string& export_dir = "") {
     console::ConsoleOptions options;
     absl::StatusOr<std::string> key = audit::ReadLogPublicKey(PkiPath("audit/log-key.pub"));
     EXPECT_TRUE(key.ok()) << key.status();
@@ -145,10 +154,13 @@ class ConsoleTest : public ::testing::Test {
     options.state_dir = world_->setup().dir + "/console-state-" + org;
     options.server_address = world_->address();
     options.worker = "registrar";
+    options.export_dir = export_dir;
     if (reader == nullptr) reader = console::LogReaderFor(Connect(org));
     auto server = console::ConsoleServer::Start(options, std::move(reader));
     EXPECT_TRUE(server.ok()) << server.status();
-    return server.ok() ? *std::move(server) : nullptr;
+    if (!server.ok()) return nullptr;
+    consoles_.push_back(*std::move(server));
+    return consoles_.back().get();
   }
 
   // Opens the console's link in English and waits for `page` to load.
@@ -209,6 +221,7 @@ class ConsoleTest : public ::testing::Test {
   std::unique_ptr<World> world_;
   std::string case_id_;
   std::unique_ptr<Browser> browser_;
+  std::vector<std::unique_ptr<console::ConsoleServer>> consoles_;
 };
 
 TEST_F(ConsoleTest, TheLinkWorksOnceAndNothingOpensWithoutTheCookie) {
@@ -690,20 +703,9 @@ TEST_F(ConsoleTest, IndicatorsAreChartedSmallCountsStaySuppressedAndTheCsvMatche
 }
 
 TEST_F(ConsoleTest, AnExportIsWrittenAndVerifiedAndATamperedLineIsNamed) {
-  auto console = StartConsole("wba-dpo");
-  ASSERT_NE(console, nullptr);
   const std::string folder = world_->setup().dir + "/exports";
-  // StartConsole sets no export folder: this test's own.
-  console.reset();
-  {
-    console::ConsoleOptions options;
-    options.log_public_key = *audit::ReadLogPublicKey(PkiPath("audit/log-key.pub"));
-    options.state_dir = world_->setup().dir + "/console-state-export";
-    options.export_dir = folder;
-    auto server = console::ConsoleServer::Start(options, console::LogReaderFor(Connect("wba-dpo")));
-    ASSERT_TRUE(server.ok()) << server.status();
-    console = *std::move(server);
-  }
+  auto console = StartConsole("wba-dpo", nullptr, folder);
+  ASSERT_NE(console, nullptr);
   Open(*console, "export");
   ASSERT_TRUE(browser_->Click("#export").ok());
   ASSERT_TRUE(
