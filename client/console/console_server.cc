@@ -137,15 +137,12 @@ std::string Param(const mg_request_info* info, const char* name) {
   return Param(std::string(info->query_string != nullptr ? info->query_string : ""), name);
 }
 
-// "2026-10-01" (local midnight) or RFC 3339.
+// A date (midnight in `zone`, the console's) or an RFC 3339 time.
 bool ParseTime(const std::string& text, absl::TimeZone zone, google::protobuf::Timestamp* out) {
   absl::Time t;
-  if (absl::ParseTime("%Y-%m-%d", text, zone, &t, nullptr) ||
-      absl::ParseTime(absl::RFC3339_full, text, &t, nullptr)) {
-    *out = common::ToTimestamp(t);
-    return true;
-  }
-  return false;
+  if (!reports::ParseDateOrTime(text, zone, &t)) return false;
+  *out = common::ToTimestamp(t);
+  return true;
 }
 
 // Parses the entries table's filters. Each list is comma-separated enum

@@ -57,6 +57,11 @@ std::string TimeText(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", common::ToTime(ts), absl::UTCTimeZone());
 }
 
+bool ParseDateOrTime(const std::string& text, absl::TimeZone date_zone, absl::Time* out) {
+  return absl::ParseTime(absl::RFC3339_full, text, out, nullptr) ||
+         absl::ParseTime("%Y-%m-%d", text, date_zone, out, nullptr);
+}
+
 std::string CategoryText(v1::Category category) {
   std::string name = v1::Category_Name(category);
   if (absl::StartsWith(name, "CATEGORY_")) name = name.substr(9);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "google/protobuf/repeated_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "silta/v1/audit.pb.h"
@@ -20,6 +21,11 @@ namespace silta::reports {
 
 // "2026-10-01 08:00:00 UTC".
 std::string TimeText(const google::protobuf::Timestamp& ts);
+// Parses a time as a user types it: RFC 3339 ("2026-10-01T00:00:00Z"), or
+// a date ("2026-10-01"), read as that day's midnight in `date_zone`.
+// siltactl reads dates in UTC, as it prints times; the auditor's console
+// in the browser's machine's zone, as it shows days. False if neither.
+bool ParseDateOrTime(const std::string& text, absl::TimeZone date_zone, absl::Time* out);
 // "mental_health".
 std::string CategoryText(v1::Category category);
 // Categories as "health,mental_health".

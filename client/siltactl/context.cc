@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/reports/report_text.h"
 #include "client/siltactl/output.h"
 #include "lib/common/files.h"
 #include "lib/common/status_macros.h"
@@ -73,9 +74,7 @@ std::string ReadHetu(const std::string& prompt) {
 }
 
 bool ParseTimeFlag(const std::string& text, absl::Time* out) {
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, text, out, &err)) return true;
-  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), out, &err);
+  return reports::ParseDateOrTime(text, absl::UTCTimeZone(), out);
 }
 
 }  // namespace silta::siltactl
