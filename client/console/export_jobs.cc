@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "lib/audit/export_file.h"
+#include "lib/common/files.h"
 
 namespace silta::console {
 namespace {
@@ -59,10 +60,8 @@ absl::Status ExportJobs::Begin(Job job) {
 }
 
 absl::StatusOr<Job> ExportJobs::StartExport(const v1::ExportRequest& request) {
-  std::error_code error;
-  std::filesystem::create_directories(folder_, error);
-  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create ", folder_));
-  ::chmod(folder_.c_str(), 0700);
+  absl::Status made = common::MakePrivateDir(folder_);
+  if (!made.ok()) return made;
   const std::string name =
       absl::StrCat("silta-audit-",
                    absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()), ".jsonl");

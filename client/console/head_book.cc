@@ -43,10 +43,8 @@ absl::StatusOr<std::vector<v1::SignedTreeHead>> ReadHeads(const std::string& pat
 
 absl::Status AppendHead(const std::string& dir, const std::string& path,
                         const v1::SignedTreeHead& head) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir));
-  ::chmod(dir.c_str(), 0700);
+  absl::Status made = common::MakePrivateDir(dir);
+  if (!made.ok()) return made;
   std::ofstream out(path, std::ios::app);
   out << audit::TreeHeadJson(head) << "\n";
   out.close();

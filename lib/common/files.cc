@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -75,6 +76,20 @@ std::string ResolvePath(absl::string_view relative_to_file, absl::string_view pa
   const size_t slash = relative_to_file.rfind('/');
   if (slash == absl::string_view::npos) return std::string(path);
   return absl::StrCat(relative_to_file.substr(0, slash + 1), path);
+}
+
+absl::Status MakePrivateDir(const std::string& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create the folder ", path, ": ", error.message()));
+  }
+  if (::chmod(path.c_str(), 0700) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot make the folder ", path, " private (chmod 700): ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace silta::common

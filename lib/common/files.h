@@ -29,6 +29,11 @@ absl::Status CheckSecretFile(absl::string_view path);
 // absolute or empty.
 std::string ResolvePath(absl::string_view relative_to_file, absl::string_view path);
 
+// Creates the folder `path` (and its parents) if needed and makes it
+// private to its owner (mode 0700), for files about people: exports, kept
+// tree heads. PERMISSION_DENIED, naming the folder, if either fails.
+absl::Status MakePrivateDir(const std::string& path);
+
 }  // namespace silta::common
 
 #endif  // SILTA_LIB_COMMON_FILES_H_
