@@ -218,33 +218,6 @@ bool ParseJson(const std::string& body, google::protobuf::Message* message) {
   return google::protobuf::util::JsonStringToMessage(body, message, options).ok();
 }
 
-SubjectReport ReportView(const reports::SubjectReportText& text) {
-  SubjectReport view;
-  for (const reports::DisclosureLine& d : text.disclosures) {
-    ReportLine* line = view.add_disclosures();
-    line->set_when(d.when);
-    line->set_from(d.from);
-    line->set_to(d.to);
-    line->set_information(d.information);
-    line->set_purpose(d.purpose);
-    line->set_basis(d.basis);
-    line->set_outcome(d.outcome);
-    line->set_withheld(d.withheld);
-  }
-  view.set_receipts(text.receipts);
-  for (const reports::EventLine& e : text.events) {
-    ReportEventLine* line = view.add_events();
-    line->set_when(e.when);
-    line->set_by(e.by);
-    line->set_what(e.what);
-    line->set_other_party(e.other_party);
-    line->set_purpose(e.purpose);
-    line->set_detail(e.detail);
-  }
-  for (const std::string& note : text.notes) view.add_notes(note);
-  return view;
-}
-
 bool IsLoopbackHost(absl::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || absl::StartsWith(host, "127.");
 }
@@ -454,8 +427,9 @@ void ConsoleServer::ServePost(mg_connection* conn, const std::string& path) {
       RespondError(conn, report.status());
       return;
     }
-    Respond(conn, 200, "OK", "application/json",
-            Json(ReportView(reports::DescribeSubjectReport(*report))));
+    // The report as siltad gives it: the page words it in the user's
+    // language (app.js, reportPage).
+    Respond(conn, 200, "OK", "application/json", Json(*report));
   } else if (path == "/api/entries") {
     // The same filters as GET /api/entries, and a person's HETU, which
     // must not be in a URL.

@@ -1,9 +1,10 @@
 // File: client/reports/report_text.h
 //
-// The wording of the audit log's reports, shared by siltactl (terminal
-// tables, Markdown, CSV) and the auditor's console (web page), so that a
-// subject report or an indicators table says the same thing wherever it
-// is read. Metadata only: never a HETU, a name or a field value.
+// The wording of the audit log's reports, in English: siltactl's terminal
+// tables, Markdown and CSV, and the auditor's console's indicators CSV.
+// The console words the subject report in the user's language in the page
+// (client/console/web/i18n.js), in English the same as here; its test
+// compares the two. Metadata only: never a HETU, a name or a field value.
 #ifndef SILTA_CLIENT_REPORTS_REPORT_TEXT_H_
 #define SILTA_CLIENT_REPORTS_REPORT_TEXT_H_
 

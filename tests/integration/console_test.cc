@@ -625,6 +625,30 @@ TEST_F(ConsoleTest, TheSubjectReportFlowKeepsTheHetuOutOfUrlsLogsAndFiles) {
   EXPECT_THAT(cli.output, HasSubstr(receipts));
   ASSERT_TRUE(browser_->Screenshot(Artifact("console-report.png")).ok());
 
+  // In Finnish the whole report is in Finnish: the young person reads it.
+  browser_
+      ->Execute(
+          "document.getElementById('main').removeAttribute('data-loaded');"
+          "const s = document.getElementById('lang'); s.value = 'fi';"
+          "s.dispatchEvent(new Event('change'));")
+      .IgnoreError();
+  ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded === 'report'"));
+  ASSERT_TRUE(browser_->Type("#hetu", kHetu).ok());
+  ASSERT_TRUE(browser_->Click("#law").ok());
+  ASSERT_TRUE(browser_->Click("#produce").ok());
+  ASSERT_TRUE(
+      browser_->WaitFor("document.querySelector('#disclosures') || "
+                        "document.querySelector('#report .error')"));
+  const std::string finnish = browser_->Text("#report");
+  EXPECT_THAT(finnish, HasSubstr("vastaanotettu (vahvistettu)"));
+  EXPECT_THAT(finnish, HasSubstr("pidätetty"));
+  EXPECT_THAT(finnish, HasSubstr("laki: lastensuojelulaki"));
+  EXPECT_THAT(finnish, HasSubstr("vahvistettiin vastaanotetuksi"));
+  EXPECT_THAT(finnish, Not(HasSubstr("received")));
+  EXPECT_THAT(finnish, Not(HasSubstr("withheld")));
+  EXPECT_THAT(finnish, Not(HasSubstr("disclosures were")));
+  ASSERT_TRUE(browser_->Screenshot(Artifact("console-report-fi.png")).ok());
+
   // The HETU is on this page only in the field it was typed into: not in
   // the address, any resource the page loaded, the browser's log, the
   // console's files, or siltad's log.

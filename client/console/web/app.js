@@ -468,6 +468,44 @@
   }
 
   // ---- Subject report ----
+  // The report comes as siltad gives it and is worded here, in the user's
+  // language. The English words are siltactl's (client/reports/), so that
+  // a report reads the same in both; the tests compare them.
+  function words(key, values) {
+    return T(key).replace(/\{(\w+)\}/g, (m, name) => String(values[name] ?? ''));
+  }
+  function basisText(d) {
+    const rule = d.basis || 0;
+    const ref = d.basis_reference || '';
+    if (rule === 3) return SiltaI18n.ruleName(rule) + ': ' + ref;  // the law's citation
+    if (rule === 1 || rule === 2) return (SiltaI18n.ruleName(rule) + ' ' + ref).trim();
+    return SiltaI18n.ruleName(rule);
+  }
+  function outcomeText(d) {
+    if (d.withheld) return T('outcome_withheld');
+    let text = T(d.confirmed ? 'outcome_confirmed' : 'outcome_unconfirmed');
+    if ((d.attempts || 0) > 1) text += ', ' + words('outcome_attempts', {n: d.attempts});
+    return text;
+  }
+  function receiptsText(report) {
+    const disclosed = (report.disclosures || []).filter((d) => !d.withheld).length;
+    return words('report_receipts', {confirmed: report.confirmed_receipts || 0, disclosed});
+  }
+  function reportNotes(report) {
+    const notes = (report.left_out_controllers || []).map((c) => words('report_left_out', {
+                                                            entries: c.entries || 0,
+                                                            org: c.org || '',
+                                                            whom: (c.ask || '').replace(/^ask /, '')
+                                                          }));
+    for (const r of report.restrictions || []) {
+      notes.push(words(
+          'report_restricted',
+          {entries: r.entries || 0, ground: r.ground || '', review: fmtTime(r.review_at)}));
+    }
+    if (report.forbidden_to_guardian_left_out) notes.push(T('report_forbidden_to_guardian'));
+    return notes;
+  }
+
   // The HETU is typed here and sent in a POST body: never in the address,
   // the history, or anything the console writes down.
   async function reportPage() {
@@ -529,19 +567,23 @@
             table(
                 'disclosures',
                 ['when', 'from_org', 'to_org', 'information', 'purpose', 'basis', 'outcome'].map(T),
-                lines.length ?
-                    lines.map(
-                        (d) =>
-                            [d.when, d.from, d.to, d.information, d.purpose, d.basis, d.outcome]) :
-                    [['–', '', '', '', '', '', T('no_disclosures')]]),
-            el('p', {id: 'receipts'}, report.receipts || ''),
+                lines.length ? lines.map(
+                                   (d) =>
+                                       [fmtTime(d.at), d.from_org || '', d.to_org || '',
+                                        categoriesText(d.categories), d.purpose || '', basisText(d),
+                                        outcomeText(d)]) :
+                               [['–', '', '', '', '', '', T('no_disclosures')]]),
+            el('p', {id: 'receipts'}, receiptsText(report)),
             events.length ? el('h3', {}, T('other_processing')) : null,
             events.length ?
                 table(
                     'events', ['when', 'by', 'what', 'other_party', 'purpose', 'detail'].map(T),
-                    events.map((e) => [e.when, e.by, e.what, e.other_party, e.purpose, e.detail])) :
+                    events.map(
+                        (e) =>
+                            [fmtTime(e.at), e.by_org || '', SiltaI18n.eventName(e.type || 0),
+                             e.other_org || '', e.purpose || '', e.detail || ''])) :
                 null,
-            (report.notes || []).map((n) => el('p', {class: 'note'}, n)),
+            reportNotes(report).map((n) => el('p', {class: 'note'}, n)),
             el('button', {type: 'button', id: 'print', onclick: () => window.print()}, T('print')));
       } catch (e) {
         result.replaceChildren(errorBox(e));

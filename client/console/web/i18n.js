@@ -83,6 +83,18 @@ const SiltaI18n = (() => {
       information: 'Information',
       outcome: 'Outcome',
       no_disclosures: 'no disclosures',
+      outcome_withheld: 'withheld',
+      outcome_confirmed: 'received (confirmed)',
+      outcome_unconfirmed: 'sent, receipt not confirmed',
+      outcome_attempts: '{n} delivery attempts',
+      report_receipts:
+          '{confirmed} of {disclosed} disclosures were confirmed received by the recipient\'s system; the others were sent but their arrival was not confirmed.',
+      report_left_out:
+          '{entries} entries of {org} are left out: their own law governs access to them; ask {whom}.',
+      report_restricted:
+          '{entries} entries are restricted under {ground} until {review}, when the restriction is reviewed.',
+      report_forbidden_to_guardian:
+          'Information the young person has forbidden disclosing to a guardian is left out (812/2000 11 \u00a7 2 mom, potilaslaki 9 \u00a7 2 mom).',
       other_processing: 'Other processing of your data',
       what: 'What',
       other_party: 'Other party',
@@ -214,6 +226,18 @@ const SiltaI18n = (() => {
       information: 'Tiedot',
       outcome: 'Tulos',
       no_disclosures: 'ei luovutuksia',
+      outcome_withheld: 'pidätetty',
+      outcome_confirmed: 'vastaanotettu (vahvistettu)',
+      outcome_unconfirmed: 'lähetetty, vastaanottoa ei vahvistettu',
+      outcome_attempts: '{n} toimitusyritystä',
+      report_receipts:
+          '{disclosed} luovutuksesta {confirmed} vahvistettiin vastaanotetuksi vastaanottajan järjestelmässä; muut lähetettiin, mutta niiden perillemenoa ei vahvistettu.',
+      report_left_out:
+          '{org}: {entries} merkintää on jätetty pois, koska niiden tarkastamisesta säädetään omassa laissaan; pyydä tietoja: {whom}.',
+      report_restricted:
+          '{entries} merkinnän tarkastamista on rajoitettu ({ground}) {review} asti, jolloin rajoitus arvioidaan uudelleen.',
+      report_forbidden_to_guardian:
+          'Tiedot, joiden luovuttamisen huoltajalle nuori on kieltänyt, on jätetty pois (812/2000 11 \u00a7 2 mom, potilaslaki 9 \u00a7 2 mom).',
       other_processing: 'Muu tietojesi käsittely',
       what: 'Mitä',
       other_party: 'Toinen osapuoli',
@@ -344,6 +368,18 @@ const SiltaI18n = (() => {
       information: 'Uppgifter',
       outcome: 'Utfall',
       no_disclosures: 'inga utlämnanden',
+      outcome_withheld: 'undanhållen',
+      outcome_confirmed: 'mottaget (bekräftat)',
+      outcome_unconfirmed: 'skickat, mottagandet inte bekräftat',
+      outcome_attempts: '{n} leveransförsök',
+      report_receipts:
+          'Mottagarens system bekräftade att {confirmed} av {disclosed} utlämnanden tagits emot; de övriga skickades, men att de kommit fram bekräftades inte.',
+      report_left_out:
+          '{entries} anteckningar hos {org} har utelämnats: rätten att ta del av dem regleras i en egen lag; fråga {whom}.',
+      report_restricted:
+          'Rätten att ta del av {entries} anteckningar är begränsad ({ground}) till {review}, då begränsningen omprövas.',
+      report_forbidden_to_guardian:
+          'Uppgifter som den unga har förbjudit att lämna ut till en vårdnadshavare har utelämnats (812/2000 11 \u00a7 2 mom., patientlagen 9 \u00a7 2 mom.).',
       other_processing: 'Annan behandling av dina uppgifter',
       what: 'Vad',
       other_party: 'Motpart',
