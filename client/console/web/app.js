@@ -474,7 +474,7 @@
   function words(key, values) {
     return T(key).replace(/\{(\w+)\}/g, (m, name) => String(values[name] ?? ''));
   }
-  function basisText(d) {
+  function disclosureBasisText(d) {
     const rule = d.basis || 0;
     const ref = d.basis_reference || '';
     if (rule === 3) return SiltaI18n.ruleName(rule) + ': ' + ref;  // the law's citation
@@ -570,7 +570,7 @@
                 lines.length ? lines.map(
                                    (d) =>
                                        [fmtTime(d.at), d.from_org || '', d.to_org || '',
-                                        categoriesText(d.categories), d.purpose || '', basisText(d),
+                                        categoriesText(d.categories), d.purpose || '', disclosureBasisText(d),
                                         outcomeText(d)]) :
                                [['–', '', '', '', '', '', T('no_disclosures')]]),
             el('p', {id: 'receipts'}, receiptsText(report)),
