@@ -111,6 +111,7 @@ absl::StatusOr<std::string> PostgresServer::CreateDatabase(const std::string& da
 
 absl::StatusOr<std::string> PostgresServer::MakeOwnedDir(const std::string& name) {
   std::string dir = MakeTempDir(absl::StrCat("pg-", name));
+  ForgetTempDir(dir);  // the server's destructor stops it, then removes it
   if (::geteuid() == 0) {
     const struct passwd* pw = ::getpwnam("postgres");
     if (pw == nullptr) {

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +16,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -77,6 +81,50 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
 
 }  // namespace
 
+namespace {
+
+// The folders MakeTempDir made. They go when the process ends, unless a
+// test failed (they hold its logs and databases) or SILTA_KEEP_TEST_DIRS
+// is set: each run of the suite left a few gigabytes in /tmp before.
+class MadeDirs {
+ public:
+  ~MadeDirs() {
+    absl::MutexLock lock(&mu_);
+    if (dirs_.empty()) return;
+    if (std::getenv("SILTA_KEEP_TEST_DIRS") != nullptr ||
+        ::testing::UnitTest::GetInstance()->Failed()) {
+      std::fprintf(stderr, "test folders kept (%zu), e.g. %s\n", dirs_.size(),
+                   dirs_.front().c_str());
+      return;
+    }
+    for (const std::string& dir : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+  void Add(const std::string& dir) {
+    absl::MutexLock lock(&mu_);
+    if (std::find(dirs_.begin(), dirs_.end(), dir) == dirs_.end()) dirs_.push_back(dir);
+  }
+  void Forget(const std::string& dir) {
+    absl::MutexLock lock(&mu_);
+    dirs_.erase(std::remove(dirs_.begin(), dirs_.end(), dir), dirs_.end());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+};
+
+// Destroyed at exit before the statics made earlier (a test's PostgreSQL
+// server, which removes its own folder: ForgetTempDir).
+MadeDirs& Made() {
+  static MadeDirs made;
+  return made;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   const std::filesystem::path root = base != nullptr ? base : std::filesystem::temp_directory_path();
@@ -84,8 +132,11 @@ std::string MakeTempDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  Made().Add(dir.string());
   return dir.string();
 }
+
+void ForgetTempDir(const std::string& dir) { Made().Forget(dir); }
 
 void WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);

@@ -77,8 +77,12 @@ class SiltadProcess : public ChildProcess {
   int port_ = 0;
 };
 
-// A fresh directory under the test temp dir.
+// A fresh directory under the test temp dir ($TEST_TMPDIR or /tmp),
+// removed when the process ends unless a test failed or
+// SILTA_KEEP_TEST_DIRS is set.
 std::string MakeTempDir(const std::string& name);
+// Leaves `dir` (made by MakeTempDir) to its owner, which removes it itself.
+void ForgetTempDir(const std::string& dir);
 
 // Writes `text` to `path`.
 void WriteTextFile(const std::string& path, const std::string& text);
