@@ -172,15 +172,29 @@ class ConsoleTest : public ::testing::Test {
     ASSERT_TRUE(browser_->Navigate(server.link()).ok());
     ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded"))
         << browser_->Text("main");
+    SetLanguage("en");
+    Go(page);
+  }
+  // Picks the page's language as a user would, and waits until the page
+  // has loaded again in it.
+  void SetLanguage(const std::string& lang) {
     browser_
         ->Execute(
             "document.getElementById('main').removeAttribute('data-loaded');"
-            "const s = document.getElementById('lang'); s.value = 'en';"
-            "s.dispatchEvent(new Event('change'));")
+            "const s = document.getElementById('lang'); s.value = arguments[0];"
+            "s.dispatchEvent(new Event('change'));",
+            {lang})
         .IgnoreError();
     ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded"))
         << browser_->Text("main");
-    Go(page);
+  }
+  // Asks for the subject report of the filled-in form and waits for it
+  // (or its error).
+  void ProduceReport() {
+    ASSERT_TRUE(browser_->Click("#produce").ok());
+    ASSERT_TRUE(
+        browser_->WaitFor("document.querySelector('#disclosures') || "
+                          "document.querySelector('#report .error')"));
   }
   // Goes to `hash` (e.g. "entries?types=2"), by the address as a user
   // would; the same address again is a reload.
@@ -305,11 +319,7 @@ TEST_F(ConsoleTest, TheOverviewShowsTheLogItsVerifiedHeadAndItsHistory) {
                                     "[data-verified]').dataset.verified;"),
             "true");
   // Finnish, by the user's choice.
-  browser_
-      ->Execute(
-          "const s = document.getElementById('lang'); s.value = 'fi';"
-          "s.dispatchEvent(new Event('change'));")
-      .IgnoreError();
+  SetLanguage("fi");
   ASSERT_TRUE(browser_->WaitFor("document.querySelector('h1').innerText === 'Yleiskuva'"));
   EXPECT_EQ(browser_->ExecuteString("return document.documentElement.lang;"), "fi");
 }
@@ -595,20 +605,14 @@ TEST_F(ConsoleTest, TheSubjectReportFlowKeepsTheHetuOutOfUrlsLogsAndFiles) {
   // Typed key by key, as a person would.
   ASSERT_TRUE(browser_->Type("#hetu", kHetu).ok());
   browser_->Execute("document.getElementById('requester').value = '1';").IgnoreError();
-  ASSERT_TRUE(browser_->Click("#produce").ok());
-  ASSERT_TRUE(
-      browser_->WaitFor("document.querySelector('#disclosures') || "
-                        "document.querySelector('#report .error')"));
+  ProduceReport();
   // The police's entries are left out by default, and the report says whom
   // to ask.
   EXPECT_THAT(browser_->Text("#report"), HasSubstr("are left out"));
   EXPECT_THAT(browser_->Text("#report"), HasSubstr("616/2019"));
   ASSERT_TRUE(browser_->Click("#law").ok());
   browser_->Execute("document.getElementById('report').replaceChildren();").IgnoreError();
-  ASSERT_TRUE(browser_->Click("#produce").ok());
-  ASSERT_TRUE(
-      browser_->WaitFor("document.querySelector('#disclosures') || "
-                        "document.querySelector('#report .error')"));
+  ProduceReport();
   const std::string report = browser_->Text("#report");
   EXPECT_THAT(report, HasSubstr("Hämeenlinnan kaupunki, nuorisopalvelut"));
   EXPECT_THAT(report, HasSubstr("received (confirmed)"));
@@ -626,19 +630,10 @@ TEST_F(ConsoleTest, TheSubjectReportFlowKeepsTheHetuOutOfUrlsLogsAndFiles) {
   ASSERT_TRUE(browser_->Screenshot(Artifact("console-report.png")).ok());
 
   // In Finnish the whole report is in Finnish: the young person reads it.
-  browser_
-      ->Execute(
-          "document.getElementById('main').removeAttribute('data-loaded');"
-          "const s = document.getElementById('lang'); s.value = 'fi';"
-          "s.dispatchEvent(new Event('change'));")
-      .IgnoreError();
-  ASSERT_TRUE(browser_->WaitFor("document.getElementById('main').dataset.loaded === 'report'"));
+  SetLanguage("fi");
   ASSERT_TRUE(browser_->Type("#hetu", kHetu).ok());
   ASSERT_TRUE(browser_->Click("#law").ok());
-  ASSERT_TRUE(browser_->Click("#produce").ok());
-  ASSERT_TRUE(
-      browser_->WaitFor("document.querySelector('#disclosures') || "
-                        "document.querySelector('#report .error')"));
+  ProduceReport();
   const std::string finnish = browser_->Text("#report");
   EXPECT_THAT(finnish, HasSubstr("vastaanotettu (vahvistettu)"));
   EXPECT_THAT(finnish, HasSubstr("pidätetty"));
