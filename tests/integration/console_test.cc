@@ -371,6 +371,9 @@ TEST_F(ConsoleTest, FiltersNarrowTheTableAndTheBrowserVerifiesEveryEntry) {
   ASSERT_TRUE(browser_->WaitFor("!document.querySelector('tr.detail').hidden"));
   EXPECT_THAT(browser_->Text("tr.detail"), HasSubstr("Leaf hash"));
   EXPECT_THAT(browser_->Text("tr.detail"), HasSubstr("Inclusion proof"));
+  // Against the head its page came with: here, the whole log.
+  EXPECT_THAT(browser_->Text("tr.detail"),
+              HasSubstr(absl::StrCat("head of ", Count("tr.entry-row"), " entries")));
   EXPECT_EQ(
       browser_->ExecuteString(
           "return document.querySelector('tr.entry-row button').getAttribute('aria-expanded');"),
@@ -481,6 +484,46 @@ TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
       "try { await fetch('http://example.org/x.js'); return 'fetched'; }"
       "catch (e) { return 'blocked'; }");
   EXPECT_EQ(external, "blocked");
+}
+
+// Each page of entries is proved against the head it came with: a row of
+// the first page still names that head after a later page came with a
+// bigger one (the page once kept only the newest head's size).
+TEST_F(ConsoleTest, EachPageOfEntriesNamesTheHeadItsProofsWereCheckedAgainst) {
+  v1::Referral referral;
+  referral.set_education_employment("9th grade");
+  for (int i = 0; i < 30; ++i) {  // more than a page of 50 entries
+    v1::SendResponse sent;
+    ASSERT_TRUE(world_
+                    ->Send("police-hame",
+                           world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
+                    .ok());
+  }
+  auto console = StartConsole("wba-dpo");
+  ASSERT_NE(console, nullptr);
+  Open(*console, "entries");
+  WaitForVerdicts();
+  ASSERT_EQ(Count("tr.entry-row"), 50);
+  const auto first_row_detail = [&] {
+    browser_->Execute("document.querySelector('tr.entry-row button').click();").IgnoreError();
+    EXPECT_TRUE(browser_->WaitFor("!document.querySelector('tr.detail').hidden"));
+    return browser_->Text("tr.detail");
+  };
+  const std::string before = first_row_detail();
+  const size_t at = before.find("head of ");
+  ASSERT_NE(at, std::string::npos) << before;
+  const std::string first_head = before.substr(at, before.find(" entries", at) - at);
+  browser_->Execute("document.querySelector('tr.entry-row button').click();").IgnoreError();
+
+  // The log grows; the next page comes with a newer head.
+  v1::SendResponse sent;
+  ASSERT_TRUE(world_
+                  ->Send("police-hame",
+                         world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
+                  .ok());
+  ASSERT_TRUE(browser_->Click("#more").ok());
+  ASSERT_TRUE(browser_->WaitFor("document.querySelectorAll('tr.entry-row').length > 50"));
+  EXPECT_THAT(first_row_detail(), HasSubstr(first_head + " entries"));
 }
 
 // The question of issue #17's "done when": who received this child's

@@ -172,7 +172,9 @@
   }
 
   // ---- Entries ----
-  function entryDetail(item, result) {
+  // `headSize`: the size of the head the entry's proof was checked against
+  // (each page of entries comes with its own head).
+  function entryDetail(item, result, headSize) {
     const e = item.entry || {};
     const user = e.acting_user || {};
     const rows = [
@@ -204,14 +206,13 @@
            item.proof_error ?
                item.proof_error :
                (item.path || []).length + ' ' + T('hashes') + ', ' + T('against') + ' ' +
-                   '' + (currentHeadSize || '') + ' ' + T('entries_word')));
+                   '' + (headSize || '') + ' ' + T('entries_word')));
     for (const h of item.path || [])
       dl.append(el('dt', {}, ''), el('dd', {class: 'mono'}, V.hex(V.b64(h))));
     return dl;
   }
-  let currentHeadSize = '';
-
   function entriesTable(proven, tbody, summary) {
+    const headSize = (proven.head || {}).tree_size || '';
     const marks = [];
     const results = [];
     (proven.entries || []).forEach((item, i) => {
@@ -227,7 +228,8 @@
               const open = button.getAttribute('aria-expanded') === 'true';
               button.setAttribute('aria-expanded', String(!open));
               detailRow.hidden = open;
-              if (!open) detailRow.firstChild.replaceChildren(entryDetail(item, results[i]));
+              if (!open)
+                detailRow.firstChild.replaceChildren(entryDetail(item, results[i], headSize));
             }
           },
              e.index || '0');
@@ -347,7 +349,6 @@
       const proven = filters.get('subject') && subjectHetu ?
           await post('/api/entries', {query: q.toString(), hetu: subjectHetu}) :
           await api('/api/entries?' + q.toString());
-      currentHeadSize = (proven.head || {}).tree_size || '';
       await entriesTable(proven, tbody, summary);
       token = proven.next_page_token || '';
       more.hidden = !token;
