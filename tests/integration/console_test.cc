@@ -492,20 +492,19 @@ TEST_F(ConsoleTest, TheContentSecurityPolicyBlocksInjectedInlineScript) {
 TEST_F(ConsoleTest, EachPageOfEntriesNamesTheHeadItsProofsWereCheckedAgainst) {
   v1::Referral referral;
   referral.set_education_employment("9th grade");
-  for (int i = 0; i < 30; ++i) {  // more than a page of 50 entries
+  const auto send = [&] {
     v1::SendResponse sent;
-    ASSERT_TRUE(world_
-                    ->Send("police-hame",
-                           world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
-                    .ok());
-  }
+    return world_->Send("police-hame",
+                        world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent);
+  };
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(send().ok());  // more than a page of 50 entries
   auto console = StartConsole("wba-dpo");
   ASSERT_NE(console, nullptr);
   Open(*console, "entries");
   WaitForVerdicts();
   ASSERT_EQ(Count("tr.entry-row"), 50);
   const auto first_row_detail = [&] {
-    browser_->Execute("document.querySelector('tr.entry-row button').click();").IgnoreError();
+    EXPECT_TRUE(browser_->Click("tr.entry-row button").ok());
     EXPECT_TRUE(browser_->WaitFor("!document.querySelector('tr.detail').hidden"));
     return browser_->Text("tr.detail");
   };
@@ -513,14 +512,10 @@ TEST_F(ConsoleTest, EachPageOfEntriesNamesTheHeadItsProofsWereCheckedAgainst) {
   const size_t at = before.find("head of ");
   ASSERT_NE(at, std::string::npos) << before;
   const std::string first_head = before.substr(at, before.find(" entries", at) - at);
-  browser_->Execute("document.querySelector('tr.entry-row button').click();").IgnoreError();
+  ASSERT_TRUE(browser_->Click("tr.entry-row button").ok());  // closed again
 
   // The log grows; the next page comes with a newer head.
-  v1::SendResponse sent;
-  ASSERT_TRUE(world_
-                  ->Send("police-hame",
-                         world_->Seal("police-hame", case_id_, referral, {"hml-youth"}), &sent)
-                  .ok());
+  ASSERT_TRUE(send().ok());
   ASSERT_TRUE(browser_->Click("#more").ok());
   ASSERT_TRUE(browser_->WaitFor("document.querySelectorAll('tr.entry-row').length > 50"));
   EXPECT_THAT(first_row_detail(), HasSubstr(first_head + " entries"));

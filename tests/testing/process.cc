@@ -79,10 +79,6 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   return pid;
 }
 
-}  // namespace
-
-namespace {
-
 // The folders MakeTempDir made. They go when the process ends, unless a
 // test failed (they hold its logs and databases) or SILTA_KEEP_TEST_DIRS
 // is set: each run of the suite left a few gigabytes in /tmp before.

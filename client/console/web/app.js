@@ -571,8 +571,8 @@
                 lines.length ? lines.map(
                                    (d) =>
                                        [fmtTime(d.at), d.from_org || '', d.to_org || '',
-                                        categoriesText(d.categories), d.purpose || '', disclosureBasisText(d),
-                                        outcomeText(d)]) :
+                                        categoriesText(d.categories), d.purpose || '',
+                                        disclosureBasisText(d), outcomeText(d)]) :
                                [['–', '', '', '', '', '', T('no_disclosures')]]),
             el('p', {id: 'receipts'}, receiptsText(report)),
             events.length ? el('h3', {}, T('other_processing')) : null,
