@@ -113,6 +113,11 @@ std::string TypeIn(const std::vector<v1::AuditEventType>& types) {
   return absl::StrCat("type IN (", absl::StrJoin(types, ","), ")");
 }
 
+// The kinds of term in audit_index (migration 13).
+constexpr int kOrgTerm = 1;  // an entry's actor or counterpart
+constexpr int kSubjectTerm = 2;
+constexpr int kCaseTerm = 3;
+
 constexpr int kConsentKind = 1;
 constexpr int kRefusalKind = 2;
 constexpr int kAssessmentKind = 3;
@@ -1318,7 +1323,46 @@ absl::Status SqlStore::AppendAuditLocked(AuditEntries* audit) {
     SILTA_RETURN_IF_ERROR(insert_entry.Run());
     SILTA_RETURN_IF_ERROR(audit::AppendLeaf(entry.index(), audit::EntryLeafHash(entry), nodes));
   }
-  return absl::OkStatus();
+  return IndexAuditLocked(tail.size);
+}
+
+absl::StatusOr<uint64_t> SqlStore::AuditIndexedUpTo(sql::Connection* db) {
+  SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db, "SELECT upto FROM audit_index_upto"));
+  SILTA_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return absl::InternalError("the audit log's index has lost its mark");
+  return static_cast<uint64_t>(stmt.Int(0));
+}
+
+absl::Status SqlStore::IndexAuditLocked(uint64_t log_size) {
+  SILTA_ASSIGN_OR_RETURN(const uint64_t upto, AuditIndexedUpTo(db_));
+  if (log_size < upto + kAuditIndexLag) return absl::OkStatus();
+  // In key order: each term's new rows land side by side. An entry purged
+  // before it was indexed has no terms left, and gets no rows.
+  SILTA_ASSIGN_OR_RETURN(Statement index,
+                         Prepare(db_, absl::StrCat("INSERT INTO audit_index(kind, term, idx) "
+                                                   "SELECT ",
+                                                   kOrgTerm,
+                                                   ", actor_org_id, idx FROM audit_entries "
+                                                   "WHERE idx >= ? AND actor_org_id != '' "
+                                                   "UNION ALL SELECT ",
+                                                   kOrgTerm,
+                                                   ", counterpart_org_id, idx FROM audit_entries "
+                                                   "WHERE idx >= ? AND counterpart_org_id != '' "
+                                                   "AND counterpart_org_id != actor_org_id "
+                                                   "UNION ALL SELECT ",
+                                                   kSubjectTerm,
+                                                   ", subject_ref, idx FROM audit_entries "
+                                                   "WHERE idx >= ? AND subject_ref != '' "
+                                                   "UNION ALL SELECT ",
+                                                   kCaseTerm,
+                                                   ", case_id, idx FROM audit_entries "
+                                                   "WHERE idx >= ? AND case_id != '' "
+                                                   "ORDER BY 1, 2, 3")));
+  for (int i = 1; i <= 4; ++i) index.BindInt(i, static_cast<int64_t>(upto));
+  SILTA_RETURN_IF_ERROR(index.Run());
+  SILTA_ASSIGN_OR_RETURN(Statement mark, Prepare(db_, "UPDATE audit_index_upto SET upto = ?"));
+  mark.BindInt(1, static_cast<int64_t>(log_size));
+  return mark.Run();
 }
 
 absl::Status SqlStore::AppendAudit(AuditEntries* audit) {
@@ -1367,12 +1411,10 @@ absl::StatusOr<uint64_t> SqlStore::FirstAuditIndexAt(int64_t at_us) {
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuery& q) {
-  // Conditions and their parameters, in the order they appear.
-  std::vector<std::string> where = {"idx >= ?", "idx < ?", "purged = 0"};
-  std::vector<std::variant<int64_t, std::string>> params = {
-      static_cast<int64_t>(q.after_index),
-      static_cast<int64_t>(
-          std::min<uint64_t>(q.before_index, std::numeric_limits<int64_t>::max()))};
+  // Conditions on audit_entries and their parameters, in the order they
+  // appear; the index range comes first, per part (below).
+  std::vector<std::string> where = {"purged = 0"};
+  std::vector<std::variant<int64_t, std::string>> params;
   const auto add = [&](std::string condition, auto... values) {
     where.push_back(std::move(condition));
     (params.emplace_back(values), ...);
@@ -1388,22 +1430,74 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
   if (q.from_us != 0) add("at_us >= ?", q.from_us);
   if (q.until_us != 0) add("at_us < ?", q.until_us);
   if (!q.types.empty()) add(TypeIn(q.types));
-  params.emplace_back(static_cast<int64_t>(q.limit));
+  const std::string conditions = absl::StrJoin(where, " AND ");
+  const uint64_t before = std::min<uint64_t>(q.before_index, std::numeric_limits<int64_t>::max());
+
   ReadLock reader(this);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Prepare(reader.db(),
-              absl::StrCat("SELECT entry FROM audit_entries WHERE ", absl::StrJoin(where, " AND "),
-                           " ORDER BY idx", q.newest_first ? " DESC" : "", " LIMIT ?")));
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    if (const auto* v = std::get_if<int64_t>(&params[i])) {
-      stmt.BindInt(index, *v);
-    } else {
-      stmt.BindText(index, std::get<std::string>(params[i]));
+  std::vector<v1::AuditEntry> out;
+  // Entries [begin, end) matching, through audit_index's rows of `term`
+  // or (kind 0) the log itself, up to the limit left.
+  const auto read_part = [&](uint64_t begin, uint64_t end, int kind,
+                             absl::string_view term) -> absl::Status {
+    if (begin >= end || out.size() >= q.limit) return absl::OkStatus();
+    const std::string sql =
+        kind == 0
+            ? absl::StrCat("SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? AND ",
+                           conditions, " ORDER BY idx", q.newest_first ? " DESC" : "", " LIMIT ?")
+            : absl::StrCat(
+                  "SELECT e.entry FROM audit_index i JOIN audit_entries e ON e.idx = "
+                  "i.idx WHERE i.kind = ? AND i.term = ? AND i.idx >= ? AND i.idx < ? "
+                  "AND ",
+                  conditions, " ORDER BY i.idx", q.newest_first ? " DESC" : "", " LIMIT ?");
+    SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(reader.db(), sql));
+    int index = 1;
+    if (kind != 0) {
+      stmt.BindInt(index++, kind);
+      stmt.BindText(index++, term);
     }
+    stmt.BindInt(index++, static_cast<int64_t>(begin));
+    stmt.BindInt(index++, static_cast<int64_t>(end));
+    for (const auto& param : params) {
+      if (const auto* v = std::get_if<int64_t>(&param)) {
+        stmt.BindInt(index++, *v);
+      } else {
+        stmt.BindText(index++, std::get<std::string>(param));
+      }
+    }
+    stmt.BindInt(index, static_cast<int64_t>(q.limit - out.size()));
+    SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> part,
+                           ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry"));
+    for (v1::AuditEntry& e : part) out.push_back(std::move(e));
+    return absl::OkStatus();
+  };
+
+  // The narrowest term the query names: a case, a person, an org.
+  int kind = 0;
+  std::string term;
+  if (!q.case_id.empty()) {
+    kind = kCaseTerm, term = q.case_id;
+  } else if (!q.subject_ref.empty()) {
+    kind = kSubjectTerm, term = q.subject_ref;
+  } else if (!q.visible_to_org.empty() || !q.org_id.empty()) {
+    kind = kOrgTerm, term = !q.visible_to_org.empty() ? q.visible_to_org : q.org_id;
   }
-  return ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry");
+  if (kind == 0) {
+    SILTA_RETURN_IF_ERROR(read_part(q.after_index, before, 0, ""));
+    return out;
+  }
+  // audit_index holds the entries below its mark; the few after it are
+  // read from the log. The mark only grows, so the rows below the one read
+  // here are there for the reads after it.
+  SILTA_ASSIGN_OR_RETURN(const uint64_t indexed, AuditIndexedUpTo(reader.db()));
+  const uint64_t split = std::clamp(indexed, q.after_index, std::max(q.after_index, before));
+  if (q.newest_first) {
+    SILTA_RETURN_IF_ERROR(read_part(split, before, 0, ""));
+    SILTA_RETURN_IF_ERROR(read_part(q.after_index, split, kind, term));
+  } else {
+    SILTA_RETURN_IF_ERROR(read_part(q.after_index, split, kind, term));
+    SILTA_RETURN_IF_ERROR(read_part(split, before, 0, ""));
+  }
+  return out;
 }
 
 absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
@@ -1420,13 +1514,17 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
     purged = 0;
     SILTA_ASSIGN_OR_RETURN(
         Statement select,
-        Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash FROM audit_entries e "
+        Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash, e.actor_org_id, "
+                                  "e.counterpart_org_id, e.subject_ref, e.case_id "
+                                  "FROM audit_entries e "
                                   "JOIN audit_tree n ON n.pos = e.idx AND n.level = 0 "
                                   "WHERE ",
                                   condition, " ORDER BY e.idx LIMIT ?")));
     select.BindInt(1, before_us);
     select.BindInt(2, limit);
-    std::vector<std::pair<int64_t, std::string>> tombstones;
+    // Index, tombstone, and the terms it was indexed by (audit_index).
+    std::vector<std::tuple<int64_t, std::string, std::vector<std::pair<int, std::string>>>>
+        tombstones;
     while (true) {
       SILTA_ASSIGN_OR_RETURN(bool row, select.Step());
       if (!row) break;
@@ -1437,18 +1535,35 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
       tombstone.set_type(entry.type());
       *tombstone.mutable_at() = entry.at();
       tombstone.set_purged_leaf_hash(select.Blob(2));
-      tombstones.emplace_back(select.Int(0), tombstone.SerializeAsString());
+      tombstones.emplace_back(
+          select.Int(0), tombstone.SerializeAsString(),
+          std::vector<std::pair<int, std::string>>{{kOrgTerm, select.Text(3)},
+                                                   {kOrgTerm, select.Text(4)},
+                                                   {kSubjectTerm, select.Text(5)},
+                                                   {kCaseTerm, select.Text(6)}});
     }
     SILTA_ASSIGN_OR_RETURN(Statement update,
                            Prepare(db_,
                                    "UPDATE audit_entries SET entry = ?, actor_org_id = '', "
                                    "counterpart_org_id = '', subject_ref = '', case_id = '', "
                                    "message_id = '', purged = 1 WHERE idx = ?"));
-    for (const auto& [idx, blob] : tombstones) {
+    // Nor does the log's index keep who took part, or whom it was about.
+    SILTA_ASSIGN_OR_RETURN(
+        Statement unindex,
+        Prepare(db_, "DELETE FROM audit_index WHERE kind = ? AND term = ? AND idx = ?"));
+    for (const auto& [idx, blob, terms] : tombstones) {
       update.Reset();
       update.BindBlob(1, blob);
       update.BindInt(2, idx);
       SILTA_RETURN_IF_ERROR(update.Run());
+      for (const auto& [kind, term] : terms) {
+        if (term.empty()) continue;
+        unindex.Reset();
+        unindex.BindInt(1, kind);
+        unindex.BindText(2, term);
+        unindex.BindInt(3, idx);
+        SILTA_RETURN_IF_ERROR(unindex.Run());
+      }
       ++purged;
     }
     return absl::OkStatus();

@@ -56,6 +56,12 @@ class SqlStore : public Store {
     return static_cast<int64_t>(commit_stats_.batch_writes.count());
   }
 
+  // How far the audit log's index by org, subject and case (audit_index)
+  // may fall behind the log: a commit indexes the entries after its mark
+  // once there are this many, in one batch, and a query reads those few
+  // from the log itself.
+  static constexpr uint64_t kAuditIndexLag = 256;
+
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Ping() override;
   absl::StatusOr<std::string> ClaimSetting(absl::string_view name,
@@ -197,6 +203,12 @@ class SqlStore : public Store {
   absl::Status AuditedLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends entries to the log and the Merkle tree (inside a transaction).
   absl::Status AppendAuditLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inside AppendAuditLocked's transaction: once the log of `log_size`
+  // entries is kAuditIndexLag past audit_index's mark, indexes the entries
+  // after it by org, subject and case, and moves the mark.
+  absl::Status IndexAuditLocked(uint64_t log_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // audit_index's mark: the entries below it are in the index.
+  static absl::StatusOr<uint64_t> AuditIndexedUpTo(sql::Connection* db);
   // Inside a transaction: the state changes, then their audit entries.
   absl::Status UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,
                                       AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

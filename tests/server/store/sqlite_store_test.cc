@@ -130,6 +130,134 @@ TEST(SqliteStoreTest, UnopenableFileIsUnavailableWithHint) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("directory exists")));
 }
 
+// Audit entries of some orgs, acting and as counterparts, in two cases
+// about two people (some with no counterpart, some in no case).
+AuditEntries IndexedEntries(int n) {
+  const std::vector<std::string> orgs = {"police-hame", "wba-social", "hml-youth"};
+  AuditEntries batch;
+  for (int k = 0; k < n; ++k) {
+    v1::AuditEntry e = audit::NewEntry(k % 2 == 0 ? v1::MESSAGE_DELIVERED : v1::FIELD_WITHHELD,
+                                       absl::Now(), orgs[k % 3]);
+    if (k % 4 != 0) e.set_counterpart_org_id(orgs[(k + 1) % 3]);
+    if (k % 5 != 0) e.set_case_id(k % 2 == 0 ? "case-a" : "case-b");
+    e.set_subject_ref(k % 3 == 0 ? "ref-a" : "ref-b");
+    batch.push_back(e);
+  }
+  return batch;
+}
+
+// One integer from a query on the database file.
+int64_t CountOf(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  const int64_t count = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return count;
+}
+
+// The rows audit_index should have for the unpurged entries: the actor,
+// the counterpart if another org, the subject and the case if set.
+constexpr char kExpectedIndexRows[] =
+    "SELECT COUNT(*) + SUM(counterpart_org_id != '' AND counterpart_org_id != actor_org_id) + "
+    "SUM(subject_ref != '') + SUM(case_id != '') FROM audit_entries WHERE purged = 0";
+
+// Migration 13 moves the indexes by org, subject and case into
+// audit_index: every entry is found there, and appends go on from its mark.
+TEST(SqliteStoreAuditTest, MigrationThirteenIndexesEveryEntry) {
+  const std::string current_path = TempDbPath("migrate13_current.db");
+  const std::string old_path = TempDbPath("migrate13_old.db");
+  {
+    auto current = SqliteStore::Open(current_path, {});
+    ASSERT_THAT(current, IsOk());
+    AuditEntries batch = IndexedEntries(100);
+    ASSERT_THAT((*current)->AppendAudit(&batch), IsOk());
+  }
+  {
+    std::vector<Migration> up_to_12(SqliteMigrations().begin(), SqliteMigrations().begin() + 12);
+    ASSERT_EQ(up_to_12.back().version, 12);
+    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_12), IsOk());
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
+    const std::string copy =
+        absl::StrCat("ATTACH '", current_path, "' AS current;",
+                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
+                     "INSERT INTO audit_tree SELECT * FROM current.audit_tree;");
+    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto migrated = SqliteStore::Open(old_path, {});
+  ASSERT_THAT(migrated, IsOk());
+  // 100 actors, 75 counterparts, 100 subjects, 80 cases.
+  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_index"), 355);
+  EXPECT_EQ(CountOf(old_path, kExpectedIndexRows), 355);
+  EXPECT_EQ(CountOf(old_path, "SELECT upto FROM audit_index_upto"), 100);
+  AuditQuery q;
+  q.org_id = "hml-youth";
+  q.subject_ref = "ref-a";
+  q.case_id = "case-b";
+  q.limit = 1000;
+  auto found = (*migrated)->QueryAudit(q);
+  ASSERT_THAT(found, IsOk());
+  // k odd, k % 3 == 0, k % 5 != 0, and hml-youth acting (k % 3 == 2) or the
+  // counterpart (k % 3 == 1, k % 4 != 0): none; so by police-hame instead.
+  EXPECT_THAT(*found, ::testing::IsEmpty());
+  q.org_id = "police-hame";
+  found = (*migrated)->QueryAudit(q);
+  ASSERT_THAT(found, IsOk());
+  // k in {3, 9, 21, 27, 33, 39, 51, 57, 63, 69, 81, 87, 93, 99}.
+  EXPECT_EQ(found->size(), 14u);
+  for (const v1::AuditEntry& e : *found) {
+    EXPECT_EQ(e.actor_org_id(), "police-hame");
+    EXPECT_EQ(e.case_id(), "case-b");
+    EXPECT_EQ(e.subject_ref(), "ref-a");
+  }
+  AuditEntries more = IndexedEntries(SqlStore::kAuditIndexLag);
+  ASSERT_THAT((*migrated)->AppendAudit(&more), IsOk());
+  EXPECT_EQ(CountOf(old_path, "SELECT upto FROM audit_index_upto"),
+            100 + static_cast<int64_t>(SqlStore::kAuditIndexLag));
+  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_index"),
+            CountOf(old_path, kExpectedIndexRows));
+}
+
+// A purged entry keeps only its index, type, time and leaf hash: the
+// log's index keeps no row of who took part or whom it was about, whether
+// the entry was indexed before the purge or after it.
+TEST(SqliteStoreAuditTest, PurgedEntriesLeaveNoRowInTheLogsIndex) {
+  const std::string path = TempDbPath("purge_audit_index.db");
+  auto store = SqliteStore::Open(path, {});
+  ASSERT_THAT(store, IsOk());
+  const int lag = static_cast<int>(SqlStore::kAuditIndexLag);
+  AuditEntries indexed = IndexedEntries(lag + 10);
+  ASSERT_THAT((*store)->AppendAudit(&indexed), IsOk());
+  AuditEntries not_yet = IndexedEntries(lag / 2);
+  ASSERT_THAT((*store)->AppendAudit(&not_yet), IsOk());
+  ASSERT_EQ(CountOf(path, "SELECT upto FROM audit_index_upto"), lag + 10);
+  ASSERT_GT(CountOf(path,
+                    "SELECT COUNT(*) FROM audit_index i JOIN audit_entries e ON e.idx = i.idx "
+                    "WHERE e.type = 2"),  // FIELD_WITHHELD
+            0);
+
+  auto purged = (*store)->PurgeAuditEntries({v1::FIELD_WITHHELD}, {},
+                                            absl::ToUnixMicros(absl::Now()) + 1, 100000);
+  ASSERT_THAT(purged, IsOk());
+  ASSERT_EQ(*purged, static_cast<uint64_t>((lag + 10) / 2 + lag / 4));
+  AuditEntries moves_the_mark = IndexedEntries(lag);
+  ASSERT_THAT((*store)->AppendAudit(&moves_the_mark), IsOk());
+  ASSERT_EQ(CountOf(path, "SELECT upto FROM audit_index_upto"), 2 * lag + 10 + lag / 2);
+
+  EXPECT_EQ(CountOf(path,
+                    "SELECT COUNT(*) FROM audit_index i JOIN audit_entries e ON e.idx = i.idx "
+                    "WHERE e.purged = 1"),
+            0);
+  EXPECT_EQ(CountOf(path, "SELECT COUNT(*) FROM audit_index"), CountOf(path, kExpectedIndexRows));
+}
+
 }  // namespace
 }  // namespace silta::store
 
