@@ -168,6 +168,15 @@ DROP INDEX audit_by_case;
 DROP INDEX audit_by_actor;
 DROP INDEX audit_by_counterpart;
 )sql"},
+      // As SQLite's migration 14.
+      {5, "the Merkle nodes keyed by one integer, (last leaf << 6) | level", R"sql(
+CREATE TABLE audit_merkle (
+  node BIGINT PRIMARY KEY,  -- (the node's last leaf << 6) | its level (0 = leaves)
+  hash BYTEA NOT NULL
+);
+INSERT INTO audit_merkle(node, hash) SELECT (pos << 6) | level, hash FROM audit_tree ORDER BY 1;
+DROP TABLE audit_tree;
+)sql"},
   };
   return *migrations;
 }

@@ -685,28 +685,28 @@ constexpr absl::string_view kDeliveryColumns =
 // The audit log's size and the time of its last entry.
 using AuditTail = audit::LogTail;
 
-// The key of a node in audit_tree: the last leaf it covers (then its level).
-int64_t NodePos(const audit::NodeId& node) {
-  return static_cast<int64_t>(((node.index + 1) << node.level) - 1);
+// The key of a node in audit_merkle (migration 14): the last leaf it
+// covers, then its level, in one integer.
+int64_t NodeKey(const audit::NodeId& node) {
+  const uint64_t last_leaf = ((node.index + 1) << node.level) - 1;
+  return static_cast<int64_t>((last_leaf << 6) | static_cast<uint64_t>(node.level));
 }
 
-// audit_tree, for audit::AppendLeaf, through the append's statements.
+// audit_merkle, for audit::AppendLeaf, through the append's statements.
 class SqlNodeTable final : public audit::NodeTable {
  public:
   SqlNodeTable(Statement& insert, Statement& read) : insert_(insert), read_(read) {}
   absl::StatusOr<std::string> Get(const audit::NodeId& node) override {
     read_.Reset();
-    read_.BindInt(1, NodePos(node));
-    read_.BindInt(2, node.level);
+    read_.BindInt(1, NodeKey(node));
     SILTA_ASSIGN_OR_RETURN(const bool row, read_.Step());
     if (!row) return absl::NotFoundError("not stored");
     return read_.Blob(0);
   }
   absl::Status Put(const audit::NodeId& node, absl::string_view hash) override {
     insert_.Reset();
-    insert_.BindInt(1, NodePos(node));
-    insert_.BindInt(2, node.level);
-    insert_.BindBlob(3, std::string(hash));
+    insert_.BindInt(1, NodeKey(node));
+    insert_.BindBlob(2, std::string(hash));
     return insert_.Run();
   }
 
@@ -1298,9 +1298,9 @@ absl::Status SqlStore::AppendAuditLocked(AuditEntries* audit) {
                                  "counterpart_org_id, subject_ref, case_id, message_id, entry) "
                                  "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   SILTA_ASSIGN_OR_RETURN(Statement insert_node,
-                         Prepare(db_, "INSERT INTO audit_tree(pos, level, hash) VALUES(?, ?, ?)"));
+                         Prepare(db_, "INSERT INTO audit_merkle(node, hash) VALUES(?, ?)"));
   SILTA_ASSIGN_OR_RETURN(Statement read_node,
-                         Prepare(db_, "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+                         Prepare(db_, "SELECT hash FROM audit_merkle WHERE node = ?"));
   SqlNodeTable nodes(insert_node, read_node);
   for (v1::AuditEntry& entry : *audit) {
     audit::Sequence(entry, tail);
@@ -1517,7 +1517,7 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
         Prepare(db_, absl::StrCat("SELECT e.idx, e.entry, n.hash, e.actor_org_id, "
                                   "e.counterpart_org_id, e.subject_ref, e.case_id "
                                   "FROM audit_entries e "
-                                  "JOIN audit_tree n ON n.pos = e.idx AND n.level = 0 "
+                                  "JOIN audit_merkle n ON n.node = e.idx * 64 "
                                   "WHERE ",
                                   condition, " ORDER BY e.idx LIMIT ?")));
     select.BindInt(1, before_us);
@@ -1686,11 +1686,10 @@ absl::StatusOr<uint64_t> SqlStore::PurgeOldMessages(int64_t accepted_before_us) 
 namespace {
 
 // The hash of one stored Merkle node, read with `stmt` (SELECT hash FROM
-// audit_tree WHERE pos = ? AND level = ?); INTERNAL if it is missing.
+// audit_merkle WHERE node = ?); INTERNAL if it is missing.
 absl::StatusOr<std::string> ReadAuditNode(Statement& stmt, const audit::NodeId& node) {
   stmt.Reset();
-  stmt.BindInt(1, NodePos(node));
-  stmt.BindInt(2, node.level);
+  stmt.BindInt(1, NodeKey(node));
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) {
     return absl::InternalError(absl::StrCat("audit Merkle node (level ", node.level, ", index ",
@@ -1704,9 +1703,8 @@ absl::StatusOr<std::string> ReadAuditNode(Statement& stmt, const audit::NodeId& 
 absl::StatusOr<std::vector<std::string>> SqlStore::ReadAuditNodes(
     const std::vector<audit::NodeId>& nodes) {
   ReadLock reader(this);
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(reader.db(), "SELECT hash FROM audit_merkle WHERE node = ?"));
   std::vector<std::string> out;
   out.reserve(nodes.size());
   for (const audit::NodeId& node : nodes) {
@@ -1721,13 +1719,13 @@ absl::StatusOr<std::vector<std::pair<audit::NodeId, std::string>>> SqlStore::Rea
   ReadLock reader(this);
   // The nodes of a level are spread over the table (keyed by their last
   // leaf): each of the few wanted is read by its key, level by level.
-  SILTA_ASSIGN_OR_RETURN(Statement leaves,
-                         Prepare(reader.db(), "SELECT COALESCE(MAX(pos) + 1, 0) FROM audit_tree"));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement leaves,
+      Prepare(reader.db(), "SELECT COALESCE((MAX(node) >> 6) + 1, 0) FROM audit_merkle"));
   SILTA_ASSIGN_OR_RETURN(bool counted, leaves.Step());
   const uint64_t size = counted ? static_cast<uint64_t>(leaves.Int(0)) : 0;
-  SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Prepare(reader.db(), "SELECT hash FROM audit_tree WHERE pos = ? AND level = ?"));
+  SILTA_ASSIGN_OR_RETURN(Statement stmt,
+                         Prepare(reader.db(), "SELECT hash FROM audit_merkle WHERE node = ?"));
   std::vector<std::pair<audit::NodeId, std::string>> out;
   for (int level = min_level; level < 64 && (size >> level) > 0; ++level) {
     for (uint64_t index = 0; index < (size >> level); ++index) {

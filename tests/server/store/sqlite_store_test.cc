@@ -186,7 +186,8 @@ TEST(SqliteStoreAuditTest, MigrationThirteenIndexesEveryEntry) {
     const std::string copy =
         absl::StrCat("ATTACH '", current_path, "' AS current;",
                      "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
-                     "INSERT INTO audit_tree SELECT * FROM current.audit_tree;");
+                     "INSERT INTO audit_tree(pos, level, hash)",
+                     "  SELECT node >> 6, node & 63, hash FROM current.audit_merkle;");
     ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
         << sqlite3_errmsg(db);
     sqlite3_close(db);
@@ -256,6 +257,55 @@ TEST(SqliteStoreAuditTest, PurgedEntriesLeaveNoRowInTheLogsIndex) {
                     "WHERE e.purged = 1"),
             0);
   EXPECT_EQ(CountOf(path, "SELECT COUNT(*) FROM audit_index"), CountOf(path, kExpectedIndexRows));
+}
+
+// Migration 14 re-keys the Merkle nodes by one integer: every node keeps
+// its hash, and the next append extends the migrated tree.
+TEST(SqliteStoreAuditTest, MigrationFourteenKeepsEveryMerkleNode) {
+  const std::string current_path = TempDbPath("migrate14_current.db");
+  const std::string old_path = TempDbPath("migrate14_old.db");
+  {
+    auto current = SqliteStore::Open(current_path, {});
+    ASSERT_THAT(current, IsOk());
+    AuditEntries batch = IndexedEntries(37);
+    ASSERT_THAT((*current)->AppendAudit(&batch), IsOk());
+  }
+  {
+    std::vector<Migration> up_to_13(SqliteMigrations().begin(), SqliteMigrations().begin() + 13);
+    ASSERT_EQ(up_to_13.back().version, 13);
+    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_13), IsOk());
+    // The same log as a siltad before migration 14 stored it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
+    const std::string copy =
+        absl::StrCat("ATTACH '", current_path, "' AS current;",
+                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
+                     "INSERT INTO audit_tree(pos, level, hash)",
+                     "  SELECT node >> 6, node & 63, hash FROM current.audit_merkle;");
+    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto current = SqliteStore::Open(current_path, {});
+  ASSERT_THAT(current, IsOk());
+  auto migrated = SqliteStore::Open(old_path, {});
+  ASSERT_THAT(migrated, IsOk());
+  auto before = (*current)->ReadAuditNodesFrom(0);
+  auto after = (*migrated)->ReadAuditNodesFrom(0);
+  ASSERT_THAT(before, IsOk());
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->size(), 37u + 18u + 9u + 4u + 2u + 1u) << "every perfect subtree of 37 leaves";
+  ASSERT_EQ(after->size(), before->size());
+  for (size_t i = 0; i < after->size(); ++i) {
+    EXPECT_EQ((*after)[i].first, (*before)[i].first);
+    EXPECT_EQ((*after)[i].second, (*before)[i].second);
+  }
+  EXPECT_THAT((*migrated)->ReadAuditNodes({{0, 37}}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("missing")));
+  AuditEntries more = IndexedEntries(1);
+  ASSERT_THAT((*migrated)->AppendAudit(&more), IsOk());
+  EXPECT_THAT((*migrated)->ReadAuditNodes({{0, 37}, {1, 18}}), IsOk());
+  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_merkle"), 37 + 18 + 9 + 4 + 2 + 1 + 2);
 }
 
 }  // namespace
@@ -384,7 +434,8 @@ TEST(SqliteStoreAuditTest, MigrationElevenKeepsEveryMerkleNodeAndTheTimes) {
         absl::StrCat("ATTACH '", current_path, "' AS current;",
                      "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
                      "INSERT INTO audit_nodes(level, idx, hash) ",
-                     "  SELECT level, ((pos + 1) >> level) - 1, hash FROM current.audit_tree;");
+                     "  SELECT node & 63, (((node >> 6) + 1) >> (node & 63)) - 1, hash",
+                     "  FROM current.audit_merkle;");
     ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
         << sqlite3_errmsg(db);
     sqlite3_close(db);
