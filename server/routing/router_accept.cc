@@ -261,6 +261,12 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
           decided.Add(PathStats::kAtSend, d);
         }
         stats_.Accepted(decided);
+        // The receipt first, then the deliveries handed over in this
+        // commit: each is a write on this thread, and the receipt's is the
+        // shorter (docs/message-path.md, "the order of a Send's completions").
+        v1::SendResponse response;
+        *response.mutable_receipt() = std::move(prepared.receipt);
+        done(std::move(response));
         if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
         for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>{std::move(d.delivery)});
         // Debug: each message is in the audit log and the path's metrics; a
@@ -273,9 +279,6 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
                      {"recipients", absl::StrCat(m.deliveries.size())},
                      {"fields", absl::StrCat(fields)}});
         if (!to_wake.empty()) ScheduleWake(to_wake);
-        v1::SendResponse response;
-        *response.mutable_receipt() = std::move(prepared.receipt);
-        done(std::move(response));
       },
       decided_at);
 }

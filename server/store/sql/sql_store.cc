@@ -1114,17 +1114,22 @@ absl::Status SqlStore::UpdateDeliveriesLocked(const std::vector<DeliveryRecord>&
 
 absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now_us,
                                                                      const ExpiryAudit& audit_for) {
-  absl::MutexLock lock(&mu_);
-  // Most ticks find nothing: check without a write transaction (no fsync).
-  SILTA_ASSIGN_OR_RETURN(Statement any, Prepare(db_,
-                                                "SELECT 1 FROM messages WHERE expires_at_us <= ? "
-                                                "AND body IS NOT NULL LIMIT 1"));
-  any.BindInt(1, now_us);
-  SILTA_ASSIGN_OR_RETURN(bool found, any.Step());
-  if (!found) return std::vector<DeliveryRecord>();
+  {
+    // Most ticks find nothing: check on a reader, without the writer or a
+    // commit.
+    ReadLock reader(this);
+    SILTA_ASSIGN_OR_RETURN(Statement any, Prepare(reader.db(),
+                                                  "SELECT 1 FROM messages WHERE expires_at_us <= ? "
+                                                  "AND body IS NOT NULL LIMIT 1"));
+    any.BindInt(1, now_us);
+    SILTA_ASSIGN_OR_RETURN(const bool found, any.Step());
+    if (!found) return std::vector<DeliveryRecord>();
+  }
+  // The expiry rides the committer's next batch, as every write of the
+  // message path does.
   std::vector<DeliveryRecord> expired;
   AuditEntries audit;
-  SILTA_RETURN_IF_ERROR(InAuditedTransactionLocked(
+  SILTA_RETURN_IF_ERROR(GroupCommit(
       [&]() -> absl::Status {
         expired.clear();
         audit.clear();
@@ -1173,9 +1178,10 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now
         if (expired.empty()) return absl::OkStatus();
         PathNotice finished{PathNotice::kFinished, {}};
         for (const DeliveryRecord& d : expired) finished.ids.push_back(d.delivery_id);
-        return PublishPathLocked(finished);
+        SILTA_RETURN_IF_ERROR(PublishPathLocked(finished));
+        return AuditedLocked(&audit);
       },
-      &audit));
+      /*durable=*/true));
   return expired;
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -131,7 +132,9 @@ class RouterTest : public silta::testing::RegistryFixture {
 };
 
 // A stream standing by for deliveries, as a SubscribeReactor registers it:
-// it lets a Send reserve it (`idle`), and keeps what it is handed.
+// it lets a Send reserve it (`idle`), and keeps what it is handed. The
+// hand-over comes on the committer's thread, after the Send's receipt:
+// read `handed` and `deliveries` after AwaitHanded.
 struct StandingStream {
   bool idle = true;
   absl::Duration ack_timeout = absl::Seconds(60);
@@ -139,15 +142,28 @@ struct StandingStream {
   int handed = 0;  // calls of the DirectTake's done
   std::atomic<int> wakes{0};
   std::vector<v1::Delivery> deliveries;
+  absl::Mutex mu;
+
+  int awaited = 0;
+
+  // Waits (up to 10 s) until the DirectTake's done has been called `n` times.
+  void AwaitHanded(int n) {
+    absl::MutexLock lock(&mu);
+    awaited = n;
+    mu.AwaitWithTimeout(absl::Condition(this, &StandingStream::HandedEnough), absl::Seconds(10));
+  }
+  bool HandedEnough() const { return handed >= awaited; }
 
   Router::Subscriber AsSubscriber() {
     return {.wake = [this] { ++wakes; },
             .claim = [this]() -> std::optional<Router::DirectTake> {
+              absl::MutexLock lock(&mu);
               ++claims;
               if (!idle) return std::nullopt;
               idle = false;
               return Router::DirectTake{ack_timeout,
                                         [this](absl::StatusOr<std::vector<v1::Delivery>> got) {
+                                          absl::MutexLock lock(&mu);
                                           ++handed;
                                           idle = true;
                                           ASSERT_THAT(got, IsOk());
@@ -172,6 +188,7 @@ TEST_F(RouterTest, AnIdleStreamGetsTheMessageFromTheSendsOwnCommit) {
   auto receipt = router_->Send(As("police-hame"), request);
 
   ASSERT_THAT(receipt, IsOk());
+  stream.AwaitHanded(1);
   ASSERT_EQ(stream.handed, 1);
   ASSERT_EQ(stream.deliveries.size(), 1u);
   const v1::Delivery& delivery = stream.deliveries[0];
@@ -203,6 +220,7 @@ TEST_F(RouterTest, ADeliveryHandedToAStreamAtSendIsDeliveredAgainWhenNotAcked) {
   stream.ack_timeout = absl::Seconds(30);
   const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
   ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  stream.AwaitHanded(1);
   ASSERT_EQ(stream.deliveries.size(), 1u);
   router_->RemoveSubscriber(subscriber);
 
@@ -437,6 +455,7 @@ TEST_F(RouterRaceTest, AWithdrawalBetweenASendAndItsCommitStopsTheHandOverToAStr
 
   ASSERT_THAT(receipt, IsOk());
   EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::PERMIT) << "permitted at Send";
+  stream.AwaitHanded(1);
   EXPECT_EQ(stream.handed, 1) << "the reserved stream is freed";
   EXPECT_TRUE(stream.deliveries.empty());
   auto again = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
