@@ -37,7 +37,8 @@ void AddPathMetrics(const routing::Router* router, store::Store* store, ops::Met
   const auto counter = [&](const char* name, const char* help,
                            uint64_t routing::PathStats::Snapshot::*field) {
     metrics->AddFamily(name, help, Type::kCounter, [router, field] {
-      return std::vector<Sample>{{.value = static_cast<double>(router->stats().Read().*field)}};
+      return std::vector<Sample>{
+          {.labels = {}, .value = static_cast<double>(router->stats().Read().*field)}};
     });
   };
   counter("siltad_messages_accepted_total", "Messages accepted: durable, receipt given.",

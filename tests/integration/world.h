@@ -269,7 +269,9 @@ class World {
             .ok());
     std::optional<v1::Delivery> delivery = Receive("hml-youth");
     EXPECT_TRUE(delivery.has_value());
-    if (delivery.has_value()) EXPECT_TRUE(Ack("hml-youth", delivery->delivery_id()).ok());
+    if (delivery.has_value()) {
+      EXPECT_TRUE(Ack("hml-youth", delivery->delivery_id()).ok());
+    }
     v1::ChildWelfareNotification notification;
     notification.set_concern("the child was found alone at night");
     notification.set_urgent(true);
@@ -282,7 +284,9 @@ class World {
     if (deliver_notification) {
       delivery = Receive("wba-social");
       EXPECT_TRUE(delivery.has_value());
-      if (delivery.has_value()) EXPECT_TRUE(Ack("wba-social", delivery->delivery_id()).ok());
+      if (delivery.has_value()) {
+        EXPECT_TRUE(Ack("wba-social", delivery->delivery_id()).ok());
+      }
     }
     return story;
   }

@@ -160,6 +160,30 @@ int64_t CountOf(const std::string& path, const std::string& sql) {
   return count;
 }
 
+// Makes `old_path` a database at schema `version` holding the audit log of
+// the one at `current_path`, as that version stored it: the entries, and
+// the Merkle nodes through `copy_nodes` (SQL, with the current database
+// attached as `current`).
+void MakeOldLog(const std::string& old_path, int version, const std::string& current_path,
+                const std::string& copy_nodes) {
+  std::vector<Migration> up_to(SqliteMigrations().begin(), SqliteMigrations().begin() + version);
+  ASSERT_EQ(up_to.back().version, version);
+  ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to), IsOk());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
+  const std::string copy =
+      absl::StrCat("ATTACH '", current_path, "' AS current;",
+                   "INSERT INTO audit_entries SELECT * FROM current.audit_entries;", copy_nodes);
+  EXPECT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+// The Merkle nodes as migrations 11 to 13 kept them.
+constexpr char kCopyToAuditTree[] =
+    "INSERT INTO audit_tree(pos, level, hash) "
+    "SELECT node >> 6, node & 63, hash FROM current.audit_merkle;";
+
 // The rows audit_index should have for the unpurged entries: the actor,
 // the counterpart if another org, the subject and the case if set.
 constexpr char kExpectedIndexRows[] =
@@ -177,21 +201,8 @@ TEST(SqliteStoreAuditTest, MigrationThirteenIndexesEveryEntry) {
     AuditEntries batch = IndexedEntries(100);
     ASSERT_THAT((*current)->AppendAudit(&batch), IsOk());
   }
-  {
-    std::vector<Migration> up_to_12(SqliteMigrations().begin(), SqliteMigrations().begin() + 12);
-    ASSERT_EQ(up_to_12.back().version, 12);
-    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_12), IsOk());
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
-    const std::string copy =
-        absl::StrCat("ATTACH '", current_path, "' AS current;",
-                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
-                     "INSERT INTO audit_tree(pos, level, hash)",
-                     "  SELECT node >> 6, node & 63, hash FROM current.audit_merkle;");
-    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  // The same log as a siltad before migration 13 stored it.
+  ASSERT_NO_FATAL_FAILURE(MakeOldLog(old_path, 12, current_path, kCopyToAuditTree));
   auto migrated = SqliteStore::Open(old_path, {});
   ASSERT_THAT(migrated, IsOk());
   // 100 actors, 75 counterparts, 100 subjects, 80 cases.
@@ -270,22 +281,8 @@ TEST(SqliteStoreAuditTest, MigrationFourteenKeepsEveryMerkleNode) {
     AuditEntries batch = IndexedEntries(37);
     ASSERT_THAT((*current)->AppendAudit(&batch), IsOk());
   }
-  {
-    std::vector<Migration> up_to_13(SqliteMigrations().begin(), SqliteMigrations().begin() + 13);
-    ASSERT_EQ(up_to_13.back().version, 13);
-    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_13), IsOk());
-    // The same log as a siltad before migration 14 stored it.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
-    const std::string copy =
-        absl::StrCat("ATTACH '", current_path, "' AS current;",
-                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
-                     "INSERT INTO audit_tree(pos, level, hash)",
-                     "  SELECT node >> 6, node & 63, hash FROM current.audit_merkle;");
-    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  // The same log as a siltad before migration 14 stored it.
+  ASSERT_NO_FATAL_FAILURE(MakeOldLog(old_path, 13, current_path, kCopyToAuditTree));
   auto current = SqliteStore::Open(current_path, {});
   ASSERT_THAT(current, IsOk());
   auto migrated = SqliteStore::Open(old_path, {});
@@ -423,23 +420,11 @@ TEST(SqliteStoreAuditTest, MigrationElevenKeepsEveryMerkleNodeAndTheTimes) {
       times.push_back(e.at().seconds() * 1000000 + e.at().nanos() / 1000);
     }
   }
-  {
-    std::vector<Migration> up_to_10(SqliteMigrations().begin(), SqliteMigrations().begin() + 10);
-    ASSERT_EQ(up_to_10.back().version, 10);
-    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to_10), IsOk());
-    // The same log as a siltad before migration 11 stored it.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
-    const std::string copy =
-        absl::StrCat("ATTACH '", current_path, "' AS current;",
-                     "INSERT INTO audit_entries SELECT * FROM current.audit_entries;",
-                     "INSERT INTO audit_nodes(level, idx, hash) ",
-                     "  SELECT node & 63, (((node >> 6) + 1) >> (node & 63)) - 1, hash",
-                     "  FROM current.audit_merkle;");
-    ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  // The same log as a siltad before migration 11 stored it.
+  ASSERT_NO_FATAL_FAILURE(MakeOldLog(
+      old_path, 10, current_path,
+      "INSERT INTO audit_nodes(level, idx, hash) "
+      "SELECT node & 63, (((node >> 6) + 1) >> (node & 63)) - 1, hash FROM current.audit_merkle;"));
   auto current = SqliteStore::Open(current_path, {});
   ASSERT_THAT(current, IsOk());
 
