@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/substitute.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -1344,26 +1345,21 @@ absl::Status SqlStore::IndexAuditLocked(uint64_t log_size) {
   if (log_size < upto + kAuditIndexLag) return absl::OkStatus();
   // In key order: each term's new rows land side by side. An entry purged
   // before it was indexed has no terms left, and gets no rows.
-  SILTA_ASSIGN_OR_RETURN(Statement index,
-                         Prepare(db_, absl::StrCat("INSERT INTO audit_index(kind, term, idx) "
-                                                   "SELECT ",
-                                                   kOrgTerm,
-                                                   ", actor_org_id, idx FROM audit_entries "
-                                                   "WHERE idx >= ? AND actor_org_id != '' "
-                                                   "UNION ALL SELECT ",
-                                                   kOrgTerm,
-                                                   ", counterpart_org_id, idx FROM audit_entries "
-                                                   "WHERE idx >= ? AND counterpart_org_id != '' "
-                                                   "AND counterpart_org_id != actor_org_id "
-                                                   "UNION ALL SELECT ",
-                                                   kSubjectTerm,
-                                                   ", subject_ref, idx FROM audit_entries "
-                                                   "WHERE idx >= ? AND subject_ref != '' "
-                                                   "UNION ALL SELECT ",
-                                                   kCaseTerm,
-                                                   ", case_id, idx FROM audit_entries "
-                                                   "WHERE idx >= ? AND case_id != '' "
-                                                   "ORDER BY 1, 2, 3")));
+  SILTA_ASSIGN_OR_RETURN(
+      Statement index,
+      Prepare(db_, absl::Substitute(
+                       "INSERT INTO audit_index(kind, term, idx) "
+                       "SELECT $0, actor_org_id, idx FROM audit_entries "
+                       "  WHERE idx >= ? AND actor_org_id != '' "
+                       "UNION ALL SELECT $0, counterpart_org_id, idx FROM audit_entries "
+                       "  WHERE idx >= ? AND counterpart_org_id != '' "
+                       "  AND counterpart_org_id != actor_org_id "
+                       "UNION ALL SELECT $1, subject_ref, idx FROM audit_entries "
+                       "  WHERE idx >= ? AND subject_ref != '' "
+                       "UNION ALL SELECT $2, case_id, idx FROM audit_entries "
+                       "  WHERE idx >= ? AND case_id != '' "
+                       "ORDER BY 1, 2, 3",
+                       kOrgTerm, kSubjectTerm, kCaseTerm)));
   for (int i = 1; i <= 4; ++i) index.BindInt(i, static_cast<int64_t>(upto));
   SILTA_RETURN_IF_ERROR(index.Run());
   SILTA_ASSIGN_OR_RETURN(Statement mark, Prepare(db_, "UPDATE audit_index_upto SET upto = ?"));
