@@ -1057,6 +1057,9 @@ absl::Status SqlStore::UpdateDeliveryLocked(const DeliveryRecord& delivery) {
     }
     return absl::NotFoundError(absl::StrCat("delivery ", delivery.delivery_id, " not found"));
   }
+  // A delivery still unfinished (marked DELIVERED, or made PENDING again)
+  // keeps its message's body: only a finishing one can be the last.
+  if (Unfinished(delivery)) return absl::OkStatus();
   return PurgeIfFinishedLocked(MessageKey(delivery.sender_org_id, delivery.message_id));
 }
 
