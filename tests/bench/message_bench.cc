@@ -902,6 +902,10 @@ int main(int argc, char** argv) {
   app.add_option("--senders", senders_list, "numbers of concurrent senders, comma-separated");
   app.add_option("--targets", targets, "silta, relay or both");
   app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
+  double paced_rate = 0;
+  app.add_option("--paced-rate", paced_rate,
+                 "instead of the closed runs: only the half-load run, paced at this many "
+                 "messages a second (to compare two builds' p99 at one rate)");
   app.add_option("--pending", pending,
                  "instead of runs: fill this many pending deliveries, print siltad's RSS");
   app.add_option("--audit-prefill", audit_prefill,
@@ -954,6 +958,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<Relay> relay;
   if (absl::StrContains(targets, "relay")) relay = std::make_unique<Relay>(pki);
   double best = 0;
+  if (paced_rate > 0) {
+    senders.clear();
+    half_load = true;
+    best = 2 * paced_rate;
+  }
   for (int n : senders) {
     if (absl::StrContains(targets, "silta")) {
       // Enough for twice the best rate so far, and at least 3000/s: a run
