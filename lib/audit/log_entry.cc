@@ -16,8 +16,8 @@ v1::AuditEntry NewEntry(v1::AuditEventType type, absl::Time at, absl::string_vie
   *e.mutable_at() = common::ToTimestamp(absl::FromUnixMicros(absl::ToUnixMicros(at)));
   e.set_actor_org_id(std::string(actor_org_id));
   std::string salt(kEntrySaltSize, '\0');
-  const absl::Status drawn =
-      crypto::RandomBytes(absl::MakeSpan(reinterpret_cast<uint8_t*>(salt.data()), salt.size()));
+  const absl::Status drawn = crypto::RandomBytesForIds(
+      absl::MakeSpan(reinterpret_cast<uint8_t*>(salt.data()), salt.size()));
   // The CSPRNG does not fail on Linux; if it did, an unsalted (v1) entry is
   // still a correct entry, only its hash is easier to guess.
   if (drawn.ok()) e.set_salt(std::move(salt));
