@@ -3,6 +3,7 @@
 //
 //   build/tests/bench/message_bench [--secs 20] [--senders 1,16,64]
 //                                   [--targets silta,relay] [--half-load]
+//   build/tests/bench/message_bench --paced-rate 700   (the half-load row only)
 //
 // Two systems take the same calls from the same client code, over the same
 // mutual TLS with the same certificates:
