@@ -219,6 +219,14 @@ class Router {
                   PathStats::Decisions decided_at_delivery, int fields, SendDone done);
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
                                            const v1::SendRequest& request);
+  // The checks and decisions of a message not stored before, by PrepareSend
+  // once the request itself is valid.
+  absl::StatusOr<PreparedSend> PrepareNewSend(const identity::Caller& caller,
+                                              const v1::SealedMessage& message,
+                                              std::shared_ptr<const v1::Policy> policy,
+                                              const v1::StatutoryBasis* notification,
+                                              const std::string& outside_case_subject_ref,
+                                              std::string hash, uint64_t decided_at);
   // The answer to a Send whose id turned out to be taken when it was
   // committed: the stored receipt if the content is the same.
   absl::StatusOr<v1::SendResponse> RepeatedSend(const store::MessageRecord& m) const;

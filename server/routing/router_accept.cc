@@ -66,22 +66,32 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
       }
     }
   }
-  const std::string hash = internal::ContentHash(message);
-
-  // Idempotency, per sender: a retried Send gets the original receipt.
-  // Another sender's ids are neither taken nor revealed.
+  std::string hash = internal::ContentHash(message);
+  absl::StatusOr<PreparedSend> prepared = PrepareNewSend(
+      caller, message, policy, notification, outside_case_subject_ref, hash, decided_at);
+  if (prepared.ok()) return prepared;
+  // Idempotency, per sender: a retried Send gets the original receipt, even
+  // when it would be refused now (its created_at has grown old, the key it
+  // was signed with is retired, the case is closed). Another sender's ids
+  // are neither taken nor revealed. A new message's id is not looked up
+  // before it is prepared: its INSERT finds a taken id (CommitSend).
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
                          store_->GetMessage(caller.org.org_id(), header.message_id()));
-  if (existing.has_value()) {
-    if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
-      PreparedSend repeated;
-      repeated.receipt = std::move(existing->receipt);
-      repeated.repeated = true;
-      return repeated;
-    }
-    return internal::OtherContent(header.message_id());
+  if (!existing.has_value()) return prepared.status();
+  if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
+    PreparedSend repeated;
+    repeated.receipt = std::move(existing->receipt);
+    repeated.repeated = true;
+    return repeated;
   }
+  return internal::OtherContent(header.message_id());
+}
 
+absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
+    const identity::Caller& caller, const v1::SealedMessage& message,
+    std::shared_ptr<const v1::Policy> policy, const v1::StatutoryBasis* notification,
+    const std::string& outside_case_subject_ref, std::string hash, uint64_t decided_at) {
+  const v1::MessageHeader& header = message.header();
   // A new message is signed now, with the sender's current key (or one
   // replaced moments ago), and sealed to each recipient's usable key.
   const absl::Time accepted = clock_();
@@ -133,7 +143,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
   record.sender_org_id = caller.org.org_id();
   record.case_id = header.case_id();
   record.subject_ref = outside_case_subject_ref;
-  record.content_hash = hash;
+  record.content_hash = std::move(hash);
   record.accepted_at_us = absl::ToUnixMicros(now);
   // A notification the law wants delivered without delay expires within
   // hours, so that an undelivered one is raised while it still matters.
@@ -185,7 +195,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
   record.receipt = receipt;
   prepared.message = std::make_shared<store::MessageRecord>(std::move(record));
   prepared.receipt = std::move(receipt);
-  prepared.policy = policy;
+  prepared.policy = std::move(policy);
   prepared.accepted = now;
   prepared.decided_at = decided_at;
   return prepared;

@@ -802,10 +802,13 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEn
     delivery.BindInt(7, d.updated_at_us);
     SILTA_RETURN_IF_ERROR(delivery.Run());
   }
-  SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(key));
   if (std::any_of(message.deliveries.begin(), message.deliveries.end(), Unfinished)) {
     SILTA_RETURN_IF_ERROR(
         PublishPathLocked({PathNotice::kAccepted, {message.sender_org_id, message.message_id}}));
+  } else {
+    // Nothing permitted to anyone: the body is not kept. (With a delivery
+    // unfinished the purge's NOT EXISTS could not hold.)
+    SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(key));
   }
   return AuditedLocked(audit);
 }
