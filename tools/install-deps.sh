@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libgrpc-dev
-  libabsl-dev libssl-dev openssl
+  libabsl-dev libssl-dev openssl libsodium-dev
   libsqlite3-dev libpq-dev libjemalloc-dev
   libspdlog-dev libcli11-dev libcivetweb-dev libjs-chart.js
   libgtest-dev libgmock-dev libbenchmark-dev

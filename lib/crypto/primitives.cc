@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include <cstring>
 #include <memory>
@@ -289,6 +290,13 @@ absl::StatusOr<std::string> Ed25519Sign(const SecretData& private_key, absl::str
   return signature;
 }
 
+// Verification is libsodium's: siltad verifies a signature on every Send,
+// and libsodium 1.0.18 does it in half the time of OpenSSL 3.0 (57-67 us
+// against 124-132 us on the CI machine kind; docs/message-path.md). It is
+// also the stricter of the two: besides S < L (RFC 8032 §5.1.7) it refuses
+// non-canonical and small-order encodings of the key and of R, which no
+// honest signer produces. Signing stays with OpenSSL, where the private key
+// already lives.
 absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view message,
                            absl::string_view signature) {
   if (public_key.size() != kEd25519KeySize) {
@@ -297,16 +305,12 @@ absl::Status Ed25519Verify(absl::string_view public_key, absl::string_view messa
   if (signature.size() != kEd25519SignatureSize) {
     return absl::InvalidArgumentError("authentication failed: Ed25519 signature must be 64 bytes");
   }
-  internal::PkeyPtr pkey(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(public_key), public_key.size()));
-  if (!pkey) return OpenSslError("EVP_PKEY_new_raw_public_key(Ed25519)");
-  internal::MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
-    return OpenSslError("Ed25519 verify setup");
-  }
-  if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),
-                       message.size()) != 1) {
-    ERR_clear_error();
+  // Once, for every thread (sodium_init is safe to call concurrently); -1
+  // means libsodium could not set itself up, and nothing is verified.
+  static const bool sodium_ready = sodium_init() >= 0;
+  if (!sodium_ready) return absl::InternalError("libsodium failed to initialise");
+  if (crypto_sign_verify_detached(Bytes(signature), Bytes(message), message.size(),
+                                  Bytes(public_key)) != 0) {
     return absl::InvalidArgumentError("authentication failed: Ed25519 signature does not verify");
   }
   return absl::OkStatus();

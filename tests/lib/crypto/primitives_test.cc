@@ -210,6 +210,45 @@ TEST(Ed25519Test, DetectsTamperedMessageSignatureAndWrongKey) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(Ed25519Test, RefusesAMalleatedSignatureWithSPlusL) {
+  // RFC 8032 §5.1.7: S must be below the group order L. (S + L, R) passes
+  // the group equation, so a verifier that skips the check accepts a second
+  // signature of the same message.
+  auto pair = GenerateEd25519KeyPair();
+  ASSERT_THAT(pair, IsOk());
+  const std::string signature = *Ed25519Sign(pair->private_key, "manifest");
+  const std::string l = FromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  std::string malleated = signature;
+  int carry = 0;
+  for (int i = 0; i < 32; ++i) {
+    const int sum = static_cast<uint8_t>(signature[32 + i]) + static_cast<uint8_t>(l[i]) + carry;
+    malleated[32 + i] = static_cast<char>(sum & 0xff);
+    carry = sum >> 8;
+  }
+  ASSERT_EQ(carry, 0) << "S + L fits in 32 bytes for every S < L";
+  EXPECT_THAT(Ed25519Verify(pair->public_key, "manifest", signature), IsOk());
+  EXPECT_THAT(Ed25519Verify(pair->public_key, "manifest", malleated),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("authentication failed")));
+}
+
+TEST(Ed25519Test, VerifiesWhatTheSignerSignsAtEveryLength) {
+  // Signing (OpenSSL) and verifying (libsodium) are two implementations:
+  // they agree on messages of every length, and on every flipped bit.
+  auto pair = GenerateEd25519KeyPair();
+  ASSERT_THAT(pair, IsOk());
+  for (size_t length = 0; length < 300; length += 7) {
+    std::string message(length, '\0');
+    for (size_t i = 0; i < length; ++i) message[i] = static_cast<char>(i * 31 + length);
+    const std::string signature = *Ed25519Sign(pair->private_key, message);
+    EXPECT_THAT(Ed25519Verify(pair->public_key, message, signature), IsOk()) << length;
+    std::string flipped = signature;
+    flipped[length % 64] ^= static_cast<char>(1 << (length % 8));
+    EXPECT_THAT(Ed25519Verify(pair->public_key, message, flipped),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << length;
+  }
+}
+
 // ---- AEAD ----
 
 class AeadTest : public ::testing::TestWithParam<Aead> {};
