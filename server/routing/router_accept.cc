@@ -278,7 +278,13 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         *response.mutable_receipt() = std::move(prepared.receipt);
         done(std::move(response));
         if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
-        for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>{std::move(d.delivery)});
+        for (DirectDelivery& d : direct) {
+          // Moved in, not through an initializer list, which would copy the
+          // whole message.
+          std::vector<v1::Delivery> one;
+          one.push_back(std::move(d.delivery));
+          d.done(std::move(one));
+        }
         // Debug: each message is in the audit log and the path's metrics; a
         // line per message at info would cost the committer more than its
         // SQL for the message row (the JSON printer, measured).
