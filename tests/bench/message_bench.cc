@@ -978,7 +978,9 @@ int main(int argc, char** argv) {
                    n,
                    window,
                    0,
-                   absl::StrCat("closed", n)};
+                   absl::StrCat("closed", n),
+                   /*fresh_ids=*/false,
+                   /*spread=*/{}};
       if (instances > 1) o.spread = silta.addresses();
       const uint64_t audit_before = silta.AuditSize();
       const Silta::Commits before = silta.ReadCommits();
@@ -1012,7 +1014,7 @@ int main(int argc, char** argv) {
     }
     if (relay != nullptr) {
       pool.Reserve(2000);
-      RunOptions o{"relay", relay->address(), n, window, 0, absl::StrCat("closed", n), true};
+      RunOptions o{"relay", relay->address(), n, window, 0, absl::StrCat("closed", n), true, {}};
       // The relay runs in this process: its CPU is in the client's figure.
       const double self_before = CpuSeconds("self");
       const RunResult r = Run(pki, pool, o).Go();
@@ -1023,7 +1025,7 @@ int main(int argc, char** argv) {
   }
   if (half_load && best > 0) {
     pool.Reserve(static_cast<size_t>(secs * best));
-    RunOptions o{"silta", silta.address(), 16, window, best / 2, "half"};
+    RunOptions o{"silta", silta.address(), 16, window, best / 2, "half", false, {}};
     PrintRow(o, Run(pki, pool, o).Go(), "");
   }
   return 0;
