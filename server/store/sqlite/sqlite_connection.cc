@@ -71,9 +71,10 @@ class SqliteConnection::Driver final : public sql::StatementDriver {
 
 absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
                                                                          int flags,
-                                                                         int busy_timeout_ms) {
+                                                                         int busy_timeout_ms,
+                                                                         const char* vfs) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     absl::Status status = absl::UnavailableError(absl::StrCat(
         "cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));

@@ -33,9 +33,11 @@ class SqliteConnection final : public sql::Connection {
   static constexpr size_t kMaxTexts = 512;
 
   // Opens `path` with sqlite3_open_v2's `flags` (SQLITE_OPEN_NOMUTEX is
-  // added: the caller serialises use). UNAVAILABLE if it cannot be opened.
+  // added: the caller serialises use) through the VFS named `vfs` (nullptr:
+  // the default). UNAVAILABLE if it cannot be opened.
   static absl::StatusOr<std::unique_ptr<SqliteConnection>> Open(const std::string& path, int flags,
-                                                                int busy_timeout_ms);
+                                                                int busy_timeout_ms,
+                                                                const char* vfs = nullptr);
   // Finalizes the kept statements and closes the connection.
   ~SqliteConnection() override;
   SqliteConnection(const SqliteConnection&) = delete;

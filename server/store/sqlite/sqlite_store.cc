@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/common/status_macros.h"
 #include "server/common/logging.h"
+#include "server/store/sqlite/wal_gather_vfs.h"
 
 namespace silta::store {
 
@@ -54,8 +55,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
   // files of an older install are made so.
   const mode_t old_mask = ::umask(077);
   absl::Cleanup restore_mask = [old_mask] { ::umask(old_mask); };
+  // The writer hands each commit's WAL frames to the kernel in one write
+  // (wal_gather_vfs.h); the readers and the checkpointer only read the WAL.
   absl::StatusOr<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(
-      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms);
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms, WalGatheringVfs());
   if (path != ":memory:") {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       const std::string file = path + suffix;
