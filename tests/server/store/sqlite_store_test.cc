@@ -349,15 +349,15 @@ TEST(SqliteStoreMessagesTest, TheWalIsCheckpointedWhileTheStoreIsOpen) {
   auto store = SqliteStore::Open(path, {});
   ASSERT_THAT(store, IsOk());
   const uintmax_t before = std::filesystem::file_size(path);
-  for (int i = 0; i < 60; ++i) {  // 60 × 80 KiB: more than 1000 pages of 4 KiB
+  for (int i = 0; i < 240; ++i) {  // 240 × 80 KiB: more than 4000 pages of 4 KiB
     MessageRecord m = MakeMessage(absl::StrCat("bulk-", i));
     m.body->add_fields()->set_ciphertext(std::string(80 * 1024, static_cast<char>('a' + i % 26)));
     ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
   }
-  // A checkpoint runs once a commit leaves 1000 frames in the WAL; the
+  // A checkpoint runs once a commit leaves 4000 frames in the WAL; the
   // database file then holds the pages committed by then (a page written
-  // twice is one page there), at least a megabyte of these bodies.
-  const uintmax_t grown = before + 1024 * 1024;
+  // twice is one page there), at least 8 MiB of these bodies.
+  const uintmax_t grown = before + 8 * 1024 * 1024;
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (std::filesystem::file_size(path) < grown && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
