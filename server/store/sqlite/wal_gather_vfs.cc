@@ -126,53 +126,21 @@ int Close(sqlite3_file* f) {
   return RealMethods(g)->xClose(g->real);
 }
 
-int Read(sqlite3_file* f, void* data, int n, sqlite3_int64 offset) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xRead(g->real, data, n, offset);
-}
-
-int Truncate(sqlite3_file* f, sqlite3_int64 size) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xTruncate(g->real, size);
-}
-
-int Sync(sqlite3_file* f, int flags) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xSync(g->real, flags);
-}
-
-int FileSize(sqlite3_file* f, sqlite3_int64* size) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xFileSize(g->real, size);
-}
-
-int Lock(sqlite3_file* f, int level) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xLock(g->real, level);
-}
-
-int Unlock(sqlite3_file* f, int level) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xUnlock(g->real, level);
-}
-
-int CheckReservedLock(sqlite3_file* f, int* out) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xCheckReservedLock(g->real, out);
-}
-
-int FileControl(sqlite3_file* f, int op, void* arg) {
-  GatherFile* g = Of(f);
-  if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  return RealMethods(g)->xFileControl(g->real, op, arg);
-}
+// A method of the real file, called once what is held is written out: for
+// everything that reads, sizes, syncs or otherwise uses the file.
+template <typename Method>
+struct FlushFirst;
+template <typename... Args>
+struct FlushFirst<int (*)(sqlite3_file*, Args...)> {
+  template <int (*sqlite3_io_methods::*method)(sqlite3_file*, Args...)>
+  static int Call(sqlite3_file* f, Args... args) {
+    GatherFile* g = Of(f);
+    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
+    return (RealMethods(g)->*method)(g->real, args...);
+  }
+};
+#define SILTA_FLUSH_FIRST(method) \
+  FlushFirst<decltype(sqlite3_io_methods::method)>::Call<&sqlite3_io_methods::method>
 
 int SectorSize(sqlite3_file* f) { return RealMethods(Of(f))->xSectorSize(Of(f)->real); }
 
@@ -221,26 +189,27 @@ int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,
-    Close,
-    Read,
-    Write,
-    Truncate,
-    Sync,
-    FileSize,
-    Lock,
-    Unlock,
-    CheckReservedLock,
-    FileControl,
-    SectorSize,
-    DeviceCharacteristics,
-    ShmMap,
-    ShmLock,
-    ShmBarrier,
-    ShmUnmap,
-    Fetch,
-    Unfetch,
+    .iVersion = 3,
+    .xClose = Close,
+    .xRead = SILTA_FLUSH_FIRST(xRead),
+    .xWrite = Write,
+    .xTruncate = SILTA_FLUSH_FIRST(xTruncate),
+    .xSync = SILTA_FLUSH_FIRST(xSync),
+    .xFileSize = SILTA_FLUSH_FIRST(xFileSize),
+    .xLock = SILTA_FLUSH_FIRST(xLock),
+    .xUnlock = SILTA_FLUSH_FIRST(xUnlock),
+    .xCheckReservedLock = SILTA_FLUSH_FIRST(xCheckReservedLock),
+    .xFileControl = SILTA_FLUSH_FIRST(xFileControl),
+    .xSectorSize = SectorSize,
+    .xDeviceCharacteristics = DeviceCharacteristics,
+    .xShmMap = ShmMap,
+    .xShmLock = ShmLock,
+    .xShmBarrier = ShmBarrier,
+    .xShmUnmap = ShmUnmap,
+    .xFetch = Fetch,
+    .xUnfetch = Unfetch,
 };
+#undef SILTA_FLUSH_FIRST
 
 int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_flags) {
   GatherFile* g = Of(f);
