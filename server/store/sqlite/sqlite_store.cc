@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
   // files of an older install are made so.
   const mode_t old_mask = ::umask(077);
   absl::Cleanup restore_mask = [old_mask] { ::umask(old_mask); };
-  // The writer hands each commit's WAL frames to the kernel in one write
+  // The writer hands each commit's WAL frames to the kernel in a few writes
   // (wal_gather_vfs.h); the readers and the checkpointer only read the WAL.
   absl::StatusOr<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(
       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms, WalGatheringVfs());
