@@ -33,8 +33,7 @@ uint32_t BigEndian32(const unsigned char* p) {
 struct GatherFile {
   sqlite3_file base;
   sqlite3_file* real;
-  bool wal;
-  // WAL files only.
+  // WAL files only (held is null for every other file).
   std::string* held;  // contiguous bytes not yet written, from held_at
   sqlite3_int64 held_at;
   sqlite3_int64 frame_size;  // 24 + the page size; 0 while unknown
@@ -49,7 +48,7 @@ const sqlite3_io_methods* RealMethods(GatherFile* g) { return g->real->pMethods;
 
 // Writes out what is held, in pieces of at most kMaxWrite.
 int Flush(GatherFile* g) {
-  if (!g->wal || g->held->empty()) return SQLITE_OK;
+  if (g->held == nullptr || g->held->empty()) return SQLITE_OK;
   int rc = SQLITE_OK;
   for (size_t done = 0; done < g->held->size() && rc == SQLITE_OK; done += kMaxWrite) {
     const size_t n = std::min(kMaxWrite, g->held->size() - done);
@@ -83,7 +82,7 @@ void LearnLayout(GatherFile* g, sqlite3_int64 offset) {
 
 int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
   GatherFile* g = Of(f);
-  if (!g->wal) return RealMethods(g)->xWrite(g->real, data, n, offset);
+  if (g->held == nullptr) return RealMethods(g)->xWrite(g->real, data, n, offset);
   writes_asked.fetch_add(1, std::memory_order_relaxed);
   const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
   if (!g->held->empty() &&
@@ -118,11 +117,9 @@ int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
 
 int Close(sqlite3_file* f) {
   GatherFile* g = Of(f);
-  if (g->wal) {
-    (void)Flush(g);  // a commit that had not finished: SQLite discards it
-    delete g->held;
-    g->held = nullptr;
-  }
+  (void)Flush(g);  // a commit that had not finished: SQLite discards it
+  delete g->held;
+  g->held = nullptr;
   return RealMethods(g)->xClose(g->real);
 }
 
@@ -219,10 +216,8 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_fl
   // SQLite closes a file whose pMethods is set, even after a failed open.
   g->base.pMethods = g->real->pMethods != nullptr ? &kMethods : nullptr;
   if (g->real->pMethods == nullptr) return rc;
-  g->wal = (flags & SQLITE_OPEN_WAL) != 0;
-  if (g->wal) {
-    g->held = new (std::nothrow) std::string();
-    if (g->held == nullptr) g->wal = false;  // written through
+  if ((flags & SQLITE_OPEN_WAL) != 0) {
+    g->held = new (std::nothrow) std::string();  // without it, written through
     g->commit_end = -1;
   }
   return rc;
