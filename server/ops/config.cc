@@ -108,6 +108,11 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
                    absl::StrCat("must be at most ", kMaxCallsPerSecondPerOrg,
                                 " (0 means ", kDefaultCallsPerSecondPerOrg, ")"));
   }
+  if (limits.max_sends_in_flight() > kMaxMaxSendsInFlight) {
+    return Invalid("limits.max_sends_in_flight",
+                   absl::StrCat("must be 1..", kMaxMaxSendsInFlight, " (0 means ",
+                                kDefaultMaxSendsInFlight, ")"));
+  }
   if (limits.hetu_calls_per_hour_per_org() > 100000) {
     return Invalid("limits.hetu_calls_per_hour_per_org",
                    absl::StrCat("must be 1..100000 (0 means ", kDefaultHetuCallsPerHourPerOrg, ")"));
@@ -179,6 +184,7 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   if (limits->max_concurrent_streams() == 0) {
     limits->set_max_concurrent_streams(kDefaultMaxConcurrentStreams);
   }
+  if (limits->max_sends_in_flight() == 0) limits->set_max_sends_in_flight(kDefaultMaxSendsInFlight);
   if (limits->calls_per_second_per_org() == 0) {
     limits->set_calls_per_second_per_org(kDefaultCallsPerSecondPerOrg);
   }

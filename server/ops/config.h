@@ -19,6 +19,8 @@ namespace silta::ops {
 inline constexpr uint32_t kDefaultMaxRequestBytes = 4 * 1024 * 1024;
 inline constexpr uint32_t kMaxMaxRequestBytes = 64 * 1024 * 1024;
 inline constexpr uint32_t kDefaultMaxConcurrentStreams = 100;
+inline constexpr uint32_t kDefaultMaxSendsInFlight = 32;
+inline constexpr uint32_t kMaxMaxSendsInFlight = 4096;
 inline constexpr uint32_t kDefaultCallsPerSecondPerOrg = 1000;
 inline constexpr uint32_t kDefaultHetuCallsPerHourPerOrg = 600;
 inline constexpr uint32_t kMaxCallsPerSecondPerOrg = 100000;

@@ -14,10 +14,24 @@ constexpr uint32_t kMaxAckTimeoutSeconds = 3600;
 grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* context,
                                                const v1::SendRequest* request,
                                                v1::SendResponse* response) {
-  return HandleUnaryAsync(context, *authenticator_, "/silta.v1.MessageService/Send", response,
-                          [&](const identity::Caller& caller, routing::Router::SendDone done) {
-                            router_->SendAsync(caller, *request, std::move(done));
-                          });
+  return HandleUnaryAsync(
+      context, *authenticator_, "/silta.v1.MessageService/Send", response,
+      [&](const identity::Caller& caller, routing::Router::SendDone done) {
+        admission_.Run([this, context, request, caller,
+                        done = std::move(done)](SendAdmission::Place place) {
+          // A Send that waited may have been given up meanwhile.
+          if (context->IsCancelled()) {
+            return done(
+                absl::CancelledError("the Send was cancelled while it waited for its turn"));
+          }
+          router_->SendAsync(
+              caller, *request,
+              [place = std::move(place), done](absl::StatusOr<v1::SendResponse> result) mutable {
+                done(std::move(result));
+                place.reset();  // the next may start
+              });
+        });
+      });
 }
 
 grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(

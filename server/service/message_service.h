@@ -5,19 +5,27 @@
 #define SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 
 #include "server/identity/authenticator.h"
-#include "server/orgs/registry.h"
 #include "server/orgs/key_directory.h"
+#include "server/orgs/registry.h"
 #include "server/routing/router.h"
+#include "server/service/send_admission.h"
 #include "silta/v1/message.grpc.pb.h"
 
 namespace silta::service {
 
 class MessageService final : public v1::MessageService::CallbackService {
  public:
-  // All must outlive the service.
+  // All must outlive the service. At most `max_sends_in_flight` Sends are
+  // worked on at once; the rest wait their turn (SendAdmission).
   MessageService(const identity::Authenticator* authenticator, orgs::OrgRegistry* registry,
-                 routing::Router* router, orgs::KeyDirectory* keys)
-      : authenticator_(authenticator), registry_(registry), router_(router), keys_(keys) {}
+                 routing::Router* router, orgs::KeyDirectory* keys, size_t max_sends_in_flight)
+      : authenticator_(authenticator),
+        registry_(registry),
+        router_(router),
+        keys_(keys),
+        admission_(max_sends_in_flight) {}
+
+  const SendAdmission& admission() const { return admission_; }
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
                                  const v1::SendRequest* request,
@@ -38,6 +46,7 @@ class MessageService final : public v1::MessageService::CallbackService {
   orgs::OrgRegistry* const registry_;
   routing::Router* const router_;
   orgs::KeyDirectory* const keys_;
+  SendAdmission admission_;
 };
 
 }  // namespace silta::service

@@ -20,6 +20,7 @@
 #include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/identity/tls_credentials.h"
+#include "server/ops/config.h"
 #include "server/store/postgres/postgres_store.h"
 #include "server/store/sqlite/sqlite_store.h"
 
@@ -332,7 +333,21 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
       [router = self->router_.get()] { return router->undelivered_notifications(); });
   AddPathMetrics(self->router_.get(), self->store_.get(), &self->metrics_);
   self->message_service_ = std::make_unique<MessageService>(
-      self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get());
+      self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get(),
+      config.limits().max_sends_in_flight() != 0 ? config.limits().max_sends_in_flight()
+                                                 : ops::kDefaultMaxSendsInFlight);
+  const SendAdmission* admission = &self->message_service_->admission();
+  self->metrics_.AddFamily(
+      "siltad_sends_waiting",
+      "Sends waiting for a place among limits.max_sends_in_flight: above zero, siltad is taking "
+      "messages as fast as it can deliver them.",
+      ops::Metrics::Type::kGauge, [admission] {
+        return std::vector<ops::Metrics::Sample>{
+            {.labels = {}, .value = static_cast<double>(admission->Waiting())}};
+      });
+  self->metrics_.AddCounter("siltad_sends_waited_total",
+                            "Sends that waited for a place among limits.max_sends_in_flight.",
+                            [admission] { return admission->WaitedTotal(); });
   SILTA_ASSIGN_OR_RETURN(crypto::SecretData log_key,
                          audit::AuditLog::LoadLogKey(config.audit().log_key_file()));
   audit::AuditLogOptions audit_options;

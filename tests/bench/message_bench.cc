@@ -322,7 +322,8 @@ class Silta {
   // `postgres_conninfo`: siltad on that PostgreSQL database instead of
   // SQLite; `instances` siltad on it.
   Silta(const std::string& dir, const Pki& pki, uint64_t audit_prefill = 0,
-        const std::string& postgres_conninfo = "", int instances = 1)
+        const std::string& postgres_conninfo = "", int instances = 1,
+        uint32_t max_sends_in_flight = 0)
       : dir_(dir), pki_(pki) {
     if (audit_prefill > 0) PrefillAudit(dir_ + "/silta.db", audit_prefill);
     std::string store = "store { sqlite { path: \"silta.db\" } }\n";
@@ -344,20 +345,23 @@ class Silta {
       ::mkdir(at.c_str(), 0700);
       testing::WriteTextFile(
           at + "/siltad.textproto",
-          absl::StrCat("listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
-                       "tls { cert_file: \"",
-                       pki_.dir, "/server.pem\" key_file: \"", pki_.dir,
-                       "/server.key\" ca_file: \"", pki_.dir,
-                       "/ca.pem\" trust_domain: \"silta.test\" }\n", store, "registry_file: \"",
-                       pki_.dir, "/registry.textproto\"\npolicy_file: \"", dir_,
-                       "/policy.textproto\"\n"
-                       "pepper_file: \"",
-                       dir_,
-                       "/pepper\"\n"
-                       "limits { calls_per_second_per_org: 100000 }\n"
-                       "metrics { listen_address: \"127.0.0.1:0\" }\n"
-                       "audit { log_key_file: \"",
-                       pki_.dir, "/audit/log-key.pem\" }\n"));
+          absl::StrCat(
+              "listen_address: \"127.0.0.1:0\"\nlisten_port_file: \"port\"\n"
+              "tls { cert_file: \"",
+              pki_.dir, "/server.pem\" key_file: \"", pki_.dir, "/server.key\" ca_file: \"",
+              pki_.dir, "/ca.pem\" trust_domain: \"silta.test\" }\n", store, "registry_file: \"",
+              pki_.dir, "/registry.textproto\"\npolicy_file: \"", dir_,
+              "/policy.textproto\"\n"
+              "pepper_file: \"",
+              dir_,
+              "/pepper\"\n"
+              "limits { calls_per_second_per_org: 100000",
+              max_sends_in_flight > 0 ? absl::StrCat(" max_sends_in_flight: ", max_sends_in_flight)
+                                      : "",
+              " }\n"
+              "metrics { listen_address: \"127.0.0.1:0\" }\n"
+              "audit { log_key_file: \"",
+              pki_.dir, "/audit/log-key.pem\" }\n"));
       auto siltad =
           testing::SiltadProcess::Start(at + "/siltad.textproto", at + "/port", at + "/siltad.log");
       Check(siltad.ok(), std::string(siltad.status().message()));
@@ -921,6 +925,10 @@ int main(int argc, char** argv) {
                  "siltad instances on the one PostgreSQL database (--store postgres): senders "
                  "and recipients spread over them, every delivery crossing instances")
       ->check(CLI::Range(1, 8));
+  uint32_t max_sends_in_flight = 0;
+  app.add_option("--max-sends-in-flight", max_sends_in_flight,
+                 "siltad's limits.max_sends_in_flight (0: its default)")
+      ->check(CLI::Range(0, 4096));
   CLI11_PARSE(app, argc, argv);
   Check(store == "sqlite" || audit_prefill == 0, "--audit-prefill: SQLite only");
   Check(store == "postgres" || instances == 1, "--instances: several need --store postgres");
@@ -945,7 +953,7 @@ int main(int argc, char** argv) {
     Check(made.ok(), std::string(made.status().message()));
     conninfo = *made;
   }
-  Silta silta(dir, pki, audit_prefill, conninfo, instances);
+  Silta silta(dir, pki, audit_prefill, conninfo, instances, max_sends_in_flight);
   Pool pool(silta);
   std::fprintf(stderr, "message_bench: siltad on %s, %zu-byte SendRequest\n",
                silta.address().c_str(), silta.Sealed().ByteSizeLong());

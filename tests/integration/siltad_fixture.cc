@@ -106,6 +106,9 @@ std::string WriteSiltadConfig(const SiltadSetup& setup) {
       setup.hetu_calls_per_hour_per_org == 0
           ? ""
           : absl::StrCat(" hetu_calls_per_hour_per_org: ", setup.hetu_calls_per_hour_per_org),
+      setup.max_sends_in_flight == 0
+          ? ""
+          : absl::StrCat(" max_sends_in_flight: ", setup.max_sends_in_flight),
       " }\n"
       "shutdown_grace_seconds: 2\n",
       setup.extra_config);

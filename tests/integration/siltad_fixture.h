@@ -30,6 +30,7 @@ struct SiltadSetup {
   uint32_t max_request_bytes = 64 * 1024;
   uint32_t calls_per_second_per_org = 0;  // 0: siltad's default
   uint32_t hetu_calls_per_hour_per_org = 0;  // 0: siltad's default
+  uint32_t max_sends_in_flight = 0;          // 0: siltad's default
   bool copy_server_cert = false;   // use a private copy of server.pem/key (rotation)
   bool with_crl = true;            // set tls.crl_directory
   std::string extra_config;        // appended to siltad.textproto

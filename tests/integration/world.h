@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,6 +68,11 @@ class World {
   void Restart() {
     siltad_.reset();
     siltad_ = StartSiltad(setup_);
+  }
+  // Changes the setup (a limit, say), then restarts siltad with it.
+  void Reconfigure(const std::function<void(SiltadSetup&)>& change) {
+    change(setup_);
+    Restart();
   }
   void Kill() {
     siltad_->Signal(SIGKILL);

@@ -128,6 +128,11 @@ INSTANTIATE_TEST_SUITE_P(
                                                                           1);
                       },
                       "limits.calls_per_second_per_org"},
+        BadConfigCase{"HugeSendsInFlight",
+                      [](v1::SiltadConfig* c) {
+                        c->mutable_limits()->set_max_sends_in_flight(kMaxMaxSendsInFlight + 1);
+                      },
+                      "limits.max_sends_in_flight"},
         BadConfigCase{"BurstBelowRate",
                       [](v1::SiltadConfig* c) {
                         c->mutable_limits()->set_calls_per_second_per_org(50);
@@ -158,6 +163,7 @@ TEST(LoadConfigTest, ResolvesRelativePathsAndFillsDefaults) {
   EXPECT_EQ(config->limits().max_request_bytes(), kDefaultMaxRequestBytes);
   EXPECT_EQ(config->limits().calls_per_second_per_org(), kDefaultCallsPerSecondPerOrg);
   EXPECT_EQ(config->limits().call_burst_per_org(), 2 * kDefaultCallsPerSecondPerOrg);
+  EXPECT_EQ(config->limits().max_sends_in_flight(), kDefaultMaxSendsInFlight);
   EXPECT_EQ(config->tls().refresh_interval_seconds(), 10u);
   EXPECT_EQ(config->shutdown_grace_seconds(), kDefaultShutdownGraceSeconds);
 }
