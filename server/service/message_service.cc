@@ -17,7 +17,7 @@ grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* cont
   return HandleUnaryAsync(
       context, *authenticator_, "/silta.v1.MessageService/Send", response,
       [&](const identity::Caller& caller, routing::Router::SendDone done) {
-        admission_.Run([this, context, request, caller,
+        admission_.Run(caller.org.org_id(), [this, context, request, caller,
                         done = std::move(done)](SendAdmission::Place place) {
           // A Send that waited may have been given up meanwhile.
           if (context->IsCancelled()) {

@@ -21,12 +21,15 @@ SendAdmission::~SendAdmission() {
       +[](size_t* n) { return *n == 0; }, &in_flight_));
 }
 
-void SendAdmission::Run(Work work) {
+void SendAdmission::Run(const std::string& org_id, Work work) {
   Place place;
   {
     absl::MutexLock lock(&mu_);
-    if (!waiting_.empty() || in_flight_ >= max_in_flight_) {
-      waiting_.push_back(std::move(work));
+    if (waiting_count_ > 0 || in_flight_ >= max_in_flight_) {
+      std::deque<Work>& of_org = waiting_[org_id];
+      if (of_org.empty()) turns_.push_back(org_id);
+      of_org.push_back(std::move(work));
+      ++waiting_count_;
       ++waited_total_;
       return;
     }
@@ -37,7 +40,7 @@ void SendAdmission::Run(Work work) {
 
 size_t SendAdmission::Waiting() const {
   absl::MutexLock lock(&mu_);
-  return waiting_.size();
+  return waiting_count_;
 }
 
 uint64_t SendAdmission::WaitedTotal() const {
@@ -67,12 +70,23 @@ void SendAdmission::Loop() {
       // still waits runs all the same: every call gets its answer.
       mu_.Await(absl::Condition(
           +[](SendAdmission* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return a->stop_ || (!a->waiting_.empty() && a->in_flight_ < a->max_in_flight_);
+            return a->stop_ || (a->waiting_count_ > 0 && a->in_flight_ < a->max_in_flight_);
           },
           this));
-      if (waiting_.empty()) return;  // stopped
-      work = std::move(waiting_.front());
-      waiting_.pop_front();
+      if (waiting_count_ == 0) return;  // stopped
+      // The organisation whose turn it is gives its oldest, and goes to the
+      // back of the turns if it has more.
+      const std::string org_id = std::move(turns_.front());
+      turns_.pop_front();
+      auto of_org = waiting_.find(org_id);
+      work = std::move(of_org->second.front());
+      of_org->second.pop_front();
+      if (of_org->second.empty()) {
+        waiting_.erase(of_org);
+      } else {
+        turns_.push_back(org_id);
+      }
+      --waiting_count_;
       place = Take();
     }
     work(std::move(place));

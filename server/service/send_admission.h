@@ -1,15 +1,17 @@
 // File: server/service/send_admission.h
 //
 // Back-pressure for Send: at most `max_in_flight` Sends are worked on at
-// once (checked, decided, committed). A Send beyond that waits, in arrival
-// order, holding only its call, and is started on the admission's own
-// thread when one in flight has been answered. Under overload siltad then
+// once (checked, decided, committed). A Send beyond that waits, holding
+// only its call, and is started on the admission's own thread when one in
+// flight has been answered. The waiting take turns by organisation (each
+// organisation's in arrival order), so one organisation's burst does not
+// hold up another's message. Under overload siltad then
 // takes new messages at the rate it delivers them, instead of letting
 // hundreds of Sends keep the gRPC threads from the delivery streams
 // (docs/message-path.md, "Back-pressure").
 //
 //   SendAdmission admission(64);
-//   admission.Run([](SendAdmission::Place place) {
+//   admission.Run(caller.org.org_id(), [](SendAdmission::Place place) {
 //     ...  // work; `place` is given back when its last copy is destroyed
 //   });
 #ifndef SILTA_SERVER_SERVICE_SEND_ADMISSION_H_
@@ -19,9 +21,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 
 namespace silta::service {
@@ -41,9 +45,10 @@ class SendAdmission {
   SendAdmission& operator=(const SendAdmission&) = delete;
 
   // Runs `work` now, on the calling thread, if a place is free and nothing
-  // waits; else queues it, and the admission's thread runs it when a
-  // place frees. `work` must not block.
-  void Run(Work work);
+  // waits; else queues it behind `org_id`'s waiting work, and the
+  // admission's thread runs it in its organisation's turn when a place
+  // frees. `work` must not block.
+  void Run(const std::string& org_id, Work work);
 
   // Sends waiting for a place now (a gauge for /metrics).
   size_t Waiting() const;
@@ -58,7 +63,11 @@ class SendAdmission {
   const size_t max_in_flight_;
   mutable absl::Mutex mu_;
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Work> waiting_ ABSL_GUARDED_BY(mu_);
+  // The waiting work per organisation, and the organisations with some,
+  // in the order of their turns.
+  absl::flat_hash_map<std::string, std::deque<Work>> waiting_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> turns_ ABSL_GUARDED_BY(mu_);
+  size_t waiting_count_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t waited_total_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

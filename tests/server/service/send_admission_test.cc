@@ -21,11 +21,11 @@ TEST(SendAdmissionTest, RunsAtOnceOnTheCallersThreadWhileThereIsRoom) {
   SendAdmission admission(2);
   std::vector<SendAdmission::Place> held;
   std::thread::id ran_on;
-  admission.Run([&](SendAdmission::Place place) {
+  admission.Run("org-a", [&](SendAdmission::Place place) {
     ran_on = std::this_thread::get_id();
     held.push_back(std::move(place));
   });
-  admission.Run([&](SendAdmission::Place place) { held.push_back(std::move(place)); });
+  admission.Run("org-a", [&](SendAdmission::Place place) { held.push_back(std::move(place)); });
   EXPECT_EQ(ran_on, std::this_thread::get_id());
   EXPECT_EQ(held.size(), 2u);
   EXPECT_EQ(admission.Waiting(), 0u);
@@ -40,7 +40,7 @@ TEST(SendAdmissionTest, BeyondTheLimitWorkWaitsAndRunsInArrivalOrderAsPlacesFree
   std::thread::id caller = std::this_thread::get_id();
   std::atomic<bool> waited_ran_elsewhere{true};
   for (int i = 0; i < 5; ++i) {
-    admission.Run([&, i](SendAdmission::Place place) {
+    admission.Run("org-a", [&, i](SendAdmission::Place place) {
       absl::MutexLock lock(&mu);
       if (i >= 2 && std::this_thread::get_id() == caller) waited_ran_elsewhere = false;
       order.push_back(i);
@@ -90,6 +90,35 @@ TEST(SendAdmissionTest, BeyondTheLimitWorkWaitsAndRunsInArrivalOrderAsPlacesFree
   EXPECT_EQ(admission.Waiting(), 0u);
 }
 
+// A burst from one organisation does not hold up another's message: the
+// waiting take turns by organisation, each organisation's in order.
+TEST(SendAdmissionTest, TheWaitingTakeTurnsByOrganisation) {
+  SendAdmission admission(1);
+  SendAdmission::Place first;
+  admission.Run("police", [&](SendAdmission::Place place) { first = std::move(place); });
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  const auto add = [&](const std::string& org, const std::string& label) {
+    admission.Run(org, [&, label](SendAdmission::Place) {
+      absl::MutexLock lock(&mu);
+      order.push_back(label);
+    });
+  };
+  add("police", "p1");
+  add("police", "p2");
+  add("police", "p3");
+  add("youth", "y1");
+  add("ngo", "n1");
+  add("youth", "y2");
+  EXPECT_EQ(admission.Waiting(), 6u);
+  first.reset();
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(mu.AwaitWithTimeout(
+      absl::Condition(+[](std::vector<std::string>* o) { return o->size() == 6; }, &order),
+      absl::Seconds(10)));
+  EXPECT_THAT(order, ElementsAre("p1", "y1", "n1", "p2", "y2", "p3"));
+}
+
 TEST(SendAdmissionTest, NeverMoreAtOnceThanTheLimitUnderManyThreads) {
   constexpr int kLimit = 3, kThreads = 8, kEach = 200;
   std::atomic<int> running{0}, most{0}, done{0};
@@ -97,9 +126,9 @@ TEST(SendAdmissionTest, NeverMoreAtOnceThanTheLimitUnderManyThreads) {
     SendAdmission admission(kLimit);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&] {
+      threads.emplace_back([&, t] {
         for (int i = 0; i < kEach; ++i) {
-          admission.Run([&](SendAdmission::Place place) {
+          admission.Run(t % 2 == 0 ? "org-a" : "org-b", [&](SendAdmission::Place place) {
             const int now = ++running;
             int seen = most.load();
             while (now > seen && !most.compare_exchange_weak(seen, now)) {
@@ -127,9 +156,9 @@ TEST(SendAdmissionTest, WhatStillWaitsAtDestructionRunsAndGetsItsAnswer) {
   std::thread giver;
   {
     SendAdmission admission(1);
-    admission.Run([&](SendAdmission::Place place) { kept = std::move(place); });
+    admission.Run("org-a", [&](SendAdmission::Place place) { kept = std::move(place); });
     for (int i = 0; i < 3; ++i) {
-      admission.Run([&](SendAdmission::Place) { ++ran; });
+      admission.Run("org-a", [&](SendAdmission::Place) { ++ran; });
     }
     EXPECT_EQ(admission.Waiting(), 3u);
     // The place comes back while the destructor runs.
