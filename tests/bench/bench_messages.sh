@@ -3,7 +3,8 @@
 # and RabbitMQ quorum queues, side by side in one run on this machine.
 #
 #   tests/bench/bench_messages.sh [BUILD_DIR]
-#   env: SECS (20) seconds per run, SENDERS (1,16,64), PEERS_DIR (../shared/peers),
+#   env: SECS (20) seconds per run, SENDERS (1,16,64,256: 256 shows the
+#        back-pressure keeping deliveries current), PEERS_DIR (../shared/peers),
 #        AUDIT_PREFILL (1000000; 0 skips that run), PENDING (100000; 0 skips)
 #
 # message_bench runs Silta (a real siltad over mTLS) and the relay (a plain
@@ -15,7 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 SECS=${SECS:-20}
-SENDERS=${SENDERS:-1,16,64}
+SENDERS=${SENDERS:-1,16,64,256}
 AUDIT_PREFILL=${AUDIT_PREFILL:-1000000}
 PENDING=${PENDING:-100000}
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
