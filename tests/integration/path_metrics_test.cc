@@ -3,6 +3,7 @@
 // deliveries, acks and decisions once the recipient has taken and acked
 // them; nothing about a person or a case in any series; and the whole
 // exposition passes `promtool check metrics` (Debian's prometheus package).
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,20 +29,34 @@ void ExpectPromtoolAccepts(const std::string& metrics) {
                                 << metrics;
 }
 
-TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThem) {
-  World world("path-metrics");
-  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
+// A case of police-hame's with hml-youth, whose consent covers the
+// education field; police-hame's client and how it seals a referral.
+struct Referrals {
+  std::string case_id;
+  std::unique_ptr<sdk::SiltaClient> police;
+  sdk::SealRequest request;
+};
+
+Referrals OpenReferrals(World& world) {
+  Referrals r;
+  r.case_id = world.OpenCase("police-hame", {"hml-youth"});
   world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
   world.Keys("hml-youth");
-  auto police = world.Client("police-hame");
+  r.police = world.Client("police-hame");
+  r.request = sdk::SealRequest{.case_id = r.case_id,
+                               .purpose = "referral",
+                               .recipients = {"hml-youth"},
+                               .worker_id = "officer-12"};
+  return r;
+}
+
+TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThem) {
+  World world("path-metrics");
+  auto [case_id, police, request] = OpenReferrals(world);
   ASSERT_NE(police, nullptr);
   v1::Referral referral;
   referral.set_education_employment("9th grade");
   referral.set_mental_health_notes("not for the youth services");
-  sdk::SealRequest request{.case_id = case_id,
-                           .purpose = "referral",
-                           .recipients = {"hml-youth"},
-                           .worker_id = "officer-12"};
   for (int i = 0; i < 2; ++i) {
     auto sealed = police->Seal(referral, request);
     ASSERT_TRUE(sealed.ok()) << sealed.status();
@@ -90,17 +105,10 @@ TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThe
 TEST(PathMetricsTest, SendsBeyondTheLimitInFlightWaitTheirTurnAndAllAreDelivered) {
   World world("path-admission");
   world.Reconfigure([](SiltadSetup& setup) { setup.max_sends_in_flight = 1; });
-  const std::string case_id = world.OpenCase("police-hame", {"hml-youth"});
-  world.Consent(v1::CATEGORY_EDUCATION_EMPLOYMENT, "hml-youth");
-  world.Keys("hml-youth");
-  auto police = world.Client("police-hame");
+  auto [case_id, police, request] = OpenReferrals(world);
   ASSERT_NE(police, nullptr);
   v1::Referral referral;
   referral.set_education_employment("9th grade");
-  sdk::SealRequest request{.case_id = case_id,
-                           .purpose = "referral",
-                           .recipients = {"hml-youth"},
-                           .worker_id = "officer-12"};
   constexpr int kSenders = 12;
   int sent = 0;
   std::string metrics;
