@@ -5,12 +5,12 @@
 // only its call, and is started on the admission's own thread when one in
 // flight has been answered. The waiting take turns by organisation (each
 // organisation's in arrival order), so one organisation's burst does not
-// hold up another's message. Under overload siltad then
-// takes new messages at the rate it delivers them, instead of letting
-// hundreds of Sends keep the gRPC threads from the delivery streams
-// (docs/message-path.md, "Back-pressure").
+// hold up another's message. Under overload siltad then takes new messages
+// at the rate it delivers them, instead of letting hundreds of Sends keep
+// the gRPC threads from the delivery streams (docs/message-path.md,
+// "Back-pressure").
 //
-//   SendAdmission admission(64);
+//   SendAdmission admission(32);
 //   admission.Run(caller.org.org_id(), [](SendAdmission::Place place) {
 //     ...  // work; `place` is given back when its last copy is destroyed
 //   });
