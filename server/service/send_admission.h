@@ -62,6 +62,7 @@ class SendAdmission {
 
   const size_t max_in_flight_;
   mutable absl::Mutex mu_;
+  absl::CondVar changed_;  // a place given back, work queued, or the stop
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // The waiting work per organisation, and the organisations with some,
   // in the order of their turns.
