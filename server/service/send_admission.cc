@@ -9,10 +9,6 @@ namespace silta::service {
 SendAdmission::SendAdmission(size_t max_in_flight)
     : max_in_flight_(max_in_flight > 0 ? max_in_flight : 1), thread_([this] { Loop(); }) {}
 
-// The waits below are CondVar loops, not absl::Condition: Debian's Abseil
-// is not built with TSan, and a condition it evaluates inside Await looks
-// unlocked to the TSan build's bridge (tests/tsan/).
-
 SendAdmission::~SendAdmission() {
   {
     absl::MutexLock lock(&mu_);

@@ -52,7 +52,10 @@ Referrals OpenReferrals(World& world) {
 
 TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThem) {
   World world("path-metrics");
-  auto [case_id, police, request] = OpenReferrals(world);
+  Referrals r = OpenReferrals(world);
+  const std::string& case_id = r.case_id;
+  sdk::SiltaClient* const police = r.police.get();
+  const sdk::SealRequest& request = r.request;
   ASSERT_NE(police, nullptr);
   v1::Referral referral;
   referral.set_education_employment("9th grade");
@@ -105,7 +108,9 @@ TEST(PathMetricsTest, BacklogDeliveriesAcksAndDecisionsShowAndPromtoolAcceptsThe
 TEST(PathMetricsTest, SendsBeyondTheLimitInFlightWaitTheirTurnAndAllAreDelivered) {
   World world("path-admission");
   world.Reconfigure([](SiltadSetup& setup) { setup.max_sends_in_flight = 1; });
-  auto [case_id, police, request] = OpenReferrals(world);
+  Referrals r = OpenReferrals(world);
+  sdk::SiltaClient* const police = r.police.get();
+  const sdk::SealRequest& request = r.request;
   ASSERT_NE(police, nullptr);
   v1::Referral referral;
   referral.set_education_employment("9th grade");

@@ -77,26 +77,34 @@ bool Annotated(Before before, RealFn real, After after) {
   return result;
 }
 
-void Lock(void* mu, unsigned flags) {
-  __tsan_mutex_pre_lock(mu, flags);
-  __tsan_mutex_post_lock(mu, flags, 0);
-}
-
 void Unlock(void* mu, unsigned flags) {
   __tsan_mutex_pre_unlock(mu, flags);
   __tsan_mutex_post_unlock(mu, flags);
 }
 
-// Holding `mu` afterwards (LockWhen and its kin).
+// Holding `mu` afterwards (LockWhen and its kin). The whole real call is
+// the lock operation: Abseil evaluates the caller's absl::Condition inside
+// it, holding the real lock, and TSan ignores the accesses between
+// pre_lock and post_lock, as it should for a read made under the lock.
+// (Annotated as Lock after the call, the condition's reads looked unlocked
+// and raced with every write made under the lock.)
 template <typename RealFn>
 bool LockingCall(absl::Mutex* mu, unsigned flags, RealFn real) {
-  return Annotated([] {}, real, [mu, flags](bool) { Lock(mu, flags); });
+  return Annotated([mu, flags] { __tsan_mutex_pre_lock(mu, flags); }, real,
+                   [mu, flags](bool) { __tsan_mutex_post_lock(mu, flags, 0); });
 }
 
-// A waiter gives `mu` up while it waits and holds it again afterwards.
+// A waiter gives `mu` up while it waits and holds it again afterwards: an
+// unlock, then a lock operation spanning the wait, in which Abseil
+// evaluates the condition of Await (as above).
 template <typename RealFn>
 bool WaitingCall(absl::Mutex* mu, RealFn real) {
-  return Annotated([mu] { Unlock(mu, 0); }, real, [mu](bool) { Lock(mu, 0); });
+  return Annotated(
+      [mu] {
+        Unlock(mu, 0);
+        __tsan_mutex_pre_lock(mu, 0);
+      },
+      real, [mu](bool) { __tsan_mutex_post_lock(mu, 0, 0); });
 }
 
 }  // namespace
