@@ -273,9 +273,10 @@ absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(
   if (server->ctx_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", bind, " (in use?)"));
   }
-  mg_set_request_handler(server->ctx_, "/", &ConsoleServer::Handle, server.get());
+  // The port before the handler: a request's thread reads it.
   mg_server_port ports[1]{};
   if (mg_get_server_ports(server->ctx_, 1, ports) >= 1) server->port_ = ports[0].port;
+  mg_set_request_handler(server->ctx_, "/", &ConsoleServer::Handle, server.get());
   return server;
 }
 
