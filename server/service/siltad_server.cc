@@ -20,7 +20,6 @@
 #include "server/cases/age.h"
 #include "server/common/logging.h"
 #include "server/identity/tls_credentials.h"
-#include "server/ops/config.h"
 #include "server/store/postgres/postgres_store.h"
 #include "server/store/sqlite/sqlite_store.h"
 
@@ -334,8 +333,7 @@ absl::StatusOr<std::unique_ptr<SiltadServer>> SiltadServer::Start(const v1::Silt
   AddPathMetrics(self->router_.get(), self->store_.get(), &self->metrics_);
   self->message_service_ = std::make_unique<MessageService>(
       self->authenticator_.get(), self->registry_.get(), self->router_.get(), self->keys_.get(),
-      config.limits().max_sends_in_flight() != 0 ? config.limits().max_sends_in_flight()
-                                                 : ops::kDefaultMaxSendsInFlight);
+      config.limits().max_sends_in_flight());
   const SendAdmission* admission = &self->message_service_->admission();
   self->metrics_.AddFamily(
       "siltad_sends_waiting",
