@@ -99,7 +99,17 @@ void SubscribeReactor::FillAndWriteLocked() {
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
   writing_ = true;
-  StartWrite(&in_flight_);
+  // More are queued behind this one: gRPC may hold its bytes until the
+  // next write (which OnWriteDone starts at once), so that a batch of
+  // deliveries leaves in a few TCP writes rather than one each. The last
+  // of the queue goes without the hint, which flushes them all. Not on the
+  // stream's first write: it carries the initial metadata, which a hinted
+  // write does not send, and the write would not complete until something
+  // else on the connection is written.
+  grpc::WriteOptions options;
+  if (!queue_.empty() && wrote_before_) options.set_buffer_hint();
+  wrote_before_ = true;
+  StartWrite(&in_flight_, options);
 }
 
 void SubscribeReactor::RefillLocked() {

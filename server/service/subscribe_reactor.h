@@ -86,6 +86,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   std::deque<v1::Delivery> queue_;
   v1::Delivery in_flight_;
   bool writing_ = false;
+  bool wrote_before_ = false;  // the initial metadata has gone with a write
   bool refilling_ = false;  // a TakeDueAsync is out, or a Send reserved the stream
   bool finish_requested_ = false;
   bool finished_ = false;
