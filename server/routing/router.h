@@ -176,6 +176,12 @@ class Router {
     // own commit (one fsync from Send to the stream). nullopt: busy; the
     // delivery goes through the queue.
     std::function<std::optional<DirectTake>()> claim;
+    // Whether the stream will take from its queue again without a wake: a
+    // take or a write of it is under way, and its end takes more (or it is
+    // ending). Asked on the committer's thread after a committed Send's
+    // deliveries joined the queue; a wake-up is scheduled only for an org
+    // with a stream that is not busy. Empty: never busy.
+    std::function<bool()> busy;
   };
   int AddSubscriber(absl::string_view org_id, Subscriber subscriber);
   void RemoveSubscriber(int id);
@@ -262,6 +268,8 @@ class Router {
   // due again at once (router_instances.cc).
   void RecheckTaken(const std::vector<std::string>& delivery_ids, absl::Time now);
   void ScheduleWake(const std::vector<std::string>& org_ids);
+  // Whether every stream of the org is busy (Subscriber::busy), or it has none.
+  bool AllBusy(const std::string& org_id);
   // Calls the listeners of `org_ids` (empty: all) on this thread.
   void Wake(const std::vector<std::string>& org_ids);
   void Tick();

@@ -266,6 +266,10 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
             queues_.Add({d, prepared.message}, m.accepted_at_us, prepared.accepted);
           }
         }
+        // Now that they are queued: an org whose streams are all busy takes
+        // them when its take or write under way ends, without a wake-up (a
+        // thread hand-over per message under load).
+        std::erase_if(to_wake, [this](const std::string& org_id) { return AllBusy(org_id); });
         PathStats::Decisions decided;
         for (const v1::Decision& d : prepared.receipt.decisions()) {
           decided.Add(PathStats::kAtSend, d);

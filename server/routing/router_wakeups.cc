@@ -1,3 +1,4 @@
+#include "absl/algorithm/container.h"
 #include "server/routing/router.h"
 
 namespace silta::routing {
@@ -31,12 +32,20 @@ void Router::Start() {
 
 void Router::ScheduleWake(const std::vector<std::string>& org_ids) {
   absl::MutexLock lock(&wake_mu_);
+  // Signalled once until the thread takes what is pending: under load a
+  // commit's Sends each ask for the same few orgs, and a signal (and a
+  // wake-up of the thread) for each was most of the path's context switches.
+  const bool signalled = wake_all_ || !wake_pending_.empty();
   if (org_ids.empty()) {
     wake_all_ = true;
   } else {
-    wake_pending_.insert(wake_pending_.end(), org_ids.begin(), org_ids.end());
+    for (const std::string& org_id : org_ids) {
+      if (absl::c_find(wake_pending_, org_id) == wake_pending_.end()) {
+        wake_pending_.push_back(org_id);
+      }
+    }
   }
-  wake_cv_.Signal();
+  if (!signalled) wake_cv_.Signal();
 }
 
 int Router::AddSubscriber(absl::string_view org_id, Subscriber subscriber) {
@@ -44,6 +53,13 @@ int Router::AddSubscriber(absl::string_view org_id, Subscriber subscriber) {
 }
 
 void Router::RemoveSubscriber(int id) { listeners_.Remove(id); }
+
+bool Router::AllBusy(const std::string& org_id) {
+  for (const Subscriber& subscriber : listeners_.Of({org_id})) {
+    if (!subscriber.busy || !subscriber.busy()) return false;
+  }
+  return true;  // busy, or no stream to wake
+}
 
 void Router::Wake(const std::vector<std::string>& org_ids) {
   for (const Subscriber& subscriber : listeners_.Of(org_ids)) subscriber.wake();

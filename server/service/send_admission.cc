@@ -58,7 +58,10 @@ SendAdmission::Place SendAdmission::Take() {
 void SendAdmission::Give() {
   absl::MutexLock lock(&mu_);
   --in_flight_;
-  changed_.SignalAll();  // the admission's thread, or the destructor
+  // Only when the place is wanted: the admission's thread for what waits,
+  // or the destructor. Waking the thread after every Send for nothing cost
+  // two context switches per message.
+  if (waiting_count_ > 0 || stop_) changed_.SignalAll();
 }
 
 void SendAdmission::Loop() {

@@ -67,7 +67,12 @@ SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authent
                                absl::MutexLock l(&state->mu);
                                if (state->reactor == nullptr) return std::nullopt;
                                return state->reactor->ClaimLocked();
-                             }});
+                             },
+                             .busy =
+                                 [state] {
+                                   absl::MutexLock l(&state->mu);
+                                   return state->reactor == nullptr || state->reactor->BusyLocked();
+                                 }});
   reactor->notice_listener_ = keys->AddNoticeListener(
       reactor->caller_.org.org_id(), [state](const v1::KeyBundleNotice& notice) {
         absl::MutexLock l(&state->mu);
@@ -110,6 +115,12 @@ void SubscribeReactor::FillAndWriteLocked() {
   if (!queue_.empty() && wrote_before_) options.set_buffer_hint();
   wrote_before_ = true;
   StartWrite(&in_flight_, options);
+}
+
+bool SubscribeReactor::BusyLocked() const {
+  // A take under way refills when it ends; a write under way takes more in
+  // OnWriteDone once the queue runs low; an ending stream takes nothing.
+  return refilling_ || writing_ || finish_requested_ || finished_;
 }
 
 void SubscribeReactor::RefillLocked() {

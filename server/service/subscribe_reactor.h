@@ -65,6 +65,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   routing::Router::DeliveriesDone RefillDoneLocked();
   // A Send's reservation of this stream (Router::Subscriber::claim).
   std::optional<routing::Router::DirectTake> ClaimLocked();
+  // Router::Subscriber::busy: a take or a write is under way, or it ends.
+  bool BusyLocked() const;
   void OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due);
   void FinishLocked(const grpc::Status& status);
   void OnRegistryChangeLocked();

@@ -141,6 +141,8 @@ struct StandingStream {
   int claims = 0;
   int handed = 0;  // calls of the DirectTake's done
   std::atomic<int> wakes{0};
+  bool busy = false;  // what it answers when the router asks (Subscriber::busy)
+  std::atomic<int> busy_asked{0};
   std::vector<v1::Delivery> deliveries;
   absl::Mutex mu;
 
@@ -170,7 +172,13 @@ struct StandingStream {
                                           for (v1::Delivery& d : *got)
                                             deliveries.push_back(std::move(d));
                                         }};
-            }};
+            },
+            .busy =
+                [this] {
+                  absl::MutexLock lock(&mu);
+                  ++busy_asked;
+                  return busy;
+                }};
   }
 };
 
@@ -508,6 +516,41 @@ TEST_F(RouterRaceWithoutTicksTest, AStreamAsksAgainOnlyOnceAChangeUnderWayHasEnd
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].message().header().message_id(), request.message().header().message_id());
   EXPECT_FALSE(called);
+  router_->RemoveSubscriber(subscriber);
+}
+
+// Issue #15: a committed Send wakes its recipients' streams through the
+// ticker thread, a hand-over per message. A stream already taking or
+// writing takes the new delivery when that ends, so it is not woken.
+class RouterWakeTest : public RouterRaceWithoutTicksTest {};
+
+TEST_F(RouterWakeTest, ASendWakesAStreamOnlyWhenItIsNotBusy) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  StandingStream stream;
+  stream.idle = false;  // the Send leaves the delivery in the queue
+  stream.busy = true;
+  const int subscriber = router_->AddSubscriber("hml-youth", stream.AsSubscriber());
+
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  for (int i = 0; i < 5000 && stream.busy_asked.load() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(stream.busy_asked.load(), 1) << "asked once the delivery was queued";
+  absl::SleepFor(absl::Milliseconds(50));  // a wake-up would come within this
+  EXPECT_EQ(stream.wakes.load(), 0) << "a busy stream was woken";
+
+  {
+    absl::MutexLock lock(&stream.mu);
+    stream.busy = false;
+  }
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  for (int i = 0; i < 5000 && stream.wakes.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(stream.wakes.load(), 1) << "a stream that was not busy was not woken";
+  // Both wait in the queue for the stream's next take.
+  auto due = router_->TakeDue(As("hml-youth"), absl::Seconds(60), 16);
+  ASSERT_THAT(due, IsOk());
+  EXPECT_EQ(due->size(), 2u);
   router_->RemoveSubscriber(subscriber);
 }
 
