@@ -905,7 +905,15 @@ int main(int argc, char** argv) {
   uint64_t pending = 0;
   app.add_option("--secs", secs, "seconds of sending per run (at least 20 for a sustained figure)");
   app.add_option("--senders", senders_list, "numbers of concurrent senders, comma-separated");
-  app.add_option("--targets", targets, "silta, relay or both");
+  app.add_option("--targets", targets, "what to run: silta, relay, or silta,relay for both")
+      ->check([](const std::string& value) -> std::string {
+        for (absl::string_view t : absl::StrSplit(value, ',')) {
+          if (t != "silta" && t != "relay") {
+            return absl::StrCat("unknown target \"", t, "\": use silta, relay or silta,relay");
+          }
+        }
+        return "";
+      });
   app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
   double paced_rate = 0;
   app.add_option("--paced-rate", paced_rate,

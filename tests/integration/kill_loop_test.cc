@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -127,8 +128,18 @@ class KillLoop {
       const v1::SealedMessage m = Seal();
       v1::SendRequest request;
       *request.mutable_message() = m;
-      // The same message until it has a receipt.
+      // The same message until it has a receipt; after the last kill for a
+      // minute at most (a siltad that is gone for good fails the test, not
+      // hangs it).
+      std::optional<absl::Time> give_up_at;
       for (int attempt = 0;; ++attempt) {
+        if (stop_sending_ && !give_up_at.has_value()) give_up_at = absl::Now() + absl::Seconds(60);
+        if (give_up_at.has_value() && absl::Now() > *give_up_at) {
+          ADD_FAILURE() << "no receipt for " << m.header().message_id()
+                        << " within 60 s after the last kill: is siltad running? (its log: "
+                        << world_.setup().dir << "/siltad.log)";
+          return;
+        }
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
         v1::SendResponse response;
