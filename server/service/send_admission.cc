@@ -31,7 +31,11 @@ void SendAdmission::Run(const std::string& org_id, Work work) {
       of_org.push_back(std::move(work));
       ++waiting_count_;
       ++waited_total_;
-      changed_.SignalAll();
+      // The admission's thread waits for work and a free place; with no
+      // place free, a Give signals it, so only a free place needs a signal
+      // here (under load every Send waits, and a wake-up for each was for
+      // nothing).
+      if (in_flight_ < max_in_flight_) changed_.SignalAll();
       return;
     }
     place = Take();
