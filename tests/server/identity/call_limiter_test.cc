@@ -36,7 +36,9 @@ TEST_F(CallLimiterTest, HetuCallsHaveAnHourlyQuotaWithOneAlertPerCrossing) {
     const CallLimiter::HetuAdmission a = limiter.AdmitHetuCall("police-hame");
     EXPECT_TRUE(a.admitted) << i;
     alerts += a.alert;
-    if (a.alert) EXPECT_EQ(i, 7) << "at 80% used";
+    if (a.alert) {
+      EXPECT_EQ(i, 7) << "at 80% used";
+    }
   }
   EXPECT_FALSE(limiter.AdmitHetuCall("police-hame").admitted);
   EXPECT_EQ(alerts, 1);
