@@ -52,13 +52,17 @@ awk -v prefill="$AUDIT_PREFILL" '
     sys[n] = v["system"]; label[n] = v["label"]; rate[n] = v["delivered_per_s"]; up[n] = v["keeps_up"]
     s50[n] = v["send_p50_ms"]; s99[n] = v["send_p99_ms"]; e50[n] = v["e2e_p50_ms"]; e99[n] = v["e2e_p99_ms"]
     lost[n] = v["lost"]; redo[n] = v["redelivered"]; sent[n] = v["sent"]; acc[n] = v["accepted_per_s"]
+    cpu[n] = ("server_cpu_ms_per_msg" in v) ? v["server_cpu_ms_per_msg"] : "-"
+    busy[n] = ("machine_busy_pct" in v) ? v["machine_busy_pct"] : "-"
     if (up[n] == 1 && v["system"] == "silta" && rate[n] > silta) silta = rate[n]
     if (up[n] == 1 && v["system"] == "relay" && rate[n] > relay) relay = rate[n]
     if (v["system"] == "silta" && v["label"] == "closed1") {
       light_send = s50[n]; light_e2e = e50[n]; light_commit = v["commit_ms"]
     }
     if (v["system"] == "relay" && v["label"] == "closed1") { relay_send = s50[n]; relay_e2e = e50[n] }
-    if (v["system"] == "silta" && v["label"] == "half") { half_e2e = e99[n]; half_send = s99[n] }
+    if (v["system"] == "silta" && v["label"] == "half") {
+      half_e2e = e99[n]; half_send = s99[n]; half_busy = busy[n]; half_cpu = cpu[n]
+    }
     if (v["system"] == "silta" && v["label"] == "closed64") empty64 = rate[n]
     if (v["system"] == "silta-audit") { full64 = rate[n]; full_up = up[n] }
   }
@@ -68,16 +72,19 @@ awk -v prefill="$AUDIT_PREFILL" '
     acc[n] = v["confirmed_per_s"]; up[n] = (rate[n] >= 0.95 * acc[n]) ? 1 : 0
     s50[n] = v["p50_confirm_us"] / 1000; s99[n] = v["p99_confirm_us"] / 1000
     e50[n] = v["p50_e2e_us"] / 1000; e99[n] = v["p99_e2e_us"] / 1000; lost[n] = v["lost"]; redo[n] = "-"
+    cpu[n] = "-"; busy[n] = "-"
     if (up[n] == 1 && rate[n] > rmq) rmq = rate[n]
   }
   END {
-    printf "\n%-9s %-8s %10s %10s %5s %9s %9s %9s %9s %5s %5s\n", "system", "load", "accepted/s", "delivered/s",
-           "kept", "send p50", "send p99", "e2e p50", "e2e p99", "lost", "redel"
+    printf "\n%-9s %-8s %10s %10s %5s %9s %9s %9s %9s %5s %5s %7s %5s\n", "system", "load", "accepted/s", "delivered/s",
+           "kept", "send p50", "send p99", "e2e p50", "e2e p99", "lost", "redel", "cpu/msg", "busy"
     for (i = 1; i <= n; i++)
-      printf "%-9s %-8s %10.0f %10.0f %5s %9.2f %9.2f %9.2f %9.2f %5s %5s\n", sys[i], label[i], acc[i], rate[i],
-             up[i] ? "yes" : "NO", s50[i], s99[i], e50[i], e99[i], lost[i], redo[i]
+      printf "%-9s %-8s %10.0f %10.0f %5s %9.2f %9.2f %9.2f %9.2f %5s %5s %7s %5s\n", sys[i], label[i], acc[i], rate[i],
+             up[i] ? "yes" : "NO", s50[i], s99[i], e50[i], e99[i], lost[i], redo[i], cpu[i], \
+             busy[i] == "-" ? "-" : busy[i] "%"
     printf "\n(delivered/s: messages acked by all 3 recipients per second within the window; it counts only\n"
-    printf " where deliveries kept up. Latencies in ms; RabbitMQ send = publish-to-confirm.)\n"
+    printf " where deliveries kept up. Latencies in ms; RabbitMQ send = publish-to-confirm. cpu/msg: the CPU\n"
+    printf " ms siltad used per message; busy: both cores over the run, clients included.)\n"
     if (relay > 0) printf "silta/relay %.2f   ", silta / relay
     if (rmq > 0) printf "silta/rabbitmq %.2f", silta / rmq
     printf "\n"
@@ -91,7 +98,9 @@ awk -v prefill="$AUDIT_PREFILL" '
       printf "light floor: relay Send p50 %.2f + Silta mean commit %.2f = %.2f ms (Silta %.2f); " \
              "relay e2e p50 %.2f + commit = %.2f ms (Silta %.2f)\n", relay_send, light_commit, \
              relay_send + light_commit, light_send, relay_e2e, relay_e2e + light_commit, light_e2e
-    if (half_send != "") printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms\n", half_send, half_e2e
+    if (half_send != "")
+      printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms (siltad %s ms CPU a message, machine %s%% busy)\n", \
+             half_send, half_e2e, half_cpu, half_busy
     printf "RESULT silta_msgs_per_s=%.0f relay_msgs_per_s=%.0f rabbitmq_msgs_per_s=%.0f light_send_p50_ms=%.2f " \
            "light_e2e_p50_ms=%.2f half_load_e2e_p99_ms=%.2f\n", silta, relay, rmq, light_send, light_e2e, half_e2e
   }' "$out/rows"

@@ -3,7 +3,7 @@
 //
 //   build/tests/bench/message_bench [--secs 20] [--senders 1,16,64]
 //                                   [--targets silta,relay] [--half-load]
-//   build/tests/bench/message_bench --paced-rate 700   (the half-load row only)
+//   build/tests/bench/message_bench --paced-rate 700[,900,...]   (paced rows only)
 //
 // Two systems take the same calls from the same client code, over the same
 // mutual TLS with the same certificates:
@@ -25,6 +25,9 @@
 // backlog at the end of the window is under one second's worth). After the
 // window the run waits for the rest to be delivered and reports any lost.
 // --half-load adds a paced run of Silta at half of its best throughput.
+// Silta's rows also give siltad's CPU, commits and audit entries per
+// message, and every row how busy the machine was (both cores, clients
+// included): at a paced rate, CPU per message is what sets the tail.
 //
 // One line per run starts with ROW (key=value), for the table of
 // tests/bench/bench_messages.sh.
@@ -875,6 +878,82 @@ double DatabaseCpuSeconds() {
   return all;
 }
 
+// This machine's CPU time, busy and all, from the first line of /proc/stat
+// (in clock ticks): how busy both cores were over a run, clients and all.
+struct MachineTicks {
+  double busy = 0, all = 0;
+  static MachineTicks Now() {
+    const std::string stat = testing::ReadTextFile("/proc/stat");
+    const std::vector<absl::string_view> f =
+        absl::StrSplit(stat.substr(0, stat.find('\n')), ' ', absl::SkipEmpty());
+    MachineTicks t;
+    // cpu user nice system idle iowait irq softirq steal ...
+    for (size_t i = 1; i < f.size() && i <= 8; ++i) {
+      double v = 0;
+      if (!absl::SimpleAtod(f[i], &v)) continue;
+      t.all += v;
+      if (i != 4 && i != 5) t.busy += v;
+    }
+    return t;
+  }
+  // Percent busy from `before` to now.
+  double BusyPercentSince(const MachineTicks& before) const {
+    const double all_ticks = all - before.all;
+    return all_ticks > 0 ? 100 * (busy - before.busy) / all_ticks : 0;
+  }
+};
+
+// siltad's own figures over one run, per message sent: audit entries,
+// commits, CPU (siltad's, the bench's clients', PostgreSQL's), and how busy
+// the machine was. Construct before the run; Fields() after it.
+class SiltaFigures {
+ public:
+  SiltaFigures(const Silta& silta, bool postgres)
+      : silta_(silta),
+        postgres_(postgres),
+        audit_before_(silta.AuditSize()),
+        commits_before_(silta.ReadCommits()),
+        cpu_before_(SiltadCpu()),
+        db_before_(postgres ? DatabaseCpuSeconds() : 0),
+        self_before_(CpuSeconds("self")),
+        machine_before_(MachineTicks::Now()) {}
+
+  // The ROW's extra fields for run `r`.
+  std::string Fields(const RunResult& r) const {
+    const double busy = MachineTicks::Now().BusyPercentSince(machine_before_);
+    const double cpu = SiltadCpu() - cpu_before_;
+    const double db = postgres_ ? DatabaseCpuSeconds() - db_before_ : 0;
+    const double self = CpuSeconds("self") - self_before_;
+    const Silta::Commits after = silta_.ReadCommits();
+    const uint64_t audit = silta_.AuditSize() - audit_before_;
+    const double commits = std::max(1.0, after.commits - commits_before_.commits);
+    const auto per_msg = [&](double v) { return r.sent ? v / r.sent : 0.0; };
+    return absl::StrFormat(
+        " audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f writes_per_commit=%.1f "
+        "commit_ms=%.2f server_cpu_ms_per_msg=%.2f client_cpu_ms_per_msg=%.2f "
+        "db_cpu_ms_per_msg=%.2f machine_busy_pct=%.0f",
+        per_msg(static_cast<double>(audit)),
+        static_cast<unsigned long long>(silta_.RssKiB() / 1024), per_msg(commits),
+        (after.writes - commits_before_.writes) / commits,
+        1000 * (after.seconds - commits_before_.seconds) / commits, per_msg(1000 * cpu),
+        per_msg(1000 * self), per_msg(1000 * db), busy);
+  }
+
+ private:
+  double SiltadCpu() const {
+    double all = 0;
+    for (pid_t pid : silta_.pids()) all += CpuSeconds(absl::StrCat(pid));
+    return all;
+  }
+
+  const Silta& silta_;
+  const bool postgres_;
+  const uint64_t audit_before_;
+  const Silta::Commits commits_before_;
+  const double cpu_before_, db_before_, self_before_;
+  const MachineTicks machine_before_;
+};
+
 void PrintRow(const RunOptions& o, const RunResult& r, const std::string& extra) {
   std::printf(
       "ROW system=%s label=%s senders=%d rate=%.0f secs=%.0f sent=%llu accepted_per_s=%.0f "
@@ -915,10 +994,10 @@ int main(int argc, char** argv) {
         return "";
       });
   app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
-  double paced_rate = 0;
-  app.add_option("--paced-rate", paced_rate,
-                 "instead of the closed runs: only the half-load run, paced at this many "
-                 "messages a second (to compare two builds' p99 at one rate)");
+  std::string paced_list;
+  app.add_option("--paced-rate", paced_list,
+                 "instead of the closed runs: only Silta paced at these many messages a second, "
+                 "comma-separated (e.g. 300,500,700,900: its CPU per message and tail by load)");
   app.add_option("--pending", pending,
                  "instead of runs: fill this many pending deliveries, print siltad's RSS");
   app.add_option("--audit-prefill", audit_prefill,
@@ -945,6 +1024,13 @@ int main(int argc, char** argv) {
     int n = 0;
     Check(absl::SimpleAtoi(s, &n) && n > 0, "--senders: positive numbers, e.g. 1,16,64");
     senders.push_back(n);
+  }
+  std::vector<double> paced_rates;
+  for (absl::string_view s : absl::StrSplit(paced_list, ',', absl::SkipEmpty())) {
+    double rate = 0;
+    Check(absl::SimpleAtod(s, &rate) && rate > 0,
+          "--paced-rate: positive rates, e.g. 700 or 300,500,700,900");
+    paced_rates.push_back(rate);
   }
   const absl::Duration window = absl::Seconds(secs);
 
@@ -975,10 +1061,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<Relay> relay;
   if (absl::StrContains(targets, "relay")) relay = std::make_unique<Relay>(pki);
   double best = 0;
-  if (paced_rate > 0) {
+  if (!paced_rates.empty()) {
     senders.clear();
-    half_load = true;
-    best = 2 * paced_rate;
+    half_load = false;
   }
   for (int n : senders) {
     if (absl::StrContains(targets, "silta")) {
@@ -998,34 +1083,9 @@ int main(int argc, char** argv) {
                    /*fresh_ids=*/false,
                    /*spread=*/{}};
       if (instances > 1) o.spread = silta.addresses();
-      const uint64_t audit_before = silta.AuditSize();
-      const Silta::Commits before = silta.ReadCommits();
-      const auto siltad_cpu = [&] {
-        double all = 0;
-        for (pid_t pid : silta.pids()) all += CpuSeconds(absl::StrCat(pid));
-        return all;
-      };
-      const double cpu_before = siltad_cpu();
-      const double db_before = store == "postgres" ? DatabaseCpuSeconds() : 0;
-      const double self_before = CpuSeconds("self");
+      const SiltaFigures figures(silta, store == "postgres");
       const RunResult r = Run(pki, pool, o).Go();
-      const double cpu = siltad_cpu() - cpu_before;
-      const double db = store == "postgres" ? DatabaseCpuSeconds() - db_before : 0;
-      const double self = CpuSeconds("self") - self_before;
-      const Silta::Commits after = silta.ReadCommits();
-      const uint64_t audit = silta.AuditSize() - audit_before;
-      const double commits = std::max(1.0, after.commits - before.commits);
-      PrintRow(
-          o, r,
-          absl::StrFormat(" audit_per_msg=%.1f rss_mib=%llu commits_per_msg=%.2f "
-                          "writes_per_commit=%.1f commit_ms=%.2f server_cpu_ms_per_msg=%.2f "
-                          "client_cpu_ms_per_msg=%.2f db_cpu_ms_per_msg=%.2f",
-                          r.sent ? static_cast<double>(audit) / r.sent : 0.0,
-                          static_cast<unsigned long long>(silta.RssKiB() / 1024),
-                          r.sent ? commits / r.sent : 0.0, (after.writes - before.writes) / commits,
-                          1000 * (after.seconds - before.seconds) / commits,
-                          r.sent ? 1000 * cpu / r.sent : 0.0, r.sent ? 1000 * self / r.sent : 0.0,
-                          r.sent ? 1000 * db / r.sent : 0.0));
+      PrintRow(o, r, figures.Fields(r));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
     if (relay != nullptr) {
@@ -1033,16 +1093,25 @@ int main(int argc, char** argv) {
       RunOptions o{"relay", relay->address(), n, window, 0, absl::StrCat("closed", n), true, {}};
       // The relay runs in this process: its CPU is in the client's figure.
       const double self_before = CpuSeconds("self");
+      const MachineTicks machine_before = MachineTicks::Now();
       const RunResult r = Run(pki, pool, o).Go();
       const double self = CpuSeconds("self") - self_before;
       PrintRow(o, r,
-               absl::StrFormat(" client_cpu_ms_per_msg=%.2f", r.sent ? 1000 * self / r.sent : 0.0));
+               absl::StrFormat(" client_cpu_ms_per_msg=%.2f machine_busy_pct=%.0f",
+                               r.sent ? 1000 * self / r.sent : 0.0,
+                               MachineTicks::Now().BusyPercentSince(machine_before)));
     }
   }
-  if (half_load && best > 0) {
-    pool.Reserve(static_cast<size_t>(secs * best));
-    RunOptions o{"silta", silta.address(), 16, window, best / 2, "half", false, {}};
-    PrintRow(o, Run(pki, pool, o).Go(), "");
+  // Paced runs: the half-load one, or those --paced-rate asks for.
+  std::vector<std::pair<double, std::string>> paced;
+  if (half_load && best > 0) paced.push_back({best / 2, "half"});
+  for (double rate : paced_rates) paced.push_back({rate, absl::StrCat("paced", rate)});
+  for (const auto& [rate, label] : paced) {
+    pool.Reserve(static_cast<size_t>(secs * 2 * rate));
+    RunOptions o{"silta", silta.address(), 16, window, rate, label, false, {}};
+    const SiltaFigures figures(silta, store == "postgres");
+    const RunResult r = Run(pki, pool, o).Go();
+    PrintRow(o, r, figures.Fields(r));
   }
   return 0;
 }
