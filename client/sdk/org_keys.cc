@@ -54,8 +54,8 @@ absl::Status WriteFileWithMode(const std::string& path, absl::string_view bytes,
   if (!ok) return failed("write");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return failed("rename");
   // The rename itself is durable once the directory is synced.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  const std::string dir = parent.empty() ? std::string(".") : parent;
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return failed("open its directory");
   const bool synced = ::fsync(dir_fd) == 0;

@@ -54,14 +54,14 @@ void Metrics::StreamClosed(absl::string_view method) {
 
 void Metrics::AddCounter(std::string name, std::string help, std::function<uint64_t()> value) {
   AddFamily(std::move(name), std::move(help), Type::kCounter, [value = std::move(value)] {
-    return std::vector<Sample>{{.value = static_cast<double>(value())}};
+    return std::vector<Sample>{{.labels = {}, .value = static_cast<double>(value())}};
   });
 }
 
 void Metrics::AddFamily(std::string name, std::string help, Type type,
                         std::function<std::vector<Sample>()> samples) {
   absl::MutexLock lock(&mu_);
-  families_.push_back({std::move(name), std::move(help), type, std::move(samples)});
+  families_.push_back({std::move(name), std::move(help), type, std::move(samples), nullptr});
 }
 
 void Metrics::AddHistogram(std::string name, std::string help,
