@@ -62,6 +62,10 @@ awk -v prefill="$AUDIT_PREFILL" '
     if (v["system"] == "relay" && v["label"] == "closed1") { relay_send = s50[n]; relay_e2e = e50[n] }
     if (v["system"] == "silta" && v["label"] == "half") {
       half_e2e = e99[n]; half_send = s99[n]; half_busy = busy[n]; half_cpu = cpu[n]
+      half_clients = v["client_cpu_ms_per_msg"]
+    }
+    if (v["system"] == "relay" && v["label"] == "half") {
+      relay_half_send = s99[n]; relay_half_busy = busy[n]; relay_half_cpu = v["client_cpu_ms_per_msg"]
     }
     if (v["system"] == "silta" && v["label"] == "closed64") empty64 = rate[n]
     if (v["system"] == "silta-audit") { full64 = rate[n]; full_up = up[n] }
@@ -99,8 +103,13 @@ awk -v prefill="$AUDIT_PREFILL" '
              "relay e2e p50 %.2f + commit = %.2f ms (Silta %.2f)\n", relay_send, light_commit, \
              relay_send + light_commit, light_send, relay_e2e, relay_e2e + light_commit, light_e2e
     if (half_send != "")
-      printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms (siltad %s ms CPU a message, machine %s%% busy)\n", \
-             half_send, half_e2e, half_cpu, half_busy
+      printf "half load: Send p99 %.2f ms, Send->delivery p99 %.2f ms (siltad %s + clients %s ms CPU a message, " \
+             "machine %s%% busy)\n", half_send, half_e2e, half_cpu, half_clients, half_busy
+    # The same calls at the same rate through the relay: what the
+    # transport alone costs there (its CPU: the relay and the clients).
+    if (relay_half_send != "")
+      printf "  the relay at that rate: Send p99 %.2f ms (relay and clients %s ms CPU a message, machine %s%% busy)\n", \
+             relay_half_send, relay_half_cpu, relay_half_busy
     printf "RESULT silta_msgs_per_s=%.0f relay_msgs_per_s=%.0f rabbitmq_msgs_per_s=%.0f light_send_p50_ms=%.2f " \
            "light_e2e_p50_ms=%.2f half_load_e2e_p99_ms=%.2f\n", silta, relay, rmq, light_send, light_e2e, half_e2e
   }' "$out/rows"

@@ -3,7 +3,8 @@
 //
 //   build/tests/bench/message_bench [--secs 20] [--senders 1,16,64]
 //                                   [--targets silta,relay] [--half-load]
-//   build/tests/bench/message_bench --paced-rate 700[,900,...]   (paced rows only)
+//   build/tests/bench/message_bench --paced-rate 700[,900,...] [--targets silta,relay]
+//                                   (paced rows only, of each target named)
 //
 // Two systems take the same calls from the same client code, over the same
 // mutual TLS with the same certificates:
@@ -24,7 +25,8 @@
 // second, and it counts only when deliveries kept up with sends (the
 // backlog at the end of the window is under one second's worth). After the
 // window the run waits for the rest to be delivered and reports any lost.
-// --half-load adds a paced run of Silta at half of its best throughput.
+// --half-load adds a paced run of Silta at half of its best throughput,
+// and one of the relay at the same rate.
 // Silta's rows also give siltad's CPU, commits and audit entries per
 // message, and every row how busy the machine was (both cores, clients
 // included): at a paced rate, CPU per message is what sets the tail.
@@ -967,6 +969,22 @@ void PrintRow(const RunOptions& o, const RunResult& r, const std::string& extra)
   std::fflush(stdout);
 }
 
+// One run of the relay. It runs in this process: its CPU is in the
+// client's figure.
+void RunRelay(const Pki& pki, Pool& pool, const Relay& relay, int senders, absl::Duration window,
+              double rate, const std::string& label) {
+  pool.Reserve(2000);
+  RunOptions o{"relay", relay.address(), senders, window, rate, label, true, {}};
+  const double self_before = CpuSeconds("self");
+  const MachineTicks machine_before = MachineTicks::Now();
+  const RunResult r = Run(pki, pool, o).Go();
+  const double self = CpuSeconds("self") - self_before;
+  PrintRow(o, r,
+           absl::StrFormat(" client_cpu_ms_per_msg=%.2f machine_busy_pct=%.0f",
+                           r.sent ? 1000 * self / r.sent : 0.0,
+                           MachineTicks::Now().BusyPercentSince(machine_before)));
+}
+
 }  // namespace
 }  // namespace silta::bench
 
@@ -996,8 +1014,8 @@ int main(int argc, char** argv) {
   app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
   std::string paced_list;
   app.add_option("--paced-rate", paced_list,
-                 "instead of the closed runs: only Silta paced at these many messages a second, "
-                 "comma-separated (e.g. 300,500,700,900: its CPU per message and tail by load)");
+                 "instead of the closed runs: the targets paced at these many messages a second, "
+                 "comma-separated (e.g. 300,500,700,900: CPU per message and tail by load)");
   app.add_option("--pending", pending,
                  "instead of runs: fill this many pending deliveries, print siltad's RSS");
   app.add_option("--audit-prefill", audit_prefill,
@@ -1088,30 +1106,24 @@ int main(int argc, char** argv) {
       PrintRow(o, r, figures.Fields(r));
       if (r.keeps_up) best = std::max(best, r.delivered_per_s);
     }
-    if (relay != nullptr) {
-      pool.Reserve(2000);
-      RunOptions o{"relay", relay->address(), n, window, 0, absl::StrCat("closed", n), true, {}};
-      // The relay runs in this process: its CPU is in the client's figure.
-      const double self_before = CpuSeconds("self");
-      const MachineTicks machine_before = MachineTicks::Now();
-      const RunResult r = Run(pki, pool, o).Go();
-      const double self = CpuSeconds("self") - self_before;
-      PrintRow(o, r,
-               absl::StrFormat(" client_cpu_ms_per_msg=%.2f machine_busy_pct=%.0f",
-                               r.sent ? 1000 * self / r.sent : 0.0,
-                               MachineTicks::Now().BusyPercentSince(machine_before)));
-    }
+    if (relay != nullptr) RunRelay(pki, pool, *relay, n, window, 0, absl::StrCat("closed", n));
   }
-  // Paced runs: the half-load one, or those --paced-rate asks for.
+  // Paced runs: the half-load one (half of Silta's best, the relay at the
+  // same rate beside it), or those --paced-rate asks for, of each target
+  // named. The relay's row says what the same calls cost at that rate
+  // without storage, crypto or consent.
   std::vector<std::pair<double, std::string>> paced;
   if (half_load && best > 0) paced.push_back({best / 2, "half"});
   for (double rate : paced_rates) paced.push_back({rate, absl::StrCat("paced", rate)});
   for (const auto& [rate, label] : paced) {
-    pool.Reserve(static_cast<size_t>(secs * 2 * rate));
-    RunOptions o{"silta", silta.address(), 16, window, rate, label, false, {}};
-    const SiltaFigures figures(silta, store == "postgres");
-    const RunResult r = Run(pki, pool, o).Go();
-    PrintRow(o, r, figures.Fields(r));
+    if (absl::StrContains(targets, "silta")) {
+      pool.Reserve(static_cast<size_t>(secs * 2 * rate));
+      RunOptions o{"silta", silta.address(), 16, window, rate, label, false, {}};
+      const SiltaFigures figures(silta, store == "postgres");
+      const RunResult r = Run(pki, pool, o).Go();
+      PrintRow(o, r, figures.Fields(r));
+    }
+    if (relay != nullptr) RunRelay(pki, pool, *relay, 16, window, rate, label);
   }
   return 0;
 }
