@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential clang-14 cmake ninja-build pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libgrpc-dev
   libabsl-dev libssl-dev openssl libsodium-dev
@@ -25,7 +25,9 @@ PACKAGES=(
 if [ "${1:-}" = "test" ]; then
   PACKAGES+=(postgresql-15 chromium chromium-driver fonts-dejavu-core)
 fi
-# `install-deps.sh clang`: also the compiler of `make test-tsan` and `make fuzz`.
+# `install-deps.sh clang`: also the sanitizer runtimes and the symbolizer
+# of `make test-sanitize`, `make test-tsan` and `make fuzz` (clang-14 itself
+# builds every tree, above).
 if [ "${1:-}" = "clang" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
 fi
