@@ -1011,7 +1011,8 @@ int main(int argc, char** argv) {
         }
         return "";
       });
-  app.add_flag("--half-load", half_load, "also run Silta paced at half of its best throughput");
+  app.add_flag("--half-load", half_load,
+               "also run Silta paced at half of its best throughput, and the relay at that rate");
   std::string paced_list;
   app.add_option("--paced-rate", paced_list,
                  "instead of the closed runs: the targets paced at these many messages a second, "
