@@ -29,7 +29,7 @@ fi
 # of `make test-sanitize`, `make test-tsan` and `make fuzz` (clang-14 itself
 # builds every tree, above).
 if [ "${1:-}" = "clang" ]; then
-  PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
+  PACKAGES+=(libclang-rt-14-dev llvm-14)
 fi
 # `install-deps.sh bench`: the peer broker of `make bench-messages` and perf.
 # The bench starts its own throwaway RabbitMQ node on other ports; the
