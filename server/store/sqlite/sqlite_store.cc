@@ -90,6 +90,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrationsForT
     // written, outside secure_delete's reach, and a third of the commit's
     // system calls.
     SILTA_RETURN_IF_ERROR(db->Exec("PRAGMA temp_store=MEMORY"));
+    // The writer's page cache: 8 MiB, not SQLite's 2 MiB. With 2 MiB the
+    // committer read about 3 pages a message back from the files (4 700
+    // `pread`s a second at 64 senders, 30 a second with 8 MiB; 16 MiB saves
+    // nothing more). RSS with 100k deliveries pending: 240 MiB, from 232.
+    SILTA_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-8192"));
   }
   absl::Status migrated = store->Migrate(migrations, R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
