@@ -48,6 +48,8 @@ TEST(SqliteStoreTest, FreshDatabaseIsAtLatestSchemaWithWalAndFullSync) {
   EXPECT_THAT((*store)->PragmaForTest("busy_timeout"), IsOkAndHolds("5000"));
   // Statement journals (prior page content) never go to a file in /var/tmp.
   EXPECT_THAT((*store)->PragmaForTest("temp_store"), IsOkAndHolds("2"));  // MEMORY
+  // The committer's pages stay in memory (8 MiB, not SQLite's 2 MiB).
+  EXPECT_THAT((*store)->PragmaForTest("cache_size"), IsOkAndHolds("-8192"));
 }
 
 // Issue #12 item 6: the files say who disclosed what about whom.
