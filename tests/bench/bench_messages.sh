@@ -74,10 +74,10 @@ awk -v prefill="$AUDIT_PREFILL" '
     if (v["system"] == "relay" && v["label"] == "half") {
       relay_half_send = s99[n]; relay_half_busy = busy[n]; relay_half_cpu = v["client_cpu_ms_per_msg"]
     }
-    if (v["system"] == "silta-empty") { empty_sum += rate[n]; empty_runs = empty_runs sep_e rate[n]; sep_e = " and " }
-    if (v["system"] == "silta-audit") {
-      full_sum += rate[n]; full_runs = full_runs sep_f rate[n]; sep_f = " and "
-      if (up[n] != 1) full_down = 1
+    # The interleaved runs at 64 senders, by store: their rates and sum.
+    if (v["system"] == "silta-empty" || v["system"] == "silta-audit") {
+      s = v["system"]; sum[s] += rate[n]; runs[s] = runs[s] (runs[s] == "" ? "" : " and ") rate[n]
+      if (up[n] != 1) audit_down = 1
     }
   }
   /^PENDING / { kv($0); pending = v["deliveries"]; pending_rss = v["rss_mib"] }
@@ -103,10 +103,10 @@ awk -v prefill="$AUDIT_PREFILL" '
     if (rmq > 0) printf "silta/rabbitmq %.2f", silta / rmq
     printf "\n"
     # The ratio of the means of the interleaved runs.
-    if (empty_sum > 0 && full_sum > 0)
+    if (sum["silta-empty"] > 0 && sum["silta-audit"] > 0)
       printf "64 senders, store with %s audit entries: %s/s, empty store %s/s, interleaved " \
-             "(%.2f of the empty store%s)\n", prefill, full_runs, empty_runs, full_sum / empty_sum, \
-             full_down ? ", did NOT keep up" : ""
+             "(%.2f of the empty store%s)\n", prefill, runs["silta-audit"], runs["silta-empty"], \
+             sum["silta-audit"] / sum["silta-empty"], audit_down ? "; a run did NOT keep up" : ""
     if (pending > 0) printf "siltad RSS with %s deliveries pending: %s MiB\n", pending, pending_rss
     # A Send cannot return before the transport round trip and one
     # commit (an fsync); a delivery not before the relay delivery and one commit.
