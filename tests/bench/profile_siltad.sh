@@ -75,26 +75,30 @@ python3 - "$out/perf.txt" <<'EOF'
 import collections
 import sys
 
-# A sample's phase: the first of its thread's phases, in this order, on
-# its stack (a take's deliveries are written from inside a completion, the
-# WAL from inside COMMIT, audit entries from inside every write).
+# A sample's phase: the first of its thread's phases, in this order, whose
+# function is on its stack ("name+0x..": the function itself, not a lambda
+# defined in it). Writes to the streams and the receipts happen inside
+# commit completions, the WAL inside COMMIT, audit entries inside every
+# write.
 PHASES = {
     "silta-committer": [
         ("Send: the receipt written (gRPC Finish)", "ServerCallbackUnaryImpl::Finish"),
-        ("streams: the next take (TakeDueAsync)", "Router::TakeDueAsync"),
-        ("streams: deliveries written", "FillAndWriteLocked"),
+        ("streams: deliveries written (gRPC Write)", "ServerCallbackWriterImpl::Write"),
+        ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync"),
         ("commit: WAL write and fsync", "sqlite3PagerCommitPhaseOne"),
-        ("writes: audit entries", "AppendAuditLocked"),
-        ("writes: message rows", "InsertMessageLocked"),
-        ("writes: delivery marks and acks", "UpdateDeliveriesLocked"),
-        ("commit: BEGIN, savepoints", "SqliteConnection::Exec"),
+        ("writes: audit entries", "SqlStore::AppendAuditLocked"),
+        ("writes: message rows", "SqlStore::InsertMessageLocked"),
+        ("writes: delivery marks and acks", "SqlStore::UpdateDeliveriesLocked"),
+        ("commit: BEGIN, savepoints, COMMIT's rest", "SqliteConnection::Exec"),
     ],
     # gRPC's callback threads.
     "nexting_thread": [
+        ("Send: the receipt written (gRPC Finish)", "ServerCallbackUnaryImpl::Finish"),
+        ("streams: deliveries written (gRPC Write)", "ServerCallbackWriterImpl::Write"),
         ("Send: the signature checked", "Ed25519Verify"),
         ("Send: checks, decisions, audit entries (PrepareSend)", "Router::PrepareSend"),
         ("Ack: checks (PrepareAck)", "Router::PrepareAck"),
-        ("streams: the next take (TakeDueAsync)", "Router::TakeDueAsync"),
+        ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync"),
     ],
 }
 OTHER = {
@@ -102,6 +106,11 @@ OTHER = {
     "nexting_thread": "transport: gRPC, HTTP/2, TLS, protobuf",
 }
 AUDIT_STEPS = ["IndexAuditLocked", "AppendLeaf", "EntryLeafHash", "AuditTailLocked"]
+
+
+def on(function, frames):
+    """Whether `function` (a qualified name's tail) itself is on the stack."""
+    return any(f == function or f.endswith("::" + function) for f in frames)
 
 
 def samples(path):
@@ -129,17 +138,21 @@ for head, stack in samples(sys.argv[1]):
     if thread is None:
         continue
     totals[thread] += 1
-    text = "\n".join(stack)
+    frames = set()
+    for frame in stack:  # "addr name+0x1f (dso)", "addr name[abi:cxx11]+0x1f (dso)"
+        parts = frame.split(" ", 1)
+        if len(parts) == 2 and "+0x" in parts[1]:
+            frames.add(parts[1].rsplit("+0x", 1)[0].replace("[abi:cxx11]", ""))
     for name, frame in PHASES[thread]:
-        if frame in text:
+        if on(frame, frames):
             phases[thread][name] += 1
             break
     else:
         phases[thread][OTHER[thread]] += 1
-    if thread == "silta-committer" and "AppendAuditLocked" in text:
+    if thread == "silta-committer" and on("SqlStore::AppendAuditLocked", frames):
         audit_total += 1
         for step in AUDIT_STEPS:
-            if step in text:
+            if on(step, frames):
                 audit[step] += 1
                 break
         else:
