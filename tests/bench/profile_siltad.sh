@@ -11,8 +11,8 @@
 # seconds of siltad with `perf record --call-graph dwarf`, and prints:
 #   - the bench's ROW for the run (rate, latencies, siltad's CPU a message);
 #   - siltad's samples by thread;
-#   - the committer's and the gRPC threads' samples by what they were
-#     doing (the first of the PHASES below, in their order, found on a
+#   - the committer's, the gRPC threads' and silta-admission's samples by
+#     what they were doing (the first of the PHASES below, in their order, found on a
 #     sample's stack), and the audit append's by step.
 # Keeps perf.data in PROFILE_DIR (a new temporary folder unless set), for
 # `perf report -i PROFILE_DIR/perf.data`. Needs Debian's linux-perf and
@@ -100,10 +100,16 @@ PHASES = {
         ("Ack: checks (PrepareAck)", "Router::PrepareAck"),
         ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync"),
     ],
+    # The Sends that waited for a place (limits.max_sends_in_flight).
+    "silta-admission": [
+        ("Send: the signature checked", "Ed25519Verify"),
+        ("Send: checks, decisions, audit entries (PrepareSend)", "Router::PrepareSend"),
+    ],
 }
 OTHER = {
     "silta-committer": "other completions and the loop",
     "nexting_thread": "transport: gRPC, HTTP/2, TLS, protobuf",
+    "silta-admission": "the turns, the rest of the call",
 }
 AUDIT_STEPS = ["IndexAuditLocked", "AppendLeaf", "EntryLeafHash", "AuditTailLocked"]
 
