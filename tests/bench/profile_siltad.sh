@@ -12,12 +12,14 @@
 #   - the bench's ROW for the run (rate, latencies, siltad's CPU a message);
 #   - siltad's samples by thread;
 #   - the committer's, the gRPC threads' and silta-admission's samples by
-#     what they were doing (the first of the PHASES below, in their order, found on a
-#     sample's stack), and the audit append's by step.
+#     what they were doing (the first of the PHASES below, in their order,
+#     found on a sample's stack), and the audit append's by step.
+# One load at a time: with several (--senders 1,16) it profiles the first
+# that keeps siltad busy; with several instances, the first siltad.
 # Keeps perf.data in PROFILE_DIR (a new temporary folder unless set), for
-# `perf report -i PROFILE_DIR/perf.data`. Needs Debian's linux-perf and
-# python3; run it on an idle machine, as root or with perf_event_paranoid
-# low enough for `perf record -p`.
+# `perf report -i PROFILE_DIR/perf.data`. Needs linux-perf
+# (`tools/install-deps.sh bench`) and python3; run it on an idle machine,
+# as root or with perf_event_paranoid low enough for `perf record -p`.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -39,7 +41,7 @@ trap 'kill $bench 2>/dev/null || true' EXIT
 # siltad's pid, once the bench has started it.
 pid=""
 for _ in $(seq 1 600); do
-  pid=$(pgrep -P "$bench" -x siltad || true)
+  pid=$(pgrep -P "$bench" -x siltad | head -1 || true)
   [[ -n "$pid" ]] && break
   kill -0 "$bench" 2>/dev/null || break
   sleep 0.1
@@ -61,7 +63,7 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 sleep 2
 perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$pid" -o "$out/perf.data" \
-  -- sleep "$secs" 2>/dev/null
+  -- sleep "$secs"
 wait "$bench" || true
 trap - EXIT
 
@@ -166,7 +168,7 @@ for head, stack in samples(sys.argv[1]):
 
 for thread, counts in phases.items():
     if totals[thread] == 0:
-        print(f"\nno samples of {thread} (was siltad busy?)")
+        print(f"\n{thread}: no samples")
         continue
     print(f"\n{thread}: {totals[thread]} samples")
     for name, n in counts.most_common():
