@@ -82,11 +82,16 @@ import sys
 # defined in it). Writes to the streams and the receipts happen inside
 # commit completions, the WAL inside COMMIT, audit entries inside every
 # write.
+RECEIPT = ("Send: the receipt written (gRPC Finish)", "ServerCallbackUnaryImpl::Finish")
+STREAM_WRITE = ("streams: deliveries written (gRPC Write)", "ServerCallbackWriterImpl::Write")
+TAKE = ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync")
+SIGNATURE = ("Send: the signature checked", "Ed25519Verify")
+PREPARE_SEND = ("Send: checks, decisions, audit entries (PrepareSend)", "Router::PrepareSend")
 PHASES = {
     "silta-committer": [
-        ("Send: the receipt written (gRPC Finish)", "ServerCallbackUnaryImpl::Finish"),
-        ("streams: deliveries written (gRPC Write)", "ServerCallbackWriterImpl::Write"),
-        ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync"),
+        RECEIPT,
+        STREAM_WRITE,
+        TAKE,
         ("commit: WAL write and fsync", "sqlite3PagerCommitPhaseOne"),
         ("writes: audit entries", "SqlStore::AppendAuditLocked"),
         ("writes: message rows", "SqlStore::InsertMessageLocked"),
@@ -95,18 +100,15 @@ PHASES = {
     ],
     # gRPC's callback threads.
     "nexting_thread": [
-        ("Send: the receipt written (gRPC Finish)", "ServerCallbackUnaryImpl::Finish"),
-        ("streams: deliveries written (gRPC Write)", "ServerCallbackWriterImpl::Write"),
-        ("Send: the signature checked", "Ed25519Verify"),
-        ("Send: checks, decisions, audit entries (PrepareSend)", "Router::PrepareSend"),
+        RECEIPT,
+        STREAM_WRITE,
+        SIGNATURE,
+        PREPARE_SEND,
         ("Ack: checks (PrepareAck)", "Router::PrepareAck"),
-        ("streams: the next take decided, redacted (TakeDueAsync)", "Router::TakeDueAsync"),
+        TAKE,
     ],
     # The Sends that waited for a place (limits.max_sends_in_flight).
-    "silta-admission": [
-        ("Send: the signature checked", "Ed25519Verify"),
-        ("Send: checks, decisions, audit entries (PrepareSend)", "Router::PrepareSend"),
-    ],
+    "silta-admission": [SIGNATURE, PREPARE_SEND],
 }
 OTHER = {
     "silta-committer": "other completions and the loop",
