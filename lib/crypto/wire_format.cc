@@ -5,6 +5,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/canonical_bytes.h"
 #include "lib/crypto/primitives.h"
@@ -154,40 +157,171 @@ std::string KeyBundleId(const v1::KeyBundle& bundle) {
   return absl::BytesToHexString(Sha256String(KeyBundleBytes(bundle)).substr(0, 16));
 }
 
-absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& message,
-                                                     absl::string_view recipient_org_id,
-                                                     const FieldPolicy& may_receive,
-                                                     int* withheld) {
+absl::StatusOr<Redaction> PlanRedaction(const v1::SealedMessage& message,
+                                        absl::string_view recipient_org_id,
+                                        const FieldPolicy& may_receive) {
+  Redaction plan;
+  for (int i = 0; i < message.recipient_contexts_size(); ++i) {
+    if (message.recipient_contexts(i).recipient_org_id() == recipient_org_id) {
+      plan.contexts.push_back(i);
+    }
+  }
+  for (int i = 0; i < message.fields_size(); ++i) {
+    const v1::SealedField& field = message.fields(i);
+    int key = -1;  // the last of the recipient's keys, if several
+    for (int k = 0; k < field.wrapped_keys_size(); ++k) {
+      if (field.wrapped_keys(k).recipient_org_id() == recipient_org_id) key = k;
+    }
+    if (key >= 0 && may_receive(recipient_org_id, field.path())) {
+      plan.fields.push_back({.field = i, .key = key});
+      continue;
+    }
+    SILTA_ASSIGN_OR_RETURN(std::string commitment, FieldCommitment(field));
+    plan.withheld.push_back(std::move(commitment));
+  }
+  return plan;
+}
+
+v1::SealedMessage BuildRedacted(const v1::SealedMessage& message, const Redaction& redaction) {
   v1::SealedMessage out;
   *out.mutable_header() = message.header();
   out.set_signature(message.signature());
   *out.mutable_withheld_commitments() = message.withheld_commitments();
-  for (const v1::RecipientContext& context : message.recipient_contexts()) {
-    if (context.recipient_org_id() == recipient_org_id) *out.add_recipient_contexts() = context;
+  for (const std::string& c : redaction.withheld) out.add_withheld_commitments(c);
+  for (int i : redaction.contexts) *out.add_recipient_contexts() = message.recipient_contexts(i);
+  for (const Redaction::KeptField& k : redaction.fields) {
+    const v1::SealedField& field = message.fields(k.field);
+    v1::SealedField* kept = out.add_fields();
+    kept->set_path(field.path());
+    kept->set_category(field.category());
+    kept->set_ciphertext(field.ciphertext());
+    kept->set_commitment_salt(field.commitment_salt());
+    kept->set_key_commitment(field.key_commitment());
+    *kept->add_wrapped_keys() = field.wrapped_keys(k.key);
   }
-  int count = 0;
-  for (const v1::SealedField& field : message.fields()) {
-    const v1::WrappedKey* key = nullptr;
-    for (const v1::WrappedKey& k : field.wrapped_keys()) {
-      if (k.recipient_org_id() == recipient_org_id) key = &k;
-    }
-    if (key != nullptr && may_receive(recipient_org_id, field.path())) {
-      v1::SealedField* kept = out.add_fields();
-      kept->set_path(field.path());
-      kept->set_category(field.category());
-      kept->set_ciphertext(field.ciphertext());
-      kept->set_commitment_salt(field.commitment_salt());
-      kept->set_key_commitment(field.key_commitment());
-      *kept->add_wrapped_keys() = *key;
-      continue;
-    }
-    absl::StatusOr<std::string> commitment = FieldCommitment(field);
-    if (!commitment.ok()) return commitment.status();
-    out.add_withheld_commitments(*std::move(commitment));
-    ++count;
-  }
-  if (withheld != nullptr) *withheld = count;
   return out;
+}
+
+absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& message,
+                                                     absl::string_view recipient_org_id,
+                                                     const FieldPolicy& may_receive,
+                                                     int* withheld) {
+  SILTA_ASSIGN_OR_RETURN(Redaction plan, PlanRedaction(message, recipient_org_id, may_receive));
+  if (withheld != nullptr) *withheld = static_cast<int>(plan.withheld.size());
+  return BuildRedacted(message, plan);
+}
+
+// The redacted message's bytes, in the order and with the presence rules of
+// protobuf's own serialization of BuildRedacted's result (fields by number;
+// proto3 scalars and strings only when not empty; a set message field
+// always), so that the bytes are the same as SerializeAsString's
+// (wire_format_test compares them).
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
+
+// A length-delimited field of `size` bytes, with its tag.
+size_t Delimited(int number, size_t size) {
+  return WireFormatLite::TagSize(number, WireFormatLite::TYPE_BYTES) +
+         WireFormatLite::LengthDelimitedSize(size);
+}
+
+size_t StringField(int number, const std::string& value) {
+  return value.empty() ? 0 : Delimited(number, value.size());
+}
+
+uint8_t* WriteString(int number, const std::string& value, uint8_t* target) {
+  return value.empty() ? target : WireFormatLite::WriteBytesToArray(number, value, target);
+}
+
+uint8_t* WriteMessage(int number, const google::protobuf::MessageLite& message, uint8_t* target) {
+  target =
+      WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
+  // ByteSizeLong sets the cached sizes that the write below uses.
+  target = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(message.ByteSizeLong()),
+                                                   target);
+  return message.SerializeWithCachedSizesToArray(target);
+}
+
+// SealedField's numbers (message.proto).
+enum : int {
+  kPath = 1,
+  kCategory = 2,
+  kCiphertext = 3,
+  kCommitmentSalt = 4,
+  kWrappedKeys = 5,
+  kKeyCommitment = 6,
+};
+// SealedMessage's.
+enum : int {
+  kHeader = 1,
+  kFields = 2,
+  kRecipientContexts = 3,
+  kSignature = 4,
+  kWithheldCommitments = 5,
+};
+
+// One kept field with only the recipient's key, as BuildRedacted builds it.
+size_t KeptFieldSize(const v1::SealedField& field, const v1::WrappedKey& key) {
+  return StringField(kPath, field.path()) +
+         (field.category() == 0 ? 0
+                                : WireFormatLite::TagSize(kCategory, WireFormatLite::TYPE_ENUM) +
+                                      WireFormatLite::EnumSize(field.category())) +
+         StringField(kCiphertext, field.ciphertext()) +
+         StringField(kCommitmentSalt, field.commitment_salt()) +
+         Delimited(kWrappedKeys, key.ByteSizeLong()) +
+         StringField(kKeyCommitment, field.key_commitment());
+}
+
+}  // namespace
+
+size_t RedactedByteSize(const v1::SealedMessage& message, const Redaction& redaction) {
+  size_t size = Delimited(kHeader, message.header().ByteSizeLong());
+  for (const Redaction::KeptField& k : redaction.fields) {
+    const v1::SealedField& field = message.fields(k.field);
+    size += Delimited(kFields, KeptFieldSize(field, field.wrapped_keys(k.key)));
+  }
+  for (int i : redaction.contexts) {
+    size += Delimited(kRecipientContexts, message.recipient_contexts(i).ByteSizeLong());
+  }
+  size += StringField(kSignature, message.signature());
+  for (const std::string& c : message.withheld_commitments()) {
+    size += Delimited(kWithheldCommitments, c.size());
+  }
+  for (const std::string& c : redaction.withheld) size += Delimited(kWithheldCommitments, c.size());
+  return size;
+}
+
+uint8_t* WriteRedacted(const v1::SealedMessage& message, const Redaction& redaction,
+                       uint8_t* target) {
+  target = WriteMessage(kHeader, message.header(), target);
+  for (const Redaction::KeptField& k : redaction.fields) {
+    const v1::SealedField& field = message.fields(k.field);
+    const v1::WrappedKey& key = field.wrapped_keys(k.key);
+    target =
+        WireFormatLite::WriteTagToArray(kFields, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
+    target = CodedOutputStream::WriteVarint32ToArray(
+        static_cast<uint32_t>(KeptFieldSize(field, key)), target);
+    target = WriteString(kPath, field.path(), target);
+    if (field.category() != 0)
+      target = WireFormatLite::WriteEnumToArray(kCategory, field.category(), target);
+    target = WriteString(kCiphertext, field.ciphertext(), target);
+    target = WriteString(kCommitmentSalt, field.commitment_salt(), target);
+    target = WriteMessage(kWrappedKeys, key, target);
+    target = WriteString(kKeyCommitment, field.key_commitment(), target);
+  }
+  for (int i : redaction.contexts) {
+    target = WriteMessage(kRecipientContexts, message.recipient_contexts(i), target);
+  }
+  target = WriteString(kSignature, message.signature(), target);
+  for (const std::string& c : message.withheld_commitments()) {
+    target = WireFormatLite::WriteBytesToArray(kWithheldCommitments, c, target);
+  }
+  for (const std::string& c : redaction.withheld) {
+    target = WireFormatLite::WriteBytesToArray(kWithheldCommitments, c, target);
+  }
+  return target;
 }
 
 }  // namespace silta::crypto

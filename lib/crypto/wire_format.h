@@ -95,6 +95,40 @@ absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& me
                                                      absl::string_view recipient_org_id,
                                                      const FieldPolicy& may_receive, int* withheld);
 
+// RedactForRecipient's choice, before anything is copied: which fields,
+// wrapped keys and HPKE contexts of a message one recipient keeps, by
+// index, and the commitments of the fields it withholds.
+//
+// WARNING: it refers into the message it was planned for, which must
+// outlive it unchanged.
+struct Redaction {
+  struct KeptField {
+    int field = 0;  // index in message.fields()
+    int key = 0;    // index in that field's wrapped_keys()
+  };
+  std::vector<KeptField> fields;
+  std::vector<int> contexts;          // indexes in message.recipient_contexts()
+  std::vector<std::string> withheld;  // the withheld fields' commitments, in field order
+};
+
+// Plans the redaction of `message` for `recipient_org_id`.
+// INVALID_ARGUMENT if a withheld field's commitment cannot be computed.
+absl::StatusOr<Redaction> PlanRedaction(const v1::SealedMessage& message,
+                                        absl::string_view recipient_org_id,
+                                        const FieldPolicy& may_receive);
+
+// The redacted message itself, built (what RedactForRecipient returns).
+v1::SealedMessage BuildRedacted(const v1::SealedMessage& message, const Redaction& redaction);
+
+// The size of BuildRedacted(message, redaction)'s serialization, and its
+// bytes written at `target` straight from `message`, with no redacted copy
+// built: what the broker streams to a recipient. WriteRedacted writes
+// exactly RedactedByteSize bytes and returns the end. Both may run on
+// several threads at once for the same const message.
+size_t RedactedByteSize(const v1::SealedMessage& message, const Redaction& redaction);
+uint8_t* WriteRedacted(const v1::SealedMessage& message, const Redaction& redaction,
+                       uint8_t* target);
+
 }  // namespace silta::crypto
 
 #endif  // SILTA_LIB_CRYPTO_WIRE_FORMAT_H_

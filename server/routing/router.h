@@ -55,6 +55,7 @@
 #include "server/orgs/key_directory.h"
 #include "server/orgs/registry.h"
 #include "server/routing/delivery_queues.h"
+#include "server/routing/outgoing_delivery.h"
 #include "server/routing/path_stats.h"
 #include "server/store/store.h"
 #include "silta/v1/message.pb.h"
@@ -144,10 +145,11 @@ class Router {
   // ready, or while a decision input is changing (the caller's subscribers
   // are woken once it has changed). The calling thread decides (and may read a case or a message
   // the queue does not hold) but never writes or waits for a commit.
-  using DeliveriesDone = std::function<void(absl::StatusOr<std::vector<v1::Delivery>>)>;
+  using DeliveriesDone = std::function<void(absl::StatusOr<std::vector<OutgoingDelivery>>)>;
   bool TakeDueAsync(const identity::Caller& caller, absl::Duration ack_timeout, uint32_t limit,
                     DeliveriesDone done);
-  // TakeDueAsync, waiting for the result.
+  // TakeDueAsync, waiting for the result: the deliveries as the stream
+  // would write them.
   absl::StatusOr<std::vector<v1::Delivery>> TakeDue(const identity::Caller& caller,
                                                     absl::Duration ack_timeout, uint32_t limit);
 
@@ -210,7 +212,7 @@ class Router {
   };
   // A delivery disclosed in its Send's own commit, and the stream it goes to.
   struct DirectDelivery {
-    v1::Delivery delivery;
+    OutgoingDelivery delivery;
     DeliveriesDone done;
   };
   // Claims an idle stream of each recipient that has nothing else ready,

@@ -237,7 +237,7 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         const store::MessageRecord& m = *prepared.message;
         if (!status.ok()) {
           // Nothing was disclosed: the reserved streams take from their queues again.
-          for (DirectDelivery& d : direct) d.done(std::vector<v1::Delivery>());
+          for (DirectDelivery& d : direct) d.done(std::vector<OutgoingDelivery>());
         }
         if (absl::IsAborted(status) && prepared.undecided.has_value()) {
           // A consent, case, org or the policy changed after the direct
@@ -283,9 +283,8 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         done(std::move(response));
         if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
         for (DirectDelivery& d : direct) {
-          // Moved in, not through an initializer list, which would copy the
-          // whole message.
-          std::vector<v1::Delivery> one;
+          // Moved in, not through an initializer list, which would copy it.
+          std::vector<OutgoingDelivery> one;
           one.push_back(std::move(d.delivery));
           d.done(std::move(one));
         }
@@ -332,12 +331,12 @@ std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepare
       prepared.undecided = m.deliveries;
       prepared.acceptance_entries = prepared.audit.size();
     }
-    absl::StatusOr<std::optional<v1::Delivery>> disclosed =
-        internal::Disclose(m, prepared.subject_ref, permitted, std::move(permitted_decisions), {},
-                           *prepared.policy, prepared.accepted, ack_timeout, d, prepared.audit);
+    absl::StatusOr<std::optional<OutgoingDelivery>> disclosed = internal::Disclose(
+        prepared.message, prepared.subject_ref, permitted, std::move(permitted_decisions), {},
+        *prepared.policy, prepared.accepted, ack_timeout, d, prepared.audit);
     if (!disclosed.ok() || !disclosed->has_value()) {
       // Left pending (or nothing to disclose, recorded): the stream is free again.
-      take->done(std::vector<v1::Delivery>());
+      take->done(std::vector<OutgoingDelivery>());
       continue;
     }
     direct.push_back({**std::move(disclosed), std::move(take->done)});

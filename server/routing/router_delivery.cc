@@ -77,7 +77,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
     bool finished = false;
   };
   std::vector<Next> next;
-  std::vector<v1::Delivery> out;
+  std::vector<OutgoingDelivery> out;
   std::vector<store::DeliveryRecord> updates;
   store::AuditEntries audit;
   PathStats::Decisions decided;
@@ -151,8 +151,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
       }
     }
     store::DeliveryRecord& d = q.record;
-    absl::StatusOr<std::optional<v1::Delivery>> disclosed = internal::Disclose(
-        m, internal::SubjectRefOf(c, m), permitted, std::move(permitted_decisions), revoked,
+    absl::StatusOr<std::optional<OutgoingDelivery>> disclosed = internal::Disclose(
+        q.message, internal::SubjectRefOf(c, m), permitted, std::move(permitted_decisions), revoked,
         *policy, now, ack_timeout, d, audit);
     if (!disclosed.ok()) {
       defer(std::move(q), disclosed.status().message());
@@ -182,7 +182,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
             std::optional<QueuedDelivery> before = queues_.Find(n.q.record.delivery_id);
             if (before.has_value()) queues_.Schedule(*std::move(before), now, now);
           }
-          return done(std::vector<v1::Delivery>());
+          return done(std::vector<OutgoingDelivery>());
         }
         if (absl::IsFailedPrecondition(committed)) {
           // One of them was finished by another siltad instance (acked
@@ -191,7 +191,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
           std::vector<std::string> ids;
           for (const Next& n : next) ids.push_back(n.q.record.delivery_id);
           RecheckTaken(ids, now);
-          return done(std::vector<v1::Delivery>());
+          return done(std::vector<OutgoingDelivery>());
         }
         if (!committed.ok()) {
           // Nothing changed in the store: every taken delivery is due
@@ -219,38 +219,35 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
 
 namespace internal {
 
-absl::StatusOr<std::optional<v1::Delivery>> Disclose(
-    const store::MessageRecord& m, absl::string_view subject_ref,
+absl::StatusOr<std::optional<OutgoingDelivery>> Disclose(
+    const std::shared_ptr<const store::MessageRecord>& message, absl::string_view subject_ref,
     const absl::flat_hash_set<std::string>& permitted,
     std::vector<v1::Decision> permitted_decisions, const std::vector<v1::Decision>& revoked,
     const v1::Policy& policy, absl::Time now, absl::Duration ack_timeout, store::DeliveryRecord& d,
     store::AuditEntries& audit) {
-  int withheld = 0;
-  SILTA_ASSIGN_OR_RETURN(
-      v1::SealedMessage redacted,
-      crypto::RedactForRecipient(
-          *m.body, d.recipient_org_id,
-          [&](absl::string_view, absl::string_view path) { return permitted.contains(path); },
-          &withheld));
+  const store::MessageRecord& m = *message;
+  const v1::SealedMessage& body = *m.body;
+  SILTA_ASSIGN_OR_RETURN(crypto::Redaction redaction,
+                         crypto::PlanRedaction(body, d.recipient_org_id,
+                                               [&](absl::string_view, absl::string_view path) {
+                                                 return permitted.contains(path);
+                                               }));
   d.updated_at_us = absl::ToUnixMicros(now);
-  if (redacted.fields().empty()) {
+  if (redaction.fields.empty()) {
     d.state = v1::NOTHING_PERMITTED;
     for (v1::AuditEntry& e :
          DeliveryEntries(m, subject_ref, {}, revoked, d.attempts, policy, now)) {
       audit.push_back(std::move(e));
     }
-    return std::optional<v1::Delivery>();
+    return std::optional<OutgoingDelivery>();
   }
   // Only the fields the recipient can open are disclosed.
-  permitted_decisions.erase(std::remove_if(permitted_decisions.begin(), permitted_decisions.end(),
-                                           [&](const v1::Decision& decision) {
-                                             return std::none_of(
-                                                 redacted.fields().begin(), redacted.fields().end(),
-                                                 [&](const v1::SealedField& f) {
-                                                   return f.path() == decision.field_path();
-                                                 });
-                                           }),
-                            permitted_decisions.end());
+  std::erase_if(permitted_decisions, [&](const v1::Decision& decision) {
+    return std::none_of(redaction.fields.begin(), redaction.fields.end(),
+                        [&](const crypto::Redaction::KeptField& k) {
+                          return body.fields(k.field).path() == decision.field_path();
+                        });
+  });
   d.state = v1::DELIVERED;
   ++d.attempts;
   for (v1::AuditEntry& e :
@@ -258,12 +255,10 @@ absl::StatusOr<std::optional<v1::Delivery>> Disclose(
     audit.push_back(std::move(e));
   }
   d.next_attempt_us = absl::ToUnixMicros(now + ack_timeout);
-  v1::Delivery delivery;
-  delivery.set_delivery_id(d.delivery_id);
-  *delivery.mutable_message() = std::move(redacted);
-  delivery.set_withheld_field_count(static_cast<uint32_t>(withheld));
-  delivery.set_attempt(d.attempts);
-  return std::optional<v1::Delivery>(std::move(delivery));
+  // The body, kept alive by the record that holds it.
+  return std::optional<OutgoingDelivery>(std::in_place, d.delivery_id, d.attempts,
+                                         std::shared_ptr<const v1::SealedMessage>(message, &body),
+                                         std::move(redaction));
 }
 
 }  // namespace internal
@@ -271,9 +266,14 @@ absl::StatusOr<std::optional<v1::Delivery>> Disclose(
 absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller& caller,
                                                           absl::Duration ack_timeout,
                                                           uint32_t limit) {
-  return internal::Wait<std::vector<v1::Delivery>>([&](DeliveriesDone done) {
-    if (!TakeDueAsync(caller, ack_timeout, limit, done)) done(std::vector<v1::Delivery>());
-  });
+  SILTA_ASSIGN_OR_RETURN(std::vector<OutgoingDelivery> due,
+                         internal::Wait<std::vector<OutgoingDelivery>>([&](DeliveriesDone done) {
+                           if (!TakeDueAsync(caller, ack_timeout, limit, done))
+                             done(std::vector<OutgoingDelivery>());
+                         }));
+  std::vector<v1::Delivery> out;
+  for (const OutgoingDelivery& d : due) out.push_back(d.ToProto());
+  return out;
 }
 
 absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& caller,

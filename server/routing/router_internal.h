@@ -6,6 +6,7 @@
 #define SILTA_SERVER_ROUTING_ROUTER_INTERNAL_H_
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "lib/crypto/primitives.h"
 #include "lib/policy/policy.h"
+#include "server/routing/outgoing_delivery.h"
 #include "server/store/store.h"
 #include "silta/v1/case.pb.h"
 #include "silta/v1/config.pb.h"
@@ -77,16 +79,17 @@ inline bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_vie
                      });
 }
 
-// The disclosure of message `m` to its delivery `d`'s recipient, now: the
-// body redacted to the `permitted` field paths that were sealed to the
-// recipient; `d` marked DELIVERED (one more attempt, due again at now +
+// The disclosure of `message` (which has a body) to its delivery `d`'s
+// recipient, now: the body's redaction to the `permitted` field paths that
+// were sealed to the recipient, written from the body when the stream
+// writes it (OutgoingDelivery); `d` marked DELIVERED (one more attempt, due again at now +
 // ack_timeout unless acked), or NOTHING_PERMITTED when no field is left
 // (nullopt then); and the disclosure's audit entries appended to `audit`
 // (`permitted_decisions`: the PERMITs, `revoked`: fields permitted at Send
 // and denied now). An error, with nothing changed, if the body cannot be
 // redacted.
-absl::StatusOr<std::optional<v1::Delivery>> Disclose(
-    const store::MessageRecord& m, absl::string_view subject_ref,
+absl::StatusOr<std::optional<OutgoingDelivery>> Disclose(
+    const std::shared_ptr<const store::MessageRecord>& message, absl::string_view subject_ref,
     const absl::flat_hash_set<std::string>& permitted,
     std::vector<v1::Decision> permitted_decisions, const std::vector<v1::Decision>& revoked,
     const v1::Policy& policy, absl::Time now, absl::Duration ack_timeout, store::DeliveryRecord& d,

@@ -34,17 +34,23 @@ grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* cont
       });
 }
 
-grpc::ServerWriteReactor<v1::Delivery>* MessageService::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* MessageService::Subscribe(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes) {
   absl::StatusOr<identity::Caller> caller =
       authenticator_->Authorize(*context->auth_context(), kSubscribe, context->peer());
   if (!caller.ok()) return SubscribeReactor::Refuse(ToGrpcStatus(caller.status(), context));
-  if (request->ack_timeout_seconds() > kMaxAckTimeoutSeconds) {
+  v1::SubscribeRequest request;
+  grpc::ByteBuffer bytes = *request_bytes;  // shares the slices; parsing consumes it
+  if (!grpc::SerializationTraits<v1::SubscribeRequest>::Deserialize(&bytes, &request).ok()) {
+    return SubscribeReactor::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                                 "the request is not a silta.v1.SubscribeRequest"));
+  }
+  if (request.ack_timeout_seconds() > kMaxAckTimeoutSeconds) {
     return SubscribeReactor::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                                  "ack_timeout_seconds: at most 3600 (0 = default)"));
   }
   return SubscribeReactor::Start(authenticator_, registry_, router_, keys_, *std::move(caller),
-                                 absl::Seconds(request->ack_timeout_seconds()),
+                                 absl::Seconds(request.ack_timeout_seconds()),
                                  std::string(kSubscribe), context->peer());
 }
 

@@ -1,6 +1,9 @@
 // File: server/service/message_service.h
 //
 // silta.v1.MessageService over routing::Router. Thin: no business logic.
+// Subscribe is registered raw (its messages as bytes): the stream writes
+// each delivery's bytes straight from the stored message
+// (routing::OutgoingDelivery), the same bytes a v1.Delivery would have.
 #ifndef SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 #define SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 
@@ -9,11 +12,17 @@
 #include "server/orgs/registry.h"
 #include "server/routing/router.h"
 #include "server/service/send_admission.h"
+// The generated WithRawCallbackMethod_Subscribe declares the raw Subscribe
+// beside the typed ones it replaces, which clang reports as hiding them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
 #include "silta/v1/message.grpc.pb.h"
+#pragma GCC diagnostic pop
 
 namespace silta::service {
 
-class MessageService final : public v1::MessageService::CallbackService {
+class MessageService final : public v1::MessageService::WithRawCallbackMethod_Subscribe<
+                                 v1::MessageService::CallbackService> {
  public:
   // All must outlive the service. At most `max_sends_in_flight` Sends are
   // worked on at once; the rest wait their turn (SendAdmission).
@@ -30,8 +39,9 @@ class MessageService final : public v1::MessageService::CallbackService {
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
                                  const v1::SendRequest* request,
                                  v1::SendResponse* response) override;
-  grpc::ServerWriteReactor<v1::Delivery>* Subscribe(grpc::CallbackServerContext* context,
-                                                    const v1::SubscribeRequest* request) override;
+  // A serialized v1.SubscribeRequest in, serialized v1.Delivery messages out.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const v1::AckRequest* request, v1::AckResponse* response) override;
   grpc::ServerUnaryReactor* GetMessageStatus(grpc::CallbackServerContext* context,

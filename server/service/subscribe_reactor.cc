@@ -10,13 +10,20 @@ namespace {
 template <typename Deliveries>
 std::vector<std::string> DeliveryIds(const Deliveries& deliveries) {
   std::vector<std::string> ids;
-  for (const v1::Delivery& d : deliveries) {
+  for (const routing::OutgoingDelivery& d : deliveries) {
     if (!d.delivery_id().empty()) ids.push_back(d.delivery_id());
   }
   return ids;
 }
 
-class RefusedReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
+// The bytes of a delivery, in a slice of their own.
+grpc::ByteBuffer Serialize(const routing::OutgoingDelivery& d) {
+  grpc::Slice slice(d.ByteSize());
+  d.Write(const_cast<uint8_t*>(slice.begin()));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+class RefusedReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedReactor(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
@@ -24,7 +31,7 @@ class RefusedReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::Delivery>* SubscribeReactor::Refuse(const grpc::Status& status) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SubscribeReactor::Refuse(const grpc::Status& status) {
   return new RefusedReactor(status);
 }
 
@@ -79,7 +86,7 @@ SubscribeReactor* SubscribeReactor::Start(const identity::Authenticator* authent
         if (state->reactor == nullptr) return;
         v1::Delivery delivery;
         *delivery.mutable_key_notice() = notice;
-        state->reactor->queue_.push_front(std::move(delivery));
+        state->reactor->queue_.push_front(routing::OutgoingDelivery(std::move(delivery)));
         state->reactor->FillAndWriteLocked();
       });
   common::Log(common::LogLevel::kInfo, "subscriber_connected",
@@ -101,7 +108,8 @@ void SubscribeReactor::FillAndWriteLocked() {
   // commit overlaps the writes of these.
   if (queue_.size() < kBatch / 2) RefillLocked();
   if (writing_ || queue_.empty()) return;
-  in_flight_ = std::move(queue_.front());
+  in_flight_ = Serialize(queue_.front());
+  in_flight_id_ = queue_.front().delivery_id();
   queue_.pop_front();
   writing_ = true;
   // More are queued behind this one: gRPC may hold its bytes until the
@@ -133,7 +141,7 @@ void SubscribeReactor::RefillLocked() {
 
 routing::Router::DeliveriesDone SubscribeReactor::RefillDoneLocked() {
   return [state = state_, router = router_,
-          caller = caller_](absl::StatusOr<std::vector<v1::Delivery>> due) {
+          caller = caller_](absl::StatusOr<std::vector<routing::OutgoingDelivery>> due) {
     absl::MutexLock l(&state->mu);
     if (state->reactor != nullptr) {
       state->reactor->OnRefilledLocked(std::move(due));
@@ -150,7 +158,8 @@ std::optional<routing::Router::DirectTake> SubscribeReactor::ClaimLocked() {
   return routing::Router::DirectTake{ack_timeout_, RefillDoneLocked()};
 }
 
-void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due) {
+void SubscribeReactor::OnRefilledLocked(
+    absl::StatusOr<std::vector<routing::OutgoingDelivery>> due) {
   refilling_ = false;
   if (!due.ok()) {
     common::Log(common::LogLevel::kError, "delivery_failed",
@@ -164,7 +173,7 @@ void SubscribeReactor::OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>
     FillAndWriteLocked();
     return;
   }
-  for (v1::Delivery& d : *due) queue_.push_back(std::move(d));
+  for (routing::OutgoingDelivery& d : *due) queue_.push_back(std::move(d));
   FillAndWriteLocked();  // asks again while the queue is low: more may be ready
 }
 
@@ -189,7 +198,7 @@ void SubscribeReactor::OnWriteDone(bool ok) {
   writing_ = false;
   // A finish requested while the write was in flight happens now.
   if (!ok) {
-    if (!in_flight_.delivery_id().empty()) router_->Release(caller_, {in_flight_.delivery_id()});
+    if (!in_flight_id_.empty()) router_->Release(caller_, {in_flight_id_});
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed by the client"));
   }
   FillAndWriteLocked();

@@ -31,7 +31,10 @@
 
 namespace silta::service {
 
-class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
+// Writes v1.Delivery messages as bytes (MessageService registers Subscribe
+// raw): routing::OutgoingDelivery serializes each straight from the stored
+// message when it is written.
+class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   // Deliveries taken from the router per refill.
   static constexpr uint32_t kBatch = 64;
@@ -42,7 +45,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
                                  orgs::KeyDirectory* keys, identity::Caller caller, absl::Duration ack_timeout,
                                  std::string method, std::string peer);
   // A stream that finishes at once with `status`.
-  static grpc::ServerWriteReactor<v1::Delivery>* Refuse(const grpc::Status& status);
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(const grpc::Status& status);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -67,7 +70,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   std::optional<routing::Router::DirectTake> ClaimLocked();
   // Router::Subscriber::busy: a take or a write is under way, or it ends.
   bool BusyLocked() const;
-  void OnRefilledLocked(absl::StatusOr<std::vector<v1::Delivery>> due);
+  void OnRefilledLocked(absl::StatusOr<std::vector<routing::OutgoingDelivery>> due);
   void FinishLocked(const grpc::Status& status);
   void OnRegistryChangeLocked();
 
@@ -85,8 +88,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery> {
   int notice_listener_ = -1;
 
   // Guarded by state_->mu.
-  std::deque<v1::Delivery> queue_;
-  v1::Delivery in_flight_;
+  std::deque<routing::OutgoingDelivery> queue_;
+  grpc::ByteBuffer in_flight_;  // the serialized delivery being written
+  std::string in_flight_id_;    // its id (empty for a key notice)
   bool writing_ = false;
   bool wrote_before_ = false;  // the initial metadata has gone with a write
   bool refilling_ = false;  // a TakeDueAsync is out, or a Send reserved the stream

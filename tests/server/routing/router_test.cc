@@ -164,13 +164,13 @@ struct StandingStream {
               if (!idle) return std::nullopt;
               idle = false;
               return Router::DirectTake{ack_timeout,
-                                        [this](absl::StatusOr<std::vector<v1::Delivery>> got) {
+                                        [this](absl::StatusOr<std::vector<OutgoingDelivery>> got) {
                                           absl::MutexLock lock(&mu);
                                           ++handed;
                                           idle = true;
                                           ASSERT_THAT(got, IsOk());
-                                          for (v1::Delivery& d : *got)
-                                            deliveries.push_back(std::move(d));
+                                          for (const OutgoingDelivery& d : *got)
+                                            deliveries.push_back(d.ToProto());
                                         }};
             },
             .busy =
@@ -412,9 +412,9 @@ TEST_F(RouterRaceTest, AWithdrawalBetweenADeliverysDecisionAndItsCommitStopsIt) 
   HoldTheCommitter();
 
   absl::Notification taken;
-  absl::StatusOr<std::vector<v1::Delivery>> got;
+  absl::StatusOr<std::vector<OutgoingDelivery>> got;
   ASSERT_TRUE(router_->TakeDueAsync(As("hml-youth"), absl::Seconds(60), 16,
-                                    [&](absl::StatusOr<std::vector<v1::Delivery>> due) {
+                                    [&](absl::StatusOr<std::vector<OutgoingDelivery>> due) {
                                       got = std::move(due);
                                       taken.Notify();
                                     }));
@@ -502,7 +502,7 @@ TEST_F(RouterRaceWithoutTicksTest, AStreamAsksAgainOnlyOnceAChangeUnderWayHasEnd
   bool called = false;
   EXPECT_FALSE(
       router_->TakeDueAsync(As("hml-youth"), absl::Seconds(60), 16,
-                            [&](absl::StatusOr<std::vector<v1::Delivery>>) { called = true; }))
+                            [&](absl::StatusOr<std::vector<OutgoingDelivery>>) { called = true; }))
       << "took deliveries while a change was under way";
   EXPECT_EQ(store_->ReadCommitStats().batch_writes.count(), commits);
   absl::SleepFor(absl::Milliseconds(20));
