@@ -101,7 +101,8 @@ class Router {
   // the error). `done` runs on the calling thread for a refusal or a
   // repeated Send, else on the store's committer thread; it must not block.
   using SendDone = std::function<void(absl::StatusOr<v1::SendResponse>)>;
-  void SendAsync(const identity::Caller& caller, const v1::SendRequest& request, SendDone done);
+  // The request is taken by value: its message moves into the stored record.
+  void SendAsync(const identity::Caller& caller, v1::SendRequest request, SendDone done);
   // SendAsync, waiting for the result.
   absl::StatusOr<v1::SendResponse> Send(const identity::Caller& caller,
                                         const v1::SendRequest& request);
@@ -225,12 +226,14 @@ class Router {
   // committed without them, and they go through the queue (decided again).
   void CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direct,
                   PathStats::Decisions decided_at_delivery, int fields, SendDone done);
+  // Moves the request's message into the prepared record (whether or not
+  // it is prepared): the request is not read after.
   absl::StatusOr<PreparedSend> PrepareSend(const identity::Caller& caller,
-                                           const v1::SendRequest& request);
+                                           v1::SendRequest& request);
   // The checks and decisions of a message not stored before, by PrepareSend
-  // once the request itself is valid.
+  // once the request itself is valid; the message becomes the record's body.
   absl::StatusOr<PreparedSend> PrepareNewSend(const identity::Caller& caller,
-                                              const v1::SealedMessage& message,
+                                              v1::SealedMessage message,
                                               std::shared_ptr<const v1::Policy> policy,
                                               const v1::StatutoryBasis* notification,
                                               const std::string& outside_case_subject_ref,

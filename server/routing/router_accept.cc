@@ -18,7 +18,7 @@ using common::ToTime;
 using common::ToTimestamp;
 
 absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller& caller,
-                                                         const v1::SendRequest& request) {
+                                                         v1::SendRequest& request) {
   const v1::SealedMessage& message = request.message();
   // Before any decision input is read (a disclosure at Send rests on it).
   const uint64_t decided_at = store_->changes().Settled();
@@ -67,8 +67,11 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
     }
   }
   std::string hash = internal::ContentHash(message);
-  absl::StatusOr<PreparedSend> prepared = PrepareNewSend(
-      caller, message, policy, notification, outside_case_subject_ref, hash, decided_at);
+  // The message moves into the record; `message` and `header` are not read after.
+  const std::string message_id = header.message_id();
+  absl::StatusOr<PreparedSend> prepared =
+      PrepareNewSend(caller, std::move(*request.mutable_message()), policy, notification,
+                     outside_case_subject_ref, hash, decided_at);
   if (prepared.ok()) return prepared;
   // Idempotency, per sender: a retried Send gets the original receipt, even
   // when it would be refused now (its created_at has grown old, the key it
@@ -76,7 +79,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
   // are neither taken nor revealed. A new message's id is not looked up
   // before it is prepared: its INSERT finds a taken id (CommitSend).
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> existing,
-                         store_->GetMessage(caller.org.org_id(), header.message_id()));
+                         store_->GetMessage(caller.org.org_id(), message_id));
   if (!existing.has_value()) return prepared.status();
   if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
     PreparedSend repeated;
@@ -84,11 +87,11 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
     repeated.repeated = true;
     return repeated;
   }
-  return internal::OtherContent(header.message_id());
+  return internal::OtherContent(message_id);
 }
 
 absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
-    const identity::Caller& caller, const v1::SealedMessage& message,
+    const identity::Caller& caller, v1::SealedMessage message,
     std::shared_ptr<const v1::Policy> policy, const v1::StatutoryBasis* notification,
     const std::string& outside_case_subject_ref, std::string hash, uint64_t decided_at) {
   const v1::MessageHeader& header = message.header();
@@ -134,7 +137,6 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   // Decide every (recipient, field); keep wrapped keys only where permitted.
   const absl::Time now = clock_();
   const bool justified = crypto::HasJustification(message);
-  v1::SealedMessage stored = message;
   v1::DeliveryReceipt receipt;
   receipt.set_message_id(header.message_id());
   *receipt.mutable_accepted_at() = ToTimestamp(now);
@@ -157,7 +159,9 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
     const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
     SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
     int permitted = 0;
-    for (v1::SealedField& field : *stored.mutable_fields()) {
+    // The recipient's wrapped keys are dropped where it is denied (the
+    // header, read here, is left as it is).
+    for (v1::SealedField& field : *message.mutable_fields()) {
       v1::Decision d = Decide(header, c, outside_case_subject_ref, caller.org, *recipient, field,
                               justified, answers, now, *policy);
       const bool has_key = std::any_of(
@@ -191,7 +195,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   PreparedSend prepared;
   prepared.subject_ref = internal::SubjectRefOf(c, record);
   prepared.audit = AcceptanceEntries(message, prepared.subject_ref, receipt, *policy, now);
-  record.body = std::move(stored);
+  record.body = std::move(message);
   record.receipt = receipt;
   prepared.message = std::make_shared<store::MessageRecord>(std::move(record));
   prepared.receipt = std::move(receipt);
@@ -201,8 +205,8 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   return prepared;
 }
 
-void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& request,
-                       SendDone done) {
+void Router::SendAsync(const identity::Caller& caller, v1::SendRequest request, SendDone done) {
+  const int fields = request.message().fields_size();
   absl::StatusOr<PreparedSend> prepared = PrepareSend(caller, request);
   if (!prepared.ok()) return done(prepared.status());
   if (prepared->repeated) {
@@ -217,8 +221,8 @@ void Router::SendAsync(const identity::Caller& caller, const v1::SendRequest& re
   if (prepared->decided_at != store::ChangeSequence::kUnsettled) {
     direct = DiscloseAtSend(*prepared, decided_at_delivery);
   }
-  CommitSend(*std::move(prepared), std::move(direct), std::move(decided_at_delivery),
-             request.message().fields_size(), std::move(done));
+  CommitSend(*std::move(prepared), std::move(direct), std::move(decided_at_delivery), fields,
+             std::move(done));
 }
 
 void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direct,

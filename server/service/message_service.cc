@@ -9,7 +9,25 @@ namespace {
 constexpr absl::string_view kSubscribe = "/silta.v1.MessageService/Subscribe";
 constexpr uint32_t kMaxAckTimeoutSeconds = 3600;
 
+class OwnedSendMessages final : public grpc::MessageHolder<v1::SendRequest, v1::SendResponse> {
+ public:
+  OwnedSendMessages() {
+    set_request(&request_);
+    set_response(&response_);
+  }
+  void Release() override { delete this; }
+
+ private:
+  v1::SendRequest request_;
+  v1::SendResponse response_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::SendRequest, v1::SendResponse>*
+MessageService::SendMessages::AllocateMessages() {
+  return new OwnedSendMessages();
+}
 
 grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* context,
                                                const v1::SendRequest* request,
@@ -24,8 +42,10 @@ grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* cont
             return done(
                 absl::CancelledError("the Send was cancelled while it waited for its turn"));
           }
+          // The request is an OwnedSendMessages' own, not const (SendMessages),
+          // and nothing reads it after this: its message moves into the record.
           router_->SendAsync(
-              caller, *request,
+              caller, std::move(*const_cast<v1::SendRequest*>(request)),
               [place = std::move(place), done](absl::StatusOr<v1::SendResponse> result) mutable {
                 done(std::move(result));
                 place.reset();  // the next may start

@@ -7,6 +7,7 @@
 #ifndef SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 #define SILTA_SERVER_SERVICE_MESSAGE_SERVICE_H_
 
+#include "grpcpp/support/message_allocator.h"
 #include "server/identity/authenticator.h"
 #include "server/orgs/key_directory.h"
 #include "server/orgs/registry.h"
@@ -32,7 +33,9 @@ class MessageService final : public v1::MessageService::WithRawCallbackMethod_Su
         registry_(registry),
         router_(router),
         keys_(keys),
-        admission_(max_sends_in_flight) {}
+        admission_(max_sends_in_flight) {
+    SetMessageAllocatorFor_Send(&send_messages_);
+  }
 
   const SendAdmission& admission() const { return admission_; }
 
@@ -52,11 +55,20 @@ class MessageService final : public v1::MessageService::WithRawCallbackMethod_Su
                                              v1::LinkNotificationResponse* response) override;
 
  private:
+  // Send's request and response, allocated by the service rather than by
+  // gRPC, so that the request is the service's own (not const) object: its
+  // message moves into the stored record instead of being copied.
+  class SendMessages final : public grpc::MessageAllocator<v1::SendRequest, v1::SendResponse> {
+   public:
+    grpc::MessageHolder<v1::SendRequest, v1::SendResponse>* AllocateMessages() override;
+  };
+
   const identity::Authenticator* const authenticator_;
   orgs::OrgRegistry* const registry_;
   routing::Router* const router_;
   orgs::KeyDirectory* const keys_;
   SendAdmission admission_;
+  SendMessages send_messages_;
 };
 
 }  // namespace silta::service
