@@ -761,11 +761,16 @@ bool Unfinished(const DeliveryRecord& d) {
 
 absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEntries* audit) {
   // The receipt names its MESSAGE_ACCEPTED entry: the next index of the log,
-  // stable while this transaction holds the write lock.
-  v1::DeliveryReceipt receipt = message.receipt;
+  // stable while this transaction holds the write lock. The index follows
+  // the receipt's bytes as a message of its own, which parsing merges into
+  // the receipt (protobuf's rule for concatenated messages), rather than
+  // set on a copy of the whole receipt.
+  std::string receipt = message.receipt.SerializeAsString();
   if (!audit->empty()) {
     SILTA_ASSIGN_OR_RETURN(const AuditTail tail, AuditTailLocked(db_));
-    receipt.set_audit_index(tail.size);
+    v1::DeliveryReceipt index;
+    index.set_audit_index(tail.size);
+    receipt += index.SerializeAsString();
   }
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
@@ -781,7 +786,7 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEn
   stmt.BindInt(5, message.accepted_at_us);
   stmt.BindInt(6, message.expires_at_us);
   stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
-  stmt.BindBlob(8, receipt.SerializeAsString());
+  stmt.BindBlob(8, receipt);
   stmt.BindText(9, message.subject_ref);
   stmt.BindText(10, message.linked_case_id);
   absl::Status inserted = stmt.Run();
