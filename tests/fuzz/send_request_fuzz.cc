@@ -2,7 +2,9 @@
 // and redaction of every message it lets through.
 // Properties: a message the checks accept has a computable manifest, and
 // redacting it for any recipient under any field policy leaves the signed
-// manifest bytes unchanged (so the sender's signature still verifies).
+// manifest bytes unchanged (so the sender's signature still verifies), and
+// the bytes the broker streams, written from the message itself
+// (crypto::WriteRedacted), are the redacted message's.
 #include "absl/strings/str_cat.h"
 #include "lib/crypto/wire_format.h"
 #include "server/routing/message_checks.h"
@@ -45,6 +47,15 @@ SILTA_FUZZ_TARGET(send_request) {
       for (const v1::WrappedKey& k : f.wrapped_keys()) {
         if (k.recipient_org_id() != recipient) Fail("another recipient's key was delivered");
       }
+    }
+    // What the broker streams is written from `m` itself: the same bytes.
+    const absl::StatusOr<crypto::Redaction> plan = crypto::PlanRedaction(m, recipient, policy);
+    if (!plan.ok()) Fail("a message that can be redacted has no redaction plan");
+    std::string streamed(crypto::RedactedByteSize(m, *plan), '\0');
+    uint8_t* const begin = reinterpret_cast<uint8_t*>(streamed.data());
+    if (crypto::WriteRedacted(m, *plan, begin) != begin + streamed.size() ||
+        streamed != redacted->SerializeAsString()) {
+      Fail("the streamed bytes are not the redacted message's");
     }
   }
   Accepted();
