@@ -220,6 +220,9 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedOutputStream;
+// Their field numbers, from the generated code.
+using Field = v1::SealedField;
+using Sealed = v1::SealedMessage;
 
 // A length-delimited field of `size` bytes, with its tag.
 size_t Delimited(int number, size_t size) {
@@ -244,82 +247,70 @@ uint8_t* WriteMessage(int number, const google::protobuf::MessageLite& message, 
   return message.SerializeWithCachedSizesToArray(target);
 }
 
-// SealedField's numbers (message.proto).
-enum : int {
-  kPath = 1,
-  kCategory = 2,
-  kCiphertext = 3,
-  kCommitmentSalt = 4,
-  kWrappedKeys = 5,
-  kKeyCommitment = 6,
-};
-// SealedMessage's.
-enum : int {
-  kHeader = 1,
-  kFields = 2,
-  kRecipientContexts = 3,
-  kSignature = 4,
-  kWithheldCommitments = 5,
-};
-
 // One kept field with only the recipient's key, as BuildRedacted builds it.
 size_t KeptFieldSize(const v1::SealedField& field, const v1::WrappedKey& key) {
-  return StringField(kPath, field.path()) +
-         (field.category() == 0 ? 0
-                                : WireFormatLite::TagSize(kCategory, WireFormatLite::TYPE_ENUM) +
-                                      WireFormatLite::EnumSize(field.category())) +
-         StringField(kCiphertext, field.ciphertext()) +
-         StringField(kCommitmentSalt, field.commitment_salt()) +
-         Delimited(kWrappedKeys, key.ByteSizeLong()) +
-         StringField(kKeyCommitment, field.key_commitment());
+  return StringField(Field::kPathFieldNumber, field.path()) +
+         (field.category() == 0
+              ? 0
+              : WireFormatLite::TagSize(Field::kCategoryFieldNumber, WireFormatLite::TYPE_ENUM) +
+                    WireFormatLite::EnumSize(field.category())) +
+         StringField(Field::kCiphertextFieldNumber, field.ciphertext()) +
+         StringField(Field::kCommitmentSaltFieldNumber, field.commitment_salt()) +
+         Delimited(Field::kWrappedKeysFieldNumber, key.ByteSizeLong()) +
+         StringField(Field::kKeyCommitmentFieldNumber, field.key_commitment());
 }
 
 }  // namespace
 
 size_t RedactedByteSize(const v1::SealedMessage& message, const Redaction& redaction) {
-  size_t size = Delimited(kHeader, message.header().ByteSizeLong());
+  size_t size = Delimited(Sealed::kHeaderFieldNumber, message.header().ByteSizeLong());
   for (const Redaction::KeptField& k : redaction.fields) {
     const v1::SealedField& field = message.fields(k.field);
-    size += Delimited(kFields, KeptFieldSize(field, field.wrapped_keys(k.key)));
+    size += Delimited(Sealed::kFieldsFieldNumber, KeptFieldSize(field, field.wrapped_keys(k.key)));
   }
   for (int i : redaction.contexts) {
-    size += Delimited(kRecipientContexts, message.recipient_contexts(i).ByteSizeLong());
+    size += Delimited(Sealed::kRecipientContextsFieldNumber,
+                      message.recipient_contexts(i).ByteSizeLong());
   }
-  size += StringField(kSignature, message.signature());
+  size += StringField(Sealed::kSignatureFieldNumber, message.signature());
   for (const std::string& c : message.withheld_commitments()) {
-    size += Delimited(kWithheldCommitments, c.size());
+    size += Delimited(Sealed::kWithheldCommitmentsFieldNumber, c.size());
   }
-  for (const std::string& c : redaction.withheld) size += Delimited(kWithheldCommitments, c.size());
+  for (const std::string& c : redaction.withheld) {
+    size += Delimited(Sealed::kWithheldCommitmentsFieldNumber, c.size());
+  }
   return size;
 }
 
 uint8_t* WriteRedacted(const v1::SealedMessage& message, const Redaction& redaction,
                        uint8_t* target) {
-  target = WriteMessage(kHeader, message.header(), target);
+  target = WriteMessage(Sealed::kHeaderFieldNumber, message.header(), target);
   for (const Redaction::KeptField& k : redaction.fields) {
     const v1::SealedField& field = message.fields(k.field);
     const v1::WrappedKey& key = field.wrapped_keys(k.key);
-    target =
-        WireFormatLite::WriteTagToArray(kFields, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
+    target = WireFormatLite::WriteTagToArray(Sealed::kFieldsFieldNumber,
+                                             WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
     target = CodedOutputStream::WriteVarint32ToArray(
         static_cast<uint32_t>(KeptFieldSize(field, key)), target);
-    target = WriteString(kPath, field.path(), target);
+    target = WriteString(Field::kPathFieldNumber, field.path(), target);
     if (field.category() != 0)
-      target = WireFormatLite::WriteEnumToArray(kCategory, field.category(), target);
-    target = WriteString(kCiphertext, field.ciphertext(), target);
-    target = WriteString(kCommitmentSalt, field.commitment_salt(), target);
-    target = WriteMessage(kWrappedKeys, key, target);
-    target = WriteString(kKeyCommitment, field.key_commitment(), target);
+      target =
+          WireFormatLite::WriteEnumToArray(Field::kCategoryFieldNumber, field.category(), target);
+    target = WriteString(Field::kCiphertextFieldNumber, field.ciphertext(), target);
+    target = WriteString(Field::kCommitmentSaltFieldNumber, field.commitment_salt(), target);
+    target = WriteMessage(Field::kWrappedKeysFieldNumber, key, target);
+    target = WriteString(Field::kKeyCommitmentFieldNumber, field.key_commitment(), target);
   }
   for (int i : redaction.contexts) {
-    target = WriteMessage(kRecipientContexts, message.recipient_contexts(i), target);
+    target =
+        WriteMessage(Sealed::kRecipientContextsFieldNumber, message.recipient_contexts(i), target);
   }
-  target = WriteString(kSignature, message.signature(), target);
+  target = WriteString(Sealed::kSignatureFieldNumber, message.signature(), target);
   for (const std::string& c : message.withheld_commitments()) {
-    target = WireFormatLite::WriteBytesToArray(kWithheldCommitments, c, target);
+    target = WireFormatLite::WriteBytesToArray(Sealed::kWithheldCommitmentsFieldNumber, c, target);
   }
   for (const std::string& c : redaction.withheld) {
-    target = WireFormatLite::WriteBytesToArray(kWithheldCommitments, c, target);
+    target = WireFormatLite::WriteBytesToArray(Sealed::kWithheldCommitmentsFieldNumber, c, target);
   }
   return target;
 }

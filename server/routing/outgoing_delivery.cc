@@ -10,14 +10,7 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedOutputStream;
-
-// Delivery's numbers (message.proto); key_notice (5) is only in built ones.
-enum : int {
-  kDeliveryId = 1,
-  kMessage = 2,
-  kWithheldFieldCount = 3,
-  kAttempt = 4,
-};
+using Delivery = v1::Delivery;  // its field numbers, from the generated code
 
 size_t UInt32Field(int number, uint32_t value) {
   return value == 0 ? 0
@@ -46,12 +39,14 @@ size_t OutgoingDelivery::ByteSize() const {
   if (message_ == nullptr) return built_.ByteSizeLong();
   const size_t message = crypto::RedactedByteSize(*message_, redaction_);
   return (delivery_id_.empty() ? 0
-                               : WireFormatLite::TagSize(kDeliveryId, WireFormatLite::TYPE_BYTES) +
+                               : WireFormatLite::TagSize(Delivery::kDeliveryIdFieldNumber,
+                                                         WireFormatLite::TYPE_BYTES) +
                                      WireFormatLite::LengthDelimitedSize(delivery_id_.size())) +
-         WireFormatLite::TagSize(kMessage, WireFormatLite::TYPE_MESSAGE) +
+         WireFormatLite::TagSize(Delivery::kMessageFieldNumber, WireFormatLite::TYPE_MESSAGE) +
          WireFormatLite::LengthDelimitedSize(message) +
-         UInt32Field(kWithheldFieldCount, static_cast<uint32_t>(redaction_.withheld.size())) +
-         UInt32Field(kAttempt, attempt_);
+         UInt32Field(Delivery::kWithheldFieldCountFieldNumber,
+                     static_cast<uint32_t>(redaction_.withheld.size())) +
+         UInt32Field(Delivery::kAttemptFieldNumber, attempt_);
 }
 
 uint8_t* OutgoingDelivery::Write(uint8_t* target) const {
@@ -60,17 +55,20 @@ uint8_t* OutgoingDelivery::Write(uint8_t* target) const {
     return built_.SerializeWithCachedSizesToArray(target);
   }
   if (!delivery_id_.empty()) {
-    target = WireFormatLite::WriteBytesToArray(kDeliveryId, delivery_id_, target);
+    target =
+        WireFormatLite::WriteBytesToArray(Delivery::kDeliveryIdFieldNumber, delivery_id_, target);
   }
-  target =
-      WireFormatLite::WriteTagToArray(kMessage, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
+  target = WireFormatLite::WriteTagToArray(Delivery::kMessageFieldNumber,
+                                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
   target = CodedOutputStream::WriteVarint32ToArray(
       static_cast<uint32_t>(crypto::RedactedByteSize(*message_, redaction_)), target);
   target = crypto::WriteRedacted(*message_, redaction_, target);
   const auto withheld = static_cast<uint32_t>(redaction_.withheld.size());
   if (withheld != 0)
-    target = WireFormatLite::WriteUInt32ToArray(kWithheldFieldCount, withheld, target);
-  if (attempt_ != 0) target = WireFormatLite::WriteUInt32ToArray(kAttempt, attempt_, target);
+    target = WireFormatLite::WriteUInt32ToArray(Delivery::kWithheldFieldCountFieldNumber, withheld,
+                                                target);
+  if (attempt_ != 0)
+    target = WireFormatLite::WriteUInt32ToArray(Delivery::kAttemptFieldNumber, attempt_, target);
   return target;
 }
 
