@@ -215,7 +215,7 @@ absl::StatusOr<v1::SealedMessage> RedactForRecipient(const v1::SealedMessage& me
 // protobuf's own serialization of BuildRedacted's result (fields by number;
 // proto3 scalars and strings only when not empty; a set message field
 // always), so that the bytes are the same as SerializeAsString's
-// (wire_format_test compares them).
+// (outgoing_delivery_test and the send_request fuzz target compare them).
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
@@ -293,9 +293,10 @@ uint8_t* WriteRedacted(const v1::SealedMessage& message, const Redaction& redact
     target = CodedOutputStream::WriteVarint32ToArray(
         static_cast<uint32_t>(KeptFieldSize(field, key)), target);
     target = WriteString(Field::kPathFieldNumber, field.path(), target);
-    if (field.category() != 0)
+    if (field.category() != 0) {
       target =
           WireFormatLite::WriteEnumToArray(Field::kCategoryFieldNumber, field.category(), target);
+    }
     target = WriteString(Field::kCiphertextFieldNumber, field.ciphertext(), target);
     target = WriteString(Field::kCommitmentSaltFieldNumber, field.commitment_salt(), target);
     target = WriteMessage(Field::kWrappedKeysFieldNumber, key, target);

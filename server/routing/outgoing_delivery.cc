@@ -64,11 +64,13 @@ uint8_t* OutgoingDelivery::Write(uint8_t* target) const {
       static_cast<uint32_t>(crypto::RedactedByteSize(*message_, redaction_)), target);
   target = crypto::WriteRedacted(*message_, redaction_, target);
   const auto withheld = static_cast<uint32_t>(redaction_.withheld.size());
-  if (withheld != 0)
+  if (withheld != 0) {
     target = WireFormatLite::WriteUInt32ToArray(Delivery::kWithheldFieldCountFieldNumber, withheld,
                                                 target);
-  if (attempt_ != 0)
+  }
+  if (attempt_ != 0) {
     target = WireFormatLite::WriteUInt32ToArray(Delivery::kAttemptFieldNumber, attempt_, target);
+  }
   return target;
 }
 

@@ -268,8 +268,9 @@ absl::StatusOr<std::vector<v1::Delivery>> Router::TakeDue(const identity::Caller
                                                           uint32_t limit) {
   SILTA_ASSIGN_OR_RETURN(std::vector<OutgoingDelivery> due,
                          internal::Wait<std::vector<OutgoingDelivery>>([&](DeliveriesDone done) {
-                           if (!TakeDueAsync(caller, ack_timeout, limit, done))
+                           if (!TakeDueAsync(caller, ack_timeout, limit, done)) {
                              done(std::vector<OutgoingDelivery>());
+                           }
                          }));
   std::vector<v1::Delivery> out;
   for (const OutgoingDelivery& d : due) out.push_back(d.ToProto());

@@ -82,12 +82,12 @@ inline bool PermittedAtSend(const v1::DeliveryReceipt& receipt, absl::string_vie
 // The disclosure of `message` (which has a body) to its delivery `d`'s
 // recipient, now: the body's redaction to the `permitted` field paths that
 // were sealed to the recipient, written from the body when the stream
-// writes it (OutgoingDelivery); `d` marked DELIVERED (one more attempt, due again at now +
-// ack_timeout unless acked), or NOTHING_PERMITTED when no field is left
-// (nullopt then); and the disclosure's audit entries appended to `audit`
-// (`permitted_decisions`: the PERMITs, `revoked`: fields permitted at Send
-// and denied now). An error, with nothing changed, if the body cannot be
-// redacted.
+// writes it (OutgoingDelivery); `d` marked DELIVERED (one more attempt,
+// due again at now + ack_timeout unless acked), or NOTHING_PERMITTED when
+// no field is left (nullopt then); and the disclosure's audit entries
+// appended to `audit` (`permitted_decisions`: the PERMITs, `revoked`:
+// fields permitted at Send and denied now). An error, with nothing
+// changed, if the body cannot be redacted.
 absl::StatusOr<std::optional<OutgoingDelivery>> Disclose(
     const std::shared_ptr<const store::MessageRecord>& message, absl::string_view subject_ref,
     const absl::flat_hash_set<std::string>& permitted,
