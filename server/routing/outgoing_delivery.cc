@@ -34,36 +34,32 @@ OutgoingDelivery::OutgoingDelivery(v1::Delivery built)
 // In the order and with the presence rules of protobuf's own serialization
 // of the Delivery the router built before (outgoing_delivery_test compares
 // the bytes): the id when not empty, the message always, the counts when
-// not zero.
-size_t OutgoingDelivery::ByteSize() const {
-  if (message_ == nullptr) return built_.ByteSizeLong();
-  const size_t message = crypto::RedactedByteSize(*message_, redaction_);
-  return (delivery_id_.empty() ? 0
-                               : WireFormatLite::TagSize(Delivery::kDeliveryIdFieldNumber,
-                                                         WireFormatLite::TYPE_BYTES) +
-                                     WireFormatLite::LengthDelimitedSize(delivery_id_.size())) +
-         WireFormatLite::TagSize(Delivery::kMessageFieldNumber, WireFormatLite::TYPE_MESSAGE) +
-         WireFormatLite::LengthDelimitedSize(message) +
-         UInt32Field(Delivery::kWithheldFieldCountFieldNumber,
-                     static_cast<uint32_t>(redaction_.withheld.size())) +
-         UInt32Field(Delivery::kAttemptFieldNumber, attempt_);
-}
-
-uint8_t* OutgoingDelivery::Write(uint8_t* target) const {
+// not zero. The redacted message is sized once, for the total and for its
+// own length prefix.
+uint8_t* OutgoingDelivery::Serialize(absl::FunctionRef<uint8_t*(size_t size)> buffer) const {
   if (message_ == nullptr) {
-    built_.ByteSizeLong();  // the cached sizes the write uses
-    return built_.SerializeWithCachedSizesToArray(target);
+    // ByteSizeLong sets the cached sizes the write uses.
+    return built_.SerializeWithCachedSizesToArray(buffer(built_.ByteSizeLong()));
   }
+  const size_t message = crypto::RedactedByteSize(*message_, redaction_);
+  const auto withheld = static_cast<uint32_t>(redaction_.withheld.size());
+  uint8_t* target =
+      buffer((delivery_id_.empty() ? 0
+                                   : WireFormatLite::TagSize(Delivery::kDeliveryIdFieldNumber,
+                                                             WireFormatLite::TYPE_BYTES) +
+                                         WireFormatLite::LengthDelimitedSize(delivery_id_.size())) +
+             WireFormatLite::TagSize(Delivery::kMessageFieldNumber, WireFormatLite::TYPE_MESSAGE) +
+             WireFormatLite::LengthDelimitedSize(message) +
+             UInt32Field(Delivery::kWithheldFieldCountFieldNumber, withheld) +
+             UInt32Field(Delivery::kAttemptFieldNumber, attempt_));
   if (!delivery_id_.empty()) {
     target =
         WireFormatLite::WriteBytesToArray(Delivery::kDeliveryIdFieldNumber, delivery_id_, target);
   }
   target = WireFormatLite::WriteTagToArray(Delivery::kMessageFieldNumber,
                                            WireFormatLite::WIRETYPE_LENGTH_DELIMITED, target);
-  target = CodedOutputStream::WriteVarint32ToArray(
-      static_cast<uint32_t>(crypto::RedactedByteSize(*message_, redaction_)), target);
+  target = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(message), target);
   target = crypto::WriteRedacted(*message_, redaction_, target);
-  const auto withheld = static_cast<uint32_t>(redaction_.withheld.size());
   if (withheld != 0) {
     target = WireFormatLite::WriteUInt32ToArray(Delivery::kWithheldFieldCountFieldNumber, withheld,
                                                 target);
@@ -76,8 +72,11 @@ uint8_t* OutgoingDelivery::Write(uint8_t* target) const {
 
 v1::Delivery OutgoingDelivery::ToProto() const {
   if (message_ == nullptr) return built_;
-  std::string bytes(ByteSize(), '\0');
-  Write(reinterpret_cast<uint8_t*>(bytes.data()));
+  std::string bytes;
+  Serialize([&bytes](size_t size) {
+    bytes.resize(size);
+    return reinterpret_cast<uint8_t*>(bytes.data());
+  });
   v1::Delivery parsed;
   parsed.ParseFromString(bytes);  // the bytes are this process's own
   return parsed;

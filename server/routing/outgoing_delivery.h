@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "lib/crypto/wire_format.h"
 #include "silta/v1/message.pb.h"
 
@@ -33,10 +34,9 @@ class OutgoingDelivery {
   // The delivery's id; empty for a key notice.
   const std::string& delivery_id() const { return delivery_id_; }
 
-  // The size of the serialized v1.Delivery, and its bytes written at
-  // `target` (exactly ByteSize() of them; returns the end).
-  size_t ByteSize() const;
-  uint8_t* Write(uint8_t* target) const;
+  // Serializes the v1.Delivery: asks `buffer` once for room for exactly
+  // its size in bytes, writes them there and returns their end.
+  uint8_t* Serialize(absl::FunctionRef<uint8_t*(size_t size)> buffer) const;
 
   // The v1.Delivery that these bytes encode, parsed from them (for tests
   // and for callers in the same process).

@@ -18,8 +18,11 @@ std::vector<std::string> DeliveryIds(const Deliveries& deliveries) {
 
 // The bytes of a delivery, in a slice of their own.
 grpc::ByteBuffer Serialize(const routing::OutgoingDelivery& d) {
-  grpc::Slice slice(d.ByteSize());
-  d.Write(const_cast<uint8_t*>(slice.begin()));
+  grpc::Slice slice;
+  d.Serialize([&slice](size_t size) {
+    slice = grpc::Slice(size);
+    return const_cast<uint8_t*>(slice.begin());
+  });
   return grpc::ByteBuffer(&slice, 1);
 }
 

@@ -159,10 +159,16 @@ std::string BuiltBytes(const v1::SealedMessage& m, absl::string_view recipient,
 }
 
 std::string DirectBytes(const OutgoingDelivery& d) {
-  std::string bytes(d.ByteSize(), '\0');
-  uint8_t* end = d.Write(reinterpret_cast<uint8_t*>(bytes.data()));
+  std::string bytes;
+  int asked = 0;
+  uint8_t* end = d.Serialize([&](size_t size) {
+    ++asked;
+    bytes.resize(size);
+    return reinterpret_cast<uint8_t*>(bytes.data());
+  });
+  EXPECT_EQ(asked, 1);
   EXPECT_EQ(end, reinterpret_cast<uint8_t*>(bytes.data()) + bytes.size())
-      << "Write wrote other than ByteSize bytes";
+      << "Serialize wrote other than the size it asked room for";
   return bytes;
 }
 
