@@ -101,11 +101,16 @@ void DeliveryQueues::Schedule(QueuedDelivery d, absl::Time at, absl::Time now) {
 }
 
 bool DeliveryQueues::Forget(absl::string_view delivery_id) {
+  // The message, if this was its last delivery held, is freed after the
+  // lock is released (a whole message's fields and keys: the lock's
+  // other users need not wait for that).
+  std::shared_ptr<const store::MessageRecord> message;
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(delivery_id);
   if (it == entries_.end()) return false;
   UnlinkLocked(it->first, it->second);
   if (it->second.d.message != nullptr) --held_;
+  message = std::move(it->second.d.message);
   entries_.erase(it);
   return true;
 }
