@@ -100,7 +100,11 @@ class Router {
   // Send, and `done` with the receipt once the message is durable (or with
   // the error). `done` runs on the calling thread for a refusal or a
   // repeated Send, else on the store's committer thread; it must not block.
-  using SendDone = std::function<void(absl::StatusOr<v1::SendResponse>)>;
+  // The receipt is the stored message's own, shared and read-only (it keeps
+  // the message in memory while it is held): the answer is written from it,
+  // not from a copy. A repeated Send's is the one read back.
+  using Receipt = std::shared_ptr<const v1::DeliveryReceipt>;
+  using SendDone = std::function<void(absl::StatusOr<Receipt>)>;
   // The request is taken by value: its message moves into the stored record.
   void SendAsync(const identity::Caller& caller, v1::SendRequest request, SendDone done);
   // SendAsync, waiting for the result.
@@ -190,12 +194,15 @@ class Router {
   void RemoveSubscriber(int id);
 
  private:
-  // A Send checked and decided, ready to be stored; or, for a repeated
-  // Send of the same message, only the original receipt.
+  // A Send checked and decided, ready to be stored (its receipt is the
+  // record's); or, for a repeated Send of the same message, only the
+  // original receipt.
   struct PreparedSend {
-    bool repeated = false;
-    v1::DeliveryReceipt receipt;
+    Receipt repeated;
     std::shared_ptr<store::MessageRecord> message;
+    // The record's body serialized, for the store; empty: the store
+    // serializes it.
+    std::string serialized_body;
     store::AuditEntries audit;
     // The person the message is about (for the delivery's audit entries).
     std::string subject_ref;
@@ -237,10 +244,11 @@ class Router {
                                               std::shared_ptr<const v1::Policy> policy,
                                               const v1::StatutoryBasis* notification,
                                               const std::string& outside_case_subject_ref,
-                                              std::string hash, uint64_t decided_at);
+                                              std::string hash, std::string serialized,
+                                              uint64_t decided_at);
   // The answer to a Send whose id turned out to be taken when it was
   // committed: the stored receipt if the content is the same.
-  absl::StatusOr<v1::SendResponse> RepeatedSend(const store::MessageRecord& m) const;
+  absl::StatusOr<Receipt> RepeatedSend(const store::MessageRecord& m) const;
   // An Ack checked: the response so far (ids rejected) and what to commit.
   struct PreparedAck {
     v1::AckResponse response;

@@ -66,12 +66,13 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
       }
     }
   }
-  std::string hash = internal::ContentHash(message);
+  std::string serialized;
+  std::string hash = internal::ContentHash(message, &serialized);
   // The message moves into the record; `message` and `header` are not read after.
   const std::string message_id = header.message_id();
   absl::StatusOr<PreparedSend> prepared =
       PrepareNewSend(caller, std::move(*request.mutable_message()), policy, notification,
-                     outside_case_subject_ref, hash, decided_at);
+                     outside_case_subject_ref, hash, std::move(serialized), decided_at);
   if (prepared.ok()) return prepared;
   // Idempotency, per sender: a retried Send gets the original receipt, even
   // when it would be refused now (its created_at has grown old, the key it
@@ -83,8 +84,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
   if (!existing.has_value()) return prepared.status();
   if (existing->content_hash == hash && existing->subject_ref == outside_case_subject_ref) {
     PreparedSend repeated;
-    repeated.receipt = std::move(existing->receipt);
-    repeated.repeated = true;
+    repeated.repeated = std::make_shared<const v1::DeliveryReceipt>(std::move(existing->receipt));
     return repeated;
   }
   return internal::OtherContent(message_id);
@@ -93,7 +93,8 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareSend(const identity::Caller&
 absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
     const identity::Caller& caller, v1::SealedMessage message,
     std::shared_ptr<const v1::Policy> policy, const v1::StatutoryBasis* notification,
-    const std::string& outside_case_subject_ref, std::string hash, uint64_t decided_at) {
+    const std::string& outside_case_subject_ref, std::string hash, std::string serialized,
+    uint64_t decided_at) {
   const v1::MessageHeader& header = message.header();
   // A new message is signed now, with the sender's current key (or one
   // replaced moments ago), and sealed to each recipient's usable key.
@@ -155,6 +156,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   record.expires_at_us = absl::ToUnixMicros(now + ttl);
   receipt.set_payload_type(header.payload_type());
   receipt.set_statutory_basis(header.statutory_basis());
+  bool keys_dropped = false;
   for (const std::string& recipient_id : header.recipient_org_ids()) {
     const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
     SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
@@ -171,11 +173,11 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
         ++permitted;
       } else {
         auto* keys = field.mutable_wrapped_keys();
-        keys->erase(std::remove_if(keys->begin(), keys->end(),
-                                   [&](const v1::WrappedKey& k) {
-                                     return k.recipient_org_id() == recipient_id;
-                                   }),
-                    keys->end());
+        const auto dropped = std::remove_if(
+            keys->begin(), keys->end(),
+            [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
+        keys_dropped = keys_dropped || dropped != keys->end();
+        keys->erase(dropped, keys->end());
         if (d.verdict() == v1::PERMIT) {
           d.set_verdict(v1::DENY);
           d.set_reason("permitted, but the sender sealed no key for this recipient");
@@ -196,9 +198,10 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   prepared.subject_ref = internal::SubjectRefOf(c, record);
   prepared.audit = AcceptanceEntries(message, prepared.subject_ref, receipt, *policy, now);
   record.body = std::move(message);
-  record.receipt = receipt;
+  record.receipt = std::move(receipt);
+  // The bytes hashed are the body's as stored, unless a key was dropped.
+  if (!keys_dropped) prepared.serialized_body = std::move(serialized);
   prepared.message = std::make_shared<store::MessageRecord>(std::move(record));
-  prepared.receipt = std::move(receipt);
   prepared.policy = std::move(policy);
   prepared.accepted = now;
   prepared.decided_at = decided_at;
@@ -209,11 +212,7 @@ void Router::SendAsync(const identity::Caller& caller, v1::SendRequest request, 
   const int fields = request.message().fields_size();
   absl::StatusOr<PreparedSend> prepared = PrepareSend(caller, request);
   if (!prepared.ok()) return done(prepared.status());
-  if (prepared->repeated) {
-    v1::SendResponse response;
-    *response.mutable_receipt() = std::move(prepared->receipt);
-    return done(std::move(response));
-  }
+  if (prepared->repeated != nullptr) return done(std::move(prepared->repeated));
   PathStats::Decisions decided_at_delivery;
   std::vector<DirectDelivery> direct;
   // A decision input was changing while this Send was decided: a hand-over
@@ -228,13 +227,14 @@ void Router::SendAsync(const identity::Caller& caller, v1::SendRequest request, 
 void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direct,
                         PathStats::Decisions decided_at_delivery, int fields, SendDone done) {
   std::shared_ptr<const store::MessageRecord> held = prepared.message;
+  std::string serialized_body = std::move(prepared.serialized_body);
   store::AuditEntries audit = std::move(prepared.audit);
   const std::optional<uint64_t> decided_at =
       prepared.undecided.has_value() ? std::optional<uint64_t>(prepared.decided_at) : std::nullopt;
   // The receipt is given once the message is durable, on the committer's
   // thread; the gRPC thread that took the call is free meanwhile.
   store_->InsertMessageAsync(
-      held, std::move(audit),
+      held, std::move(serialized_body), std::move(audit),
       [this, in_flight = InFlight(), prepared = std::move(prepared), direct = std::move(direct),
        decided_at_delivery = std::move(decided_at_delivery), fields,
        done = std::move(done)](absl::Status status, store::AuditEntries entries) mutable {
@@ -259,7 +259,9 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
           return done(RepeatedSend(m));
         }
         if (!status.ok()) return done(status);
-        prepared.receipt.set_audit_index(entries.front().index());
+        // Before the record is queued, where other threads read it; they
+        // never read this field.
+        prepared.message->receipt.set_audit_index(entries.front().index());
         // Its deliveries join their recipients' queues, with the message,
         // so that no delivery reads it back; those disclosed in this commit
         // wait there for their ack.
@@ -275,16 +277,12 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         // thread hand-over per message under load).
         std::erase_if(to_wake, [this](const std::string& org_id) { return AllBusy(org_id); });
         PathStats::Decisions decided;
-        for (const v1::Decision& d : prepared.receipt.decisions()) {
-          decided.Add(PathStats::kAtSend, d);
-        }
+        for (const v1::Decision& d : m.receipt.decisions()) decided.Add(PathStats::kAtSend, d);
         stats_.Accepted(decided);
         // The receipt first, then the deliveries handed over in this
         // commit: each is a write on this thread, and the receipt's is the
         // shorter (docs/message-path.md, "the order of a Send's completions").
-        v1::SendResponse response;
-        *response.mutable_receipt() = std::move(prepared.receipt);
-        done(std::move(response));
+        done(Receipt(prepared.message, &prepared.message->receipt));
         if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
         for (DirectDelivery& d : direct) {
           // Moved in, not through an initializer list, which would copy it.
@@ -322,7 +320,7 @@ std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepare
     // Decided a moment ago, at Send, with the same inputs as a delivery now.
     absl::flat_hash_set<std::string> permitted;
     std::vector<v1::Decision> permitted_decisions;
-    for (const v1::Decision& decision : prepared.receipt.decisions()) {
+    for (const v1::Decision& decision : m.receipt.decisions()) {
       if (decision.recipient_org_id() != d.recipient_org_id) continue;
       decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() != v1::PERMIT) continue;
@@ -348,24 +346,24 @@ std::vector<Router::DirectDelivery> Router::DiscloseAtSend(PreparedSend& prepare
   return direct;
 }
 
-absl::StatusOr<v1::SendResponse> Router::RepeatedSend(const store::MessageRecord& m) const {
+absl::StatusOr<Router::Receipt> Router::RepeatedSend(const store::MessageRecord& m) const {
   SILTA_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> stored,
                          store_->GetMessage(m.sender_org_id, m.message_id));
   if (!stored.has_value() || stored->content_hash != m.content_hash ||
       stored->subject_ref != m.subject_ref) {
     return internal::OtherContent(m.message_id);
   }
-  v1::SendResponse response;
-  *response.mutable_receipt() = std::move(stored->receipt);
-  return response;
+  return std::make_shared<const v1::DeliveryReceipt>(std::move(stored->receipt));
 }
 
 absl::StatusOr<v1::SendResponse> Router::Send(const identity::Caller& caller,
                                               const v1::SendRequest& request) {
-  return internal::Wait<v1::SendResponse>(
-      [&](std::function<void(absl::StatusOr<v1::SendResponse>)> done) {
-        SendAsync(caller, request, std::move(done));
-      });
+  SILTA_ASSIGN_OR_RETURN(const Receipt receipt, internal::Wait<Receipt>([&](SendDone done) {
+                           SendAsync(caller, request, std::move(done));
+                         }));
+  v1::SendResponse response;
+  *response.mutable_receipt() = *receipt;
+  return response;
 }
 
 }  // namespace silta::routing

@@ -44,15 +44,19 @@ inline absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-inline std::string ContentHash(const v1::SealedMessage& m) {
-  std::string bytes;
+// The SHA-256 of the message's deterministic serialization; the bytes
+// hashed are left in `serialized`. They are a serialization of the message
+// like any other (deterministic orders only the entries of maps), which the
+// store may keep as it is.
+inline std::string ContentHash(const v1::SealedMessage& m, std::string* serialized) {
+  serialized->clear();
   {
-    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::StringOutputStream stream(serialized);
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
     m.SerializeToCodedStream(&coded);
   }
-  const auto digest = crypto::Sha256(bytes);
+  const auto digest = crypto::Sha256(*serialized);
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 

@@ -15,11 +15,22 @@ class OwnedSendMessages final : public grpc::MessageHolder<v1::SendRequest, v1::
     set_request(&request_);
     set_response(&response_);
   }
-  void Release() override { delete this; }
+  // The response carries the stored message's receipt itself, not a copy
+  // (it is serialized, read-only, when the call finishes), and holds it
+  // until the call is done.
+  void Answer(routing::Router::Receipt receipt) {
+    response_.unsafe_arena_set_allocated_receipt(const_cast<v1::DeliveryReceipt*>(receipt.get()));
+    receipt_ = std::move(receipt);
+  }
+  void Release() override {
+    if (receipt_ != nullptr) (void)response_.unsafe_arena_release_receipt();  // not the response's
+    delete this;
+  }
 
  private:
   v1::SendRequest request_;
   v1::SendResponse response_;
+  routing::Router::Receipt receipt_;
 };
 
 }  // namespace
@@ -31,9 +42,12 @@ MessageService::SendMessages::AllocateMessages() {
 
 grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* context,
                                                const v1::SendRequest* request,
-                                               v1::SendResponse* response) {
-  return HandleUnaryAsync(
-      context, *authenticator_, "/silta.v1.MessageService/Send", response,
+                                               v1::SendResponse* /*response*/) {
+  // The holder SendMessages allocated for this call, with its request and response.
+  auto* messages = static_cast<OwnedSendMessages*>(context->GetRpcAllocatorState());
+  return HandleUnaryAsyncWith<routing::Router::Receipt>(
+      context, *authenticator_, "/silta.v1.MessageService/Send",
+      [messages](routing::Router::Receipt receipt) { messages->Answer(std::move(receipt)); },
       [&](const identity::Caller& caller, routing::Router::SendDone done) {
         admission_.Run(caller.org.org_id(), [this, context, request, caller,
                         done = std::move(done)](SendAdmission::Place place) {
@@ -44,12 +58,12 @@ grpc::ServerUnaryReactor* MessageService::Send(grpc::CallbackServerContext* cont
           }
           // The request is an OwnedSendMessages' own, not const (SendMessages),
           // and nothing reads it after this: its message moves into the record.
-          router_->SendAsync(
-              caller, std::move(*const_cast<v1::SendRequest*>(request)),
-              [place = std::move(place), done](absl::StatusOr<v1::SendResponse> result) mutable {
-                done(std::move(result));
-                place.reset();  // the next may start
-              });
+          router_->SendAsync(caller, std::move(*const_cast<v1::SendRequest*>(request)),
+                             [place = std::move(place),
+                              done](absl::StatusOr<routing::Router::Receipt> result) mutable {
+                               done(std::move(result));
+                               place.reset();  // the next may start
+                             });
         });
       });
 }

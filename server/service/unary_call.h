@@ -16,15 +16,16 @@
 
 namespace silta::service {
 
-// Runs `handler(const identity::Caller&, std::function<void(absl::StatusOr<Response>)> done)`
-// for an authorised caller of `method`; `handler` calls `done` once, on any
-// thread, and the call finishes then. The gRPC thread is free meanwhile (a
+// Runs `handler(const identity::Caller&, done)` for an authorised caller of
+// `method`, where `done(absl::StatusOr<Result>)`: `handler` calls it once,
+// on any thread, and the call finishes then, its response set by
+// `answer(Result)` if the result is one. The gRPC thread is free meanwhile (a
 // Send waiting for its group commit).
-template <typename Response, typename Handler>
-grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
-                                           const identity::Authenticator& authenticator,
-                                           absl::string_view method, Response* response,
-                                           Handler&& handler) {
+template <typename Result, typename Answer, typename Handler>
+grpc::ServerUnaryReactor* HandleUnaryAsyncWith(grpc::CallbackServerContext* context,
+                                               const identity::Authenticator& authenticator,
+                                               absl::string_view method, Answer answer,
+                                               Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<identity::Caller> caller =
       authenticator.Authorize(*context->auth_context(), method, context->peer());
@@ -32,11 +33,24 @@ grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(caller.status(), context));
     return reactor;
   }
-  std::forward<Handler>(handler)(*caller, [reactor, response](absl::StatusOr<Response> result) {
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
+  std::forward<Handler>(handler)(
+      *caller, [reactor, answer = std::move(answer)](absl::StatusOr<Result> result) mutable {
+        if (result.ok()) answer(*std::move(result));
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   return reactor;
+}
+
+// HandleUnaryAsync where the result is the response itself.
+template <typename Response, typename Handler>
+grpc::ServerUnaryReactor* HandleUnaryAsync(grpc::CallbackServerContext* context,
+                                           const identity::Authenticator& authenticator,
+                                           absl::string_view method, Response* response,
+                                           Handler&& handler) {
+  return HandleUnaryAsyncWith<Response>(
+      context, authenticator, method,
+      [response](Response result) { *response = std::move(result); },
+      std::forward<Handler>(handler));
 }
 
 // Runs `handler(const identity::Caller&) -> absl::StatusOr<Response>` for an

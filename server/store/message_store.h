@@ -99,9 +99,12 @@ class MessageStore {
   // entries and their indices. See WriteDone. `decided_at`: the message
   // discloses (a delivery marked DELIVERED) on a decision taken at that
   // token of changes(); if a change has begun since, nothing is written
-  // and `done` gets ABORTED.
-  virtual void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                                  WriteDone done, std::optional<uint64_t> decided_at) = 0;
+  // and `done` gets ABORTED. `serialized_body`: message->body serialized,
+  // if the caller has it already (the router has, from the content hash);
+  // empty, the store serializes it.
+  virtual void InsertMessageAsync(std::shared_ptr<const MessageRecord> message,
+                                  std::string serialized_body, AuditEntries audit, WriteDone done,
+                                  std::optional<uint64_t> decided_at) = 0;
   // The message `message_id` of `sender_org_id` with its deliveries, or nullopt.
   virtual absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                                   absl::string_view message_id) = 0;

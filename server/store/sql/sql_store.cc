@@ -759,7 +759,8 @@ bool Unfinished(const DeliveryRecord& d) {
 
 }  // namespace
 
-absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEntries* audit) {
+absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message,
+                                           absl::string_view serialized_body, AuditEntries* audit) {
   // The receipt names its MESSAGE_ACCEPTED entry: the next index of the log,
   // stable while this transaction holds the write lock. The index follows
   // the receipt's bytes as a message of its own, which parsing merges into
@@ -785,7 +786,9 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message, AuditEn
   stmt.BindBlob(4, message.content_hash);
   stmt.BindInt(5, message.accepted_at_us);
   stmt.BindInt(6, message.expires_at_us);
-  stmt.BindBlob(7, message.body.has_value() ? message.body->SerializeAsString() : "");
+  std::string body;
+  if (message.body.has_value() && serialized_body.empty()) body = message.body->SerializeAsString();
+  stmt.BindBlob(7, serialized_body.empty() ? absl::string_view(body) : serialized_body);
   stmt.BindBlob(8, receipt);
   stmt.BindText(9, message.subject_ref);
   stmt.BindText(10, message.linked_case_id);
@@ -927,7 +930,7 @@ CommitStats SqlStore::ReadCommitStats() {
 }
 
 absl::Status SqlStore::InsertMessage(const MessageRecord& message, AuditEntries* audit) {
-  return GroupCommit([&]() -> absl::Status { return InsertMessageLocked(message, audit); },
+  return GroupCommit([&]() -> absl::Status { return InsertMessageLocked(message, "", audit); },
                      /*durable=*/true);
 }
 
@@ -946,13 +949,15 @@ void SqlStore::ForgetCached(ChangeNotice::Kind kind) {
   if (kind == ChangeNotice::kKeyBundles) bundles_cache_.Clear();
 }
 
-void SqlStore::InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                                  WriteDone done, std::optional<uint64_t> decided_at) {
+void SqlStore::InsertMessageAsync(std::shared_ptr<const MessageRecord> message,
+                                  std::string serialized_body, AuditEntries audit, WriteDone done,
+                                  std::optional<uint64_t> decided_at) {
   auto entries = std::make_shared<AuditEntries>(std::move(audit));
-  Enqueue({[this, message, entries, decided_at]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-             SILTA_RETURN_IF_ERROR(StillDecidedLocked(decided_at));
-             return InsertMessageLocked(*message, entries.get());
-           },
+  Enqueue({[this, message, serialized_body = std::move(serialized_body), entries, decided_at]()
+               ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                 SILTA_RETURN_IF_ERROR(StillDecidedLocked(decided_at));
+                 return InsertMessageLocked(*message, serialized_body, entries.get());
+               },
            /*durable=*/true,
            [entries, done = std::move(done)](absl::Status status) {
              done(std::move(status), std::move(*entries));

@@ -92,8 +92,9 @@ class SqlStore : public Store {
   absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
                                                             bool include_retired) override;
   absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
-  void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, AuditEntries audit,
-                          WriteDone done, std::optional<uint64_t> decided_at) override;
+  void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, std::string serialized_body,
+                          AuditEntries audit, WriteDone done,
+                          std::optional<uint64_t> decided_at) override;
   absl::StatusOr<std::optional<MessageRecord>> GetMessage(absl::string_view sender_org_id,
                                                           absl::string_view message_id) override;
   absl::StatusOr<std::vector<UnfinishedDelivery>> UnfinishedDeliveries(int64_t now_us) override;
@@ -230,8 +231,8 @@ class SqlStore : public Store {
                                                            absl::string_view value);
   absl::StatusOr<int> SchemaVersionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Status InsertMessageLocked(const MessageRecord& message, AuditEntries* audit)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InsertMessageLocked(const MessageRecord& message, absl::string_view serialized_body,
+                                   AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpdateDeliveryLocked(const DeliveryRecord& delivery)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OK unless a write decided at `decided_at` may no longer commit: ABORTED

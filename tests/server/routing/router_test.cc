@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/sdk/sealer.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "lib/common/time_util.h"
 #include "lib/crypto/key_bundle.h"
@@ -62,9 +63,11 @@ class RouterTest : public silta::testing::RegistryFixture {
                                              now_ + absl::Hours(24 * 30));
   }
 
-  v1::SendRequest Message(const std::string& case_id) {
+  // A Referral to youth services: education, and housing if `housing`.
+  v1::SendRequest Message(const std::string& case_id, bool housing = false) {
     v1::Referral referral;
     referral.set_education_employment("9th grade");
+    if (housing) referral.set_housing("a flat of their own");
     v1::MessageHeader header;
     header.set_message_id(*crypto::NewUuidV7(now_));
     header.set_case_id(case_id);
@@ -375,7 +378,7 @@ class RouterRaceTest : public RouterTest {
     const v1::Case other = OpenCase("police-hame", silta::testing::kYouth15, {"hml-youth"});
     hold_next_commit_ = true;
     router_->SendAsync(As("police-hame"), Message(other.case_id()),
-                       [this](absl::StatusOr<v1::SendResponse> r) {
+                       [this](absl::StatusOr<Router::Receipt> r) {
                          EXPECT_THAT(r, IsOk());
                          blocker_sent_.Notify();
                        });
@@ -448,8 +451,8 @@ TEST_F(RouterRaceTest, AWithdrawalBetweenASendAndItsCommitStopsTheHandOverToAStr
   const v1::SendRequest request = Message(c.case_id());
   const std::string id = request.message().header().message_id();
   absl::Notification sent;
-  absl::StatusOr<v1::SendResponse> receipt;
-  router_->SendAsync(As("police-hame"), request, [&](absl::StatusOr<v1::SendResponse> r) {
+  absl::StatusOr<Router::Receipt> receipt;
+  router_->SendAsync(As("police-hame"), request, [&](absl::StatusOr<Router::Receipt> r) {
     receipt = std::move(r);
     sent.Notify();
   });
@@ -462,7 +465,7 @@ TEST_F(RouterRaceTest, AWithdrawalBetweenASendAndItsCommitStopsTheHandOverToAStr
   router_->RemoveSubscriber(subscriber);
 
   ASSERT_THAT(receipt, IsOk());
-  EXPECT_EQ(receipt->receipt().decisions(0).verdict(), v1::PERMIT) << "permitted at Send";
+  EXPECT_EQ((*receipt)->decisions(0).verdict(), v1::PERMIT) << "permitted at Send";
   stream.AwaitHanded(1);
   EXPECT_EQ(stream.handed, 1) << "the reserved stream is freed";
   EXPECT_TRUE(stream.deliveries.empty());
@@ -647,8 +650,8 @@ TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) 
   for (int i = 0; i < 20; ++i) {
     const v1::SendRequest request = Message(c.case_id());
     absl::Mutex mu;
-    std::vector<absl::StatusOr<v1::SendResponse>> results;
-    const auto collect = [&](absl::StatusOr<v1::SendResponse> r) {
+    std::vector<absl::StatusOr<Router::Receipt>> results;
+    const auto collect = [&](absl::StatusOr<Router::Receipt> r) {
       absl::MutexLock lock(&mu);
       results.push_back(std::move(r));
     };
@@ -656,11 +659,10 @@ TEST_F(RouterTest, ARetryQueuedBeforeTheFirstSendIsCommittedGetsTheSameReceipt) 
     router_->SendAsync(As("police-hame"), request, collect);
     absl::MutexLock lock(&mu);
     mu.Await(absl::Condition(
-        +[](std::vector<absl::StatusOr<v1::SendResponse>>* r) { return r->size() == 2; },
-        &results));
+        +[](std::vector<absl::StatusOr<Router::Receipt>>* r) { return r->size() == 2; }, &results));
     ASSERT_THAT(results[0], IsOk());
     ASSERT_THAT(results[1], IsOk()) << "attempt " << i;
-    EXPECT_EQ(results[0]->receipt().audit_index(), results[1]->receipt().audit_index());
+    EXPECT_EQ((*results[0])->audit_index(), (*results[1])->audit_index());
   }
 }
 
@@ -711,6 +713,40 @@ TEST_F(RouterTest, CiphertextIsPurgedOnceEveryRecipientHasAcked) {
   EXPECT_FALSE((*stored)->body.has_value()) << "purged after the last ack";
   EXPECT_EQ((*stored)->receipt.decisions_size(), 1) << "metadata and decisions stay";
   EXPECT_EQ(YouthState(id), v1::ACKED);
+}
+
+// The stored body is the message as sent, less the wrapped keys of the
+// recipients a field was denied to at Send (the store is handed the bytes
+// the content hash was computed over only when no key was dropped).
+TEST_F(RouterTest, TheStoredBodyIsTheMessageLessTheKeysOfDeniedRecipients) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();  // education, not housing
+  const auto stored_body = [&](const v1::SendRequest& request) {
+    EXPECT_THAT(router_->Send(As("police-hame"), request), IsOk());
+    auto stored = store_->GetMessage("police-hame", request.message().header().message_id());
+    EXPECT_THAT(stored, IsOk());
+    EXPECT_TRUE(stored->has_value() && (*stored)->body.has_value());
+    return stored->has_value() && (*stored)->body.has_value() ? *(*stored)->body
+                                                              : v1::SealedMessage();
+  };
+
+  const v1::SendRequest permitted = Message(c.case_id());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(stored_body(permitted),
+                                                                 permitted.message()));
+
+  const v1::SendRequest mixed = Message(c.case_id(), /*housing=*/true);
+  const v1::SealedMessage body = stored_body(mixed);
+  ASSERT_EQ(body.fields_size(), 2);
+  for (const v1::SealedField& f : body.fields()) {
+    SCOPED_TRACE(f.path());
+    EXPECT_EQ(f.wrapped_keys_size(), f.category() == v1::CATEGORY_HOUSING ? 0 : 1)
+        << "a key is kept only where the field was permitted";
+  }
+  v1::SealedMessage expected = mixed.message();
+  for (v1::SealedField& f : *expected.mutable_fields()) {
+    if (f.category() == v1::CATEGORY_HOUSING) f.clear_wrapped_keys();
+  }
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(body, expected));
 }
 
 TEST_F(RouterTest, MessageWithoutConsentIsAcceptedButNothingIsDelivered) {

@@ -185,7 +185,7 @@ TEST_F(PostgresStoreTest, AWriteDecidedBeforeAnotherInstancesChangeIsAborted) {
   absl::Notification written;
   absl::Status status;
   (*a)->InsertMessageAsync(
-      std::make_shared<const MessageRecord>(testing::MakeMessage("decided-on-a")), {},
+      std::make_shared<const MessageRecord>(testing::MakeMessage("decided-on-a")), "", {},
       [&](absl::Status s, AuditEntries) {
         status = std::move(s);
         written.Notify();
