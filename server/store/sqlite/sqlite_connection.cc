@@ -69,10 +69,16 @@ class SqliteConnection::Driver final : public sql::StatementDriver {
   sqlite3_stmt* const stmt_;
 };
 
+bool ConfigureSqlite() {
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  return configured;
+}
+
 absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
                                                                          int flags,
                                                                          int busy_timeout_ms,
                                                                          const char* vfs) {
+  ConfigureSqlite();
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {

@@ -8,6 +8,8 @@
 #include <new>
 #include <string>
 
+#include "server/store/sqlite/sqlite_connection.h"
+
 namespace silta::store {
 namespace {
 
@@ -256,6 +258,7 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 }
 
 sqlite3_vfs* Register() {
+  ConfigureSqlite();  // sqlite3_vfs_find initializes SQLite
   real_vfs = sqlite3_vfs_find(nullptr);
   if (real_vfs == nullptr) return nullptr;
   static sqlite3_vfs vfs{};

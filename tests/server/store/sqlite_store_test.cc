@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/sqlite/sqlite_connection.h"
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_rows.h"
@@ -50,6 +51,16 @@ TEST(SqliteStoreTest, FreshDatabaseIsAtLatestSchemaWithWalAndFullSync) {
   EXPECT_THAT((*store)->PragmaForTest("temp_store"), IsOkAndHolds("2"));  // MEMORY
   // The committer's pages stay in memory (8 MiB, not SQLite's 2 MiB).
   EXPECT_THAT((*store)->PragmaForTest("cache_size"), IsOkAndHolds("-8192"));
+}
+
+// SQLite keeps no memory statistics: each of its allocations and frees
+// would take a process-wide mutex for them (ConfigureSqlite).
+TEST(SqliteStoreTest, SqliteCountsNoMemoryForStatistics) {
+  auto store = SqliteStore::Open(TempDbPath("memstatus.db"), {});
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  EXPECT_TRUE(ConfigureSqlite()) << "SQLite was in use before a store was opened";
+  EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
 // Issue #12 item 6: the files say who disclosed what about whom.
