@@ -49,12 +49,15 @@ inline absl::Status Invalid(absl::string_view field, absl::string_view what) {
 // like any other (deterministic orders only the entries of maps), which the
 // store may keep as it is.
 inline std::string ContentHash(const v1::SealedMessage& m, std::string* serialized) {
-  serialized->clear();
+  // Sized first, then written in one buffer (a growing string is copied
+  // as it grows).
+  const size_t size = m.ByteSizeLong();
+  serialized->resize(size);
   {
-    google::protobuf::io::StringOutputStream stream(serialized);
-    google::protobuf::io::CodedOutputStream coded(&stream);
+    google::protobuf::io::ArrayOutputStream array(serialized->data(), static_cast<int>(size));
+    google::protobuf::io::CodedOutputStream coded(&array);
     coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
+    m.SerializeWithCachedSizes(&coded);
   }
   const auto digest = crypto::Sha256(*serialized);
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
