@@ -73,6 +73,11 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
     case v1::StoreConfig::BACKEND_NOT_SET:
       return Invalid("store", "is required: set store { sqlite { path: \"...\" } }");
   }
+  if (config.store().has_committer_nice() &&
+      (config.store().committer_nice() < -20 || config.store().committer_nice() > 19)) {
+    return Invalid("store.committer_nice",
+                   "must be a nice value, -20..19 (lower runs first); leave it out for -5");
+  }
   if (config.registry_file().empty()) return Invalid("registry_file", "is required");
   if (config.policy_file().empty()) return Invalid("policy_file", "is required");
   if (config.pepper_file().empty()) {
@@ -167,6 +172,9 @@ absl::StatusOr<v1::SiltadConfig> LoadConfig(absl::string_view path) {
   }
   if (config.store().has_postgres()) {
     resolve(config.mutable_store()->mutable_postgres()->mutable_conninfo_file());
+  }
+  if (!config.store().has_committer_nice()) {
+    config.mutable_store()->set_committer_nice(kDefaultCommitterNice);
   }
   resolve(config.mutable_registry_file());
   resolve(config.mutable_policy_file());

@@ -27,6 +27,8 @@ inline constexpr uint32_t kMaxCallsPerSecondPerOrg = 100000;
 inline constexpr uint32_t kDefaultShutdownGraceSeconds = 10;
 inline constexpr uint32_t kMaxShutdownGraceSeconds = 300;
 inline constexpr uint32_t kDefaultSqliteBusyTimeoutMs = 5000;
+// The committer thread's nice value when store.committer_nice is not set.
+inline constexpr int32_t kDefaultCommitterNice = -5;
 
 // Checks a configuration without touching the file system (pure). Returns
 // INVALID_ARGUMENT "<field path>: <what is wrong and the allowed values>" for

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -182,18 +183,22 @@ absl::StatusOr<std::string> ReadConninfo(const v1::PostgresConfig& postgres) {
 
 // The store the config selects, opened and migrated.
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const v1::StoreConfig& config) {
+  std::optional<int> committer_nice;
+  if (config.has_committer_nice()) committer_nice = config.committer_nice();
   if (config.has_postgres()) {
     SILTA_ASSIGN_OR_RETURN(const std::string conninfo, ReadConninfo(config.postgres()));
     store::PostgresOptions options;
     if (config.postgres().read_connections() > 0) {
       options.readers = static_cast<int>(config.postgres().read_connections());
     }
+    options.committer_nice = committer_nice;
     SILTA_ASSIGN_OR_RETURN(std::unique_ptr<store::PostgresStore> store,
                            store::PostgresStore::Open(conninfo, options));
     return std::unique_ptr<store::Store>(std::move(store));
   }
   store::SqliteOptions sqlite_options;
   sqlite_options.busy_timeout_ms = static_cast<int>(config.sqlite().busy_timeout_ms());
+  sqlite_options.committer_nice = committer_nice;
   SILTA_ASSIGN_OR_RETURN(std::unique_ptr<store::SqliteStore> store,
                          store::SqliteStore::Open(config.sqlite().path(), sqlite_options));
   return std::unique_ptr<store::Store>(std::move(store));

@@ -1,15 +1,20 @@
 // siltad as an operator meets it: start-up errors, certificate rotation,
 // SIGTERM, and the systemd unit.
-#include <signal.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -22,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 CommandResult RunSiltad(const std::string& config, bool check_only) {
   std::vector<std::string> argv = {SILTAD_PATH, "--config", config};
@@ -246,6 +252,62 @@ TEST(SiltadLifecycleTest, SystemdUnitPassesVerify) {
 
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "") << "systemd-analyze printed warnings";
+}
+
+// The unit lets siltad set its committer's nice value (store.committer_nice,
+// default -5). Its system call filter denies @resources, setpriority among
+// them, and a denied call kills the process: the unit must allow that call
+// again after the deny list, and a RLIMIT_NICE down to the default.
+TEST(SiltadLifecycleTest, SystemdUnitLetsTheCommitterRunAtItsNice) {
+  const std::vector<std::string> lines =
+      absl::StrSplit(ReadTextFile(SILTA_SOURCE_DIR "/deploy/siltad.service"), '\n');
+  const auto at = [&](absl::string_view line) {
+    return std::find(lines.begin(), lines.end(), line) - lines.begin();
+  };
+  const auto deny = at("SystemCallFilter=~@privileged @resources");
+  const auto allow = at("SystemCallFilter=setpriority");
+  ASSERT_LT(deny, lines.size());
+  ASSERT_LT(allow, lines.size()) << "no SystemCallFilter=setpriority line";
+  EXPECT_GT(allow, deny) << "an allow before the deny list is overridden by it";
+  EXPECT_LT(at("LimitNICE=-5"), lines.size());
+}
+
+// siltad's committer runs ahead of its gRPC threads by default. The tests
+// run as root in CI; a user without CAP_SYS_NICE sees the warning instead.
+TEST(SiltadLifecycleTest, TheCommitterRunsAtNiceMinusFiveByDefault) {
+  SiltadSetup setup{MakeTempDir("committer-nice")};
+  std::unique_ptr<SiltadProcess> siltad = StartSiltad(setup);
+  ASSERT_NE(siltad, nullptr);
+
+  const std::optional<int> nice = ThreadNice(siltad->pid(), "silta-committer");
+  ASSERT_TRUE(nice.has_value());
+  if (::geteuid() == 0) {
+    EXPECT_EQ(*nice, -5);
+    EXPECT_THAT(siltad->Log(), Not(HasSubstr("committer_priority_not_set")));
+  } else {
+    EXPECT_THAT(siltad->Log(), HasSubstr("committer_priority_not_set"));
+  }
+}
+
+// Without the right to lower a nice value, siltad says so, with the fix, and
+// serves with the committer at the process's nice.
+TEST(SiltadLifecycleTest, WithoutTheRightToRaiseTheCommitterSiltadWarnsAndServes) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "not root: TheCommitterRunsAtNiceMinusFiveByDefault covers it";
+  SiltadSetup setup{MakeTempDir("committer-no-nice")};
+  const std::string config = WriteSiltadConfig(setup);
+  // Root without CAP_SYS_NICE, as user silta is under a unit without
+  // LimitNICE.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> siltad =
+      ChildProcess::Start({"/usr/bin/setpriv", "--inh-caps=-sys_nice", "--bounding-set=-sys_nice",
+                           SILTAD_PATH, "--config", config},
+                          {}, setup.dir + "/siltad.log");
+  ASSERT_TRUE(siltad.ok()) << siltad.status();
+
+  ASSERT_TRUE((*siltad)->WaitForLog("siltad_serving", absl::Seconds(20))) << (*siltad)->Log();
+  EXPECT_THAT((*siltad)->Log(), HasSubstr("committer_priority_not_set"));
+  EXPECT_THAT((*siltad)->Log(), HasSubstr("LimitNICE="));
+  EXPECT_EQ(ThreadNice((*siltad)->pid(), "silta-committer"), getpriority(PRIO_PROCESS, 0));
 }
 
 }  // namespace

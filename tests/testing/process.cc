@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -246,6 +248,28 @@ bool ChildProcess::WaitForLog(const std::string& needle, absl::Duration timeout)
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(kPoll);
   }
+}
+
+std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name) {
+  std::optional<pid_t> found;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != thread_name) continue;
+    if (found.has_value()) return std::nullopt;  // several
+    int tid = 0;
+    if (!absl::SimpleAtoi(task.path().filename().string(), &tid)) return std::nullopt;
+    found = tid;
+  }
+  if (!found.has_value()) return std::nullopt;
+  // On Linux a nice value is per thread: PRIO_PROCESS with a thread id.
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(*found));
+  if (nice == -1 && errno != 0) return std::nullopt;
+  return nice;
 }
 
 }  // namespace silta::testing

@@ -7,10 +7,12 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace silta::testing {
@@ -87,6 +89,10 @@ void ForgetTempDir(const std::string& dir);
 // Writes `text` to `path`.
 void WriteTextFile(const std::string& path, const std::string& text);
 std::string ReadTextFile(const std::string& path);
+
+// The nice value of `pid`'s one thread named `thread_name` (its comm, as
+// pthread_setname_np set it); none if it has no such thread, or several.
+std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name);
 
 }  // namespace silta::testing
 

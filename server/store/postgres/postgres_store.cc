@@ -121,7 +121,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     SILTA_ASSIGN_OR_RETURN(reader->db, PgConnection::Connect(conninfo));
     store->readers_.push_back(std::move(reader));
   }
-  store->StartCommitter();
+  store->StartCommitter(options.committer_nice);
   return store;
 }
 

@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,8 @@ struct PostgresOptions {
   // to let go of it), and publish nothing for others. Off by default:
   // several instances share one database.
   bool exclusive = false;
+  // The committer thread's nice value; none: the process's (SqlStore::StartCommitter).
+  std::optional<int> committer_nice;
   // Tests only (sql/sql_store.h).
   FaultInjection fault_injection;
 };

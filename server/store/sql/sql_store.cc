@@ -1,8 +1,12 @@
 #include "server/store/sql/sql_store.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -835,9 +839,23 @@ namespace {
 thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
 }  // namespace
 
-void SqlStore::StartCommitter() {
-  committer_ = std::thread([this] {
+// Every message waits for the committer, and under load it is the stage
+// that waits longest for a CPU (docs/message-path.md, "Threads"): a lower
+// nice value puts it ahead of the gRPC threads that feed it. On Linux a
+// nice value is per thread, so this changes the committer alone.
+void SqlStore::StartCommitter(std::optional<int> nice) {
+  committer_ = std::thread([this, nice] {
     pthread_setname_np(pthread_self(), "silta-committer");
+    if (nice.has_value() && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), *nice) != 0) {
+      const int error = errno;
+      common::Log(common::LogLevel::kWarn, "committer_priority_not_set",
+                  {{"nice", absl::StrCat(*nice)},
+                   {"error", std::strerror(error)},
+                   {"fix",
+                    "allow it (systemd: LimitNICE= and SystemCallFilter=setpriority, as "
+                    "deploy/siltad.service does; or CAP_SYS_NICE), or set store.committer_nice: "
+                    "0"}});
+    }
     committer_of = this;
     CommitLoop();
   });

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -182,8 +183,10 @@ class SqlStore : public Store {
   // `create_versions_table` creates schema_migrations if it is missing.
   absl::Status Migrate(const std::vector<Migration>& migrations,
                        absl::string_view create_versions_table);
-  // At the end of open: the committer thread.
-  void StartCommitter();
+  // At the end of open: the committer thread, at `nice` if set (a nice
+  // value for that thread alone). When the system refuses it, the
+  // committer logs committer_priority_not_set and runs at the process's.
+  void StartCommitter(std::optional<int> nice);
   // Commits what is queued and stops the committer. A subclass's
   // destructor calls it first: the committer calls the subclass's hooks.
   void StopCommitter();

@@ -130,7 +130,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     SILTA_RETURN_IF_ERROR((*checkpointer)->Exec("PRAGMA journal_mode=WAL"));
     store->StartCheckpointer(*std::move(checkpointer));
   }
-  store->StartCommitter();
+  store->StartCommitter(options.committer_nice);
   return store;
 }
 

@@ -15,6 +15,7 @@
 #define SILTA_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,8 @@ namespace silta::store {
 struct SqliteOptions {
   // Milliseconds to wait for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  // The committer thread's nice value; none: the process's (SqlStore::StartCommitter).
+  std::optional<int> committer_nice;
   // Tests only (sql/sql_store.h).
   FaultInjection fault_injection;
 };

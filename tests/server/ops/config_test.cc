@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -103,6 +104,12 @@ INSTANTIATE_TEST_SUITE_P(
                         c->mutable_store()->mutable_postgres()->set_read_connections(65);
                       },
                       "store.postgres.read_connections"},
+        BadConfigCase{"CommitterNiceLow",
+                      [](v1::SiltadConfig* c) { c->mutable_store()->set_committer_nice(-21); },
+                      "store.committer_nice: must be a nice value, -20..19"},
+        BadConfigCase{"CommitterNiceHigh",
+                      [](v1::SiltadConfig* c) { c->mutable_store()->set_committer_nice(20); },
+                      "store.committer_nice"},
         BadConfigCase{"NoRegistry", [](v1::SiltadConfig* c) { c->clear_registry_file(); },
                       "registry_file"},
         BadConfigCase{"NoPolicy", [](v1::SiltadConfig* c) { c->clear_policy_file(); },
@@ -166,6 +173,19 @@ TEST(LoadConfigTest, ResolvesRelativePathsAndFillsDefaults) {
   EXPECT_EQ(config->limits().max_sends_in_flight(), kDefaultMaxSendsInFlight);
   EXPECT_EQ(config->tls().refresh_interval_seconds(), 10u);
   EXPECT_EQ(config->shutdown_grace_seconds(), kDefaultShutdownGraceSeconds);
+  ASSERT_TRUE(config->store().has_committer_nice());
+  EXPECT_EQ(config->store().committer_nice(), kDefaultCommitterNice);
+}
+
+TEST(LoadConfigTest, KeepsACommitterNiceOfZero) {
+  const std::string path =
+      WriteFile("nice0.textproto",
+                absl::StrReplaceAll(kValidConfig, {{"store {", "store { committer_nice: 0"}}));
+
+  auto config = LoadConfig(path);
+
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->store().committer_nice(), 0);
 }
 
 TEST(LoadConfigTest, SyntaxErrorNamesFileLineAndColumn) {

@@ -1,8 +1,10 @@
 #include "server/store/sqlite/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "server/store/sqlite/sqlite_connection.h"
 #include "tests/testing/audit_batch.h"
+#include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_rows.h"
 
@@ -61,6 +64,32 @@ TEST(SqliteStoreTest, SqliteCountsNoMemoryForStatistics) {
   ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
   EXPECT_TRUE(ConfigureSqlite()) << "SQLite was in use before a store was opened";
   EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
+// The committer runs at the nice value it is given, and alone: the thread
+// that opened the store keeps its own (a nice value is per thread on Linux).
+// Raising a nice value needs no privilege, so the test runs as any user.
+TEST(SqliteStoreTest, TheCommitterRunsAtTheNiceItIsGiven) {
+  const int mine = getpriority(PRIO_PROCESS, 0);
+  SqliteOptions options;
+  options.committer_nice = std::min(mine + 7, 19);
+  auto store = SqliteStore::Open(TempDbPath("nice.db"), options);
+  ASSERT_THAT(store, IsOk());
+  // Committed by the committer, which set its nice value before its first
+  // commit.
+  ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+
+  EXPECT_EQ(::silta::testing::ThreadNice(::getpid(), "silta-committer"), *options.committer_nice);
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), mine);
+}
+
+TEST(SqliteStoreTest, WithoutANiceValueTheCommitterRunsAtTheProcesses) {
+  auto store = SqliteStore::Open(TempDbPath("nice-unset.db"), {});
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+
+  EXPECT_EQ(::silta::testing::ThreadNice(::getpid(), "silta-committer"),
+            getpriority(PRIO_PROCESS, 0));
 }
 
 // Issue #12 item 6: the files say who disclosed what about whom.
