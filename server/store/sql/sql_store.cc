@@ -1,12 +1,8 @@
 #include "server/store/sql/sql_store.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -30,6 +26,7 @@
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
 #include "server/common/logging.h"
+#include "server/store/sql/committer_priority.h"
 
 namespace silta::store {
 namespace {
@@ -839,25 +836,13 @@ namespace {
 thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
 }  // namespace
 
-// Every message waits for the committer, and under load it is the stage
-// that waits longest for a CPU (docs/message-path.md, "Threads"): a lower
-// nice value puts it ahead of the gRPC threads that feed it. On Linux a
-// nice value is per thread, so this changes the committer alone.
 void SqlStore::StartCommitter(std::optional<int> nice) {
   committer_ = std::thread([this, nice] {
     pthread_setname_np(pthread_self(), "silta-committer");
-    if (nice.has_value() && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), *nice) != 0) {
-      const int error = errno;
-      common::Log(common::LogLevel::kWarn, "committer_priority_not_set",
-                  {{"nice", absl::StrCat(*nice)},
-                   {"error", std::strerror(error)},
-                   {"fix",
-                    "allow it (systemd: LimitNICE= and SystemCallFilter=setpriority, as "
-                    "deploy/siltad.service does; or CAP_SYS_NICE), or set store.committer_nice: "
-                    "0"}});
-    }
+    std::optional<CommitterPriority> priority;
+    if (nice.has_value()) priority.emplace(*nice, CommitterPriority::SetThreadNice);
     committer_of = this;
-    CommitLoop();
+    CommitLoop(priority.has_value() ? &*priority : nullptr);
   });
 }
 
@@ -867,7 +852,7 @@ void SqlStore::Enqueue(PendingWrite write) {
   write_queue_.push_back(std::move(write));
 }
 
-void SqlStore::CommitLoop() {
+void SqlStore::CommitLoop(CommitterPriority* priority) {
   while (true) {
     std::vector<PendingWrite> batch;
     {
@@ -891,6 +876,7 @@ void SqlStore::CommitLoop() {
       batch.swap(write_queue_);
       urgent_queued_ = 0;
     }
+    if (priority != nullptr) priority->Observe(batch.size());
     const std::vector<absl::Status> statuses = CommitBatch(batch);
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
   }

@@ -29,6 +29,8 @@
 
 namespace silta::store {
 
+class CommitterPriority;
+
 // One schema step. Each runs once, in its own transaction, in version
 // order, at start-up; the applied versions are recorded in the table
 // schema_migrations. Never edit a released migration: add a new one.
@@ -183,9 +185,10 @@ class SqlStore : public Store {
   // `create_versions_table` creates schema_migrations if it is missing.
   absl::Status Migrate(const std::vector<Migration>& migrations,
                        absl::string_view create_versions_table);
-  // At the end of open: the committer thread, at `nice` if set (a nice
-  // value for that thread alone). When the system refuses it, the
-  // committer logs committer_priority_not_set and runs at the process's.
+  // At the end of open: the committer thread. With `nice`, it runs at that
+  // nice value while writes queue up for it (committer_priority.h); when
+  // the system refuses it, it logs committer_priority_not_set at start and
+  // runs at the process's.
   void StartCommitter(std::optional<int> nice);
   // Commits what is queued and stops the committer. A subclass's
   // destructor calls it first: the committer calls the subclass's hooks.
@@ -267,7 +270,8 @@ class SqlStore : public Store {
       ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
   // The committer thread: commits everything queued in one transaction
   // while the next batch queues, then tells each writer.
-  void CommitLoop();
+  // `priority`: adjusted to each batch taken, if not null.
+  void CommitLoop(CommitterPriority* priority);
   // One transaction for `batch`; each write's status.
   std::vector<absl::Status> CommitBatch(const std::vector<PendingWrite>& batch)
       ABSL_LOCKS_EXCLUDED(mu_);

@@ -12,8 +12,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/sql/committer_priority.h"
 #include "server/store/sqlite/sqlite_connection.h"
 #include "tests/testing/audit_batch.h"
 #include "tests/testing/process.h"
@@ -66,20 +69,62 @@ TEST(SqliteStoreTest, SqliteCountsNoMemoryForStatistics) {
   EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
-// The committer runs at the nice value it is given, and alone: the thread
-// that opened the store keeps its own (a nice value is per thread on Linux).
-// Raising a nice value needs no privilege, so the test runs as any user.
-TEST(SqliteStoreTest, TheCommitterRunsAtTheNiceItIsGiven) {
+// Given a nice value, the committer runs at it while writes queue up for
+// it, and at its own while it keeps up; the thread that opened the store
+// keeps its own (a nice value is per thread on Linux). The fault-injection
+// hook runs on the committer inside each write, so it reads the
+// committer's nice value as each batch commits. Raising a nice value needs
+// no privilege, so the test runs as any user.
+TEST(SqliteStoreTest, TheCommitterRunsAtItsNiceWhileWritesQueueForIt) {
   const int mine = getpriority(PRIO_PROCESS, 0);
+  const int given = std::min(mine + 7, 19);
+  absl::Mutex mu;
+  std::vector<int> seen;  // the committer's nice value in each write
+  absl::Notification queued;
   SqliteOptions options;
-  options.committer_nice = std::min(mine + 7, 19);
+  options.committer_nice = given;
+  options.fault_injection = [&](absl::string_view point) {
+    if (point != "after_state_change") return absl::OkStatus();
+    bool first = false;
+    {
+      absl::MutexLock lock(&mu);
+      seen.push_back(getpriority(PRIO_PROCESS, 0));
+      first = seen.size() == 1;
+    }
+    // Holds the first batch while the next queues behind it.
+    if (first) queued.WaitForNotification();
+    return absl::OkStatus();
+  };
   auto store = SqliteStore::Open(TempDbPath("nice.db"), options);
   ASSERT_THAT(store, IsOk());
-  // Committed by the committer, which set its nice value before its first
-  // commit.
-  ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-1"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  constexpr int kQueued = 2 * CommitterPriority::kRaiseAt;
+  std::atomic<int> done{0};
+  auto insert = [&](int i) {
+    (*store)->InsertMessageAsync(
+        std::make_shared<const MessageRecord>(MakeMessage(absl::StrCat("m-", i))), "",
+        *Audit(v1::MESSAGE_ACCEPTED),
+        [&](absl::Status status, AuditEntries) {
+          EXPECT_THAT(status, IsOk());
+          ++done;
+        },
+        std::nullopt);
+  };
+  insert(0);
+  // Until the committer holds the first.
+  mu.LockWhen(absl::Condition(
+      +[](std::vector<int>* v) { return !v->empty(); }, &seen));
+  mu.Unlock();
+  for (int i = 1; i <= kQueued; ++i) insert(i);
+  queued.Notify();
+  while (done.load() < kQueued + 1) absl::SleepFor(absl::Milliseconds(1));
+  // Alone in its batch: the committer keeps up again.
+  ASSERT_THAT((*store)->InsertMessage(MakeMessage("m-last"), Audit(v1::MESSAGE_ACCEPTED)), IsOk());
 
-  EXPECT_EQ(::silta::testing::ThreadNice(::getpid(), "silta-committer"), *options.committer_nice);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(seen.size(), kQueued + 2u);
+  EXPECT_EQ(seen.front(), mine) << "a batch of one";
+  for (int i = 1; i <= kQueued; ++i) EXPECT_EQ(seen[i], given) << "write " << i << " of a queue";
+  EXPECT_EQ(seen.back(), mine) << "a batch of one again";
   EXPECT_EQ(getpriority(PRIO_PROCESS, 0), mine);
 }
 
