@@ -74,9 +74,10 @@ absl::Status ValidateConfig(const v1::SiltadConfig& config) {
       return Invalid("store", "is required: set store { sqlite { path: \"...\" } }");
   }
   if (config.store().has_committer_nice() &&
-      (config.store().committer_nice() < -20 || config.store().committer_nice() > 19)) {
+      (config.store().committer_nice() < -20 || config.store().committer_nice() > 0)) {
     return Invalid("store.committer_nice",
-                   "must be a nice value, -20..19 (lower runs first); leave it out for -5");
+                   "must be a nice value -20..0 (lower runs first; 0 asks for nothing); leave it "
+                   "out for -5");
   }
   if (config.registry_file().empty()) return Invalid("registry_file", "is required");
   if (config.policy_file().empty()) return Invalid("policy_file", "is required");

@@ -24,7 +24,7 @@ CommitterPriority::CommitterPriority(int raised, SetNice set_nice)
   errno = 0;
   own_ = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
   if (own_ == -1 && errno != 0) own_ = 0;
-  if (raised_ == own_) return;
+  if (raised_ >= own_) return;  // not ahead of its own: nothing to do
   const int error = set_nice_(raised_);
   if (error == 0) {
     set_nice_(own_);  // raising it back to its own needs no privilege
@@ -40,7 +40,7 @@ CommitterPriority::CommitterPriority(int raised, SetNice set_nice)
 }
 
 void CommitterPriority::Observe(size_t writes) {
-  if (!allowed_ || raised_ == own_) return;
+  if (!allowed_ || raised_ >= own_) return;
   if (!raised_now_ && writes >= kRaiseAt) {
     raised_now_ = set_nice_(raised_) == 0;
   } else if (raised_now_ && writes <= kLowerAt) {

@@ -31,10 +31,10 @@ class CommitterPriority {
   using SetNice = std::function<int(int nice)>;
 
   // `raised`: the nice value while raised. Called on the thread it
-  // adjusts, which keeps its current nice value as its own. Tries `raised`
-  // once at once, so that a refusal is known (and logged, with the fix) at
-  // start rather than under the first load; when refused, Observe does
-  // nothing.
+  // adjusts, which keeps its current nice value as its own; a `raised` not
+  // below it asks for nothing. Tries `raised` once at once, so that a
+  // refusal is known (and logged, with the fix) at start rather than under
+  // the first load; when refused, Observe does nothing.
   CommitterPriority(int raised, SetNice set_nice);
 
   // After the committer took a batch of `writes`.

@@ -77,12 +77,15 @@ TEST(CommitterPriorityTest, RefusedAtStartItNeverTriesAgain) {
   EXPECT_FALSE(priority.raised());
 }
 
-TEST(CommitterPriorityTest, ItsOwnValueAsksForNothing) {
-  Recorder r;
-  CommitterPriority priority(Own(), r.Set());
+TEST(CommitterPriorityTest, AValueNotAheadOfItsOwnAsksForNothing) {
+  for (int value : {Own(), Own() + 3}) {
+    Recorder r;
+    CommitterPriority priority(value, r.Set());
 
-  priority.Observe(CommitterPriority::kRaiseAt * 10);
-  EXPECT_THAT(r.asked, IsEmpty());
+    priority.Observe(CommitterPriority::kRaiseAt * 10);
+    EXPECT_THAT(r.asked, IsEmpty()) << value;
+    EXPECT_FALSE(priority.raised());
+  }
 }
 
 }  // namespace
