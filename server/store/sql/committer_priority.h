@@ -6,9 +6,9 @@
 // commits them, a lower nice value gets it a CPU before the gRPC threads
 // that feed it. At moderate load the same priority only costs: the
 // committer then preempts the threads a Send is worked on, and siltad
-// used 7% more CPU a message at 700/s. So the committer raises its priority when a batch it
-// takes is large (kRaiseAt writes or more) and lowers it back when one is
-// small (kLowerAt or fewer).
+// used 7% more CPU a message at 700/s. So the committer raises its
+// priority when a batch it takes is large (kRaiseAt writes or more) and
+// lowers it back when one is small (kLowerAt or fewer).
 //
 //   CommitterPriority priority(-5, SetThreadNice);  // on the committer's thread
 //   priority.Observe(batch.size());                 // before each commit
