@@ -132,6 +132,83 @@ TEST(SqliteStoreTest, TheCommitterRunsAtItsNiceWhileWritesQueueForIt) {
   EXPECT_EQ(getpriority(PRIO_PROCESS, 0), mine);
 }
 
+// A batch's writes are told in two groups: first those someone waits on
+// at once (a Send's message, DELIVERED marks), then those that lingered
+// for them (acks, releases), each group in the order it queued. At light
+// load a Send commits with the acks of the message before it, and its
+// receipt is not held up behind their replies.
+TEST(SqliteStoreTest, ABatchTellsItsUrgentWritesBeforeTheLingeringOnes) {
+  absl::Mutex mu;
+  bool armed = false;  // under mu: the next write holds its batch
+  bool holding = false;
+  absl::Notification queued;
+  SqliteOptions options;
+  options.fault_injection = [&](absl::string_view point) {
+    if (point != "after_state_change") return absl::OkStatus();
+    {
+      absl::MutexLock lock(&mu);
+      if (!armed) return absl::OkStatus();
+      armed = false;
+      holding = true;
+    }
+    // Holds this batch while the next queues behind it.
+    queued.WaitForNotification();
+    return absl::OkStatus();
+  };
+  auto store = SqliteStore::Open(TempDbPath("order.db"), options);
+  ASSERT_THAT(store, IsOk());
+  // Two messages delivered, to be acked.
+  std::vector<DeliveryRecord> delivered;
+  for (const char* id : {"m-1", "m-2"}) {
+    const MessageRecord m = MakeMessage(id);
+    ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+    DeliveryRecord d = m.deliveries[0];
+    d.sender_org_id = m.sender_org_id;
+    d.message_id = m.message_id;
+    d.state = v1::DELIVERED;
+    ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)), IsOk());
+    delivered.push_back(d);
+  }
+  const int64_t commits_before = (*store)->GroupCommitsForTest();
+  std::vector<std::string> told;  // under mu
+  const auto tell = [&](std::string what) {
+    return [&, what](absl::Status status, AuditEntries) {
+      EXPECT_THAT(status, IsOk()) << what;
+      absl::MutexLock lock(&mu);
+      told.push_back(what);
+    };
+  };
+  const auto insert = [&](const std::string& id) {
+    (*store)->InsertMessageAsync(std::make_shared<const MessageRecord>(MakeMessage(id)), "",
+                                 *Audit(v1::MESSAGE_ACCEPTED), tell(id), std::nullopt);
+  };
+  const auto ack = [&](DeliveryRecord d) {
+    d.state = v1::ACKED;
+    (*store)->UpdateDeliveriesAsync({d}, *Audit(v1::MESSAGE_ACKED), tell("ack " + d.message_id),
+                                    std::nullopt);
+  };
+  {
+    absl::MutexLock lock(&mu);
+    armed = true;
+  }
+  insert("m-held");
+  // Until the committer holds it.
+  mu.LockWhen(absl::Condition(&holding));
+  mu.Unlock();
+  ack(delivered[0]);
+  insert("m-3");
+  ack(delivered[1]);
+  insert("m-4");
+  queued.Notify();
+  mu.LockWhen(absl::Condition(
+      +[](std::vector<std::string>* v) { return v->size() == 5; }, &told));
+  mu.Unlock();
+
+  EXPECT_THAT(told, ::testing::ElementsAre("m-held", "m-3", "m-4", "ack m-1", "ack m-2"));
+  EXPECT_EQ((*store)->GroupCommitsForTest(), commits_before + 2)
+      << "the four queued behind the held one share a commit";
+}
+
 TEST(SqliteStoreTest, WithoutANiceValueTheCommitterRunsAtTheProcesses) {
   auto store = SqliteStore::Open(TempDbPath("nice-unset.db"), {});
   ASSERT_THAT(store, IsOk());
