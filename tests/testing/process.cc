@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -250,7 +252,7 @@ bool ChildProcess::WaitForLog(const std::string& needle, absl::Duration timeout)
   }
 }
 
-std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name) {
+std::optional<pid_t> ThreadNamed(pid_t pid, absl::string_view thread_name) {
   std::optional<pid_t> found;
   std::error_code ec;
   for (const auto& task :
@@ -264,12 +266,39 @@ std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name) {
     if (!absl::SimpleAtoi(task.path().filename().string(), &tid)) return std::nullopt;
     found = tid;
   }
-  if (!found.has_value()) return std::nullopt;
+  return found;
+}
+
+std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name) {
+  const std::optional<pid_t> tid = ThreadNamed(pid, thread_name);
+  if (!tid.has_value()) return std::nullopt;
   // On Linux a nice value is per thread: PRIO_PROCESS with a thread id.
   errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(*found));
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(*tid));
   if (nice == -1 && errno != 0) return std::nullopt;
   return nice;
+}
+
+std::optional<bool> ThreadAsleep(pid_t pid, pid_t tid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/task/", tid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "tid (comm) S ...": the comm may hold spaces and parentheses.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return std::nullopt;
+  return stat[close + 2] == 'S';
+}
+
+std::optional<int64_t> ThreadSleeps(pid_t pid, pid_t tid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/task/", tid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view value = line;
+    if (!absl::ConsumePrefix(&value, "voluntary_ctxt_switches:")) continue;
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &n)) return std::nullopt;
+    return n;
+  }
+  return std::nullopt;
 }
 
 }  // namespace silta::testing

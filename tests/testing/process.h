@@ -90,9 +90,17 @@ void ForgetTempDir(const std::string& dir);
 void WriteTextFile(const std::string& path, const std::string& text);
 std::string ReadTextFile(const std::string& path);
 
-// The nice value of `pid`'s one thread named `thread_name` (its comm, as
+// The thread id of `pid`'s one thread named `thread_name` (its comm, as
 // pthread_setname_np set it); none if it has no such thread, or several.
+std::optional<pid_t> ThreadNamed(pid_t pid, absl::string_view thread_name);
+// The nice value of `pid`'s one thread named `thread_name`; none if it has
+// no such thread, or several.
 std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name);
+// Of thread `tid` of `pid`: whether it is asleep (state S in its stat), and
+// how often it has gone to sleep (voluntary_ctxt_switches in its status);
+// none if they cannot be read.
+std::optional<bool> ThreadAsleep(pid_t pid, pid_t tid);
+std::optional<int64_t> ThreadSleeps(pid_t pid, pid_t tid);
 
 }  // namespace silta::testing
 

@@ -1,7 +1,7 @@
 // File: tests/testing/store_rows.h
 //
-// Rows for store tests: an organisation with every field set, and an
-// accepted message with one delivery.
+// Rows for store tests: an organisation with every field set, an
+// accepted message with one delivery, and that delivery in a new state.
 #ifndef SILTA_TESTS_TESTING_STORE_ROWS_H_
 #define SILTA_TESTS_TESTING_STORE_ROWS_H_
 
@@ -41,6 +41,17 @@ inline store::MessageRecord MakeMessage(const std::string& id) {
   d.recipient_org_id = "hml-youth";
   m.deliveries.push_back(d);
   return m;
+}
+
+// The first delivery of `m` in `state`, with the message's keys that an
+// update of it needs.
+inline store::DeliveryRecord FirstDelivery(const store::MessageRecord& m,
+                                           v1::RecipientState state) {
+  store::DeliveryRecord d = m.deliveries[0];
+  d.sender_org_id = m.sender_org_id;
+  d.message_id = m.message_id;
+  d.state = state;
+  return d;
 }
 
 }  // namespace silta::testing

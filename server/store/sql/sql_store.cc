@@ -853,25 +853,37 @@ void SqlStore::Enqueue(PendingWrite write) {
 }
 
 void SqlStore::CommitLoop(CommitterPriority* priority) {
+  // Whether writes came within a linger of the last wait. While they do,
+  // the committer waits up to kLinger for a write that cannot linger, and
+  // a write that may is not worth a wake-up of its own: at light load the
+  // acks of a message arrive just before the next Send, and woke the
+  // committer only for it to wait again (a thread hand-over per message).
+  bool busy = false;
+  const absl::Condition urgent(
+      +[](SqlStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
+        return s->stopping_ || s->urgent_queued_ > 0 || s->write_queue_.size() >= kLingerWrites;
+      },
+      this);
   while (true) {
     std::vector<PendingWrite> batch;
     {
       absl::MutexLock queue_lock(&queue_mu_);
-      queue_mu_.Await(absl::Condition(
-          +[](SqlStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
-            return s->stopping_ || !s->write_queue_.empty();
-          },
-          this));
-      if (write_queue_.empty()) return;  // stopping, and nothing left
-      if (urgent_queued_ == 0) {
-        queue_mu_.AwaitWithTimeout(
-            absl::Condition(
-                +[](SqlStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
-                  return s->stopping_ || s->urgent_queued_ > 0 ||
-                         s->write_queue_.size() >= kLingerWrites;
-                },
-                this),
-            kLinger);
+      if (busy) {
+        queue_mu_.AwaitWithTimeout(urgent, kLinger);
+        busy = !write_queue_.empty();
+        if (!busy) {
+          if (stopping_) return;
+          continue;  // a linger without writes: idle, woken by the next
+        }
+      } else {
+        queue_mu_.Await(absl::Condition(
+            +[](SqlStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
+              return s->stopping_ || !s->write_queue_.empty();
+            },
+            this));
+        if (write_queue_.empty()) return;  // stopping, and nothing left
+        if (urgent_queued_ == 0) queue_mu_.AwaitWithTimeout(urgent, kLinger);
+        busy = true;
       }
       batch.swap(write_queue_);
       urgent_queued_ = 0;

@@ -64,6 +64,9 @@ class SqlStore : public Store {
   // once there are this many, in one batch, and a query reads those few
   // from the log itself.
   static constexpr uint64_t kAuditIndexLag = 256;
+  // How long writes that may linger (acks, releases no one waits for) wait
+  // for a durable one to ride its commit (see CommitLoop).
+  static constexpr absl::Duration kLinger = absl::Milliseconds(5);
 
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Ping() override;
@@ -258,8 +261,6 @@ class SqlStore : public Store {
     // kLinger for a durable write and ride that commit.
     bool may_linger = false;
   };
-  // How long writes that may linger wait for a durable one (see CommitLoop).
-  static constexpr absl::Duration kLinger = absl::Milliseconds(5);
   // Lingering ends early once this many writes are queued.
   static constexpr size_t kLingerWrites = 64;
   // Queues a write for the committer thread.

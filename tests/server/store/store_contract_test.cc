@@ -18,6 +18,7 @@ namespace silta::store {
 namespace {
 
 using ::silta::testing::Audit;
+using ::silta::testing::FirstDelivery;
 using ::silta::testing::IsOk;
 using ::silta::testing::IsOkAndHolds;
 using ::silta::testing::MakeMessage;
@@ -170,10 +171,7 @@ TEST(StoreMessagesTest, ADeliveredMarkAfterTheAckIsRefused) {
   m.deliveries[1].delivery_id = "acked-first-other";
   m.deliveries[1].recipient_org_id = "wba-social";
   ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
-  DeliveryRecord d = m.deliveries[0];
-  d.sender_org_id = m.sender_org_id;
-  d.message_id = m.message_id;
-  d.state = v1::DELIVERED;
+  DeliveryRecord d = FirstDelivery(m, v1::DELIVERED);
   ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)), IsOk());
   d.state = v1::ACKED;
   ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_ACKED)), IsOk());
