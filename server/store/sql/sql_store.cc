@@ -890,18 +890,7 @@ void SqlStore::CommitLoop(CommitterPriority* priority) {
     }
     if (priority != nullptr) priority->Observe(batch.size());
     const std::vector<absl::Status> statuses = CommitBatch(batch);
-    // The writes someone waits on at once are told first (a Send's
-    // receipt, deliveries to write to their streams), then those that
-    // lingered (acks, releases): a Send that commits with the acks of
-    // the message before it is answered before them, not behind their
-    // replies. Each write's evidence is committed either way, and a
-    // DELIVERED mark after an ack is refused by the store whatever the
-    // order its completion runs in (UpdateDeliveryLocked).
-    for (const bool lingered : {false, true}) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].may_linger == lingered) batch[i].done(statuses[i]);
-      }
-    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
   }
 }
 

@@ -270,8 +270,8 @@ class SqlStore : public Store {
   absl::Status GroupCommit(std::function<absl::Status()> apply, bool durable)
       ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
   // The committer thread: commits everything queued in one transaction
-  // while the next batch queues, then tells each writer: those that did
-  // not linger first, each group in the order it queued.
+  // while the next batch queues, then tells each writer, in the order they
+  // queued.
   // `priority`: adjusted to each batch taken, if not null.
   void CommitLoop(CommitterPriority* priority);
   // One transaction for `batch`; each write's status.
