@@ -868,22 +868,19 @@ void SqlStore::CommitLoop(CommitterPriority* priority) {
     std::vector<PendingWrite> batch;
     {
       absl::MutexLock queue_lock(&queue_mu_);
-      if (busy) {
-        queue_mu_.AwaitWithTimeout(urgent, kLinger);
-        busy = !write_queue_.empty();
-        if (!busy) {
-          if (stopping_) return;
-          continue;  // a linger without writes: idle, woken by the next
-        }
-      } else {
+      if (!busy) {
+        // Idle: any write wakes it, then waits out its linger below.
         queue_mu_.Await(absl::Condition(
             +[](SqlStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
               return s->stopping_ || !s->write_queue_.empty();
             },
             this));
-        if (write_queue_.empty()) return;  // stopping, and nothing left
-        if (urgent_queued_ == 0) queue_mu_.AwaitWithTimeout(urgent, kLinger);
-        busy = true;
+      }
+      queue_mu_.AwaitWithTimeout(urgent, kLinger);  // at once if one is queued
+      busy = !write_queue_.empty();
+      if (!busy) {
+        if (stopping_) return;  // and nothing left
+        continue;               // a linger without writes: idle, woken by the next
       }
       batch.swap(write_queue_);
       urgent_queued_ = 0;
