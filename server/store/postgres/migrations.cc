@@ -177,6 +177,19 @@ CREATE TABLE audit_merkle (
 INSERT INTO audit_merkle(node, hash) SELECT (pos << 6) | level, hash FROM audit_tree ORDER BY 1;
 DROP TABLE audit_tree;
 )sql"},
+      // As SQLite's migration 15.
+      {6, "message bodies in a table of their own, deleted at purge", R"sql(
+CREATE TABLE message_bodies (
+  message_id    TEXT COLLATE "C" PRIMARY KEY REFERENCES messages(message_id),
+  expires_at_us BIGINT NOT NULL,
+  body          BYTEA NOT NULL     -- serialized SealedMessage
+);
+CREATE INDEX message_bodies_by_expiry ON message_bodies(expires_at_us);
+INSERT INTO message_bodies(message_id, expires_at_us, body)
+  SELECT message_id, expires_at_us, body FROM messages WHERE body IS NOT NULL ORDER BY message_id;
+DROP INDEX messages_by_expiry;
+ALTER TABLE messages DROP COLUMN body;
+)sql"},
   };
   return *migrations;
 }

@@ -778,8 +778,8 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message,
       Statement stmt,
       Prepare(db_,
               "INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
-              "accepted_at_us, expires_at_us, body, receipt, subject_ref, "
-              "linked_case_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+              "accepted_at_us, expires_at_us, receipt, subject_ref, "
+              "linked_case_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   const std::string key = MessageKey(message.sender_org_id, message.message_id);
   stmt.BindText(1, key);
   stmt.BindText(2, message.sender_org_id);
@@ -787,17 +787,31 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message,
   stmt.BindBlob(4, message.content_hash);
   stmt.BindInt(5, message.accepted_at_us);
   stmt.BindInt(6, message.expires_at_us);
-  std::string body;
-  if (message.body.has_value() && serialized_body.empty()) body = message.body->SerializeAsString();
-  stmt.BindBlob(7, serialized_body.empty() ? absl::string_view(body) : serialized_body);
-  stmt.BindBlob(8, receipt);
-  stmt.BindText(9, message.subject_ref);
-  stmt.BindText(10, message.linked_case_id);
+  stmt.BindBlob(7, receipt);
+  stmt.BindText(8, message.subject_ref);
+  stmt.BindText(9, message.linked_case_id);
   absl::Status inserted = stmt.Run();
   if (absl::IsAlreadyExists(inserted)) {
     return absl::AlreadyExistsError(absl::StrCat("message ", message.message_id, " exists"));
   }
   SILTA_RETURN_IF_ERROR(inserted);
+  // Nothing permitted to anyone: the body is not kept, not even written.
+  const bool deliverable =
+      std::any_of(message.deliveries.begin(), message.deliveries.end(), Unfinished);
+  if (deliverable) {
+    SILTA_ASSIGN_OR_RETURN(
+        Statement body_row,
+        Prepare(db_,
+                "INSERT INTO message_bodies(message_id, expires_at_us, body) VALUES(?, ?, ?)"));
+    std::string body;
+    if (message.body.has_value() && serialized_body.empty()) {
+      body = message.body->SerializeAsString();
+    }
+    body_row.BindText(1, key);
+    body_row.BindInt(2, message.expires_at_us);
+    body_row.BindBlob(3, serialized_body.empty() ? absl::string_view(body) : serialized_body);
+    SILTA_RETURN_IF_ERROR(body_row.Run());
+  }
   for (const DeliveryRecord& d : message.deliveries) {
     SILTA_ASSIGN_OR_RETURN(Statement delivery,
                            Prepare(db_, absl::StrCat("INSERT INTO deliveries(", kDeliveryColumns,
@@ -811,13 +825,9 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message,
     delivery.BindInt(7, d.updated_at_us);
     SILTA_RETURN_IF_ERROR(delivery.Run());
   }
-  if (std::any_of(message.deliveries.begin(), message.deliveries.end(), Unfinished)) {
+  if (deliverable) {
     SILTA_RETURN_IF_ERROR(
         PublishPathLocked({PathNotice::kAccepted, {message.sender_org_id, message.message_id}}));
-  } else {
-    // Nothing permitted to anyone: the body is not kept. (With a delivery
-    // unfinished the purge's NOT EXISTS could not hold.)
-    SILTA_RETURN_IF_ERROR(PurgeIfFinishedLocked(key));
   }
   return AuditedLocked(audit);
 }
@@ -986,7 +996,8 @@ absl::StatusOr<std::optional<MessageRecord>> SqlStore::GetMessage(absl::string_v
       Statement stmt,
       Prepare(db,
               "SELECT message_id, sender_org_id, case_id, content_hash, accepted_at_us, "
-              "expires_at_us, body, receipt, subject_ref, linked_case_id "
+              "expires_at_us, (SELECT body FROM message_bodies b WHERE b.message_id = "
+              "messages.message_id), receipt, subject_ref, linked_case_id "
               "FROM messages WHERE message_id = ?"));
   stmt.BindText(1, key);
   SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -1022,13 +1033,13 @@ absl::StatusOr<std::optional<MessageRecord>> SqlStore::GetMessage(absl::string_v
 absl::StatusOr<std::vector<UnfinishedDelivery>> SqlStore::UnfinishedDeliveries(int64_t now_us) {
   ReadLock reader(this);
   SILTA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Prepare(reader.db(),
-              "SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
-              "d.attempts, d.next_attempt_us, d.updated_at_us, m.accepted_at_us "
-              "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
-              "WHERE d.state IN (?, ?) AND m.expires_at_us > ? AND m.body IS NOT NULL "
-              "ORDER BY m.accepted_at_us, d.rowid"));
+      Statement stmt, Prepare(reader.db(),
+                              "SELECT d.delivery_id, d.message_id, d.recipient_org_id, d.state, "
+                              "d.attempts, d.next_attempt_us, d.updated_at_us, m.accepted_at_us "
+                              "FROM deliveries d JOIN messages m ON m.message_id = d.message_id "
+                              "WHERE d.state IN (?, ?) AND m.expires_at_us > ? AND EXISTS "
+                              "(SELECT 1 FROM message_bodies b WHERE b.message_id = m.message_id) "
+                              "ORDER BY m.accepted_at_us, d.rowid"));
   stmt.BindInt(1, v1::PENDING);
   stmt.BindInt(2, v1::DELIVERED);
   stmt.BindInt(3, now_us);
@@ -1045,7 +1056,7 @@ absl::Status SqlStore::PurgeIfFinishedLocked(absl::string_view message_key) {
   SILTA_ASSIGN_OR_RETURN(
       Statement stmt,
       Prepare(db_,
-              "UPDATE messages SET body = NULL WHERE message_id = ? AND NOT EXISTS "
+              "DELETE FROM message_bodies WHERE message_id = ? AND NOT EXISTS "
               "(SELECT 1 FROM deliveries WHERE message_id = ? AND state IN (?, ?))"));
   stmt.BindText(1, message_key);
   stmt.BindText(2, message_key);
@@ -1149,8 +1160,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now
     // commit.
     ReadLock reader(this);
     SILTA_ASSIGN_OR_RETURN(Statement any, Prepare(reader.db(),
-                                                  "SELECT 1 FROM messages WHERE expires_at_us <= ? "
-                                                  "AND body IS NOT NULL LIMIT 1"));
+                                                  "SELECT 1 FROM message_bodies "
+                                                  "WHERE expires_at_us <= ? LIMIT 1"));
     any.BindInt(1, now_us);
     SILTA_ASSIGN_OR_RETURN(const bool found, any.Step());
     if (!found) return std::vector<DeliveryRecord>();
@@ -1166,8 +1177,9 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now
         SILTA_ASSIGN_OR_RETURN(
             Statement messages,
             Prepare(db_,
-                    "SELECT message_id, sender_org_id, case_id, receipt, subject_ref FROM messages "
-                    "WHERE expires_at_us <= ? AND body IS NOT NULL ORDER BY accepted_at_us"));
+                    "SELECT m.message_id, m.sender_org_id, m.case_id, m.receipt, m.subject_ref "
+                    "FROM message_bodies b JOIN messages m ON m.message_id = b.message_id "
+                    "WHERE b.expires_at_us <= ? ORDER BY m.accepted_at_us"));
         messages.BindInt(1, now_us);
         while (true) {
           SILTA_ASSIGN_OR_RETURN(bool row, messages.Step());
@@ -1199,9 +1211,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqlStore::ExpireMessages(int64_t now
             SILTA_RETURN_IF_ERROR(UpdateDeliveryLocked(d));
             expired.push_back(std::move(d));
           }
-          SILTA_ASSIGN_OR_RETURN(
-              Statement purge,
-              Prepare(db_, "UPDATE messages SET body = NULL WHERE message_id = ?"));
+          SILTA_ASSIGN_OR_RETURN(Statement purge,
+                                 Prepare(db_, "DELETE FROM message_bodies WHERE message_id = ?"));
           purge.BindText(1, key);
           SILTA_RETURN_IF_ERROR(purge.Run());
         }
@@ -1697,12 +1708,15 @@ absl::StatusOr<uint64_t> SqlStore::PurgeOldMessages(int64_t accepted_before_us) 
         Statement deliveries,
         Prepare(db_,
                 "DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM "
-                "messages WHERE accepted_at_us < ? AND body IS NULL)"));
+                "messages m WHERE accepted_at_us < ? AND NOT EXISTS (SELECT 1 FROM "
+                "message_bodies b WHERE b.message_id = m.message_id))"));
     deliveries.BindInt(1, accepted_before_us);
     SILTA_RETURN_IF_ERROR(deliveries.Run());
     SILTA_ASSIGN_OR_RETURN(
         Statement messages,
-        Prepare(db_, "DELETE FROM messages WHERE accepted_at_us < ? AND body IS NULL"));
+        Prepare(db_,
+                "DELETE FROM messages WHERE accepted_at_us < ? AND NOT EXISTS (SELECT 1 FROM "
+                "message_bodies b WHERE b.message_id = messages.message_id)"));
     messages.BindInt(1, accepted_before_us);
     SILTA_RETURN_IF_ERROR(messages.Run());
     purged = static_cast<uint64_t>(db_->Changes());

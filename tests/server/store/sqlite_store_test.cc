@@ -542,6 +542,84 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
   EXPECT_EQ((*d)->sender_org_id, "police-hame");
 }
 
+// Migration 15 moves the bodies kept to message_bodies and drops the
+// column: a message stored before it is still delivered, expired and
+// purged, and one purged before it is still removed at retention.
+TEST(SqliteStoreMessagesTest, MigrationFifteenKeepsTheBodiesNotYetPurged) {
+  const std::string path = TempDbPath("migrate15.db");
+  {
+    std::vector<Migration> up_to_14(SqliteMigrations().begin(), SqliteMigrations().begin() + 14);
+    ASSERT_EQ(up_to_14.back().version, 14);
+    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to_14), IsOk());
+  }
+  v1::SealedMessage kept;
+  kept.mutable_header()->set_message_id("kept");
+  kept.add_fields()->set_ciphertext(std::string(9000, 'c'));  // overflow pages
+  {
+    // A message still to be delivered and one purged, as siltad stored
+    // them before migration 15.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* insert = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO messages(message_id, sender_org_id, case_id, "
+                                 "content_hash, accepted_at_us, expires_at_us, body, receipt) "
+                                 "VALUES(?, 'police-hame', '', x'00', 1, 5000000, ?, x'')",
+                                 -1, &insert, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    const std::string body = kept.SerializeAsString();
+    sqlite3_bind_text(insert, 1, "police-hame/kept", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(insert, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(insert);
+    sqlite3_bind_text(insert, 1, "police-hame/purged", -1, SQLITE_STATIC);
+    sqlite3_bind_null(insert, 2);
+    ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(insert);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO deliveries(delivery_id, message_id, recipient_org_id, "
+                           "state, attempts, next_attempt_us, updated_at_us) VALUES"
+                           "('kept-d', 'police-hame/kept', 'hml-youth', 1, 0, 0, 1),"
+                           "('purged-d', 'police-hame/purged', 'hml-youth', 3, 1, 0, 1);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
+  auto store = SqliteStore::Open(path, {});
+
+  ASSERT_THAT(store, IsOk());
+  auto m = (*store)->GetMessage("police-hame", "kept");
+  ASSERT_THAT(m, IsOk());
+  ASSERT_TRUE(m->has_value());
+  ASSERT_TRUE((*m)->body.has_value());
+  EXPECT_EQ((*m)->body->SerializeAsString(), kept.SerializeAsString());
+  auto purged = (*store)->GetMessage("police-hame", "purged");
+  ASSERT_THAT(purged, IsOk());
+  ASSERT_TRUE(purged->has_value());
+  EXPECT_FALSE((*purged)->body.has_value());
+  auto unfinished = (*store)->UnfinishedDeliveries(/*now_us=*/2);
+  ASSERT_THAT(unfinished, IsOk());
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].delivery.delivery_id, "kept-d");
+  // Retention removes only the message whose body is gone.
+  EXPECT_THAT((*store)->PurgeOldMessages(/*accepted_before_us=*/2), IsOkAndHolds(1u));
+  // At expiry the kept body is purged with its delivery.
+  auto expired = (*store)->ExpireMessages(/*now_us=*/5000000, nullptr);
+  ASSERT_THAT(expired, IsOk());
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].delivery_id, "kept-d");
+  m = (*store)->GetMessage("police-hame", "kept");
+  ASSERT_THAT(m, IsOk());
+  ASSERT_TRUE(m->has_value());
+  EXPECT_FALSE((*m)->body.has_value());
+  EXPECT_THAT((*store)->PurgeOldMessages(/*accepted_before_us=*/2), IsOkAndHolds(1u));
+  EXPECT_EQ(CountOf(path, "SELECT COUNT(*) FROM messages"), 0);
+  EXPECT_EQ(CountOf(path, "SELECT COUNT(*) FROM message_bodies"), 0);
+}
+
 // Migration 11 re-keys the Merkle nodes (by the last leaf they cover) and
 // drops audit_by_time: a log written before it reads back the same nodes,
 // and its times are still found.

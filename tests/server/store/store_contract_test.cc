@@ -191,6 +191,45 @@ TEST(StoreMessagesTest, ADeliveredMarkAfterTheAckIsRefused) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// The body is kept while a delivery is unfinished, and purged with the
+// last ack; a message permitted to no one is stored without it. The
+// receipt stays.
+TEST(StoreMessagesTest, TheBodyIsKeptUntilTheLastDeliveryIsFinished) {
+  auto store = testing::OpenTestStore(":memory:", {});
+  ASSERT_THAT(store, IsOk());
+  MessageRecord m = MakeMessage("two-recipients");
+  m.receipt.set_payload_type("referral");
+  m.deliveries.push_back(m.deliveries[0]);
+  m.deliveries[1].delivery_id = "two-recipients-other";
+  m.deliveries[1].recipient_org_id = "wba-social";
+  MessageRecord none = MakeMessage("permitted-to-no-one");
+  none.deliveries[0].state = v1::NOTHING_PERMITTED;
+  ASSERT_THAT((*store)->InsertMessage(m, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  ASSERT_THAT((*store)->InsertMessage(none, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  const auto body_of = [&](const std::string& id) -> std::optional<v1::SealedMessage> {
+    auto stored = (*store)->GetMessage("police-hame", id);
+    EXPECT_THAT(stored, IsOk());
+    EXPECT_TRUE(stored->has_value());
+    EXPECT_EQ((*stored)->receipt.payload_type(), id == m.message_id ? "referral" : "");
+    return (*stored)->body;
+  };
+
+  EXPECT_FALSE(body_of(none.message_id).has_value());
+  ASSERT_TRUE(body_of(m.message_id).has_value());
+  EXPECT_EQ(body_of(m.message_id)->header().message_id(), m.message_id);
+  ASSERT_THAT((*store)->UpdateDelivery(FirstDelivery(m, v1::ACKED), Audit(v1::MESSAGE_ACKED)),
+              IsOk());
+  EXPECT_TRUE(body_of(m.message_id).has_value()) << "one delivery is unfinished";
+  DeliveryRecord other = FirstDelivery(m, v1::ACKED);
+  other.delivery_id = m.deliveries[1].delivery_id;
+  other.recipient_org_id = m.deliveries[1].recipient_org_id;
+  ASSERT_THAT((*store)->UpdateDelivery(other, Audit(v1::MESSAGE_ACKED)), IsOk());
+  EXPECT_FALSE(body_of(m.message_id).has_value());
+  auto unfinished = (*store)->UnfinishedDeliveries(1);
+  ASSERT_THAT(unfinished, IsOk());
+  EXPECT_TRUE(unfinished->empty());
+}
+
 // Cases and key bundles are cached (read_cache.h): a change must be seen by
 // the next read, as if there were no cache.
 TEST(StoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
