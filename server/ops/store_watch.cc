@@ -1,8 +1,8 @@
 #include "server/ops/store_watch.h"
 
-#include <pthread.h>
-
 #include <utility>
+
+#include "server/common/thread_name.h"
 
 namespace silta::ops {
 
@@ -10,7 +10,7 @@ StoreWatch::StoreWatch(absl::Duration interval, std::function<absl::Status()> ch
                        std::function<void(const absl::Status&)> changed)
     : interval_(interval), check_(std::move(check)), changed_(std::move(changed)) {
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "silta-storewatch");
+    common::NameThisThread("silta-ping");
     Loop();
   });
 }

@@ -1,8 +1,8 @@
 #include "server/service/send_admission.h"
 
-#include <pthread.h>
-
 #include <utility>
+
+#include "server/common/thread_name.h"
 
 namespace silta::service {
 
@@ -69,7 +69,7 @@ void SendAdmission::Give() {
 }
 
 void SendAdmission::Loop() {
-  pthread_setname_np(pthread_self(), "silta-admission");
+  common::NameThisThread("silta-admission");
   while (true) {
     Work work;
     Place place;

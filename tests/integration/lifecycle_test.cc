@@ -272,6 +272,20 @@ TEST(SiltadLifecycleTest, SystemdUnitLetsTheCommitterRunAtItsNice) {
   EXPECT_LT(at("LimitNICE=-5"), lines.size());
 }
 
+// siltad's own threads carry their names (ps, top, perf and the docs'
+// thread table use them). Linux refuses a name of more than 15
+// characters; the checkpointer and the store's watch were such names, and
+// ran as "siltad".
+TEST(SiltadLifecycleTest, ItsThreadsCarryTheirNames) {
+  SiltadSetup setup{MakeTempDir("thread-names")};
+  std::unique_ptr<SiltadProcess> siltad = StartSiltad(setup);
+  ASSERT_NE(siltad, nullptr);
+
+  for (const char* name : {"silta-committer", "silta-admission", "silta-checkpt", "silta-ping"}) {
+    EXPECT_TRUE(ThreadNamed(siltad->pid(), name).has_value()) << name;
+  }
+}
+
 // By default siltad may run its committer at nice -5 (while writes queue up
 // for it; at rest it runs at the process's nice). The tests run as root in
 // CI; a user without CAP_SYS_NICE sees the warning instead.

@@ -1,7 +1,5 @@
 #include "server/store/postgres/postgres_store.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <random>
 #include <utility>
@@ -14,6 +12,7 @@
 #include "absl/time/time.h"
 #include "lib/common/status_macros.h"
 #include "server/common/logging.h"
+#include "server/common/thread_name.h"
 
 namespace silta::store {
 
@@ -211,7 +210,7 @@ absl::Status PostgresStore::FollowOthers(ChangeFeed* feed) {
   }
   stop_following_ = false;
   follower_ = std::thread([this, session = listener_->session()] {
-    pthread_setname_np(pthread_self(), "silta-follow");
+    common::NameThisThread("silta-follow");
     FollowLoop(session);
   });
   return absl::OkStatus();

@@ -1,7 +1,5 @@
 #include "server/store/sql/sql_store.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <limits>
 #include <tuple>
@@ -26,6 +24,7 @@
 #include "lib/common/status_macros.h"
 #include "lib/common/time_util.h"
 #include "server/common/logging.h"
+#include "server/common/thread_name.h"
 #include "server/store/sql/committer_priority.h"
 
 namespace silta::store {
@@ -848,7 +847,7 @@ thread_local const void* committer_of = nullptr;  // the store whose committer t
 
 void SqlStore::StartCommitter(std::optional<int> nice) {
   committer_ = std::thread([this, nice] {
-    pthread_setname_np(pthread_self(), "silta-committer");
+    common::NameThisThread("silta-committer");
     std::optional<CommitterPriority> priority;
     if (nice.has_value()) priority.emplace(*nice, CommitterPriority::SetThreadNice);
     committer_of = this;

@@ -1,6 +1,5 @@
 #include "server/store/sqlite/sqlite_store.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -10,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/common/status_macros.h"
 #include "server/common/logging.h"
+#include "server/common/thread_name.h"
 #include "server/store/sqlite/wal_gather_vfs.h"
 
 namespace silta::store {
@@ -150,7 +150,7 @@ void SqliteStore::StartCheckpointer(std::unique_ptr<SqliteConnection> db) {
     sqlite3_wal_hook(writer_raw_, &SqliteStore::OnWalCommit, this);
   }
   checkpointer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "silta-checkpoint");
+    common::NameThisThread("silta-checkpt");
     CheckpointLoop();
   });
 }
