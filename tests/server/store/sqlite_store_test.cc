@@ -11,6 +11,8 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -305,6 +307,15 @@ int64_t CountOf(const std::string& path, const std::string& sql) {
   return count;
 }
 
+// Runs `sql` on the database file directly, as an older siltad wrote it.
+void ExecOn(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  absl::Cleanup close = [db] { sqlite3_close(db); };
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+}
+
 // Makes `old_path` a database at schema `version` holding the audit log of
 // the one at `current_path`, as that version stored it: the entries, and
 // the Merkle nodes through `copy_nodes` (SQL, with the current database
@@ -514,20 +525,13 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
     ASSERT_EQ(up_to_5.back().version, 5);
     ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to_5), IsOk());
   }
-  {
-    // A message and its delivery as an older siltad stored them.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "PRAGMA foreign_keys=ON;"
-                           "INSERT INTO messages VALUES('old-id','police-hame','',x'00',1,"
-                           "1000000000000,x'0a00',x'');"
-                           "INSERT INTO deliveries VALUES('old-d','old-id','hml-youth',1,0,0,1);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  // A message and its delivery as an older siltad stored them.
+  ASSERT_NO_FATAL_FAILURE(
+      ExecOn(path,
+             "PRAGMA foreign_keys=ON;"
+             "INSERT INTO messages VALUES('old-id','police-hame','',x'00',1,"
+             "1000000000000,x'0a00',x'');"
+             "INSERT INTO deliveries VALUES('old-d','old-id','hml-youth',1,0,0,1);"));
 
   auto store = SqliteStore::Open(path, {});
 
@@ -555,38 +559,19 @@ TEST(SqliteStoreMessagesTest, MigrationFifteenKeepsTheBodiesNotYetPurged) {
   v1::SealedMessage kept;
   kept.mutable_header()->set_message_id("kept");
   kept.add_fields()->set_ciphertext(std::string(9000, 'c'));  // overflow pages
-  {
-    // A message still to be delivered and one purged, as siltad stored
-    // them before migration 15.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* insert = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO messages(message_id, sender_org_id, case_id, "
-                                 "content_hash, accepted_at_us, expires_at_us, body, receipt) "
-                                 "VALUES(?, 'police-hame', '', x'00', 1, 5000000, ?, x'')",
-                                 -1, &insert, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    const std::string body = kept.SerializeAsString();
-    sqlite3_bind_text(insert, 1, "police-hame/kept", -1, SQLITE_STATIC);
-    sqlite3_bind_blob(insert, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-    ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_reset(insert);
-    sqlite3_bind_text(insert, 1, "police-hame/purged", -1, SQLITE_STATIC);
-    sqlite3_bind_null(insert, 2);
-    ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_finalize(insert);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "INSERT INTO deliveries(delivery_id, message_id, recipient_org_id, "
-                           "state, attempts, next_attempt_us, updated_at_us) VALUES"
-                           "('kept-d', 'police-hame/kept', 'hml-youth', 1, 0, 0, 1),"
-                           "('purged-d', 'police-hame/purged', 'hml-youth', 3, 1, 0, 1);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  // A message still to be delivered and one purged, as siltad stored
+  // them before migration 15.
+  ASSERT_NO_FATAL_FAILURE(ExecOn(
+      path, absl::StrCat("INSERT INTO messages(message_id, sender_org_id, case_id, content_hash, "
+                         "accepted_at_us, expires_at_us, body, receipt) VALUES"
+                         "('police-hame/kept', 'police-hame', '', x'00', 1, 5000000, x'",
+                         absl::BytesToHexString(kept.SerializeAsString()),
+                         "', x''),"
+                         "('police-hame/purged', 'police-hame', '', x'00', 1, 5000000, NULL, x'');"
+                         "INSERT INTO deliveries(delivery_id, message_id, recipient_org_id, "
+                         "state, attempts, next_attempt_us, updated_at_us) VALUES"
+                         "('kept-d', 'police-hame/kept', 'hml-youth', 1, 0, 0, 1),"
+                         "('purged-d', 'police-hame/purged', 'hml-youth', 3, 1, 0, 1);")));
 
   auto store = SqliteStore::Open(path, {});
 
