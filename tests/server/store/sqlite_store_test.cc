@@ -316,23 +316,25 @@ void ExecOn(const std::string& path, const std::string& sql) {
       << sqlite3_errmsg(db);
 }
 
+// Makes `path` a database at schema `version`, as a siltad of that version
+// left it.
+void MakeOldSchema(const std::string& path, int version) {
+  std::vector<Migration> up_to(SqliteMigrations().begin(), SqliteMigrations().begin() + version);
+  ASSERT_EQ(up_to.back().version, version);
+  ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to), IsOk());
+}
+
 // Makes `old_path` a database at schema `version` holding the audit log of
 // the one at `current_path`, as that version stored it: the entries, and
 // the Merkle nodes through `copy_nodes` (SQL, with the current database
 // attached as `current`).
 void MakeOldLog(const std::string& old_path, int version, const std::string& current_path,
                 const std::string& copy_nodes) {
-  std::vector<Migration> up_to(SqliteMigrations().begin(), SqliteMigrations().begin() + version);
-  ASSERT_EQ(up_to.back().version, version);
-  ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(old_path, {}, up_to), IsOk());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
-  const std::string copy =
+  ASSERT_NO_FATAL_FAILURE(MakeOldSchema(old_path, version));
+  ASSERT_NO_FATAL_FAILURE(ExecOn(
+      old_path,
       absl::StrCat("ATTACH '", current_path, "' AS current;",
-                   "INSERT INTO audit_entries SELECT * FROM current.audit_entries;", copy_nodes);
-  EXPECT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
+                   "INSERT INTO audit_entries SELECT * FROM current.audit_entries;", copy_nodes)));
 }
 
 // The Merkle nodes as migrations 11 to 13 kept them.
@@ -520,11 +522,7 @@ TEST(SqliteStoreMessagesTest, TheWalIsCheckpointedWhileTheStoreIsOpen) {
 
 TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
   const std::string path = TempDbPath("migrate6.db");
-  {
-    std::vector<Migration> up_to_5(SqliteMigrations().begin(), SqliteMigrations().begin() + 5);
-    ASSERT_EQ(up_to_5.back().version, 5);
-    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to_5), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(MakeOldSchema(path, 5));
   // A message and its delivery as an older siltad stored them.
   ASSERT_NO_FATAL_FAILURE(
       ExecOn(path,
@@ -551,11 +549,7 @@ TEST(SqliteStoreMessagesTest, MigrationSixKeysExistingMessagesBySender) {
 // purged, and one purged before it is still removed at retention.
 TEST(SqliteStoreMessagesTest, MigrationFifteenKeepsTheBodiesNotYetPurged) {
   const std::string path = TempDbPath("migrate15.db");
-  {
-    std::vector<Migration> up_to_14(SqliteMigrations().begin(), SqliteMigrations().begin() + 14);
-    ASSERT_EQ(up_to_14.back().version, 14);
-    ASSERT_THAT(SqliteStore::OpenWithMigrationsForTest(path, {}, up_to_14), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(MakeOldSchema(path, 14));
   v1::SealedMessage kept;
   kept.mutable_header()->set_message_id("kept");
   kept.add_fields()->set_ciphertext(std::string(9000, 'c'));  // overflow pages
