@@ -296,7 +296,7 @@ absl::StatusOr<std::string> Ed25519Sign(const SecretData& private_key, absl::str
 
 // Verification is libsodium's: siltad verifies a signature on every Send,
 // and libsodium 1.0.18 does it in half the time of OpenSSL 3.0 (57-67 us
-// against 124-132 us on the CI machine kind; docs/message-path.md). It is
+// against 124-132 us on the CI machine kind; docs/message-path-log.md). It is
 // also the stricter of the two: besides S < L (RFC 8032 §5.1.7) it refuses
 // non-canonical and small-order encodings of the key and of R, which no
 // honest signer produces. Signing stays with OpenSSL, where the private key

@@ -281,7 +281,7 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         stats_.Accepted(decided);
         // The receipt first, then the deliveries handed over in this
         // commit: each is a write on this thread, and the receipt's is the
-        // shorter (docs/message-path.md, "the order of a Send's completions").
+        // shorter (docs/message-path-log.md, "the order of a Send's completions").
         done(Receipt(prepared.message, &prepared.message->receipt));
         if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
         for (DirectDelivery& d : direct) {

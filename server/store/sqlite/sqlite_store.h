@@ -87,7 +87,7 @@ class SqliteStore final : public SqlStore {
   // rewrites most (the tails of the log, its index and the deliveries) are
   // copied once per checkpoint, so fewer checkpoints copy fewer pages a
   // message (session 20: siltad's CPU per message 3-13% lower at 16
-  // senders, the half-load Send p99 no worse; docs/message-path.md).
+  // senders, the half-load Send p99 no worse; docs/message-path-log.md).
   static constexpr int kCheckpointPages = 4000;
   void StartCheckpointer(std::unique_ptr<SqliteConnection> db);
   void CheckpointLoop();
