@@ -275,14 +275,22 @@ TEST(SiltadLifecycleTest, SystemdUnitLetsTheCommitterRunAtItsNice) {
 // siltad's own threads carry their names (ps, top, perf and the docs'
 // thread table use them). Linux refuses a name of more than 15
 // characters; the checkpointer and the store's watch were such names, and
-// ran as "siltad".
+// ran as "siltad". A thread names itself when it first runs, which may be
+// after siltad reports SERVING (the store's watch starts just after), so
+// each name is awaited: a name that is refused never appears.
 TEST(SiltadLifecycleTest, ItsThreadsCarryTheirNames) {
   SiltadSetup setup{MakeTempDir("thread-names")};
   std::unique_ptr<SiltadProcess> siltad = StartSiltad(setup);
   ASSERT_NE(siltad, nullptr);
 
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
   for (const char* name : {"silta-committer", "silta-admission", "silta-checkpt", "silta-ping"}) {
-    EXPECT_TRUE(ThreadNamed(siltad->pid(), name).has_value()) << name;
+    bool seen = ThreadNamed(siltad->pid(), name).has_value();
+    while (!seen && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+      seen = ThreadNamed(siltad->pid(), name).has_value();
+    }
+    EXPECT_TRUE(seen) << name;
   }
 }
 
