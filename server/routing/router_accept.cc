@@ -280,15 +280,20 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         for (const v1::Decision& d : m.receipt.decisions()) decided.Add(PathStats::kAtSend, d);
         stats_.Accepted(decided);
         // The receipt first, then the deliveries handed over in this
-        // commit: each is a write on this thread, and the receipt's is the
-        // shorter (docs/message-path-log.md, "the order of a Send's completions").
+        // commit, after the batch's other answers: each is a write on this
+        // thread, and the receipt's is the shorter (docs/message-path-log.md,
+        // "the order of a Send's completions").
         done(Receipt(prepared.message, &prepared.message->receipt));
-        if (!direct.empty()) stats_.Delivered(direct.size(), 0, decided_at_delivery);
-        for (DirectDelivery& d : direct) {
-          // Moved in, not through an initializer list, which would copy it.
-          std::vector<OutgoingDelivery> one;
-          one.push_back(std::move(d.delivery));
-          d.done(std::move(one));
+        if (!direct.empty()) {
+          stats_.Delivered(direct.size(), 0, decided_at_delivery);
+          store::AfterTheAnswers([in_flight, direct = std::move(direct)]() mutable {
+            for (DirectDelivery& d : direct) {
+              // Moved in, not through an initializer list, which would copy it.
+              std::vector<OutgoingDelivery> one;
+              one.push_back(std::move(d.delivery));
+              d.done(std::move(one));
+            }
+          });
         }
         // Debug: each message is in the audit log and the path's metrics; a
         // line per message at info would cost the committer more than its

@@ -42,6 +42,12 @@ struct DeliveryRecord {
 // indices set). It must not block; it may call the store.
 using WriteDone = std::function<void(absl::Status status, AuditEntries audit)>;
 
+// From a WriteDone: runs `then` on the committer's thread once every
+// WriteDone of the batch has run, in the order asked. The answers callers
+// wait for go out first, and what may come a moment later (a delivery
+// handed over in the commit) after them. Elsewhere it runs `then` at once.
+void AfterTheAnswers(std::function<void()> then);
+
 // An unfinished delivery and when its message was accepted (start-up).
 struct UnfinishedDelivery {
   DeliveryRecord delivery;

@@ -843,7 +843,15 @@ absl::Status SqlStore::InsertMessageLocked(const MessageRecord& message,
 // costs one commit, not one for the Send and one per recipient's ack.
 namespace {
 thread_local const void* committer_of = nullptr;  // the store whose committer this thread is
+// While a committer runs a batch's completions: what they leave for after
+// the answers (AfterTheAnswers).
+thread_local std::vector<std::function<void()>>* after_the_answers = nullptr;
 }  // namespace
+
+void AfterTheAnswers(std::function<void()> then) {
+  if (after_the_answers == nullptr) return then();
+  after_the_answers->push_back(std::move(then));
+}
 
 void SqlStore::StartCommitter(std::optional<int> nice) {
   committer_ = std::thread([this, nice] {
@@ -895,9 +903,29 @@ void SqlStore::CommitLoop(CommitterPriority* priority) {
       urgent_queued_ = 0;
     }
     if (priority != nullptr) priority->Observe(batch.size());
-    const std::vector<absl::Status> statuses = CommitBatch(batch);
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(statuses[i]);
+    CompleteBatch(batch, CommitBatch(batch));
   }
+}
+
+void SqlStore::CompleteBatch(std::vector<PendingWrite>& batch,
+                             const std::vector<absl::Status>& statuses) {
+  // The answers a caller waits on first (a Send's receipt), then those of
+  // the writes that lingered (acks), then the deliveries the completions
+  // handed on (AfterTheAnswers). Each is a write on this thread; at light
+  // load a Send's commit carries the acks of the message before, whose
+  // answers went ahead of its receipt. The deliveries stay behind the acks'
+  // answers: a recipient still waiting on its Ack's answer when a delivery
+  // arrived read it on the wrong thread (docs/message-path.md, "A message
+  // alone").
+  std::vector<std::function<void()>> deferred;
+  after_the_answers = &deferred;
+  for (const bool lingered : {false, true}) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].may_linger == lingered) batch[i].done(statuses[i]);
+    }
+  }
+  after_the_answers = nullptr;
+  for (std::function<void()>& then : deferred) then();
 }
 
 std::vector<absl::Status> SqlStore::CommitBatch(const std::vector<PendingWrite>& batch) {

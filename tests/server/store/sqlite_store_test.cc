@@ -188,6 +188,93 @@ TEST(SqliteStoreTest, AnAckDoesNotWakeTheCommitterThatAwaitsTheNextSend) {
                          "linger)";
 }
 
+// The answers of one batch go out in the order that shortens the wait of
+// whoever waits: a Send's receipt, then the acks that rode its commit,
+// then the deliveries its completion handed on (AfterTheAnswers). At light
+// load a Send's commit carries the acks of the message before, which were
+// queued first and answered first: the receipt waited behind three
+// answers.
+TEST(SqliteStoreTest, ABatchAnswersTheSendBeforeTheAcksAndDeliversLast) {
+  absl::Mutex mu;
+  bool armed = false, holding = false;
+  std::vector<std::string> order;
+  absl::Notification queued;
+  SqliteOptions options;
+  options.fault_injection = [&](absl::string_view point) {
+    if (point != "after_state_change") return absl::OkStatus();
+    {
+      absl::MutexLock lock(&mu);
+      if (!armed || holding) return absl::OkStatus();
+      holding = true;
+    }
+    // Holds this batch while the next queues behind it.
+    queued.WaitForNotification();
+    return absl::OkStatus();
+  };
+  auto store = SqliteStore::Open(TempDbPath("answers.db"), options);
+  ASSERT_THAT(store, IsOk());
+  const MessageRecord before = MakeMessage("m-before");
+  ASSERT_THAT((*store)->InsertMessage(before, Audit(v1::MESSAGE_ACCEPTED)), IsOk());
+  DeliveryRecord d = FirstDelivery(before, v1::DELIVERED);
+  ASSERT_THAT((*store)->UpdateDelivery(d, Audit(v1::MESSAGE_DELIVERED)), IsOk());
+
+  std::atomic<int> done{0};
+  const auto insert = [&](const std::string& id, bool record) {
+    (*store)->InsertMessageAsync(
+        std::make_shared<const MessageRecord>(MakeMessage(id)), "", *Audit(v1::MESSAGE_ACCEPTED),
+        [&, record](absl::Status status, AuditEntries) {
+          EXPECT_THAT(status, IsOk());
+          if (record) {
+            {
+              absl::MutexLock lock(&mu);
+              order.push_back("receipt");
+            }
+            AfterTheAnswers([&] {
+              absl::MutexLock lock(&mu);
+              order.push_back("delivery");
+            });
+          }
+          ++done;
+        },
+        std::nullopt);
+  };
+  {
+    absl::MutexLock lock(&mu);
+    armed = true;
+  }
+  insert("m-held", false);
+  mu.LockWhen(absl::Condition(&holding));
+  mu.Unlock();
+  // The ack first, then the Send: both ride the next commit.
+  d.state = v1::ACKED;
+  (*store)->UpdateDeliveriesAsync(
+      {d}, *Audit(v1::MESSAGE_ACKED),
+      [&](absl::Status status, AuditEntries) {
+        EXPECT_THAT(status, IsOk());
+        absl::MutexLock lock(&mu);
+        order.push_back("ack");
+        ++done;
+      },
+      std::nullopt);
+  insert("m-next", true);
+  queued.Notify();
+  while (done.load() < 3) absl::SleepFor(absl::Milliseconds(1));
+  // The last write's completion has run; its deferred part runs right after.
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::vector<std::string>* o) { return o->size() == 3; }, &order));
+  EXPECT_THAT(order, ::testing::ElementsAre("receipt", "ack", "delivery"));
+  EXPECT_EQ((*store)->ReadCommitStats().batch_writes.count(), 4u)
+      << "the ack and the Send shared a commit";
+}
+
+// Outside a batch's completions there is nothing to wait for.
+TEST(SqliteStoreTest, AfterTheAnswersOutsideACompletionRunsAtOnce) {
+  bool ran = false;
+  AfterTheAnswers([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
 TEST(SqliteStoreTest, WithoutANiceValueTheCommitterRunsAtTheProcesses) {
   auto store = SqliteStore::Open(TempDbPath("nice-unset.db"), {});
   ASSERT_THAT(store, IsOk());
