@@ -282,7 +282,8 @@ void Router::CommitSend(PreparedSend prepared, std::vector<DirectDelivery> direc
         // The receipt first, then the deliveries handed over in this
         // commit, after the batch's other answers: each is a write on this
         // thread, and the receipt's is the shorter (docs/message-path-log.md,
-        // "the order of a Send's completions").
+        // "the order of a Send's completions"). A new message's delivery
+        // can have no ack in this batch.
         done(Receipt(prepared.message, &prepared.message->receipt));
         if (!direct.empty()) {
           stats_.Delivered(direct.size(), 0, decided_at_delivery);

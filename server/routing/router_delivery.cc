@@ -211,9 +211,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
           }
         }
         stats_.Delivered(first_attempts, later_attempts, decided);
-        store::AfterTheAnswers([in_flight, done = std::move(done), out = std::move(out)]() mutable {
-          done(std::move(out));
-        });
+        done(std::move(out));
       },
       decided_at);
   return true;

@@ -44,8 +44,10 @@ using WriteDone = std::function<void(absl::Status status, AuditEntries audit)>;
 
 // From a WriteDone: runs `then` on the committer's thread once every
 // WriteDone of the batch has run, in the order asked. The answers callers
-// wait for go out first, and what may come a moment later (a delivery
-// handed over in the commit) after them. Elsewhere it runs `then` at once.
+// wait for go out first, and what may come a moment later (a new message's
+// delivery handed over in the commit) after them. Not for what must precede
+// an answer of the same batch (a redelivery before the answer to its ack).
+// Elsewhere it runs `then` at once.
 void AfterTheAnswers(std::function<void()> then);
 
 // An unfinished delivery and when its message was accepted (start-up).

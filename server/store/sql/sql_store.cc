@@ -909,14 +909,18 @@ void SqlStore::CommitLoop(CommitterPriority* priority) {
 
 void SqlStore::CompleteBatch(std::vector<PendingWrite>& batch,
                              const std::vector<absl::Status>& statuses) {
-  // The answers a caller waits on first (a Send's receipt), then those of
-  // the writes that lingered (acks), then the deliveries the completions
-  // handed on (AfterTheAnswers). Each is a write on this thread; at light
-  // load a Send's commit carries the acks of the message before, whose
-  // answers went ahead of its receipt. The deliveries stay behind the acks'
-  // answers: a recipient still waiting on its Ack's answer when a delivery
-  // arrived read it on the wrong thread (docs/message-path.md, "A message
-  // alone").
+  // The completions of the writes a caller waits on first (a Send's
+  // receipt, a batch of DELIVERED marks and its deliveries), then those of
+  // the writes that lingered (acks' answers), then what the first left for
+  // after the answers (AfterTheAnswers: the deliveries handed over at Send).
+  // Each is a write on this thread; at light load a Send's commit carries
+  // the acks of the message before, whose answers went ahead of its
+  // receipt. A new message's delivery stays behind the acks' answers: a
+  // recipient still waiting on its Ack's answer when a delivery arrived
+  // read it on the wrong thread. A mark's delivery goes before them: a
+  // delivery due again may be acked in the same commit, and its recipient
+  // must not get it after being told the ack is durable
+  // (docs/message-path.md, "A message alone").
   std::vector<std::function<void()>> deferred;
   after_the_answers = &deferred;
   for (const bool lingered : {false, true}) {

@@ -439,6 +439,60 @@ TEST_F(RouterRaceTest, AWithdrawalBetweenADeliverysDecisionAndItsCommitStopsIt) 
   EXPECT_TRUE(DeliveredEntries(c.case_id()).empty());
 }
 
+// A delivery due again is taken while its ack is on its way: its new
+// DELIVERED mark and the ack share a commit, in that order. The stream gets
+// the delivery before the ack is answered, never after, so a recipient told
+// that its ack is durable does not see the message again (the kill loop's
+// promise). In session 34 the committer first wrote the deliveries of a
+// batch's marks after the acks' answers, and broke it.
+TEST_F(RouterRaceTest, ARedeliveryCommittedWithItsAckReachesTheStreamBeforeTheAcksAnswer) {
+  const v1::Case c = OpenCase("police-hame", silta::testing::kYouth17, {"hml-youth"});
+  ConsentToYouthServices();
+  ASSERT_THAT(router_->Send(As("police-hame"), Message(c.case_id())), IsOk());
+  auto first = router_->TakeDue(As("hml-youth"), absl::Seconds(30), 16);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->size(), 1u);
+  const std::string delivery_id = (*first)[0].delivery_id();
+  now_ += absl::Seconds(31);  // not acked within its timeout: due again
+  const store::CommitStats before = store_->ReadCommitStats();
+  HoldTheCommitter();
+
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  absl::Notification taken, acked;
+  ASSERT_TRUE(router_->TakeDueAsync(As("hml-youth"), absl::Seconds(30), 16,
+                                    [&](absl::StatusOr<std::vector<OutgoingDelivery>> due) {
+                                      EXPECT_THAT(due, IsOk());
+                                      if (due.ok()) EXPECT_EQ(due->size(), 1u);
+                                      {
+                                        absl::MutexLock lock(&mu);
+                                        order.push_back("delivery");
+                                      }
+                                      taken.Notify();
+                                    }));
+  v1::AckRequest ack;
+  ack.add_delivery_ids(delivery_id);
+  router_->AckAsync(As("hml-youth"), ack, [&](absl::StatusOr<v1::AckResponse> acked_now) {
+    EXPECT_THAT(acked_now, IsOk());
+    {
+      absl::MutexLock lock(&mu);
+      order.push_back("ack");
+    }
+    acked.Notify();
+  });
+  release_commit_.Notify();
+  taken.WaitForNotification();
+  acked.WaitForNotification();
+  blocker_sent_.WaitForNotification();
+
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(order, ::testing::ElementsAre("delivery", "ack"));
+  const store::CommitStats after = store_->ReadCommitStats();
+  EXPECT_EQ(after.batch_writes.count() - before.batch_writes.count(), 2u)
+      << "the held Send's commit, then the mark's and the ack's together";
+  EXPECT_EQ(after.batch_writes.sum() - before.batch_writes.sum(), 3.0);
+}
+
 // The same race on the path that hands a message to an idle stream in the
 // Send's own commit: the message is stored without the hand-over, and its
 // delivery is decided again from the queue.
