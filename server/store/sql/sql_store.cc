@@ -907,7 +907,7 @@ void SqlStore::CommitLoop(CommitterPriority* priority) {
   }
 }
 
-void SqlStore::CompleteBatch(std::vector<PendingWrite>& batch,
+void SqlStore::CompleteBatch(const std::vector<PendingWrite>& batch,
                              const std::vector<absl::Status>& statuses) {
   // The completions of the writes a caller waits on first (a Send's
   // receipt, a batch of DELIVERED marks and its deliveries), then those of

@@ -266,7 +266,7 @@ class SqlStore : public Store {
   // Queues a write for the committer thread.
   void Enqueue(PendingWrite write) ABSL_LOCKS_EXCLUDED(queue_mu_);
   // Calls the batch's `done`s, in the order their answers should go out.
-  static void CompleteBatch(std::vector<PendingWrite>& batch,
+  static void CompleteBatch(const std::vector<PendingWrite>& batch,
                             const std::vector<absl::Status>& statuses);
   // Queues `apply` and waits for its commit. On the committer thread (a
   // `done` that writes) it commits at once instead.
