@@ -119,8 +119,10 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     // A sort's temporary B-tree (audit entries) stays in memory too.
     SILTA_RETURN_IF_ERROR((*reader)->Exec("PRAGMA temp_store=MEMORY"));
     store->reader_ = *std::move(reader);  // closed with the store from here on
-    absl::StatusOr<std::unique_ptr<SqliteConnection>> checkpointer =
-        SqliteConnection::Open(path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms);
+    // Through the shim, which writes a checkpoint's runs of adjacent pages
+    // in one call each (wal_gather_vfs.h).
+    absl::StatusOr<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(
+        path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms, WalGatheringVfs());
     if (!checkpointer.ok()) {
       return absl::UnavailableError(
           absl::StrCat("cannot open database ", path, " for checkpoints"));

@@ -1,13 +1,16 @@
 #include "server/store/sqlite/wal_gather_vfs.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "server/common/logging.h"
 #include "server/store/sqlite/sqlite_connection.h"
 
 namespace silta::store {
@@ -24,6 +27,8 @@ constexpr sqlite3_int64 kFrameHeaderSize = 24;
 
 std::atomic<uint64_t> writes_asked{0};
 std::atomic<uint64_t> writes_made{0};
+std::atomic<uint64_t> checkpoint_writes_asked{0};
+std::atomic<uint64_t> checkpoint_writes_made{0};
 
 sqlite3_vfs* real_vfs = nullptr;  // set once, before the shim is registered
 
@@ -35,9 +40,14 @@ uint32_t BigEndian32(const unsigned char* p) {
 struct GatherFile {
   sqlite3_file base;
   sqlite3_file* real;
-  // WAL files only (held is null for every other file).
+  // WAL files and main databases (held is null for every other file).
   std::string* held;  // contiguous bytes not yet written, from held_at
   sqlite3_int64 held_at;
+  bool wal;  // a WAL file; else a main database
+  // Main databases: inside a checkpoint, the file's size (writes wholly
+  // below it are held); -1 outside one.
+  sqlite3_int64 gather_below;
+  // WAL files:
   sqlite3_int64 frame_size;  // 24 + the page size; 0 while unknown
   sqlite3_int64 next_frame;  // offset of the next frame header not yet looked at
   sqlite3_int64 commit_end;  // end of a commit frame seen and not yet written; -1 none
@@ -56,7 +66,7 @@ int Flush(GatherFile* g) {
     const size_t n = std::min(kMaxWrite, g->held->size() - done);
     rc = RealMethods(g)->xWrite(g->real, g->held->data() + done, static_cast<int>(n),
                                 g->held_at + static_cast<sqlite3_int64>(done));
-    writes_made.fetch_add(1, std::memory_order_relaxed);
+    (g->wal ? writes_made : checkpoint_writes_made).fetch_add(1, std::memory_order_relaxed);
   }
   g->held_at += static_cast<sqlite3_int64>(g->held->size());
   g->held->clear();
@@ -82,9 +92,30 @@ void LearnLayout(GatherFile* g, sqlite3_int64 offset) {
   g->next_frame = kWalHeaderSize + (into + g->frame_size - 1) / g->frame_size * g->frame_size;
 }
 
+// A checkpoint's write to the database: held if it continues the held
+// run and lies wholly within the file, else written at once (after what is
+// held). A write that would grow the file goes straight through, so that a
+// full disk fails the write SQLite made, which then stops the checkpoint
+// before it records the pages as copied.
+int WriteDatabase(GatherFile* g, const void* data, int n, sqlite3_int64 offset) {
+  if (g->gather_below < 0 || offset + n > g->gather_below) {
+    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
+    return RealMethods(g)->xWrite(g->real, data, n, offset);
+  }
+  checkpoint_writes_asked.fetch_add(1, std::memory_order_relaxed);
+  const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
+  if (!g->held->empty() && offset != held_end) {
+    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
+  }
+  if (g->held->empty()) g->held_at = offset;
+  g->held->append(static_cast<const char*>(data), static_cast<size_t>(n));
+  return g->held->size() >= kMaxWrite ? Flush(g) : SQLITE_OK;
+}
+
 int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
   GatherFile* g = Of(f);
   if (g->held == nullptr) return RealMethods(g)->xWrite(g->real, data, n, offset);
+  if (!g->wal) return WriteDatabase(g, data, n, offset);
   writes_asked.fetch_add(1, std::memory_order_relaxed);
   const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
   if (!g->held->empty() &&
@@ -140,6 +171,67 @@ struct FlushFirst<int (*)(sqlite3_file*, Args...)> {
 };
 #define SILTA_FLUSH_FIRST(method) \
   FlushFirst<decltype(sqlite3_io_methods::method)>::Call<&sqlite3_io_methods::method>
+
+// The database file's size, or -1 if it cannot be read (then nothing is
+// held).
+sqlite3_int64 RealSize(GatherFile* g) {
+  sqlite3_int64 size = 0;
+  return RealMethods(g)->xFileSize(g->real, &size) == SQLITE_OK ? size : -1;
+}
+
+// SQLite ignores what its checkpoint's last file control returns, and
+// records the pages as copied right after it: if the pages held then cannot
+// be written, the only safe way on is to stop the process before it does.
+// The WAL still has them, and the next start copies them again. (Held
+// pages lie within the file, grown with zeros to take them before the
+// copy, so this takes an I/O error of the disk itself.)
+[[noreturn]] void DieBeforeTheCheckpointIsRecorded(int rc) {
+  common::Log(common::LogLevel::kError, "wal_checkpoint_write_failed",
+              {{"error", sqlite3_errstr(rc)},
+               {"action",
+                "stopping before SQLite records pages as copied that are not in the database "
+                "file; the WAL keeps them, and the next start copies them again"}});
+  common::FlushLog();
+  _exit(EXIT_FAILURE);
+}
+
+// Inside a checkpoint, SQLite's hint of the size the database will have
+// after it: the file grows to that size, with zeros, so that the pages
+// which grow it are held too. Where the zeros cannot be written (a full
+// disk), the file stays shorter, and the pages beyond it go straight
+// through, their failure seen by SQLite.
+void Grow(GatherFile* g, sqlite3_int64 to) {
+  static const std::string* const zeros = new std::string(kMaxWrite, '\0');
+  for (sqlite3_int64 size = RealSize(g); size >= 0 && size < to;) {
+    const int n = static_cast<int>(std::min<sqlite3_int64>(kMaxWrite, to - size));
+    checkpoint_writes_made.fetch_add(1, std::memory_order_relaxed);
+    if (RealMethods(g)->xWrite(g->real, zeros->data(), n, size) != SQLITE_OK) break;
+    size += n;
+  }
+  g->gather_below = RealSize(g);
+}
+
+// The database's file controls: a checkpoint's start and end bound the
+// writes that are held (those within the file as it is at the start, or
+// once grown to SQLite's size hint); everything is written before the end,
+// which comes before SQLite records the pages as copied.
+int FileControl(sqlite3_file* f, int op, void* arg) {
+  GatherFile* g = Of(f);
+  const int flushed = Flush(g);
+  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_CKPT_DONE) {
+    g->gather_below = -1;
+    if (flushed != SQLITE_OK) DieBeforeTheCheckpointIsRecorded(flushed);
+  }
+  if (flushed != SQLITE_OK) return flushed;
+  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_SIZE_HINT && g->gather_below >= 0) {
+    Grow(g, *static_cast<const sqlite3_int64*>(arg));
+  }
+  const int rc = RealMethods(g)->xFileControl(g->real, op, arg);
+  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_CKPT_START) {
+    g->gather_below = RealSize(g);
+  }
+  return rc;
+}
 
 int SectorSize(sqlite3_file* f) { return RealMethods(Of(f))->xSectorSize(Of(f)->real); }
 
@@ -198,7 +290,7 @@ const sqlite3_io_methods kMethods = {
     .xLock = SILTA_FLUSH_FIRST(xLock),
     .xUnlock = SILTA_FLUSH_FIRST(xUnlock),
     .xCheckReservedLock = SILTA_FLUSH_FIRST(xCheckReservedLock),
-    .xFileControl = SILTA_FLUSH_FIRST(xFileControl),
+    .xFileControl = FileControl,
     .xSectorSize = SectorSize,
     .xDeviceCharacteristics = DeviceCharacteristics,
     .xShmMap = ShmMap,
@@ -218,9 +310,11 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_fl
   // SQLite closes a file whose pMethods is set, even after a failed open.
   g->base.pMethods = g->real->pMethods != nullptr ? &kMethods : nullptr;
   if (g->real->pMethods == nullptr) return rc;
-  if ((flags & SQLITE_OPEN_WAL) != 0) {
+  g->gather_below = -1;
+  g->commit_end = -1;
+  if ((flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)) != 0) {
     g->held = new (std::nothrow) std::string();  // without it, written through
-    g->commit_end = -1;
+    g->wal = (flags & SQLITE_OPEN_WAL) != 0;
   }
   return rc;
 }
@@ -292,8 +386,9 @@ const char* WalGatheringVfs() {
 }
 
 WalGatherCounts ReadWalGatherCounts() {
-  return {writes_asked.load(std::memory_order_relaxed),
-          writes_made.load(std::memory_order_relaxed)};
+  return {writes_asked.load(std::memory_order_relaxed), writes_made.load(std::memory_order_relaxed),
+          checkpoint_writes_asked.load(std::memory_order_relaxed),
+          checkpoint_writes_made.load(std::memory_order_relaxed)};
 }
 
 }  // namespace silta::store

@@ -1,10 +1,12 @@
 // File: server/store/sqlite/wal_gather_vfs.h
 //
 // An SQLite VFS shim that hands a commit's WAL frames to the kernel in a
-// few writes (one per 64 KiB) instead of two per page. SQLite writes each WAL frame with two pwrite
-// calls (its 24-byte header, then the page), so a group commit of 69 pages made 138 system calls;
-// under load that was 8% of siltad's CPU, nearly all of it the calls' own cost rather than the
-// bytes (docs/message-path.md).
+// few writes (one per 64 KiB) instead of two per page, and a checkpoint's
+// runs of adjacent pages in one write each. SQLite writes each WAL frame
+// with two pwrite calls (its 24-byte header, then the page), so a group
+// commit of 69 pages made 138 system calls; under load that was 8% of
+// siltad's CPU, nearly all of it the calls' own cost rather than the bytes
+// (docs/message-path.md).
 //
 // The shim keeps the contiguous writes to a WAL file in memory and writes
 // them out to the file underneath:
@@ -17,8 +19,25 @@
 //     one, and when 4 MiB are held.
 // A crash loses only frames of a commit that had not finished, which SQLite
 // discards at recovery anyway. Writes whose frame layout the shim cannot
-// tell (no readable WAL header) go straight through. Every file but the
-// WAL (the database, -shm, journals) goes straight through.
+// tell (no readable WAL header) go straight through.
+//
+// A checkpoint copies pages from the WAL to the database in page order,
+// one `pwrite` each, mostly in runs of adjacent pages. The shim keeps a
+// run in memory and writes it in one call (one per 64 KiB), if it lies
+// within the database file:
+//   - at the checkpoint's start, SQLite hints at the size the database
+//     will have; the shim grows the file to it with zeros (64 KiB a call),
+//     so that the pages that grow the database are held too;
+//   - a write beyond the file (the zeros could not be written: a full
+//     disk) goes straight through, so that its failure reaches SQLite,
+//     which then stops the checkpoint before it records anything;
+//   - everything held is written by the checkpoint's end
+//     (SQLITE_FCNTL_CKPT_DONE, which comes before SQLite records the pages
+//     as copied in the -shm). SQLite ignores what that call returns: if
+//     what is held cannot be written then, the process stops at once,
+//     before the record (the WAL keeps the pages).
+// Other writes to the database, and every other file (-shm, journals), go
+// straight through.
 //
 // Example:
 //   sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, WalGatheringVfs());
@@ -35,9 +54,12 @@ const char* WalGatheringVfs();
 
 // Writes to WAL files SQLite asked for, and writes the shim made to the
 // files underneath, since the process started (for tests and benchmarks).
+// Likewise for the checkpoints' writes to database files that were held.
 struct WalGatherCounts {
   uint64_t writes_asked = 0;
   uint64_t writes_made = 0;
+  uint64_t checkpoint_writes_asked = 0;
+  uint64_t checkpoint_writes_made = 0;
 };
 WalGatherCounts ReadWalGatherCounts();
 

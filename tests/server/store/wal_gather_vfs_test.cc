@@ -1,14 +1,21 @@
 // The WAL-gathering VFS shim (server/store/sqlite/wal_gather_vfs.h): a
 // commit's frames reach the file in a few writes, every commit is readable
 // by another connection as soon as it returns, and a writer killed in the
-// middle of a transaction loses only that transaction.
+// middle of a transaction loses only that transaction. A checkpoint writes
+// its runs of adjacent pages in few calls, all of them in the database file
+// when it ends, and one that cannot grow the file fails without recording
+// anything as copied.
 #include "server/store/sqlite/wal_gather_vfs.h"
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +32,7 @@ class Db {
   }
   ~Db() { sqlite3_close_v2(db_); }
   bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3* raw() const { return db_; }
   void Exec(const std::string& sql) {
     char* error = nullptr;
     ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
@@ -170,6 +178,134 @@ TEST_F(WalGatherVfsTest, AWriterKilledMidTransactionLosesOnlyThatTransaction) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after.One("SELECT count(*) FROM t"), "50");
   EXPECT_EQ(after.One("PRAGMA integrity_check"), "ok");
+}
+
+// A database whose WAL holds `rows` rows of about 3 KiB (a writer that does
+// not checkpoint; the caller keeps it open, or closing it would checkpoint).
+std::unique_ptr<Db> WriteWithoutCheckpoints(const std::string& path, int rows) {
+  auto writer = std::make_unique<Db>(path, nullptr);
+  writer->Exec("PRAGMA journal_mode=WAL");
+  writer->Exec("PRAGMA wal_autocheckpoint=0");
+  writer->Exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  for (int i = 0; i < rows; i += 50) {
+    writer->Exec(
+        absl::StrCat("WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 50) "
+                     "INSERT INTO t(body) SELECT randomblob(3000) FROM k"));
+  }
+  return writer;
+}
+
+// The checkpointer's connection, as the store opens it: through the shim.
+std::unique_ptr<Db> CheckpointerFor(const std::string& path) {
+  auto db = std::make_unique<Db>(path, WalGatheringVfs());
+  db->Exec("PRAGMA journal_mode=WAL");  // reads the database: sees the WAL
+  return db;
+}
+
+TEST_F(WalGatherVfsTest, ACheckpointWritesItsRunsOfPagesInFewCallsAndAllOfThem) {
+  const auto writer = WriteWithoutCheckpoints(path_, 2000);  // about 1 500 pages
+  const std::string expected = writer->One("SELECT count(*) || '/' || sum(length(body)) FROM t");
+  ASSERT_EQ(expected, absl::StrCat("2000/", 2000 * 3000));
+  const WalGatherCounts before = ReadWalGatherCounts();
+  {
+    const auto checkpointer = CheckpointerFor(path_);
+    int wal_pages = 0, copied = 0;
+    ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                        &wal_pages, &copied),
+              SQLITE_OK);
+    EXPECT_GE(copied, 1400);
+    EXPECT_EQ(copied, wal_pages);
+  }
+  const WalGatherCounts after = ReadWalGatherCounts();
+  const uint64_t asked = after.checkpoint_writes_asked - before.checkpoint_writes_asked;
+  const uint64_t made = after.checkpoint_writes_made - before.checkpoint_writes_made;
+  // The pages are nearly all adjacent, and grow the file: one write per 16
+  // of them (64 KiB), and as many of zeros before, that grow it.
+  EXPECT_GE(asked, 1400u);
+  EXPECT_LE(made, asked / 6) << "asked " << asked;
+  // The database file alone, without its WAL, has every row.
+  const std::string copy = dir_ + "/copy.db";
+  std::filesystem::copy_file(path_, copy);
+  {
+    Db alone(copy, nullptr);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(alone.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
+    EXPECT_EQ(alone.One("PRAGMA integrity_check"), "ok");
+  }
+  ::unlink(copy.c_str());
+}
+
+// A partial checkpoint (a reader still uses older frames) records the pages
+// it copied with no call to the file after its end: what was held must be
+// in the file by then, for a reader that starts next reads them there.
+TEST_F(WalGatherVfsTest, APartialCheckpointLeavesNothingHeldForTheReadersThatFollow) {
+  const auto writer = WriteWithoutCheckpoints(path_, 1000);
+  Db old_reader(path_, nullptr);
+  old_reader.Exec("BEGIN");
+  ASSERT_EQ(old_reader.One("SELECT count(*) FROM t"), "1000");  // holds this snapshot
+  writer->Exec("CREATE TABLE u(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  writer->Exec("INSERT INTO u(body) VALUES(randomblob(100))");
+  const std::string expected = writer->One("SELECT count(*) || '/' || sum(length(body)) FROM t");
+  const auto checkpointer = CheckpointerFor(path_);
+  int wal_pages = 0, copied = 0;
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      &wal_pages, &copied),
+            SQLITE_OK);
+  ASSERT_GT(copied, 500);
+  ASSERT_LT(copied, wal_pages);  // partial: the old reader's snapshot ends before the WAL does
+  // The checkpointer stays open and idle; a new reader reads the copied
+  // pages from the database file.
+  Db reader(path_, nullptr);
+  EXPECT_EQ(reader.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
+  EXPECT_EQ(reader.One("PRAGMA integrity_check"), "ok");
+  old_reader.Exec("COMMIT");
+}
+
+// A checkpoint that must grow the database file on a full disk (here the
+// file size limit, which fails the writes as ENOSPC would): the write SQLite
+// made fails, the checkpoint fails and records nothing as copied, and the
+// process goes on. Held until the checkpoint's end, the same pages would
+// fail where SQLite no longer looks, and the shim would have to stop the
+// process.
+TEST_F(WalGatherVfsTest, ACheckpointThatCannotGrowTheFileFailsAndLosesNothing) {
+  const auto writer = WriteWithoutCheckpoints(path_, 1000);
+  // The file has the rows so far; the WAL has a few pages that grow it,
+  // fewer than one held write (16 pages) takes.
+  writer->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  writer->Exec("INSERT INTO t(body) SELECT randomblob(3000) FROM t LIMIT 8");
+  const std::string expected = writer->One("SELECT count(*) || '/' || sum(length(body)) FROM t");
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{static_cast<rlim_t>(st.st_size), RLIM_INFINITY};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(2);
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, WalGatheringVfs()) != SQLITE_OK)
+      _exit(3);
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
+      _exit(5);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    _exit(rc == SQLITE_OK ? 4 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "4: the checkpoint succeeded; 1: the shim stopped it";
+  Db reader(path_, nullptr);
+  EXPECT_EQ(reader.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
+  EXPECT_EQ(reader.One("PRAGMA integrity_check"), "ok");
+  // With room, the next checkpoint copies everything.
+  const auto checkpointer = CheckpointerFor(path_);
+  int wal_pages = 0, copied = 0;
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      &wal_pages, &copied),
+            SQLITE_OK);
+  EXPECT_EQ(copied, wal_pages);
+  EXPECT_EQ(reader.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
 }
 
 }  // namespace
