@@ -92,11 +92,11 @@ void LearnLayout(GatherFile* g, sqlite3_int64 offset) {
   g->next_frame = kWalHeaderSize + (into + g->frame_size - 1) / g->frame_size * g->frame_size;
 }
 
-// A checkpoint's write to the database: held if it continues the held
-// run and lies wholly within the file, else written at once (after what is
-// held). A write that would grow the file goes straight through, so that a
-// full disk fails the write SQLite made, which then stops the checkpoint
-// before it records the pages as copied.
+// A checkpoint's write to the database. One wholly within the file is
+// held, after what is held is written if it does not end where this one
+// starts. One that would grow the file (or outside a checkpoint) goes
+// straight through, so that a full disk fails the write SQLite made, which
+// then stops the checkpoint before it records the pages as copied.
 int WriteDatabase(GatherFile* g, const void* data, int n, sqlite3_int64 offset) {
   if (g->gather_below < 0 || offset + n > g->gather_below) {
     if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
