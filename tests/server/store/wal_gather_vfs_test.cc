@@ -196,11 +196,27 @@ std::unique_ptr<Db> WriteWithoutCheckpoints(const std::string& path, int rows) {
 }
 
 // The checkpointer's connection, as the store opens it: through the shim.
-std::unique_ptr<Db> CheckpointerFor(const std::string& path) {
-  auto db = std::make_unique<Db>(path, WalGatheringVfs());
-  db->Exec("PRAGMA journal_mode=WAL");  // reads the database: sees the WAL
-  return db;
-}
+class Checkpointer {
+ public:
+  explicit Checkpointer(const std::string& path) : db_(path, WalGatheringVfs()) {
+    db_.Exec("PRAGMA journal_mode=WAL");  // reads the database: sees the WAL
+  }
+  struct Result {
+    int rc;         // SQLite's
+    int wal_pages;  // frames in the WAL
+    int copied;     // of them, copied to the database
+  };
+  // A PASSIVE checkpoint, as the store's.
+  Result Run() {
+    Result r{SQLITE_ERROR, 0, 0};
+    r.rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &r.wal_pages,
+                                     &r.copied);
+    return r;
+  }
+
+ private:
+  Db db_;
+};
 
 TEST_F(WalGatherVfsTest, ACheckpointWritesItsRunsOfPagesInFewCallsAndAllOfThem) {
   const auto writer = WriteWithoutCheckpoints(path_, 2000);  // about 1 500 pages
@@ -208,13 +224,10 @@ TEST_F(WalGatherVfsTest, ACheckpointWritesItsRunsOfPagesInFewCallsAndAllOfThem) 
   ASSERT_EQ(expected, absl::StrCat("2000/", 2000 * 3000));
   const WalGatherCounts before = ReadWalGatherCounts();
   {
-    const auto checkpointer = CheckpointerFor(path_);
-    int wal_pages = 0, copied = 0;
-    ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                        &wal_pages, &copied),
-              SQLITE_OK);
-    EXPECT_GE(copied, 1400);
-    EXPECT_EQ(copied, wal_pages);
+    const Checkpointer::Result r = Checkpointer(path_).Run();
+    ASSERT_EQ(r.rc, SQLITE_OK);
+    EXPECT_GE(r.copied, 1400);
+    EXPECT_EQ(r.copied, r.wal_pages);
   }
   const WalGatherCounts after = ReadWalGatherCounts();
   const uint64_t asked = after.checkpoint_writes_asked - before.checkpoint_writes_asked;
@@ -246,13 +259,11 @@ TEST_F(WalGatherVfsTest, APartialCheckpointLeavesNothingHeldForTheReadersThatFol
   writer->Exec("CREATE TABLE u(id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   writer->Exec("INSERT INTO u(body) VALUES(randomblob(100))");
   const std::string expected = writer->One("SELECT count(*) || '/' || sum(length(body)) FROM t");
-  const auto checkpointer = CheckpointerFor(path_);
-  int wal_pages = 0, copied = 0;
-  ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                      &wal_pages, &copied),
-            SQLITE_OK);
-  ASSERT_GT(copied, 500);
-  ASSERT_LT(copied, wal_pages);  // partial: the old reader's snapshot ends before the WAL does
+  Checkpointer checkpointer(path_);
+  const Checkpointer::Result r = checkpointer.Run();
+  ASSERT_EQ(r.rc, SQLITE_OK);
+  ASSERT_GT(r.copied, 500);
+  ASSERT_LT(r.copied, r.wal_pages);  // partial: the old reader's snapshot ends before the WAL does
   // The checkpointer stays open and idle; a new reader reads the copied
   // pages from the database file.
   Db reader(path_, nullptr);
@@ -282,6 +293,8 @@ TEST_F(WalGatherVfsTest, ACheckpointThatCannotGrowTheFileFailsAndLosesNothing) {
     signal(SIGXFSZ, SIG_IGN);
     const rlimit limit{static_cast<rlim_t>(st.st_size), RLIM_INFINITY};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(2);
+    // Its own calls, so that a failure to open is not taken for the
+    // checkpoint's.
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, WalGatheringVfs()) != SQLITE_OK)
       _exit(3);
@@ -299,12 +312,9 @@ TEST_F(WalGatherVfsTest, ACheckpointThatCannotGrowTheFileFailsAndLosesNothing) {
   EXPECT_EQ(reader.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
   EXPECT_EQ(reader.One("PRAGMA integrity_check"), "ok");
   // With room, the next checkpoint copies everything.
-  const auto checkpointer = CheckpointerFor(path_);
-  int wal_pages = 0, copied = 0;
-  ASSERT_EQ(sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                      &wal_pages, &copied),
-            SQLITE_OK);
-  EXPECT_EQ(copied, wal_pages);
+  const Checkpointer::Result r = Checkpointer(path_).Run();
+  ASSERT_EQ(r.rc, SQLITE_OK);
+  EXPECT_EQ(r.copied, r.wal_pages);
   EXPECT_EQ(reader.One("SELECT count(*) || '/' || sum(length(body)) FROM t"), expected);
 }
 
