@@ -283,14 +283,8 @@ TEST(SiltadLifecycleTest, ItsThreadsCarryTheirNames) {
   std::unique_ptr<SiltadProcess> siltad = StartSiltad(setup);
   ASSERT_NE(siltad, nullptr);
 
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
   for (const char* name : {"silta-committer", "silta-admission", "silta-checkpt", "silta-ping"}) {
-    bool seen = ThreadNamed(siltad->pid(), name).has_value();
-    while (!seen && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(50));
-      seen = ThreadNamed(siltad->pid(), name).has_value();
-    }
-    EXPECT_TRUE(seen) << name;
+    EXPECT_TRUE(AwaitThreadNamed(siltad->pid(), name, absl::Seconds(10)).has_value()) << name;
   }
 }
 

@@ -269,6 +269,17 @@ std::optional<pid_t> ThreadNamed(pid_t pid, absl::string_view thread_name) {
   return found;
 }
 
+std::optional<pid_t> AwaitThreadNamed(pid_t pid, absl::string_view thread_name,
+                                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::optional<pid_t> tid = ThreadNamed(pid, thread_name);
+  while (!tid.has_value() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    tid = ThreadNamed(pid, thread_name);
+  }
+  return tid;
+}
+
 std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name) {
   const std::optional<pid_t> tid = ThreadNamed(pid, thread_name);
   if (!tid.has_value()) return std::nullopt;

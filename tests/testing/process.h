@@ -93,6 +93,10 @@ std::string ReadTextFile(const std::string& path);
 // The thread id of `pid`'s one thread named `thread_name` (its comm, as
 // pthread_setname_np set it); none if it has no such thread, or several.
 std::optional<pid_t> ThreadNamed(pid_t pid, absl::string_view thread_name);
+// ThreadNamed, awaited for up to `timeout`: a thread names itself once it
+// runs, which may be after whatever started it has returned.
+std::optional<pid_t> AwaitThreadNamed(pid_t pid, absl::string_view thread_name,
+                                      absl::Duration timeout);
 // The nice value of `pid`'s one thread named `thread_name`; none if it has
 // no such thread, or several.
 std::optional<int> ThreadNice(pid_t pid, absl::string_view thread_name);

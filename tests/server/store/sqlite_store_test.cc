@@ -144,9 +144,11 @@ TEST(SqliteStoreTest, TheCommitterRunsAtItsNiceWhileWritesQueueForIt) {
 TEST(SqliteStoreTest, AnAckDoesNotWakeTheCommitterThatAwaitsTheNextSend) {
   auto store = SqliteStore::Open(TempDbPath("no-wake.db"), {});
   ASSERT_THAT(store, IsOk());
-  // Once it has committed, the committer thread has named itself.
   ASSERT_THAT((*store)->InsertOrg(MakeOrg("asenne-ry"), Audit()), IsOk());
-  const std::optional<pid_t> committer = ::silta::testing::ThreadNamed(getpid(), "silta-committer");
+  // The committer's thread names itself when it starts, which under load
+  // can be after the write above (not one of the committer's) returned.
+  const std::optional<pid_t> committer =
+      ::silta::testing::AwaitThreadNamed(getpid(), "silta-committer", absl::Seconds(10));
   ASSERT_TRUE(committer.has_value());
   // Until one attempt ends within the linger without a wake-up (before,
   // every one had one).
