@@ -92,6 +92,19 @@ void LearnLayout(GatherFile* g, sqlite3_int64 offset) {
   g->next_frame = kWalHeaderSize + (into + g->frame_size - 1) / g->frame_size * g->frame_size;
 }
 
+// Adds a write to what is held, after writing out what is held first
+// unless the write continues it (and all stays within kMaxHeld).
+int Hold(GatherFile* g, const void* data, int n, sqlite3_int64 offset) {
+  const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
+  if (!g->held->empty() &&
+      (offset != held_end || g->held->size() + static_cast<size_t>(n) > kMaxHeld)) {
+    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
+  }
+  if (g->held->empty()) g->held_at = offset;
+  g->held->append(static_cast<const char*>(data), static_cast<size_t>(n));
+  return SQLITE_OK;
+}
+
 // A checkpoint's write to the database. One wholly within the file is
 // held, after what is held is written if it does not end where this one
 // starts. One that would grow the file (or outside a checkpoint) goes
@@ -103,12 +116,7 @@ int WriteDatabase(GatherFile* g, const void* data, int n, sqlite3_int64 offset) 
     return RealMethods(g)->xWrite(g->real, data, n, offset);
   }
   checkpoint_writes_asked.fetch_add(1, std::memory_order_relaxed);
-  const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
-  if (!g->held->empty() && offset != held_end) {
-    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  }
-  if (g->held->empty()) g->held_at = offset;
-  g->held->append(static_cast<const char*>(data), static_cast<size_t>(n));
+  if (const int rc = Hold(g, data, n, offset); rc != SQLITE_OK) return rc;
   return g->held->size() >= kMaxWrite ? Flush(g) : SQLITE_OK;
 }
 
@@ -117,13 +125,7 @@ int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
   if (g->held == nullptr) return RealMethods(g)->xWrite(g->real, data, n, offset);
   if (!g->wal) return WriteDatabase(g, data, n, offset);
   writes_asked.fetch_add(1, std::memory_order_relaxed);
-  const sqlite3_int64 held_end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
-  if (!g->held->empty() &&
-      (offset != held_end || g->held->size() + static_cast<size_t>(n) > kMaxHeld)) {
-    if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  }
-  if (g->held->empty()) g->held_at = offset;
-  g->held->append(static_cast<const char*>(data), static_cast<size_t>(n));
+  if (const int rc = Hold(g, data, n, offset); rc != SQLITE_OK) return rc;
   const auto* bytes = reinterpret_cast<const unsigned char*>(g->held->data());
   const sqlite3_int64 end = g->held_at + static_cast<sqlite3_int64>(g->held->size());
   if (offset == 0) {
@@ -217,17 +219,18 @@ void Grow(GatherFile* g, sqlite3_int64 to) {
 // which comes before SQLite records the pages as copied.
 int FileControl(sqlite3_file* f, int op, void* arg) {
   GatherFile* g = Of(f);
+  const bool database = g->held != nullptr && !g->wal;
   const int flushed = Flush(g);
-  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_CKPT_DONE) {
+  if (database && op == SQLITE_FCNTL_CKPT_DONE) {
     g->gather_below = -1;
     if (flushed != SQLITE_OK) DieBeforeTheCheckpointIsRecorded(flushed);
   }
   if (flushed != SQLITE_OK) return flushed;
-  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_SIZE_HINT && g->gather_below >= 0) {
+  if (database && op == SQLITE_FCNTL_SIZE_HINT && g->gather_below >= 0) {
     Grow(g, *static_cast<const sqlite3_int64*>(arg));
   }
   const int rc = RealMethods(g)->xFileControl(g->real, op, arg);
-  if (g->held != nullptr && !g->wal && op == SQLITE_FCNTL_CKPT_START) {
+  if (database && op == SQLITE_FCNTL_CKPT_START) {
     g->gather_below = RealSize(g);
   }
   return rc;
