@@ -45,7 +45,17 @@ absl::Status CheckFinnishTime() {
 std::optional<absl::CivilDay> FinnishDay(absl::Time t) {
   const std::optional<absl::TimeZone>& tz = Helsinki();
   if (!tz.has_value()) return std::nullopt;
-  return absl::ToCivilDay(t, *tz);
+  // Each decision asks (dozens a message); the zone's rules are looked up
+  // once a day per thread, and the day's bounds answer the rest.
+  thread_local absl::Time day_begins = absl::InfiniteFuture();
+  thread_local absl::Time next_begins = absl::InfinitePast();
+  thread_local absl::CivilDay day;
+  if (t < day_begins || t >= next_begins) {
+    day = absl::ToCivilDay(t, *tz);
+    day_begins = absl::FromCivil(day, *tz);
+    next_begins = absl::FromCivil(day + 1, *tz);
+  }
+  return day;
 }
 
 absl::CivilDay MajorityDay(absl::CivilDay birth) {

@@ -66,9 +66,10 @@ absl::StatusOr<v1::PublishKeyBundleResponse> KeyDirectory::PublishKeyBundle(
                                .crl_directory = crl_directory_};
   SILTA_ASSIGN_OR_RETURN(anchors.ca_pem, common::ReadFile(ca_file_));
   SILTA_RETURN_IF_ERROR(crypto::VerifyKeyBundle(bundle, caller.org.org_id(), anchors, now));
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> current,
+  SILTA_ASSIGN_OR_RETURN(const store::KeyBundles current,
                          store_->ListKeyBundles(bundle.org_id(), /*include_retired=*/false));
-  SILTA_RETURN_IF_ERROR(CheckSuccession(bundle, current.empty() ? nullptr : &current.front(), now));
+  SILTA_RETURN_IF_ERROR(
+      CheckSuccession(bundle, current->empty() ? nullptr : &current->front(), now));
   v1::AuditEntry entry = audit::NewEntry(v1::KEY_BUNDLE_PUBLISHED, now, caller.org.org_id(),
                                          request.acting_user());
   entry.set_detail(absl::StrCat(bundle.key_id(), " epoch ", bundle.epoch(), " by ",
@@ -99,12 +100,12 @@ int KeyDirectory::AddNoticeListener(absl::string_view org_id, NoticeListener lis
 void KeyDirectory::RemoveNoticeListener(int id) { listeners_.Remove(id); }
 
 absl::Status KeyDirectory::AnnouncePublished(absl::string_view org_id) {
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> current,
+  SILTA_ASSIGN_OR_RETURN(const store::KeyBundles current,
                          store_->ListKeyBundles(org_id, /*include_retired=*/false));
-  if (current.empty()) return absl::OkStatus();
+  if (current->empty()) return absl::OkStatus();
   v1::KeyBundleNotice notice;
-  notice.set_key_id(current.front().key_id());
-  notice.set_epoch(current.front().epoch());
+  notice.set_key_id(current->front().key_id());
+  notice.set_epoch(current->front().epoch());
   *notice.mutable_published_at() = common::ToTimestamp(clock_());
   for (const NoticeListener& listener : listeners_.Of({std::string(org_id)})) listener(notice);
   return absl::OkStatus();
@@ -115,21 +116,20 @@ absl::StatusOr<v1::GetKeyBundlesResponse> KeyDirectory::GetKeyBundles(
   if (!identity::IsValidOrgId(request.org_id())) {
     return absl::InvalidArgumentError("org_id: must be 1-64 characters of a-z, 0-9 and '-'");
   }
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,
+  SILTA_ASSIGN_OR_RETURN(const store::KeyBundles bundles,
                          store_->ListKeyBundles(request.org_id(), request.include_retired()));
   v1::GetKeyBundlesResponse response;
-  for (v1::KeyBundle& b : bundles) *response.add_bundles() = std::move(b);
+  for (const v1::KeyBundle& b : *bundles) *response.add_bundles() = b;
   return response;
 }
 
-absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_id,
-                                                        absl::string_view key_id, absl::Time now,
-                                                        absl::string_view field) {
-  SILTA_ASSIGN_OR_RETURN(std::vector<v1::KeyBundle> bundles,
+absl::StatusOr<std::shared_ptr<const v1::KeyBundle>> KeyDirectory::UsableBundle(
+    absl::string_view org_id, absl::string_view key_id, absl::Time now, absl::string_view field) {
+  SILTA_ASSIGN_OR_RETURN(const store::KeyBundles bundles,
                          store_->ListKeyBundles(org_id, /*include_retired=*/true));
   // Newest first: the bundle before `key_id` in the list replaced it.
-  for (size_t i = 0; i < bundles.size(); ++i) {
-    const v1::KeyBundle& b = bundles[i];
+  for (size_t i = 0; i < bundles->size(); ++i) {
+    const v1::KeyBundle& b = (*bundles)[i];
     if (b.key_id() != key_id) continue;
     const absl::Time not_after = common::ToTime(b.not_after());
     if (now < common::ToTime(b.not_before()) || now >= not_after) {
@@ -138,7 +138,7 @@ absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_i
           absl::FormatTime(not_after, absl::UTCTimeZone()), "); use the current key"));
     }
     if (i > 0) {
-      const v1::KeyBundle& successor = bundles[i - 1];
+      const v1::KeyBundle& successor = (*bundles)[i - 1];
       const absl::Time replaced = common::ToTime(successor.not_before());
       if (now >= replaced + crypto::kRotationOverlap) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -147,7 +147,7 @@ absl::StatusOr<v1::KeyBundle> KeyDirectory::UsableBundle(absl::string_view org_i
             "; use the current key"));
       }
     }
-    return b;
+    return std::shared_ptr<const v1::KeyBundle>(bundles, &b);
   }
   return absl::InvalidArgumentError(
       absl::StrCat(field, ": ", org_id, " has published no key bundle ", key_id));

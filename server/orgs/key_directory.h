@@ -19,6 +19,7 @@
 #define SILTA_SERVER_ORGS_KEY_DIRECTORY_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -54,8 +55,10 @@ class KeyDirectory {
   // `now`: valid then, and the current bundle or replaced less than
   // crypto::kRotationOverlap ago. INVALID_ARGUMENT naming `field` and why
   // otherwise (unknown, expired, replaced).
-  absl::StatusOr<v1::KeyBundle> UsableBundle(absl::string_view org_id, absl::string_view key_id,
-                                             absl::Time now, absl::string_view field);
+  absl::StatusOr<std::shared_ptr<const v1::KeyBundle>> UsableBundle(absl::string_view org_id,
+                                                                    absl::string_view key_id,
+                                                                    absl::Time now,
+                                                                    absl::string_view field);
 
   // Calls `listener` (on the publishing thread, after the commit) for every
   // bundle published for `org_id`. Returns an id for RemoveNoticeListener.

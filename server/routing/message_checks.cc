@@ -63,34 +63,37 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
   if (h.recipient_org_ids_size() > limits.max_recipients) {
     return Invalid("header.recipient_org_ids", absl::StrCat("at most ", limits.max_recipients));
   }
-  absl::flat_hash_set<std::string> recipients;
+  // The sets and maps below view the message's own strings, and each
+  // error's place is spelled only when there is an error: these checks run
+  // on every Send.
+  absl::flat_hash_set<absl::string_view> recipients;
   for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
     const std::string& r = h.recipient_org_ids(i);
-    const std::string where = absl::StrCat("header.recipient_org_ids[", i, "]");
+    const auto where = [i] { return absl::StrCat("header.recipient_org_ids[", i, "]"); };
     if (!identity::IsValidOrgId(r) || !is_registered(r)) {
-      return Invalid(where, "organisation is not registered");
+      return Invalid(where(), "organisation is not registered");
     }
-    if (!recipients.insert(r).second) return Invalid(where, "listed twice");
+    if (!recipients.insert(r).second) return Invalid(where(), "listed twice");
   }
   // One HPKE context per recipient, of the wire format's sizes; the wrapped
   // keys below must use it. (Whether its key id names a usable bundle is
   // checked in Send, against the key directory.)
-  absl::flat_hash_map<std::string, std::string> context_key_ids;
+  absl::flat_hash_map<absl::string_view, absl::string_view> context_key_ids;
   for (int i = 0; i < m.recipient_contexts_size(); ++i) {
     const v1::RecipientContext& rc = m.recipient_contexts(i);
-    const std::string where = absl::StrCat("message.recipient_contexts[", i, "]");
+    const auto where = [i] { return absl::StrCat("message.recipient_contexts[", i, "]"); };
     if (!recipients.contains(rc.recipient_org_id())) {
-      return Invalid(where, "for an organisation that is not a recipient");
+      return Invalid(where(), "for an organisation that is not a recipient");
     }
     if (!crypto::IsKeyId(rc.recipient_key_id())) {
-      return Invalid(absl::StrCat(where, ".recipient_key_id"),
+      return Invalid(absl::StrCat(where(), ".recipient_key_id"),
                      "must be a key_id (32 lower-case hex characters)");
     }
     if (rc.encapsulated_key().size() != crypto::kX25519KeySize) {
-      return Invalid(absl::StrCat(where, ".encapsulated_key"), "must be 32 bytes (X25519)");
+      return Invalid(absl::StrCat(where(), ".encapsulated_key"), "must be 32 bytes (X25519)");
     }
     if (!context_key_ids.emplace(rc.recipient_org_id(), rc.recipient_key_id()).second) {
-      return Invalid(where, "second context for the same recipient");
+      return Invalid(where(), "second context for the same recipient");
     }
   }
   for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
@@ -103,53 +106,54 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
   if (m.fields_size() > limits.max_fields) {
     return Invalid("message.fields", absl::StrCat("at most ", limits.max_fields));
   }
-  absl::flat_hash_set<std::string> paths;
+  absl::flat_hash_set<absl::string_view> paths;
   for (int i = 0; i < m.fields_size(); ++i) {
     const v1::SealedField& f = m.fields(i);
-    const std::string where = absl::StrCat("message.fields[", i, "]");
-    if (!paths.insert(f.path()).second) return Invalid(where, "path repeated");
+    const auto where = [i] { return absl::StrCat("message.fields[", i, "]"); };
+    if (!paths.insert(f.path()).second) return Invalid(where(), "path repeated");
     // The justification is a sealed field like the payload's: only its
     // category is fixed by the wire format instead of the schema.
     if (f.path() == kJustificationPath) {
       if (f.category() != v1::CATEGORY_FREE_TEXT) {
-        return Invalid(where, "justification is FREE_TEXT");
+        return Invalid(where(), "justification is FREE_TEXT");
       }
     } else {
       const google::protobuf::FieldDescriptor* fd = payload->FindFieldByName(f.path());
       if (fd == nullptr) {
-        return Invalid(where, absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
+        return Invalid(where(), absl::StrCat("no field ", f.path(), " in ", h.payload_type()));
       }
       if (fd->options().GetExtension(v1::category) != f.category()) {
-        return Invalid(where, "category differs from the payload schema");
+        return Invalid(where(), "category differs from the payload schema");
       }
     }
     if (f.commitment_salt().size() != crypto::kCommitmentSaltSize) {
-      return Invalid(absl::StrCat(where, ".commitment_salt"), "must be 32 bytes");
+      return Invalid(absl::StrCat(where(), ".commitment_salt"), "must be 32 bytes");
     }
     if (f.key_commitment().size() != crypto::kSha256Size) {
-      return Invalid(absl::StrCat(where, ".key_commitment"), "must be 32 bytes");
+      return Invalid(absl::StrCat(where(), ".key_commitment"), "must be 32 bytes");
     }
     if (f.ciphertext().size() < crypto::kAeadNonceSize + crypto::kAeadTagSize) {
-      return Invalid(absl::StrCat(where, ".ciphertext"),
+      return Invalid(absl::StrCat(where(), ".ciphertext"),
                      "must be at least 28 bytes (12-byte nonce, ciphertext, 16-byte tag)");
     }
-    absl::flat_hash_set<std::string> wrapped_for;
+    absl::flat_hash_set<absl::string_view> wrapped_for;
     for (int j = 0; j < f.wrapped_keys_size(); ++j) {
       const v1::WrappedKey& k = f.wrapped_keys(j);
-      const std::string key_where = absl::StrCat(where, ".wrapped_keys[", j, "]");
+      const auto key_where = [&] { return absl::StrCat(where(), ".wrapped_keys[", j, "]"); };
       if (!recipients.contains(k.recipient_org_id())) {
-        return Invalid(key_where, "for an organisation that is not a recipient");
+        return Invalid(key_where(), "for an organisation that is not a recipient");
       }
       if (!wrapped_for.insert(k.recipient_org_id()).second) {
-        return Invalid(key_where, "second wrapped key for the same recipient");
+        return Invalid(key_where(), "second wrapped key for the same recipient");
       }
-      if (k.recipient_key_id() != context_key_ids[k.recipient_org_id()]) {
-        return Invalid(absl::StrCat(key_where, ".recipient_key_id"),
+      const auto context = context_key_ids.find(k.recipient_org_id());
+      if (context == context_key_ids.end() || k.recipient_key_id() != context->second) {
+        return Invalid(absl::StrCat(key_where(), ".recipient_key_id"),
                        "must be the key_id of that recipient's context");
       }
       if (k.wrapped_key().size() !=
           crypto::kAeadNonceSize + crypto::kFieldKeySize + crypto::kAeadTagSize) {
-        return Invalid(absl::StrCat(key_where, ".wrapped_key"),
+        return Invalid(absl::StrCat(key_where(), ".wrapped_key"),
                        "must be 60 bytes (12-byte nonce, 32-byte key, 16-byte tag)");
       }
     }

@@ -107,10 +107,9 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
                                           absl::FormatTime(accepted, absl::UTCTimeZone()),
                                           "); set it when sealing and check the system clock"));
   }
-  SILTA_ASSIGN_OR_RETURN(v1::KeyBundle sender_bundle,
+  SILTA_ASSIGN_OR_RETURN(const std::shared_ptr<const v1::KeyBundle> bundle,
                          keys_->UsableBundle(caller.org.org_id(), header.sender_key_id(), accepted,
                                              "header.sender_key_id"));
-  const v1::KeyBundle* bundle = &sender_bundle;
   for (int i = 0; i < message.recipient_contexts_size(); ++i) {
     const v1::RecipientContext& rc = message.recipient_contexts(i);
     SILTA_RETURN_IF_ERROR(

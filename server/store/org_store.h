@@ -8,6 +8,7 @@
 #define SILTA_SERVER_STORE_ORG_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,6 +21,9 @@
 #include "silta/v1/org.pb.h"
 
 namespace silta::store {
+
+// An organisation's key bundles, newest first.
+using KeyBundles = std::shared_ptr<const std::vector<v1::KeyBundle>>;
 
 class OrgStore {
  public:
@@ -43,9 +47,10 @@ class OrgStore {
   // earlier bundles retired (they stay, to open old messages), atomically.
   // ALREADY_EXISTS if the key_id is taken.
   virtual absl::Status PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) = 0;
-  // An org's bundles, newest first; retired ones only if asked.
-  virtual absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
-                                                                    bool include_retired) = 0;
+  // An org's bundles, newest first; retired ones only if asked. Never null;
+  // shared with the store's cache, so read-only (one Send asks four times).
+  virtual absl::StatusOr<KeyBundles> ListKeyBundles(absl::string_view org_id,
+                                                    bool include_retired) = 0;
 };
 
 }  // namespace silta::store

@@ -5,14 +5,15 @@
 // change clears the whole cache once it is committed; a reader that read
 // the store before a change does not put what it read into the cache
 // after it (the generation check), so a committed change is seen by every
-// read that starts after the change returned.
+// read that starts after the change returned. Values are shared, never
+// copied: a reader keeps the value it got even if the cache drops it.
 //
 // Example:
 //   ReadCache<v1::Case> cases(10000);
-//   if (std::optional<v1::Case> c = cases.Get(id)) return c;
+//   if (std::shared_ptr<const v1::Case> c = cases.Get(id)) return *c;
 //   const uint64_t generation = cases.generation();   // before the read
 //   ... read c from the database ...
-//   cases.Put(id, c, generation);
+//   cases.Put(id, std::make_shared<const v1::Case>(c), generation);
 //   // a writer, after its commit:
 //   cases.Clear();
 //
@@ -21,7 +22,7 @@
 #define SILTA_SERVER_STORE_READ_CACHE_H_
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -39,10 +40,11 @@ class ReadCache {
   ReadCache(const ReadCache&) = delete;
   ReadCache& operator=(const ReadCache&) = delete;
 
-  std::optional<V> Get(absl::string_view key) const {
+  // Null if not held.
+  std::shared_ptr<const V> Get(absl::string_view key) const {
     absl::MutexLock lock(&mu_);
     auto it = values_.find(key);
-    if (it == values_.end()) return std::nullopt;
+    if (it == values_.end()) return nullptr;
     return it->second;
   }
 
@@ -54,7 +56,7 @@ class ReadCache {
 
   // Keeps `value`, read from the store at `generation`, unless the cache
   // was cleared since.
-  void Put(absl::string_view key, V value, uint64_t generation) {
+  void Put(absl::string_view key, std::shared_ptr<const V> value, uint64_t generation) {
     absl::MutexLock lock(&mu_);
     if (generation != generation_) return;
     if (values_.size() >= max_entries_) values_.clear();
@@ -72,7 +74,7 @@ class ReadCache {
   const size_t max_entries_;
   mutable absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, V> values_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<const V>> values_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace silta::store

@@ -417,14 +417,14 @@ absl::Status SqlStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
 
 absl::StatusOr<std::optional<v1::Case>> SqlStore::GetCase(absl::string_view case_id) {
   if (fault_injection_) SILTA_RETURN_IF_ERROR(fault_injection_("get_case"));
-  if (std::optional<v1::Case> cached = cases_cache_.Get(case_id)) return cached;
+  if (std::shared_ptr<const v1::Case> cached = cases_cache_.Get(case_id)) return *cached;
   const uint64_t generation = cases_cache_.generation();
   ReadLock reader(this);
   sql::Connection* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadOptionalBlob<v1::Case>(stmt, "case"));
-  if (c.has_value()) cases_cache_.Put(case_id, *c, generation);
+  if (c.has_value()) cases_cache_.Put(case_id, std::make_shared<const v1::Case>(*c), generation);
   return c;
 }
 
@@ -653,10 +653,10 @@ absl::Status SqlStore::PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntrie
       audit);
 }
 
-absl::StatusOr<std::vector<v1::KeyBundle>> SqlStore::ListKeyBundles(absl::string_view org_id,
-                                                                    bool include_retired) {
+absl::StatusOr<KeyBundles> SqlStore::ListKeyBundles(absl::string_view org_id,
+                                                    bool include_retired) {
   const std::string key = absl::StrCat(org_id, include_retired ? "/all" : "/current");
-  if (std::optional<std::vector<v1::KeyBundle>> cached = bundles_cache_.Get(key)) return *cached;
+  if (KeyBundles cached = bundles_cache_.Get(key)) return cached;
   const uint64_t generation = bundles_cache_.generation();
   ReadLock reader(this);
   sql::Connection* const db = reader.db();
@@ -666,13 +666,13 @@ absl::StatusOr<std::vector<v1::KeyBundle>> SqlStore::ListKeyBundles(absl::string
                                  "AND (? OR retired = 0) ORDER BY published_us DESC, rowid DESC"));
   stmt.BindText(1, org_id);
   stmt.BindInt(2, include_retired ? 1 : 0);
-  std::vector<v1::KeyBundle> bundles;
+  auto bundles = std::make_shared<std::vector<v1::KeyBundle>>();
   while (true) {
     SILTA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
     SILTA_ASSIGN_OR_RETURN(v1::KeyBundle b, ParseBlob<v1::KeyBundle>(stmt.Blob(0), "key bundle"));
     b.set_retired(stmt.Int(1) != 0);
-    bundles.push_back(std::move(b));
+    bundles->push_back(std::move(b));
   }
   bundles_cache_.Put(key, bundles, generation);
   return bundles;

@@ -95,8 +95,8 @@ class SqlStore : public Store {
   absl::StatusOr<ConsentRecords> ListConsentRecords(absl::string_view subject_ref) override;
   absl::StatusOr<ConsentRecords> GetConsentRecord(absl::string_view record_id) override;
   absl::Status PublishKeyBundle(const v1::KeyBundle& bundle, AuditEntries* audit) override;
-  absl::StatusOr<std::vector<v1::KeyBundle>> ListKeyBundles(absl::string_view org_id,
-                                                            bool include_retired) override;
+  absl::StatusOr<KeyBundles> ListKeyBundles(absl::string_view org_id,
+                                            bool include_retired) override;
   absl::Status InsertMessage(const MessageRecord& message, AuditEntries* audit) override;
   void InsertMessageAsync(std::shared_ptr<const MessageRecord> message, std::string serialized_body,
                           AuditEntries audit, WriteDone done,

@@ -66,6 +66,8 @@ TEST(NewUuidV7Test, IsCanonicalVersionSevenAndSortsByTime) {
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   EXPECT_TRUE(IsCanonicalUuid(*a));
+  // The time in milliseconds, big-endian, in the first 48 bits.
+  EXPECT_EQ(a->substr(0, 13), "019ad735-8400");
   EXPECT_EQ((*a)[14], '7');
   EXPECT_THAT(std::string("89ab"), ::testing::HasSubstr(std::string(1, (*a)[19])));
   EXPECT_LT(*a, *b);

@@ -44,6 +44,25 @@ TEST(AgeTest, EighteenAtMidnightFinnishTimeOnTheBirthday) {
   EXPECT_EQ(IsAdultAt(winter, Utc(2026, 12, 1, 22, 0, 0)), true);
 }
 
+TEST(AgeTest, EveryInstantHasItsFinnishDayAcrossTheDaysSummerTimeBeginsAndEnds) {
+  ASSERT_TRUE(CheckFinnishTime().ok()) << CheckFinnishTime();
+  absl::TimeZone helsinki;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Helsinki", &helsinki));
+  // 2026: summer time begins on 29 March (a 23-hour day) and ends on 25
+  // October (25 hours). Forwards, then backwards, in steps that are not a
+  // divisor of an hour: each answer is the zone's own.
+  for (const absl::CivilDay first : {absl::CivilDay(2026, 3, 27), absl::CivilDay(2026, 10, 23)}) {
+    const absl::Time begin = Utc(first.year(), first.month(), first.day(), 0, 0, 0);
+    const absl::Time end = begin + absl::Hours(5 * 24);
+    for (absl::Time t = begin; t < end; t += absl::Minutes(37)) {
+      ASSERT_EQ(FinnishDay(t), absl::ToCivilDay(t, helsinki)) << t;
+    }
+    for (absl::Time t = end; t > begin; t -= absl::Minutes(41)) {
+      ASSERT_EQ(FinnishDay(t), absl::ToCivilDay(t, helsinki)) << t;
+    }
+  }
+}
+
 TEST(AgeTest, OneBornOnTheLeapDayTurnsEighteenOnTheFirstOfMarch) {
   EXPECT_EQ(MajorityDay(absl::CivilDay(2008, 2, 29)), absl::CivilDay(2026, 3, 1));
   EXPECT_EQ(MajorityDay(absl::CivilDay(2006, 2, 28)), absl::CivilDay(2024, 2, 28));

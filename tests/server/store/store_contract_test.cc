@@ -276,7 +276,7 @@ TEST(StoreCacheTest, APublishedKeyBundleIsSeenByTheNextRead) {
   ASSERT_THAT((*store)->PublishKeyBundle(first, Audit(v1::KEY_BUNDLE_PUBLISHED)), IsOk());
   auto bundles = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/true);
   ASSERT_THAT(bundles, IsOk());
-  ASSERT_EQ(bundles->size(), 1u);
+  ASSERT_EQ((*bundles)->size(), 1u);
 
   v1::KeyBundle second = first;
   second.set_key_id("k2");
@@ -284,13 +284,13 @@ TEST(StoreCacheTest, APublishedKeyBundleIsSeenByTheNextRead) {
 
   bundles = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/true);
   ASSERT_THAT(bundles, IsOk());
-  ASSERT_EQ(bundles->size(), 2u);
-  EXPECT_EQ((*bundles)[0].key_id(), "k2");
-  EXPECT_TRUE((*bundles)[1].retired());
+  ASSERT_EQ((*bundles)->size(), 2u);
+  EXPECT_EQ((**bundles)[0].key_id(), "k2");
+  EXPECT_TRUE((**bundles)[1].retired());
   auto current = (*store)->ListKeyBundles("hml-youth", /*include_retired=*/false);
   ASSERT_THAT(current, IsOk());
-  ASSERT_EQ(current->size(), 1u);
-  EXPECT_EQ((*current)[0].key_id(), "k2");
+  ASSERT_EQ((*current)->size(), 1u);
+  EXPECT_EQ((**current)[0].key_id(), "k2");
 }
 
 }  // namespace
