@@ -547,8 +547,8 @@ absl::StatusOr<v1::RestrictInSubjectReportResponse> ReportService::RestrictInSub
   }
   std::string subject_ref = m->subject_ref;
   if (!m->case_id.empty()) {
-    SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, store_->GetCase(m->case_id));
-    if (!c.has_value()) return absl::InternalError("a message without its case");
+    SILTA_ASSIGN_OR_RETURN(std::shared_ptr<const v1::Case> c, store_->GetCase(m->case_id));
+    if (c == nullptr) return absl::InternalError("a message without its case");
     subject_ref = c->subject_ref();
   }
   if (subject_ref.empty()) {

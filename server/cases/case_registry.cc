@@ -216,19 +216,20 @@ absl::StatusOr<v1::CreateCaseResponse> CaseRegistry::CreateCase(
   return response;
 }
 
-absl::StatusOr<v1::Case> CaseRegistry::GetCaseUnchecked(absl::string_view case_id) {
+absl::StatusOr<std::shared_ptr<const v1::Case>> CaseRegistry::GetCaseUnchecked(
+    absl::string_view case_id) {
   SILTA_RETURN_IF_ERROR(ValidateCaseId(case_id));
-  SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, store_->GetCase(case_id));
-  if (!c.has_value()) return absl::NotFoundError(absl::StrCat("case ", case_id, " not found"));
-  return *std::move(c);
+  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<const v1::Case> c, store_->GetCase(case_id));
+  if (c == nullptr) return absl::NotFoundError(absl::StrCat("case ", case_id, " not found"));
+  return c;
 }
 
-absl::StatusOr<v1::Case> CaseRegistry::GetCaseForMember(const identity::Caller& caller,
-                                                        absl::string_view case_id) {
+absl::StatusOr<std::shared_ptr<const v1::Case>> CaseRegistry::GetCaseForMember(
+    const identity::Caller& caller, absl::string_view case_id) {
   SILTA_RETURN_IF_ERROR(ValidateCaseId(case_id));
-  SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, store_->GetCase(case_id));
-  if (!c.has_value() || !IsMember(*c, caller.org.org_id())) return NotAMember(case_id);
-  return *std::move(c);
+  SILTA_ASSIGN_OR_RETURN(std::shared_ptr<const v1::Case> c, store_->GetCase(case_id));
+  if (c == nullptr || !IsMember(*c, caller.org.org_id())) return NotAMember(case_id);
+  return c;
 }
 
 absl::StatusOr<std::optional<v1::Case>> CaseRegistry::FindOpenCase(absl::string_view subject_ref) {
@@ -237,7 +238,9 @@ absl::StatusOr<std::optional<v1::Case>> CaseRegistry::FindOpenCase(absl::string_
 
 absl::StatusOr<v1::Case> CaseRegistry::LoadForCoordinator(const identity::Caller& caller,
                                                           absl::string_view case_id) {
-  SILTA_ASSIGN_OR_RETURN(v1::Case c, GetCaseForMember(caller, case_id));
+  SILTA_ASSIGN_OR_RETURN(const std::shared_ptr<const v1::Case> shared,
+                         GetCaseForMember(caller, case_id));
+  v1::Case c = *shared;  // the caller changes it
   if (c.coordinator().org_id() != caller.org.org_id()) {
     return absl::PermissionDeniedError(absl::StrCat("only the coordinating organisation (",
                                                     c.coordinator().org_id(), ") may change case ",
@@ -251,9 +254,10 @@ absl::StatusOr<v1::Case> CaseRegistry::LoadForCoordinator(const identity::Caller
 
 absl::StatusOr<v1::GetCaseResponse> CaseRegistry::GetCase(const identity::Caller& caller,
                                                           const v1::GetCaseRequest& request) {
-  SILTA_ASSIGN_OR_RETURN(v1::Case c, GetCaseForMember(caller, request.case_id()));
+  SILTA_ASSIGN_OR_RETURN(const std::shared_ptr<const v1::Case> c,
+                         GetCaseForMember(caller, request.case_id()));
   v1::GetCaseResponse response;
-  *response.mutable_case_() = std::move(c);
+  *response.mutable_case_() = *c;
   return response;
 }
 

@@ -86,12 +86,12 @@ class CaseRegistry {
 
   // The case if the caller's organisation is a member; PERMISSION_DENIED
   // otherwise (also when it does not exist). For other components.
-  absl::StatusOr<v1::Case> GetCaseForMember(const identity::Caller& caller,
-                                            absl::string_view case_id);
+  absl::StatusOr<std::shared_ptr<const v1::Case>> GetCaseForMember(const identity::Caller& caller,
+                                                                   absl::string_view case_id);
 
   // The case whatever the caller (for components that check rights
   // themselves); NOT_FOUND if absent.
-  absl::StatusOr<v1::Case> GetCaseUnchecked(absl::string_view case_id);
+  absl::StatusOr<std::shared_ptr<const v1::Case>> GetCaseUnchecked(absl::string_view case_id);
 
   // The subject's open case, if any.
   absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref);

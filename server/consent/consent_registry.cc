@@ -104,9 +104,9 @@ absl::Status ConsentRegistry::CheckMayRecord(const identity::Caller& caller,
       "only a consent registrar, or the organisation coordinating the young person's case, "
       "may record or withdraw consents and refusals");
   if (!case_id.empty()) {
-    absl::StatusOr<v1::Case> c = cases_->GetCaseUnchecked(case_id);
-    if (!c.ok() || c->subject_ref() != subject_ref ||
-        c->coordinator().org_id() != caller.org.org_id() || c->state() != v1::OPEN) {
+    absl::StatusOr<std::shared_ptr<const v1::Case>> c = cases_->GetCaseUnchecked(case_id);
+    if (!c.ok() || (*c)->subject_ref() != subject_ref ||
+        (*c)->coordinator().org_id() != caller.org.org_id() || (*c)->state() != v1::OPEN) {
       return denied;
     }
     return absl::OkStatus();
@@ -130,7 +130,7 @@ absl::Status ConsentRegistry::ValidateOrgTargets(
     const std::string where = absl::StrCat(field, "[", i, "]");
     switch (r.target_case()) {
       case v1::Recipient::kOrgId:
-        if (!identity::IsValidOrgId(r.org_id()) || !orgs_->Find(r.org_id()).has_value()) {
+        if (!identity::IsValidOrgId(r.org_id()) || !orgs_->Contains(r.org_id())) {
           return Invalid(where, absl::StrCat("organisation ", r.org_id(), " is not registered"));
         }
         break;
@@ -280,8 +280,8 @@ absl::StatusOr<v1::RecordConsentResponse> ConsentRegistry::RecordConsent(
                        consent.has_valid_until() ? &consent.valid_until() : nullptr,
                        /*until_required=*/true, "consent", now));
   if (!consent.case_id().empty()) {
-    absl::StatusOr<v1::Case> c = cases_->GetCaseUnchecked(consent.case_id());
-    if (!c.ok() || c->subject_ref() != subject_ref) {
+    absl::StatusOr<std::shared_ptr<const v1::Case>> c = cases_->GetCaseUnchecked(consent.case_id());
+    if (!c.ok() || (*c)->subject_ref() != subject_ref) {
       return Invalid("consent.case_id", "no such case for this young person");
     }
   }
@@ -580,16 +580,15 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
     }
     recipients.push_back(*std::move(org));
   }
-  std::optional<v1::Case> c;
+  std::shared_ptr<const v1::Case> c;
   if (!request.case_id().empty()) {
     if (request.has_subject()) {
       return Invalid("subject", "a case names its person: leave subject unset");
     }
-    SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, request.case_id()));
-    if (loaded.state() != v1::OPEN) {
-      return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
+    SILTA_ASSIGN_OR_RETURN(c, cases_->GetCaseForMember(caller, request.case_id()));
+    if (c->state() != v1::OPEN) {
+      return absl::FailedPreconditionError(absl::StrCat("case ", c->case_id(), " is closed"));
     }
-    c = std::move(loaded);
   }
   // A notification outside a case: only its statutory basis decides, so the
   // preview reveals nothing about the person's consents.
@@ -610,7 +609,7 @@ absl::StatusOr<v1::PreviewDisclosureResponse> ConsentRegistry::PreviewDisclosure
     for (const v1::DraftField& f : request.fields()) {
       v1::Decision* d = response.add_decisions();
       DecisionQuery query =
-          QueryInCase(c, outside_case_subject_ref, caller.org, recipient, request.purpose(),
+          QueryInCase(c.get(), outside_case_subject_ref, caller.org, recipient, request.purpose(),
                       f.category(), now, request.statutory_basis(), request.has_justification());
       query.answers_recipient_request = answers;
       *d = engine_->Decide(query, *policy);

@@ -40,16 +40,14 @@ void FillOrgSet(const google::protobuf::RepeatedPtrField<v1::Recipient>& targets
 
 }  // namespace
 
-DecisionQuery QueryInCase(const std::optional<v1::Case>& c,
-                          absl::string_view outside_case_subject_ref,
-                          const v1::Organization& sender,
-                          const v1::Organization& recipient, absl::string_view purpose,
-                          v1::Category category, absl::Time at, absl::string_view statute_code,
-                          bool has_justification) {
+DecisionQuery QueryInCase(const v1::Case* c, absl::string_view outside_case_subject_ref,
+                          const v1::Organization& sender, const v1::Organization& recipient,
+                          absl::string_view purpose, v1::Category category, absl::Time at,
+                          absl::string_view statute_code, bool has_justification) {
   DecisionQuery q;
   q.sender = &sender;
   q.recipient = &recipient;
-  if (c.has_value()) {
+  if (c != nullptr) {
     q.subject_ref = c->subject_ref();
     q.case_id = c->case_id();
     q.recipient_is_member = Contains(c->member_org_ids(), recipient.org_id());

@@ -88,16 +88,14 @@ struct DecisionQuery {
 };
 
 // The query for one field sent in case `c`: subject, case and the
-// recipient's membership come from the case. nullopt: a message in no case,
+// recipient's membership come from the case. Null: a message in no case,
 // about `outside_case_subject_ref` (a notification) or, if that is empty,
 // about no one (an anonymous consultation).
 // `c`, `sender`, `recipient`, `purpose` and `statute_code` must outlive it.
-DecisionQuery QueryInCase(const std::optional<v1::Case>& c,
-                          absl::string_view outside_case_subject_ref,
-                          const v1::Organization& sender,
-                          const v1::Organization& recipient, absl::string_view purpose,
-                          v1::Category category, absl::Time at, absl::string_view statute_code,
-                          bool has_justification);
+DecisionQuery QueryInCase(const v1::Case* c, absl::string_view outside_case_subject_ref,
+                          const v1::Organization& sender, const v1::Organization& recipient,
+                          absl::string_view purpose, v1::Category category, absl::Time at,
+                          absl::string_view statute_code, bool has_justification);
 
 class DecisionEngine {
  public:

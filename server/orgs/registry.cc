@@ -167,6 +167,11 @@ std::optional<v1::Organization> OrgRegistry::Find(absl::string_view org_id) cons
   return it->second;
 }
 
+bool OrgRegistry::Contains(absl::string_view org_id) const {
+  absl::MutexLock lock(&mu_);
+  return orgs_.contains(org_id);
+}
+
 std::vector<v1::Organization> OrgRegistry::List() const {
   std::vector<v1::Organization> orgs;
   {

@@ -70,6 +70,8 @@ class OrgRegistry {
 
   // The organisation, or nullopt if unknown.
   std::optional<v1::Organization> Find(absl::string_view org_id) const;
+  // Whether it is registered (Find without the copy).
+  bool Contains(absl::string_view org_id) const;
 
   // All organisations ordered by org id.
   std::vector<v1::Organization> List() const;

@@ -65,11 +65,11 @@ absl::Status Router::ValidateMessage(const identity::Caller& caller, const v1::S
                                      const v1::Policy& policy) const {
   return CheckSealedMessage(
       m, caller.org.org_id(), policy,
-      [&](absl::string_view org_id) { return orgs_->Find(org_id).has_value(); },
+      [&](absl::string_view org_id) { return orgs_->Contains(org_id); },
       MessageLimits{.max_recipients = options_.max_recipients, .max_fields = options_.max_fields});
 }
 
-v1::Decision Router::Decide(const v1::MessageHeader& header, const std::optional<v1::Case>& c,
+v1::Decision Router::Decide(const v1::MessageHeader& header, const v1::Case* c,
                             absl::string_view outside_case_subject_ref,
                             const v1::Organization& sender, const v1::Organization& recipient,
                             const v1::SealedField& field, bool has_justification,

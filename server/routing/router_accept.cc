@@ -125,13 +125,12 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   }
 
   // The case: the sender must be a member of an open case.
-  std::optional<v1::Case> c;
+  std::shared_ptr<const v1::Case> c;
   if (!header.case_id().empty()) {
-    SILTA_ASSIGN_OR_RETURN(v1::Case loaded, cases_->GetCaseForMember(caller, header.case_id()));
-    if (loaded.state() != v1::OPEN) {
-      return absl::FailedPreconditionError(absl::StrCat("case ", loaded.case_id(), " is closed"));
+    SILTA_ASSIGN_OR_RETURN(c, cases_->GetCaseForMember(caller, header.case_id()));
+    if (c->state() != v1::OPEN) {
+      return absl::FailedPreconditionError(absl::StrCat("case ", c->case_id(), " is closed"));
     }
-    c = std::move(loaded);
   }
 
   // Decide every (recipient, field); keep wrapped keys only where permitted.
@@ -163,8 +162,8 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
     // The recipient's wrapped keys are dropped where it is denied (the
     // header, read here, is left as it is).
     for (v1::SealedField& field : *message.mutable_fields()) {
-      v1::Decision d = Decide(header, c, outside_case_subject_ref, caller.org, *recipient, field,
-                              justified, answers, now, *policy);
+      v1::Decision d = Decide(header, c.get(), outside_case_subject_ref, caller.org, *recipient,
+                              field, justified, answers, now, *policy);
       const bool has_key = std::any_of(
           field.wrapped_keys().begin(), field.wrapped_keys().end(),
           [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });
@@ -194,7 +193,7 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
     record.deliveries.push_back(std::move(delivery));
   }
   PreparedSend prepared;
-  prepared.subject_ref = internal::SubjectRefOf(c, record);
+  prepared.subject_ref = internal::SubjectRefOf(c.get(), record);
   prepared.audit = AcceptanceEntries(message, prepared.subject_ref, receipt, *policy, now);
   record.body = std::move(message);
   record.receipt = std::move(receipt);

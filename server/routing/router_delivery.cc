@@ -117,10 +117,10 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
       continue;
     }
     const v1::SealedMessage& body = *m.body;
-    std::optional<v1::Case> c;
+    std::shared_ptr<const v1::Case> c;
     if (!m.case_id.empty()) {
       // Without its case (subject, members) nothing about it can be decided.
-      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m.case_id);
+      absl::StatusOr<std::shared_ptr<const v1::Case>> loaded = cases_->GetCaseUnchecked(m.case_id);
       if (!loaded.ok()) {
         defer(std::move(q), loaded.status().message());
         continue;
@@ -140,8 +140,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
       if (!sender.has_value() || !recipient.has_value()) break;
-      v1::Decision decision = Decide(body.header(), c, m.subject_ref, *sender, *recipient, field,
-                                     justified, *answers, now, *policy);
+      v1::Decision decision = Decide(body.header(), c.get(), m.subject_ref, *sender, *recipient,
+                                     field, justified, *answers, now, *policy);
       decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());
@@ -152,8 +152,8 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
     }
     store::DeliveryRecord& d = q.record;
     absl::StatusOr<std::optional<OutgoingDelivery>> disclosed = internal::Disclose(
-        q.message, internal::SubjectRefOf(c, m), permitted, std::move(permitted_decisions), revoked,
-        *policy, now, ack_timeout, d, audit);
+        q.message, internal::SubjectRefOf(c.get(), m), permitted, std::move(permitted_decisions),
+        revoked, *policy, now, ack_timeout, d, audit);
     if (!disclosed.ok()) {
       defer(std::move(q), disclosed.status().message());
       continue;
@@ -337,14 +337,14 @@ absl::StatusOr<Router::PreparedAck> Router::PrepareAck(const identity::Caller& c
       held = std::make_shared<const store::MessageRecord>(*std::move(m));
     }
     const store::MessageRecord& m = *held;
-    std::optional<v1::Case> c;
+    std::shared_ptr<const v1::Case> c;
     if (!m.case_id.empty()) {
-      absl::StatusOr<v1::Case> loaded = cases_->GetCaseUnchecked(m.case_id);
+      absl::StatusOr<std::shared_ptr<const v1::Case>> loaded = cases_->GetCaseUnchecked(m.case_id);
       if (loaded.ok()) c = *std::move(loaded);
     }
     d->state = v1::ACKED;
     d->updated_at_us = absl::ToUnixMicros(now);
-    audit.push_back(AckEntry(m, internal::SubjectRefOf(c, m), caller.org.org_id(), now));
+    audit.push_back(AckEntry(m, internal::SubjectRefOf(c.get(), m), caller.org.org_id(), now));
     updates.push_back(*std::move(d));
   }
   PreparedAck prepared;

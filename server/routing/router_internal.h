@@ -65,8 +65,8 @@ inline std::string ContentHash(const v1::SealedMessage& m, std::string* serializ
 
 // The person a message is about: its case's subject, or a notification's
 // outside a case (empty for an anonymous consultation).
-inline std::string SubjectRefOf(const std::optional<v1::Case>& c, const store::MessageRecord& m) {
-  return c.has_value() ? c->subject_ref() : m.subject_ref;
+inline std::string SubjectRefOf(const v1::Case* c, const store::MessageRecord& m) {
+  return c != nullptr ? c->subject_ref() : m.subject_ref;
 }
 
 // The claimed basis if it is a notification (policy), else nullptr.

@@ -38,7 +38,9 @@ absl::StatusOr<v1::LinkNotificationResponse> Router::LinkNotification(
         "message ", request.message_id(),
         " is not a notification sent outside a case; only those are linked to a case"));
   }
-  SILTA_ASSIGN_OR_RETURN(v1::Case c, cases_->GetCaseForMember(caller, request.case_id()));
+  SILTA_ASSIGN_OR_RETURN(const std::shared_ptr<const v1::Case> shared,
+                         cases_->GetCaseForMember(caller, request.case_id()));
+  const v1::Case& c = *shared;
   if (c.state() != v1::OPEN) {
     return absl::FailedPreconditionError(absl::StrCat("case ", c.case_id(), " is closed"));
   }

@@ -8,6 +8,7 @@
 #define SILTA_SERVER_STORE_CASE_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -38,8 +39,9 @@ class CaseStore {
   virtual absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
                                   AuditEntries* audit) = 0;
 
-  // The case, or nullopt.
-  virtual absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) = 0;
+  // The case, or null. Shared with the store's cache, so read-only (a
+  // message reads its case at send, at each delivery and at each ack).
+  virtual absl::StatusOr<std::shared_ptr<const v1::Case>> GetCase(absl::string_view case_id) = 0;
 
   // The subject's open case, or nullopt.
   virtual absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) = 0;

@@ -415,17 +415,19 @@ absl::Status SqlStore::UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
       audit);
 }
 
-absl::StatusOr<std::optional<v1::Case>> SqlStore::GetCase(absl::string_view case_id) {
+absl::StatusOr<std::shared_ptr<const v1::Case>> SqlStore::GetCase(absl::string_view case_id) {
   if (fault_injection_) SILTA_RETURN_IF_ERROR(fault_injection_("get_case"));
-  if (std::shared_ptr<const v1::Case> cached = cases_cache_.Get(case_id)) return *cached;
+  if (std::shared_ptr<const v1::Case> cached = cases_cache_.Get(case_id)) return cached;
   const uint64_t generation = cases_cache_.generation();
   ReadLock reader(this);
   sql::Connection* const db = reader.db();
   SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(db, "SELECT record FROM cases WHERE case_id = ?"));
   stmt.BindText(1, case_id);
   SILTA_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadOptionalBlob<v1::Case>(stmt, "case"));
-  if (c.has_value()) cases_cache_.Put(case_id, std::make_shared<const v1::Case>(*c), generation);
-  return c;
+  if (!c.has_value()) return nullptr;
+  auto shared = std::make_shared<const v1::Case>(*std::move(c));
+  cases_cache_.Put(case_id, shared, generation);
+  return shared;
 }
 
 absl::StatusOr<std::optional<v1::Case>> SqlStore::FindOpenCase(absl::string_view subject_ref) {

@@ -80,7 +80,7 @@ class SqlStore : public Store {
                           AuditEntries* audit) override;
   absl::Status UpdateCase(const v1::Case& c, const v1::CaseEvent& event,
                           AuditEntries* audit) override;
-  absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view case_id) override;
+  absl::StatusOr<std::shared_ptr<const v1::Case>> GetCase(absl::string_view case_id) override;
   absl::StatusOr<std::optional<v1::Case>> FindOpenCase(absl::string_view subject_ref) override;
   absl::StatusOr<std::vector<v1::Case>> ListCasesForOrg(absl::string_view org_id,
                                                         v1::CaseState state, uint32_t offset,

@@ -53,6 +53,8 @@ TEST_F(RegistryTest, SeedAddsThenUpdatesButNeverChangesState) {
   ASSERT_TRUE(org.has_value());
   EXPECT_EQ(org->display_name(), "Renamed");
   EXPECT_EQ(org->state(), v1::SUSPENDED);
+  EXPECT_TRUE(registry_->Contains("wba-social"));
+  EXPECT_FALSE(registry_->Contains("no-such-org"));
 }
 
 // Several siltad instances start at once on one database: each seeds the

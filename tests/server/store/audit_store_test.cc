@@ -105,7 +105,7 @@ TEST_P(AtomicityTest, CaseAndItsEntry) {
   event.set_case_id("case-1");
   event.set_type(v1::CASE_OPENED);
   ExpectAllOrNothing([&] { return store_->CreateCase(c, event, Audit(v1::CASE_CREATED)); },
-                     [&] { return !store_->GetCase("case-1")->has_value(); });
+                     [&] { return *store_->GetCase("case-1") == nullptr; });
 }
 
 TEST_P(AtomicityTest, ConsentAndItsEntry) {

@@ -78,10 +78,10 @@ TEST_F(RetentionTest, ClosedCasesEndedConsentsAndOldMessagesGoTheRestStays) {
   EXPECT_THAT(store_->PurgeClosedCases(cutoff), IsOkAndHolds(1u));
   auto gone = store_->GetCase(closed.case_id());
   ASSERT_THAT(gone, IsOk());
-  EXPECT_FALSE(gone->has_value());
+  EXPECT_EQ(*gone, nullptr);
   auto kept = store_->GetCase(open.case_id());
   ASSERT_THAT(kept, IsOk());
-  EXPECT_TRUE(kept->has_value());
+  EXPECT_NE(*kept, nullptr);
 
   const std::string ref = *refs_->RefFor(kYouth15);
   EXPECT_THAT(store_->PurgeEndedConsentRecords(cutoff),

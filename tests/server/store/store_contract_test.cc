@@ -249,7 +249,7 @@ TEST(StoreCacheTest, ACaseChangeIsSeenByTheNextRead) {
   const auto read_case = [&]() -> v1::Case {
     auto read = (*store)->GetCase(c.case_id());
     EXPECT_THAT(read, IsOk());
-    const bool found = read.ok() && read->has_value();
+    const bool found = read.ok() && *read != nullptr;
     EXPECT_TRUE(found) << "the case is stored";
     return found ? **read : v1::Case();
   };
