@@ -17,15 +17,17 @@ bool Contains(const Repeated& values, const T& value) {
   return std::find(values.begin(), values.end(), value) != values.end();
 }
 
+// `reason()` spells the reason, only if the query wants one.
+template <typename Reason>
 v1::Decision MakeDecision(const DecisionQuery& q, v1::Verdict verdict, v1::RuleKind rule,
-                          absl::string_view rule_id, std::string reason) {
+                          absl::string_view rule_id, const Reason& reason) {
   v1::Decision d;
   d.set_recipient_org_id(q.recipient->org_id());
   d.set_category(q.category);
   d.set_verdict(verdict);
   d.set_rule(rule);
   d.set_rule_id(std::string(rule_id));
-  d.set_reason(std::move(reason));
+  if (q.with_reason) d.set_reason(reason());
   return d;
 }
 
@@ -236,28 +238,31 @@ const v1::StatutoryBasis* ApplicableStatute(const DecisionQuery& q, const v1::Po
 }  // namespace
 
 v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& policy) const {
-  const std::string category = v1::Category_Name(q.category);
+  const auto category = [&q]() -> const std::string& { return v1::Category_Name(q.category); };
   const std::string& recipient = q.recipient->org_id();
 
   // 0. A suspended recipient receives nothing, whatever else applies.
   if (q.recipient->state() != v1::ACTIVE) {
-    return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-                        absl::StrCat(recipient, " is suspended and receives nothing"));
+    return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
+      return absl::StrCat(recipient, " is suspended and receives nothing");
+    });
   }
 
   // 1. No subject: only non-identifying categories.
   if (q.subject_ref.empty()) {
     const v1::CategoryPolicy* c = policy::FindCategory(policy, q.category);
     if (c == nullptr || c->identifying()) {
-      return MakeDecision(q, v1::DENY, v1::RULE_IDENTIFYING_WITHOUT_SUBJECT, "",
-                          absl::StrCat(category,
-                                       " identifies the person and may not be sent in a message "
-                                       "without a subject (anonymous consultation)"));
+      return MakeDecision(q, v1::DENY, v1::RULE_IDENTIFYING_WITHOUT_SUBJECT, "", [&] {
+        return absl::StrCat(category(),
+                            " identifies the person and may not be sent in a message "
+                            "without a subject (anonymous consultation)");
+      });
     }
-    return MakeDecision(q, v1::PERMIT, v1::RULE_POLICY, "",
-                        absl::StrCat(category,
-                                     " does not identify the person; an anonymous "
-                                     "consultation may carry it"));
+    return MakeDecision(q, v1::PERMIT, v1::RULE_POLICY, "", [&] {
+      return absl::StrCat(category(),
+                          " does not identify the person; an anonymous "
+                          "consultation may carry it");
+    });
   }
 
   // 2-3. The claimed statutory basis, within its scope; then membership,
@@ -266,8 +271,9 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
   const v1::StatutoryBasis* statute = ApplicableStatute(q, policy, &statute_note);
   if (!q.case_id.empty() && !q.recipient_is_member &&
       (statute == nullptr || !statute->notification())) {
-    return MakeDecision(q, v1::DENY, v1::RULE_NOT_A_MEMBER, "",
-                        absl::StrCat(recipient, " is not a member of case ", q.case_id));
+    return MakeDecision(q, v1::DENY, v1::RULE_NOT_A_MEMBER, "", [&] {
+      return absl::StrCat(recipient, " is not a member of case ", q.case_id);
+    });
   }
   if (statute != nullptr && q.outside_case && !statute->notification()) {
     statute_note = absl::StrCat("; ", statute->citation(),
@@ -275,18 +281,21 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
     statute = nullptr;
   }
   if (statute != nullptr) {
-    return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, statute->code(),
-                        absl::StrCat(statute->citation(), " permits ", category, " from ",
-                                     v1::OrgKind_Name(q.sender->kind()), " to ",
-                                     v1::OrgKind_Name(q.recipient->kind()), " without consent"));
+    return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, statute->code(), [&] {
+      return absl::StrCat(statute->citation(), " permits ", category(), " from ",
+                          v1::OrgKind_Name(q.sender->kind()), " to ",
+                          v1::OrgKind_Name(q.recipient->kind()), " without consent");
+    });
   }
   // A message about a person outside any case is a notification: only its
   // statutory basis releases anything.
   if (q.outside_case) {
-    return MakeDecision(q, v1::DENY, v1::RULE_OUTSIDE_CASE, "",
-                        absl::StrCat("outside a case only a statutory notification basis "
-                                     "releases ",
-                                     category, statute_note));
+    return MakeDecision(q, v1::DENY, v1::RULE_OUTSIDE_CASE, "", [&] {
+      return absl::StrCat(
+          "outside a case only a statutory notification basis "
+          "releases ",
+          category(), statute_note);
+    });
   }
 
   absl::ReaderMutexLock lock(&mu_);
@@ -302,27 +311,29 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
           (r.any_discloser || r.disclosers.Covers(*q.sender)) &&
           GrantorCounts(r, /*is_refusal=*/true, adult, competent)) {
-        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id,
-                            absl::StrCat("refusal ", r.id, " (", v1::GrantorKind_Name(r.grantor),
-                                         ") forbids ", category, " to ", recipient,
-                                         statute_note));
+        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id, [&] {
+          return absl::StrCat("refusal ", r.id, " (", v1::GrantorKind_Name(r.grantor), ") forbids ",
+                              category(), " to ", recipient, statute_note);
+        });
       }
     }
-    // 5. Consents, unless only a statute may release the category.
+    // 5. Consents, unless only a statute may release the category().
     const v1::CategoryPolicy* category_policy = policy::FindCategory(policy, q.category);
     if (category_policy != nullptr && category_policy->statute_only()) {
-      return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-                          absl::StrCat(category, " is released only under a statutory basis, "
-                                                 "never on consent",
-                                       statute_note));
+      return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
+        return absl::StrCat(category(),
+                            " is released only under a statutory basis, "
+                            "never on consent",
+                            statute_note);
+      });
     }
     if (category_policy != nullptr &&
         Contains(category_policy->statute_only_to(), static_cast<int>(q.recipient->kind()))) {
-      return MakeDecision(
-          q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-          absl::StrCat(category, " goes to a ", v1::OrgKind_Name(q.recipient->kind()),
-                       " only under a statutory basis, never on consent alone (GDPR Art. 10)",
-                       statute_note));
+      return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
+        return absl::StrCat(category(), " goes to a ", v1::OrgKind_Name(q.recipient->kind()),
+                            " only under a statutory basis, never on consent alone (GDPR Art. 10)",
+                            statute_note);
+      });
     }
     for (const Rule& r : subject.consents) {
       if ((r.categories & bit) == 0 || !r.InForce(q.at) || !r.recipients.Covers(*q.recipient) ||
@@ -348,17 +359,18 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
         }
         continue;
       }
-      return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
-                          absl::StrCat("consent ", r.id, " (", v1::GrantorKind_Name(r.grantor),
-                                       ") permits ", category, " from ", q.sender->org_id(),
-                                       " to ", recipient, " for ", q.purpose));
+      return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id, [&] {
+        return absl::StrCat("consent ", r.id, " (", v1::GrantorKind_Name(r.grantor), ") permits ",
+                            category(), " from ", q.sender->org_id(), " to ", recipient, " for ",
+                            q.purpose);
+      });
     }
   }
   // 6. Default deny.
-  return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-                      absl::StrCat("no consent in force or statutory basis permits ", category,
-                                   " to ", recipient, " for ", q.purpose, consent_note,
-                                   statute_note));
+  return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
+    return absl::StrCat("no consent in force or statutory basis permits ", category(), " to ",
+                        recipient, " for ", q.purpose, consent_note, statute_note);
+  });
 }
 
 v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
@@ -369,7 +381,7 @@ v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
   const std::string& asker = q.recipient->org_id();
   if (q.recipient->state() != v1::ACTIVE) {
     return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-                        absl::StrCat(asker, " is suspended"));
+                        [&] { return absl::StrCat(asker, " is suspended"); });
   }
   std::string statute_note;
   if (!q.statute_code.empty()) {
@@ -389,10 +401,10 @@ v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
     } else if (s->justification_required() && !q.has_justification) {
       statute_note = absl::StrCat("; ", s->citation(), " requires a written justification");
     } else {
-      return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(),
-                          absl::StrCat(s->citation(), " lets a ",
-                                       v1::OrgKind_Name(q.recipient->kind()),
-                                       " ask whether the person is a client"));
+      return MakeDecision(q, v1::PERMIT, v1::RULE_STATUTE, s->code(), [&] {
+        return absl::StrCat(s->citation(), " lets a ", v1::OrgKind_Name(q.recipient->kind()),
+                            " ask whether the person is a client");
+      });
     }
   }
   absl::ReaderMutexLock lock(&mu_);
@@ -405,28 +417,29 @@ v1::Decision DecisionEngine::DecideExistenceCheck(const DecisionQuery& query,
     for (const Rule& r : subject.refusals) {
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
           GrantorCounts(r, /*is_refusal=*/true, adult, competent)) {
-        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id,
-                            absl::StrCat("refusal ", r.id, " forbids telling ", asker,
-                                         " whether the person is a client"));
+        return MakeDecision(q, v1::DENY, v1::RULE_REFUSAL, r.id, [&] {
+          return absl::StrCat("refusal ", r.id, " forbids telling ", asker,
+                              " whether the person is a client");
+        });
       }
     }
     for (const Rule& r : subject.consents) {
       if ((r.categories & bit) != 0 && r.InForce(q.at) && r.recipients.Covers(*q.recipient) &&
           Contains(r.purposes, q.purpose) && r.case_id.empty() &&
           GrantorCounts(r, /*is_refusal=*/false, adult, competent)) {
-        return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id,
-                            absl::StrCat("consent ", r.id, " lets ", asker,
-                                         " learn whether the person is a client, for ",
-                                         q.purpose));
+        return MakeDecision(q, v1::PERMIT, v1::RULE_CONSENT, r.id, [&] {
+          return absl::StrCat("consent ", r.id, " lets ", asker,
+                              " learn whether the person is a client, for ", q.purpose);
+        });
       }
     }
   }
-  return MakeDecision(
-      q, v1::DENY, v1::RULE_DEFAULT_DENY, "",
-      absl::StrCat("whether the person is a client of a service is ",
-                   v1::Category_Name(kCategory), ": ", asker,
-                   " needs the person's consent to it for ", q.purpose,
-                   ", or a statutory right to request information", statute_note));
+  return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
+    return absl::StrCat("whether the person is a client of a service is ",
+                        v1::Category_Name(kCategory), ": ", asker,
+                        " needs the person's consent to it for ", q.purpose,
+                        ", or a statutory right to request information", statute_note);
+  });
 }
 
 }  // namespace silta::consent

@@ -85,6 +85,10 @@ struct DecisionQuery {
   // the recipient sent to the sender (AnswersRecipientRequest); needed by
   // bases with only_in_reply_to_recipient_request.
   bool answers_recipient_request = false;
+  // Whether the decision's reason, a sentence for people, is spelled out.
+  // The re-decision at delivery leaves it out: only the verdict, the rule
+  // and the rule id go into its audit entries.
+  bool with_reason = true;
 };
 
 // The query for one field sent in case `c`: subject, case and the

@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<OrgRegistry>> OrgRegistry::Create(
   absl::MutexLock lock(&registry->mu_);
   for (v1::Organization& org : orgs) {
     std::string id = org.org_id();
-    registry->orgs_.emplace(std::move(id), std::move(org));
+    registry->orgs_.emplace(std::move(id),
+                            std::make_shared<const v1::Organization>(std::move(org)));
   }
   return registry;
 }
@@ -129,20 +130,23 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
           SILTA_ASSIGN_OR_RETURN(std::optional<v1::Organization> stored,
                                  store_->GetOrg(entry.org_id()));
           if (!stored.has_value()) return inserted;
-          it = orgs_.emplace(entry.org_id(), *std::move(stored)).first;
+          it = orgs_
+                   .emplace(entry.org_id(),
+                            std::make_shared<const v1::Organization>(*std::move(stored)))
+                   .first;
         } else {
           SILTA_RETURN_IF_ERROR(inserted);
-          orgs_.emplace(org.org_id(), org);
+          orgs_.emplace(org.org_id(), std::make_shared<const v1::Organization>(org));
           changed.push_back(org);
           ++result.added;
           continue;
         }
       }
-      if (SameSeedFields(it->second, entry)) {
+      if (SameSeedFields(*it->second, entry)) {
         ++result.unchanged;
         continue;
       }
-      v1::Organization org = it->second;
+      v1::Organization org = *it->second;
       org.set_display_name(entry.display_name());
       org.set_kind(entry.kind());
       *org.mutable_roles() = entry.roles();
@@ -152,7 +156,7 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
       const store::ChangeSequence::Change change = store_.changes().Begin();
       SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
       changed.push_back(org);
-      it->second = std::move(org);
+      it->second = std::make_shared<const v1::Organization>(std::move(org));
       ++result.updated;
     }
   }
@@ -164,7 +168,13 @@ std::optional<v1::Organization> OrgRegistry::Find(absl::string_view org_id) cons
   absl::MutexLock lock(&mu_);
   auto it = orgs_.find(org_id);
   if (it == orgs_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
+}
+
+std::shared_ptr<const v1::Organization> OrgRegistry::Get(absl::string_view org_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = orgs_.find(org_id);
+  return it == orgs_.end() ? nullptr : it->second;
 }
 
 bool OrgRegistry::Contains(absl::string_view org_id) const {
@@ -177,7 +187,7 @@ std::vector<v1::Organization> OrgRegistry::List() const {
   {
     absl::MutexLock lock(&mu_);
     orgs.reserve(orgs_.size());
-    for (const auto& [id, org] : orgs_) orgs.push_back(org);
+    for (const auto& [id, org] : orgs_) orgs.push_back(*org);
   }
   std::sort(orgs.begin(), orgs.end(), [](const v1::Organization& a, const v1::Organization& b) {
     return a.org_id() < b.org_id();
@@ -199,7 +209,7 @@ absl::StatusOr<v1::Organization> OrgRegistry::Add(v1::Organization org, const au
     store::AuditEntries audit = {OrgEntry(v1::ORG_ADDED, clock_(), org, actor, "")};
     const store::ChangeSequence::Change change = store_.changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->InsertOrg(org, &audit));
-    orgs_.emplace(org.org_id(), org);
+    orgs_.emplace(org.org_id(), std::make_shared<const v1::Organization>(org));
   }
   Notify({org});
   return org;
@@ -215,8 +225,8 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
     if (it == orgs_.end()) {
       return absl::NotFoundError(absl::StrCat("organisation ", org_id, " is not registered"));
     }
-    if (it->second.state() == state) return it->second;
-    org = it->second;
+    if (it->second->state() == state) return *it->second;
+    org = *it->second;
     org.set_state(state);
     *org.mutable_updated_at() = common::ToTimestamp(clock_());
     store::AuditEntries audit = {
@@ -224,7 +234,7 @@ absl::StatusOr<v1::Organization> OrgRegistry::SetState(absl::string_view org_id,
                  clock_(), org, actor, reason)};
     const store::ChangeSequence::Change change = store_.changes().Begin();
     SILTA_RETURN_IF_ERROR(store_->UpdateOrg(org, &audit));
-    it->second = org;
+    it->second = std::make_shared<const v1::Organization>(org);
   }
   Notify({org});
   return org;
@@ -244,11 +254,12 @@ absl::Status OrgRegistry::Reload(absl::string_view org_id) {
     for (v1::Organization& org : read) {
       auto it = orgs_.find(org.org_id());
       if (it != orgs_.end() &&
-          google::protobuf::util::MessageDifferencer::Equals(it->second, org)) {
+          google::protobuf::util::MessageDifferencer::Equals(*it->second, org)) {
         continue;
       }
       changed.push_back(org);
-      orgs_.insert_or_assign(org.org_id(), std::move(org));
+      orgs_.insert_or_assign(org.org_id(),
+                             std::make_shared<const v1::Organization>(std::move(org)));
     }
   }
   Notify(changed);

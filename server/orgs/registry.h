@@ -70,7 +70,10 @@ class OrgRegistry {
 
   // The organisation, or nullopt if unknown.
   std::optional<v1::Organization> Find(absl::string_view org_id) const;
-  // Whether it is registered (Find without the copy).
+  // The same, shared and read-only (on the message path), or null if
+  // unknown.
+  std::shared_ptr<const v1::Organization> Get(absl::string_view org_id) const;
+  // Whether it is registered.
   bool Contains(absl::string_view org_id) const;
 
   // All organisations ordered by org id.
@@ -111,7 +114,10 @@ class OrgRegistry {
   const store::DomainStore<store::OrgStore> store_;
   const common::Clock clock_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, v1::Organization> orgs_ ABSL_GUARDED_BY(mu_);
+  // Replaced whole on a change, never changed in place: a reader's shared
+  // copy stays as it was read.
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Organization>> orgs_
+      ABSL_GUARDED_BY(mu_);
 
   mutable absl::Mutex listeners_mu_;
   int next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 0;

@@ -40,12 +40,15 @@ std::map<GroupKey, std::vector<v1::Category>> Group(const std::vector<const v1::
 }
 
 // One entry per group, counterpart = recipient, rule and (for a statute)
-// its citation and whether a justification was sent.
-void AppendGroups(const v1::AuditEntry& base, const std::vector<const v1::Decision*>& ds,
+// its citation and whether a justification was sent. `base` is copied for
+// each group but the last, which takes it.
+void AppendGroups(v1::AuditEntry base, const std::vector<const v1::Decision*>& ds,
                   const v1::Policy& policy, bool justified, absl::string_view detail,
                   store::AuditEntries* out) {
-  for (const auto& [key, categories] : Group(ds)) {
-    v1::AuditEntry e = base;
+  const std::map<GroupKey, std::vector<v1::Category>> groups = Group(ds);
+  size_t left = groups.size();
+  for (const auto& [key, categories] : groups) {
+    v1::AuditEntry e = --left == 0 ? std::move(base) : base;
     e.set_counterpart_org_id(std::get<0>(key));
     e.set_rule(std::get<1>(key));
     e.set_rule_id(std::get<2>(key));
@@ -89,8 +92,9 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
   }
   accepted.set_detail(absl::StrCat("recipients=", header.recipient_org_ids_size(),
                                    " fields=", message.fields_size()));
-  store::AuditEntries out = {accepted};
-  const v1::AuditEntry base =
+  store::AuditEntries out;
+  out.push_back(std::move(accepted));
+  v1::AuditEntry base =
       MessageEntry(v1::STATUTORY_BASIS_USED, header, subject_ref, header.sender_org_id(), now);
   std::vector<const v1::Decision*> statute;
   std::vector<const v1::Decision*> denied;
@@ -98,10 +102,10 @@ store::AuditEntries AcceptanceEntries(const v1::SealedMessage& message,
     if (d.verdict() == v1::PERMIT && d.rule() == v1::RULE_STATUTE) statute.push_back(&d);
     if (d.verdict() != v1::PERMIT) denied.push_back(&d);
   }
-  AppendGroups(base, statute, policy, justified, "", &out);
   v1::AuditEntry withheld = base;
   withheld.set_type(v1::FIELD_WITHHELD);
-  AppendGroups(withheld, denied, policy, justified, "at_send", &out);
+  AppendGroups(std::move(base), statute, policy, justified, "", &out);
+  AppendGroups(std::move(withheld), denied, policy, justified, "at_send", &out);
   return out;
 }
 

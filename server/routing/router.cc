@@ -73,11 +73,13 @@ v1::Decision Router::Decide(const v1::MessageHeader& header, const v1::Case* c,
                             absl::string_view outside_case_subject_ref,
                             const v1::Organization& sender, const v1::Organization& recipient,
                             const v1::SealedField& field, bool has_justification,
-                            bool answers_request, absl::Time at, const v1::Policy& policy) const {
+                            bool answers_request, absl::Time at, const v1::Policy& policy,
+                            bool with_reason) const {
   consent::DecisionQuery query =
       consent::QueryInCase(c, outside_case_subject_ref, sender, recipient, header.purpose(),
                            field.category(), at, header.statutory_basis(), has_justification);
   query.answers_recipient_request = answers_request;
+  query.with_reason = with_reason;
   v1::Decision d = engine_->Decide(query, policy);
   d.set_field_path(field.path());
   return d;

@@ -262,11 +262,12 @@ class Router {
   // Decision for one field to one recipient, now. `answers_request`: the
   // message answers the recipient's own InformationRequest (AnswersRequest).
   // `outside_case_subject_ref`: a notification's person when `c` is null.
+  // `with_reason`: spell out the reason (consent::DecisionQuery).
   v1::Decision Decide(const v1::MessageHeader& header, const v1::Case* c,
                       absl::string_view outside_case_subject_ref, const v1::Organization& sender,
                       const v1::Organization& recipient, const v1::SealedField& field,
                       bool has_justification, bool answers_request, absl::Time at,
-                      const v1::Policy& policy) const;
+                      const v1::Policy& policy, bool with_reason) const;
   // Whether `header` answers an InformationRequest from `recipient_org_id`,
   // looked up only when its claimed basis needs it (false otherwise). An
   // error when the store cannot be read: the caller must not decide.

@@ -156,14 +156,18 @@ absl::StatusOr<Router::PreparedSend> Router::PrepareNewSend(
   receipt.set_statutory_basis(header.statutory_basis());
   bool keys_dropped = false;
   for (const std::string& recipient_id : header.recipient_org_ids()) {
-    const std::optional<v1::Organization> recipient = orgs_->Find(recipient_id);
+    const std::shared_ptr<const v1::Organization> recipient = orgs_->Get(recipient_id);
+    if (recipient == nullptr) {  // checked in ValidateMessage; organisations are never removed
+      return internal::Invalid("header.recipient_org_ids",
+                               absl::StrCat(recipient_id, " is not registered"));
+    }
     SILTA_ASSIGN_OR_RETURN(const bool answers, AnswersRequest(header, recipient_id, *policy));
     int permitted = 0;
     // The recipient's wrapped keys are dropped where it is denied (the
     // header, read here, is left as it is).
     for (v1::SealedField& field : *message.mutable_fields()) {
       v1::Decision d = Decide(header, c.get(), outside_case_subject_ref, caller.org, *recipient,
-                              field, justified, answers, now, *policy);
+                              field, justified, answers, now, *policy, /*with_reason=*/true);
       const bool has_key = std::any_of(
           field.wrapped_keys().begin(), field.wrapped_keys().end(),
           [&](const v1::WrappedKey& k) { return k.recipient_org_id() == recipient_id; });

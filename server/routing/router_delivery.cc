@@ -68,7 +68,7 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
   const std::shared_ptr<const v1::Policy> policy = policy_->Get();
   // The recipient as registered now (the stream's caller is as it was when
   // the stream opened).
-  const std::optional<v1::Organization> recipient = orgs_->Find(caller.org.org_id());
+  const std::shared_ptr<const v1::Organization> recipient = orgs_->Get(caller.org.org_id());
   // What becomes of each taken delivery in memory once the store has
   // committed its new state: due again at `at`, or finished.
   struct Next {
@@ -127,21 +127,24 @@ bool Router::TakeDueAsync(const identity::Caller& caller, absl::Duration ack_tim
       }
       c = *std::move(loaded);
     }
-    const std::optional<v1::Organization> sender = orgs_->Find(m.sender_org_id);
+    const std::shared_ptr<const v1::Organization> sender = orgs_->Get(m.sender_org_id);
     const bool justified = crypto::HasJustification(body);
     absl::StatusOr<bool> answers = AnswersRequest(body.header(), caller.org.org_id(), *policy);
     if (!answers.ok()) {
       defer(std::move(q), answers.status().message());
       continue;
     }
-    // Re-decide at delivery: a withdrawn consent or removed member strips fields now.
+    // Re-decide at delivery: a withdrawn consent or removed member strips
+    // fields now. The reasons are left out: the sender's receipt has them
+    // from the Send, and the audit entries take the verdict and the rule.
     absl::flat_hash_set<std::string> permitted;
     std::vector<v1::Decision> permitted_decisions;
     std::vector<v1::Decision> revoked;
     for (const v1::SealedField& field : body.fields()) {
-      if (!sender.has_value() || !recipient.has_value()) break;
+      if (sender == nullptr || recipient == nullptr) break;
       v1::Decision decision = Decide(body.header(), c.get(), m.subject_ref, *sender, *recipient,
-                                     field, justified, *answers, now, *policy);
+                                     field, justified, *answers, now, *policy,
+                                     /*with_reason=*/false);
       decided.Add(PathStats::kAtDelivery, decision);
       if (decision.verdict() == v1::PERMIT) {
         permitted.insert(field.path());

@@ -496,6 +496,17 @@ TEST_P(DecisionTableTest, DecidesAsSpecified) {
   EXPECT_EQ(d.rule_id(), row.rule_id) << d.reason();
   EXPECT_EQ(d.recipient_org_id(), row.recipient->org_id());
   EXPECT_FALSE(d.reason().empty());
+
+  // Decided again without its reason (the re-decision at delivery): the
+  // same decision, the sentence left out.
+  q.with_reason = false;
+  const v1::Decision bare = engine.Decide(q, ExamplePolicy());
+  EXPECT_EQ(bare.verdict(), d.verdict());
+  EXPECT_EQ(bare.rule(), d.rule());
+  EXPECT_EQ(bare.rule_id(), d.rule_id());
+  EXPECT_EQ(bare.recipient_org_id(), d.recipient_org_id());
+  EXPECT_EQ(bare.category(), d.category());
+  EXPECT_EQ(bare.reason(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, DecisionTableTest, ::testing::ValuesIn(Rows()),
