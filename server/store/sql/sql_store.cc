@@ -1393,12 +1393,17 @@ absl::Status SqlStore::AppendAuditLocked(AuditEntries* audit) {
     insert_entry.BindText(6, entry.subject_ref());
     insert_entry.BindText(7, entry.case_id());
     insert_entry.BindText(8, entry.message_id());
-    std::string blob;
-    google::protobuf::io::StringOutputStream out(&blob);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    entry.SerializeToCodedStream(&coded);
-    coded.Trim();
+    // In one allocation of the right size.
+    std::string blob(entry.ByteSizeLong(), '\0');
+    {
+      google::protobuf::io::ArrayOutputStream out(blob.data(), static_cast<int>(blob.size()));
+      google::protobuf::io::CodedOutputStream coded(&out);
+      coded.SetSerializationDeterministic(true);
+      entry.SerializeWithCachedSizes(&coded);
+      if (coded.HadError() || coded.ByteCount() != static_cast<int64_t>(blob.size())) {
+        return absl::InternalError("an audit entry did not serialize to its own size");
+      }
+    }
     insert_entry.BindBlob(9, blob);
     SILTA_RETURN_IF_ERROR(insert_entry.Run());
     SILTA_RETURN_IF_ERROR(audit::AppendLeaf(entry.index(), audit::EntryLeafHash(entry), nodes));
