@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -63,26 +64,30 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
   if (h.recipient_org_ids_size() > limits.max_recipients) {
     return Invalid("header.recipient_org_ids", absl::StrCat("at most ", limits.max_recipients));
   }
-  // The sets and maps below view the message's own strings, and each
-  // error's place is spelled only when there is an error: these checks run
-  // on every Send.
-  absl::flat_hash_set<absl::string_view> recipients;
+  // These checks run on every Send: the containers below view the
+  // message's own strings, a recipient's other facts are kept by its place
+  // in the header, and each error's place is spelled only when there is
+  // an error.
+  absl::flat_hash_map<absl::string_view, int> recipients;  // org id -> its place
+  recipients.reserve(h.recipient_org_ids_size());
   for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
     const std::string& r = h.recipient_org_ids(i);
     const auto where = [i] { return absl::StrCat("header.recipient_org_ids[", i, "]"); };
     if (!identity::IsValidOrgId(r) || !is_registered(r)) {
       return Invalid(where(), "organisation is not registered");
     }
-    if (!recipients.insert(r).second) return Invalid(where(), "listed twice");
+    if (!recipients.emplace(r, i).second) return Invalid(where(), "listed twice");
   }
   // One HPKE context per recipient, of the wire format's sizes; the wrapped
   // keys below must use it. (Whether its key id names a usable bundle is
   // checked in Send, against the key directory.)
-  absl::flat_hash_map<absl::string_view, absl::string_view> context_key_ids;
+  // By the recipient's place; empty: no context yet (a key id is never empty).
+  std::vector<absl::string_view> context_key_ids(h.recipient_org_ids_size());
   for (int i = 0; i < m.recipient_contexts_size(); ++i) {
     const v1::RecipientContext& rc = m.recipient_contexts(i);
     const auto where = [i] { return absl::StrCat("message.recipient_contexts[", i, "]"); };
-    if (!recipients.contains(rc.recipient_org_id())) {
+    const auto recipient = recipients.find(rc.recipient_org_id());
+    if (recipient == recipients.end()) {
       return Invalid(where(), "for an organisation that is not a recipient");
     }
     if (!crypto::IsKeyId(rc.recipient_key_id())) {
@@ -92,12 +97,12 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
     if (rc.encapsulated_key().size() != crypto::kX25519KeySize) {
       return Invalid(absl::StrCat(where(), ".encapsulated_key"), "must be 32 bytes (X25519)");
     }
-    if (!context_key_ids.emplace(rc.recipient_org_id(), rc.recipient_key_id()).second) {
-      return Invalid(where(), "second context for the same recipient");
-    }
+    absl::string_view& key_id = context_key_ids[recipient->second];
+    if (!key_id.empty()) return Invalid(where(), "second context for the same recipient");
+    key_id = rc.recipient_key_id();
   }
   for (int i = 0; i < h.recipient_org_ids_size(); ++i) {
-    if (!context_key_ids.contains(h.recipient_org_ids(i))) {
+    if (context_key_ids[i].empty()) {
       return Invalid("message.recipient_contexts",
                      absl::StrCat("none for ", h.recipient_org_ids(i), " (one per recipient)"));
     }
@@ -107,6 +112,8 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
     return Invalid("message.fields", absl::StrCat("at most ", limits.max_fields));
   }
   absl::flat_hash_set<absl::string_view> paths;
+  paths.reserve(m.fields_size());
+  std::vector<bool> wrapped_for(h.recipient_org_ids_size());  // by place, for one field
   for (int i = 0; i < m.fields_size(); ++i) {
     const v1::SealedField& f = m.fields(i);
     const auto where = [i] { return absl::StrCat("message.fields[", i, "]"); };
@@ -136,18 +143,19 @@ absl::Status CheckSealedMessage(const v1::SealedMessage& m, absl::string_view se
       return Invalid(absl::StrCat(where(), ".ciphertext"),
                      "must be at least 28 bytes (12-byte nonce, ciphertext, 16-byte tag)");
     }
-    absl::flat_hash_set<absl::string_view> wrapped_for;
+    std::fill(wrapped_for.begin(), wrapped_for.end(), false);
     for (int j = 0; j < f.wrapped_keys_size(); ++j) {
       const v1::WrappedKey& k = f.wrapped_keys(j);
       const auto key_where = [&] { return absl::StrCat(where(), ".wrapped_keys[", j, "]"); };
-      if (!recipients.contains(k.recipient_org_id())) {
+      const auto recipient = recipients.find(k.recipient_org_id());
+      if (recipient == recipients.end()) {
         return Invalid(key_where(), "for an organisation that is not a recipient");
       }
-      if (!wrapped_for.insert(k.recipient_org_id()).second) {
+      if (wrapped_for[recipient->second]) {
         return Invalid(key_where(), "second wrapped key for the same recipient");
       }
-      const auto context = context_key_ids.find(k.recipient_org_id());
-      if (context == context_key_ids.end() || k.recipient_key_id() != context->second) {
+      wrapped_for[recipient->second] = true;
+      if (k.recipient_key_id() != context_key_ids[recipient->second]) {
         return Invalid(absl::StrCat(key_where(), ".recipient_key_id"),
                        "must be the key_id of that recipient's context");
       }

@@ -92,5 +92,82 @@ TEST_F(MessageChecksTest, TheJustificationIsFreeText) {
                                 HasSubstr("justification is FREE_TEXT")));
 }
 
+// Each recipient is listed once, has one HPKE context, and each field has
+// at most one wrapped key for it, under that context's key id.
+TEST(MessageChecksRecipientsTest, EveryRecipientHasOneContextAndOneKeyPerFieldUnderIt) {
+  v1::Referral referral;
+  referral.set_support_needs("school attendance");
+  referral.set_contact("via the school nurse");
+  v1::MessageHeader header;
+  header.set_message_id("01890a5d-ac96-774b-bcce-b302099a8058");
+  header.mutable_acting_user()->set_worker_id("officer-12");
+  header.set_purpose("youth_coaching");
+  *header.mutable_created_at() = common::ToTimestamp(absl::FromUnixSeconds(1790000000));
+  const crypto::SecretData hpke = crypto::SecretData::FromString(std::string(32, 'a'));
+  silta::testing::CountingRandom random;
+  auto sealed = sdk::SealPayload(
+      referral, header,
+      {"police-hame", std::string(32, '5'), crypto::SecretData::FromString(std::string(32, 's'))},
+      {{"wba-social", std::string(32, 'a'), *crypto::X25519PublicKey(hpke)},
+       {"hml-youth", std::string(32, 'b'), *crypto::X25519PublicKey(hpke)}},
+      [](absl::string_view, absl::string_view) { return true; }, "", random);
+  ASSERT_THAT(sealed, IsOk());
+  const v1::SealedMessage original = *sealed;
+  ASSERT_EQ(original.header().recipient_org_ids_size(), 2);
+  ASSERT_GE(original.fields_size(), 2);
+  ASSERT_EQ(original.fields(0).wrapped_keys_size(), 2);
+  const v1::Policy policy = silta::testing::ExamplePolicy();
+  const auto check = [&](const v1::SealedMessage& m) {
+    return CheckSealedMessage(
+        m, "police-hame", policy,
+        [](absl::string_view org) { return org == "wba-social" || org == "hml-youth"; }, {});
+  };
+  const auto refused = [&](const std::string& what) {
+    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what));
+  };
+  EXPECT_THAT(check(original), IsOk());
+
+  v1::SealedMessage m = original;
+  m.mutable_header()->add_recipient_org_ids("wba-social");
+  EXPECT_THAT(check(m), refused("header.recipient_org_ids[2]: listed twice"));
+
+  m = original;
+  m.mutable_recipient_contexts(1)->set_recipient_org_id("asenne-ry");
+  EXPECT_THAT(check(m), refused("message.recipient_contexts[1]: for an organisation that is not a "
+                                "recipient"));
+
+  m = original;
+  *m.add_recipient_contexts() = m.recipient_contexts(0);
+  EXPECT_THAT(check(m), refused("message.recipient_contexts[2]: second context for the same "
+                                "recipient"));
+
+  m = original;
+  m.mutable_recipient_contexts()->RemoveLast();
+  EXPECT_THAT(check(m), refused(absl::StrCat("none for ",
+                                             original.recipient_contexts(1).recipient_org_id())));
+
+  // A key for a recipient whose key was already given in an earlier field
+  // is fine; a second one in the same field is not.
+  m = original;
+  *m.mutable_fields(1)->add_wrapped_keys() = m.fields(1).wrapped_keys(0);
+  EXPECT_THAT(check(m), refused("message.fields[1].wrapped_keys[2]: second wrapped key for the "
+                                "same recipient"));
+
+  m = original;
+  m.mutable_fields(0)->mutable_wrapped_keys(1)->set_recipient_key_id(std::string(32, 'c'));
+  EXPECT_THAT(check(m), refused("message.fields[0].wrapped_keys[1].recipient_key_id: must be the "
+                                "key_id of that recipient's context"));
+
+  m = original;
+  m.mutable_fields(0)->mutable_wrapped_keys(0)->set_recipient_org_id("asenne-ry");
+  EXPECT_THAT(check(m), refused("message.fields[0].wrapped_keys[0]: for an organisation that is "
+                                "not a recipient"));
+
+  m = original;
+  *m.add_fields() = m.fields(0);
+  EXPECT_THAT(check(m),
+              refused(absl::StrCat("message.fields[", original.fields_size(), "]: path repeated")));
+}
+
 }  // namespace
 }  // namespace silta::routing
