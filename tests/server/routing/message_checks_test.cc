@@ -22,25 +22,44 @@ using ::silta::testing::IsOk;
 using ::silta::testing::StatusIs;
 using ::testing::HasSubstr;
 
+v1::MessageHeader Header(absl::string_view message_id, absl::string_view purpose) {
+  v1::MessageHeader header;
+  header.set_message_id(std::string(message_id));
+  header.mutable_acting_user()->set_worker_id("officer-12");
+  header.set_purpose(std::string(purpose));
+  *header.mutable_created_at() = common::ToTimestamp(absl::FromUnixSeconds(1790000000));
+  return header;
+}
+
+// `referral` from police-hame, sealed to each of `recipients` (key ids
+// "aaa...", "bbb...", ...), every field for every recipient.
+absl::StatusOr<v1::SealedMessage> Seal(const v1::Referral& referral,
+                                       const v1::MessageHeader& header,
+                                       const std::vector<std::string>& recipients,
+                                       absl::string_view justification) {
+  const crypto::SecretData hpke = crypto::SecretData::FromString(std::string(32, 'a'));
+  std::vector<sdk::RecipientPublicKey> keys;
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    keys.push_back({recipients[i], std::string(32, static_cast<char>('a' + i)),
+                    *crypto::X25519PublicKey(hpke)});
+  }
+  silta::testing::CountingRandom random;
+  return sdk::SealPayload(
+      referral, header,
+      {"police-hame", std::string(32, '5'), crypto::SecretData::FromString(std::string(32, 's'))},
+      keys, [](absl::string_view, absl::string_view) { return true; }, justification, random);
+}
+
 class MessageChecksTest : public ::testing::Test {
  protected:
   MessageChecksTest() {
     v1::Referral referral;
     referral.set_support_needs("school attendance");
-    v1::MessageHeader header;
-    header.set_message_id("01890a5d-ac96-774b-bcce-b302099a8057");
+    v1::MessageHeader header =
+        Header("01890a5d-ac96-774b-bcce-b302099a8057", "child_welfare_notification");
     header.set_case_id("01890a5d-0000-7000-8000-000000000001");
-    header.mutable_acting_user()->set_worker_id("officer-12");
-    header.set_purpose("child_welfare_notification");
     header.set_statutory_basis("lsl_25");
-    *header.mutable_created_at() = common::ToTimestamp(absl::FromUnixSeconds(1790000000));
-    const crypto::SecretData hpke = crypto::SecretData::FromString(std::string(32, 'a'));
-    silta::testing::CountingRandom random;
-    auto sealed = sdk::SealPayload(
-        referral, header,
-        {"police-hame", std::string(32, '5'), crypto::SecretData::FromString(std::string(32, 's'))},
-        {{"wba-social", std::string(32, 'a'), *crypto::X25519PublicKey(hpke)}},
-        [](absl::string_view, absl::string_view) { return true; }, "immediate risk", random);
+    auto sealed = Seal(referral, header, {"wba-social"}, "immediate risk");
     EXPECT_THAT(sealed, IsOk());
     message_ = *sealed;
   }
@@ -98,19 +117,8 @@ TEST(MessageChecksRecipientsTest, EveryRecipientHasOneContextAndOneKeyPerFieldUn
   v1::Referral referral;
   referral.set_support_needs("school attendance");
   referral.set_contact("via the school nurse");
-  v1::MessageHeader header;
-  header.set_message_id("01890a5d-ac96-774b-bcce-b302099a8058");
-  header.mutable_acting_user()->set_worker_id("officer-12");
-  header.set_purpose("youth_coaching");
-  *header.mutable_created_at() = common::ToTimestamp(absl::FromUnixSeconds(1790000000));
-  const crypto::SecretData hpke = crypto::SecretData::FromString(std::string(32, 'a'));
-  silta::testing::CountingRandom random;
-  auto sealed = sdk::SealPayload(
-      referral, header,
-      {"police-hame", std::string(32, '5'), crypto::SecretData::FromString(std::string(32, 's'))},
-      {{"wba-social", std::string(32, 'a'), *crypto::X25519PublicKey(hpke)},
-       {"hml-youth", std::string(32, 'b'), *crypto::X25519PublicKey(hpke)}},
-      [](absl::string_view, absl::string_view) { return true; }, "", random);
+  auto sealed = Seal(referral, Header("01890a5d-ac96-774b-bcce-b302099a8058", "youth_coaching"),
+                     {"wba-social", "hml-youth"}, "");
   ASSERT_THAT(sealed, IsOk());
   const v1::SealedMessage original = *sealed;
   ASSERT_EQ(original.header().recipient_org_ids_size(), 2);
