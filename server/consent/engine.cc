@@ -317,7 +317,7 @@ v1::Decision DecisionEngine::Decide(const DecisionQuery& q, const v1::Policy& po
         });
       }
     }
-    // 5. Consents, unless only a statute may release the category().
+    // 5. Consents, unless only a statute may release the category.
     const v1::CategoryPolicy* category_policy = policy::FindCategory(policy, q.category);
     if (category_policy != nullptr && category_policy->statute_only()) {
       return MakeDecision(q, v1::DENY, v1::RULE_DEFAULT_DENY, "", [&] {
