@@ -10,6 +10,8 @@
 #include <atomic>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 namespace silta::crypto {
 
@@ -74,15 +76,11 @@ absl::StatusOr<std::string> NewUuidV7(absl::Time now) {
   b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3f));  // variant 10
   // 8-4-4-4-12 lower-case hex digits (one per Send: StrFormat's sixteen
   // conversions were a tenth of a Send's checks).
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text(36, '-');
-  size_t at = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
-    text[at++] = kHex[b[i] >> 4];
-    text[at++] = kHex[b[i] & 0x0f];
-  }
-  return text;
+  const std::string hex =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  const absl::string_view h = hex;
+  return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-",
+                      h.substr(16, 4), "-", h.substr(20));
 }
 
 bool IsCanonicalUuid(absl::string_view text) {

@@ -165,10 +165,9 @@ absl::StatusOr<SeedResult> OrgRegistry::ApplySeed(const v1::OrgRegistryFile& fil
 }
 
 std::optional<v1::Organization> OrgRegistry::Find(absl::string_view org_id) const {
-  absl::MutexLock lock(&mu_);
-  auto it = orgs_.find(org_id);
-  if (it == orgs_.end()) return std::nullopt;
-  return *it->second;
+  const std::shared_ptr<const v1::Organization> org = Get(org_id);
+  if (org == nullptr) return std::nullopt;
+  return *org;
 }
 
 std::shared_ptr<const v1::Organization> OrgRegistry::Get(absl::string_view org_id) const {
@@ -177,10 +176,7 @@ std::shared_ptr<const v1::Organization> OrgRegistry::Get(absl::string_view org_i
   return it == orgs_.end() ? nullptr : it->second;
 }
 
-bool OrgRegistry::Contains(absl::string_view org_id) const {
-  absl::MutexLock lock(&mu_);
-  return orgs_.contains(org_id);
-}
+bool OrgRegistry::Contains(absl::string_view org_id) const { return Get(org_id) != nullptr; }
 
 std::vector<v1::Organization> OrgRegistry::List() const {
   std::vector<v1::Organization> orgs;
