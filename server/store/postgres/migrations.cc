@@ -190,6 +190,19 @@ INSERT INTO message_bodies(message_id, expires_at_us, body)
 DROP INDEX messages_by_expiry;
 ALTER TABLE messages DROP COLUMN body;
 )sql"},
+      // As SQLite's migration 16.
+      {7, "the audit log's index keeps a row per term and batch, not per entry", R"sql(
+CREATE TABLE audit_postings (
+  kind      INTEGER NOT NULL,  -- 1 an org (actor or counterpart), 2 a subject_ref, 3 a case_id
+  term      TEXT COLLATE "C" NOT NULL,
+  first_idx BIGINT NOT NULL,   -- the row's first index
+  gaps      BYTEA NOT NULL,    -- the others, as varint distances from the one before
+  PRIMARY KEY (kind, term, first_idx)
+);
+INSERT INTO audit_postings(kind, term, first_idx, gaps)
+  SELECT kind, term, idx, ''::bytea FROM audit_index ORDER BY 1, 2, 3;
+DROP TABLE audit_index;
+)sql"},
   };
   return *migrations;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <tuple>
 #include <utility>
 #include <variant>
@@ -25,6 +26,7 @@
 #include "lib/common/time_util.h"
 #include "server/common/logging.h"
 #include "server/common/thread_name.h"
+#include "server/store/sql/audit_postings.h"
 #include "server/store/sql/committer_priority.h"
 
 namespace silta::store {
@@ -114,10 +116,64 @@ std::string TypeIn(const std::vector<v1::AuditEventType>& types) {
   return absl::StrCat("type IN (", absl::StrJoin(types, ","), ")");
 }
 
-// The kinds of term in audit_index (migration 13).
+// The kinds of term in the log's index (audit_postings).
 constexpr int kOrgTerm = 1;  // an entry's actor or counterpart
 constexpr int kSubjectTerm = 2;
 constexpr int kCaseTerm = 3;
+
+// The terms an entry is indexed by: its actor, its counterpart if another
+// org, its subject and its case, each if set.
+std::vector<std::pair<int, std::string>> IndexTerms(std::string actor, std::string counterpart,
+                                                    std::string subject_ref, std::string case_id) {
+  std::vector<std::pair<int, std::string>> terms;
+  terms.reserve(4);
+  if (!counterpart.empty() && counterpart != actor) {
+    terms.emplace_back(kOrgTerm, std::move(counterpart));
+  }
+  if (!actor.empty()) terms.emplace_back(kOrgTerm, std::move(actor));
+  if (!subject_ref.empty()) terms.emplace_back(kSubjectTerm, std::move(subject_ref));
+  if (!case_id.empty()) terms.emplace_back(kCaseTerm, std::move(case_id));
+  return terms;
+}
+
+// Takes `idx` out of `term`'s posting row that holds it, if one does (an
+// entry after the index's mark is in none): the row goes when it held only
+// `idx`, and starts at its next index when `idx` was its first.
+absl::Status UnindexAuditEntry(sql::Connection* db, int kind, const std::string& term,
+                               uint64_t idx) {
+  SILTA_ASSIGN_OR_RETURN(Statement find,
+                         Prepare(db,
+                                 "SELECT first_idx, gaps FROM audit_postings WHERE kind = ? AND "
+                                 "term = ? AND first_idx <= ? ORDER BY first_idx DESC LIMIT 1"));
+  find.BindInt(1, kind);
+  find.BindText(2, term);
+  find.BindInt(3, static_cast<int64_t>(idx));
+  SILTA_ASSIGN_OR_RETURN(const bool row, find.Step());
+  if (!row) return absl::OkStatus();
+  const int64_t first = find.Int(0);
+  SILTA_ASSIGN_OR_RETURN(std::vector<uint64_t> idxs,
+                         DecodePosting(static_cast<uint64_t>(first), find.Blob(1)));
+  const auto at = std::lower_bound(idxs.begin(), idxs.end(), idx);
+  if (at == idxs.end() || *at != idx) return absl::OkStatus();
+  idxs.erase(at);
+  SILTA_ASSIGN_OR_RETURN(
+      Statement remove,
+      Prepare(db, "DELETE FROM audit_postings WHERE kind = ? AND term = ? AND first_idx = ?"));
+  remove.BindInt(1, kind);
+  remove.BindText(2, term);
+  remove.BindInt(3, first);
+  SILTA_RETURN_IF_ERROR(remove.Run());
+  if (idxs.empty()) return absl::OkStatus();
+  SILTA_ASSIGN_OR_RETURN(Statement insert,
+                         Prepare(db,
+                                 "INSERT INTO audit_postings(kind, term, first_idx, gaps) "
+                                 "VALUES(?, ?, ?, ?)"));
+  insert.BindInt(1, kind);
+  insert.BindText(2, term);
+  insert.BindInt(3, static_cast<int64_t>(idxs.front()));
+  insert.BindBlob(4, EncodePostingGaps(idxs));
+  return insert.Run();
+}
 
 constexpr int kConsentKind = 1;
 constexpr int kRefusalKind = 2;
@@ -1421,25 +1477,38 @@ absl::StatusOr<uint64_t> SqlStore::AuditIndexedUpTo(sql::Connection* db) {
 absl::Status SqlStore::IndexAuditLocked(uint64_t log_size) {
   SILTA_ASSIGN_OR_RETURN(const uint64_t upto, AuditIndexedUpTo(db_));
   if (log_size < upto + kAuditIndexLag) return absl::OkStatus();
-  // In key order: each term's new rows land side by side. An entry purged
-  // before it was indexed has no terms left, and gets no rows.
-  SILTA_ASSIGN_OR_RETURN(
-      Statement index,
-      Prepare(db_, absl::Substitute(
-                       "INSERT INTO audit_index(kind, term, idx) "
-                       "SELECT $0, actor_org_id, idx FROM audit_entries "
-                       "  WHERE idx >= ? AND actor_org_id != '' "
-                       "UNION ALL SELECT $0, counterpart_org_id, idx FROM audit_entries "
-                       "  WHERE idx >= ? AND counterpart_org_id != '' "
-                       "  AND counterpart_org_id != actor_org_id "
-                       "UNION ALL SELECT $1, subject_ref, idx FROM audit_entries "
-                       "  WHERE idx >= ? AND subject_ref != '' "
-                       "UNION ALL SELECT $2, case_id, idx FROM audit_entries "
-                       "  WHERE idx >= ? AND case_id != '' "
-                       "ORDER BY 1, 2, 3",
-                       kOrgTerm, kSubjectTerm, kCaseTerm)));
-  for (int i = 1; i <= 4; ++i) index.BindInt(i, static_cast<int64_t>(upto));
-  SILTA_RETURN_IF_ERROR(index.Run());
+  // Each term's indexes in the batch, by term in key order: the rows land
+  // side by side, after the term's earlier rows. An entry purged before it
+  // was indexed has no terms left, and is in no row.
+  std::map<std::pair<int, std::string>, std::vector<uint64_t>> postings;
+  {
+    SILTA_ASSIGN_OR_RETURN(Statement read,
+                           Prepare(db_,
+                                   "SELECT idx, actor_org_id, counterpart_org_id, subject_ref, "
+                                   "case_id FROM audit_entries WHERE idx >= ? ORDER BY idx"));
+    read.BindInt(1, static_cast<int64_t>(upto));
+    while (true) {
+      SILTA_ASSIGN_OR_RETURN(const bool row, read.Step());
+      if (!row) break;
+      const auto idx = static_cast<uint64_t>(read.Int(0));
+      for (auto& [kind, term] :
+           IndexTerms(read.Text(1), read.Text(2), read.Text(3), read.Text(4))) {
+        postings[{kind, std::move(term)}].push_back(idx);
+      }
+    }
+  }
+  SILTA_ASSIGN_OR_RETURN(Statement insert,
+                         Prepare(db_,
+                                 "INSERT INTO audit_postings(kind, term, first_idx, gaps) "
+                                 "VALUES(?, ?, ?, ?)"));
+  for (const auto& [key, idxs] : postings) {
+    insert.Reset();
+    insert.BindInt(1, key.first);
+    insert.BindText(2, key.second);
+    insert.BindInt(3, static_cast<int64_t>(idxs.front()));
+    insert.BindBlob(4, EncodePostingGaps(idxs));
+    SILTA_RETURN_IF_ERROR(insert.Run());
+  }
   SILTA_ASSIGN_OR_RETURN(Statement mark, Prepare(db_, "UPDATE audit_index_upto SET upto = ?"));
   mark.BindInt(1, static_cast<int64_t>(log_size));
   return mark.Run();
@@ -1515,28 +1584,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
 
   ReadLock reader(this);
   std::vector<v1::AuditEntry> out;
-  // Entries [begin, end) matching, through audit_index's rows of `term`
-  // or (kind 0) the log itself, up to the limit left.
-  const auto read_part = [&](uint64_t begin, uint64_t end, int kind,
-                             absl::string_view term) -> absl::Status {
-    if (begin >= end || out.size() >= q.limit) return absl::OkStatus();
-    const std::string sql =
-        kind == 0
-            ? absl::StrCat("SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? AND ",
-                           conditions, " ORDER BY idx", q.newest_first ? " DESC" : "", " LIMIT ?")
-            : absl::StrCat(
-                  "SELECT e.entry FROM audit_index i JOIN audit_entries e ON e.idx = "
-                  "i.idx WHERE i.kind = ? AND i.term = ? AND i.idx >= ? AND i.idx < ? "
-                  "AND ",
-                  conditions, " ORDER BY i.idx", q.newest_first ? " DESC" : "", " LIMIT ?");
-    SILTA_ASSIGN_OR_RETURN(Statement stmt, Prepare(reader.db(), sql));
-    int index = 1;
-    if (kind != 0) {
-      stmt.BindInt(index++, kind);
-      stmt.BindText(index++, term);
-    }
-    stmt.BindInt(index++, static_cast<int64_t>(begin));
-    stmt.BindInt(index++, static_cast<int64_t>(end));
+  // Binds the conditions' parameters from `index` on.
+  const auto bind_conditions = [&](Statement& stmt, int index) {
     for (const auto& param : params) {
       if (const auto* v = std::get_if<int64_t>(&param)) {
         stmt.BindInt(index++, *v);
@@ -1544,10 +1593,71 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
         stmt.BindText(index++, std::get<std::string>(param));
       }
     }
+    return index;
+  };
+  // Entries [begin, end) matching, from the log itself, up to the limit
+  // left.
+  const auto read_log = [&](uint64_t begin, uint64_t end) -> absl::Status {
+    if (begin >= end || out.size() >= q.limit) return absl::OkStatus();
+    SILTA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(
+            reader.db(),
+            absl::StrCat("SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? AND ",
+                         conditions, " ORDER BY idx", q.newest_first ? " DESC" : "", " LIMIT ?")));
+    stmt.BindInt(1, static_cast<int64_t>(begin));
+    stmt.BindInt(2, static_cast<int64_t>(end));
+    const int index = bind_conditions(stmt, 3);
     stmt.BindInt(index, static_cast<int64_t>(q.limit - out.size()));
     SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> part,
                            ReadAllBlobs<v1::AuditEntry>(stmt, "audit entry"));
     for (v1::AuditEntry& e : part) out.push_back(std::move(e));
+    return absl::OkStatus();
+  };
+  // The same through the index's posting rows of `term`: the row that
+  // holds `begin` (the last to start at or before it) and the rows that
+  // start after it, before `end`; each index of theirs in [begin, end),
+  // in the query's order, read from the log if it matches.
+  const auto read_index = [&](uint64_t begin, uint64_t end, int kind,
+                              absl::string_view term) -> absl::Status {
+    if (begin >= end || out.size() >= q.limit) return absl::OkStatus();
+    SILTA_ASSIGN_OR_RETURN(
+        Statement rows,
+        Prepare(reader.db(), absl::StrCat("SELECT first_idx, gaps FROM audit_postings "
+                                          "WHERE kind = ? AND term = ? AND first_idx >= COALESCE("
+                                          "(SELECT MAX(first_idx) FROM audit_postings "
+                                          "WHERE kind = ? AND term = ? AND first_idx <= ?), 0) "
+                                          "AND first_idx < ? ORDER BY first_idx",
+                                          q.newest_first ? " DESC" : "")));
+    for (int i : {1, 3}) {
+      rows.BindInt(i, kind);
+      rows.BindText(i + 1, term);
+    }
+    rows.BindInt(5, static_cast<int64_t>(begin));
+    rows.BindInt(6, static_cast<int64_t>(end));
+    SILTA_ASSIGN_OR_RETURN(
+        Statement entry,
+        Prepare(reader.db(),
+                absl::StrCat("SELECT entry FROM audit_entries WHERE idx = ? AND ", conditions)));
+    while (out.size() < q.limit) {
+      SILTA_ASSIGN_OR_RETURN(const bool row, rows.Step());
+      if (!row) break;
+      SILTA_ASSIGN_OR_RETURN(std::vector<uint64_t> idxs,
+                             DecodePosting(static_cast<uint64_t>(rows.Int(0)), rows.Blob(1)));
+      if (q.newest_first) std::reverse(idxs.begin(), idxs.end());
+      for (const uint64_t idx : idxs) {
+        if (idx < begin || idx >= end) continue;
+        entry.Reset();
+        entry.BindInt(1, static_cast<int64_t>(idx));
+        bind_conditions(entry, 2);
+        SILTA_ASSIGN_OR_RETURN(const bool found, entry.Step());
+        if (!found) continue;
+        SILTA_ASSIGN_OR_RETURN(v1::AuditEntry e,
+                               ParseBlob<v1::AuditEntry>(entry.Blob(0), "audit entry"));
+        out.push_back(std::move(e));
+        if (out.size() >= q.limit) break;
+      }
+    }
     return absl::OkStatus();
   };
 
@@ -1562,20 +1672,20 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
     kind = kOrgTerm, term = !q.visible_to_org.empty() ? q.visible_to_org : q.org_id;
   }
   if (kind == 0) {
-    SILTA_RETURN_IF_ERROR(read_part(q.after_index, before, 0, ""));
+    SILTA_RETURN_IF_ERROR(read_log(q.after_index, before));
     return out;
   }
-  // audit_index holds the entries below its mark; the few after it are
-  // read from the log. The mark only grows, so the rows below the one read
-  // here are there for the reads after it.
+  // The index holds the entries below its mark; the few after it are read
+  // from the log. The mark only grows, so the rows below the one read here
+  // are there for the reads after it.
   SILTA_ASSIGN_OR_RETURN(const uint64_t indexed, AuditIndexedUpTo(reader.db()));
   const uint64_t split = std::clamp(indexed, q.after_index, std::max(q.after_index, before));
   if (q.newest_first) {
-    SILTA_RETURN_IF_ERROR(read_part(split, before, 0, ""));
-    SILTA_RETURN_IF_ERROR(read_part(q.after_index, split, kind, term));
+    SILTA_RETURN_IF_ERROR(read_log(split, before));
+    SILTA_RETURN_IF_ERROR(read_index(q.after_index, split, kind, term));
   } else {
-    SILTA_RETURN_IF_ERROR(read_part(q.after_index, split, kind, term));
-    SILTA_RETURN_IF_ERROR(read_part(split, before, 0, ""));
+    SILTA_RETURN_IF_ERROR(read_index(q.after_index, split, kind, term));
+    SILTA_RETURN_IF_ERROR(read_log(split, before));
   }
   return out;
 }
@@ -1602,7 +1712,7 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
                                   condition, " ORDER BY e.idx LIMIT ?")));
     select.BindInt(1, before_us);
     select.BindInt(2, limit);
-    // Index, tombstone, and the terms it was indexed by (audit_index).
+    // Index, tombstone, and the terms it was indexed by.
     std::vector<std::tuple<int64_t, std::string, std::vector<std::pair<int, std::string>>>>
         tombstones;
     while (true) {
@@ -1617,32 +1727,21 @@ absl::StatusOr<uint64_t> SqlStore::PurgeAuditEntries(
       tombstone.set_purged_leaf_hash(select.Blob(2));
       tombstones.emplace_back(
           select.Int(0), tombstone.SerializeAsString(),
-          std::vector<std::pair<int, std::string>>{{kOrgTerm, select.Text(3)},
-                                                   {kOrgTerm, select.Text(4)},
-                                                   {kSubjectTerm, select.Text(5)},
-                                                   {kCaseTerm, select.Text(6)}});
+          IndexTerms(select.Text(3), select.Text(4), select.Text(5), select.Text(6)));
     }
     SILTA_ASSIGN_OR_RETURN(Statement update,
                            Prepare(db_,
                                    "UPDATE audit_entries SET entry = ?, actor_org_id = '', "
                                    "counterpart_org_id = '', subject_ref = '', case_id = '', "
                                    "message_id = '', purged = 1 WHERE idx = ?"));
-    // Nor does the log's index keep who took part, or whom it was about.
-    SILTA_ASSIGN_OR_RETURN(
-        Statement unindex,
-        Prepare(db_, "DELETE FROM audit_index WHERE kind = ? AND term = ? AND idx = ?"));
     for (const auto& [idx, blob, terms] : tombstones) {
       update.Reset();
       update.BindBlob(1, blob);
       update.BindInt(2, idx);
       SILTA_RETURN_IF_ERROR(update.Run());
+      // Nor does the log's index keep who took part, or whom it was about.
       for (const auto& [kind, term] : terms) {
-        if (term.empty()) continue;
-        unindex.Reset();
-        unindex.BindInt(1, kind);
-        unindex.BindText(2, term);
-        unindex.BindInt(3, idx);
-        SILTA_RETURN_IF_ERROR(unindex.Run());
+        SILTA_RETURN_IF_ERROR(UnindexAuditEntry(db_, kind, term, static_cast<uint64_t>(idx)));
       }
       ++purged;
     }

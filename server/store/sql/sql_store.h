@@ -59,7 +59,7 @@ class SqlStore : public Store {
     return static_cast<int64_t>(commit_stats_.batch_writes.count());
   }
 
-  // How far the audit log's index by org, subject and case (audit_index)
+  // How far the audit log's index by org, subject and case (audit_postings)
   // may fall behind the log: a commit indexes the entries after its mark
   // once there are this many, in one batch, and a query reads those few
   // from the log itself.
@@ -214,10 +214,12 @@ class SqlStore : public Store {
   // Appends entries to the log and the Merkle tree (inside a transaction).
   absl::Status AppendAuditLocked(AuditEntries* audit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Inside AppendAuditLocked's transaction: once the log of `log_size`
-  // entries is kAuditIndexLag past audit_index's mark, indexes the entries
-  // after it by org, subject and case, and moves the mark.
+  // entries is kAuditIndexLag past the index's mark, indexes the entries
+  // after it by org, subject and case (a posting row per term,
+  // sql/audit_postings.h), and moves the mark.
   absl::Status IndexAuditLocked(uint64_t log_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // audit_index's mark: the entries below it are in the index.
+  // The index's mark (audit_index_upto): the entries below it are in the
+  // index.
   static absl::StatusOr<uint64_t> AuditIndexedUpTo(sql::Connection* db);
   // Inside a transaction: the state changes, then their audit entries.
   absl::Status UpdateDeliveriesLocked(const std::vector<DeliveryRecord>& deliveries,

@@ -234,6 +234,23 @@ INSERT INTO message_bodies(message_id, expires_at_us, body)
 DROP INDEX messages_by_expiry;
 ALTER TABLE messages DROP COLUMN body;
 )sql"},
+      // audit_index had a row per (term, entry): a message's seven entries
+      // put about 28 rows in it, a third of the audit append's time. A
+      // posting row holds the indexes one batch took of one term
+      // (sql/audit_postings.h); the rows of audit_index become rows of one
+      // index each.
+      {16, "the audit log's index keeps a row per term and batch, not per entry", R"sql(
+CREATE TABLE audit_postings (
+  kind      INTEGER NOT NULL,  -- 1 an org (actor or counterpart), 2 a subject_ref, 3 a case_id
+  term      TEXT NOT NULL,
+  first_idx INTEGER NOT NULL,  -- the row's first index
+  gaps      BLOB NOT NULL,     -- the others, as varint distances from the one before
+  PRIMARY KEY (kind, term, first_idx)
+) STRICT, WITHOUT ROWID;
+INSERT INTO audit_postings(kind, term, first_idx, gaps)
+  SELECT kind, term, idx, X'' FROM audit_index ORDER BY 1, 2, 3;
+DROP TABLE audit_index;
+)sql"},
   };
   return *migrations;
 }

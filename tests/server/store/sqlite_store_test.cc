@@ -18,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/sql/audit_postings.h"
 #include "server/store/sql/committer_priority.h"
 #include "server/store/sqlite/sqlite_connection.h"
 #include "tests/testing/audit_batch.h"
@@ -431,11 +432,70 @@ constexpr char kCopyToAuditTree[] =
     "INSERT INTO audit_tree(pos, level, hash) "
     "SELECT node >> 6, node & 63, hash FROM current.audit_merkle;";
 
-// The rows audit_index should have for the unpurged entries: the actor,
-// the counterpart if another org, the subject and the case if set.
+// What the log's index should hold of the unpurged entries below its
+// mark: (kind, term, index) of the actor, the counterpart if another org,
+// the subject and the case if set.
 constexpr char kExpectedIndexRows[] =
-    "SELECT COUNT(*) + SUM(counterpart_org_id != '' AND counterpart_org_id != actor_org_id) + "
-    "SUM(subject_ref != '') + SUM(case_id != '') FROM audit_entries WHERE purged = 0";
+    "SELECT 1, actor_org_id, idx FROM audit_entries WHERE actor_org_id != '' "
+    "UNION ALL SELECT 1, counterpart_org_id, idx FROM audit_entries "
+    "  WHERE counterpart_org_id != '' AND counterpart_org_id != actor_org_id "
+    "UNION ALL SELECT 2, subject_ref, idx FROM audit_entries WHERE subject_ref != '' "
+    "UNION ALL SELECT 3, case_id, idx FROM audit_entries WHERE case_id != ''";
+
+using IndexRow = std::tuple<int64_t, std::string, uint64_t>;  // kind, term, index
+
+// The rows of `sql` (kind, term, index) on the database file, sorted.
+std::vector<IndexRow> IndexRowsOf(const std::string& path, const std::string& sql) {
+  std::vector<IndexRow> rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  absl::Cleanup close = [db] { sqlite3_close(db); };
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    rows.emplace_back(sqlite3_column_int64(stmt, 0),
+                      reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)),
+                      static_cast<uint64_t>(sqlite3_column_int64(stmt, 2)));
+  }
+  sqlite3_finalize(stmt);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+// What the log's index should hold: kExpectedIndexRows below its mark.
+std::vector<IndexRow> ExpectedIndex(const std::string& path) {
+  return IndexRowsOf(path, absl::StrCat("SELECT * FROM (", kExpectedIndexRows,
+                                        ") WHERE idx < (SELECT upto FROM audit_index_upto) "
+                                        "AND idx IN (SELECT idx FROM audit_entries "
+                                        "WHERE purged = 0)"));
+}
+
+// What the log's index holds: every index of every posting row, sorted.
+std::vector<IndexRow> PostedIndex(const std::string& path) {
+  std::vector<IndexRow> rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  absl::Cleanup close = [db] { sqlite3_close(db); };
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT kind, term, first_idx, gaps FROM audit_postings", -1,
+                               &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const std::string term = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    auto idxs =
+        DecodePosting(static_cast<uint64_t>(sqlite3_column_int64(stmt, 2)),
+                      absl::string_view(static_cast<const char*>(sqlite3_column_blob(stmt, 3)),
+                                        static_cast<size_t>(sqlite3_column_bytes(stmt, 3))));
+    EXPECT_THAT(idxs, IsOk());
+    if (!idxs.ok()) continue;
+    for (uint64_t idx : *idxs) rows.emplace_back(sqlite3_column_int64(stmt, 0), term, idx);
+  }
+  sqlite3_finalize(stmt);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
 
 // Migration 13 moves the indexes by org, subject and case into
 // audit_index: every entry is found there, and appends go on from its mark.
@@ -453,8 +513,8 @@ TEST(SqliteStoreAuditTest, MigrationThirteenIndexesEveryEntry) {
   auto migrated = SqliteStore::Open(old_path, {});
   ASSERT_THAT(migrated, IsOk());
   // 100 actors, 75 counterparts, 100 subjects, 80 cases.
-  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_index"), 355);
-  EXPECT_EQ(CountOf(old_path, kExpectedIndexRows), 355);
+  EXPECT_EQ(PostedIndex(old_path).size(), 355u);
+  EXPECT_EQ(PostedIndex(old_path), ExpectedIndex(old_path));
   EXPECT_EQ(CountOf(old_path, "SELECT upto FROM audit_index_upto"), 100);
   AuditQuery q;
   q.org_id = "hml-youth";
@@ -480,8 +540,63 @@ TEST(SqliteStoreAuditTest, MigrationThirteenIndexesEveryEntry) {
   ASSERT_THAT((*migrated)->AppendAudit(&more), IsOk());
   EXPECT_EQ(CountOf(old_path, "SELECT upto FROM audit_index_upto"),
             100 + static_cast<int64_t>(SqlStore::kAuditIndexLag));
-  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_index"),
-            CountOf(old_path, kExpectedIndexRows));
+  EXPECT_EQ(PostedIndex(old_path), ExpectedIndex(old_path));
+}
+
+// Migration 16 turns audit_index's rows into posting rows of one index
+// each; the next batch puts each term's indexes in one row, and queries
+// read both kinds.
+TEST(SqliteStoreAuditTest, MigrationSixteenPostsEveryIndexedEntry) {
+  const std::string current_path = TempDbPath("migrate16_current.db");
+  const std::string old_path = TempDbPath("migrate16_old.db");
+  const int lag = static_cast<int>(SqlStore::kAuditIndexLag);
+  {
+    auto current = SqliteStore::Open(current_path, {});
+    ASSERT_THAT(current, IsOk());
+    AuditEntries batch = IndexedEntries(lag + 20);
+    ASSERT_THAT((*current)->AppendAudit(&batch), IsOk());
+  }
+  // The same log as a siltad before migration 16 stored it: every entry
+  // below the mark (lag + 20) with its rows in audit_index.
+  ASSERT_NO_FATAL_FAILURE(MakeOldLog(
+      old_path, 15, current_path,
+      absl::StrCat("INSERT INTO audit_merkle SELECT * FROM current.audit_merkle;"
+                   "INSERT INTO audit_index(kind, term, idx) ",
+                   kExpectedIndexRows,
+                   ";"
+                   "UPDATE audit_index_upto SET upto = (SELECT COUNT(*) FROM audit_entries);")));
+  const std::vector<IndexRow> before =
+      IndexRowsOf(old_path, "SELECT kind, term, idx FROM audit_index");
+  ASSERT_EQ(before.size(), ExpectedIndex(current_path).size());
+  auto migrated = SqliteStore::Open(old_path, {});
+  ASSERT_THAT(migrated, IsOk());
+  EXPECT_EQ(PostedIndex(old_path), before);
+  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_postings"),
+            static_cast<int64_t>(before.size()));
+
+  AuditEntries more = IndexedEntries(lag);
+  ASSERT_THAT((*migrated)->AppendAudit(&more), IsOk());
+  ASSERT_EQ(CountOf(old_path, "SELECT upto FROM audit_index_upto"), 2 * lag + 20);
+  EXPECT_EQ(PostedIndex(old_path), ExpectedIndex(old_path));
+  // The batch's rows: one per term (3 orgs, 2 subjects, 2 cases).
+  EXPECT_EQ(CountOf(old_path, "SELECT COUNT(*) FROM audit_postings"),
+            static_cast<int64_t>(before.size()) + 7);
+  // A query across both, in both orders, finds what a scan finds.
+  AuditQuery q;
+  q.subject_ref = "ref-a";
+  q.limit = 100000;
+  auto oldest_first = (*migrated)->QueryAudit(q);
+  ASSERT_THAT(oldest_first, IsOk());
+  EXPECT_EQ(oldest_first->size(), static_cast<size_t>(CountOf(old_path,
+                                                              "SELECT COUNT(*) FROM audit_entries "
+                                                              "WHERE subject_ref = 'ref-a'")));
+  q.newest_first = true;
+  auto newest_first = (*migrated)->QueryAudit(q);
+  ASSERT_THAT(newest_first, IsOk());
+  ASSERT_EQ(newest_first->size(), oldest_first->size());
+  for (size_t i = 0; i < oldest_first->size(); ++i) {
+    EXPECT_EQ((*newest_first)[newest_first->size() - 1 - i].index(), (*oldest_first)[i].index());
+  }
 }
 
 // A purged entry keeps only its index, type, time and leaf hash: the
@@ -497,24 +612,31 @@ TEST(SqliteStoreAuditTest, PurgedEntriesLeaveNoRowInTheLogsIndex) {
   AuditEntries not_yet = IndexedEntries(lag / 2);
   ASSERT_THAT((*store)->AppendAudit(&not_yet), IsOk());
   ASSERT_EQ(CountOf(path, "SELECT upto FROM audit_index_upto"), lag + 10);
-  ASSERT_GT(CountOf(path,
-                    "SELECT COUNT(*) FROM audit_index i JOIN audit_entries e ON e.idx = i.idx "
-                    "WHERE e.type = 2"),  // FIELD_WITHHELD
-            0);
+  // The purge takes FIELD_WITHHELD (odd k) out of the index's posting rows:
+  // ref-b's row (k % 3 != 0) loses its first (1), indexes in its middle and
+  // its last (lag + 9).
+  ASSERT_EQ(PostedIndex(path), ExpectedIndex(path));
 
   auto purged = (*store)->PurgeAuditEntries({v1::FIELD_WITHHELD}, {},
                                             absl::ToUnixMicros(absl::Now()) + 1, 100000);
   ASSERT_THAT(purged, IsOk());
   ASSERT_EQ(*purged, static_cast<uint64_t>((lag + 10) / 2 + lag / 4));
+  EXPECT_EQ(PostedIndex(path), ExpectedIndex(path));
   AuditEntries moves_the_mark = IndexedEntries(lag);
   ASSERT_THAT((*store)->AppendAudit(&moves_the_mark), IsOk());
   ASSERT_EQ(CountOf(path, "SELECT upto FROM audit_index_upto"), 2 * lag + 10 + lag / 2);
 
-  EXPECT_EQ(CountOf(path,
-                    "SELECT COUNT(*) FROM audit_index i JOIN audit_entries e ON e.idx = i.idx "
-                    "WHERE e.purged = 1"),
-            0);
-  EXPECT_EQ(CountOf(path, "SELECT COUNT(*) FROM audit_index"), CountOf(path, kExpectedIndexRows));
+  // No index of a purged entry, and every other one.
+  const std::vector<IndexRow> posted = PostedIndex(path);
+  EXPECT_EQ(posted, ExpectedIndex(path));
+  const std::vector<IndexRow> purged_rows =
+      IndexRowsOf(path, "SELECT 0, '', idx FROM audit_entries WHERE purged = 1");
+  ASSERT_FALSE(purged_rows.empty());
+  for (const IndexRow& row : posted) {
+    EXPECT_FALSE(std::binary_search(purged_rows.begin(), purged_rows.end(),
+                                    IndexRow{0, "", std::get<2>(row)}))
+        << "index " << std::get<2>(row) << " is purged";
+  }
 }
 
 // Migration 14 re-keys the Merkle nodes by one integer: every node keeps
