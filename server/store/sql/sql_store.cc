@@ -136,6 +136,20 @@ std::vector<std::pair<int, std::string>> IndexTerms(std::string actor, std::stri
   return terms;
 }
 
+// A posting row of `term`'s indexes `idxs` (ascending, not empty).
+absl::Status InsertPosting(sql::Connection* db, int kind, absl::string_view term,
+                           absl::Span<const uint64_t> idxs) {
+  SILTA_ASSIGN_OR_RETURN(Statement insert,
+                         Prepare(db,
+                                 "INSERT INTO audit_postings(kind, term, first_idx, gaps) "
+                                 "VALUES(?, ?, ?, ?)"));
+  insert.BindInt(1, kind);
+  insert.BindText(2, term);
+  insert.BindInt(3, static_cast<int64_t>(idxs.front()));
+  insert.BindBlob(4, EncodePostingGaps(idxs));
+  return insert.Run();
+}
+
 // Takes `idx` out of `term`'s posting row that holds it, if one does (an
 // entry after the index's mark is in none): the row goes when it held only
 // `idx`, and starts at its next index when `idx` was its first.
@@ -164,15 +178,7 @@ absl::Status UnindexAuditEntry(sql::Connection* db, int kind, const std::string&
   remove.BindInt(3, first);
   SILTA_RETURN_IF_ERROR(remove.Run());
   if (idxs.empty()) return absl::OkStatus();
-  SILTA_ASSIGN_OR_RETURN(Statement insert,
-                         Prepare(db,
-                                 "INSERT INTO audit_postings(kind, term, first_idx, gaps) "
-                                 "VALUES(?, ?, ?, ?)"));
-  insert.BindInt(1, kind);
-  insert.BindText(2, term);
-  insert.BindInt(3, static_cast<int64_t>(idxs.front()));
-  insert.BindBlob(4, EncodePostingGaps(idxs));
-  return insert.Run();
+  return InsertPosting(db, kind, term, idxs);
 }
 
 constexpr int kConsentKind = 1;
@@ -1497,17 +1503,8 @@ absl::Status SqlStore::IndexAuditLocked(uint64_t log_size) {
       }
     }
   }
-  SILTA_ASSIGN_OR_RETURN(Statement insert,
-                         Prepare(db_,
-                                 "INSERT INTO audit_postings(kind, term, first_idx, gaps) "
-                                 "VALUES(?, ?, ?, ?)"));
   for (const auto& [key, idxs] : postings) {
-    insert.Reset();
-    insert.BindInt(1, key.first);
-    insert.BindText(2, key.second);
-    insert.BindInt(3, static_cast<int64_t>(idxs.front()));
-    insert.BindBlob(4, EncodePostingGaps(idxs));
-    SILTA_RETURN_IF_ERROR(insert.Run());
+    SILTA_RETURN_IF_ERROR(InsertPosting(db_, key.first, key.second, idxs));
   }
   SILTA_ASSIGN_OR_RETURN(Statement mark, Prepare(db_, "UPDATE audit_index_upto SET upto = ?"));
   mark.BindInt(1, static_cast<int64_t>(log_size));
@@ -1616,8 +1613,10 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
   };
   // The same through the index's posting rows of `term`: the row that
   // holds `begin` (the last to start at or before it) and the rows that
-  // start after it, before `end`; each index of theirs in [begin, end),
-  // in the query's order, read from the log if it matches.
+  // start after it, before `end`. Their indexes in [begin, end) are read
+  // from the log in the query's order, kIndexChunk at a time (one
+  // statement, one round trip to PostgreSQL), keeping those that match.
+  constexpr int kIndexChunk = 32;
   const auto read_index = [&](uint64_t begin, uint64_t end, int kind,
                               absl::string_view term) -> absl::Status {
     if (begin >= end || out.size() >= q.limit) return absl::OkStatus();
@@ -1636,9 +1635,30 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
     rows.BindInt(5, static_cast<int64_t>(begin));
     rows.BindInt(6, static_cast<int64_t>(end));
     SILTA_ASSIGN_OR_RETURN(
-        Statement entry,
-        Prepare(reader.db(),
-                absl::StrCat("SELECT entry FROM audit_entries WHERE idx = ? AND ", conditions)));
+        Statement entries,
+        Prepare(
+            reader.db(),
+            absl::StrCat("SELECT entry FROM audit_entries WHERE idx IN (?",
+                         absl::StrJoin(std::vector<std::string>(kIndexChunk - 1, ", ?"), ""),
+                         ") AND ", conditions, " ORDER BY idx", q.newest_first ? " DESC" : "")));
+    std::vector<uint64_t> chunk;
+    const auto read_chunk = [&]() -> absl::Status {
+      if (chunk.empty() || out.size() >= q.limit) return absl::OkStatus();
+      entries.Reset();
+      for (int i = 0; i < kIndexChunk; ++i) {  // -1: no entry's index
+        entries.BindInt(i + 1,
+                        i < static_cast<int>(chunk.size()) ? static_cast<int64_t>(chunk[i]) : -1);
+      }
+      bind_conditions(entries, kIndexChunk + 1);
+      chunk.clear();
+      SILTA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> part,
+                             ReadAllBlobs<v1::AuditEntry>(entries, "audit entry"));
+      for (v1::AuditEntry& e : part) {
+        if (out.size() >= q.limit) break;
+        out.push_back(std::move(e));
+      }
+      return absl::OkStatus();
+    };
     while (out.size() < q.limit) {
       SILTA_ASSIGN_OR_RETURN(const bool row, rows.Step());
       if (!row) break;
@@ -1647,18 +1667,12 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqlStore::QueryAudit(const AuditQuer
       if (q.newest_first) std::reverse(idxs.begin(), idxs.end());
       for (const uint64_t idx : idxs) {
         if (idx < begin || idx >= end) continue;
-        entry.Reset();
-        entry.BindInt(1, static_cast<int64_t>(idx));
-        bind_conditions(entry, 2);
-        SILTA_ASSIGN_OR_RETURN(const bool found, entry.Step());
-        if (!found) continue;
-        SILTA_ASSIGN_OR_RETURN(v1::AuditEntry e,
-                               ParseBlob<v1::AuditEntry>(entry.Blob(0), "audit entry"));
-        out.push_back(std::move(e));
+        chunk.push_back(idx);
+        if (chunk.size() == static_cast<size_t>(kIndexChunk)) SILTA_RETURN_IF_ERROR(read_chunk());
         if (out.size() >= q.limit) break;
       }
     }
-    return absl::OkStatus();
+    return read_chunk();
   };
 
   // The narrowest term the query names: a case, a person, an org.
