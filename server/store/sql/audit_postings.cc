@@ -1,9 +1,10 @@
 #include "server/store/sql/audit_postings.h"
 
+#include <limits>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace silta::store {
 
@@ -22,15 +23,19 @@ std::string EncodePostingGaps(absl::Span<const uint64_t> idxs) {
 }
 
 absl::StatusOr<std::vector<uint64_t>> DecodePosting(uint64_t first, absl::string_view gaps) {
+  // The largest index a row can hold: the store's columns are signed.
+  constexpr uint64_t kTop = std::numeric_limits<int64_t>::max();
+  const auto corrupt = [first] {
+    return absl::InternalError(
+        absl::StrCat("the audit index's posting row at ", first, " is corrupt"));
+  };
+  if (first > kTop) return corrupt();
   std::vector<uint64_t> idxs = {first};
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(gaps.data()),
                                             static_cast<int>(gaps.size()));
   while (in.CurrentPosition() < static_cast<int>(gaps.size())) {
     uint64_t gap = 0;
-    if (!in.ReadVarint64(&gap) || gap == 0 || gap > uint64_t{INT64_MAX} - idxs.back()) {
-      return absl::InternalError(
-          absl::StrCat("the audit index's posting row at ", first, " is corrupt"));
-    }
+    if (!in.ReadVarint64(&gap) || gap == 0 || gap > kTop - idxs.back()) return corrupt();
     idxs.push_back(idxs.back() + gap);
   }
   return idxs;

@@ -235,7 +235,8 @@ DROP INDEX messages_by_expiry;
 ALTER TABLE messages DROP COLUMN body;
 )sql"},
       // audit_index had a row per (term, entry): a message's seven entries
-      // put about 28 rows in it, a third of the audit append's time. A
+      // put about 28 rows in it, and its batch took 42% of the audit
+      // append's time at 64 senders (docs/message-path-log.md, session 37). A
       // posting row holds the indexes one batch took of one term
       // (sql/audit_postings.h); the rows of audit_index become rows of one
       // index each.

@@ -33,7 +33,7 @@ TEST(AuditPostingsTest, IndexesComeBackAsTheyWentIn) {
 
 TEST(AuditPostingsTest, CorruptGapsAreAnErrorNotIndexes) {
   // A varint cut short, a zero gap (an index twice), and a gap past the
-  // largest index a row can hold.
+  // largest index a row can hold (the store's columns are signed).
   EXPECT_THAT(DecodePosting(7, std::string("\x02\x80", 2)),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("posting row at 7 is corrupt")));
   EXPECT_THAT(DecodePosting(7, std::string("\x02\x00", 2)),
@@ -41,6 +41,9 @@ TEST(AuditPostingsTest, CorruptGapsAreAnErrorNotIndexes) {
   const uint64_t top = std::numeric_limits<int64_t>::max();
   EXPECT_THAT(DecodePosting(top - 1, EncodePostingGaps({0, 1})), IsOk());
   EXPECT_THAT(DecodePosting(top, EncodePostingGaps({0, 1})),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("corrupt")));
+  // A first index past it (a negative one read from the store).
+  EXPECT_THAT(DecodePosting(static_cast<uint64_t>(int64_t{-1}), ""),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("corrupt")));
 }
 
